@@ -1,0 +1,31 @@
+package dev.genset.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code genset} command line: one entry point, a subcommand per task. */
+@Command(name = "genset", mixinStandardHelpOptions = true, version = "genset 0.1.0",
+        description = "Run, serve, meter and evaluate large language models in pure Java.",
+        subcommands = {InfoCommand.class})
+public final class Main implements Runnable {
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI; errors the user can act on are one line on stderr and exit code 1. */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
+            cmd.getErr().println("genset: " + Errors.describe(ex));
+            if (System.getenv("GENSET_DEBUG") != null) ex.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}

@@ -1,0 +1,13 @@
+package dev.genset.engine.tensor;
+
+import dev.genset.engine.gguf.GgmlType;
+
+/** A model uses a ggml tensor type the engine cannot compute with. */
+public class UnsupportedTensorTypeException extends RuntimeException {
+    public final GgmlType type;
+
+    public UnsupportedTensorTypeException(GgmlType type) {
+        super("unsupported tensor type " + type + " (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+        this.type = type;
+    }
+}
