@@ -1,0 +1,70 @@
+package dev.genset.engine.model;
+
+import dev.genset.engine.gguf.GgufFile;
+import dev.genset.engine.gguf.GgufTensorInfo;
+import dev.genset.engine.tensor.Parallel;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * A loaded model: its GGUF file (kept mapped), hyper-parameters and weights. Stateless during
+ * inference; sequences keep their own {@link KvCache}, and a {@link Transformer} holds the scratch
+ * space of one forward pass at a time.
+ */
+public final class Model implements AutoCloseable {
+    private final GgufFile gguf;
+    private final ModelConfig config;
+    private final Weights weights;
+    private final float[] ropeFreqFactors;
+
+    private Model(GgufFile gguf) {
+        this.gguf = gguf;
+        this.config = ModelConfig.fromGguf(gguf);
+        this.weights = Weights.load(gguf, config);
+        GgufTensorInfo freqs = gguf.tensor("rope_freqs.weight");
+        this.ropeFreqFactors = freqs == null ? null : Weights.vector(gguf, "rope_freqs.weight", config.ropeDims() / 2);
+    }
+
+    public static Model load(Path path) throws IOException {
+        GgufFile gguf = GgufFile.open(path);
+        try {
+            return new Model(gguf);
+        } catch (RuntimeException e) {
+            gguf.close();
+            throw e;
+        }
+    }
+
+    public GgufFile gguf() {
+        return gguf;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Weights weights() {
+        return weights;
+    }
+
+    /** Scratch space and thread pool for forward passes of up to {@code maxBatch} rows. */
+    public Transformer newTransformer(Parallel pool, int maxBatch) {
+        return new Transformer(config, weights, ropeFreqFactors, pool, maxBatch);
+    }
+
+    public KvCache newCache(int contextSize) {
+        return new KvCache(config, contextSize);
+    }
+
+    /** Bytes of tensor data the model maps (its size on disk, less the header). */
+    public long weightBytes() {
+        return gguf.tensors().stream().mapToLong(GgufTensorInfo::byteSize).sum();
+    }
+
+    @Override
+    public void close() {
+        gguf.close();
+    }
+
+}

@@ -1,0 +1,189 @@
+package dev.genset.engine.model;
+
+import dev.genset.engine.tensor.MatMul;
+import dev.genset.engine.tensor.Parallel;
+
+import java.util.Arrays;
+
+/**
+ * The forward pass of a Llama-family transformer over a batch of tokens.
+ *
+ * <p>A batch is a list of rows, each a (token, position, KV cache) triple: the prompt of one
+ * sequence (consecutive positions, one cache) or the next token of many sequences (one cache
+ * each). Every weight matrix is applied to the whole batch at once; attention is per row against
+ * that row's cache. Scratch buffers are sized once for {@code maxBatch} rows, so a forward pass
+ * allocates nothing.
+ */
+public final class Transformer {
+    private final ModelConfig c;
+    private final Weights w;
+    private final Parallel pool;
+    private final int maxBatch;
+    private final float[] ropeFreqFactors; // llama3-style per-pair frequency divisors, or null
+    private final float ropeThetaScale;
+
+    // Activations, one row per batch entry.
+    private final float[] x;       // residual stream     [maxBatch x dim]
+    private final float[] xb;      // normed input        [maxBatch x dim]
+    private final float[] q;       // queries             [maxBatch x qDim]
+    private final float[] k;       // new keys            [maxBatch x kvDim]
+    private final float[] v;       // new values          [maxBatch x kvDim]
+    private final float[] att;     // attention output    [maxBatch x qDim]
+    private final float[] proj;    // projection output   [maxBatch x dim]
+    private final float[] gate;    // FFN gate            [maxBatch x ffn]
+    private final float[] up;      // FFN up              [maxBatch x ffn]
+    private final float[] rope;    // cos, sin per pair   [maxBatch x ropeDims]
+    private final float[] normed;  // final-normed rows that want logits [maxBatch x dim]
+
+    public Transformer(ModelConfig config, Weights weights, float[] ropeFreqFactors, Parallel pool, int maxBatch) {
+        this.c = config;
+        this.w = weights;
+        this.pool = pool;
+        this.maxBatch = maxBatch;
+        this.ropeFreqFactors = ropeFreqFactors;
+        this.ropeThetaScale = (float) Math.pow(config.ropeBase(), -2.0 / config.ropeDims());
+        x = new float[maxBatch * c.dim()];
+        xb = new float[maxBatch * c.dim()];
+        q = new float[maxBatch * c.qDim()];
+        k = new float[maxBatch * c.kvDim()];
+        v = new float[maxBatch * c.kvDim()];
+        att = new float[maxBatch * c.qDim()];
+        proj = new float[maxBatch * c.dim()];
+        gate = new float[maxBatch * c.ffnDim()];
+        up = new float[maxBatch * c.ffnDim()];
+        rope = new float[maxBatch * c.ropeDims()];
+        normed = new float[maxBatch * c.dim()];
+    }
+
+    public ModelConfig config() {
+        return c;
+    }
+
+    public int maxBatch() {
+        return maxBatch;
+    }
+
+    public Parallel pool() {
+        return pool;
+    }
+
+    /**
+     * Runs rows [0, n) of the batch. For each row r with wantLogits[r], the next-token logits are
+     * written to logits[j * vocab ..] where j counts the rows that want logits, in order.
+     */
+    public void forward(int n, int[] tokens, int[] positions, KvCache[] caches, boolean[] wantLogits, float[] logits) {
+        if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " rows (1.." + maxBatch + ")");
+        final int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim();
+        for (int r = 0; r < n; r++) {
+            if (tokens[r] < 0 || tokens[r] >= c.vocabSize()) throw new IllegalArgumentException("token id " + tokens[r] + " is outside the vocabulary");
+            if (positions[r] < 0 || positions[r] >= caches[r].capacity())
+                throw new ContextFullException(positions[r], caches[r].capacity());
+            w.tokenEmbedding().dequantize((long) tokens[r] * dim, x, r * dim, dim);
+            ropeTable(positions[r], r * c.ropeDims());
+        }
+
+        for (int l = 0; l < c.layers(); l++) {
+            Weights.Layer layer = w.layers()[l];
+            // Attention block: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
+            for (int r = 0; r < n; r++) ArrayMath.rmsNorm(xb, r * dim, x, r * dim, layer.attnNorm(), dim, c.rmsEps());
+            MatMul.matmul(pool, layer.wq(), xb, n, q, qDim, dim);
+            MatMul.matmul(pool, layer.wk(), xb, n, k, kvDim, dim);
+            MatMul.matmul(pool, layer.wv(), xb, n, v, kvDim, dim);
+            for (int r = 0; r < n; r++) {
+                if (layer.bq() != null) {
+                    addBias(q, r * qDim, layer.bq());
+                    addBias(k, r * kvDim, layer.bk());
+                    addBias(v, r * kvDim, layer.bv());
+                }
+                if (layer.qNorm() != null) {
+                    for (int h = 0; h < c.heads(); h++) headNorm(q, r * qDim + h * c.headDim(), layer.qNorm());
+                    for (int h = 0; h < c.kvHeads(); h++) headNorm(k, r * kvDim + h * c.headDim(), layer.kNorm());
+                }
+                for (int h = 0; h < c.heads(); h++) rotate(q, r * qDim + h * c.headDim(), r * c.ropeDims());
+                for (int h = 0; h < c.kvHeads(); h++) rotate(k, r * kvDim + h * c.headDim(), r * c.ropeDims());
+                // The cache holds this row's key and value from now on; later rows of the batch see them.
+                System.arraycopy(k, r * kvDim, caches[r].keys[l], positions[r] * kvDim, kvDim);
+                System.arraycopy(v, r * kvDim, caches[r].values[l], positions[r] * kvDim, kvDim);
+            }
+            final int layerIndex = l;
+            pool.forRange(n * c.heads(), (from, to) -> {
+                for (int i = from; i < to; i++) attend(layerIndex, i / c.heads(), i % c.heads(), positions, caches);
+            });
+            MatMul.matmul(pool, layer.wo(), att, n, proj, dim, qDim);
+            for (int i = 0; i < n * dim; i++) x[i] += proj[i];
+
+            // Feed-forward block (SwiGLU): x += Wdown · (silu(Wgate·norm(x)) * Wup·norm(x))
+            for (int r = 0; r < n; r++) ArrayMath.rmsNorm(xb, r * dim, x, r * dim, layer.ffnNorm(), dim, c.rmsEps());
+            MatMul.matmul(pool, layer.wGate(), xb, n, gate, ffn, dim);
+            MatMul.matmul(pool, layer.wUp(), xb, n, up, ffn, dim);
+            for (int i = 0; i < n * ffn; i++) gate[i] = ArrayMath.silu(gate[i]) * up[i];
+            MatMul.matmul(pool, layer.wDown(), gate, n, proj, dim, ffn);
+            for (int i = 0; i < n * dim; i++) x[i] += proj[i];
+        }
+
+        for (int r = 0; r < n; r++) caches[r].advanceTo(positions[r] + 1);
+
+        int m = 0;
+        for (int r = 0; r < n; r++)
+            if (wantLogits[r]) ArrayMath.rmsNorm(normed, m++ * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
+        if (m > 0) MatMul.matmul(pool, w.output(), normed, m, logits, c.vocabSize(), dim);
+    }
+
+    /** Scaled dot-product attention of one query head of one row over its cache, one pass (online softmax). */
+    private void attend(int layer, int row, int head, int[] positions, KvCache[] caches) {
+        final int headDim = c.headDim(), kvDim = c.kvDim();
+        final int kvHead = head / (c.heads() / c.kvHeads());
+        final float[] keys = caches[row].keys[layer], values = caches[row].values[layer];
+        final int qOff = row * c.qDim() + head * headDim;
+        final float scale = (float) (1.0 / Math.sqrt(headDim));
+        Arrays.fill(att, qOff, qOff + headDim, 0f);
+        float max = Float.NEGATIVE_INFINITY, sum = 0f;
+        for (int t = 0; t <= positions[row]; t++) {
+            int kvOff = t * kvDim + kvHead * headDim;
+            float score = ArrayMath.dot(q, qOff, keys, kvOff, headDim) * scale;
+            if (score > max) {
+                float rescale = (float) Math.exp(max - score);
+                sum *= rescale;
+                ArrayMath.scaleAdd(att, qOff, rescale, 0f, values, kvOff, headDim);
+                max = score;
+            }
+            float e = (float) Math.exp(score - max);
+            sum += e;
+            ArrayMath.scaleAdd(att, qOff, 1f, e, values, kvOff, headDim);
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < headDim; i++) att[qOff + i] *= inv;
+    }
+
+    /** cos and sin of each rotated pair's angle at this position, computed as ggml does (iterated theta, float). */
+    private void ropeTable(int position, int off) {
+        float theta = position;
+        for (int i = 0; i < c.ropeDims(); i += 2) {
+            float ff = ropeFreqFactors != null ? ropeFreqFactors[i / 2] : 1f;
+            float angle = c.ropeScale() * (theta / ff);
+            rope[off + i] = (float) Math.cos(angle);
+            rope[off + i + 1] = (float) Math.sin(angle);
+            theta *= ropeThetaScale;
+        }
+    }
+
+    private void rotate(float[] vec, int off, int ropeOff) {
+        int nDims = c.ropeDims();
+        for (int i = 0; i < nDims; i += 2) {
+            float cos = rope[ropeOff + i], sin = rope[ropeOff + i + 1];
+            int a = c.ropeNeox() ? off + i / 2 : off + i;
+            int b = c.ropeNeox() ? off + i / 2 + nDims / 2 : off + i + 1;
+            float x0 = vec[a], x1 = vec[b];
+            vec[a] = x0 * cos - x1 * sin;
+            vec[b] = x0 * sin + x1 * cos;
+        }
+    }
+
+    private void headNorm(float[] vec, int off, float[] weight) {
+        ArrayMath.rmsNorm(vec, off, vec, off, weight, c.headDim(), c.rmsEps());
+    }
+
+    private static void addBias(float[] vec, int off, float[] bias) {
+        for (int i = 0; i < bias.length; i++) vec[off + i] += bias[i];
+    }
+}

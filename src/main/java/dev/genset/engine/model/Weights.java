@@ -1,0 +1,95 @@
+package dev.genset.engine.model;
+
+import dev.genset.engine.gguf.GgufFile;
+import dev.genset.engine.gguf.GgufFormatException;
+import dev.genset.engine.gguf.GgufTensorInfo;
+import dev.genset.engine.tensor.FloatTensor;
+import dev.genset.engine.tensor.UnsupportedTensorTypeException;
+
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * The tensors of a Llama-family model, named as in GGUF. Matrices stay in the memory-mapped file
+ * in their stored type; the small per-channel vectors (norms, biases) are copied to float arrays.
+ */
+public record Weights(
+        FloatTensor tokenEmbedding,   // token_embd.weight  [vocab rows x dim]
+        float[] outputNorm,           // output_norm.weight [dim]
+        FloatTensor output,           // output.weight      [vocab rows x dim], or token_embd when tied
+        Layer[] layers) {
+
+    public record Layer(
+            float[] attnNorm,         // [dim]
+            FloatTensor wq,           // [qDim rows x dim]
+            FloatTensor wk,           // [kvDim rows x dim]
+            FloatTensor wv,           // [kvDim rows x dim]
+            FloatTensor wo,           // [dim rows x qDim]
+            float[] bq, float[] bk, float[] bv, // Qwen2 biases, else null
+            float[] qNorm, float[] kNorm,       // Qwen3 per-head norms [headDim], else null
+            float[] ffnNorm,          // [dim]
+            FloatTensor wGate,        // [ffn rows x dim]
+            FloatTensor wUp,          // [ffn rows x dim]
+            FloatTensor wDown) {}     // [dim rows x ffn]
+
+    public static Weights load(GgufFile gguf, ModelConfig c) {
+        FloatTensor embd = matrix(gguf, "token_embd.weight", c.vocabSize(), c.dim());
+        FloatTensor out = gguf.tensor("output.weight") != null ? matrix(gguf, "output.weight", c.vocabSize(), c.dim()) : embd;
+        Layer[] layers = new Layer[c.layers()];
+        for (int i = 0; i < c.layers(); i++) {
+            String b = "blk." + i + ".";
+            layers[i] = new Layer(
+                    vector(gguf, b + "attn_norm.weight", c.dim()),
+                    matrix(gguf, b + "attn_q.weight", c.qDim(), c.dim()),
+                    matrix(gguf, b + "attn_k.weight", c.kvDim(), c.dim()),
+                    matrix(gguf, b + "attn_v.weight", c.kvDim(), c.dim()),
+                    matrix(gguf, b + "attn_output.weight", c.dim(), c.qDim()),
+                    c.qkvBias() ? vector(gguf, b + "attn_q.bias", c.qDim()) : null,
+                    c.qkvBias() ? vector(gguf, b + "attn_k.bias", c.kvDim()) : null,
+                    c.qkvBias() ? vector(gguf, b + "attn_v.bias", c.kvDim()) : null,
+                    c.qkNorm() ? vector(gguf, b + "attn_q_norm.weight", c.headDim()) : null,
+                    c.qkNorm() ? vector(gguf, b + "attn_k_norm.weight", c.headDim()) : null,
+                    vector(gguf, b + "ffn_norm.weight", c.dim()),
+                    matrix(gguf, b + "ffn_gate.weight", c.ffnDim(), c.dim()),
+                    matrix(gguf, b + "ffn_up.weight", c.ffnDim(), c.dim()),
+                    matrix(gguf, b + "ffn_down.weight", c.dim(), c.ffnDim()));
+        }
+        return new Weights(embd, vector(gguf, "output_norm.weight", c.dim()), out, layers);
+    }
+
+    private static GgufTensorInfo find(GgufFile gguf, String name) {
+        GgufTensorInfo t = gguf.tensor(name);
+        if (t == null) throw new GgufFormatException("tensor " + name + " is missing");
+        return t;
+    }
+
+    static FloatTensor matrix(GgufFile gguf, String name, int rows, int cols) {
+        GgufTensorInfo t = find(gguf, name);
+        if (t.shape().length != 2 || t.cols() != cols || t.rows() != rows)
+            throw new GgufFormatException("tensor " + name + " has shape " + java.util.Arrays.toString(t.shape()) + ", expected [" + cols + ", " + rows + "]");
+        try {
+            return FloatTensor.of(t.type(), gguf.data(t), t.elementCount());
+        } catch (UnsupportedTensorTypeException e) {
+            throw new UnsupportedModelException("tensor " + name + ": " + e.getMessage());
+        }
+    }
+
+    /** A small vector (norm weight or bias), copied out of the file as float32. */
+    static float[] vector(GgufFile gguf, String name, int length) {
+        GgufTensorInfo t = find(gguf, name);
+        if (t.elementCount() != length)
+            throw new GgufFormatException("tensor " + name + " has " + t.elementCount() + " values, expected " + length);
+        return switch (t.type()) {
+            case F32 -> gguf.data(t).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+            default -> {
+                float[] v = new float[length];
+                try {
+                    FloatTensor.of(t.type(), gguf.data(t), length).dequantize(0, v, 0, length);
+                } catch (UnsupportedTensorTypeException e) {
+                    throw new UnsupportedModelException("tensor " + name + ": " + e.getMessage());
+                }
+                yield v;
+            }
+        };
+    }
+}
