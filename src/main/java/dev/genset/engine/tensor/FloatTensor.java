@@ -13,7 +13,8 @@ import java.lang.foreign.MemorySegment;
  * <p>Weight matrices are row-major with {@code cols} values per row, as ggml stores them
  * (ggml's ne0 = cols); row r starts at element {@code r * cols}.
  */
-public abstract class FloatTensor {
+public abstract sealed class FloatTensor
+        permits F32Tensor, F16Tensor, BF16Tensor, Q8_0Tensor, Q4_0Tensor, Q4_KTensor, Q6_KTensor {
     protected final MemorySegment segment;
     protected final long size;
 
@@ -38,18 +39,40 @@ public abstract class FloatTensor {
     /** sum over i in [0, n) of this[offset + i] * x[xOffset + i]. offset and n are whole blocks. */
     public abstract float dot(long offset, float[] x, int xOffset, int n);
 
-    /** Writes this[offset .. offset + n) to out[outOffset ..]. */
+    /**
+     * Writes this[offset .. offset + n) to out[outOffset ..]. Whole blocks go through the type's
+     * fast block decoder; a partial block at either end falls back to {@link #getFloat}.
+     */
     public void dequantize(long offset, float[] out, int outOffset, int n) {
-        for (int i = 0; i < n; i++) out[outOffset + i] = getFloat(offset + i);
+        int bs = type().blockSize;
+        int head = (int) Math.min(n, (bs - offset % bs) % bs);
+        for (int i = 0; i < head; i++) out[outOffset + i] = getFloat(offset + i);
+        offset += head;
+        outOffset += head;
+        n -= head;
+        int whole = n / bs * bs;
+        if (whole > 0) dequantizeBlocks(offset / bs, out, outOffset, whole / bs);
+        for (int i = whole; i < n; i++) out[outOffset + i] = getFloat(offset + i);
     }
+
+    /** Decodes {@code blocks} whole blocks starting at block index {@code block}. */
+    abstract void dequantizeBlocks(long block, float[] out, int outOffset, int blocks);
 
     /** Wraps the bytes of a tensor of the given type and element count. */
     public static FloatTensor of(GgmlType type, MemorySegment segment, long size) {
+        if (size % type.blockSize != 0)
+            throw new GgufFormatException(type + " tensor of " + size + " values is not a whole number of " + type.blockSize + "-value blocks");
         long need = type.byteSize(size);
         if (segment.byteSize() < need)
             throw new GgufFormatException(type + " tensor of " + size + " values needs " + need + " bytes, has " + segment.byteSize());
         return switch (type) {
             case F32 -> new F32Tensor(segment, size);
+            case F16 -> new F16Tensor(segment, size);
+            case BF16 -> new BF16Tensor(segment, size);
+            case Q8_0 -> new Q8_0Tensor(segment, size);
+            case Q4_0 -> new Q4_0Tensor(segment, size);
+            case Q4_K -> new Q4_KTensor(segment, size);
+            case Q6_K -> new Q6_KTensor(segment, size);
             default -> throw new UnsupportedTensorTypeException(type);
         };
     }

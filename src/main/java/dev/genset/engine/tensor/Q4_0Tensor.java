@@ -1,0 +1,115 @@
+package dev.genset.engine.tensor;
+
+import dev.genset.engine.gguf.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static dev.genset.engine.tensor.Simd.B;
+import static dev.genset.engine.tensor.Simd.F;
+import static dev.genset.engine.tensor.Simd.I;
+import static dev.genset.engine.tensor.Simd.L;
+import static dev.genset.engine.tensor.Simd.LE;
+
+/**
+ * Blocks of 32 values: fp16 scale d, then 16 bytes whose low nibbles hold elements 0..15 and
+ * high nibbles elements 16..31; value = (q - 8) * d.
+ */
+public final class Q4_0Tensor extends FloatTensor {
+    static final int BLOCK = 32, BYTES = 18;
+
+    Q4_0Tensor(MemorySegment segment, long size) {
+        super(segment, size);
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_0;
+    }
+
+    @Override
+    public float getFloat(long index) {
+        long b = index / BLOCK * BYTES;
+        int j = (int) (index % BLOCK);
+        int packed = segment.get(ValueLayout.JAVA_BYTE, b + 2 + (j & 15)) & 0xFF;
+        int q = j < 16 ? packed & 0xF : packed >>> 4;
+        return (q - 8) * Simd.f16(segment, b);
+    }
+
+    @Override
+    public float dot(long offset, float[] x, int xOffset, int n) {
+        return Simd.ENABLED ? dotVector(segment, offset, x, xOffset, n) : dotScalar(segment, offset, x, xOffset, n);
+    }
+
+    @Override
+    void dequantizeBlocks(long block, float[] out, int outOffset, int blocks) {
+        if (Simd.ENABLED) dequantizeVector(segment, block, out, outOffset, blocks);
+        else dequantizeScalar(segment, block, out, outOffset, blocks);
+    }
+
+    static float dotScalar(MemorySegment s, long offset, float[] x, int xOffset, int n) {
+        float sum = 0f;
+        for (int i = 0; i < n; i += BLOCK, xOffset += BLOCK) {
+            long b = (offset + i) / BLOCK * BYTES;
+            float blockSum = 0f;
+            for (int j = 0; j < 16; j++) {
+                int packed = s.get(ValueLayout.JAVA_BYTE, b + 2 + j) & 0xFF;
+                blockSum += ((packed & 0xF) - 8) * x[xOffset + j] + ((packed >>> 4) - 8) * x[xOffset + j + 16];
+            }
+            sum += blockSum * Simd.f16(s, b);
+        }
+        return sum;
+    }
+
+    static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        long b = offset / BLOCK * BYTES;
+        int blocks = n / BLOCK, i = 0;
+        for (; i + 1 < blocks; i += 2, b += 2 * BYTES, xOffset += 2 * BLOCK) {
+            acc0 = block(s, b, x, xOffset).fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc0);
+            acc1 = block(s, b + BYTES, x, xOffset + BLOCK).fma(FloatVector.broadcast(F, Simd.f16(s, b + BYTES)), acc1);
+        }
+        if (i < blocks) acc0 = block(s, b, x, xOffset).fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc0);
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector block(MemorySegment s, long b, float[] x, int xOffset) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int j = 0; j < 16; j += L) {
+            var packed = (IntVector) ByteVector.fromMemorySegment(B, s, b + 2 + j, LE).convertShape(VectorOperators.B2I, I, 0);
+            var lo = (FloatVector) packed.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+            var hi = (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+            sum = lo.fma(FloatVector.fromArray(F, x, xOffset + j), sum);
+            sum = hi.fma(FloatVector.fromArray(F, x, xOffset + j + 16), sum);
+        }
+        return sum;
+    }
+
+    static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
+        for (int i = 0; i < blocks; i++, outOffset += BLOCK) {
+            long b = (block + i) * BYTES;
+            float d = Simd.f16(s, b);
+            for (int j = 0; j < 16; j++) {
+                int packed = s.get(ValueLayout.JAVA_BYTE, b + 2 + j) & 0xFF;
+                out[outOffset + j] = ((packed & 0xF) - 8) * d;
+                out[outOffset + j + 16] = ((packed >>> 4) - 8) * d;
+            }
+        }
+    }
+
+    static void dequantizeVector(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
+        for (int i = 0; i < blocks; i++, outOffset += BLOCK) {
+            long b = (block + i) * BYTES;
+            float d = Simd.f16(s, b);
+            for (int j = 0; j < 16; j += L) {
+                var packed = (IntVector) ByteVector.fromMemorySegment(B, s, b + 2 + j, LE).convertShape(VectorOperators.B2I, I, 0);
+                ((FloatVector) packed.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + j);
+                ((FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + j + 16);
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package dev.genset.engine.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Vector species shared by the kernels. The float species is the widest the CPU prefers (8 lanes
+ * on AVX2, 16 on AVX-512); the byte/short/int species have the same lane count so that a load of
+ * L packed values widens to exactly one float vector. The property {@code genset.vectorBits}
+ * (256 or 512) overrides the choice, e.g. to test the 512-bit code paths on a narrower machine;
+ * {@code genset.vectorBits=0} disables the vector paths.
+ */
+final class Simd {
+    private Simd() {}
+
+    static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    static final VectorSpecies<Float> F;
+    /** Float lanes per vector (8 or 16). */
+    static final int L;
+    static final VectorSpecies<Byte> B;
+    static final VectorSpecies<Short> S;
+    static final VectorSpecies<Integer> I;
+    /** Whether kernels take their vector path; false on CPUs with fewer than 8 float lanes. */
+    static final boolean ENABLED;
+
+    static {
+        int bits = Integer.getInteger("genset.vectorBits", FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        ENABLED = bits >= 256;
+        F = FloatVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(ENABLED ? Math.min(bits, 512) : 256));
+        L = F.length();
+        B = ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(L * 8));
+        S = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(L * 16));
+        I = IntVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(L * 32));
+    }
+
+    /** The fp16 value stored at byte offset {@code off}. */
+    static float f16(java.lang.foreign.MemorySegment s, long off) {
+        return Float.float16ToFloat(s.get(LE_SHORT, off));
+    }
+}

@@ -1,0 +1,81 @@
+package dev.genset.engine.tensor;
+
+import dev.genset.engine.gguf.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+/** Shared helpers: deterministic data, tensors over byte arrays, the per-type kernel entry points. */
+final class TensorTestData {
+    private TensorTestData() {}
+
+    static final GgmlType[] TYPES = {GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K};
+
+    /** Gaussian values with an occasional outlier, like trained weights. */
+    static float[] weights(long seed, int n) {
+        var r = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            double g = gaussian(r) * 0.02;
+            if (r.nextInt(64) == 0) g *= 8;
+            v[i] = (float) g;
+        }
+        return v;
+    }
+
+    static float[] activations(long seed, int n) {
+        var r = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) gaussian(r);
+        return v;
+    }
+
+    private static double gaussian(SplittableRandom r) {
+        double u = r.nextDouble(), w = r.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * w);
+    }
+
+    static FloatTensor tensor(GgmlType type, byte[] bytes, long size) {
+        return FloatTensor.of(type, MemorySegment.ofArray(bytes), size);
+    }
+
+    static FloatTensor quantized(GgmlType type, float[] values) {
+        return tensor(type, Quantizer.quantize(type, values), values.length);
+    }
+
+    interface Dot {
+        float dot(MemorySegment s, long offset, float[] x, int xOffset, int n);
+    }
+
+    static Dot scalarDot(GgmlType type) {
+        return switch (type) {
+            case F32 -> F32Tensor::dotScalar;
+            case F16 -> F16Tensor::dotScalar;
+            case BF16 -> BF16Tensor::dotScalar;
+            case Q8_0 -> Q8_0Tensor::dotScalar;
+            case Q4_0 -> Q4_0Tensor::dotScalar;
+            case Q4_K -> Q4_KTensor::dotScalar;
+            case Q6_K -> Q6_KTensor::dotScalar;
+            default -> throw new IllegalArgumentException(type.toString());
+        };
+    }
+
+    static Dot vectorDot(GgmlType type) {
+        return switch (type) {
+            case F32 -> F32Tensor::dotVector;
+            case F16 -> F16Tensor::dotVector;
+            case BF16 -> BF16Tensor::dotVector;
+            case Q8_0 -> Q8_0Tensor::dotVector;
+            case Q4_0 -> Q4_0Tensor::dotVector;
+            case Q4_K -> Q4_KTensor::dotVector;
+            case Q6_K -> Q6_KTensor::dotVector;
+            default -> throw new IllegalArgumentException(type.toString());
+        };
+    }
+
+    static void putF16(byte[] b, int off, float v) {
+        short h = Float.floatToFloat16(v);
+        b[off] = (byte) h;
+        b[off + 1] = (byte) (h >> 8);
+    }
+}
