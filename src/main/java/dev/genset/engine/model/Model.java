@@ -3,6 +3,7 @@ package dev.genset.engine.model;
 import dev.genset.engine.gguf.GgufFile;
 import dev.genset.engine.gguf.GgufTensorInfo;
 import dev.genset.engine.tensor.Parallel;
+import dev.genset.engine.tokenizer.Tokenizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -17,10 +18,12 @@ public final class Model implements AutoCloseable {
     private final ModelConfig config;
     private final Weights weights;
     private final float[] ropeFreqFactors;
+    private final Tokenizer tokenizer;
 
     private Model(GgufFile gguf) {
         this.gguf = gguf;
         this.config = ModelConfig.fromGguf(gguf);
+        this.tokenizer = Tokenizer.fromGguf(gguf);
         this.weights = Weights.load(gguf, config);
         GgufTensorInfo freqs = gguf.tensor("rope_freqs.weight");
         this.ropeFreqFactors = freqs == null ? null : Weights.vector(gguf, "rope_freqs.weight", config.ropeDims() / 2);
@@ -42,6 +45,16 @@ public final class Model implements AutoCloseable {
 
     public ModelConfig config() {
         return config;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The model's name from its metadata, else its file name. */
+    public String name() {
+        String n = gguf.getString("general.name", null);
+        return n != null ? n : gguf.path() == null ? "model" : gguf.path().getFileName().toString().replaceFirst("\\.gguf$", "");
     }
 
     public Weights weights() {
