@@ -1,5 +1,6 @@
 package dev.genset.engine.model;
 
+import dev.genset.engine.chat.ChatTemplate;
 import dev.genset.engine.gguf.GgufFile;
 import dev.genset.engine.gguf.GgufTensorInfo;
 import dev.genset.engine.tensor.Parallel;
@@ -55,6 +56,15 @@ public final class Model implements AutoCloseable {
     public String name() {
         String n = gguf.getString("general.name", null);
         return n != null ? n : gguf.path() == null ? "model" : gguf.path().getFileName().toString().replaceFirst("\\.gguf$", "");
+    }
+
+    /** The model's chat template (tokenizer.chat_template), or a built-in format detected from its vocabulary. */
+    public ChatTemplate chatTemplate() {
+        String source = gguf.getString("tokenizer.chat_template", null);
+        String bos = tokenizer.bos() >= 0 ? tokenizer.tokenText(tokenizer.bos()) : "";
+        String eos = tokenizer.eos() >= 0 ? tokenizer.tokenText(tokenizer.eos()) : "";
+        if (source == null) return ChatTemplate.builtin(ChatTemplate.detect(null, t -> tokenizer.tokenId(t) >= 0));
+        return ChatTemplate.of(source, bos, eos);
     }
 
     public Weights weights() {
