@@ -1,0 +1,258 @@
+package dev.genset.engine.batch;
+
+import dev.genset.engine.generate.FinishReason;
+import dev.genset.engine.generate.GenerationOptions;
+import dev.genset.engine.generate.GenerationResult;
+import dev.genset.engine.generate.Generator;
+import dev.genset.engine.model.Model;
+import dev.genset.engine.sampling.SamplerConfig;
+import dev.genset.engine.tensor.Parallel;
+import dev.genset.testing.TestFiles;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+@Timeout(60)
+class SchedulerTest {
+    static Model model;
+    static Parallel pool;
+
+    @BeforeAll
+    static void load() throws Exception {
+        model = Model.load(TestFiles.storiesModel());
+        pool = new Parallel(2);
+    }
+
+    @AfterAll
+    static void close() {
+        pool.close();
+        model.close();
+    }
+
+    /** What a sequence reported, collected from its events. */
+    record Outcome(String text, List<Integer> tokens, List<TokenInfo> infos, SequenceEvent.Done done, SequenceEvent.PromptDone prompt) {}
+
+    static final class Collector {
+        final LinkedBlockingQueue<SequenceEvent> events = new LinkedBlockingQueue<>();
+
+        Outcome await() throws InterruptedException {
+            StringBuilder text = new StringBuilder();
+            List<Integer> tokens = new ArrayList<>();
+            List<TokenInfo> infos = new ArrayList<>();
+            SequenceEvent.PromptDone prompt = null;
+            while (true) {
+                SequenceEvent e = events.poll(30, TimeUnit.SECONDS);
+                assertThat(e).as("event").isNotNull();
+                switch (e) {
+                    case SequenceEvent.PromptDone p -> prompt = p;
+                    case SequenceEvent.Text t -> {
+                        text.append(t.text());
+                        for (TokenInfo i : t.tokens()) tokens.add(i.token());
+                        infos.addAll(t.tokens());
+                    }
+                    case SequenceEvent.Done d -> {
+                        assertThat(d.text()).isEqualTo(text.toString());
+                        return new Outcome(text.toString(), tokens, infos, d, prompt);
+                    }
+                    case SequenceEvent.Failed f -> throw new AssertionError("sequence failed", f.error());
+                }
+            }
+        }
+    }
+
+    static Outcome run(Scheduler s, GenerationRequest r) throws InterruptedException {
+        Collector c = new Collector();
+        s.submit(r, c.events::add);
+        return c.await();
+    }
+
+    int[] encode(String text) {
+        return model.tokenizer().encode(text, true, true);
+    }
+
+    @Test
+    void greedyMatchesTheReferenceContinuation() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(2, 128, 32, 4))) {
+            Outcome o = run(s, GenerationRequest.greedy(encode("Once upon a time"), 32).withTopLogprobs(0));
+            assertThat(o.text()).isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, she saw");
+            assertThat(o.tokens()).containsExactly(432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337,
+                    410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394);
+            assertThat(o.done().reason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(o.done().completionTokens()).isEqualTo(32);
+            assertThat(o.done().promptTokens()).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void sameAsTheSingleSequenceGenerator() throws Exception {
+        int[] prompt = encode("The cat");
+        GenerationResult alone;
+        try (Parallel p = new Parallel(1)) {
+            alone = new Generator(model, p, 128, 16).generate(prompt, new GenerationOptions(40, SamplerConfig.greedy(), List.of(), false), t -> {}, null);
+        }
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 4))) {
+            Outcome o = run(s, GenerationRequest.greedy(prompt, 40));
+            assertThat(o.text()).isEqualTo(alone.text());
+            assertThat(o.done().reason()).isEqualTo(alone.finishReason());
+        }
+    }
+
+    @Test
+    void concurrentGreedySequencesEachGiveWhatTheyGiveAlone() throws Exception {
+        String[] prompts = {"Once upon a time", "Tom had a red ball", "The sun", "Lily and Ben went to the park", "One day",
+                "She saw a big dog", "The little bird", "Mom said"};
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(8, 128, 16, 16))) {
+            List<Outcome> alone = new ArrayList<>();
+            for (String p : prompts) alone.add(run(s, GenerationRequest.greedy(encode(p), 60).withTopLogprobs(2)));
+            // A fresh scheduler so no prompt is served from a slot's cache, then all at once.
+            try (Scheduler t = new Scheduler(model, pool, new Scheduler.Config(8, 128, 16, 16))) {
+                List<Collector> cs = new ArrayList<>();
+                for (String p : prompts) {
+                    Collector c = new Collector();
+                    t.submit(GenerationRequest.greedy(encode(p), 60).withTopLogprobs(2), c.events::add);
+                    cs.add(c);
+                }
+                for (int i = 0; i < prompts.length; i++) {
+                    Outcome o = cs.get(i).await();
+                    assertThat(o.text()).as(prompts[i]).isEqualTo(alone.get(i).text());
+                    assertThat(o.tokens()).as(prompts[i]).isEqualTo(alone.get(i).tokens());
+                    for (int j = 0; j < o.infos().size(); j++)
+                        assertThat(o.infos().get(j).logprob()).isEqualTo(alone.get(i).infos().get(j).logprob());
+                }
+                assertThat(t.stats().steps()).as("batched steps").isLessThan(8 * 60);
+            }
+        }
+    }
+
+    @Test
+    void reusesTheLongestCachedPrefix() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(2, 128, 16, 4))) {
+            int[] first = encode("Once upon a time there was a dog");
+            Outcome a = run(s, GenerationRequest.greedy(first, 8));
+            assertThat(a.done().cachedTokens()).isZero();
+            Outcome other = run(s, GenerationRequest.greedy(encode("Tom"), 4)); // takes the other, empty slot
+            assertThat(other.done().cachedTokens()).isZero();
+            int[] next = encode("Once upon a time there was a dog and a cat");
+            Outcome b = run(s, GenerationRequest.greedy(next, 8));
+            assertThat(b.done().cachedTokens()).isEqualTo(first.length);
+            // Served from the cache or not, the continuation is the same.
+            try (Scheduler fresh = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 4))) {
+                assertThat(run(fresh, GenerationRequest.greedy(next, 8)).text()).isEqualTo(b.text());
+            }
+            Outcome again = run(s, GenerationRequest.greedy(next, 8));
+            assertThat(again.done().cachedTokens()).isEqualTo(next.length - 1);
+            assertThat(again.text()).isEqualTo(b.text());
+        }
+    }
+
+    @Test
+    void promptLogprobsMatchTheLogprobsOfGeneratedTokens() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 128, 8, 4))) {
+            int[] prompt = encode("Once upon a time");
+            Outcome gen = run(s, GenerationRequest.greedy(prompt, 12).withTopLogprobs(3));
+            int[] all = new int[prompt.length + 12];
+            System.arraycopy(prompt, 0, all, 0, prompt.length);
+            for (int i = 0; i < 12; i++) all[prompt.length + i] = gen.tokens().get(i);
+            Outcome echo = run(s, GenerationRequest.greedy(all, 0).withPromptLogprobs(true).withTopLogprobs(3));
+            assertThat(echo.done().completionTokens()).isZero();
+            assertThat(echo.done().reason()).isEqualTo(FinishReason.LENGTH);
+            List<TokenInfo> p = echo.prompt().promptTokens();
+            assertThat(p).hasSize(all.length);
+            assertThat(p.get(0).logprob()).isNaN();
+            for (int i = 0; i < 12; i++) {
+                TokenInfo a = p.get(prompt.length + i), b = gen.infos().get(i);
+                assertThat(a.token()).isEqualTo(b.token());
+                assertThat(a.logprob()).isCloseTo(b.logprob(), within(1e-5f));
+                assertThat(a.top().get(0).token()).isEqualTo(b.token()); // greedy: the top token was chosen
+            }
+        }
+    }
+
+    @Test
+    void cancellingFreesTheSlot() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 4096, 16, 4))) {
+            CountDownLatch started = new CountDownLatch(1);
+            Collector c = new Collector();
+            Sequence seq = s.submit(GenerationRequest.greedy(encode("Once"), -1).withIgnoreEos(true), e -> {
+                if (e instanceof SequenceEvent.Text) started.countDown();
+                c.events.add(e);
+            });
+            assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(s.busySlots()).isEqualTo(1);
+            seq.cancel();
+            Outcome o = c.await();
+            assertThat(o.done().reason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(o.done().completionTokens()).isLessThan(4000);
+            assertThat(s.awaitIdle(Duration.ofSeconds(5))).isTrue();
+            assertThat(s.busySlots()).isZero();
+        }
+    }
+
+    @Test
+    void timeoutCancelsAndSaysSo() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 8192, 16, 4))) {
+            Outcome o = run(s, GenerationRequest.greedy(encode("Once"), -1).withIgnoreEos(true).withTimeout(Duration.ofMillis(100)));
+            assertThat(o.done().reason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(o.done().timedOut()).isTrue();
+        }
+    }
+
+    @Test
+    void boundedQueueRefusesWhenFull() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 8192, 16, 1))) {
+            GenerationRequest endless = GenerationRequest.greedy(encode("Once"), -1).withIgnoreEos(true);
+            List<Sequence> seqs = new ArrayList<>();
+            seqs.add(s.submit(endless, e -> {}));
+            // Wait until it holds the slot, then one may wait and the next is refused.
+            while (s.busySlots() == 0) Thread.sleep(1);
+            seqs.add(s.submit(endless, e -> {}));
+            assertThatThrownBy(() -> s.submit(endless, e -> {})).isInstanceOf(QueueFullException.class);
+            seqs.forEach(Sequence::cancel);
+            assertThat(s.awaitIdle(Duration.ofSeconds(5))).isTrue();
+        }
+    }
+
+    @Test
+    void refusesPromptsLongerThanTheContext() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 16, 16, 1))) {
+            assertThatThrownBy(() -> s.submit(GenerationRequest.greedy(new int[20], 1), e -> {}))
+                    .isInstanceOf(PromptTooLongException.class).hasMessageContaining("at least 5 tokens");
+            assertThatThrownBy(() -> s.submit(GenerationRequest.greedy(new int[] {1, 9999}, 1), e -> {}))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("9999");
+        }
+    }
+
+    @Test
+    void stopStringsCutTheText() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 1))) {
+            Outcome o = run(s, GenerationRequest.greedy(encode("Once upon a time"), 32).withStop(List.of("Lily")));
+            assertThat(o.text()).isEqualTo(", there was a little girl named ");
+            assertThat(o.done().reason()).isEqualTo(FinishReason.STOP);
+        }
+    }
+
+    @Test
+    void shutdownDrainsRunningSequences() throws Exception {
+        Scheduler s = new Scheduler(model, pool, new Scheduler.Config(2, 128, 16, 4));
+        Collector c = new Collector();
+        s.submit(GenerationRequest.greedy(encode("Once upon a time"), 32), c.events::add);
+        CompletableFuture<Void> down = CompletableFuture.runAsync(() -> s.shutdown(Duration.ofSeconds(20)));
+        Outcome o = c.await();
+        assertThat(o.done().reason()).isEqualTo(FinishReason.LENGTH);
+        down.get(20, TimeUnit.SECONDS);
+        assertThatThrownBy(() -> s.submit(GenerationRequest.greedy(encode("x"), 1), e -> {})).isInstanceOf(SchedulerClosedException.class);
+    }
+}
