@@ -38,7 +38,7 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+        PrintStream out = System.out;
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         boolean terminal = System.console() != null && System.console().isTerminal();
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {

@@ -1,6 +1,11 @@
 package dev.genset.cli;
 
 import picocli.CommandLine;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import picocli.CommandLine.Command;
 
 /** The {@code genset} command line: one entry point, a subcommand per task. */
@@ -15,6 +20,9 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        // Model text is UTF-8 whatever the platform's console encoding is.
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8));
         System.exit(execute(args));
     }
 

@@ -11,7 +11,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -37,7 +36,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
+        PrintStream out = System.out;
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {
             int[] tokens = model.tokenizer().encode(prompt, !noBos, true);
             if (tokens.length == 0) throw new IllegalArgumentException("the prompt is empty and the model adds no beginning-of-text token");

@@ -69,6 +69,11 @@ public final class SyntheticModel {
     }
 
     public Path write(Path file) throws IOException {
+        return writeWithType(file, null, null);
+    }
+
+    /** Writes the model with one tensor declared as another ggml type (zero bytes of the right size). */
+    public Path writeWithType(Path file, String tensor, dev.genset.engine.gguf.GgmlType type) throws IOException {
         GgufWriter w = new GgufWriter();
         String p = arch + ".";
         w.putString("general.architecture", arch)
@@ -104,7 +109,11 @@ public final class SyntheticModel {
                 .putUInt32("tokenizer.ggml.bos_token_id", 1)
                 .putUInt32("tokenizer.ggml.eos_token_id", 2)
                 .putUInt32("tokenizer.ggml.unknown_token_id", 0);
-        for (var e : tensors.entrySet()) w.addF32(e.getKey(), shapes.get(e.getKey()), e.getValue());
+        for (var e : tensors.entrySet()) {
+            long[] shape = shapes.get(e.getKey());
+            if (e.getKey().equals(tensor)) w.addTensor(tensor, shape, type, new byte[(int) type.byteSize(e.getValue().length)]);
+            else w.addF32(e.getKey(), shape, e.getValue());
+        }
         w.write(file);
         return file;
     }

@@ -1,0 +1,89 @@
+package dev.genset.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.genset.engine.gguf.GgmlType;
+import dev.genset.engine.gguf.GgufFile;
+import dev.genset.engine.model.Model;
+import dev.genset.engine.tensor.Parallel;
+import dev.genset.testing.TestFiles;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MakeModelAndBenchTest {
+    // A small shape with the structure of the real ones: a Qwen2 row width (320) that is not a multiple of 256.
+    static final ModelShape SMALL_LLAMA = new ModelShape("small-llama", "llama", 256, 2, 4, 2, 64, 512, 32000, 512, 10000f, 1e-5f,
+            false, false, false, true, "ggml-vocab-llama-spm.gguf");
+    static final ModelShape SMALL_QWEN2 = new ModelShape("small-qwen2", "qwen2", 320, 2, 5, 1, 64, 512, 51200, 512, 1e6f, 1e-6f,
+            true, true, false, false, "ggml-vocab-gpt-2.gguf");
+
+    @ParameterizedTest
+    @EnumSource(RandomModelWriter.FileType.class)
+    void writesLoadableModelsLaidOutLikeLlamaQuantize(RandomModelWriter.FileType type, @TempDir Path dir) throws Exception {
+        Path f = dir.resolve("m.gguf");
+        new RandomModelWriter(SMALL_LLAMA, type, 7).write(f);
+        try (Model m = Model.load(f); Parallel pool = new Parallel(2)) {
+            assertThat(m.config().dim()).isEqualTo(256);
+            assertThat(m.config().vocabSize()).isEqualTo(32000);
+            assertThat(m.tokenizer().encode("Hello world", false, false)).containsExactly(15043, 3186); // the real Llama 2 vocabulary
+            GgufFile g = m.gguf();
+            assertThat(g.tensor("blk.0.ffn_up.weight").type()).isEqualTo(type == RandomModelWriter.FileType.F16 ? GgmlType.F16 : GgmlType.valueOf(type.name()));
+            GgmlType expectedOutput = switch (type) {
+                case F16 -> GgmlType.F16;
+                case Q8_0 -> GgmlType.Q8_0;
+                case Q4_0, Q4_K -> GgmlType.Q6_K;
+            };
+            assertThat(g.tensor("output.weight").type()).isEqualTo(expectedOutput);
+            assertThat(g.tensor("rope_freqs.weight")).isNotNull();
+            List<EngineBench.Result> results = new EngineBench(m, pool).run(8, 4, 2);
+            assertThat(results).extracting(EngineBench.Result::test).containsExactly("pp8", "tg4");
+            assertThat(results).allSatisfy(r -> assertThat(r.avgTs()).isPositive());
+        }
+    }
+
+    @Test
+    void paddedBpeVocabularyAndQ8FallbackForOddRowWidths(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("q.gguf");
+        new RandomModelWriter(SMALL_QWEN2, RandomModelWriter.FileType.Q4_K, 7).write(f);
+        try (Model m = Model.load(f)) {
+            assertThat(m.config().qkvBias()).isTrue();
+            assertThat(m.gguf().tensor("output.weight")).isNull(); // tied
+            assertThat(m.gguf().tensor("blk.0.attn_q.weight").type()).isEqualTo(GgmlType.Q8_0); // 320 is not a multiple of 256
+            assertThat(m.gguf().tensor("blk.0.ffn_down.weight").type()).isEqualTo(GgmlType.Q4_K); // 512 is
+            assertThat(m.tokenizer().vocabSize()).isEqualTo(51200);
+            assertThat(m.tokenizer().encode("Hello world", false, false)).containsExactly(15496, 995); // GPT-2's ids
+        }
+    }
+
+    @Test
+    void benchJsonCarriesLlamaBenchFields() throws Exception {
+        var out = new java.io.ByteArrayOutputStream();
+        var old = System.out;
+        int code;
+        try {
+            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = dev.genset.cli.Main.execute("bench", "-m", TestFiles.storiesModel().toString(), "-p", "16", "-n", "8", "-r", "2", "-t", "2", "--json");
+        } finally {
+            System.setOut(old);
+        }
+        assertThat(code).isZero();
+        JsonNode arr = new ObjectMapper().readTree(out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(arr.size()).isEqualTo(2);
+        for (JsonNode o : arr) {
+            assertThat(o.has("model_type") && o.has("model_size") && o.has("n_threads") && o.has("avg_ts") && o.has("stddev_ts")).isTrue();
+            assertThat(o.get("n_threads").asInt()).isEqualTo(2);
+            assertThat(o.get("avg_ts").asDouble()).isPositive();
+            assertThat(o.get("samples_ns").size()).isEqualTo(2);
+        }
+        assertThat(arr.get(0).get("n_prompt").asInt()).isEqualTo(16);
+        assertThat(arr.get(1).get("n_gen").asInt()).isEqualTo(8);
+        assertThat(arr.get(0).get("model_type").asText()).startsWith("llama ");
+    }
+}
