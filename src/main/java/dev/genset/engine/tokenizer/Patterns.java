@@ -21,6 +21,7 @@ final class Patterns {
     /** Placeholder name llama.cpp gives AFMoE's digit grouping, which no regex engine implements. */
     static final String DIGIT_GROUPS = "\\p{AFMoE_digits}";
     static final String TINY_AYA_DIGITS = "\\d{1,3}(?=(?:\\d{3})*\\b)";
+    static final String TRIPLES_FROM_THE_RIGHT = "(?=(\\d{3})+(?!\\d))";
     static final String NEWLINES = "[^\\n]+|[\\n]+";
 
     /** Letter runs split at case changes (Tekken, GPT-4o), with an upper-case prefix and a lower-case tail. */
