@@ -1,8 +1,19 @@
 package dev.genset.engine.tensor;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
 /**
- * Splits loops over a fixed set of threads. The first version simply runs on the calling thread
- * when there is one thread; a persistent pool replaces it for speed.
+ * A persistent pool of {@code threads - 1} daemon platform threads plus the calling thread,
+ * for splitting loops. A call publishes the task through a volatile generation counter; idle
+ * workers spin for a short while (calls come back to back during a forward pass) and then park.
+ * Work is handed out in contiguous chunks from a shared counter so that a thread the OS
+ * delays simply takes fewer chunks. No allocation happens per call.
+ *
+ * <p>One call runs at a time: a call made while another is running (from a task, or from a
+ * second thread) runs on its own thread without the pool.
  */
 public final class Parallel implements AutoCloseable {
 
@@ -11,30 +22,147 @@ public final class Parallel implements AutoCloseable {
         void run(int from, int to);
     }
 
+    /** How long an idle thread spins before parking. */
+    private static final long SPIN_NANOS = 200_000;
+    /** Chunks per thread: enough to balance a noisy machine, few enough to keep runs long. */
+    private static final int CHUNKS_PER_THREAD = 4;
+
     private final int threads;
+    private final Worker[] workers;
+    private final AtomicBoolean busy = new AtomicBoolean();
+    private final AtomicInteger next = new AtomicInteger();
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile long generation;
+    private volatile boolean closed;
+    private volatile boolean callerParked;
+    private Thread caller;
+    private RangeTask task;
+    private int n, grain;
+
+    /** A pool using every available processor. */
+    public Parallel() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
 
     public Parallel(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1");
         this.threads = threads;
+        this.workers = new Worker[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker();
+            Thread t = Thread.ofPlatform().daemon().name("genset-parallel-" + (i + 1)).unstarted(workers[i]);
+            workers[i].thread = t;
+            t.start();
+        }
     }
 
     public int threads() {
         return threads;
     }
 
-    /** Runs task over [0, n) split into at most {@code threads} contiguous chunks, and waits. */
+    /**
+     * Runs task over [0, n) as contiguous sub-ranges spread over the threads (the caller
+     * included), and returns when all are done. An exception thrown by the task is rethrown here
+     * after every thread has stopped working on the call.
+     */
     public void forRange(int n, RangeTask task) {
-        int parts = Math.min(threads, n);
-        if (parts <= 1) {
+        if (n <= 0) return;
+        if (workers.length == 0 || n == 1 || closed || !busy.compareAndSet(false, true)) {
             task.run(0, n);
             return;
         }
-        java.util.stream.IntStream.range(0, parts).parallel().forEach(p -> {
-            int from = (int) ((long) n * p / parts), to = (int) ((long) n * (p + 1) / parts);
-            task.run(from, to);
-        });
+        try {
+            this.task = task;
+            this.n = n;
+            this.grain = Math.max(1, (n + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD));
+            this.caller = Thread.currentThread();
+            next.set(0);
+            pending.set(workers.length);
+            generation++;  // volatile write: publishes the fields above
+            for (Worker w : workers) if (w.parked) LockSupport.unpark(w.thread);
+            runChunks();
+            awaitWorkers();
+            Throwable t = failure.getAndSet(null);
+            if (t instanceof RuntimeException e) throw e;
+            if (t instanceof Error e) throw e;
+            if (t != null) throw new IllegalStateException(t);
+        } finally {
+            this.task = null;
+            busy.set(false);
+        }
     }
 
+    private void runChunks() {
+        RangeTask t = task;
+        int size = n, g = grain;
+        try {
+            for (int from; (from = next.getAndAdd(g)) < size; ) t.run(from, Math.min(size, from + g));
+        } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+            next.set(size);  // stop handing out chunks
+        }
+    }
+
+    private void awaitWorkers() {
+        long start = 0;
+        for (int spins = 0; pending.get() != 0; spins++) {
+            if ((spins & 63) != 0) {
+                Thread.onSpinWait();
+                continue;
+            }
+            long now = System.nanoTime();
+            if (start == 0) start = now;
+            else if (now - start > SPIN_NANOS) {
+                callerParked = true;
+                if (pending.get() != 0) LockSupport.parkNanos(this, 1_000_000);
+                callerParked = false;
+            }
+        }
+    }
+
+    private final class Worker implements Runnable {
+        Thread thread;
+        volatile boolean parked;
+
+        @Override
+        public void run() {
+            long seen = 0;
+            while (true) {
+                long g, start = 0;
+                for (int spins = 0; (g = generation) == seen; spins++) {
+                    if (closed) return;
+                    if ((spins & 63) != 0) {
+                        Thread.onSpinWait();
+                        continue;
+                    }
+                    long now = System.nanoTime();
+                    if (start == 0) start = now;
+                    else if (now - start > SPIN_NANOS) {
+                        parked = true;
+                        if (generation == seen && !closed) LockSupport.park(this);
+                        parked = false;
+                    }
+                }
+                seen = g;
+                runChunks();
+                if (pending.decrementAndGet() == 0 && callerParked) LockSupport.unpark(caller);
+            }
+        }
+    }
+
+    /** Stops the worker threads; later calls run on the calling thread. */
     @Override
-    public void close() {}
+    public void close() {
+        closed = true;
+        for (Worker w : workers) LockSupport.unpark(w.thread);
+        for (Worker w : workers) {
+            try {
+                w.thread.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
 }

@@ -9,7 +9,6 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import static dev.genset.engine.tensor.Simd.B;
 import static dev.genset.engine.tensor.Simd.F;
 import static dev.genset.engine.tensor.Simd.I;
 import static dev.genset.engine.tensor.Simd.L;
@@ -65,28 +64,27 @@ public final class Q4_0Tensor extends FloatTensor {
         return sum;
     }
 
+    /**
+     * One 16-byte load per block, widened to ints in parts; part numbers are literals and the
+     * loop body is flat because C2 only emits single-instruction conversions for constant parts
+     * and keeps vectors in registers only when everything inlines.
+     */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        FloatVector acc = FloatVector.zero(F);
         long b = offset / BLOCK * BYTES;
-        int blocks = n / BLOCK, i = 0;
-        for (; i + 1 < blocks; i += 2, b += 2 * BYTES, xOffset += 2 * BLOCK) {
-            acc0 = block(s, b, x, xOffset).fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc0);
-            acc1 = block(s, b + BYTES, x, xOffset + BLOCK).fma(FloatVector.broadcast(F, Simd.f16(s, b + BYTES)), acc1);
+        for (int i = 0; i < n; i += BLOCK, b += BYTES, xOffset += BLOCK) {
+            var bytes = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, s, b + 2, LE);
+            var p0 = (IntVector) bytes.convertShape(VectorOperators.B2I, I, 0);
+            var sum = ((FloatVector) p0.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, xOffset));
+            sum = ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xOffset + 16), sum);
+            if (L == 8) {
+                var p1 = (IntVector) bytes.convertShape(VectorOperators.B2I, I, 1);
+                sum = ((FloatVector) p1.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xOffset + 8), sum);
+                sum = ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xOffset + 24), sum);
+            }
+            acc = sum.fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc);
         }
-        if (i < blocks) acc0 = block(s, b, x, xOffset).fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc0);
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    private static FloatVector block(MemorySegment s, long b, float[] x, int xOffset) {
-        FloatVector sum = FloatVector.zero(F);
-        for (int j = 0; j < 16; j += L) {
-            var packed = (IntVector) ByteVector.fromMemorySegment(B, s, b + 2 + j, LE).convertShape(VectorOperators.B2I, I, 0);
-            var lo = (FloatVector) packed.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
-            var hi = (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0);
-            sum = lo.fma(FloatVector.fromArray(F, x, xOffset + j), sum);
-            sum = hi.fma(FloatVector.fromArray(F, x, xOffset + j + 16), sum);
-        }
-        return sum;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
@@ -104,11 +102,15 @@ public final class Q4_0Tensor extends FloatTensor {
     static void dequantizeVector(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
         for (int i = 0; i < blocks; i++, outOffset += BLOCK) {
             long b = (block + i) * BYTES;
-            float d = Simd.f16(s, b);
-            for (int j = 0; j < 16; j += L) {
-                var packed = (IntVector) ByteVector.fromMemorySegment(B, s, b + 2 + j, LE).convertShape(VectorOperators.B2I, I, 0);
-                ((FloatVector) packed.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + j);
-                ((FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + j + 16);
+            var d = FloatVector.broadcast(F, Simd.f16(s, b));
+            var bytes = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, s, b + 2, LE);
+            var p0 = (IntVector) bytes.convertShape(VectorOperators.B2I, I, 0);
+            ((FloatVector) p0.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset);
+            ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + 16);
+            if (L == 8) {
+                var p1 = (IntVector) bytes.convertShape(VectorOperators.B2I, I, 1);
+                ((FloatVector) p1.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + 8);
+                ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + 24);
             }
         }
     }

@@ -93,10 +93,10 @@ public final class Q6_KTensor extends FloatTensor {
                         var v0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + l, LE).convertShape(VectorOperators.B2I, I, 0);
                         var v1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0);
                         var vh = (IntVector) ByteVector.fromMemorySegment(B, s, qh + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                        a1 = q6(v0.and(0xF), vh.lanewise(VectorOperators.LSHL, 4)).fma(FloatVector.fromArray(F, x, xo + l), a1);
-                        a2 = q6(v1.and(0xF), vh.lanewise(VectorOperators.LSHL, 2)).fma(FloatVector.fromArray(F, x, xo + 32 + l), a2);
-                        a3 = q6(v0.lanewise(VectorOperators.ASHR, 4).and(0xF), vh).fma(FloatVector.fromArray(F, x, xo + 64 + l), a3);
-                        a4 = q6(v1.lanewise(VectorOperators.ASHR, 4).and(0xF), vh.lanewise(VectorOperators.ASHR, 2)).fma(FloatVector.fromArray(F, x, xo + 96 + l), a4);
+                        a1 = ((FloatVector) v0.and(0xF).or(vh.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xo + l), a1);
+                        a2 = ((FloatVector) v1.and(0xF).or(vh.lanewise(VectorOperators.LSHL, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 32 + l), a2);
+                        a3 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 4).and(0xF).or(vh.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 64 + l), a3);
+                        a4 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 4).and(0xF).or(vh.lanewise(VectorOperators.ASHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 96 + l), a4);
                     }
                     acc0 = a1.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + g)), acc0);
                     acc1 = a2.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + g + 2)), acc1);
@@ -106,11 +106,6 @@ public final class Q6_KTensor extends FloatTensor {
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** (low | high bits 4..5) - 32 as floats; high is pre-shifted so its two bits sit at 0x30. */
-    private static FloatVector q6(IntVector low, IntVector high) {
-        return (FloatVector) low.or(high.and(0x30)).sub(32).convert(VectorOperators.I2F, 0);
     }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
@@ -133,10 +128,10 @@ public final class Q6_KTensor extends FloatTensor {
                     var v0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + l, LE).convertShape(VectorOperators.B2I, I, 0);
                     var v1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0);
                     var vh = (IntVector) ByteVector.fromMemorySegment(B, s, qh + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                    q6(v0.and(0xF), vh.lanewise(VectorOperators.LSHL, 4)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g)).intoArray(out, o + l);
-                    q6(v1.and(0xF), vh.lanewise(VectorOperators.LSHL, 2)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g + 2)).intoArray(out, o + 32 + l);
-                    q6(v0.lanewise(VectorOperators.ASHR, 4).and(0xF), vh).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g + 4)).intoArray(out, o + 64 + l);
-                    q6(v1.lanewise(VectorOperators.ASHR, 4).and(0xF), vh.lanewise(VectorOperators.ASHR, 2)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g + 6)).intoArray(out, o + 96 + l);
+                    ((FloatVector) v0.and(0xF).or(vh.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g)).intoArray(out, o + l);
+                    ((FloatVector) v1.and(0xF).or(vh.lanewise(VectorOperators.LSHL, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g + 2)).intoArray(out, o + 32 + l);
+                    ((FloatVector) v0.lanewise(VectorOperators.ASHR, 4).and(0xF).or(vh.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g + 4)).intoArray(out, o + 64 + l);
+                    ((FloatVector) v1.lanewise(VectorOperators.ASHR, 4).and(0xF).or(vh.lanewise(VectorOperators.ASHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g + 6)).intoArray(out, o + 96 + l);
                 }
             }
         }

@@ -10,6 +10,7 @@ import java.lang.foreign.ValueLayout;
 
 import static dev.genset.engine.tensor.Simd.B;
 import static dev.genset.engine.tensor.Simd.F;
+import static dev.genset.engine.tensor.Simd.I;
 import static dev.genset.engine.tensor.Simd.L;
 import static dev.genset.engine.tensor.Simd.LE;
 
@@ -71,10 +72,15 @@ public final class Q8_0Tensor extends FloatTensor {
     private static FloatVector block(MemorySegment s, long b, float[] x, int xOffset) {
         FloatVector sum = FloatVector.zero(F);
         for (int j = 0; j < BLOCK; j += L) {
-            var q = (FloatVector) ByteVector.fromMemorySegment(B, s, b + 2 + j, LE).castShape(F, 0);
+            var q = widen(s, b + 2 + j);
             sum = q.fma(FloatVector.fromArray(F, x, xOffset + j), sum);
         }
         return sum;
+    }
+
+    /** L signed bytes at off as floats (via int: the direct byte-to-float cast is not intrinsified for all shapes). */
+    private static FloatVector widen(MemorySegment s, long off) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, s, off, LE).convertShape(VectorOperators.B2I, I, 0).convert(VectorOperators.I2F, 0);
     }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
@@ -90,7 +96,7 @@ public final class Q8_0Tensor extends FloatTensor {
             long b = (block + i) * BYTES;
             float d = Simd.f16(s, b);
             for (int j = 0; j < BLOCK; j += L)
-                ((FloatVector) ByteVector.fromMemorySegment(B, s, b + 2 + j, LE).castShape(F, 0)).mul(d).intoArray(out, outOffset + j);
+                (widen(s, b + 2 + j)).mul(d).intoArray(out, outOffset + j);
         }
     }
 }

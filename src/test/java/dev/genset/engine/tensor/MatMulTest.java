@@ -1,0 +1,96 @@
+package dev.genset.engine.tensor;
+
+import dev.genset.engine.gguf.GgmlType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MatMulTest {
+
+    /** out[b*rows + r] against a double-precision product of the decoded weights. */
+    private static void check(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
+        float[] dec = new float[rows * cols];
+        w.dequantize(0, dec, 0, rows * cols);
+        for (int b = 0; b < batch; b++)
+            for (int r = 0; r < rows; r++) {
+                double exact = 0, mag = 0;
+                for (int k = 0; k < cols; k++) {
+                    double p = (double) dec[r * cols + k] * x[b * cols + k];
+                    exact += p;
+                    mag += Math.abs(p);
+                }
+                assertThat((double) out[b * rows + r]).as("b=%d r=%d", b, r)
+                        .isCloseTo(exact, org.assertj.core.data.Offset.offset(1e-5 * mag + 1e-30));
+            }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    void matvecAndBatchedProductsMatchTheReference(GgmlType type) {
+        int rows = 67, cols = 512;  // rows not a multiple of the tile height
+        FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(9, rows * cols));
+        for (int threads : new int[] {1, 2, 3})
+            try (Parallel pool = new Parallel(threads)) {
+                for (int batch : new int[] {1, 2, 3, 5, 8}) {
+                    float[] x = TensorTestData.activations(batch, batch * cols);
+                    float[] out = new float[batch * rows];
+                    MatMul.matmul(pool, w, x, batch, out, rows, cols);
+                    check(w, x, batch, out, rows, cols);
+                    if (batch == 1) {
+                        float[] out2 = new float[rows];
+                        MatMul.matvec(pool, w, x, out2, rows, cols);
+                        assertThat(out2).containsExactly(out);
+                    }
+                }
+            }
+    }
+
+    @Test
+    void unevenColumnCountsWorkForFloatTypes() {
+        int rows = 9, cols = 37;
+        FloatTensor w = TensorTestData.quantized(GgmlType.F32, TensorTestData.weights(4, rows * cols));
+        float[] x = TensorTestData.activations(5, 3 * cols);
+        float[] out = new float[3 * rows];
+        try (Parallel pool = new Parallel(2)) {
+            MatMul.matmul(pool, w, x, 3, out, rows, cols);
+        }
+        check(w, x, 3, out, rows, cols);
+    }
+
+    @Test
+    void callsAllocateNothingOnceWarm() {
+        // vectors wider than the hardware's are emulated with objects
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                Simd.F.vectorBitSize() <= jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        int rows = 256, cols = 1024;
+        FloatTensor w = TensorTestData.quantized(GgmlType.Q4_0, TensorTestData.weights(2, rows * cols));
+        float[] x = TensorTestData.activations(3, 4 * cols);
+        float[] out = new float[4 * rows];
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (Parallel pool = new Parallel(2)) {
+            for (int i = 0; i < 2000; i++) {  // warm up until compiled: escape analysis removes the temporaries
+                MatMul.matvec(pool, w, x, out, rows, cols);
+                MatMul.matmul(pool, w, x, 4, out, rows, cols);
+            }
+            long[] ids = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t == Thread.currentThread() || t.getName().startsWith("genset-parallel-"))
+                    .mapToLong(Thread::threadId).toArray();
+            // the minimum over a few rounds: JIT activity (recompilation, deoptimisation) can allocate once
+            long least = Long.MAX_VALUE;
+            for (int round = 0; round < 5; round++) {
+                long before = Arrays.stream(mx.getThreadAllocatedBytes(ids)).sum();
+                for (int i = 0; i < 200; i++) {
+                    MatMul.matvec(pool, w, x, out, rows, cols);
+                    MatMul.matmul(pool, w, x, 4, out, rows, cols);
+                }
+                least = Math.min(least, Arrays.stream(mx.getThreadAllocatedBytes(ids)).sum() - before);
+            }
+            assertThat(least).as("bytes allocated by 400 products").isLessThan(1024);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package dev.genset.engine.tensor;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ParallelTest {
+
+    @Test
+    void everyIndexRunsExactlyOnce() {
+        try (Parallel pool = new Parallel(3)) {
+            for (int n : new int[] {1, 2, 3, 7, 64, 1000, 4099}) {
+                for (int rep = 0; rep < 200; rep++) {
+                    var hits = new AtomicIntegerArray(n);
+                    pool.forRange(n, (from, to) -> {
+                        for (int i = from; i < to; i++) hits.incrementAndGet(i);
+                    });
+                    for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("n=%d index %d", n, i).isEqualTo(1);
+                }
+            }
+        }
+    }
+
+    @Test
+    void resultsAreVisibleToTheCallerAfterTheCall() {
+        try (Parallel pool = new Parallel(2)) {
+            long[] out = new long[10_000];
+            for (int rep = 1; rep <= 2000; rep++) {
+                int r = rep;
+                pool.forRange(out.length, (from, to) -> {
+                    for (int i = from; i < to; i++) out[i] = (long) i * r;
+                });
+                assertThat(out[out.length - 1]).isEqualTo((long) (out.length - 1) * rep);
+                assertThat(out[0] + out[out.length / 2]).isEqualTo((long) (out.length / 2) * rep);
+            }
+        }
+    }
+
+    @Test
+    void callsAfterIdleSpellsWakeParkedWorkers() throws InterruptedException {
+        try (Parallel pool = new Parallel(2)) {
+            var count = new AtomicInteger();
+            for (int rep = 0; rep < 3; rep++) {
+                Thread.sleep(5);  // longer than the spin window: workers park
+                pool.forRange(100, (from, to) -> count.addAndGet(to - from));
+            }
+            assertThat(count.get()).isEqualTo(300);
+        }
+    }
+
+    @Test
+    void exceptionsReachTheCallerAndThePoolStaysUsable() {
+        try (Parallel pool = new Parallel(2)) {
+            assertThatThrownBy(() -> pool.forRange(100, (from, to) -> {
+                if (from <= 90 && 90 < to) throw new IllegalStateException("boom");
+            })).isInstanceOf(IllegalStateException.class).hasMessage("boom");
+            var count = new AtomicInteger();
+            pool.forRange(100, (from, to) -> count.addAndGet(to - from));
+            assertThat(count.get()).isEqualTo(100);
+        }
+    }
+
+    @Test
+    void nestedCallsRunInline() {
+        try (Parallel pool = new Parallel(2)) {
+            var count = new AtomicInteger();
+            pool.forRange(4, (from, to) -> {
+                for (int i = from; i < to; i++) pool.forRange(10, (a, b) -> count.addAndGet(b - a));
+            });
+            assertThat(count.get()).isEqualTo(40);
+        }
+    }
+
+    @Test
+    void closeStopsTheWorkersAndLaterCallsStillWork() throws InterruptedException {
+        Parallel pool = new Parallel(3);
+        pool.forRange(10, (from, to) -> { });
+        pool.close();
+        Thread.sleep(50);
+        assertThat(Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("genset-parallel-") && t.isAlive())
+                .filter(t -> t.getState() != Thread.State.TERMINATED)
+                .count()).isLessThanOrEqualTo(countOtherPools());
+        var count = new AtomicInteger();
+        pool.forRange(10, (from, to) -> count.addAndGet(to - from));
+        assertThat(count.get()).isEqualTo(10);
+    }
+
+    /** Other tests' pools may run concurrently in this JVM; only ours must be gone. */
+    private static long countOtherPools() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("genset-parallel-")).count();
+    }
+}
