@@ -105,10 +105,8 @@ public final class Transformer {
                 System.arraycopy(k, r * kvDim, caches[r].keys[l], positions[r] * kvDim, kvDim);
                 System.arraycopy(v, r * kvDim, caches[r].values[l], positions[r] * kvDim, kvDim);
             }
-            final int layerIndex = l;
-            pool.forRange(n * c.heads(), (from, to) -> {
-                for (int i = from; i < to; i++) attend(layerIndex, i / c.heads(), i % c.heads(), positions, caches);
-            });
+            attention.set(l, positions, caches);
+            pool.forRange(n * c.heads(), attention);
             MatMul.matmul(pool, layer.wo(), att, n, proj, dim, qDim);
             for (int i = 0; i < n * dim; i++) x[i] += proj[i];
 
@@ -128,6 +126,26 @@ public final class Transformer {
             if (wantLogits[r]) ArrayMath.rmsNorm(normed, m++ * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
         if (m > 0) MatMul.matmul(pool, w.output(), normed, m, logits, c.vocabSize(), dim);
     }
+
+    /** The attention step as a reusable task over (row, head) pairs, so a forward pass allocates nothing. */
+    private final class AttentionTask implements Parallel.RangeTask {
+        private int layer;
+        private int[] positions;
+        private KvCache[] caches;
+
+        void set(int layer, int[] positions, KvCache[] caches) {
+            this.layer = layer;
+            this.positions = positions;
+            this.caches = caches;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            for (int i = from; i < to; i++) attend(layer, i / c.heads(), i % c.heads(), positions, caches);
+        }
+    }
+
+    private final AttentionTask attention = new AttentionTask();
 
     /** Scaled dot-product attention of one query head of one row over its cache, one pass (online softmax). */
     private void attend(int layer, int row, int head, int[] positions, KvCache[] caches) {
