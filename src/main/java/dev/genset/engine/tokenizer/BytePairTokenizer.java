@@ -29,7 +29,7 @@ final class BytePairTokenizer extends Tokenizer {
         if (mergeList == null) throw new TokenizerException("cannot find tokenizer merges (tokenizer.ggml.merges) in model file");
         super(gguf, "gpt2", new Defaults(pre.noBos() ? NONE : 11, 11, NONE, pre.defaultAddBos(), false, pre.cleanSpaces()));
         this.pre = pre;
-        this.merges = new MergeTable(mergeList, idsByText);
+        this.merges = new MergeTable(mergeList, index);
     }
 
     @Override
@@ -140,7 +140,7 @@ final class BytePairTokenizer extends Tokenizer {
         private final int[] ranks;
         private final int mask;
 
-        MergeTable(String[] mergeList, Map<String, Integer> idsByText) {
+        MergeTable(String[] mergeList, TokenIndex index) {
             Map<String, Integer> symbols = new HashMap<>();
             java.util.List<String> symbolTexts = new java.util.ArrayList<>();
             java.util.function.Function<String, Integer> intern = s -> symbols.computeIfAbsent(s, k -> {
@@ -168,7 +168,7 @@ final class BytePairTokenizer extends Tokenizer {
                 result[rank] = intern.apply(left + right);
             }
             token = new int[symbolTexts.size()];
-            for (int i = 0; i < token.length; i++) token[i] = idsByText.getOrDefault(symbolTexts.get(i), NONE);
+            for (int i = 0; i < token.length; i++) token[i] = index.get(symbolTexts.get(i));
             for (int b = 0; b < 256; b++) byteSymbol[b] = symbols.getOrDefault(String.valueOf(Unicode.BYTE_TO_CHAR[b]), -1);
         }
 

@@ -3,7 +3,6 @@ package dev.genset.engine.tokenizer;
 import dev.genset.engine.gguf.GgufFile;
 
 import java.util.List;
-import java.util.PriorityQueue;
 
 /**
  * SentencePiece-style tokenizer ({@code tokenizer.ggml.model = "llama"}), as llama.cpp's
@@ -51,16 +50,23 @@ final class SentencePieceTokenizer extends Tokenizer {
         }
     }
 
-    /** A candidate merge of two adjacent symbols; stale once either symbol has changed length. */
-    private record Bigram(int left, int right, float score, int length) {}
+    /**
+     * Heap key of a candidate merge: highest token score first, then leftmost. Float bits are made
+     * to order like the floats, then inverted so that a min-heap pops the highest score.
+     */
+    private static long bigramKey(float score, int left) {
+        int bits = Float.floatToIntBits(score + 0.0f); // -0.0 ties with 0.0, as in a float comparison
+        bits ^= (bits >> 31) & 0x7FFFFFFF;
+        return ((long) ~bits << 32) | left;
+    }
 
     /** One text's merge state: symbols as a linked list over the text, merged in place. */
     private final class Session {
         private final String text;
         private final IntList out;
         private final int[] start, length, prev, next;
-        private final PriorityQueue<Bigram> queue = new PriorityQueue<>((a, b) ->
-                a.score != b.score ? Float.compare(b.score, a.score) : Integer.compare(a.left, b.left));
+        /** Candidate merges: key from {@link #bigramKey}, value = right symbol and merged length (stale once either symbol changed). */
+        private final LongHeap queue = new LongHeap();
 
         Session(String text, IntList out) {
             this.text = text;
@@ -83,35 +89,37 @@ final class SentencePieceTokenizer extends Tokenizer {
             if (start.length == 0) return;
             for (int i = 1; i < start.length; i++) tryAddBigram(i - 1, i);
             while (!queue.isEmpty()) {
-                Bigram b = queue.poll();
-                if (length[b.left] == 0 || length[b.right] == 0 || length[b.left] + length[b.right] != b.length) continue;
-                length[b.left] += length[b.right];
-                length[b.right] = 0;
-                next[b.left] = next[b.right];
-                if (next[b.right] >= 0) prev[next[b.right]] = b.left;
-                tryAddBigram(prev[b.left], b.left);
-                tryAddBigram(b.left, next[b.left]);
+                int left = (int) queue.minKey();
+                int right = (int) (queue.minValue() >>> 32);
+                int mergedLength = (int) queue.minValue();
+                queue.removeMin();
+                if (length[left] == 0 || length[right] == 0 || length[left] + length[right] != mergedLength) continue;
+                length[left] += length[right];
+                length[right] = 0;
+                next[left] = next[right];
+                if (next[right] >= 0) prev[next[right]] = left;
+                tryAddBigram(prev[left], left);
+                tryAddBigram(left, next[left]);
             }
             for (int i = 0; i != -1; i = next[i]) resegment(i);
         }
 
         private void tryAddBigram(int left, int right) {
             if (left < 0 || right < 0) return;
-            String merged = text.substring(start[left], start[left] + length[left] + length[right]);
-            int id = tokenId(merged);
+            int mergedLength = length[left] + length[right];
+            int id = index.get(text, start[left], start[left] + mergedLength);
             if (id == NONE) return;
-            queue.add(new Bigram(left, right, scores[id], merged.length()));
+            queue.add(bigramKey(scores[id], left), ((long) right << 32) | mergedLength);
         }
 
         /** Emits a symbol's token; only unmerged codepoints can lack one (merges always form tokens). */
         private void resegment(int symbol) {
-            String s = text.substring(start[symbol], start[symbol] + length[symbol]);
-            int id = tokenId(s);
+            int id = index.get(text, start[symbol], start[symbol] + length[symbol]);
             if (id != NONE) {
                 out.add(id);
                 return;
             }
-            for (byte b : Unicode.utf8(s)) {
+            for (byte b : Unicode.utf8(text.substring(start[symbol], start[symbol] + length[symbol]))) {
                 int byteToken = byteTokens[b & 0xFF];
                 if (byteToken == NONE) {
                     if (unknown() == NONE) throw new TokenizerException(String.format("the vocabulary has no token for byte 0x%02X", b & 0xFF));

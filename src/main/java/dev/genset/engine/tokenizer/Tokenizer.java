@@ -8,10 +8,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
@@ -33,7 +31,7 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
     final String[] texts;
     final float[] scores;
     final int[] attrs;
-    final Map<String, Integer> idsByText;
+    final TokenIndex index;
     private final int bos, eos, eot, eom, unknown, separator, padding;
     private final boolean addBos, addEos, addSpacePrefix, cleanSpaces;
     private final BitSet endOfGeneration = new BitSet();
@@ -55,11 +53,9 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
         texts = new String[n];
         scores = new float[n];
         attrs = new int[n];
-        idsByText = HashMap.newHashMap(n);
         for (int i = 0; i < n; i++) {
             String text = tokens[i].isEmpty() ? "[EMPTY_" + i + "]" : tokens[i];
             texts[i] = text;
-            idsByText.put(text, i);
             scores[i] = sc == null ? 0f : sc[i];
             attrs[i] = types == null ? NORMAL : switch (types[i]) {
                 case 1 -> NORMAL;
@@ -71,6 +67,7 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
                 default -> 0; // undefined
             };
         }
+        index = new TokenIndex(texts);
 
         boolean spaceprefix = gguf.getBoolean("tokenizer.ggml.add_space_prefix", defaults.addSpacePrefix);
         int bosId = specialId(gguf, "bos_token_id", defaults.bos, n);
@@ -200,8 +197,8 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
     }
 
     private void setAttr(String text, int attr, boolean on) {
-        Integer id = idsByText.get(text);
-        if (id != null) attrs[id] = on ? attrs[id] | attr : attrs[id] & ~attr;
+        int id = index.get(text);
+        if (id != NONE) attrs[id] = on ? attrs[id] | attr : attrs[id] & ~attr;
     }
 
     /** Reads the tokenizer of a GGUF file. */
@@ -452,7 +449,7 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
 
     /** The id of the token with exactly this text, or {@link #NONE}. */
     public final int tokenId(String text) {
-        return idsByText.getOrDefault(text, NONE);
+        return index.get(text);
     }
 
     public final float tokenScore(int id) {
