@@ -69,7 +69,7 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
         }
         index = new TokenIndex(texts);
 
-        boolean spaceprefix = gguf.getBoolean("tokenizer.ggml.add_space_prefix", defaults.addSpacePrefix);
+        addSpacePrefix = gguf.getBoolean("tokenizer.ggml.add_space_prefix", defaults.addSpacePrefix);
         int bosId = specialId(gguf, "bos_token_id", defaults.bos, n);
         int eosId = specialId(gguf, "eos_token_id", defaults.eos, n);
         int eotId = specialId(gguf, "eot_token_id", NONE, n);
@@ -85,7 +85,6 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
         int fimSep = specialId(gguf, "fim_sep_token_id", NONE, n);
         addBos = gguf.getBoolean("tokenizer.ggml.add_bos_token", defaults.addBos);
         addEos = gguf.getBoolean("tokenizer.ggml.add_eos_token", false);
-        addSpacePrefix = spaceprefix;
         cleanSpaces = defaults.cleanSpaces;
 
         // Special tokens that older converters did not mark are found by their text; they become control tokens.
@@ -306,8 +305,18 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
         int attr = attrs[id];
         if ((attr & (UNKNOWN | CONTROL | USER_DEFINED)) != 0) return Unicode.utf8(texts[id]);
         if ((attr & NORMAL) != 0) return normalPiece(texts[id]);
-        if ((attr & BYTE) != 0) return new byte[]{(byte) Integer.parseInt(texts[id].substring(3, 5), 16)};
+        if ((attr & BYTE) != 0) return byteOf(texts[id]);
         return EMPTY;
+    }
+
+    /** The byte of a {@code <0xNN>} token; nothing for a byte-type token spelled otherwise. */
+    private static byte[] byteOf(String text) {
+        if (text.length() != 6 || !text.startsWith("<0x") || text.charAt(5) != '>') return EMPTY;
+        try {
+            return new byte[]{(byte) Integer.parseInt(text.substring(3, 5), 16)};
+        } catch (NumberFormatException e) {
+            return EMPTY;
+        }
     }
 
     /** The bytes of a normal token's text. */
