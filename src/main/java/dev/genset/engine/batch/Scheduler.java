@@ -459,6 +459,7 @@ public final class Scheduler implements AutoCloseable {
             return;
         }
         run.generated++;
+        run.pendingCount++;
         generatedTokens++;
         byte[] bytes = tokenizer.tokenBytes(token);
         if (r.wantsLogprobs()) {
@@ -478,7 +479,7 @@ public final class Scheduler implements AutoCloseable {
         }
         int safe = run.stops.isEmpty() ? run.text.length() : run.stops.safeLength(run.text);
         if (safe > run.emitted) {
-            run.seq.emit(new SequenceEvent.Text(run.text.substring(run.emitted, safe), run.takeInfo()));
+            run.seq.emit(new SequenceEvent.Text(run.text.substring(run.emitted, safe), run.takeCount(), run.takeInfo()));
             run.emitted = safe;
         }
         int limit = r.maxTokens() < 0 ? Integer.MAX_VALUE : r.maxTokens();
@@ -495,8 +496,8 @@ public final class Scheduler implements AutoCloseable {
     private void finish(Slot s, FinishReason reason, boolean timedOut) {
         Run run = s.run;
         if (reason != FinishReason.STOP) run.text.append(run.utf8.flush());
-        if (run.text.length() > run.emitted || !run.pendingInfo.isEmpty()) {
-            run.seq.emit(new SequenceEvent.Text(run.text.substring(Math.min(run.emitted, run.text.length())), run.takeInfo()));
+        if (run.text.length() > run.emitted || run.pendingCount > 0) {
+            run.seq.emit(new SequenceEvent.Text(run.text.substring(Math.min(run.emitted, run.text.length())), run.takeCount(), run.takeInfo()));
             run.emitted = run.text.length();
         }
         long now = System.nanoTime();
@@ -562,6 +563,7 @@ public final class Scheduler implements AutoCloseable {
         int pending, position;  // the token to evaluate next and its position
         int generated;          // tokens sampled (an end-of-generation token is not counted)
         int emitted;            // chars of text already sent
+        int pendingCount;       // tokens sampled since the last Text event
         int rowCount, logitRow; // this step's rows and its first logits row
 
         Run(Sequence seq, int cached, long now) {
@@ -574,6 +576,12 @@ public final class Scheduler implements AutoCloseable {
             this.cached = cached;
             this.promptPos = cached;
             this.startNanos = now;
+        }
+
+        int takeCount() {
+            int c = pendingCount;
+            pendingCount = 0;
+            return c;
         }
 
         List<TokenInfo> takeInfo() {

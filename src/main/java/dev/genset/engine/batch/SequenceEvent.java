@@ -11,10 +11,11 @@ public sealed interface SequenceEvent {
     record PromptDone(List<TokenInfo> promptTokens, int cachedTokens) implements SequenceEvent {}
 
     /**
-     * New text (complete UTF-8 characters, never part of a stop string; may be empty while text is
-     * held back) and the tokens sampled since the last event (with log-probabilities if asked for).
+     * New text (complete UTF-8 characters, never part of a stop string; possibly empty) and how
+     * many tokens were sampled since the last such event; {@code logprobs} has those tokens with
+     * their log-probabilities if the request asked for them, else it is empty.
      */
-    record Text(String text, List<TokenInfo> tokens) implements SequenceEvent {}
+    record Text(String text, int tokens, List<TokenInfo> logprobs) implements SequenceEvent {}
 
     /**
      * The sequence ended.

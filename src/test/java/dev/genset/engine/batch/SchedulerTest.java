@@ -53,6 +53,7 @@ class SchedulerTest {
             List<Integer> tokens = new ArrayList<>();
             List<TokenInfo> infos = new ArrayList<>();
             SequenceEvent.PromptDone prompt = null;
+            int[] count = {0};
             while (true) {
                 SequenceEvent e = events.poll(30, TimeUnit.SECONDS);
                 assertThat(e).as("event").isNotNull();
@@ -60,11 +61,13 @@ class SchedulerTest {
                     case SequenceEvent.PromptDone p -> prompt = p;
                     case SequenceEvent.Text t -> {
                         text.append(t.text());
-                        for (TokenInfo i : t.tokens()) tokens.add(i.token());
-                        infos.addAll(t.tokens());
+                        for (TokenInfo i : t.logprobs()) tokens.add(i.token());
+                        infos.addAll(t.logprobs());
+                        count[0] += t.tokens();
                     }
                     case SequenceEvent.Done d -> {
                         assertThat(d.text()).isEqualTo(text.toString());
+                        assertThat(count[0]).isEqualTo(d.completionTokens());
                         return new Outcome(text.toString(), tokens, infos, d, prompt);
                     }
                     case SequenceEvent.Failed f -> throw new AssertionError("sequence failed", f.error());

@@ -1,0 +1,315 @@
+package dev.genset.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.genset.engine.batch.Scheduler;
+import dev.genset.engine.model.Model;
+import dev.genset.engine.tokenizer.Tokenizer;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * {@code genset serve}: an OpenAI-compatible HTTP server (Helidon SE, a virtual thread per
+ * request) over one continuous-batching {@link Scheduler} per model. Each route is a plain
+ * function from the request to the response; the engine knows nothing of HTTP.
+ */
+public final class GensetServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("genset.serve");
+
+    private final ServerConfig config;
+    private final ModelRegistry models;
+    private final ServerMetrics metrics = new ServerMetrics();
+    private final OpenAiEndpoints openai;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile boolean draining;
+    private final WebServer server;
+
+    private GensetServer(ServerConfig config) {
+        this.config = config;
+        this.models = new ModelRegistry(config);
+        for (ServedModel m : models.all()) metrics.watch(m);
+        this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout());
+        this.server = WebServer.builder()
+                .host(config.host())
+                .port(config.port())
+                .shutdownHook(false)
+                .routing(this::routes)
+                .build();
+    }
+
+    /** Starts listening at once; models load in the background (requests for them get 503 meanwhile). */
+    public static GensetServer start(ServerConfig config) {
+        GensetServer s = new GensetServer(config);
+        try {
+            s.server.start();
+        } catch (RuntimeException e) {
+            s.models.close();
+            throw e;
+        }
+        return s;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** Waits until every model has loaded or failed. */
+    public void awaitModels(Duration timeout) throws Exception {
+        for (ServedModel m : models.all()) m.awaitLoaded(timeout);
+    }
+
+    /** The scheduler of a loaded model (for tests and diagnostics). */
+    public Scheduler scheduler(String modelId) {
+        return models.resolve(modelId).scheduler();
+    }
+
+    private void routes(HttpRouting.Builder r) {
+        r.post("/v1/chat/completions", handler("chat", true, openai::chat))
+                .post("/chat/completions", handler("chat", true, openai::chat))
+                .post("/v1/completions", handler("completions", true, openai::completions))
+                .post("/completions", handler("completions", true, openai::completions))
+                .post("/tokenize", handler("tokenize", false, this::tokenize))
+                .post("/detokenize", handler("detokenize", false, this::detokenize))
+                .get("/v1/models", handler("models", false, this::listModels))
+                .get("/models", handler("models", false, this::listModels))
+                .get("/health", handler("health", false, this::health))
+                .get("/v1/health", handler("health", false, this::health))
+                .get("/metrics", (req, res) -> {
+                    res.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                    res.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
+                })
+                .any((req, res) -> {
+                    ApiException e = ApiException.notFound(null, "unknown_url",
+                            "Unknown request URL: " + req.prologue().method().text() + " " + req.path().path() + ".");
+                    metrics.request("unknown", 404);
+                    sendError(res, e);
+                });
+    }
+
+    @FunctionalInterface
+    interface Endpoint {
+        void handle(byte[] body, ServerResponse res, long startNanos) throws Exception;
+    }
+
+    /** Wraps an endpoint: body limit, errors in OpenAI's shape, metrics, draining. */
+    private io.helidon.webserver.http.Handler handler(String name, boolean generates, Endpoint endpoint) {
+        return (req, res) -> {
+            long start = System.nanoTime();
+            inFlight.incrementAndGet();
+            int status = 200;
+            try {
+                if (generates && draining) throw ApiException.unavailable("The server is shutting down.");
+                byte[] body = req.prologue().method().text().equals("POST") ? readBody(req) : new byte[0];
+                endpoint.handle(body, res, start);
+                status = res.status().code();
+            } catch (ApiException e) {
+                status = e.status();
+                sendError(res, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                status = 503;
+                sendError(res, ApiException.unavailable("The server is shutting down."));
+            } catch (Throwable e) {
+                status = 500;
+                LOG.log(System.Logger.Level.ERROR, "internal error in " + name, e);
+                sendError(res, ApiException.server("Internal error: " + e));
+            } finally {
+                inFlight.decrementAndGet();
+                metrics.request(name, status);
+                if (generates) metrics.requestDuration(name, System.nanoTime() - start);
+            }
+        };
+    }
+
+    private byte[] readBody(ServerRequest req) throws IOException {
+        long max = config.maxBodyBytes();
+        OptionalLong declared = req.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > max) throw tooLarge(declared.getAsLong(), max);
+        if (!req.content().hasEntity()) return new byte[0];
+        try (InputStream in = req.content().inputStream()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buf = new byte[16384];
+            long total = 0;
+            for (int n; (n = in.read(buf)) > 0; ) {
+                total += n;
+                if (total > max) throw tooLarge(-1, max);
+                out.write(buf, 0, n);
+            }
+            return out.toByteArray();
+        }
+    }
+
+    private static ApiException tooLarge(long size, long max) {
+        return new ApiException(413, "invalid_request_error",
+                "The request body " + (size >= 0 ? "(" + size + " bytes) " : "") + "is larger than the server's limit of " + max + " bytes.",
+                null, "request_too_large");
+    }
+
+    static void sendError(ServerResponse res, ApiException e) {
+        if (res.isSent()) return;
+        try {
+            res.status(e.status());
+            res.header("Content-Type", "application/json");
+            if (e.retryAfter() != null) res.header(HeaderNames.RETRY_AFTER, e.retryAfter());
+            res.send(Json.bytes(e.toJson()));
+        } catch (RuntimeException ignored) {
+            // headers already went out (a stream): nothing more can be said in HTTP terms
+        }
+    }
+
+    // ---- small endpoints -------------------------------------------------------------------------
+
+    private void listModels(byte[] body, ServerResponse res, long start) {
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        r.put("object", "list");
+        ArrayNode data = r.putArray("data");
+        for (ServedModel m : models.all()) {
+            ObjectNode o = data.addObject();
+            o.put("id", m.id).put("object", "model").put("created", m.created).put("owned_by", "genset");
+            ObjectNode meta = o.putObject("meta");
+            meta.put("status", m.state().name().toLowerCase());
+            if (m.state() == ServedModel.State.READY) {
+                Model model = m.model();
+                meta.put("n_vocab", model.config().vocabSize()).put("n_ctx_train", model.config().contextLength())
+                        .put("n_ctx", m.scheduler().contextSize()).put("n_embd", model.config().dim())
+                        .put("size", model.weightBytes()).put("slots", m.scheduler().config().slots())
+                        .put("chat_template", m.template().name());
+            }
+        }
+        OpenAiEndpoints.send(res, r);
+    }
+
+    private void health(byte[] body, ServerResponse res, long start) {
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        int idle = 0, busy = 0, queued = 0;
+        boolean loading = false, failed = false;
+        ArrayNode list = Json.MAPPER.createArrayNode();
+        for (ServedModel m : models.all()) {
+            ObjectNode o = list.addObject().put("id", m.id).put("status", m.state().name().toLowerCase());
+            switch (m.state()) {
+                case LOADING -> loading = true;
+                case FAILED -> {
+                    failed = true;
+                    o.put("error", m.failure());
+                }
+                case READY -> {
+                    Scheduler.Stats s = m.scheduler().stats();
+                    o.put("slots_total", s.slots()).put("slots_processing", s.busySlots()).put("slots_idle", s.slots() - s.busySlots())
+                            .put("queued", s.queued());
+                    idle += s.slots() - s.busySlots();
+                    busy += s.busySlots();
+                    queued += s.queued();
+                }
+            }
+        }
+        if (loading || failed) {
+            ApiException e = loading ? ApiException.unavailable("Loading model") : new ApiException(503, "unavailable_error", "A model failed to load", null, "model_load_failed");
+            ObjectNode err = e.toJson();
+            err.put("status", loading ? "loading model" : "error");
+            err.set("models", list);
+            res.status(503);
+            if (e.retryAfter() != null) res.header(HeaderNames.RETRY_AFTER, e.retryAfter());
+            res.header("Content-Type", "application/json");
+            res.send(Json.bytes(err));
+            return;
+        }
+        r.put("status", draining ? "shutting down" : "ok").put("slots_idle", idle).put("slots_processing", busy).put("queued", queued);
+        r.set("models", list);
+        OpenAiEndpoints.send(res, r);
+    }
+
+    private void tokenize(byte[] body, ServerResponse res, long start) {
+        Json j = Json.parseObject(body).allowOnly(Set.of("content", "add_special", "parse_special", "with_pieces", "model"));
+        ServedModel m = models.resolve(j.string("model", null));
+        String content = j.requiredString("content");
+        boolean addSpecial = j.bool("add_special", false), parseSpecial = j.bool("parse_special", true), withPieces = j.bool("with_pieces", false);
+        Tokenizer tok = m.tokenizer();
+        int[] ids = tok.encode(content, addSpecial, parseSpecial);
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        ArrayNode tokens = r.putArray("tokens");
+        for (int id : ids) {
+            if (!withPieces) {
+                tokens.add(id);
+                continue;
+            }
+            byte[] piece = tok.tokenBytes(id, true);
+            ObjectNode o = tokens.addObject().put("id", id);
+            String s = validUtf8(piece);
+            if (s != null) o.put("piece", s);
+            else {
+                ArrayNode b = o.putArray("piece");
+                for (byte x : piece) b.add(x & 0xFF);
+            }
+        }
+        OpenAiEndpoints.send(res, r);
+    }
+
+    private void detokenize(byte[] body, ServerResponse res, long start) {
+        Json j = Json.parseObject(body).allowOnly(Set.of("tokens", "model"));
+        ServedModel m = models.resolve(j.string("model", null));
+        ArrayNode arr = j.array("tokens");
+        if (arr == null) throw ApiException.invalid("tokens", "missing_required_parameter", "Missing required parameter: 'tokens'.");
+        Tokenizer tok = m.tokenizer();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int i = 0; i < arr.size(); i++) {
+            JsonNode e = arr.get(i);
+            if (!e.isIntegralNumber()) throw ApiException.invalid("tokens[" + i + "]", "invalid_type",
+                    "Invalid type for 'tokens[" + i + "]': expected a token id (integer), but got " + Json.describe(e) + " instead.");
+            long id = e.longValue();
+            if (id < 0 || id >= tok.vocabSize()) throw ApiException.invalid("tokens[" + i + "]", "invalid_value",
+                    "Invalid token id " + e + " at 'tokens[" + i + "]': the vocabulary has ids 0.." + (tok.vocabSize() - 1) + ".");
+            out.writeBytes(tok.tokenBytes((int) id, true));
+        }
+        OpenAiEndpoints.send(res, Json.MAPPER.createObjectNode().put("content", out.toString(StandardCharsets.UTF_8)));
+    }
+
+    private static String validUtf8(byte[] b) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(b)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    // ---- shutdown --------------------------------------------------------------------------------
+
+    /**
+     * Graceful shutdown: new generation requests get 503, running generations (and their streams)
+     * finish for up to the configured grace period, then the server stops.
+     */
+    @Override
+    public void close() {
+        draining = true;
+        Duration grace = config.shutdownGrace();
+        long deadline = System.nanoTime() + grace.toNanos();
+        for (ServedModel m : models.all()) m.shutdown(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        // Let handlers write the last events of their streams.
+        while (inFlight.get() > 0 && System.nanoTime() < deadline + 2_000_000_000L) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        server.stop();
+        models.close();
+    }
+}

@@ -1,0 +1,629 @@
+package dev.genset.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.genset.engine.batch.GenerationRequest;
+import dev.genset.engine.batch.JsonConstraint;
+import dev.genset.engine.batch.SequenceEvent;
+import dev.genset.engine.batch.TokenConstraint;
+import dev.genset.engine.batch.TokenInfo;
+import dev.genset.engine.chat.ChatMessage;
+import dev.genset.engine.generate.FinishReason;
+import dev.genset.engine.sampling.TokenLogprob;
+import dev.genset.engine.tokenizer.Tokenizer;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+/**
+ * POST /v1/chat/completions and POST /v1/completions: each turns a JSON request into engine
+ * sequences and their events into OpenAI's response or stream shapes.
+ */
+final class OpenAiEndpoints {
+    static final String FINGERPRINT = "fp_genset";
+
+    private static final Set<String> CHAT_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "messages", "stream", "stream_options",
+            "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "response_format", "store", "metadata",
+            "service_tier", "parallel_tool_calls", "tools", "tool_choice"));
+    private static final Set<String> COMPLETION_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "prompt", "suffix", "stream",
+            "stream_options", "max_tokens", "echo", "logprobs", "best_of"));
+    private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name", "tool_call_id", "tool_calls", "refusal");
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    private final ModelRegistry models;
+    private final ServerMetrics metrics;
+    private final Duration timeout;
+
+    OpenAiEndpoints(ModelRegistry models, ServerMetrics metrics, Duration timeout) {
+        this.models = models;
+        this.metrics = metrics;
+        this.timeout = timeout;
+    }
+
+    // ---- chat ----------------------------------------------------------------------------------
+
+    void chat(byte[] body, ServerResponse res, long start) throws IOException, InterruptedException {
+        Json j = Json.parseObject(body).allowOnly(CHAT_FIELDS);
+        ServedModel model = models.resolve(j.string("model", null));
+        List<ChatMessage> messages = messages(j);
+        boolean stream = j.bool("stream", false);
+        boolean includeUsage = streamOptions(j, stream);
+        Integer maxTokens = j.integer("max_completion_tokens", 1, Integer.MAX_VALUE);
+        if (maxTokens == null) maxTokens = j.integer("max_tokens", 1, Integer.MAX_VALUE);
+        boolean logprobs = j.bool("logprobs", false);
+        Integer topLogprobs = j.integer("top_logprobs", 0, 20);
+        if (topLogprobs != null && !logprobs)
+            throw ApiException.invalid("top_logprobs", "invalid_value", "'top_logprobs' requires 'logprobs' to be true.");
+        Supplier<TokenConstraint> constraint = responseFormat(j, model);
+        tools(j);
+        SamplingParams sp = SamplingParams.parse(j);
+
+        var template = model.template();
+        String text;
+        try {
+            text = template.apply(messages, true);
+        } catch (RuntimeException e) {
+            throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
+        }
+        Tokenizer tok = model.tokenizer();
+        boolean hasBos = tok.bos() >= 0 && text.startsWith(tok.tokenText(tok.bos()));
+        int[] prompt = tok.encode(text, !hasBos, true);
+        if (prompt.length == 0) throw ApiException.invalid("messages", "The prompt is empty.");
+
+        List<String> stops = new ArrayList<>(sp.stopOrEmpty());
+        stops.addAll(model.templateStops());
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (int i = 0; i < sp.n(); i++) {
+            reqs.add(new GenerationRequest(prompt, maxTokens == null ? -1 : maxTokens, sp.toConfig(i), stops, sp.ignoreEos(),
+                    logprobs ? (topLogprobs == null ? 0 : topLogprobs) : -1, false, sp.logitBias(), constraint, timeout));
+        }
+        Job job = Job.submit(model.scheduler(), reqs, start, metrics, model.id);
+        String id = "chatcmpl-" + randomId();
+        long created = System.currentTimeMillis() / 1000;
+        if (stream) streamChat(job, res, id, created, model.id, includeUsage, logprobs, tok);
+        else {
+            Outcome[] out = collect(job, sp.n());
+            ObjectNode r = Json.MAPPER.createObjectNode();
+            r.put("id", id).put("object", "chat.completion").put("created", created).put("model", model.id).put("system_fingerprint", FINGERPRINT);
+            ArrayNode choices = r.putArray("choices");
+            for (int i = 0; i < out.length; i++) {
+                ObjectNode c = choices.addObject();
+                c.put("index", i);
+                ObjectNode msg = c.putObject("message");
+                msg.put("role", "assistant").put("content", out[i].text.toString()).putNull("refusal");
+                if (logprobs) chatLogprobs(c.putObject("logprobs"), out[i].logprobs, tok);
+                else c.putNull("logprobs");
+                c.put("finish_reason", out[i].done.reason().apiName());
+            }
+            r.set("usage", usage(out, 1));
+            send(res, r);
+        }
+    }
+
+    private static List<ChatMessage> messages(Json j) {
+        ArrayNode arr = j.array("messages");
+        if (arr == null) throw ApiException.invalid("messages", "missing_required_parameter", "Missing required parameter: 'messages'.");
+        if (arr.isEmpty()) throw ApiException.invalid("messages", "empty_array", "Invalid 'messages': empty array. Expected an array with at least 1 item.");
+        List<ChatMessage> out = new ArrayList<>();
+        for (int i = 0; i < arr.size(); i++) {
+            String path = "messages[" + i + "]";
+            JsonNode n = arr.get(i);
+            if (!n.isObject()) throw ApiException.invalid(path, "invalid_type", "Invalid type for '" + path + "': expected an object, but got " + Json.describe(n) + " instead.");
+            Json m = Json.of((ObjectNode) n, path).allowOnly(MESSAGE_FIELDS);
+            String role = m.requiredString("role");
+            if (!ROLES.contains(role)) throw ApiException.invalid(path + ".role", "invalid_value",
+                    "Invalid value: '" + role + "'. Supported values are: 'system', 'developer', 'user', 'assistant' and 'tool'.");
+            if (m.has("tool_calls")) throw ApiException.invalid(path + ".tool_calls", "unsupported_parameter", "Tool calls are not supported.");
+            m.string("name", null);
+            m.string("tool_call_id", null);
+            m.string("refusal", null);
+            JsonNode content = m.get("content");
+            String text;
+            if (content == null) {
+                if (!role.equals("assistant")) throw ApiException.invalid(path + ".content", "missing_required_parameter", "Missing required parameter: '" + path + ".content'.");
+                text = "";
+            } else if (content.isTextual()) {
+                text = content.textValue();
+            } else if (content.isArray()) {
+                StringBuilder sb = new StringBuilder();
+                for (int k = 0; k < content.size(); k++) {
+                    String pp = path + ".content[" + k + "]";
+                    JsonNode part = content.get(k);
+                    if (!part.isObject()) throw ApiException.invalid(pp, "invalid_type", "Invalid type for '" + pp + "': expected an object, but got " + Json.describe(part) + " instead.");
+                    Json pj = Json.of((ObjectNode) part, pp);
+                    String type = pj.requiredString("type");
+                    if (!type.equals("text")) throw ApiException.invalid(pp + ".type", "unsupported_content_type",
+                            "Content parts of type '" + type + "' are not supported; only 'text' is.");
+                    pj.allowOnly(Set.of("type", "text"));
+                    if (!sb.isEmpty()) sb.append('\n');
+                    sb.append(pj.requiredString("text"));
+                }
+                text = sb.toString();
+            } else {
+                throw m.wrongType("content", "a string or an array of content parts", content);
+            }
+            out.add(new ChatMessage(role.equals("developer") ? "system" : role, text));
+        }
+        return out;
+    }
+
+    private static boolean streamOptions(Json j, boolean stream) {
+        Json so = j.object("stream_options");
+        if (so == null) return false;
+        if (!stream) throw ApiException.invalid("stream_options", "invalid_value", "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
+        so.allowOnly(Set.of("include_usage", "include_obfuscation"));
+        so.bool("include_obfuscation", false);
+        return so.bool("include_usage", false);
+    }
+
+    private static void tools(Json j) {
+        ArrayNode tools = j.array("tools");
+        if (tools != null && !tools.isEmpty()) throw ApiException.invalid("tools", "unsupported_parameter", "Tools (function calling) are not supported.");
+        JsonNode choice = j.get("tool_choice");
+        if (choice != null && !(choice.isTextual() && (choice.textValue().equals("none") || choice.textValue().equals("auto"))))
+            throw ApiException.invalid("tool_choice", "unsupported_parameter", "Only 'none' and 'auto' are supported for 'tool_choice'.");
+        j.bool("parallel_tool_calls", true);
+        j.bool("store", false);
+        j.object("metadata");
+        j.string("service_tier", null);
+    }
+
+    private static Supplier<TokenConstraint> responseFormat(Json j, ServedModel model) {
+        Json rf = j.object("response_format");
+        if (rf == null) return null;
+        String type = rf.requiredString("type");
+        return switch (type) {
+            case "text" -> {
+                rf.allowOnly(Set.of("type"));
+                yield null;
+            }
+            case "json_object" -> {
+                rf.allowOnly(Set.of("type"));
+                yield JsonConstraint.factory(model.tokenizer());
+            }
+            case "json_schema" -> {
+                rf.allowOnly(Set.of("type", "json_schema"));
+                Json js = rf.object("json_schema");
+                if (js == null) throw ApiException.invalid("response_format.json_schema", "missing_required_parameter", "Missing required parameter: 'response_format.json_schema'.");
+                js.allowOnly(Set.of("name", "description", "schema", "strict"));
+                js.requiredString("name");
+                js.string("description", null);
+                js.bool("strict", false);
+                js.object("schema");
+                yield JsonConstraint.factory(model.tokenizer());
+            }
+            default -> throw ApiException.invalid("response_format.type", "invalid_value",
+                    "Invalid value: '" + type + "'. Supported values are: 'text', 'json_object' and 'json_schema'.");
+        };
+    }
+
+    private void streamChat(Job job, ServerResponse res, String id, long created, String model, boolean includeUsage, boolean logprobs, Tokenizer tok)
+            throws InterruptedException {
+        Outcome[] out = new Outcome[job.choices()];
+        for (int i = 0; i < out.length; i++) out[i] = new Outcome();
+        try (Sse sse = new Sse(res)) {
+            try {
+                sse.open();
+                for (int i = 0; i < out.length; i++) {
+                    ObjectNode delta = Json.MAPPER.createObjectNode().put("role", "assistant").put("content", "");
+                    sse.data(chatChunk(id, created, model, i, delta, null, null, includeUsage));
+                }
+                while (!job.done()) {
+                    Job.Tagged t = job.next(Duration.ofSeconds(1));
+                    if (t == null) continue;
+                    int c = t.choice();
+                    switch (t.event()) {
+                        case SequenceEvent.Text x -> {
+                            out[c].add(x);
+                            if (x.text().isEmpty() && x.logprobs().isEmpty()) continue;
+                            ObjectNode delta = Json.MAPPER.createObjectNode().put("content", x.text());
+                            ObjectNode lp = null;
+                            if (logprobs) chatLogprobs(lp = Json.MAPPER.createObjectNode(), x.logprobs(), tok);
+                            sse.data(chatChunk(id, created, model, c, delta, lp, null, includeUsage));
+                        }
+                        case SequenceEvent.Done d -> {
+                            out[c].done = d;
+                            ApiException err = endError(d);
+                            if (err != null) {
+                                job.cancel();
+                                sse.data(err.toJson());
+                                return;
+                            }
+                            sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode(), null, d.reason().apiName(), includeUsage));
+                        }
+                        case SequenceEvent.Failed f -> {
+                            job.cancel();
+                            sse.data(Job.map(f.error()).toJson());
+                            return;
+                        }
+                        case SequenceEvent.PromptDone p -> {}
+                    }
+                }
+                if (includeUsage) {
+                    ObjectNode u = Json.MAPPER.createObjectNode();
+                    u.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", model)
+                            .put("system_fingerprint", FINGERPRINT).putArray("choices");
+                    u.set("usage", usage(out, 1));
+                    sse.data(u);
+                }
+                sse.done();
+            } catch (IOException e) {
+                job.cancel(); // the client went away: free its slots
+            }
+        }
+    }
+
+    private static ObjectNode chatChunk(String id, long created, String model, int index, ObjectNode delta, ObjectNode logprobs,
+                                        String finish, boolean includeUsage) {
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        r.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", model).put("system_fingerprint", FINGERPRINT);
+        ObjectNode c = r.putArray("choices").addObject();
+        c.put("index", index);
+        c.set("delta", delta);
+        if (logprobs == null) c.putNull("logprobs");
+        else c.set("logprobs", logprobs);
+        if (finish == null) c.putNull("finish_reason");
+        else c.put("finish_reason", finish);
+        if (includeUsage) r.putNull("usage");
+        return r;
+    }
+
+    private static void chatLogprobs(ObjectNode target, List<TokenInfo> tokens, Tokenizer tok) {
+        ArrayNode content = target.putArray("content");
+        for (TokenInfo t : tokens) {
+            ObjectNode o = content.addObject();
+            tokenFields(o, t.bytes(), t.logprob());
+            ArrayNode top = o.putArray("top_logprobs");
+            for (TokenLogprob alt : t.top()) tokenFields(top.addObject(), tok.tokenBytes(alt.token()), alt.logprob());
+        }
+        target.putNull("refusal");
+    }
+
+    private static void tokenFields(ObjectNode o, byte[] bytes, float logprob) {
+        o.put("token", new String(bytes, StandardCharsets.UTF_8));
+        o.put("logprob", logprob);
+        ArrayNode b = o.putArray("bytes");
+        for (byte x : bytes) b.add(x & 0xFF);
+    }
+
+    // ---- text completions ----------------------------------------------------------------------
+
+    void completions(byte[] body, ServerResponse res, long start) throws IOException, InterruptedException {
+        Json j = Json.parseObject(body).allowOnly(COMPLETION_FIELDS);
+        ServedModel model = models.resolve(j.string("model", null));
+        Tokenizer tok = model.tokenizer();
+        List<Prompt> prompts = prompts(j, tok);
+        String suffix = j.string("suffix", null);
+        boolean stream = j.bool("stream", false);
+        boolean includeUsage = streamOptions(j, stream);
+        Integer maxTokensField = j.integer("max_tokens", 0, Integer.MAX_VALUE);
+        int maxTokens = maxTokensField == null ? 16 : maxTokensField;
+        boolean echo = j.bool("echo", false);
+        Integer logprobs = j.integer("logprobs", 0, 20);
+        SamplingParams sp = SamplingParams.parse(j);
+        Integer bestOf = j.integer("best_of", 1, SamplingParams.MAX_N);
+        if (bestOf != null && bestOf != sp.n())
+            throw ApiException.invalid("best_of", "unsupported_value", "Only 'best_of' equal to 'n' is supported.");
+        if (suffix != null && !suffix.isEmpty()) {
+            int[] fim = model.fim();
+            if (fim == null) throw ApiException.invalid("suffix", "unsupported_parameter", "This model has no fill-in-the-middle tokens, so 'suffix' is not supported.");
+            if (prompts.size() != 1 || prompts.get(0).text == null)
+                throw ApiException.invalid("suffix", "unsupported_parameter", "'suffix' needs a single string prompt.");
+            Prompt p = prompts.get(0);
+            int[] pre = tok.encode(p.text, false, false), suf = tok.encode(suffix, false, false);
+            boolean bos = tok.addBos() && tok.bos() >= 0;
+            int[] t = new int[(bos ? 1 : 0) + 3 + pre.length + suf.length];
+            int k = 0;
+            if (bos) t[k++] = tok.bos();
+            t[k++] = fim[0];
+            for (int x : pre) t[k++] = x;
+            t[k++] = fim[1];
+            for (int x : suf) t[k++] = x;
+            t[k] = fim[2];
+            prompts = List.of(new Prompt(p.text, t));
+        }
+
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (Prompt p : prompts) {
+            for (int i = 0; i < sp.n(); i++) {
+                reqs.add(new GenerationRequest(p.tokens, maxTokens, sp.toConfig(i), sp.stopOrEmpty(), sp.ignoreEos(),
+                        logprobs == null ? -1 : logprobs, echo && logprobs != null, sp.logitBias(), null, timeout));
+            }
+        }
+        Job job = Job.submit(model.scheduler(), reqs, start, metrics, model.id);
+        String id = "cmpl-" + randomId();
+        long created = System.currentTimeMillis() / 1000;
+        if (stream) {
+            streamCompletions(job, res, id, created, model.id, includeUsage, echo, logprobs, prompts, sp.n(), tok);
+            return;
+        }
+        Outcome[] out = collect(job, reqs.size());
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        r.put("id", id).put("object", "text_completion").put("created", created).put("model", model.id).put("system_fingerprint", FINGERPRINT);
+        ArrayNode choices = r.putArray("choices");
+        for (int i = 0; i < out.length; i++) {
+            Prompt p = prompts.get(i / sp.n());
+            String echoed = echo ? p.echoText(tok) : "";
+            ObjectNode c = choices.addObject();
+            c.put("text", echoed + out[i].text);
+            c.put("index", i);
+            if (logprobs != null) {
+                CompletionLogprobs lp = new CompletionLogprobs(tok, 0);
+                if (echo) lp.addPrompt(out[i].prompt);
+                lp.add(out[i].logprobs);
+                c.set("logprobs", lp.json);
+            } else c.putNull("logprobs");
+            c.put("finish_reason", out[i].done.reason().apiName());
+        }
+        r.set("usage", usage(out, sp.n()));
+        send(res, r);
+    }
+
+    /** A prompt: its text if it was given as text, and its tokens. */
+    record Prompt(String text, int[] tokens) {
+        String echoText(Tokenizer tok) {
+            return text != null ? text : tok.decode(tokens);
+        }
+    }
+
+    private static List<Prompt> prompts(Json j, Tokenizer tok) {
+        JsonNode p = j.get("prompt");
+        if (p == null) throw ApiException.invalid("prompt", "missing_required_parameter", "Missing required parameter: 'prompt'.");
+        List<Prompt> out = new ArrayList<>();
+        if (p.isTextual()) out.add(textPrompt(p.textValue(), tok, "prompt"));
+        else if (p.isArray()) {
+            if (p.isEmpty()) throw ApiException.invalid("prompt", "empty_array", "Invalid 'prompt': empty array.");
+            if (p.get(0).isIntegralNumber()) out.add(new Prompt(null, tokenIds(p, "prompt", tok)));
+            else {
+                for (int i = 0; i < p.size(); i++) {
+                    JsonNode e = p.get(i);
+                    String path = "prompt[" + i + "]";
+                    if (e.isTextual()) out.add(textPrompt(e.textValue(), tok, path));
+                    else if (e.isArray()) out.add(new Prompt(null, tokenIds(e, path, tok)));
+                    else throw ApiException.invalid(path, "invalid_type", "Invalid type for '" + path + "': expected a string or an array of token ids, but got " + Json.describe(e) + " instead.");
+                }
+            }
+        } else {
+            throw j.wrongType("prompt", "a string, an array of strings, an array of token ids or an array of arrays of token ids", p);
+        }
+        if (out.size() > SamplingParams.MAX_N)
+            throw ApiException.invalid("prompt", "array_above_max_length", "At most " + SamplingParams.MAX_N + " prompts per request.");
+        return out;
+    }
+
+    private static Prompt textPrompt(String text, Tokenizer tok, String path) {
+        int[] t = tok.encode(text, true, true);
+        if (t.length == 0) throw ApiException.invalid(path, "empty_prompt", "The prompt '" + path + "' is empty and the model adds no beginning-of-text token.");
+        return new Prompt(text, t);
+    }
+
+    private static int[] tokenIds(JsonNode arr, String path, Tokenizer tok) {
+        if (arr.isEmpty()) throw ApiException.invalid(path, "empty_array", "Invalid '" + path + "': empty array.");
+        int[] t = new int[arr.size()];
+        for (int i = 0; i < t.length; i++) {
+            JsonNode e = arr.get(i);
+            if (!e.isIntegralNumber()) throw ApiException.invalid(path + "[" + i + "]", "invalid_type",
+                    "Invalid type for '" + path + "[" + i + "]': expected a token id (integer), but got " + Json.describe(e) + " instead.");
+            long v = e.longValue();
+            if (v < 0 || v >= tok.vocabSize()) throw ApiException.invalid(path + "[" + i + "]", "invalid_value",
+                    "Invalid token id " + e + " at '" + path + "[" + i + "]': the vocabulary has ids 0.." + (tok.vocabSize() - 1) + ".");
+            t[i] = (int) v;
+        }
+        return t;
+    }
+
+    private void streamCompletions(Job job, ServerResponse res, String id, long created, String model, boolean includeUsage, boolean echo,
+                                   Integer logprobs, List<Prompt> prompts, int n, Tokenizer tok) throws InterruptedException {
+        Outcome[] out = new Outcome[job.choices()];
+        CompletionLogprobs[] offsets = new CompletionLogprobs[out.length];
+        for (int i = 0; i < out.length; i++) out[i] = new Outcome();
+        try (Sse sse = new Sse(res)) {
+            try {
+                sse.open();
+                while (!job.done()) {
+                    Job.Tagged t = job.next(Duration.ofSeconds(1));
+                    if (t == null) continue;
+                    int c = t.choice();
+                    switch (t.event()) {
+                        case SequenceEvent.PromptDone p -> {
+                            offsets[c] = new CompletionLogprobs(tok, 0);
+                            if (!echo) continue;
+                            String text = prompts.get(c / n).echoText(tok);
+                            ObjectNode lp = null;
+                            if (logprobs != null) {
+                                offsets[c].addPrompt(p.promptTokens());
+                                lp = offsets[c].json;
+                                offsets[c] = new CompletionLogprobs(tok, offsets[c].offset);
+                            }
+                            sse.data(completionChunk(id, created, model, c, text, lp, null, includeUsage));
+                        }
+                        case SequenceEvent.Text x -> {
+                            out[c].add(x);
+                            if (x.text().isEmpty() && x.logprobs().isEmpty()) continue;
+                            ObjectNode lp = null;
+                            if (logprobs != null) {
+                                offsets[c].add(x.logprobs());
+                                lp = offsets[c].json;
+                                offsets[c] = new CompletionLogprobs(tok, offsets[c].offset);
+                            }
+                            sse.data(completionChunk(id, created, model, c, x.text(), lp, null, includeUsage));
+                        }
+                        case SequenceEvent.Done d -> {
+                            out[c].done = d;
+                            ApiException err = endError(d);
+                            if (err != null) {
+                                job.cancel();
+                                sse.data(err.toJson());
+                                return;
+                            }
+                            sse.data(completionChunk(id, created, model, c, "", null, d.reason().apiName(), includeUsage));
+                        }
+                        case SequenceEvent.Failed f -> {
+                            job.cancel();
+                            sse.data(Job.map(f.error()).toJson());
+                            return;
+                        }
+                    }
+                }
+                if (includeUsage) {
+                    ObjectNode u = Json.MAPPER.createObjectNode();
+                    u.put("id", id).put("object", "text_completion").put("created", created).put("model", model)
+                            .put("system_fingerprint", FINGERPRINT).putArray("choices");
+                    u.set("usage", usage(out, n));
+                    sse.data(u);
+                }
+                sse.done();
+            } catch (IOException e) {
+                job.cancel();
+            }
+        }
+    }
+
+    private static ObjectNode completionChunk(String id, long created, String model, int index, String text, ObjectNode logprobs,
+                                              String finish, boolean includeUsage) {
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        r.put("id", id).put("object", "text_completion").put("created", created).put("model", model).put("system_fingerprint", FINGERPRINT);
+        ObjectNode c = r.putArray("choices").addObject();
+        c.put("text", text);
+        c.put("index", index);
+        if (logprobs == null) c.putNull("logprobs");
+        else c.set("logprobs", logprobs);
+        if (finish == null) c.putNull("finish_reason");
+        else c.put("finish_reason", finish);
+        if (includeUsage) r.putNull("usage");
+        return r;
+    }
+
+    /** The legacy completions logprobs object: parallel arrays of tokens, their logprobs, top alternatives and text offsets. */
+    private static final class CompletionLogprobs {
+        final Tokenizer tok;
+        final ObjectNode json = Json.MAPPER.createObjectNode();
+        final ArrayNode tokens = json.putArray("tokens"), logprobs = json.putArray("token_logprobs"),
+                top = json.putArray("top_logprobs"), offsets = json.putArray("text_offset");
+        int offset;
+
+        CompletionLogprobs(Tokenizer tok, int offset) {
+            this.tok = tok;
+            this.offset = offset;
+        }
+
+        void addPrompt(List<TokenInfo> prompt) {
+            add(prompt);
+        }
+
+        void add(List<TokenInfo> infos) {
+            for (TokenInfo t : infos) {
+                String s = new String(t.bytes(), StandardCharsets.UTF_8);
+                tokens.add(s);
+                if (Float.isNaN(t.logprob())) {
+                    logprobs.addNull();
+                    top.addNull();
+                } else {
+                    logprobs.add(t.logprob());
+                    ObjectNode alts = top.addObject();
+                    for (TokenLogprob a : t.top()) {
+                        String key = new String(tok.tokenBytes(a.token()), StandardCharsets.UTF_8);
+                        if (!alts.has(key)) alts.put(key, a.logprob());
+                    }
+                }
+                offsets.add(offset);
+                offset += s.length();
+            }
+        }
+    }
+
+    // ---- shared ----------------------------------------------------------------------------------
+
+    /** What one choice produced. */
+    private static final class Outcome {
+        final StringBuilder text = new StringBuilder();
+        final List<TokenInfo> logprobs = new ArrayList<>();
+        List<TokenInfo> prompt = List.of();
+        int tokens;
+        SequenceEvent.Done done;
+
+        void add(SequenceEvent.Text x) {
+            text.append(x.text());
+            logprobs.addAll(x.logprobs());
+            tokens += x.tokens();
+        }
+    }
+
+    /** Waits for every choice to end; errors become API errors. */
+    private Outcome[] collect(Job job, int choices) throws InterruptedException {
+        Outcome[] out = new Outcome[choices];
+        for (int i = 0; i < choices; i++) out[i] = new Outcome();
+        try {
+            while (!job.done()) {
+                Job.Tagged t = job.next(Duration.ofSeconds(1));
+                if (t == null) continue;
+                Outcome o = out[t.choice()];
+                switch (t.event()) {
+                    case SequenceEvent.PromptDone p -> o.prompt = p.promptTokens();
+                    case SequenceEvent.Text x -> o.add(x);
+                    case SequenceEvent.Done d -> {
+                        o.done = d;
+                        ApiException err = endError(d);
+                        if (err != null) throw err;
+                    }
+                    case SequenceEvent.Failed f -> throw Job.map(f.error());
+                }
+            }
+        } finally {
+            job.cancel(); // no-op when all ended; frees the slots of the others after an error
+        }
+        return out;
+    }
+
+    /** The error a sequence's end means for the client, or null if it ended normally. */
+    private static ApiException endError(SequenceEvent.Done d) {
+        if (d.reason() != FinishReason.CANCELLED) return null;
+        if (d.timedOut()) return new ApiException(504, "timeout_error", "The generation did not finish within the server's request timeout.", null, "timeout");
+        return ApiException.unavailable("The generation was cancelled because the server is shutting down.");
+    }
+
+    /** usage; prompts are counted once per prompt, not per choice ({@code n} choices share one). */
+    private static ObjectNode usage(Outcome[] out, int n) {
+        int prompt = 0, cached = 0, completion = 0;
+        for (int i = 0; i < out.length; i++) {
+            SequenceEvent.Done d = out[i].done;
+            if (d == null) continue;
+            if (i % n == 0) {
+                prompt += d.promptTokens();
+                cached += d.cachedTokens();
+            }
+            completion += d.completionTokens();
+        }
+        ObjectNode u = Json.MAPPER.createObjectNode();
+        u.put("prompt_tokens", prompt).put("completion_tokens", completion).put("total_tokens", prompt + completion);
+        u.putObject("prompt_tokens_details").put("cached_tokens", cached).put("audio_tokens", 0);
+        u.putObject("completion_tokens_details").put("reasoning_tokens", 0).put("audio_tokens", 0)
+                .put("accepted_prediction_tokens", 0).put("rejected_prediction_tokens", 0);
+        return u;
+    }
+
+    static void send(ServerResponse res, JsonNode json) {
+        res.status(200);
+        res.header("Content-Type", "application/json");
+        res.send(Json.bytes(json));
+    }
+
+    static String randomId() {
+        return UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> s = new HashSet<>(a);
+        s.addAll(b);
+        return Set.copyOf(s);
+    }
+}

@@ -1,0 +1,168 @@
+package dev.genset.server;
+
+import dev.genset.engine.batch.Scheduler;
+import dev.genset.engine.chat.ChatTemplate;
+import dev.genset.engine.gguf.GgufFile;
+import dev.genset.engine.model.Model;
+import dev.genset.engine.tensor.Parallel;
+import dev.genset.engine.tokenizer.Tokenizer;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One model the server offers: loaded in the background, then served by its own scheduler (slots,
+ * queue, scheduler thread) and thread pool.
+ */
+final class ServedModel implements AutoCloseable {
+    enum State { LOADING, READY, FAILED }
+
+    final String id;
+    final Path path;
+    final long created = System.currentTimeMillis() / 1000;
+    private final ServerConfig config;
+    private final CompletableFuture<Void> loading;
+    private volatile State state = State.LOADING;
+    private volatile String failure;
+    private Model model;
+    private Parallel pool;
+    private Scheduler scheduler;
+    private ChatTemplate template;
+    private List<String> templateStops = List.of();
+    private int[] fim; // prefix, suffix, middle token ids, or null
+
+    ServedModel(Path path, ServerConfig config) {
+        this.path = path;
+        this.id = idOf(path);
+        this.config = config;
+        this.loading = CompletableFuture.runAsync(this::load, r -> Thread.ofPlatform().name("genset-load-" + id).daemon().start(r));
+    }
+
+    static String idOf(Path path) {
+        return path.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+    }
+
+    private void load() {
+        try {
+            Model m = Model.load(path);
+            int ctx = config.contextSize() != null ? config.contextSize() : Math.min(m.config().contextLength(), 4096);
+            Parallel p = new Parallel(config.threads());
+            Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity()));
+            this.template = m.chatTemplate();
+            this.templateStops = stopsFor(template, m.tokenizer());
+            this.fim = fimTokens(m.gguf(), m.tokenizer());
+            this.model = m;
+            this.pool = p;
+            this.scheduler = s;
+            state = State.READY;
+        } catch (Throwable e) {
+            failure = e.getMessage() == null ? e.toString() : e.getMessage();
+            state = State.FAILED;
+            System.getLogger("genset.serve").log(System.Logger.Level.ERROR, "cannot load " + path + ": " + failure);
+        }
+    }
+
+    /** Blocks until loading ends (tests, startup with --wait). */
+    void awaitLoaded(Duration timeout) throws Exception {
+        loading.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    State state() {
+        return state;
+    }
+
+    String failure() {
+        return failure;
+    }
+
+    /** The model's parts for a request, or 503 while it loads. */
+    Model model() {
+        ready();
+        return model;
+    }
+
+    Scheduler scheduler() {
+        ready();
+        return scheduler;
+    }
+
+    Tokenizer tokenizer() {
+        return model().tokenizer();
+    }
+
+    ChatTemplate template() {
+        ready();
+        return template;
+    }
+
+    List<String> templateStops() {
+        return templateStops;
+    }
+
+    int[] fim() {
+        ready();
+        return fim;
+    }
+
+    private void ready() {
+        switch (state) {
+            case READY -> {}
+            case LOADING -> throw ApiException.unavailable("Model '" + id + "' is loading; try again shortly.");
+            case FAILED -> throw new ApiException(503, "unavailable_error", "Model '" + id + "' failed to load: " + failure, "model", "model_load_failed");
+        }
+    }
+
+    /** Stop strings for a built-in chat format whose turn markers are not tokens of this vocabulary. */
+    private static List<String> stopsFor(ChatTemplate t, Tokenizer tok) {
+        List<String> markers = switch (t.name()) {
+            case "chatml" -> List.of("<|im_end|>", "<|im_start|>");
+            case "llama3" -> List.of("<|eot_id|>", "<|start_header_id|>");
+            case "llama2" -> List.of("[INST]");
+            default -> List.of();
+        };
+        List<String> stops = new ArrayList<>();
+        for (String m : markers) if (tok.tokenId(m) < 0) stops.add(m);
+        return List.copyOf(stops);
+    }
+
+    private static final List<List<String>> FIM_TEXTS = List.of(
+            List.of("<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>", "<|prefix|>"),
+            List.of("<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>", "<|suffix|>"),
+            List.of("<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>"));
+    private static final List<List<String>> FIM_KEYS = List.of(
+            List.of("tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id"),
+            List.of("tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id"),
+            List.of("tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id"));
+
+    /** The fill-in-the-middle tokens (prefix, suffix, middle), from metadata or known token texts; null if any is missing. */
+    static int[] fimTokens(GgufFile gguf, Tokenizer tok) {
+        int[] ids = new int[3];
+        for (int k = 0; k < 3; k++) {
+            int id = -1;
+            for (String key : FIM_KEYS.get(k)) {
+                long v = gguf.getLong(key, -1);
+                if (v >= 0 && v < tok.vocabSize()) { id = (int) v; break; }
+            }
+            for (int i = 0; id < 0 && i < FIM_TEXTS.get(k).size(); i++) id = tok.tokenId(FIM_TEXTS.get(k).get(i));
+            if (id < 0) return null;
+            ids[k] = id;
+        }
+        return ids;
+    }
+
+    /** Stops the scheduler, letting running sequences finish for up to {@code grace}. */
+    void shutdown(Duration grace) {
+        if (scheduler != null) scheduler.shutdown(grace);
+    }
+
+    @Override
+    public void close() {
+        loading.cancel(false);
+        if (scheduler != null) scheduler.close();
+        if (pool != null) pool.close();
+        if (model != null) model.close();
+    }
+}

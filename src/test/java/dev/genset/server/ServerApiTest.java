@@ -1,0 +1,336 @@
+package dev.genset.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The HTTP API against a live server on loopback, with the bundled stories260K model (context 128). */
+@Timeout(120)
+class ServerApiTest {
+    static TestServer s;
+
+    @BeforeAll
+    static void start() throws Exception {
+        s = new TestServer(c -> c.withParallel(8).withMaxBodyBytes(1 << 20));
+    }
+
+    @AfterAll
+    static void stop() {
+        s.close();
+    }
+
+    static String chat(String user, int maxTokens, String extra) {
+        return "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":" + quote(user) + "}],\"max_tokens\":" + maxTokens
+                + ",\"temperature\":0" + extra + "}";
+    }
+
+    static String quote(String s) {
+        return TestServer.JSON.valueToTree(s).toString();
+    }
+
+    @Test
+    void healthReportsIdleSlots() throws Exception {
+        var r = s.get("/health");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().get("status").asText()).isEqualTo("ok");
+        assertThat(r.json().get("slots_idle").asInt() + r.json().get("slots_processing").asInt()).isEqualTo(8);
+    }
+
+    @Test
+    void listsTheModel() throws Exception {
+        var r = s.get("/v1/models");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().get("object").asText()).isEqualTo("list");
+        JsonNode m = r.json().get("data").get(0);
+        assertThat(m.get("id").asText()).isEqualTo("stories260K");
+        assertThat(m.get("object").asText()).isEqualTo("model");
+        assertThat(m.get("owned_by").asText()).isNotEmpty();
+        assertThat(m.get("created").isIntegralNumber()).isTrue();
+    }
+
+    @Test
+    void chatCompletionHasOpenAiShape() throws Exception {
+        var r = s.post("/v1/chat/completions", chat("Tell me a story.", 12, ""));
+        assertThat(r.status()).isEqualTo(200);
+        JsonNode j = r.json();
+        assertThat(j.get("id").asText()).startsWith("chatcmpl-");
+        assertThat(j.get("object").asText()).isEqualTo("chat.completion");
+        assertThat(j.get("created").isIntegralNumber()).isTrue();
+        assertThat(j.get("model").asText()).isEqualTo("stories260K");
+        JsonNode c = j.get("choices").get(0);
+        assertThat(c.get("index").asInt()).isZero();
+        assertThat(c.get("message").get("role").asText()).isEqualTo("assistant");
+        assertThat(c.get("message").get("content").asText()).isNotEmpty();
+        assertThat(c.get("finish_reason").asText()).isIn("stop", "length");
+        assertThat(c.has("logprobs")).isTrue();
+        JsonNode u = j.get("usage");
+        assertThat(u.get("completion_tokens").asInt()).isBetween(1, 12);
+        assertThat(u.get("total_tokens").asInt()).isEqualTo(u.get("prompt_tokens").asInt() + u.get("completion_tokens").asInt());
+        assertThat(u.get("prompt_tokens_details").get("cached_tokens").isIntegralNumber()).isTrue();
+    }
+
+    @Test
+    void contentPartsAreJoinedText() throws Exception {
+        var plain = s.post("/v1/chat/completions", chat("Tell me about a dog.", 8, ""));
+        var parts = s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Tell me about a dog.\"}]}],"
+                + "\"max_tokens\":8,\"temperature\":0}");
+        assertThat(parts.status()).isEqualTo(200);
+        assertThat(parts.json().at("/choices/0/message/content").asText()).isEqualTo(plain.json().at("/choices/0/message/content").asText());
+    }
+
+    @Test
+    void streamedChatChunksCarryWhatClientsCheck() throws Exception {
+        String whole = s.post("/v1/chat/completions", chat("Once upon a time", 20, "")).json().at("/choices/0/message/content").asText();
+        List<String> data = s.stream("/v1/chat/completions", chat("Once upon a time", 20, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}"));
+        assertThat(data.getLast()).isEqualTo("[DONE]");
+        List<JsonNode> chunks = data.subList(0, data.size() - 1).stream().map(TestServer::parse).toList();
+        JsonNode first = chunks.getFirst();
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < chunks.size() - 1; i++) {
+            JsonNode c = chunks.get(i);
+            assertThat(c.get("id").asText()).isEqualTo(first.get("id").asText()).startsWith("chatcmpl-");
+            assertThat(c.get("object").asText()).isEqualTo("chat.completion.chunk");
+            assertThat(c.get("created").asLong()).isEqualTo(first.get("created").asLong());
+            assertThat(c.get("model").asText()).isEqualTo("stories260K");
+            JsonNode ch = c.get("choices").get(0);
+            assertThat(ch.get("index").asInt()).isZero();
+            assertThat(ch.get("delta").isObject()).isTrue();
+            boolean last = i == chunks.size() - 2;
+            if (last) assertThat(ch.get("finish_reason").asText()).isIn("stop", "length");
+            else assertThat(ch.get("finish_reason").isNull()).as("finish_reason of chunk " + i).isTrue();
+            if (ch.get("delta").has("content")) text.append(ch.get("delta").get("content").asText());
+        }
+        assertThat(first.at("/choices/0/delta/role").asText()).isEqualTo("assistant");
+        assertThat(text.toString()).isEqualTo(whole);
+        JsonNode usage = chunks.getLast();
+        assertThat(usage.get("choices").isEmpty()).isTrue();
+        assertThat(usage.get("id").asText()).isEqualTo(first.get("id").asText());
+        assertThat(usage.at("/usage/completion_tokens").asInt()).isBetween(1, 20);
+        assertThat(usage.at("/usage/prompt_tokens_details/cached_tokens").isIntegralNumber()).isTrue();
+    }
+
+    @Test
+    void greedyCompletionMatchesTheReference() throws Exception {
+        var r = s.post("/v1/completions", "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"max_tokens\":32,\"temperature\":0}");
+        assertThat(r.status()).isEqualTo(200);
+        JsonNode c = r.json().get("choices").get(0);
+        assertThat(r.json().get("object").asText()).isEqualTo("text_completion");
+        assertThat(c.get("text").asText()).isEqualTo(", there was a little girl named Lily. She loved to play outside in the park. One day, she saw");
+        assertThat(c.get("finish_reason").asText()).isEqualTo("length");
+        assertThat(r.json().at("/usage/prompt_tokens").asInt()).isEqualTo(5);
+        assertThat(r.json().at("/usage/completion_tokens").asInt()).isEqualTo(32);
+    }
+
+    @Test
+    void echoWithLogprobsScoresEveryPromptToken() throws Exception {
+        // As lm-evaluation-harness asks for a log-likelihood: token ids, echo, logprobs 1, max_tokens 0.
+        int[] prompt = {1, 403, 407, 261, 378, 432, 383, 286};
+        var r = s.post("/v1/completions", "{\"prompt\":" + java.util.Arrays.toString(prompt) + ",\"echo\":true,\"logprobs\":1,\"max_tokens\":0,\"temperature\":0}");
+        assertThat(r.status()).isEqualTo(200);
+        JsonNode c = r.json().get("choices").get(0);
+        JsonNode lp = c.get("logprobs");
+        assertThat(lp.get("tokens")).hasSize(prompt.length);
+        assertThat(lp.get("token_logprobs").get(0).isNull()).isTrue();
+        assertThat(lp.get("top_logprobs").get(0).isNull()).isTrue();
+        assertThat(c.get("text").asText()).isEqualTo(" Once upon a time, there was");
+        for (int i = 1; i < prompt.length; i++) {
+            double v = lp.get("token_logprobs").get(i).asDouble();
+            assertThat(v).isNegative();
+            // The continuation ", there was" is the greedy one: each token is its position's top token.
+            JsonNode top = lp.get("top_logprobs").get(i);
+            assertThat(top.size()).isEqualTo(1);
+            if (i >= 5) assertThat(top.fieldNames().next()).isEqualTo(lp.get("tokens").get(i).asText());
+        }
+        assertThat(lp.get("text_offset").get(2).asInt()).isEqualTo(5);
+        assertThat(r.json().at("/usage/completion_tokens").asInt()).isZero();
+        // The same scores as generating the continuation with logprobs.
+        var gen = s.post("/v1/completions", "{\"prompt\":[1,403,407,261,378],\"logprobs\":0,\"max_tokens\":3,\"temperature\":0}");
+        JsonNode g = gen.json().at("/choices/0/logprobs/token_logprobs");
+        for (int i = 0; i < 3; i++) assertThat(g.get(i).asDouble()).isCloseTo(lp.get("token_logprobs").get(5 + i).asDouble(), org.assertj.core.data.Offset.offset(1e-5));
+    }
+
+    @Test
+    void streamedCompletionEqualsTheWholeOne() throws Exception {
+        String body = "{\"prompt\":\"The cat\",\"max_tokens\":24,\"temperature\":0";
+        String whole = s.post("/v1/completions", body + "}").json().at("/choices/0/text").asText();
+        List<String> data = s.stream("/v1/completions", body + ",\"stream\":true}");
+        assertThat(data.getLast()).isEqualTo("[DONE]");
+        StringBuilder text = new StringBuilder();
+        String finish = null;
+        for (String d : data.subList(0, data.size() - 1)) {
+            JsonNode c = TestServer.parse(d);
+            assertThat(c.get("object").asText()).isEqualTo("text_completion");
+            text.append(c.at("/choices/0/text").asText());
+            if (!c.at("/choices/0/finish_reason").isNull()) finish = c.at("/choices/0/finish_reason").asText();
+        }
+        assertThat(text.toString()).isEqualTo(whole);
+        assertThat(finish).isEqualTo("length");
+    }
+
+    @Test
+    void arrayOfPromptsGivesOneChoiceEach() throws Exception {
+        var r = s.post("/v1/completions", "{\"prompt\":[\"Once upon a time\",\"The cat\"],\"max_tokens\":5,\"temperature\":0}");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().get("choices")).hasSize(2);
+        assertThat(r.json().at("/choices/0/index").asInt()).isZero();
+        assertThat(r.json().at("/choices/1/index").asInt()).isEqualTo(1);
+        assertThat(r.json().at("/choices/0/text").asText()).isEqualTo(", there was a little");
+    }
+
+    @Test
+    void stopStringEndsTheText() throws Exception {
+        var r = s.post("/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":32,\"temperature\":0,\"stop\":[\"Lily\",\"zzz\"]}");
+        assertThat(r.json().at("/choices/0/text").asText()).isEqualTo(", there was a little girl named ");
+        assertThat(r.json().at("/choices/0/finish_reason").asText()).isEqualTo("stop");
+    }
+
+    @Test
+    void secondTurnReusesTheCachedPrompt() throws Exception {
+        String body = chat("A long day at the beach with Tom and his sister.", 4, "");
+        s.post("/v1/chat/completions", body);
+        var again = s.post("/v1/chat/completions", body);
+        int prompt = again.json().at("/usage/prompt_tokens").asInt();
+        assertThat(again.json().at("/usage/prompt_tokens_details/cached_tokens").asInt()).isEqualTo(prompt - 1);
+    }
+
+    @Test
+    void tokenizeAndDetokenize() throws Exception {
+        var t = s.post("/tokenize", "{\"content\":\"Once upon a time\"}");
+        assertThat(t.status()).isEqualTo(200);
+        assertThat(t.json().get("tokens").toString()).isEqualTo("[403,407,261,378]");
+        var withBos = s.post("/tokenize", "{\"content\":\"Once upon a time\",\"add_special\":true,\"with_pieces\":true}");
+        assertThat(withBos.json().at("/tokens/0/id").asInt()).isEqualTo(1);
+        assertThat(withBos.json().at("/tokens/1/piece").asText()).isEqualTo(" Once");
+        var d = s.post("/detokenize", "{\"tokens\":[403,407,261,378]}");
+        assertThat(d.json().get("content").asText()).isEqualTo(" Once upon a time");
+        assertThat(s.post("/detokenize", "{\"tokens\":[99999]}").status()).isEqualTo(400);
+    }
+
+    @Test
+    void eightConcurrentGreedyStreamsGiveWhatEachGivesAlone() throws Exception {
+        String[] prompts = {"Once upon a time", "Tom had a red ball", "The sun", "Lily and Ben went to the park", "One day",
+                "She saw a big dog", "The little bird", "Mom said"};
+        List<String> alone = new ArrayList<>();
+        for (String p : prompts) alone.add(streamedText(p));
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<String>> together = new ArrayList<>();
+            for (String p : prompts) together.add(pool.submit(() -> streamedText(p)));
+            for (int i = 0; i < prompts.length; i++) assertThat(together.get(i).get()).as(prompts[i]).isEqualTo(alone.get(i));
+        }
+    }
+
+    private static String streamedText(String prompt) throws Exception {
+        StringBuilder text = new StringBuilder();
+        for (String d : s.stream("/v1/completions", "{\"prompt\":" + quote(prompt) + ",\"max_tokens\":60,\"temperature\":0,\"stream\":true}")) {
+            if (d.equals("[DONE]")) break;
+            text.append(TestServer.parse(d).at("/choices/0/text").asText());
+        }
+        return text.toString();
+    }
+
+    @Test
+    void jsonObjectResponseFormatGivesValidJson() throws Exception {
+        var r = s.post("/v1/chat/completions", chat("Give me JSON", 80, ",\"response_format\":{\"type\":\"json_object\"}"));
+        assertThat(r.status()).isEqualTo(200);
+        String content = r.json().at("/choices/0/message/content").asText();
+        assertThat(content).startsWith("{");
+        if (r.json().at("/choices/0/finish_reason").asText().equals("stop")) {
+            assertThat(TestServer.parse(content)).as(content).isNotNull();
+            assertThat(TestServer.parse(content).isObject()).isTrue();
+        }
+    }
+
+    // ---- hostile requests --------------------------------------------------------------------
+
+    static void assertError(TestServer.Reply r, int status, String type, String param) {
+        assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(status);
+        assertThat(r.raw().headers().firstValue("Content-Type").orElse("")).startsWith("application/json");
+        JsonNode e = r.json().get("error");
+        assertThat(e).as("error object").isNotNull();
+        assertThat(e.get("message").asText()).isNotBlank();
+        assertThat(e.get("type").asText()).isEqualTo(type);
+        assertThat(e.has("param")).isTrue();
+        assertThat(e.has("code")).isTrue();
+        if (param != null) assertThat(e.get("param").asText()).isEqualTo(param);
+    }
+
+    @Test
+    void malformedJsonIs400() throws Exception {
+        assertError(s.post("/v1/chat/completions", "{\"messages\": [}"), 400, "invalid_request_error", null);
+        assertError(s.post("/v1/chat/completions", ""), 400, "invalid_request_error", null);
+        assertError(s.post("/v1/chat/completions", "[1,2]"), 400, "invalid_request_error", null);
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]} trailing"), 400, "invalid_request_error", null);
+        assertError(s.post("/v1/completions", "{\"prompt\":\"a\",\"prompt\":\"b\"}"), 400, "invalid_request_error", null);
+    }
+
+    @Test
+    void wrongTypesAndValuesNameTheField() throws Exception {
+        assertError(s.post("/v1/chat/completions", chat("hi", -5, "")), 400, "invalid_request_error", "max_tokens");
+        assertError(s.post("/v1/chat/completions", chat("hi", 5, ",\"temperature\":\"hot\"").replace("\"temperature\":0,", "")), 400, "invalid_request_error", "temperature");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"temperature\":3}"), 400, "invalid_request_error", "temperature");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"top_p\":-0.1}"), 400, "invalid_request_error", "top_p");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"wizard\",\"content\":\"hi\"}]}"), 400, "invalid_request_error", "messages[0].role");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":5}]}"), 400, "invalid_request_error", "messages[0].content");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[]}"), 400, "invalid_request_error", "messages");
+        assertError(s.post("/v1/chat/completions", "{\"model\":\"stories260K\"}"), 400, "invalid_request_error", "messages");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"frobnicate\":1}"), 400, "invalid_request_error", "frobnicate");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stop\":[\"a\",7]}"), 400, "invalid_request_error", "stop[1]");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"logprobs\":true,\"top_logprobs\":50}"), 400, "invalid_request_error", "top_logprobs");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream_options\":{\"include_usage\":true}}"), 400, "invalid_request_error", "stream_options");
+        assertError(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"n\":1000}"), 400, "invalid_request_error", "n");
+        assertError(s.post("/v1/completions", "{\"prompt\":[1,2,99999]}"), 400, "invalid_request_error", "prompt[2]");
+        assertError(s.post("/v1/completions", "{\"prompt\":{\"text\":\"x\"}}"), 400, "invalid_request_error", "prompt");
+        assertError(s.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":-1}"), 400, "invalid_request_error", "max_tokens");
+        assertError(s.post("/v1/completions", "{\"prompt\":\"x\",\"suffix\":\"y\"}"), 400, "invalid_request_error", "suffix");
+        assertError(s.post("/tokenize", "{\"content\":7}"), 400, "invalid_request_error", "content");
+    }
+
+    @Test
+    void unknownModelIs404() throws Exception {
+        assertError(s.post("/v1/chat/completions", "{\"model\":\"gpt-17\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"), 404, "not_found_error", "model");
+        assertError(s.post("/v1/completions", "{\"model\":\"nope\",\"prompt\":\"hi\"}"), 404, "not_found_error", "model");
+    }
+
+    @Test
+    void unknownUrlIs404() throws Exception {
+        assertError(s.get("/v1/engines"), 404, "not_found_error", null);
+    }
+
+    @Test
+    void oversizedBodyIs413() throws Exception {
+        String big = "{\"prompt\":\"" + "a".repeat(2 << 20) + "\"}";
+        assertError(s.post("/v1/completions", big), 413, "invalid_request_error", null);
+        // The server is still fine.
+        assertThat(s.get("/health").status()).isEqualTo(200);
+    }
+
+    @Test
+    void promptLongerThanTheContextIs400SayingByHowMuch() throws Exception {
+        var r = s.post("/v1/chat/completions", chat("the dog ran ".repeat(100), 5, ""));
+        assertError(r, 400, "exceed_context_size_error", null);
+        int n = r.json().at("/error/n_prompt_tokens").asInt(), ctx = r.json().at("/error/n_ctx").asInt();
+        assertThat(ctx).isEqualTo(128);
+        assertThat(r.json().at("/error/message").asText()).contains(Integer.toString(n - ctx + 1));
+    }
+
+    @Test
+    void metricsArePrometheusText() throws Exception {
+        s.post("/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":4,\"temperature\":0}");
+        var r = s.get("/metrics");
+        assertThat(r.status()).isEqualTo(200);
+        String text = r.raw().body();
+        assertThat(text).contains("genset_requests_total{", "genset_prompt_tokens_total{", "genset_generated_tokens_total{",
+                "genset_queue_depth{", "genset_slots_busy{", "genset_slots{",
+                "genset_time_to_first_token_seconds_bucket{", "genset_inter_token_latency_seconds_bucket{");
+    }
+}
