@@ -7,8 +7,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +45,7 @@ final class TokenizeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         int sources = (text != null ? 1 : 0) + (file != null ? 1 : 0) + (jsonl != null ? 1 : 0);
         if (sources != 1) throw new IllegalArgumentException("give exactly one of TEXT, --file F or --jsonl F");
-        PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
+        PrintStream out = System.out;
         try (GgufFile gguf = GgufFile.open(modelPath())) {
             Tokenizer tokenizer = Tokenizer.fromGguf(gguf);
             if (jsonl != null) {
@@ -85,7 +83,6 @@ final class TokenizeCommand implements Callable<Integer> {
 
     private Path modelPath() {
         if (model != null) return model;
-        String bundled = System.getProperty("genset.bundled");
-        return bundled != null ? Path.of(bundled) : Path.of("models", "stories260K.gguf");
+        return ModelOptions.bundledModel();
     }
 }
