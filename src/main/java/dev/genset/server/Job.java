@@ -109,4 +109,15 @@ final class Job {
     void cancel() {
         for (Sequence s : sequences) s.cancel();
     }
+
+    /** Cancels what still runs and consumes the remaining events (so the metrics see how it ended), waiting at most a few seconds. */
+    void cancelAndDrain() {
+        cancel();
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        try {
+            while (!done() && System.nanoTime() < deadline) next(Duration.ofMillis(100));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }

@@ -234,14 +234,14 @@ final class OpenAiEndpoints {
                             out[c].done = d;
                             ApiException err = endError(d);
                             if (err != null) {
-                                job.cancel();
+                                job.cancelAndDrain();
                                 sse.data(err.toJson());
                                 return;
                             }
                             sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode(), null, d.reason().apiName(), includeUsage));
                         }
                         case SequenceEvent.Failed f -> {
-                            job.cancel();
+                            job.cancelAndDrain();
                             sse.data(Job.map(f.error()).toJson());
                             return;
                         }
@@ -257,7 +257,7 @@ final class OpenAiEndpoints {
                 }
                 sse.done();
             } catch (IOException e) {
-                job.cancel(); // the client went away: free its slots
+                job.cancelAndDrain(); // the client went away: free its slots
             }
         }
     }
@@ -461,14 +461,14 @@ final class OpenAiEndpoints {
                             out[c].done = d;
                             ApiException err = endError(d);
                             if (err != null) {
-                                job.cancel();
+                                job.cancelAndDrain();
                                 sse.data(err.toJson());
                                 return;
                             }
                             sse.data(completionChunk(id, created, model, c, "", null, d.reason().apiName(), includeUsage));
                         }
                         case SequenceEvent.Failed f -> {
-                            job.cancel();
+                            job.cancelAndDrain();
                             sse.data(Job.map(f.error()).toJson());
                             return;
                         }
@@ -483,7 +483,7 @@ final class OpenAiEndpoints {
                 }
                 sse.done();
             } catch (IOException e) {
-                job.cancel();
+                job.cancelAndDrain();
             }
         }
     }
@@ -579,7 +579,7 @@ final class OpenAiEndpoints {
                 }
             }
         } finally {
-            job.cancel(); // no-op when all ended; frees the slots of the others after an error
+            job.cancelAndDrain(); // no-op when all ended; frees the slots of the others after an error
         }
         return out;
     }
