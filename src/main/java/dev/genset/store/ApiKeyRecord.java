@@ -1,0 +1,20 @@
+package dev.genset.store;
+
+/**
+ * An API key as stored: its SHA-256 is kept, never the key.
+ *
+ * @param prefix    the key's first characters, enough to tell keys apart in a listing
+ * @param teamId    the team, or null
+ * @param expiresAt epoch ms after which the key no longer works, or null
+ * @param revokedAt epoch ms of revocation, or null
+ */
+public record ApiKeyRecord(String id, String prefix, String name, String teamId, Limits limits, Long expiresAt,
+                           Long revokedAt, long createdAt) {
+    public boolean revoked() {
+        return revokedAt != null;
+    }
+
+    public boolean expired(long nowMs) {
+        return expiresAt != null && nowMs >= expiresAt;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.genset.store;
+
+import java.security.SecureRandom;
+
+/** Random identifiers and base62 text. */
+public final class Ids {
+    private Ids() {}
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final char[] BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
+
+    /** {@code prefix} followed by {@code n} random base62 characters. */
+    public static String random(String prefix, int n) {
+        StringBuilder sb = new StringBuilder(prefix.length() + n).append(prefix);
+        for (int i = 0; i < n; i++) sb.append(BASE62[RANDOM.nextInt(62)]);
+        return sb.toString();
+    }
+
+    /** Base62 of an unsigned big-endian number given as bytes (leading zeros kept as '0's to a fixed width). */
+    public static String base62(byte[] bytes, int width) {
+        java.math.BigInteger v = new java.math.BigInteger(1, bytes);
+        java.math.BigInteger b62 = java.math.BigInteger.valueOf(62);
+        StringBuilder sb = new StringBuilder();
+        while (v.signum() > 0) {
+            java.math.BigInteger[] qr = v.divideAndRemainder(b62);
+            sb.append(BASE62[qr[1].intValue()]);
+            v = qr[0];
+        }
+        while (sb.length() < width) sb.append('0');
+        return sb.reverse().toString();
+    }
+
+    public static SecureRandom secureRandom() {
+        return RANDOM;
+    }
+}

@@ -1,0 +1,181 @@
+package dev.genset.store;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The store against a real SQLite file and a real PostgreSQL server, by the same code. */
+class StoreTest {
+
+    @ParameterizedTest
+    @EnumSource(Database.Kind.class)
+    void migratesAndReopens(Database.Kind kind) {
+        Database db = TestDatabases.fresh(kind);
+        try (Store s = Store.open(db)) {
+            new Teams(s).create("research", Limits.NONE);
+        }
+        try (Store s = Store.open(db)) { // migrations already applied: opening again is a no-op
+            assertThat(new Teams(s).list()).extracting(Team::name).containsExactly("research");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Database.Kind.class)
+    void keysAndTeams(Database.Kind kind) {
+        try (Store s = Store.open(TestDatabases.fresh(kind))) {
+            Teams teams = new Teams(s);
+            Keys keys = new Keys(s);
+            assertThat(keys.anyExist()).isFalse();
+            Limits tl = new Limits(List.of("a", "b"), 60L, 10_000L, new BigDecimal("25.50"), 1_000_000L, BudgetPeriod.WEEKLY);
+            Team t = teams.create("research", tl);
+            assertThat(teams.find("research")).isEqualTo(t);
+            assertThat(teams.find(t.id()).limits().budget()).isEqualByComparingTo("25.5");
+            assertThatThrownBy(() -> teams.create("research", Limits.NONE)).hasMessageContaining("already exists");
+
+            ApiKeyRecord k = keys.insert("h1", "gs-abc", "ci", t.id(), Limits.NONE.withRpm(5L), 2_000_000_000_000L);
+            keys.insert("h2", "gs-def", "other", null, Limits.NONE, null);
+            assertThat(keys.anyExist()).isTrue();
+            assertThat(keys.list(null)).hasSize(2);
+            assertThat(keys.list(t.id())).extracting(ApiKeyRecord::name).containsExactly("ci");
+
+            Keys.Resolved r = keys.lookup("h1");
+            assertThat(r.key().id()).isEqualTo(k.id());
+            assertThat(r.key().limits().rpm()).isEqualTo(5L);
+            assertThat(r.team().name()).isEqualTo("research");
+            assertThat(r.team().limits().models()).containsExactly("a", "b");
+            assertThat(keys.lookup("h2").team()).isNull();
+            assertThat(keys.lookup("nope")).isNull();
+
+            assertThat(keys.revoke("ci").revoked()).isTrue();
+            assertThat(keys.lookup("h1").key().revoked()).isTrue();
+            assertThat(keys.find("gs-def").name()).isEqualTo("other");
+            assertThat(teams.setDisabled("research", true).disabled()).isTrue();
+            assertThat(keys.lookup("h1").team().disabled()).isTrue();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Database.Kind.class)
+    void pricesAreExact(Database.Kind kind) {
+        try (Store s = Store.open(TestDatabases.fresh(kind))) {
+            Prices prices = new Prices(s);
+            prices.set(new Price("gpt", "", 0, new BigDecimal("0.15"), new BigDecimal("0.6"), new BigDecimal("0.075"), 0));
+            prices.set(new Price("gpt", "", 0, new BigDecimal("0.0375"), new BigDecimal("0.6"), null, 0)); // replaces
+            prices.set(new Price("gpt", "azure", 200_000, new BigDecimal("2.5"), new BigDecimal("10"), null, 0));
+            List<Price> all = prices.list();
+            assertThat(all).hasSize(2);
+            assertThat(all.getFirst().input()).isEqualByComparingTo("0.0375");
+            assertThat(all.getFirst().cachedInput()).isNull();
+            assertThat(all.get(1).deployment()).isEqualTo("azure");
+            // 3 tokens at $0.0375 per million: 1.125e-7 dollars, exactly
+            assertThat(all.getFirst().cost(3, 0, 0)).isEqualByComparingTo("0.0000001125");
+            assertThat(prices.delete("gpt", "azure", 200_000L)).isEqualTo(1);
+            assertThat(prices.forModel("gpt")).hasSize(1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Database.Kind.class)
+    void ledgerIsIdempotentAndFlushesOnClose(Database.Kind kind) {
+        try (Store s = Store.open(TestDatabases.fresh(kind))) {
+            Usage usage = new Usage(s);
+            try (LedgerWriter w = new LedgerWriter(s)) {
+                for (int i = 0; i < 300; i++) {
+                    UsageRow r = new UsageRow("req-" + i, 1_700_000_000_000L + i * 3_600_000L, "k" + (i % 3), null, i % 2 == 0 ? "m1" : "m2",
+                            "local", "local", 10, 5, 2, new BigDecimal("0.000001"), 12, i % 10 == 0 ? "error" : "ok");
+                    w.submit(new LedgerWriter.Entry(r, null, null));
+                    if (i < 50) w.submit(new LedgerWriter.Entry(r, null, null)); // settled twice: counted once
+                }
+            } // close() flushes
+            assertThat(usage.count()).isEqualTo(300);
+            Usage.Totals all = usage.totals(Usage.Filter.ALL, Usage.GroupBy.NONE).getFirst();
+            assertThat(all.requests()).isEqualTo(300);
+            assertThat(all.errors()).isEqualTo(30);
+            assertThat(all.promptTokens()).isEqualTo(3000);
+            assertThat(all.cost()).isEqualByComparingTo("0.0003");
+            assertThat(usage.totals(Usage.Filter.ALL, Usage.GroupBy.MODEL)).extracting(Usage.Totals::group).containsExactly("m1", "m2");
+            assertThat(usage.totals(new Usage.Filter("k1", null, null, null, null), Usage.GroupBy.NONE).getFirst().requests()).isEqualTo(100);
+            List<Usage.Totals> days = usage.totals(Usage.Filter.ALL, Usage.GroupBy.DAY);
+            assertThat(days.getFirst().group()).isEqualTo("2023-11-14");
+            assertThat(days.stream().mapToLong(Usage.Totals::requests).sum()).isEqualTo(300);
+            assertThat(usage.row("req-7").completionTokens()).isEqualTo(5);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Database.Kind.class)
+    void concurrentReservationsNeverPassTheBudget(Database.Kind kind) throws Exception {
+        try (Store s = Store.open(TestDatabases.fresh(kind)); LedgerWriter writer = new LedgerWriter(s)) {
+            Budgets budgets = new Budgets(s);
+            long now = System.currentTimeMillis();
+            Limits keyLimits = Limits.NONE.withBudget(new BigDecimal("1.00"), BudgetPeriod.DAILY);
+            Budgets.Scope scope = Budgets.Scope.key("k1", keyLimits, now);
+            long tenCents = Money.toNanos(new BigDecimal("0.10"));
+            AtomicInteger admitted = new AtomicInteger();
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> fs = new ArrayList<>();
+            try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 50; i++) {
+                    String id = "r" + i;
+                    fs.add(pool.submit(() -> {
+                        start.await();
+                        if (budgets.reserve(id, scope, null, tenCents, 100) == null) admitted.incrementAndGet();
+                        return null;
+                    }));
+                }
+                start.countDown();
+                for (Future<?> f : fs) f.get();
+            }
+            assertThat(admitted.get()).isEqualTo(10);
+            Budgets.Counter c = budgets.counter(scope);
+            assertThat(c.reservedNanos()).isEqualTo(10 * tenCents);
+            assertThat(c.spentNanos()).isZero();
+
+            // settle one of the admitted requests for 4 cents: 6 cents come back
+            String settled = s.call(conn -> Store.queryOne(conn, "SELECT request_id FROM budget_reservations ORDER BY request_id", rs -> rs.getString(1)));
+            writer.submit(new LedgerWriter.Entry(new UsageRow(settled, now, "k1", null, "m", null, null, 10, 10, 0,
+                    new BigDecimal("0.04"), 1, "ok"), scope, null));
+            writer.flush();
+            c = budgets.counter(scope);
+            assertThat(c.spentNanos()).isEqualTo(Money.toNanos(new BigDecimal("0.04")));
+            assertThat(c.reservedNanos()).isEqualTo(9 * tenCents);
+            assertThat(c.tokensUsed()).isEqualTo(20);
+            assertThat(budgets.reserve("x1", scope, null, Money.toNanos(new BigDecimal("0.06")), 1)).isNull();
+            Budgets.Refusal no = budgets.reserve("x2", scope, null, 1, 1);
+            assertThat(no).isNotNull();
+            assertThat(no.tokens()).isFalse();
+
+            // stale reservations (their process died) are released
+            assertThat(budgets.releaseStale(System.currentTimeMillis() + 1)).isEqualTo(10);
+            assertThat(budgets.counter(scope).reservedNanos()).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Database.Kind.class)
+    void tokenQuotaAndLedgerSeeding(Database.Kind kind) {
+        try (Store s = Store.open(TestDatabases.fresh(kind))) {
+            long now = System.currentTimeMillis();
+            try (LedgerWriter w = new LedgerWriter(s)) { // spend before any quota existed
+                w.submit(new LedgerWriter.Entry(new UsageRow("old", now, "k1", "t1", "m", null, null, 600, 300, 0,
+                        new BigDecimal("0.5"), 1, "ok"), null, null));
+            }
+            Budgets budgets = new Budgets(s);
+            Budgets.Scope team = Budgets.Scope.team("t1", Limits.NONE.withTokenQuota(1000L), now);
+            assertThat(budgets.reserve("a", null, team, 0, 100)).isNull(); // 900 + 100 <= 1000
+            Budgets.Refusal r = budgets.reserve("b", null, team, 0, 1);
+            assertThat(r.tokens()).isTrue();
+            assertThat(r.used()).isEqualTo(900);
+        }
+    }
+}
