@@ -88,7 +88,7 @@ class StoreTest {
     @EnumSource(Database.Kind.class)
     void ledgerIsIdempotentAndFlushesOnClose(Database.Kind kind) {
         try (Store s = Store.open(TestDatabases.fresh(kind))) {
-            Usage usage = new Usage(s);
+            UsageReports usage = new UsageReports(s);
             try (LedgerWriter w = new LedgerWriter(s)) {
                 for (int i = 0; i < 300; i++) {
                     UsageRow r = new UsageRow("req-" + i, 1_700_000_000_000L + i * 3_600_000L, "k" + (i % 3), null, i % 2 == 0 ? "m1" : "m2",
@@ -98,16 +98,16 @@ class StoreTest {
                 }
             } // close() flushes
             assertThat(usage.count()).isEqualTo(300);
-            Usage.Totals all = usage.totals(Usage.Filter.ALL, Usage.GroupBy.NONE).getFirst();
+            UsageReports.Totals all = usage.totals(UsageReports.Filter.ALL, UsageReports.GroupBy.NONE).getFirst();
             assertThat(all.requests()).isEqualTo(300);
             assertThat(all.errors()).isEqualTo(30);
             assertThat(all.promptTokens()).isEqualTo(3000);
             assertThat(all.cost()).isEqualByComparingTo("0.0003");
-            assertThat(usage.totals(Usage.Filter.ALL, Usage.GroupBy.MODEL)).extracting(Usage.Totals::group).containsExactly("m1", "m2");
-            assertThat(usage.totals(new Usage.Filter("k1", null, null, null, null), Usage.GroupBy.NONE).getFirst().requests()).isEqualTo(100);
-            List<Usage.Totals> days = usage.totals(Usage.Filter.ALL, Usage.GroupBy.DAY);
+            assertThat(usage.totals(UsageReports.Filter.ALL, UsageReports.GroupBy.MODEL)).extracting(UsageReports.Totals::group).containsExactly("m1", "m2");
+            assertThat(usage.totals(new UsageReports.Filter("k1", null, null, null, null), UsageReports.GroupBy.NONE).getFirst().requests()).isEqualTo(100);
+            List<UsageReports.Totals> days = usage.totals(UsageReports.Filter.ALL, UsageReports.GroupBy.DAY);
             assertThat(days.getFirst().group()).isEqualTo("2023-11-14");
-            assertThat(days.stream().mapToLong(Usage.Totals::requests).sum()).isEqualTo(300);
+            assertThat(days.stream().mapToLong(UsageReports.Totals::requests).sum()).isEqualTo(300);
             assertThat(usage.row("req-7").completionTokens()).isEqualTo(5);
         }
     }

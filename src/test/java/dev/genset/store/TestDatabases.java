@@ -21,6 +21,7 @@ public final class TestDatabases {
 
     public static synchronized EmbeddedPostgres postgres() {
         if (postgres == null) {
+            java.util.logging.Logger.getLogger("io.zonky").setLevel(java.util.logging.Level.WARNING);
             try {
                 postgres = EmbeddedPostgres.builder().start();
             } catch (IOException e) {

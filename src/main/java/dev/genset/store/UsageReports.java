@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** Reports over the usage ledger. */
-public final class Usage {
+public final class UsageReports {
     public enum GroupBy { NONE, MODEL, KEY, TEAM, DAY, DEPLOYMENT;
         public static GroupBy parse(String s) {
             if (s == null || s.isBlank()) return NONE;
@@ -39,7 +39,7 @@ public final class Usage {
 
     private final Store store;
 
-    public Usage(Store store) {
+    public UsageReports(Store store) {
         this.store = store;
     }
 
