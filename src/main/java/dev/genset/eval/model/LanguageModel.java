@@ -22,6 +22,11 @@ public interface LanguageModel extends AutoCloseable {
      */
     List<RollingResult> loglikelihoodRolling(List<String> texts, int window, int stride);
 
+    /** The longest sequence the model scores in one piece, in tokens; 0 if unknown (a text is then sent whole). */
+    default int contextLength() {
+        return 0;
+    }
+
     @Override
     default void close() {}
 }
