@@ -121,7 +121,7 @@ public final class ClusterPlan {
         w.input("switch", "switch", sw != null ? sw.id() : "generic", "", sw != null ? sw.name() + "; " + sw.source()
                 : "no catalogue switch with " + k + " x " + Fmt.num(in.linkGbps()) + "G ports: generic, power unknown");
         w.input("switch_ports", "switch radix (k)", (long) k, "", "--switch-ports or the switch's ports");
-        w.input("link_gbps", "link speed", in.linkGbps(), "Gb/s", "--link");
+        w.input("link_gbps", "link speed", in.linkGbps(), "Gb/s", "--link or the switch's port speed");
         FatTree ft = FatTree.of(endpoints, k);
         long half = k / 2;
         String tierWhy = switch (ft.tiers()) {
@@ -148,8 +148,10 @@ public final class ClusterPlan {
         // Links, cables, transceivers.
         boolean dac = in.copper() == Copper.SERVER_LEAF;
         w.count("links_server_leaf", "server-leaf links", ft.endpointLinks(), "", "N (one per NIC port)", String.valueOf(ft.endpointLinks()));
-        w.count("links_leaf_spine", "leaf-spine links", ft.leafSpineLinks(), "", "leaves * k/2", ft.leaves() + " * " + half);
-        w.count("links_spine_core", "spine-core links", ft.spineCoreLinks(), "", "spines * k/2", ft.spines() + " * " + half);
+        w.count("links_leaf_spine", "leaf-spine links", ft.leafSpineLinks(), "", ft.tiers() >= 2 ? "leaves * k/2" : "0 (one switch)",
+                ft.tiers() >= 2 ? ft.leaves() + " * " + half : "0");
+        w.count("links_spine_core", "spine-core links", ft.spineCoreLinks(), "", ft.tiers() == 3 ? "spines * k/2" : "0 (no third tier)",
+                ft.tiers() == 3 ? ft.spines() + " * " + half : "0");
         long copperCables = dac ? ft.endpointLinks() : 0;
         long fibreCables = ft.endpointLinks() + ft.leafSpineLinks() + ft.spineCoreLinks() - copperCables;
         w.count("cables_dac", "copper (DAC) cables", copperCables, "", dac ? "server-leaf links (--copper server-leaf)" : "0 (all links optical)",

@@ -13,10 +13,17 @@ public final class Fmt {
         double a = Math.abs(v);
         if (v == Math.rint(v) && a < 1e12) return String.format(Locale.ROOT, "%,d", (long) v);
         if (a >= 1e9 || (a < 1e-3 && a != 0)) return String.format(Locale.ROOT, "%.3e", v);
-        if (a >= 1000) return String.format(Locale.ROOT, "%,.1f", v);
-        if (a >= 100) return String.format(Locale.ROOT, "%.1f", v);
-        if (a >= 10) return String.format(Locale.ROOT, "%.2f", v);
-        return String.format(Locale.ROOT, "%.4g", v);
+        if (a >= 1000) return trim(String.format(Locale.ROOT, "%,.1f", v));
+        if (a >= 100) return trim(String.format(Locale.ROOT, "%.1f", v));
+        if (a >= 10) return trim(String.format(Locale.ROOT, "%.2f", v));
+        return trim(new java.math.BigDecimal(v).round(new java.math.MathContext(4)).toPlainString());
+    }
+
+    /** Drops trailing zeros after a decimal point: 6.500 -> 6.5, 10.00 -> 10. */
+    private static String trim(String s) {
+        if (s.indexOf('.') < 0) return s;
+        s = s.replaceAll("0+$", "");
+        return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
     }
 
     /** Bytes in binary units (KiB, MiB, GiB, TiB) next to the exact count. */

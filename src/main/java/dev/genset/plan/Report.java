@@ -85,7 +85,8 @@ public final class Report {
 
     static String value(Figure f) {
         String v = f.display();
-        if (f.value() instanceof Number n && f.unit().equals("B")) return Fmt.bytes(n.doubleValue()) + " (" + Fmt.num(n.doubleValue()) + " B)";
-        return f.unit().isEmpty() || f.value() == null && f.unit().equals("$") ? v : v + " " + f.unit();
+        if (f.value() instanceof Number n && f.unit().equals("B") && Math.abs(n.doubleValue()) >= 1024) return Fmt.bytes(n.doubleValue()) + " (" + Fmt.num(n.doubleValue()) + " B)";
+        if (f.unit().equals("$")) return f.value() == null ? v : "$" + v;
+        return f.unit().isEmpty() ? v : v + " " + f.unit();
     }
 }

@@ -3,6 +3,10 @@ package dev.genset.plan;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -78,5 +82,25 @@ class PlanCommandTest {
         failsWith("--qps must be greater than zero", "plan", "serve", "--preset", "mistral-7b", "--precision", "bf16", "--qps", "0",
                 "--prompt-tokens", "10", "--output-tokens", "10");
         failsWith("name the model once", "plan", "serve", "--precision", "bf16", "--qps", "1", "--prompt-tokens", "10", "--output-tokens", "10");
+    }
+
+    @Test
+    void catalogueFileAddsAnAccelerator(@TempDir Path dir) throws Exception {
+        Path f = Files.writeString(dir.resolve("mine.json"), """
+                {"accelerators": [{"id": "b200", "name": "NVIDIA B200", "vendor": "NVIDIA", "bf16_tflops": 2250,
+                  "memory_gb": 180, "memory_bandwidth_gbs": 8000, "tdp_w": 1000, "source": "user entry, dense"}]}""");
+        JsonNode j = json("plan", "train", "--catalogue", f.toString(), "--params", "7B", "--tokens", "1T", "--gpu", "b200", "--gpus", "8", "--json");
+        assertThat(j.get("it_kw").asDouble()).isEqualTo(8.0); // no server in the catalogue: 8 x 1000 W TDP
+        failsWith("--gpus-per-server is required", "plan", "cluster", "--catalogue", f.toString(), "--gpus", "64", "--gpu", "b200");
+        JsonNode c = json("plan", "cluster", "--catalogue", f.toString(), "--gpus", "64", "--gpu", "b200", "--gpus-per-server", "8", "--json");
+        assertThat(c.get("servers").asLong()).isEqualTo(8);
+        failsWith("file not found", "plan", "cluster", "--catalogue", dir.resolve("nope.json").toString(), "--gpus", "8", "--gpu", "h100-sxm");
+    }
+
+    @Test
+    void hardwareListsEverySource() {
+        var r = PlanCli.run("plan", "hardware");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("dense tensor throughput, no sparsity").contains("ascend-910b: uncertain").contains("qm9700:");
     }
 }
