@@ -17,7 +17,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", description = {
+@Command(name = "bench", subcommands = {BenchServeCommand.class}, description = {
         "Measure prompt processing (pp) and token generation (tg) speed, as llama-bench does.",
         "--json prints llama-bench's JSON fields; --bandwidth measures memory read bandwidth and the generation ceiling it sets."})
 final class BenchCommand implements Callable<Integer> {

@@ -46,6 +46,7 @@ public final class GensetServer implements AutoCloseable {
                 .host(config.host())
                 .port(config.port())
                 .shutdownHook(false)
+                .connectionOptions(o -> o.tcpNoDelay(true)) // stream each token at once, not when the client's ack comes
                 .routing(this::routes)
                 .build();
     }

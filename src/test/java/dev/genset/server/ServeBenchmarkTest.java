@@ -1,0 +1,33 @@
+package dev.genset.server;
+
+import dev.genset.cli.Main;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@Timeout(120)
+class ServeBenchmarkTest {
+    @Test
+    void measuresEachConcurrencyLevel() throws Exception {
+        try (TestServer s = new TestServer(c -> c.withParallel(4))) {
+            ServeBenchmark b = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(s.base + "/"), null, "Once upon a time", 16, false, true, Duration.ofSeconds(30)));
+            ServeBenchmark.Level one = b.run(1, 3), four = b.run(4, 8);
+            for (ServeBenchmark.Level l : List.of(one, four)) {
+                assertThat(l.errors()).as(l.firstError()).isZero();
+                assertThat(l.tokens()).isEqualTo(16L * l.requests());
+                assertThat(l.tokensPerSecond()).isPositive();
+                assertThat(l.ttftP99Ms()).isGreaterThanOrEqualTo(l.ttftP50Ms()).isPositive();
+            }
+            assertThat(four.requests()).isEqualTo(8);
+            assertThat(ServeBenchmark.table(List.of(one, four))).contains("TTFT p50 ms");
+            assertThat(Main.execute("bench", "serve", "--url", s.base, "--concurrency", "1,2", "--requests", "2", "-n", "4")).isZero();
+            assertThat(new ServeBenchmark(new ServeBenchmark.Plan(URI.create(s.base + "/"), null, "Hi", 4, true, false, Duration.ofSeconds(30)))
+                    .run(2, 2).errors()).isZero();
+        }
+    }
+}
