@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 /** The {@code genset} command line: one entry point, a subcommand per task. */
 @Command(name = "genset", mixinStandardHelpOptions = true, version = "genset 0.1.0",
         description = "Run, serve, meter and evaluate large language models in pure Java.",
-        subcommands = {RunCommand.class, ChatCommand.class, TokenizeCommand.class, InfoCommand.class, MakeModelCommand.class, BenchCommand.class, ServeCommand.class, PlanCommand.class})
+        subcommands = {RunCommand.class, ChatCommand.class, TokenizeCommand.class, InfoCommand.class, MakeModelCommand.class, BenchCommand.class, ServeCommand.class, PlanCommand.class,
+                KeysCommand.class, TeamsCommand.class, UsageCommand.class, PricesCommand.class})
 public final class Main implements Runnable {
 
     @Override
