@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.engine.batch.GenerationRequest;
 import dev.genset.engine.batch.JsonConstraint;
+import dev.genset.engine.batch.JsonSchema;
 import dev.genset.engine.batch.SequenceEvent;
 import dev.genset.engine.batch.TokenConstraint;
 import dev.genset.engine.batch.TokenInfo;
@@ -198,8 +199,15 @@ final class OpenAiEndpoints {
                 js.requiredString("name");
                 js.string("description", null);
                 js.bool("strict", false);
-                js.object("schema");
-                yield JsonConstraint.factory(model.tokenizer());
+                Json schema = js.object("schema");
+                if (schema == null) yield JsonConstraint.factory(model.tokenizer());
+                JsonSchema compiled;
+                try {
+                    compiled = JsonSchema.compile(schema.node());
+                } catch (IllegalArgumentException e) {
+                    throw ApiException.invalid("response_format.json_schema.schema", "invalid_json_schema", "Invalid JSON schema: " + e.getMessage());
+                }
+                yield JsonConstraint.factory(model.tokenizer(), compiled);
             }
             default -> throw ApiException.invalid("response_format.type", "invalid_value",
                     "Invalid value: '" + type + "'. Supported values are: 'text', 'json_object' and 'json_schema'.");

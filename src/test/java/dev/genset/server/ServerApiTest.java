@@ -250,6 +250,25 @@ class ServerApiTest {
         }
     }
 
+    @Test
+    void jsonSchemaResponseFormatIsFollowed() throws Exception {
+        String schema = "{\"type\":\"object\",\"properties\":{\"color\":{\"enum\":[\"red\",\"green\"]},\"count\":{\"type\":\"integer\"},"
+                + "\"happy\":{\"type\":\"boolean\"}},\"required\":[\"color\",\"count\",\"happy\"],\"additionalProperties\":false}";
+        var r = s.post("/v1/chat/completions", chat("Describe the ball", 80,
+                ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"ball\",\"strict\":true,\"schema\":" + schema + "}}"));
+        assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+        String content = r.json().at("/choices/0/message/content").asText();
+        assertThat(r.json().at("/choices/0/finish_reason").asText()).as(content).isEqualTo("stop");
+        JsonNode v = TestServer.parse(content);
+        assertThat(v).as(content).isNotNull();
+        assertThat(v.get("color").asText()).isIn("red", "green");
+        assertThat(v.get("count").isIntegralNumber()).isTrue();
+        assertThat(v.get("happy").isBoolean()).isTrue();
+        assertThat(v.size()).isEqualTo(3);
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"banana\"}}}")),
+                400, "invalid_request_error", "response_format.json_schema.schema");
+    }
+
     // ---- hostile requests --------------------------------------------------------------------
 
     static void assertError(TestServer.Reply r, int status, String type, String param) {

@@ -2,13 +2,16 @@ package dev.genset.engine.batch;
 
 import dev.genset.engine.tokenizer.Tokenizer;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
 import java.util.function.Supplier;
 
 /**
- * Keeps a sequence's output a JSON object: before each sample, every token whose bytes would break
- * the JSON grammar is masked, and once the object is closed only end-of-generation tokens remain.
+ * Keeps a sequence's output a JSON object, or JSON that follows a {@link JsonSchema}: before each
+ * sample, every token whose bytes would break the grammar is masked, and once the value is
+ * complete only end-of-generation tokens remain.
  * The check runs each token's bytes through a byte-level pushdown automaton (RFC 8259, with
  * whitespace limited as llama.cpp's JSON grammar limits it: one space, or a newline and at most
  * {@value #MAX_WHITESPACE} spaces or tabs; nesting at most {@value #MAX_DEPTH} levels and numbers
@@ -23,14 +26,21 @@ public final class JsonConstraint implements TokenConstraint {
     private record Vocab(byte[][] pieces, boolean[] eog) {}
 
     private final Vocab vocab;
-    private final Automaton state = new Automaton(), probe = new Automaton();
+    private final Automaton state, probe;
 
-    private JsonConstraint(Vocab vocab) {
+    private JsonConstraint(Vocab vocab, JsonSchema schema) {
         this.vocab = vocab;
+        this.state = new Automaton(schema);
+        this.probe = new Automaton(schema);
     }
 
-    /** Makes a fresh constraint per sequence; the vocabulary's tables are shared. */
+    /** Any JSON object (response_format json_object). */
     public static Supplier<TokenConstraint> factory(Tokenizer tokenizer) {
+        return factory(tokenizer, JsonSchema.anyObject());
+    }
+
+    /** JSON that follows {@code schema} as far as {@link JsonSchema} enforces it. */
+    public static Supplier<TokenConstraint> factory(Tokenizer tokenizer, JsonSchema schema) {
         Vocab v;
         synchronized (VOCABS) {
             v = VOCABS.computeIfAbsent(tokenizer, t -> {
@@ -45,12 +55,12 @@ public final class JsonConstraint implements TokenConstraint {
             });
         }
         Vocab vocab = v;
-        return () -> new JsonConstraint(vocab);
+        return () -> new JsonConstraint(vocab, schema);
     }
 
-    /** Whether the text so far is one complete JSON object. */
+    /** Whether the text so far is one complete JSON value of the schema. */
     public boolean isComplete() {
-        return state.mode == Automaton.DONE;
+        return state.isComplete();
     }
 
     @Override
@@ -89,29 +99,60 @@ public final class JsonConstraint implements TokenConstraint {
         return true;
     }
 
-    /** The grammar's state: a mode, the stack of open containers, and counters. */
+    /** The grammar's state: a mode, the stack of open containers with their schemas, and counters. */
     static final class Automaton {
         static final int VALUE = 0, OBJ_FIRST = 1, OBJ_KEY = 2, COLON = 3, AFTER_VALUE = 4, ARR_FIRST = 5,
                 STRING = 6, ESCAPE = 7, UNICODE = 8, NUM_MINUS = 9, NUM_ZERO = 10, NUM_INT = 11, NUM_DOT = 12,
                 NUM_FRAC = 13, NUM_E = 14, NUM_E_SIGN = 15, NUM_EXP = 16, LITERAL = 17, DONE = 18;
-        private static final String[] LITERALS = {"true", "false", "null"};
+        private static final String[] WORDS = {"true", "false", "null"};
 
+        private final JsonSchema root;
         int mode = VALUE;
-        final byte[] stack = new byte[MAX_DEPTH]; // 'O' object, 'A' array
+        JsonSchema expect;                                   // the schema of the value about to start (VALUE, ARR_FIRST)
+        final byte[] kinds = new byte[MAX_DEPTH];             // 'O' object, 'A' array
+        final JsonSchema[] schemas = new JsonSchema[MAX_DEPTH];
+        final long[] used = new long[MAX_DEPTH];              // properties already written, per open object
+        final int[] counts = new int[MAX_DEPTH];              // items written, per open array
+        final JsonSchema[] pending = new JsonSchema[MAX_DEPTH]; // schema of the value after the current key
         int depth;
-        boolean key;      // the string being read is an object key
-        int hex;          // hex digits read of a \\u escape
-        int literal, literalPos;
-        int whitespace;   // 0: none yet; 1: a space was written (no more); 2 + k: a newline and k indent bytes
+        boolean key;         // the string or literal being read is an object key
+        boolean intOnly;     // the number being read must be an integer
+        int hex;             // hex digits read of a \\u escape
+        String[] literals;   // LITERAL: the texts the value may be
+        long alive;          // LITERAL: bit i: literals[i] still matches
+        int literalPos;
+        int whitespace;      // 0: none yet; 1: a space was written (no more); 2 + k: a newline and k indent bytes
         int numberLength;
+
+        Automaton(JsonSchema root) {
+            this.root = root.resolve();
+            this.expect = this.root;
+        }
+
+        boolean isComplete() {
+            if (mode == DONE) return true;
+            if (depth > 0) return false;
+            // A top-level number (or a literal that a longer one extends, like enum 1 beside 12) ends only with the text.
+            if (mode == LITERAL && !key) {
+                for (long a = alive; a != 0; a &= a - 1) if (literals[Long.numberOfTrailingZeros(a)].length() == literalPos) return true;
+            }
+            return mode == NUM_ZERO || mode == NUM_INT || mode == NUM_FRAC || mode == NUM_EXP;
+        }
 
         void copyFrom(Automaton o) {
             mode = o.mode;
+            expect = o.expect;
             depth = o.depth;
-            System.arraycopy(o.stack, 0, stack, 0, o.depth);
+            System.arraycopy(o.kinds, 0, kinds, 0, o.depth);
+            System.arraycopy(o.schemas, 0, schemas, 0, o.depth);
+            System.arraycopy(o.used, 0, used, 0, o.depth);
+            System.arraycopy(o.counts, 0, counts, 0, o.depth);
+            System.arraycopy(o.pending, 0, pending, 0, o.depth);
             key = o.key;
+            intOnly = o.intOnly;
             hex = o.hex;
-            literal = o.literal;
+            literals = o.literals;
+            alive = o.alive;
             literalPos = o.literalPos;
             whitespace = o.whitespace;
             numberLength = o.numberLength;
@@ -121,8 +162,10 @@ public final class JsonConstraint implements TokenConstraint {
             switch (mode) {
                 case STRING -> {
                     if (c == '"') {
-                        if (key) mode = COLON;
-                        else valueDone();
+                        if (key) {
+                            pending[depth - 1] = top() == null ? null : top().additional;
+                            mode = COLON;
+                        } else valueDone();
                         return true;
                     }
                     if (c == '\\') {
@@ -152,24 +195,22 @@ public final class JsonConstraint implements TokenConstraint {
                     return value(c);
                 }
                 case ARR_FIRST -> {
-                    if (c == ']') return close('A');
+                    if (c == ']') return counts[depth - 1] >= (top() == null ? 0 : top().minItems) && close('A');
+                    if (top() != null && top().maxItems == 0 && !isWhitespace(c)) return false;
                     return value(c);
                 }
                 case OBJ_FIRST, OBJ_KEY -> {
                     if (isWhitespace(c)) return space(c);
                     whitespace = 0;
-                    if (c == '"') {
-                        mode = STRING;
-                        key = true;
-                        return true;
-                    }
-                    return mode == OBJ_FIRST && c == '}' && close('O');
+                    if (c == '"') return startKey();
+                    return mode == OBJ_FIRST && c == '}' && closeObject();
                 }
                 case COLON -> {
                     if (isWhitespace(c)) return space(c);
                     whitespace = 0;
                     if (c != ':') return false;
                     mode = VALUE;
+                    expect = resolved(pending[depth - 1]);
                     return true;
                 }
                 case AFTER_VALUE -> {
@@ -181,15 +222,15 @@ public final class JsonConstraint implements TokenConstraint {
                     return false;
                 }
                 case NUM_ZERO -> {
-                    if (c == '.') return number(NUM_DOT);
-                    if (c == 'e' || c == 'E') return number(NUM_E);
-                    return endNumber(c);
+                    if (c == '.' && !intOnly) return number(NUM_DOT);
+                    if ((c == 'e' || c == 'E') && !intOnly) return number(NUM_E);
+                    return endValue(c);
                 }
                 case NUM_INT -> {
                     if (isDigit(c)) return number(NUM_INT);
-                    if (c == '.') return number(NUM_DOT);
-                    if (c == 'e' || c == 'E') return number(NUM_E);
-                    return endNumber(c);
+                    if (c == '.' && !intOnly) return number(NUM_DOT);
+                    if ((c == 'e' || c == 'E') && !intOnly) return number(NUM_E);
+                    return endValue(c);
                 }
                 case NUM_DOT -> {
                     return isDigit(c) && number(NUM_FRAC);
@@ -197,7 +238,7 @@ public final class JsonConstraint implements TokenConstraint {
                 case NUM_FRAC -> {
                     if (isDigit(c)) return number(NUM_FRAC);
                     if (c == 'e' || c == 'E') return number(NUM_E);
-                    return endNumber(c);
+                    return endValue(c);
                 }
                 case NUM_E -> {
                     if (c == '+' || c == '-') return number(NUM_E_SIGN);
@@ -208,13 +249,10 @@ public final class JsonConstraint implements TokenConstraint {
                 }
                 case NUM_EXP -> {
                     if (isDigit(c)) return number(NUM_EXP);
-                    return endNumber(c);
+                    return endValue(c);
                 }
                 case LITERAL -> {
-                    String lit = LITERALS[literal];
-                    if (c != lit.charAt(literalPos)) return false;
-                    if (++literalPos == lit.length()) valueDone();
-                    return true;
+                    return literal(c);
                 }
                 default -> {
                     return false; // DONE: nothing may follow
@@ -222,61 +260,172 @@ public final class JsonConstraint implements TokenConstraint {
             }
         }
 
-        /** The start of a value (the top level must be an object). */
+        private JsonSchema top() {
+            return schemas[depth - 1];
+        }
+
+        private static JsonSchema resolved(JsonSchema s) {
+            return s == null ? null : s.resolve();
+        }
+
+        private static int types(JsonSchema s) {
+            return s == null ? JsonSchema.ANY : s.types;
+        }
+
+        /** The start of a value of schema {@code expect}. */
         private boolean value(int c) {
             if (isWhitespace(c)) return depth > 0 && space(c);
             whitespace = 0;
-            if (c == '{') return open('O', OBJ_FIRST);
-            if (depth == 0) return false;
+            JsonSchema s = expect;
+            if (s != null && s.literals != null) return startLiteral(s.literals, false, c);
+            int t = types(s);
             switch (c) {
+                case '{' -> {
+                    return (t & JsonSchema.OBJECT) != 0 && open('O', OBJ_FIRST, s);
+                }
                 case '[' -> {
-                    return open('A', ARR_FIRST);
+                    return (t & JsonSchema.ARRAY) != 0 && open('A', ARR_FIRST, s);
                 }
                 case '"' -> {
+                    if ((t & JsonSchema.STRING) == 0) return false;
                     mode = STRING;
                     key = false;
                     return true;
                 }
                 case '-' -> {
+                    if ((t & (JsonSchema.NUMBER | JsonSchema.INTEGER)) == 0) return false;
+                    intOnly = (t & JsonSchema.NUMBER) == 0;
                     numberLength = 0;
                     return number(NUM_MINUS);
                 }
                 case 't', 'f', 'n' -> {
-                    mode = LITERAL;
-                    literal = c == 't' ? 0 : c == 'f' ? 1 : 2;
-                    literalPos = 1;
-                    return true;
+                    int words = 0;
+                    if ((t & JsonSchema.BOOLEAN) != 0) words |= 3;
+                    if ((t & JsonSchema.NULL) != 0) words |= 4;
+                    if (words == 0) return false;
+                    List<String> w = new ArrayList<>();
+                    for (int i = 0; i < 3; i++) if ((words & (1 << i)) != 0) w.add(WORDS[i]);
+                    return startLiteral(w.toArray(String[]::new), false, c);
                 }
                 default -> {
-                    if (!isDigit(c)) return false;
+                    if (!isDigit(c) || (t & (JsonSchema.NUMBER | JsonSchema.INTEGER)) == 0) return false;
+                    intOnly = (t & JsonSchema.NUMBER) == 0;
                     numberLength = 0;
                     return number(c == '0' ? NUM_ZERO : NUM_INT);
                 }
             }
         }
 
-        private boolean afterValue(int c) {
-            if (isWhitespace(c)) return space(c);
-            whitespace = 0;
-            byte top = stack[depth - 1];
-            if (c == ',') {
-                mode = top == 'O' ? OBJ_KEY : VALUE;
+        /** An object key: one of the unused declared properties, or any string if none are declared. */
+        private boolean startKey() {
+            JsonSchema o = top();
+            if (o == null || o.propertyNames == null) {
+                mode = STRING;
+                key = true;
                 return true;
             }
-            if (c == '}') return top == 'O' && close('O');
-            if (c == ']') return top == 'A' && close('A');
-            return false;
+            int n = o.propertyNames.length;
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < n; i++) names.add((used[depth - 1] & (1L << i)) != 0 ? null : JsonSchema.quoted(o.propertyNames[i]));
+            if (names.stream().allMatch(x -> x == null)) return false;
+            return startLiteral(names.toArray(String[]::new), true, '"');
         }
 
-        private boolean open(char kind, int next) {
-            if (depth == MAX_DEPTH) return false;
-            stack[depth++] = (byte) kind;
-            mode = next;
+        private boolean startLiteral(String[] texts, boolean isKey, int c) {
+            literals = texts;
+            alive = 0;
+            for (int i = 0; i < texts.length && i < 64; i++) if (texts[i] != null) alive |= 1L << i;
+            literalPos = 0;
+            key = isKey;
+            mode = LITERAL;
+            return literal(c);
+        }
+
+        private boolean literal(int c) {
+            long next = 0;
+            boolean complete = false;
+            for (long a = alive; a != 0; a &= a - 1) {
+                int i = Long.numberOfTrailingZeros(a);
+                String t = literals[i];
+                if (literalPos < t.length() && t.charAt(literalPos) == c) next |= 1L << i;
+                else if (literalPos == t.length()) complete = true;
+            }
+            if (next == 0) {
+                // A literal that ended just before c (e.g. enum 1 when 12 was possible) ends here.
+                return complete && literalDone(-1) && step(c);
+            }
+            alive = next;
+            literalPos++;
+            // Ended with no longer candidate left: done now.
+            boolean longer = false, ended = false;
+            for (long a = alive; a != 0; a &= a - 1) {
+                int i = Long.numberOfTrailingZeros(a);
+                if (literals[i].length() == literalPos) ended = true;
+                else longer = true;
+            }
+            if (ended && !longer) return literalDone(Long.numberOfTrailingZeros(alive));
             return true;
         }
 
+        private boolean literalDone(int index) {
+            if (index < 0) { // find the candidate that is complete
+                for (long a = alive; a != 0; a &= a - 1) {
+                    int i = Long.numberOfTrailingZeros(a);
+                    if (literals[i].length() == literalPos) index = i;
+                }
+            }
+            if (key) {
+                used[depth - 1] |= 1L << index;
+                pending[depth - 1] = top().propertySchemas[index];
+                mode = COLON;
+                key = false;
+            } else valueDone();
+            return true;
+        }
+
+        private boolean afterValue(int c) {
+            if (isWhitespace(c)) return space(c);
+            whitespace = 0;
+            JsonSchema s = top();
+            if (kinds[depth - 1] == 'O') {
+                if (c == ',') {
+                    if (s != null && s.propertyNames != null && Long.bitCount(used[depth - 1]) >= s.propertyNames.length) return false;
+                    mode = OBJ_KEY;
+                    return true;
+                }
+                return c == '}' && closeObject();
+            }
+            if (c == ',') {
+                int max = s == null ? Integer.MAX_VALUE : s.maxItems;
+                if (counts[depth - 1] >= max) return false;
+                mode = VALUE;
+                expect = s == null ? null : resolved(s.items);
+                return true;
+            }
+            return c == ']' && counts[depth - 1] >= (s == null ? 0 : s.minItems) && close('A');
+        }
+
+        private boolean open(char kind, int next, JsonSchema s) {
+            if (depth == MAX_DEPTH) return false;
+            kinds[depth] = (byte) kind;
+            schemas[depth] = s;
+            used[depth] = 0;
+            counts[depth] = 0;
+            pending[depth] = null;
+            depth++;
+            mode = next;
+            if (kind == 'A') expect = s == null ? null : resolved(s.items);
+            return true;
+        }
+
+        private boolean closeObject() {
+            JsonSchema s = top();
+            if (s != null && (used[depth - 1] & s.required) != s.required) return false;
+            return close('O');
+        }
+
         private boolean close(char kind) {
-            if (depth == 0 || stack[depth - 1] != kind) return false;
+            if (depth == 0 || kinds[depth - 1] != kind) return false;
             depth--;
             whitespace = 0;
             valueDone();
@@ -284,7 +433,12 @@ public final class JsonConstraint implements TokenConstraint {
         }
 
         private void valueDone() {
-            mode = depth == 0 ? DONE : AFTER_VALUE;
+            if (depth == 0) {
+                mode = DONE;
+                return;
+            }
+            if (kinds[depth - 1] == 'A') counts[depth - 1]++;
+            mode = AFTER_VALUE;
         }
 
         private boolean number(int next) {
@@ -293,7 +447,9 @@ public final class JsonConstraint implements TokenConstraint {
             return true;
         }
 
-        private boolean endNumber(int c) {
+        /** A number ended at c, which belongs to what follows. */
+        private boolean endValue(int c) {
+            if (depth == 0) return false; // a bare top-level number would never end; schemas here start with a container or literal
             valueDone();
             return step(c);
         }

@@ -1,0 +1,157 @@
+package dev.genset.engine.batch;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The subset of JSON Schema that {@link JsonConstraint} enforces while generating: {@code type}
+ * (one or several), {@code enum} and {@code const}, object {@code properties} and {@code required}
+ * (an object with properties may have only those keys, each at most once), {@code items},
+ * {@code minItems} and {@code maxItems}, and local {@code $ref}s into {@code $defs} or
+ * {@code definitions}. Other keywords ({@code pattern}, {@code format}, {@code anyOf}, string
+ * lengths, number ranges) are not enforced: the values they describe are only kept to their type.
+ */
+public final class JsonSchema {
+    static final int OBJECT = 1, ARRAY = 2, STRING = 4, NUMBER = 8, INTEGER = 16, BOOLEAN = 32, NULL = 64, ANY = 127;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    int types = ANY;
+    String[] literals;            // enum / const values as JSON text, or null
+    String[] propertyNames;       // null: any keys
+    JsonSchema[] propertySchemas;
+    long required;                // bit i: propertyNames[i] is required
+    JsonSchema additional;        // schema of values under free keys (null: anything)
+    JsonSchema items;             // null: anything
+    int minItems, maxItems = Integer.MAX_VALUE;
+    private JsonSchema ref;       // a $ref resolves to this node
+
+    private JsonSchema() {}
+
+    /** Any JSON object. */
+    public static JsonSchema anyObject() {
+        JsonSchema s = new JsonSchema();
+        s.types = OBJECT;
+        return s;
+    }
+
+    /** Compiles a schema; {@link IllegalArgumentException} names the offending location. */
+    public static JsonSchema compile(JsonNode schema) {
+        Map<String, JsonSchema> refs = new HashMap<>();
+        List<Runnable> fixups = new ArrayList<>();
+        JsonSchema root = compile(schema, schema, "schema", refs, fixups);
+        for (int i = 0; i < fixups.size(); i++) fixups.get(i).run(); // running one may add more
+        return root;
+    }
+
+    /** The node that stands for this one (following {@code $ref}s). */
+    JsonSchema resolve() {
+        JsonSchema s = this;
+        for (int i = 0; s.ref != null && i < 64; i++) s = s.ref;
+        return s;
+    }
+
+    private static JsonSchema compile(JsonNode n, JsonNode root, String path, Map<String, JsonSchema> refs, List<Runnable> fixups) {
+        JsonSchema s = new JsonSchema();
+        if (n == null || n.isBoolean() && n.booleanValue()) return s;
+        if (!n.isObject()) throw new IllegalArgumentException("'" + path + "' must be a JSON schema object");
+        JsonNode ref = n.get("$ref");
+        if (ref != null) {
+            if (!ref.isTextual() || !ref.textValue().startsWith("#/")) throw new IllegalArgumentException("'" + path + ".$ref' must be a local reference like \"#/$defs/Name\"");
+            String target = ref.textValue();
+            fixups.add(() -> {
+                JsonSchema placeholder = refs.get(target);
+                if (placeholder == null) {
+                    JsonNode at = root.at(target.substring(1));
+                    if (at.isMissingNode()) throw new IllegalArgumentException("'" + path + ".$ref' points to " + target + ", which does not exist");
+                    placeholder = new JsonSchema();
+                    refs.put(target, placeholder); // cycles resolve through the placeholder
+                    placeholder.ref = compile(at, root, target, refs, fixups);
+                }
+                s.ref = placeholder;
+            });
+            return s;
+        }
+        JsonNode type = n.get("type");
+        if (type != null) {
+            s.types = 0;
+            if (type.isTextual()) s.types = typeBit(type.textValue(), path);
+            else if (type.isArray()) for (JsonNode t : type) s.types |= typeBit(t.asText(), path);
+            else throw new IllegalArgumentException("'" + path + ".type' must be a string or an array of strings");
+            if ((s.types & NUMBER) != 0) s.types |= INTEGER;
+        }
+        if (n.has("const")) s.literals = new String[] {text(n.get("const"))};
+        else if (n.has("enum")) {
+            JsonNode e = n.get("enum");
+            if (!e.isArray() || e.isEmpty()) throw new IllegalArgumentException("'" + path + ".enum' must be a non-empty array");
+            s.literals = new String[e.size()];
+            for (int i = 0; i < e.size(); i++) s.literals[i] = text(e.get(i));
+        }
+        JsonNode props = n.get("properties");
+        if (props != null) {
+            if (!props.isObject()) throw new IllegalArgumentException("'" + path + ".properties' must be an object");
+            if (props.size() > 64) throw new IllegalArgumentException("'" + path + ".properties' has more than 64 properties");
+            if (type == null) s.types = OBJECT;
+            int k = props.size();
+            s.propertyNames = new String[k];
+            s.propertySchemas = new JsonSchema[k];
+            int i = 0;
+            for (Iterator<Map.Entry<String, JsonNode>> it = props.fields(); it.hasNext(); i++) {
+                var e = it.next();
+                s.propertyNames[i] = e.getKey();
+                s.propertySchemas[i] = compile(e.getValue(), root, path + ".properties." + e.getKey(), refs, fixups);
+            }
+            JsonNode req = n.get("required");
+            if (req != null) {
+                if (!req.isArray()) throw new IllegalArgumentException("'" + path + ".required' must be an array of property names");
+                for (JsonNode r : req) {
+                    int at = List.of(s.propertyNames).indexOf(r.asText());
+                    if (at < 0) throw new IllegalArgumentException("'" + path + ".required' names '" + r.asText() + "', which is not among the properties");
+                    s.required |= 1L << at;
+                }
+            }
+        } else if (n.get("additionalProperties") != null && n.get("additionalProperties").isObject()) {
+            s.additional = compile(n.get("additionalProperties"), root, path + ".additionalProperties", refs, fixups);
+        }
+        if (n.has("items")) {
+            s.items = compile(n.get("items"), root, path + ".items", refs, fixups);
+            if (type == null) s.types = ARRAY;
+        }
+        if (n.has("minItems")) s.minItems = Math.max(0, n.get("minItems").asInt());
+        if (n.has("maxItems")) s.maxItems = Math.max(0, n.get("maxItems").asInt());
+        if (s.minItems > s.maxItems) throw new IllegalArgumentException("'" + path + "' has minItems > maxItems");
+        if (s.types == 0) throw new IllegalArgumentException("'" + path + ".type' allows no type");
+        return s;
+    }
+
+    private static int typeBit(String t, String path) {
+        return switch (t) {
+            case "object" -> OBJECT;
+            case "array" -> ARRAY;
+            case "string" -> STRING;
+            case "number" -> NUMBER;
+            case "integer" -> INTEGER;
+            case "boolean" -> BOOLEAN;
+            case "null" -> NULL;
+            default -> throw new IllegalArgumentException("'" + path + ".type' has an unknown type '" + t + "'");
+        };
+    }
+
+    private static String text(JsonNode v) {
+        try {
+            return JSON.writeValueAsString(v);
+        } catch (Exception e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    /** A property name as the JSON string that spells it. */
+    static String quoted(String name) {
+        return text(JSON.getNodeFactory().textNode(name));
+    }
+}
