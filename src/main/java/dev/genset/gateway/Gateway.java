@@ -194,11 +194,11 @@ public final class Gateway implements AutoCloseable {
             try {
                 refusal = budgets.reserve(requestId, keyScope, teamScope, Money.toNanos(maxCost), reserveTokens);
             } catch (RuntimeException e) {
-                if (!takes.isEmpty()) limiter.refund(takes);
+                if (!tokenTakes.isEmpty()) limiter.refund(tokenTakes);
                 throw e;
             }
-            if (refusal != null) {
-                if (!takes.isEmpty()) limiter.refund(takes);
+            if (refusal != null) { // the attempt counts as a request; its tokens go back
+                if (!tokenTakes.isEmpty()) limiter.refund(tokenTakes);
                 throw quotaExceeded(refusal, maxCost, reserveTokens);
             }
         }
