@@ -2,8 +2,6 @@ package dev.genset.engine.batch;
 
 import dev.genset.engine.tokenizer.Tokenizer;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
 import java.util.function.Supplier;
@@ -105,6 +103,15 @@ public final class JsonConstraint implements TokenConstraint {
                 STRING = 6, ESCAPE = 7, UNICODE = 8, NUM_MINUS = 9, NUM_ZERO = 10, NUM_INT = 11, NUM_DOT = 12,
                 NUM_FRAC = 13, NUM_E = 14, NUM_E_SIGN = 15, NUM_EXP = 16, LITERAL = 17, DONE = 18;
         private static final String[] WORDS = {"true", "false", "null"};
+        /** WORDS[i] where bit i of the index is set, else null. */
+        private static final String[][] WORD_SETS = new String[8][];
+
+        static {
+            for (int m = 0; m < 8; m++) {
+                WORD_SETS[m] = new String[3];
+                for (int i = 0; i < 3; i++) WORD_SETS[m][i] = (m & (1 << i)) != 0 ? WORDS[i] : null;
+            }
+        }
 
         private final JsonSchema root;
         int mode = VALUE;
@@ -303,9 +310,7 @@ public final class JsonConstraint implements TokenConstraint {
                     if ((t & JsonSchema.BOOLEAN) != 0) words |= 3;
                     if ((t & JsonSchema.NULL) != 0) words |= 4;
                     if (words == 0) return false;
-                    List<String> w = new ArrayList<>();
-                    for (int i = 0; i < 3; i++) if ((words & (1 << i)) != 0) w.add(WORDS[i]);
-                    return startLiteral(w.toArray(String[]::new), false, c);
+                    return startLiteral(WORD_SETS[words], false, c);
                 }
                 default -> {
                     if (!isDigit(c) || (t & (JsonSchema.NUMBER | JsonSchema.INTEGER)) == 0) return false;
@@ -324,17 +329,20 @@ public final class JsonConstraint implements TokenConstraint {
                 key = true;
                 return true;
             }
-            int n = o.propertyNames.length;
-            List<String> names = new ArrayList<>();
-            for (int i = 0; i < n; i++) names.add((used[depth - 1] & (1L << i)) != 0 ? null : JsonSchema.quoted(o.propertyNames[i]));
-            if (names.stream().allMatch(x -> x == null)) return false;
-            return startLiteral(names.toArray(String[]::new), true, '"');
+            long free = (o.propertyNames.length == 64 ? -1L : (1L << o.propertyNames.length) - 1) & ~used[depth - 1];
+            if (free == 0) return false;
+            return startLiteral(o.quotedNames, free, true, '"');
         }
 
         private boolean startLiteral(String[] texts, boolean isKey, int c) {
+            long candidates = 0;
+            for (int i = 0; i < texts.length && i < 64; i++) if (texts[i] != null) candidates |= 1L << i;
+            return startLiteral(texts, candidates, isKey, c);
+        }
+
+        private boolean startLiteral(String[] texts, long candidates, boolean isKey, int c) {
             literals = texts;
-            alive = 0;
-            for (int i = 0; i < texts.length && i < 64; i++) if (texts[i] != null) alive |= 1L << i;
+            alive = candidates;
             literalPos = 0;
             key = isKey;
             mode = LITERAL;

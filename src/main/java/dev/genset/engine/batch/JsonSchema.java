@@ -24,6 +24,7 @@ public final class JsonSchema {
     int types = ANY;
     String[] literals;            // enum / const values as JSON text, or null
     String[] propertyNames;       // null: any keys
+    String[] quotedNames;         // the names as JSON strings
     JsonSchema[] propertySchemas;
     long required;                // bit i: propertyNames[i] is required
     JsonSchema additional;        // schema of values under free keys (null: anything)
@@ -99,11 +100,13 @@ public final class JsonSchema {
             if (type == null) s.types = OBJECT;
             int k = props.size();
             s.propertyNames = new String[k];
+            s.quotedNames = new String[k];
             s.propertySchemas = new JsonSchema[k];
             int i = 0;
             for (Iterator<Map.Entry<String, JsonNode>> it = props.fields(); it.hasNext(); i++) {
                 var e = it.next();
                 s.propertyNames[i] = e.getKey();
+                s.quotedNames[i] = quoted(e.getKey());
                 s.propertySchemas[i] = compile(e.getValue(), root, path + ".properties." + e.getKey(), refs, fixups);
             }
             JsonNode req = n.get("required");
