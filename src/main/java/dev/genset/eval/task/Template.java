@@ -25,7 +25,9 @@ public final class Template {
     private Template(String source) {
         this.source = source;
         try {
-            this.jinja = JinjaTemplate.compile(source);
+            // Jinja drops a template's final newline unless told not to; lm-evaluation-harness keeps it,
+            // so an empty expression after the text keeps the newline from being the last thing.
+            this.jinja = JinjaTemplate.compile(source + "{{ '' }}");
         } catch (ChatTemplateException e) {
             throw new IllegalArgumentException("template " + quote(source) + ": " + e.getMessage(), e);
         }
@@ -44,10 +46,7 @@ public final class Template {
     /** The text for this document. */
     public String render(Map<String, Object> doc) {
         try {
-            // Jinja drops a template's final newline unless told not to; lm-evaluation-harness keeps it.
-            String out = jinja.render(doc);
-            if (source.endsWith("\n") && !out.endsWith("\n")) out += "\n";
-            return out;
+            return jinja.render(doc);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("template " + quote(source) + ": " + e.getMessage(), e);
         }
