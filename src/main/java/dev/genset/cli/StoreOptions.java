@@ -29,7 +29,8 @@ final class StoreOptions {
         return Store.open(Database.resolve(db, System.getenv()));
     }
 
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(com.fasterxml.jackson.core.JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
 
     /** Limits options shared by keys and teams. */
     static final class LimitOptions {

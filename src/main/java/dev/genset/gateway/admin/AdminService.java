@@ -220,6 +220,15 @@ public final class AdminService {
         }
     }
 
+    /** An expiry: a date (the key works through that day, UTC), an instant, or a length such as 30d or 12h from now; null or "never" for none. */
+    public static Long parseExpiry(String s) {
+        if (s == null || s.isBlank() || s.equalsIgnoreCase("never")) return null;
+        String t = s.trim();
+        if (t.matches("\\d+[smhdw]")) return 2 * System.currentTimeMillis() - parseTime(t, false);
+        if (t.matches("\\d{4}-\\d{2}-\\d{2}")) return LocalDate.parse(t).plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+        return parseTime(t, false);
+    }
+
     /** Comma-separated model names to a list; null or blank is null (all models). */
     public static List<String> parseModels(String s) {
         if (s == null || s.isBlank()) return null;
