@@ -23,7 +23,6 @@ class PerplexityTest {
             assertThat(r.tokens()).isEqualTo(888);
             assertThat(r.chunks()).isEqualTo(6);
             assertThat(r.scored()).isEqualTo(6 * 63);
-            System.out.println("PPL " + r.ppl() + " +/- " + r.stderr() + " running " + r.running());
             assertThat(r.ppl()).isCloseTo(4.5584, withinPercentage(0.1));
             assertThat(String.format("%.3g", r.ppl())).isEqualTo("4.56");
             for (int i = 0; i < LLAMA_CPP_RUNNING.length; i++)
