@@ -366,7 +366,7 @@ final class OpenAiEndpoints {
             c.put("index", i);
             if (logprobs != null) {
                 CompletionLogprobs lp = new CompletionLogprobs(tok, 0);
-                if (echo) lp.addPrompt(out[i].prompt);
+                if (echo) lp.addPrompt(out[i].prompt, echoed);
                 lp.add(out[i].logprobs);
                 c.set("logprobs", lp.json);
             } else c.putNull("logprobs");
@@ -448,7 +448,7 @@ final class OpenAiEndpoints {
                             String text = prompts.get(c / n).echoText(tok);
                             ObjectNode lp = null;
                             if (logprobs != null) {
-                                offsets[c].addPrompt(p.promptTokens());
+                                offsets[c].addPrompt(p.promptTokens(), text);
                                 lp = offsets[c].json;
                                 offsets[c] = new CompletionLogprobs(tok, offsets[c].offset);
                             }
@@ -524,28 +524,50 @@ final class OpenAiEndpoints {
             this.offset = offset;
         }
 
-        void addPrompt(List<TokenInfo> prompt) {
-            add(prompt);
+        /**
+         * The echoed prompt's tokens, their offsets indexing into {@code echoed} exactly: a token
+         * whose text begins with the space SentencePiece adds to the first word (absent from the
+         * echoed text) starts where its word starts. Afterwards the offset is the echo's length,
+         * where the completion's text begins.
+         */
+        void addPrompt(List<TokenInfo> prompt, String echoed) {
+            int base = offset;
+            int at = 0;
+            for (TokenInfo t : prompt) {
+                String s = new String(t.bytes(), StandardCharsets.UTF_8);
+                if (!s.isEmpty() && !echoed.startsWith(s, at) && s.charAt(0) == ' ' && echoed.startsWith(s.substring(1), at)) {
+                    addOne(t, s, base + at);
+                    at += s.length() - 1;
+                } else {
+                    addOne(t, s, base + Math.min(at, echoed.length()));
+                    at += s.length();
+                }
+            }
+            offset = base + echoed.length();
         }
 
         void add(List<TokenInfo> infos) {
             for (TokenInfo t : infos) {
                 String s = new String(t.bytes(), StandardCharsets.UTF_8);
-                tokens.add(s);
-                if (Float.isNaN(t.logprob())) {
-                    logprobs.addNull();
-                    top.addNull();
-                } else {
-                    logprobs.add(t.logprob());
-                    ObjectNode alts = top.addObject();
-                    for (TokenLogprob a : t.top()) {
-                        String key = new String(tok.tokenBytes(a.token()), StandardCharsets.UTF_8);
-                        if (!alts.has(key)) alts.put(key, a.logprob());
-                    }
-                }
-                offsets.add(offset);
+                addOne(t, s, offset);
                 offset += s.length();
             }
+        }
+
+        private void addOne(TokenInfo t, String s, int at) {
+            tokens.add(s);
+            if (Float.isNaN(t.logprob())) {
+                logprobs.addNull();
+                top.addNull();
+            } else {
+                logprobs.add(t.logprob());
+                ObjectNode alts = top.addObject();
+                for (TokenLogprob a : t.top()) {
+                    String key = new String(tok.tokenBytes(a.token()), StandardCharsets.UTF_8);
+                    if (!alts.has(key)) alts.put(key, a.logprob());
+                }
+            }
+            offsets.add(at);
         }
     }
 

@@ -160,6 +160,50 @@ class ServerApiTest {
     }
 
     @Test
+    void textOffsetsIndexIntoTheReturnedText() throws Exception {
+        // SentencePiece adds a space before the first word ("▁Once"), absent from the echoed prompt:
+        // each token's offset still points at its text in the returned text, streamed or not.
+        String body = "{\"prompt\":\"Once upon a time\",\"echo\":true,\"logprobs\":0,\"max_tokens\":6,\"temperature\":0";
+        JsonNode c = s.post("/v1/completions", body + "}").json().at("/choices/0");
+        String text = c.get("text").asText();
+        assertThat(text).startsWith("Once upon a time");
+        checkOffsets(text, c.get("logprobs"));
+        assertThat(c.at("/logprobs/text_offset/1").asInt()).isZero(); // after BOS, " Once" starts at "Once"
+        assertThat(c.at("/logprobs/text_offset/2").asInt()).isEqualTo(4); // " upon"
+
+        StringBuilder streamed = new StringBuilder();
+        List<JsonNode> tokens = new ArrayList<>(), offsets = new ArrayList<>();
+        List<String> data = s.stream("/v1/completions", body + ",\"stream\":true}");
+        for (String d : data.subList(0, data.size() - 1)) {
+            JsonNode ch = TestServer.parse(d).at("/choices/0");
+            streamed.append(ch.get("text").asText());
+            if (ch.get("logprobs").isObject()) {
+                ch.at("/logprobs/tokens").forEach(tokens::add);
+                ch.at("/logprobs/text_offset").forEach(offsets::add);
+            }
+        }
+        assertThat(streamed.toString()).isEqualTo(text);
+        List<JsonNode> wholeTokens = new ArrayList<>(), wholeOffsets = new ArrayList<>();
+        c.at("/logprobs/tokens").forEach(wholeTokens::add);
+        c.at("/logprobs/text_offset").forEach(wholeOffsets::add);
+        assertThat(tokens).isEqualTo(wholeTokens);
+        assertThat(offsets).isEqualTo(wholeOffsets);
+    }
+
+    /** Each token's text is found at its offset (less the leading space the echoed prompt lacks), offsets never decrease. */
+    private static void checkOffsets(String text, JsonNode lp) {
+        int last = 0;
+        for (int i = 0; i < lp.get("tokens").size(); i++) {
+            String tok = lp.get("tokens").get(i).asText();
+            int at = lp.get("text_offset").get(i).asInt();
+            assertThat(at).isGreaterThanOrEqualTo(last).isLessThanOrEqualTo(text.length());
+            if (!tok.isEmpty()) assertThat(text.startsWith(tok, at) || text.startsWith(tok.substring(1), at))
+                    .as("token %d %s at %d in %s", i, tok, at, text).isTrue();
+            last = at;
+        }
+    }
+
+    @Test
     void streamedCompletionEqualsTheWholeOne() throws Exception {
         String body = "{\"prompt\":\"The cat\",\"max_tokens\":24,\"temperature\":0";
         String whole = s.post("/v1/completions", body + "}").json().at("/choices/0/text").asText();
