@@ -1,0 +1,185 @@
+package dev.genset.gateway.route;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.genset.gateway.Usage;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * Calls an OpenAI-compatible upstream: the request with the upstream's model name and key; a
+ * stream passed on event by event, with {@code stream_options.include_usage} asked for so the
+ * usage comes from the upstream (counted with the {@link TokenCounter} where it does not).
+ */
+public final class UpstreamClient {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HttpClient http;
+    private final TokenCounter counter;
+
+    public UpstreamClient(TokenCounter counter) {
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).version(HttpClient.Version.HTTP_1_1).build();
+        this.counter = counter == null ? TokenCounter.ESTIMATE : counter;
+    }
+
+    /**
+     * Sends one attempt.
+     *
+     * @param path         e.g. {@code /chat/completions}, appended to the deployment's base URL
+     * @param body         the client's request body (not modified)
+     * @param promptTokens the prompt's length as the gateway counted it, used when the upstream reports none
+     * @param sink         where a stream goes; null for a non-streamed request
+     */
+    public Outcome send(Deployment d, String path, ObjectNode body, long promptTokens, ResponseSink sink) {
+        boolean stream = body.path("stream").asBoolean(false);
+        ObjectNode req = body.deepCopy();
+        req.put("model", d.targetModel());
+        boolean clientWantsUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+        if (stream) req.putObject("stream_options").put("include_usage", true);
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(d.baseUrl() + path))
+                .timeout(d.timeout())
+                .header("Content-Type", "application/json")
+                .header("Accept", stream ? "text/event-stream" : "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(req.toString().getBytes(StandardCharsets.UTF_8)));
+        if (d.apiKey() != null) b.header("Authorization", "Bearer " + d.apiKey());
+        HttpResponse<InputStream> res;
+        try {
+            res = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (HttpTimeoutException e) {
+            return Outcome.failed("no response from " + d.name() + " within " + d.timeout().toMillis() + " ms", true);
+        } catch (IOException e) {
+            return Outcome.failed(d.name() + ": " + e.getMessage(), false);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Outcome.failed("interrupted", false);
+        }
+        int status = res.statusCode();
+        if (status < 200 || status >= 300) {
+            byte[] err;
+            try (InputStream in = res.body()) {
+                err = in.readAllBytes();
+            } catch (IOException e) {
+                err = new byte[0];
+            }
+            return new Outcome(status, err, Usage.NONE, retryAfterMs(res), false, false, d.name() + " answered " + status);
+        }
+        if (!stream || sink == null) return whole(d, res, promptTokens);
+        return relay(d, res, promptTokens, sink, clientWantsUsage);
+    }
+
+    private Outcome whole(Deployment d, HttpResponse<InputStream> res, long promptTokens) {
+        try (InputStream in = res.body()) {
+            byte[] bytes = in.readAllBytes();
+            JsonNode n = JSON.readTree(bytes);
+            if (n instanceof ObjectNode o) {
+                o.put("model", d.model());
+                bytes = JSON.writeValueAsBytes(o);
+            }
+            Usage u = usage(n == null ? null : n.get("usage"));
+            if (u == null) {
+                StringBuilder text = new StringBuilder();
+                if (n != null) for (JsonNode c : n.path("choices")) text.append(c.path("message").path("content").asText("")).append(c.path("text").asText(""));
+                u = new Usage(promptTokens, counter.count(d.model(), text.toString()), 0, d.provider(), d.name());
+            }
+            return new Outcome(res.statusCode(), bytes, u.withDeployment(d.provider(), d.name()), -1, false, true, null);
+        } catch (IOException e) {
+            return new Outcome(res.statusCode(), null, Usage.NONE, -1, false, false, d.name() + ": " + e.getMessage());
+        }
+    }
+
+    /** Passes a stream on event by event, watching for the usage chunk and [DONE]. */
+    private Outcome relay(Deployment d, HttpResponse<InputStream> res, long promptTokens, ResponseSink sink, boolean clientWantsUsage) {
+        boolean started = false, done = false;
+        Usage reported = null;
+        StringBuilder generated = new StringBuilder();
+        StringBuilder event = new StringBuilder();
+        String error = null;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(res.body(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (!line.isEmpty()) {
+                    event.append(line).append('\n');
+                    continue;
+                }
+                if (event.isEmpty()) continue;
+                String ev = event.toString();
+                event.setLength(0);
+                boolean forward = true;
+                for (String l : ev.split("\n")) {
+                    if (!l.startsWith("data:")) continue;
+                    String data = l.substring(5).trim();
+                    if (data.equals("[DONE]")) {
+                        done = true;
+                        continue;
+                    }
+                    try {
+                        JsonNode n = JSON.readTree(data);
+                        Usage u = usage(n.get("usage"));
+                        if (u != null) {
+                            reported = u;
+                            if (!clientWantsUsage && n.path("choices").isEmpty()) forward = false; // asked for by us, not the client
+                        }
+                        for (JsonNode c : n.path("choices")) generated.append(c.path("delta").path("content").asText("")).append(c.path("text").asText(""));
+                    } catch (IOException notJson) {
+                        // pass it on as it is
+                    }
+                }
+                if (!forward) continue;
+                if (!started) {
+                    sink.start(res.statusCode(), "text/event-stream");
+                    started = true;
+                }
+                sink.chunk((ev + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            error = d.name() + ": stream failed: " + e.getMessage();
+        }
+        if (!done && error == null) error = d.name() + ": the stream ended before [DONE]";
+        Usage u = reported != null ? reported
+                : new Usage(promptTokens, counter.count(d.model(), generated.toString()), 0, d.provider(), d.name());
+        return new Outcome(res.statusCode(), null, u.withDeployment(d.provider(), d.name()), -1, started, done, error);
+    }
+
+    static Usage usage(JsonNode u) {
+        if (u == null || u.isNull() || !u.has("prompt_tokens")) return null;
+        return new Usage(u.path("prompt_tokens").asLong(), u.path("completion_tokens").asLong(),
+                u.path("prompt_tokens_details").path("cached_tokens").asLong(0), null, null);
+    }
+
+    /** Retry-After in ms (seconds or an HTTP date; retry-after-ms too), or -1. */
+    static long retryAfterMs(HttpResponse<?> res) {
+        var ms = res.headers().firstValue("retry-after-ms");
+        if (ms.isPresent()) {
+            try {
+                return Math.max(0, (long) Double.parseDouble(ms.get().trim()));
+            } catch (NumberFormatException ignored) {
+                // fall through
+            }
+        }
+        var ra = res.headers().firstValue("retry-after");
+        if (ra.isEmpty()) return -1;
+        String v = ra.get().trim();
+        try {
+            return Math.max(0, (long) (Double.parseDouble(v) * 1000));
+        } catch (NumberFormatException notSeconds) {
+            try {
+                return Math.max(0, ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli() - System.currentTimeMillis());
+            } catch (RuntimeException notDate) {
+                return -1;
+            }
+        }
+    }
+}
