@@ -50,6 +50,8 @@ public final class Gateway implements AutoCloseable {
     private final AdminService admin;
     private final ScheduledExecutorService maintenance;
     private volatile boolean openAccess;
+    private volatile dev.genset.gateway.route.TokenCounter tokenCounter = dev.genset.gateway.route.TokenCounter.ESTIMATE;
+    private final dev.genset.gateway.route.Router router;
 
     /** Opens the store (and Redis if configured) the configuration names; closing the gateway closes them. */
     public static Gateway open(GatewayConfig config) {
@@ -79,6 +81,10 @@ public final class Gateway implements AutoCloseable {
         this.prices = new PriceBook(new Prices(store), config.priceCacheMs());
         this.ledger = new LedgerWriter(store);
         this.admin = new AdminService(store, prices::invalidate);
+        this.router = new dev.genset.gateway.route.Router(
+                new dev.genset.gateway.route.UpstreamClient((model, text) -> tokenCounter.count(model, text)),
+                dev.genset.gateway.route.Router.Options.DEFAULTS);
+        this.router.load(store);
         this.maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "genset-gateway-maintenance");
             t.setDaemon(true);
@@ -110,6 +116,21 @@ public final class Gateway implements AutoCloseable {
 
     public LedgerWriter ledger() {
         return ledger;
+    }
+
+    /** Routes for models served by deployments in the store (reload after changing them). */
+    public dev.genset.gateway.route.Router router() {
+        return router;
+    }
+
+    /** Re-reads deployments and strategies from the store. */
+    public void reloadRoutes() {
+        router.load(store);
+    }
+
+    /** Counts tokens where an upstream reports none; the server plugs in the engine's tokenizer. */
+    public void setTokenCounter(dev.genset.gateway.route.TokenCounter counter) {
+        this.tokenCounter = counter == null ? dev.genset.gateway.route.TokenCounter.ESTIMATE : counter;
     }
 
     public GatewayConfig config() {

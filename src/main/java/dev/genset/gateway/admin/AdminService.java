@@ -174,6 +174,26 @@ public final class AdminService {
         return n;
     }
 
+    // --- deployments ---
+
+    public void putDeployment(dev.genset.store.Deployments.Row row) {
+        new dev.genset.gateway.route.Deployment(row.name(), row.model(), row.provider(), row.baseUrl(), row.apiKey(), row.upstreamModel(),
+                row.priority(), row.weight(), null); // validates
+        new dev.genset.store.Deployments(store).put(row);
+    }
+
+    public List<dev.genset.store.Deployments.Row> listDeployments() {
+        return new dev.genset.store.Deployments(store).list();
+    }
+
+    public int removeDeployment(String name) {
+        return new dev.genset.store.Deployments(store).remove(name);
+    }
+
+    public void setRouteStrategy(String model, String strategy) {
+        new dev.genset.store.Deployments(store).setStrategy(model, dev.genset.gateway.route.Router.Strategy.parse(strategy).name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
+    }
+
     // --- usage ---
 
     /**

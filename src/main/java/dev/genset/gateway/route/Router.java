@@ -76,6 +76,18 @@ public final class Router {
         this.clock = clockMs;
     }
 
+    /** Replaces every route with the deployments and strategies in the store. */
+    public void load(dev.genset.store.Store store) {
+        dev.genset.store.Deployments repo = new dev.genset.store.Deployments(store);
+        Map<String, List<Deployment>> byModel = new LinkedHashMap<>();
+        for (dev.genset.store.Deployments.Row r : repo.list()) {
+            byModel.computeIfAbsent(r.model(), k -> new ArrayList<>()).add(new Deployment(r.name(), r.model(), r.provider(), r.baseUrl(),
+                    r.apiKey(), r.upstreamModel(), r.priority(), r.weight(), r.timeoutMs() == null ? null : java.time.Duration.ofMillis(r.timeoutMs())));
+        }
+        routes.keySet().removeIf(m -> !byModel.containsKey(m));
+        byModel.forEach((model, ds) -> route(model, Strategy.parse(repo.strategy(model)), ds));
+    }
+
     /** Sets (replaces) a model's deployments and strategy. */
     public void route(String model, Strategy strategy, List<Deployment> deployments) {
         if (deployments.isEmpty()) {
