@@ -13,6 +13,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,7 +116,28 @@ final class ModelPuller {
         String safeFile = source.fileName().replaceAll("[^A-Za-z0-9._-]", "_");
         Path part = partialDir.resolve(safeFile + "." + key + ".partial");
         Path meta = partialDir.resolve(safeFile + "." + key + ".json");
+        Path lockFile = partialDir.resolve(safeFile + "." + key + ".lock");
+        try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock lock;
+            try {
+                lock = lockChannel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) throw new ModelStoreException("another pull of " + source.display() + " is running; wait for it to finish");
+            try {
+                return pull(sourceText, source, ref, part, meta);
+            } finally {
+                Files.deleteIfExists(lockFile);
+                lock.release();
+            }
+        } finally {
+            deleteIfEmpty(partialDir);
+        }
+    }
 
+    private Manifest pull(String sourceText, Source source, ModelRef ref, Path part, Path meta) throws IOException {
+        Path partialDir = part.getParent();
         String remoteSha = download(source, ref, part, meta);
 
         options.progress().note("verifying sha256 ...");

@@ -151,6 +151,21 @@ class ModelPullTest {
     }
 
     @Test
+    void aSecondPullOfTheSameUrlWhileOneRunsIsRefused() throws Exception {
+        String source = "hf://karpathy/tinyllamas/stories260K.gguf";
+        var resolved = ModelPuller.resolveSource(source, options().env());
+        String key = Digests.sha256(resolved.uri().toString().getBytes(StandardCharsets.UTF_8)).substring(0, 16);
+        Path partial = store.root().resolve("partial");
+        Files.createDirectories(partial);
+        try (var ch = java.nio.channels.FileChannel.open(partial.resolve("stories260K.gguf." + key + ".lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE); var lock = ch.lock()) {
+            assertThatThrownBy(() -> store.pull(source, options())).hasMessageStartingWith("another pull of " + source).hasMessageContaining("is running");
+        }
+        assertThat(store.pull(source, options()).sha256()).isEqualTo(STORIES_SHA);
+        assertThat(filesUnder(partial)).isEmpty();
+    }
+
+    @Test
     void notFoundNamesTheUrl() {
         assertThatThrownBy(() -> store.pull("hf://karpathy/tinyllamas/missing.gguf", options()))
                 .isInstanceOf(ModelStoreException.class)
