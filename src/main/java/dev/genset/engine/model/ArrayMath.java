@@ -1,7 +1,6 @@
 package dev.genset.engine.model;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Small vectorised operations on float arrays used by the forward pass (attention, norms). */
@@ -18,9 +17,20 @@ final class ArrayMath {
             FloatVector acc = FloatVector.zero(S);
             for (int bound = S.loopBound(n); i < bound; i += S.length())
                 acc = FloatVector.fromArray(S, a, ai + i).fma(FloatVector.fromArray(S, b, bi + i), acc);
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = sumLanes(acc);
         }
         for (; i < n; i++) sum += a[ai + i] * b[bi + i];
+        return sum;
+    }
+
+    /**
+     * The lanes added one after another. reduceLanes(ADD) leaves the order open, and the JIT's
+     * intrinsic and the interpreter's fallback do differ in the last bit; this order is fixed, so
+     * a result never depends on when the code was compiled.
+     */
+    static float sumLanes(FloatVector v) {
+        float sum = 0f;
+        for (int i = 0; i < v.length(); i++) sum += v.lane(i);
         return sum;
     }
 
