@@ -61,18 +61,16 @@ public final class F16Tensor extends FloatTensor {
         return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
 
+    /**
+     * The canonical vector dot ({@link FloatTensor#dot}): whole chunks of L values fused into one
+     * accumulator in order, its lanes summed in order, then the remaining values one by one.
+     */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        long base = offset * 2;
+        FloatVector acc = FloatVector.zero(F);
         int i = 0;
-        for (; i <= n - 2 * L; i += 2 * L) {
-            a0 = widen(ShortVector.fromMemorySegment(S, s, base + 2L * i, LE)).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            a1 = widen(ShortVector.fromMemorySegment(S, s, base + 2L * (i + L), LE)).fma(FloatVector.fromArray(F, x, xOffset + i + L), a1);
-        }
-        for (; i <= n - L; i += L)
-            a0 = widen(ShortVector.fromMemorySegment(S, s, base + 2L * i, LE)).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) sum += Simd.f16(s, base + 2L * i) * x[xOffset + i];
+        for (; i <= n - L; i += L) acc = widen(ShortVector.fromMemorySegment(S, s, 2 * (offset + i), LE)).fma(FloatVector.fromArray(F, x, xOffset + i), acc);
+        float sum = Simd.sum(acc);
+        for (; i < n; i++) sum += Simd.f16(s, 2 * (offset + i)) * x[xOffset + i];
         return sum;
     }
 

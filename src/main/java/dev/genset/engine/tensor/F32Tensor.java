@@ -39,21 +39,16 @@ public final class F32Tensor extends FloatTensor {
         return sum;
     }
 
+    /**
+     * The canonical vector dot ({@link FloatTensor#dot}): whole chunks of L values fused into one
+     * accumulator in order, its lanes summed in order, then the remaining values one by one.
+     */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
-        // four accumulators hide the fma latency
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        long base = offset * 4;
-        int i = 0, upper = n - 4 * L;
-        for (; i <= upper; i += 4 * L) {
-            a0 = FloatVector.fromMemorySegment(F, s, base + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            a1 = FloatVector.fromMemorySegment(F, s, base + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, xOffset + i + L), a1);
-            a2 = FloatVector.fromMemorySegment(F, s, base + 4L * (i + 2 * L), LE).fma(FloatVector.fromArray(F, x, xOffset + i + 2 * L), a2);
-            a3 = FloatVector.fromMemorySegment(F, s, base + 4L * (i + 3 * L), LE).fma(FloatVector.fromArray(F, x, xOffset + i + 3 * L), a3);
-        }
-        for (; i <= n - L; i += L)
-            a0 = FloatVector.fromMemorySegment(F, s, base + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-        float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-        for (; i < n; i++) sum += s.get(LE_FLOAT, base + 4L * i) * x[xOffset + i];
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - L; i += L) acc = FloatVector.fromMemorySegment(F, s, 4 * (offset + i), LE).fma(FloatVector.fromArray(F, x, xOffset + i), acc);
+        float sum = Simd.sum(acc);
+        for (; i < n; i++) sum += s.get(LE_FLOAT, 4 * (offset + i)) * x[xOffset + i];
         return sum;
     }
 

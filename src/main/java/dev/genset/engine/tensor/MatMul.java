@@ -1,7 +1,8 @@
 package dev.genset.engine.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
 
 import static dev.genset.engine.tensor.Simd.F;
 import static dev.genset.engine.tensor.Simd.L;
@@ -11,10 +12,20 @@ import static dev.genset.engine.tensor.Simd.L;
  * the threads of a {@link Parallel} pool. Calls allocate nothing once a thread has run one of
  * the same size (the task object and the decode buffers are reused per thread).
  *
- * <p>A single activation row (decode) streams each weight row once through the type's fused
- * dot kernel. A batch (prefill) decodes a tile of {@value #TILE_ROWS} weight rows to floats once
- * and multiplies it with every activation row, two at a time, so the weights are read and
- * decoded once per call rather than once per token.
+ * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
+ * activation row, is computed by the same sequence of floating-point operations whatever the
+ * batch size and whatever else is in the batch: the weights are decoded chunk by chunk (L values)
+ * exactly as {@link FloatTensor#dequantize} decodes them, each chunk is fused into a single
+ * accumulator per (weight row, activation row) pair in column order, the accumulator's lanes are
+ * summed in lane order ({@link Simd#sum}), and values past the last whole chunk are added one by
+ * one. So a sequence decoded alone and the same sequence decoded in a batch with others produce
+ * bit-identical logits.
+ *
+ * <p>A single activation row (decode) streams the weights once through the type's fused kernel.
+ * A batch (prefill, or the decode
+ * steps of several sequences) decodes a tile of {@value #TILE_ROWS} weight rows to floats once
+ * and multiplies it with every activation row, two at a time, so the weights are read and decoded
+ * once per call rather than once per token.
  */
 public final class MatMul {
     private MatMul() {}
@@ -28,7 +39,7 @@ public final class MatMul {
 
     /**
      * Batched product: for each of {@code batch} activation rows x[b*cols ..], out[b*rows + r] =
-     * dot(w row r, x row b).
+     * dot(w row r, x row b). Element for element equal to {@link #matvec} of that activation row.
      */
     public static void matmul(Parallel pool, FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
         run(pool, w, x, batch, out, rows, cols);
@@ -37,13 +48,19 @@ public final class MatMul {
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     private static final ThreadLocal<float[][]> TILES = ThreadLocal.withInitial(() -> new float[1][0]);
 
+    private static float[] tile(int size) {
+        float[][] holder = TILES.get();
+        if (holder[0].length < size) holder[0] = new float[size];
+        return holder[0];
+    }
+
     private static void run(Parallel pool, FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
         if (batch <= 0 || rows <= 0) return;
         Job job = JOBS.get();
         if (job.busy) job = new Job();  // a product started from inside another one
         job.set(w, x, batch, out, rows, cols);
         try {
-            if (batch == 1) pool.forRange(rows, job);
+            if (job.fused) pool.forRange(rows, job);
             else pool.forRange((rows + TILE_ROWS - 1) / TILE_ROWS, job);
         } finally {
             job.clear();
@@ -55,7 +72,7 @@ public final class MatMul {
         FloatTensor w;
         float[] x, out;
         int batch, rows, cols;
-        boolean busy;
+        boolean busy, fused;
 
         void set(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
             this.w = w;
@@ -64,6 +81,7 @@ public final class MatMul {
             this.out = out;
             this.rows = rows;
             this.cols = cols;
+            this.fused = batch == 1 && Simd.ENABLED;
             this.busy = true;
         }
 
@@ -75,8 +93,8 @@ public final class MatMul {
 
         @Override
         public void run(int from, int to) {
-            if (batch == 1) {
-                for (int r = from; r < to; r++) out[r] = w.dot((long) r * cols, x, 0, cols);
+            if (fused) {
+                singleRow(w, x, out, from, to, cols);
             } else {
                 float[] tile = tile(TILE_ROWS * cols);
                 for (int t = from; t < to; t++) tiled(w, x, batch, out, rows, cols, t * TILE_ROWS, tile);
@@ -84,17 +102,35 @@ public final class MatMul {
         }
     }
 
-    private static float[] tile(int size) {
-        float[][] holder = TILES.get();
-        if (holder[0].length < size) holder[0] = new float[size];
-        return holder[0];
+    /**
+     * out[r] for r in [from, to) against a single activation row: each row streamed once through
+     * its type's fused kernel (the switch on the sealed type gives each kernel loop its own,
+     * monomorphic, call site). One row at a time measured faster than interleaving two or four:
+     * decoding is memory-bound and one sequential stream per thread suits the prefetchers best.
+     */
+    static void singleRow(FloatTensor w, float[] x, float[] out, int from, int to, int cols) {
+        MemorySegment s = w.segment();
+        switch (w) {
+            case Q8_0Tensor t -> { for (int r = from; r < to; r++) out[r] = Q8_0Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
+            case Q4_0Tensor t -> { for (int r = from; r < to; r++) out[r] = Q4_0Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
+            case Q6_KTensor t -> { for (int r = from; r < to; r++) out[r] = Q6_KTensor.dotVector(s, (long) r * cols, x, 0, cols); }
+            case Q4_KTensor t -> { for (int r = from; r < to; r++) out[r] = Q4_KTensor.dotVector(s, (long) r * cols, x, 0, cols); }
+            case F16Tensor t -> { for (int r = from; r < to; r++) out[r] = F16Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
+            case BF16Tensor t -> { for (int r = from; r < to; r++) out[r] = BF16Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
+            case F32Tensor t -> { for (int r = from; r < to; r++) out[r] = F32Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
+        }
     }
 
-    /** Rows r0 .. r0+3 against every activation row. */
+    /** Rows r0 .. r0+3 against every activation row, from the decoded tile. */
     static void tiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, float[] tile) {
         int tileRows = Math.min(TILE_ROWS, rows - r0);
         w.dequantize((long) r0 * cols, tile, 0, tileRows * cols);
-        if (tileRows < TILE_ROWS || cols % L != 0 || !Simd.ENABLED) {
+        if (!Simd.ENABLED) {
+            for (int b = 0; b < batch; b++)
+                for (int i = 0; i < tileRows; i++) out[b * rows + r0 + i] = F32Kernels.dotScalar(tile, i * cols, x, b * cols, cols);
+            return;
+        }
+        if (tileRows < TILE_ROWS) {
             for (int b = 0; b < batch; b++)
                 for (int i = 0; i < tileRows; i++) out[b * rows + r0 + i] = F32Kernels.dot(tile, i * cols, x, b * cols, cols);
             return;
@@ -104,22 +140,25 @@ public final class MatMul {
         if (b < batch) F32Kernels.dot4x1(tile, cols, x, b * cols, out, b * rows + r0);
     }
 
-    /** Float kernels over decoded tiles; cols is a multiple of the lane count for the blocked ones. */
+    /**
+     * Float kernels over decoded tiles, each pair following the canonical sequence: one
+     * accumulator over whole chunks in column order, {@link Simd#sum}, then the rest one by one.
+     */
     static final class F32Kernels {
         private F32Kernels() {}
 
-        static float dot(float[] a, int ao, float[] b, int bo, int n) {
-            int i = 0;
+        /** The sequential sum used everywhere when the vector paths are disabled. */
+        static float dotScalar(float[] a, int ao, float[] b, int bo, int n) {
             float sum = 0f;
-            if (Simd.ENABLED) {
-                FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-                for (; i <= n - 2 * L; i += 2 * L) {
-                    acc0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc0);
-                    acc1 = FloatVector.fromArray(F, a, ao + i + L).fma(FloatVector.fromArray(F, b, bo + i + L), acc1);
-                }
-                for (; i <= n - L; i += L) acc0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc0);
-                sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-            }
+            for (int i = 0; i < n; i++) sum += a[ao + i] * b[bo + i];
+            return sum;
+        }
+
+        static float dot(float[] a, int ao, float[] b, int bo, int n) {
+            FloatVector acc = FloatVector.zero(F);
+            int i = 0;
+            for (; i <= n - L; i += L) acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
+            float sum = Simd.sum(acc);
             for (; i < n; i++) sum += a[ao + i] * b[bo + i];
             return sum;
         }
@@ -130,7 +169,8 @@ public final class MatMul {
          */
         static void dot4x2(float[] w, int cols, float[] x, int x0, int x1, float[] out, int o0, int o1) {
             FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-            for (int k = 0; k < cols; k += L) {
+            int k = 0;
+            for (; k <= cols - L; k += L) {
                 var v0 = FloatVector.fromArray(F, x, x0 + k);
                 var v1 = FloatVector.fromArray(F, x, x1 + k);
                 var w0 = FloatVector.fromArray(F, w, k);
@@ -146,29 +186,41 @@ public final class MatMul {
                 a30 = w3.fma(v0, a30);
                 a31 = w3.fma(v1, a31);
             }
-            out[o0] = a00.reduceLanes(VectorOperators.ADD);
-            out[o0 + 1] = a10.reduceLanes(VectorOperators.ADD);
-            out[o0 + 2] = a20.reduceLanes(VectorOperators.ADD);
-            out[o0 + 3] = a30.reduceLanes(VectorOperators.ADD);
-            out[o1] = a01.reduceLanes(VectorOperators.ADD);
-            out[o1 + 1] = a11.reduceLanes(VectorOperators.ADD);
-            out[o1 + 2] = a21.reduceLanes(VectorOperators.ADD);
-            out[o1 + 3] = a31.reduceLanes(VectorOperators.ADD);
+            out[o0] = Simd.sum(a00);
+            out[o0 + 1] = Simd.sum(a10);
+            out[o0 + 2] = Simd.sum(a20);
+            out[o0 + 3] = Simd.sum(a30);
+            out[o1] = Simd.sum(a01);
+            out[o1 + 1] = Simd.sum(a11);
+            out[o1 + 2] = Simd.sum(a21);
+            out[o1 + 3] = Simd.sum(a31);
+            for (; k < cols; k++) {
+                float u = x[x0 + k], v = x[x1 + k];
+                for (int i = 0; i < 4; i++) {
+                    out[o0 + i] += w[i * cols + k] * u;
+                    out[o1 + i] += w[i * cols + k] * v;
+                }
+            }
         }
 
         static void dot4x1(float[] w, int cols, float[] x, int x0, float[] out, int o0) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int k = 0; k < cols; k += L) {
+            int k = 0;
+            for (; k <= cols - L; k += L) {
                 var v0 = FloatVector.fromArray(F, x, x0 + k);
                 a0 = FloatVector.fromArray(F, w, k).fma(v0, a0);
                 a1 = FloatVector.fromArray(F, w, cols + k).fma(v0, a1);
                 a2 = FloatVector.fromArray(F, w, 2 * cols + k).fma(v0, a2);
                 a3 = FloatVector.fromArray(F, w, 3 * cols + k).fma(v0, a3);
             }
-            out[o0] = a0.reduceLanes(VectorOperators.ADD);
-            out[o0 + 1] = a1.reduceLanes(VectorOperators.ADD);
-            out[o0 + 2] = a2.reduceLanes(VectorOperators.ADD);
-            out[o0 + 3] = a3.reduceLanes(VectorOperators.ADD);
+            out[o0] = Simd.sum(a0);
+            out[o0 + 1] = Simd.sum(a1);
+            out[o0 + 2] = Simd.sum(a2);
+            out[o0 + 3] = Simd.sum(a3);
+            for (; k < cols; k++) {
+                float u = x[x0 + k];
+                for (int i = 0; i < 4; i++) out[o0 + i] += w[i * cols + k] * u;
+            }
         }
     }
 }

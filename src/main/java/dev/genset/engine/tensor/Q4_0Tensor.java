@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import static dev.genset.engine.tensor.Simd.B;
 import static dev.genset.engine.tensor.Simd.F;
 import static dev.genset.engine.tensor.Simd.I;
 import static dev.genset.engine.tensor.Simd.L;
@@ -65,26 +66,29 @@ public final class Q4_0Tensor extends FloatTensor {
     }
 
     /**
-     * One 16-byte load per block, widened to ints in parts; part numbers are literals and the
-     * loop body is flat because C2 only emits single-instruction conversions for constant parts
-     * and keeps vectors in registers only when everything inlines.
+     * Values j .. j+L of the block at byte b (j a multiple of L) as floats q - 8, not yet scaled:
+     * L packed bytes widened to ints (a part-0 conversion, the only one C2 emits as a single
+     * instruction), then the low nibbles for j < 16 and the high ones after.
+     */
+    private static FloatVector nibbles(MemorySegment s, long b, int j) {
+        var p = (IntVector) ByteVector.fromMemorySegment(B, s, b + 2 + (j & 15), LE).convertShape(VectorOperators.B2I, I, 0);
+        return (FloatVector) p.lanewise(VectorOperators.ASHR, (j >> 4) << 2).and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * The canonical vector dot ({@link FloatTensor#dot}): each chunk of L values, in element
+     * order, decoded exactly as {@link #dequantizeVector} decodes it ((q - 8) * d) and fused into
+     * one accumulator.
      */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(F);
         long b = offset / BLOCK * BYTES;
-        for (int i = 0; i < n; i += BLOCK, b += BYTES, xOffset += BLOCK) {
-            var bytes = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, s, b + 2, LE);
-            var p0 = (IntVector) bytes.convertShape(VectorOperators.B2I, I, 0);
-            var sum = ((FloatVector) p0.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, xOffset));
-            sum = ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xOffset + 16), sum);
-            if (L == 8) {
-                var p1 = (IntVector) bytes.convertShape(VectorOperators.B2I, I, 1);
-                sum = ((FloatVector) p1.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xOffset + 8), sum);
-                sum = ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xOffset + 24), sum);
-            }
-            acc = sum.fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc);
+        for (int i = 0; i < n; i += BLOCK, b += BYTES) {
+            var d = FloatVector.broadcast(F, Simd.f16(s, b));
+            for (int j = 0; j < BLOCK; j += L)
+                acc = nibbles(s, b, j).mul(d).fma(FloatVector.fromArray(F, x, xOffset + i + j), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Simd.sum(acc);
     }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
@@ -103,15 +107,7 @@ public final class Q4_0Tensor extends FloatTensor {
         for (int i = 0; i < blocks; i++, outOffset += BLOCK) {
             long b = (block + i) * BYTES;
             var d = FloatVector.broadcast(F, Simd.f16(s, b));
-            var bytes = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, s, b + 2, LE);
-            var p0 = (IntVector) bytes.convertShape(VectorOperators.B2I, I, 0);
-            ((FloatVector) p0.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset);
-            ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + 16);
-            if (L == 8) {
-                var p1 = (IntVector) bytes.convertShape(VectorOperators.B2I, I, 1);
-                ((FloatVector) p1.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + 8);
-                ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, outOffset + 24);
-            }
+            for (int j = 0; j < BLOCK; j += L) nibbles(s, b, j).mul(d).intoArray(out, outOffset + j);
         }
     }
 }

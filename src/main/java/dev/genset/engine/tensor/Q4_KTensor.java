@@ -88,34 +88,22 @@ public final class Q4_KTensor extends FloatTensor {
         return sum;
     }
 
+    /** Values e .. e+L (e a multiple of L) of the block at byte b, decoded as the scalar code does: d1 * q - m1. */
+    static FloatVector chunk(MemorySegment s, long b, int e) {
+        int sub = e >> 5;
+        var packed = (IntVector) ByteVector.fromMemorySegment(B, s, b + 16 + 32 * (e >> 6) + (e & 31), LE).convertShape(VectorOperators.B2I, I, 0);
+        IntVector q = (sub & 1) == 0 ? packed.and(0xF) : packed.lanewise(VectorOperators.ASHR, 4).and(0xF);
+        float d = Simd.f16(s, b) * scale(s, b + 4, sub), m = Simd.f16(s, b + 2) * min(s, b + 4, sub);
+        return ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(d).sub(m);
+    }
+
+    /** The canonical vector dot ({@link FloatTensor#dot}): chunks in element order into one accumulator. */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
-        // scaled quant products and scaled x sums (the min term) run as separate chains
-        FloatVector accQ = FloatVector.zero(F), accM = accQ;
-        for (int i = 0; i < n; i += BLOCK, xOffset += BLOCK) {
-            long b = (offset + i) / BLOCK * BYTES;
-            float d = Simd.f16(s, b), dmin = Simd.f16(s, b + 2);
-            for (int c = 0; c < 4; c++) {
-                FloatVector q1 = FloatVector.zero(F), q2 = q1, x1 = q1, x2 = q1;
-                long qs = b + 16 + 32 * c;
-                int xo = xOffset + 64 * c;
-                for (int j = 0; j < 32; j += L) {
-                    var packed = (IntVector) ByteVector.fromMemorySegment(B, s, qs + j, LE).convertShape(VectorOperators.B2I, I, 0);
-                    var lo = (FloatVector) packed.and(0xF).convert(VectorOperators.I2F, 0);
-                    var hi = (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0);
-                    var xa = FloatVector.fromArray(F, x, xo + j);
-                    var xb = FloatVector.fromArray(F, x, xo + 32 + j);
-                    q1 = lo.fma(xa, q1);
-                    x1 = x1.add(xa);
-                    q2 = hi.fma(xb, q2);
-                    x2 = x2.add(xb);
-                }
-                accQ = q1.fma(FloatVector.broadcast(F, d * scale(s, b + 4, 2 * c)), accQ);
-                accQ = q2.fma(FloatVector.broadcast(F, d * scale(s, b + 4, 2 * c + 1)), accQ);
-                accM = x1.fma(FloatVector.broadcast(F, dmin * min(s, b + 4, 2 * c)), accM);
-                accM = x2.fma(FloatVector.broadcast(F, dmin * min(s, b + 4, 2 * c + 1)), accM);
-            }
-        }
-        return accQ.sub(accM).reduceLanes(VectorOperators.ADD);
+        FloatVector acc = FloatVector.zero(F);
+        long b = offset / BLOCK * BYTES;
+        for (int i = 0; i < n; i += BLOCK, b += BYTES)
+            for (int e = 0; e < BLOCK; e += L) acc = chunk(s, b, e).fma(FloatVector.fromArray(F, x, xOffset + i + e), acc);
+        return Simd.sum(acc);
     }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
@@ -137,20 +125,7 @@ public final class Q4_KTensor extends FloatTensor {
     static void dequantizeVector(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
         for (int i = 0; i < blocks; i++, outOffset += BLOCK) {
             long b = (block + i) * BYTES;
-            float d = Simd.f16(s, b), dmin = Simd.f16(s, b + 2);
-            for (int c = 0; c < 4; c++) {
-                float d1 = d * scale(s, b + 4, 2 * c), m1 = dmin * min(s, b + 4, 2 * c);
-                float d2 = d * scale(s, b + 4, 2 * c + 1), m2 = dmin * min(s, b + 4, 2 * c + 1);
-                long qs = b + 16 + 32 * c;
-                int o = outOffset + 64 * c;
-                for (int j = 0; j < 32; j += L) {
-                    var packed = (IntVector) ByteVector.fromMemorySegment(B, s, qs + j, LE).convertShape(VectorOperators.B2I, I, 0);
-                    var lo = (FloatVector) packed.and(0xF).convert(VectorOperators.I2F, 0);
-                    var hi = (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0);
-                    lo.mul(d1).sub(m1).intoArray(out, o + j);
-                    hi.mul(d2).sub(m2).intoArray(out, o + 32 + j);
-                }
-            }
+            for (int e = 0; e < BLOCK; e += L) chunk(s, b, e).intoArray(out, outOffset + e);
         }
     }
 }

@@ -79,33 +79,27 @@ public final class Q6_KTensor extends FloatTensor {
         return sum;
     }
 
+    /**
+     * Values e .. e+L (e a multiple of L) of the block at byte b, decoded as the scalar code does:
+     * (d * scale) * (q - 32).
+     */
+    static FloatVector chunk(MemorySegment s, long b, int e) {
+        int h = e >> 7, k = (e >> 5) & 3, l = e & 31;
+        var vl = (IntVector) ByteVector.fromMemorySegment(B, s, b + 64 * h + l + (k & 1) * 32, LE).convertShape(VectorOperators.B2I, I, 0);
+        var vh = (IntVector) ByteVector.fromMemorySegment(B, s, b + 128 + 32 * h + l, LE).convertShape(VectorOperators.B2I, I, 0);
+        IntVector low = k < 2 ? vl.and(0xF) : vl.lanewise(VectorOperators.ASHR, 4).and(0xF);
+        IntVector high = vh.lanewise(VectorOperators.ASHR, 2 * k).and(3).lanewise(VectorOperators.LSHL, 4);
+        float scale = Simd.f16(s, b + 208) * s.get(ValueLayout.JAVA_BYTE, b + 192 + (e >> 4));
+        return ((FloatVector) low.or(high).sub(32).convert(VectorOperators.I2F, 0)).mul(scale);
+    }
+
+    /** The canonical vector dot ({@link FloatTensor#dot}): chunks in element order into one accumulator. */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        for (int i = 0; i < n; i += BLOCK, xOffset += BLOCK) {
-            long b = (offset + i) / BLOCK * BYTES;
-            float d = Simd.f16(s, b + 208);
-            for (int h = 0; h < 2; h++) {
-                long ql = b + 64 * h, qh = b + 128 + 32 * h, sc = b + 192 + 8 * h;
-                int xo = xOffset + 128 * h;
-                for (int g = 0; g < 2; g++) {  // scale groups of 16 values
-                    FloatVector a1 = FloatVector.zero(F), a2 = a1, a3 = a1, a4 = a1;
-                    for (int l = 16 * g; l < 16 * g + 16; l += L) {
-                        var v0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                        var v1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                        var vh = (IntVector) ByteVector.fromMemorySegment(B, s, qh + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                        a1 = ((FloatVector) v0.and(0xF).or(vh.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xo + l), a1);
-                        a2 = ((FloatVector) v1.and(0xF).or(vh.lanewise(VectorOperators.LSHL, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 32 + l), a2);
-                        a3 = ((FloatVector) v0.lanewise(VectorOperators.ASHR, 4).and(0xF).or(vh.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 64 + l), a3);
-                        a4 = ((FloatVector) v1.lanewise(VectorOperators.ASHR, 4).and(0xF).or(vh.lanewise(VectorOperators.ASHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 96 + l), a4);
-                    }
-                    acc0 = a1.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + g)), acc0);
-                    acc1 = a2.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + g + 2)), acc1);
-                    acc0 = a3.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + g + 4)), acc0);
-                    acc1 = a4.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + g + 6)), acc1);
-                }
-            }
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        FloatVector acc = FloatVector.zero(F);
+        long b = offset / BLOCK * BYTES;
+        for (int i = 0; i < n; i += BLOCK, b += BYTES)
+            for (int e = 0; e < BLOCK; e += L) acc = chunk(s, b, e).fma(FloatVector.fromArray(F, x, xOffset + i + e), acc);
+        return Simd.sum(acc);
     }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
@@ -119,21 +113,7 @@ public final class Q6_KTensor extends FloatTensor {
     static void dequantizeVector(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
         for (int i = 0; i < blocks; i++, outOffset += BLOCK) {
             long b = (block + i) * BYTES;
-            float d = Simd.f16(s, b + 208);
-            for (int h = 0; h < 2; h++) {
-                long ql = b + 64 * h, qh = b + 128 + 32 * h, sc = b + 192 + 8 * h;
-                int o = outOffset + 128 * h;
-                for (int l = 0; l < 32; l += L) {
-                    int g = l / 16;
-                    var v0 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                    var v1 = (IntVector) ByteVector.fromMemorySegment(B, s, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                    var vh = (IntVector) ByteVector.fromMemorySegment(B, s, qh + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                    ((FloatVector) v0.and(0xF).or(vh.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g)).intoArray(out, o + l);
-                    ((FloatVector) v1.and(0xF).or(vh.lanewise(VectorOperators.LSHL, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g + 2)).intoArray(out, o + 32 + l);
-                    ((FloatVector) v0.lanewise(VectorOperators.ASHR, 4).and(0xF).or(vh.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g + 4)).intoArray(out, o + 64 + l);
-                    ((FloatVector) v1.lanewise(VectorOperators.ASHR, 4).and(0xF).or(vh.lanewise(VectorOperators.ASHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + g + 6)).intoArray(out, o + 96 + l);
-                }
-            }
+            for (int e = 0; e < BLOCK; e += L) chunk(s, b, e).intoArray(out, outOffset + e);
         }
     }
 }

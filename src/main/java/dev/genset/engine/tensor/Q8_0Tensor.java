@@ -55,27 +55,19 @@ public final class Q8_0Tensor extends FloatTensor {
         return sum;
     }
 
+    /**
+     * The canonical vector dot ({@link FloatTensor#dot}): each chunk of L values is decoded
+     * exactly as {@link #dequantizeVector} decodes it and fused into one accumulator, in order.
+     */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        FloatVector acc = FloatVector.zero(F);
         long b = offset / BLOCK * BYTES;
-        int blocks = n / BLOCK, i = 0;
-        // two blocks per step so the two accumulator chains overlap
-        for (; i + 1 < blocks; i += 2, b += 2 * BYTES, xOffset += 2 * BLOCK) {
-            acc0 = block(s, b, x, xOffset).fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc0);
-            acc1 = block(s, b + BYTES, x, xOffset + BLOCK).fma(FloatVector.broadcast(F, Simd.f16(s, b + BYTES)), acc1);
+        for (int i = 0; i < n; i += BLOCK, b += BYTES) {
+            var d = FloatVector.broadcast(F, Simd.f16(s, b));
+            for (int j = 0; j < BLOCK; j += L)
+                acc = widen(s, b + 2 + j).mul(d).fma(FloatVector.fromArray(F, x, xOffset + i + j), acc);
         }
-        if (i < blocks) acc0 = block(s, b, x, xOffset).fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc0);
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Unscaled lane sums of q * x over the block at byte b. */
-    private static FloatVector block(MemorySegment s, long b, float[] x, int xOffset) {
-        FloatVector sum = FloatVector.zero(F);
-        for (int j = 0; j < BLOCK; j += L) {
-            var q = widen(s, b + 2 + j);
-            sum = q.fma(FloatVector.fromArray(F, x, xOffset + j), sum);
-        }
-        return sum;
+        return Simd.sum(acc);
     }
 
     /** L signed bytes at off as floats (via int: the direct byte-to-float cast is not intrinsified for all shapes). */
@@ -95,8 +87,9 @@ public final class Q8_0Tensor extends FloatTensor {
         for (int i = 0; i < blocks; i++, outOffset += BLOCK) {
             long b = (block + i) * BYTES;
             float d = Simd.f16(s, b);
+            var dv = FloatVector.broadcast(F, d);
             for (int j = 0; j < BLOCK; j += L)
-                (widen(s, b + 2 + j)).mul(d).intoArray(out, outOffset + j);
+                widen(s, b + 2 + j).mul(dv).intoArray(out, outOffset + j);
         }
     }
 }

@@ -44,6 +44,17 @@ final class Simd {
         I = IntVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(L * 32));
     }
 
+    /**
+     * The lanes of v added one after another from lane 0: a fixed order, unlike
+     * {@code reduceLanes(ADD)}, whose order may differ between interpreted and compiled code. Every
+     * kernel finishes a dot product with this, which is what keeps results batch-invariant.
+     */
+    static float sum(FloatVector v) {
+        float s = v.lane(0);
+        for (int i = 1; i < L; i++) s += v.lane(i);
+        return s;
+    }
+
     /** The fp16 value stored at byte offset {@code off}. */
     static float f16(java.lang.foreign.MemorySegment s, long off) {
         return Float.float16ToFloat(s.get(LE_SHORT, off));
