@@ -45,16 +45,11 @@ public final class Scheduler implements AutoCloseable {
      * @param contextSize   positions in each slot's KV cache
      * @param batchSize     rows in one forward pass at most (raised to {@code slots} if smaller)
      * @param queueCapacity sequences that may wait for a slot; beyond that {@link #submit} refuses
-     * @param batchInvariant run every forward pass with at least two rows (adding a throw-away row
-     *                      when one sequence is alone), so that a sequence's numbers never depend on
-     *                      whether it had company: the matrix kernels sum a single row in a
-     *                      different order than a batch
+     *
+     * <p>Every row of a forward pass computes exactly what it would alone (the kernels are
+     * batch-invariant), so a sequence's tokens and log-probabilities never depend on its company.
      */
-    public record Config(int slots, int contextSize, int batchSize, int queueCapacity, boolean batchInvariant) {
-        public Config(int slots, int contextSize, int batchSize, int queueCapacity) {
-            this(slots, contextSize, batchSize, queueCapacity, true);
-        }
-
+    public record Config(int slots, int contextSize, int batchSize, int queueCapacity) {
         public Config {
             if (slots < 1) throw new IllegalArgumentException("slots must be at least 1");
             if (contextSize < 2) throw new IllegalArgumentException("context size must be at least 2");
@@ -73,7 +68,6 @@ public final class Scheduler implements AutoCloseable {
     private final Transformer transformer;
     private final int maxBatch;
     private final Slot[] slots;
-    private final KvCache padCache; // the throw-away row's cache, or null
 
     // The batch of one forward pass, allocated once.
     private final int[] rowTokens, rowPositions;
@@ -100,8 +94,7 @@ public final class Scheduler implements AutoCloseable {
         this.config = config;
         this.vocab = model.config().vocabSize();
         this.maxBatch = Math.max(config.slots(), config.batchSize());
-        this.padCache = config.batchInvariant() ? model.newCache(1) : null;
-        int rows = maxBatch + (padCache != null ? 1 : 0);
+        int rows = maxBatch;
         this.transformer = model.newTransformer(pool, rows);
         this.slots = new Slot[config.slots()];
         for (int i = 0; i < slots.length; i++) slots[i] = new Slot(i, model.newCache(config.contextSize()));
@@ -376,15 +369,6 @@ public final class Scheduler implements AutoCloseable {
                 n++;
             }
             inBatch.add(s);
-        }
-        if (padCache != null && (n == 1 || m == 1)) {
-            // One row, or one row of logits, would take the kernels' single-row path: add a row.
-            padCache.truncate(0);
-            rowTokens[n] = 0;
-            rowPositions[n] = 0;
-            rowCaches[n] = padCache;
-            rowWant[n] = true;
-            n++;
         }
         try {
             transformer.forward(n, rowTokens, rowPositions, rowCaches, rowWant, logits);
