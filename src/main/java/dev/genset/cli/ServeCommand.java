@@ -1,5 +1,7 @@
 package dev.genset.cli;
 
+import dev.genset.gateway.Gateway;
+import dev.genset.gateway.GatewayConfig;
 import dev.genset.server.GensetServer;
 import dev.genset.server.ServerConfig;
 import picocli.CommandLine.Command;
@@ -16,7 +18,8 @@ import java.util.concurrent.CountDownLatch;
 
 @Command(name = "serve", description = {
         "Serve models over an OpenAI-compatible HTTP API with continuous batching.",
-        "Endpoints: POST /v1/chat/completions, /v1/completions, /tokenize, /detokenize; GET /v1/models, /health, /metrics."})
+        "Endpoints: POST /v1/chat/completions, /v1/completions, /tokenize, /detokenize; GET /v1/models, /health, /metrics; the admin API under /admin.",
+        "Requests need an API key (Authorization: Bearer KEY) once any key exists; they are metered against its limits and budgets."})
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String host;
@@ -51,6 +54,19 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--shutdown-grace", paramLabel = "SECONDS", defaultValue = "30", description = "On shutdown, let running generations finish for this long (default: ${DEFAULT-VALUE}).")
     long graceSeconds;
 
+    @Option(names = "--db", paramLabel = "URL", description = "Database of keys, limits and usage: a JDBC URL (jdbc:postgresql://..., jdbc:sqlite:FILE), "
+            + "postgres://user:pass@host/db or a SQLite file (default: $GENSET_DB_URL, else genset.db in $GENSET_HOME or ~/.genset).")
+    String db;
+
+    @Option(names = "--redis", paramLabel = "URL", description = "Redis for rate limits shared by several servers (default: $GENSET_REDIS_URL, else in-process).")
+    String redis;
+
+    @Option(names = "--admin-key-file", paramLabel = "FILE", description = "File holding the key of the /admin API (default: $GENSET_ADMIN_KEY; without one /admin refuses every call).")
+    Path adminKeyFile;
+
+    @Option(names = "--open", description = "Serve without API keys on a non-loopback address while no key exists (keys are required once one exists).")
+    boolean open;
+
     @Override
     public Integer call() throws Exception {
         List<Path> paths = new ArrayList<>(models);
@@ -64,14 +80,29 @@ final class ServeCommand implements Callable<Integer> {
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout must be at least 1 second");
         ServerConfig config = new ServerConfig(host, port, paths, parallel, contextSize, k, batchSize, queue,
                 Duration.ofSeconds(timeoutSeconds), maxBody, Duration.ofSeconds(Math.max(0, graceSeconds)));
-        GensetServer server = GensetServer.start(config);
+        String adminKey = null;
+        if (adminKeyFile != null) {
+            adminKey = Files.readString(adminKeyFile).strip();
+            if (adminKey.isEmpty()) throw new IllegalArgumentException("--admin-key-file " + adminKeyFile + " is empty");
+        }
+        Gateway gateway = Gateway.open(GatewayConfig.resolve(db, redis, adminKey, System.getenv()));
+        GensetServer server;
+        try {
+            server = GensetServer.start(config, gateway, open);
+        } catch (RuntimeException e) {
+            gateway.close();
+            throw e;
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("genset: shutting down (letting running generations finish)");
             server.close();
+            gateway.close();
             stopped.countDown();
         }, "genset-shutdown"));
         System.err.printf("genset: listening on http://%s:%d (%d slot%s per model)%n", host, server.port(), parallel, parallel == 1 ? "" : "s");
+        System.err.println("genset: " + (gateway.keysRequired() ? "API keys required" : "no API keys yet: open to requests without a key")
+                + "; usage in " + gateway.config().database().describe() + (gateway.config().adminKey() == null ? "; /admin disabled (no admin key)" : "; /admin enabled"));
         server.awaitModels(Duration.ofHours(1));
         System.err.println("genset: models ready");
         stopped.await();

@@ -13,6 +13,7 @@ public class ApiException extends RuntimeException {
     private final String code;
     private ObjectNode extra; // more fields of the error object, or null
     private String retryAfter;
+    private java.util.Map<String, String> headers = java.util.Map.of();
 
     public ApiException(int status, String type, String message, String param, String code) {
         super(message);
@@ -65,6 +66,16 @@ public class ApiException extends RuntimeException {
 
     public ApiException retryAfter(String seconds) {
         this.retryAfter = seconds;
+        return this;
+    }
+
+    /** More headers to send with the error (x-ratelimit-*). */
+    public java.util.Map<String, String> headers() {
+        return headers;
+    }
+
+    public ApiException headers(java.util.Map<String, String> h) {
+        this.headers = h == null ? java.util.Map.of() : java.util.Map.copyOf(h);
         return this;
     }
 

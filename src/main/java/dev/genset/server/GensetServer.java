@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.engine.batch.Scheduler;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tokenizer.Tokenizer;
+import dev.genset.gateway.Gateway;
+import dev.genset.gateway.admin.AdminHttpService;
+import dev.genset.store.Keys;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
@@ -15,6 +18,8 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.OptionalLong;
@@ -36,9 +41,22 @@ public final class GensetServer implements AutoCloseable {
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
     private final WebServer server;
+    private final Gateway gateway; // null: no keys, no metering (embedded use and tests)
+    private final Keys keys;
+    private final boolean openAccess;
 
-    private GensetServer(ServerConfig config) {
+    private GensetServer(ServerConfig config, Gateway gateway, boolean openFlag) {
         this.config = config;
+        this.gateway = gateway;
+        this.keys = gateway == null ? null : new Keys(gateway.store());
+        InetAddress bind = bindAddress(config.host());
+        this.openAccess = openFlag || (bind != null && bind.isLoopbackAddress());
+        if (gateway != null) {
+            if (!gateway.keysRequired() && !gateway.openAccessAllowed(bind, openFlag))
+                throw new IllegalStateException("refusing to serve on " + config.host() + " without API keys: anyone could use it. "
+                        + "Create a key (genset keys create) or pass --open to serve without keys.");
+            gateway.configureOpenAccess(bind, openFlag);
+        }
         this.models = new ModelRegistry(config);
         for (ServedModel m : models.all()) metrics.watch(m);
         this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout());
@@ -51,9 +69,21 @@ public final class GensetServer implements AutoCloseable {
                 .build();
     }
 
-    /** Starts listening at once; models load in the background (requests for them get 503 meanwhile). */
+    /** Starts listening at once without a gateway (no keys, no metering); models load in the background. */
     public static GensetServer start(ServerConfig config) {
-        GensetServer s = new GensetServer(config);
+        return start(config, null, false);
+    }
+
+    /**
+     * Starts listening at once; models load in the background (requests for them get 503 meanwhile).
+     * With a gateway, requests need an API key once any key exists, are admitted against its limits
+     * and budgets and booked in its usage ledger, and its admin API is served under /admin; while no
+     * key exists, only a loopback address (or {@code openFlag}) serves without keys.
+     *
+     * @throws IllegalStateException on a non-loopback host with no keys and no {@code openFlag}
+     */
+    public static GensetServer start(ServerConfig config, Gateway gateway, boolean openFlag) {
+        GensetServer s = new GensetServer(config, gateway, openFlag);
         try {
             s.server.start();
         } catch (RuntimeException e) {
@@ -81,7 +111,16 @@ public final class GensetServer implements AutoCloseable {
         return models.resolve(modelId).scheduler();
     }
 
+    private static InetAddress bindAddress(String host) {
+        try {
+            return InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
     private void routes(HttpRouting.Builder r) {
+        if (gateway != null) r.register("/admin", new AdminHttpService(gateway.admin(), gateway.config().adminKey()));
         r.post("/v1/chat/completions", handler("chat", true, openai::chat))
                 .post("/chat/completions", handler("chat", true, openai::chat))
                 .post("/v1/completions", handler("completions", true, openai::completions))
@@ -90,8 +129,8 @@ public final class GensetServer implements AutoCloseable {
                 .post("/detokenize", handler("detokenize", false, this::detokenize))
                 .get("/v1/models", handler("models", false, this::listModels))
                 .get("/models", handler("models", false, this::listModels))
-                .get("/health", handler("health", false, this::health))
-                .get("/v1/health", handler("health", false, this::health))
+                .get("/health", handler("health", false, false, this::health))
+                .get("/v1/health", handler("health", false, false, this::health))
                 .get("/metrics", (req, res) -> {
                     res.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
                     res.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
@@ -104,21 +143,31 @@ public final class GensetServer implements AutoCloseable {
                 });
     }
 
+    /** One request as an endpoint sees it: when it began, and its passage through the gateway. */
+    record Call(long start, Metering meter) {}
+
     @FunctionalInterface
     interface Endpoint {
-        void handle(byte[] body, ServerResponse res, long startNanos) throws Exception;
+        void handle(byte[] body, ServerResponse res, Call call) throws Exception;
     }
 
-    /** Wraps an endpoint: body limit, errors in OpenAI's shape, metrics, draining. */
+    /** Wraps an endpoint: API key, body limit, errors in OpenAI's shape, metrics, draining, settlement. */
     private io.helidon.webserver.http.Handler handler(String name, boolean generates, Endpoint endpoint) {
+        return handler(name, generates, true, endpoint);
+    }
+
+    private io.helidon.webserver.http.Handler handler(String name, boolean generates, boolean keyed, Endpoint endpoint) {
         return (req, res) -> {
             long start = System.nanoTime();
             inFlight.incrementAndGet();
             int status = 200;
+            Metering meter = new Metering(keyed ? gateway : null, keys, req.headers().first(HeaderNames.AUTHORIZATION).orElse(null), res)
+                    .openAccess(openAccess);
             try {
+                meter.authenticate();
                 if (generates && draining) throw ApiException.unavailable("The server is shutting down.");
                 byte[] body = req.prologue().method().text().equals("POST") ? readBody(req) : new byte[0];
-                endpoint.handle(body, res, start);
+                endpoint.handle(body, res, new Call(start, meter));
                 status = res.status().code();
             } catch (ApiException e) {
                 status = e.status();
@@ -132,6 +181,11 @@ public final class GensetServer implements AutoCloseable {
                 LOG.log(System.Logger.Level.ERROR, "internal error in " + name, e);
                 sendError(res, ApiException.server("Internal error: " + e));
             } finally {
+                try {
+                    meter.settle(status);
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.ERROR, "settling a request's usage failed", e);
+                }
                 inFlight.decrementAndGet();
                 metrics.request(name, status);
                 if (generates) metrics.requestDuration(name, System.nanoTime() - start);
@@ -169,6 +223,7 @@ public final class GensetServer implements AutoCloseable {
             res.status(e.status());
             res.header("Content-Type", "application/json");
             if (e.retryAfter() != null) res.header(HeaderNames.RETRY_AFTER, e.retryAfter());
+            for (var h : e.headers().entrySet()) res.header(h.getKey(), h.getValue());
             res.send(Json.bytes(e.toJson()));
         } catch (RuntimeException ignored) {
             // headers already went out (a stream): nothing more can be said in HTTP terms
@@ -177,7 +232,7 @@ public final class GensetServer implements AutoCloseable {
 
     // ---- small endpoints -------------------------------------------------------------------------
 
-    private void listModels(byte[] body, ServerResponse res, long start) {
+    private void listModels(byte[] body, ServerResponse res, Call call) {
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.put("object", "list");
         ArrayNode data = r.putArray("data");
@@ -197,7 +252,7 @@ public final class GensetServer implements AutoCloseable {
         OpenAiEndpoints.send(res, r);
     }
 
-    private void health(byte[] body, ServerResponse res, long start) {
+    private void health(byte[] body, ServerResponse res, Call call) {
         ObjectNode r = Json.MAPPER.createObjectNode();
         int idle = 0, busy = 0, queued = 0;
         boolean loading = false, failed = false;
@@ -236,7 +291,7 @@ public final class GensetServer implements AutoCloseable {
         OpenAiEndpoints.send(res, r);
     }
 
-    private void tokenize(byte[] body, ServerResponse res, long start) {
+    private void tokenize(byte[] body, ServerResponse res, Call call) {
         Json j = Json.parseObject(body).allowOnly(Set.of("content", "add_special", "parse_special", "with_pieces", "model"));
         ServedModel m = models.resolve(j.string("model", null));
         String content = j.requiredString("content");
@@ -262,7 +317,7 @@ public final class GensetServer implements AutoCloseable {
         OpenAiEndpoints.send(res, r);
     }
 
-    private void detokenize(byte[] body, ServerResponse res, long start) {
+    private void detokenize(byte[] body, ServerResponse res, Call call) {
         Json j = Json.parseObject(body).allowOnly(Set.of("tokens", "model"));
         ServedModel m = models.resolve(j.string("model", null));
         ArrayNode arr = j.array("tokens");

@@ -25,6 +25,7 @@ final class Job {
     private final List<Sequence> sequences = new ArrayList<>();
     private final long startNanos;
     private final long[] lastTokenNanos;
+    private final SequenceEvent.Done[] ends;
     private final ServerMetrics metrics;
     private final String model;
     private int open;
@@ -32,6 +33,7 @@ final class Job {
     private Job(int choices, long startNanos, ServerMetrics metrics, String model) {
         this.startNanos = startNanos;
         this.lastTokenNanos = new long[choices];
+        this.ends = new SequenceEvent.Done[choices];
         this.metrics = metrics;
         this.model = model;
     }
@@ -93,6 +95,7 @@ final class Job {
             }
             case SequenceEvent.Done d -> {
                 open--;
+                ends[t.choice()] = d;
                 metrics.generatedTokens(model, d.completionTokens());
                 metrics.promptTokens(model, d.promptTokens(), d.cachedTokens());
                 metrics.finished(model, d.timedOut() ? "timeout" : d.reason().apiName());
@@ -104,6 +107,29 @@ final class Job {
             default -> {}
         }
         return t;
+    }
+
+    /**
+     * The tokens the ended sequences used: each prompt once ({@code perPrompt} choices share one),
+     * every generated token; a sequence cancelled before it started counts nothing.
+     */
+    dev.genset.gateway.Usage usage(int perPrompt) {
+        long prompt = 0, cached = 0, completion = 0;
+        for (int i = 0; i < ends.length; i++) {
+            SequenceEvent.Done d = ends[i];
+            if (d == null) continue;
+            completion += d.completionTokens();
+        }
+        for (int g = 0; g < ends.length; g += perPrompt) { // the prompt of a group: any of its choices that started
+            for (int i = g; i < Math.min(ends.length, g + perPrompt); i++) {
+                SequenceEvent.Done d = ends[i];
+                if (d == null || Metering.promptTokens(d) == 0) continue;
+                prompt += d.promptTokens();
+                cached += Math.min(d.cachedTokens(), d.promptTokens());
+                break;
+            }
+        }
+        return new dev.genset.gateway.Usage(prompt, completion, cached, "local", null);
     }
 
     void cancel() {

@@ -52,7 +52,7 @@ final class OpenAiEndpoints {
 
     // ---- chat ----------------------------------------------------------------------------------
 
-    void chat(byte[] body, ServerResponse res, long start) throws IOException, InterruptedException {
+    void chat(byte[] body, ServerResponse res, GensetServer.Call call) throws IOException, InterruptedException {
         Json j = Json.parseObject(body).allowOnly(CHAT_FIELDS);
         ServedModel model = models.resolve(j.string("model", null));
         List<ChatMessage> messages = messages(j);
@@ -87,10 +87,13 @@ final class OpenAiEndpoints {
             reqs.add(new GenerationRequest(prompt, maxTokens == null ? -1 : maxTokens, sp.toConfig(i), stops, sp.ignoreEos(),
                     logprobs ? (topLogprobs == null ? 0 : topLogprobs) : -1, false, sp.logitBias(), constraint, timeout));
         }
-        Job job = Job.submit(model.scheduler(), reqs, start, metrics, model.id);
+        int ctx = model.scheduler().contextSize();
+        call.meter().admit(model.id, prompt.length, (long) sp.n() * (maxTokens != null ? maxTokens : Math.max(1, ctx - prompt.length)));
+        Job job = Job.submit(model.scheduler(), reqs, call.start(), metrics, model.id);
+        call.meter().job(job, sp.n());
         String id = "chatcmpl-" + randomId();
         long created = System.currentTimeMillis() / 1000;
-        if (stream) streamChat(job, res, id, created, model.id, includeUsage, logprobs, tok);
+        if (stream) streamChat(job, res, call.meter(), id, created, model.id, includeUsage, logprobs, tok);
         else {
             Outcome[] out = collect(job, sp.n());
             ObjectNode r = Json.MAPPER.createObjectNode();
@@ -214,7 +217,7 @@ final class OpenAiEndpoints {
         };
     }
 
-    private void streamChat(Job job, ServerResponse res, String id, long created, String model, boolean includeUsage, boolean logprobs, Tokenizer tok)
+    private void streamChat(Job job, ServerResponse res, Metering meter, String id, long created, String model, boolean includeUsage, boolean logprobs, Tokenizer tok)
             throws InterruptedException {
         Outcome[] out = new Outcome[job.choices()];
         for (int i = 0; i < out.length; i++) out[i] = new Outcome();
@@ -265,6 +268,7 @@ final class OpenAiEndpoints {
                 }
                 sse.done();
             } catch (IOException e) {
+                meter.clientGone();
                 job.cancelAndDrain(); // the client went away: free its slots
             }
         }
@@ -305,7 +309,7 @@ final class OpenAiEndpoints {
 
     // ---- text completions ----------------------------------------------------------------------
 
-    void completions(byte[] body, ServerResponse res, long start) throws IOException, InterruptedException {
+    void completions(byte[] body, ServerResponse res, GensetServer.Call call) throws IOException, InterruptedException {
         Json j = Json.parseObject(body).allowOnly(COMPLETION_FIELDS);
         ServedModel model = models.resolve(j.string("model", null));
         Tokenizer tok = model.tokenizer();
@@ -347,11 +351,15 @@ final class OpenAiEndpoints {
                         logprobs == null ? -1 : logprobs, echo && logprobs != null, sp.logitBias(), null, timeout));
             }
         }
-        Job job = Job.submit(model.scheduler(), reqs, start, metrics, model.id);
+        long promptTokens = 0;
+        for (Prompt p : prompts) promptTokens += p.tokens.length;
+        call.meter().admit(model.id, promptTokens, (long) prompts.size() * sp.n() * maxTokens);
+        Job job = Job.submit(model.scheduler(), reqs, call.start(), metrics, model.id);
+        call.meter().job(job, sp.n());
         String id = "cmpl-" + randomId();
         long created = System.currentTimeMillis() / 1000;
         if (stream) {
-            streamCompletions(job, res, id, created, model.id, includeUsage, echo, logprobs, prompts, sp.n(), tok);
+            streamCompletions(job, res, call.meter(), id, created, model.id, includeUsage, echo, logprobs, prompts, sp.n(), tok);
             return;
         }
         Outcome[] out = collect(job, reqs.size());
@@ -429,7 +437,7 @@ final class OpenAiEndpoints {
         return t;
     }
 
-    private void streamCompletions(Job job, ServerResponse res, String id, long created, String model, boolean includeUsage, boolean echo,
+    private void streamCompletions(Job job, ServerResponse res, Metering meter, String id, long created, String model, boolean includeUsage, boolean echo,
                                    Integer logprobs, List<Prompt> prompts, int n, Tokenizer tok) throws InterruptedException {
         Outcome[] out = new Outcome[job.choices()];
         CompletionLogprobs[] offsets = new CompletionLogprobs[out.length];
@@ -491,6 +499,7 @@ final class OpenAiEndpoints {
                 }
                 sse.done();
             } catch (IOException e) {
+                meter.clientGone();
                 job.cancelAndDrain();
             }
         }

@@ -26,9 +26,14 @@ final class TestServer implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     TestServer(UnaryOperator<ServerConfig> tweak) throws Exception {
+        this(tweak, null);
+    }
+
+    /** With a gateway: keys, limits and the usage ledger. */
+    TestServer(UnaryOperator<ServerConfig> tweak, dev.genset.gateway.Gateway gateway) throws Exception {
         ServerConfig c = ServerConfig.defaults(List.of(TestFiles.storiesModel())).withPort(0).withThreads(1).withParallel(4)
                 .withBatchSize(32).withQueueCapacity(16);
-        server = GensetServer.start(tweak.apply(c));
+        server = GensetServer.start(tweak.apply(c), gateway, false);
         server.awaitModels(Duration.ofSeconds(60));
         base = "http://127.0.0.1:" + server.port();
     }
@@ -38,6 +43,25 @@ final class TestServer implements AutoCloseable {
     Reply post(String path, String body) throws Exception {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return new Reply(r.statusCode(), parse(r.body()), r);
+    }
+
+    /** A POST with headers given as name, value, name, value... */
+    Reply post(String path, String body, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+                .header("Content-Type", "application/json").method("POST", HttpRequest.BodyPublishers.ofString(body));
+        if (headers.length > 0) b.headers(headers);
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return new Reply(r.statusCode(), parse(r.body()), r);
+    }
+
+    /** Any method with headers given as name, value, ... (body may be null). */
+    Reply send(String method, String path, String body, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) b.header("Content-Type", "application/json");
+        if (headers.length > 0) b.headers(headers);
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         return new Reply(r.statusCode(), parse(r.body()), r);
     }
 

@@ -1,0 +1,126 @@
+package dev.genset.server;
+
+import dev.genset.engine.batch.SequenceEvent;
+import dev.genset.engine.generate.FinishReason;
+import dev.genset.gateway.Admission;
+import dev.genset.gateway.ApiKeys;
+import dev.genset.gateway.Gateway;
+import dev.genset.gateway.GatewayException;
+import dev.genset.gateway.Usage;
+import dev.genset.store.ApiKeyRecord;
+import dev.genset.store.Keys;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.util.Map;
+
+/**
+ * One request's passage through the gateway: its key checked before the body is read, admitted
+ * once its prompt is tokenized ({@link #admit}), and settled exactly once when the request ends
+ * with the tokens its sequences actually used ({@link #settle}), whether it succeeded, failed or
+ * its client went away. Without a gateway every call is a no-op and everything is allowed.
+ */
+final class Metering {
+    private final Gateway gateway;
+    private final Keys keys;
+    private final String key;
+    private final ServerResponse res;
+    private Admission admission;
+    private Job job;
+    private int perPrompt = 1;
+    private Usage explicit;
+    private boolean clientGone;
+    private boolean settled;
+
+    Metering(Gateway gateway, Keys keys, String authorization, ServerResponse res) {
+        this.gateway = gateway;
+        this.keys = keys;
+        this.key = ApiKeys.bearer(authorization);
+        this.res = res;
+    }
+
+    /**
+     * Refuses a request that can never be admitted before any work is done for it: no key while
+     * keys are required, an unknown, revoked or expired key. (Limits and models are checked at admission.)
+     */
+    void authenticate() {
+        if (gateway == null) return;
+        if (key == null) {
+            if (gateway.keysRequired() || !openAccess) throw map(new GatewayException(401, "invalid_request_error", "missing_api_key",
+                    "You didn't provide an API key. Send it in the Authorization header: Authorization: Bearer YOUR_KEY."));
+            return;
+        }
+        Keys.Resolved r = keys.lookup(ApiKeys.hash(key));
+        ApiKeyRecord k = r == null ? null : r.key();
+        if (k == null || k.revoked() || k.expired(System.currentTimeMillis()))
+            throw map(new GatewayException(401, "invalid_request_error", "invalid_api_key",
+                    k == null ? "Incorrect API key provided." : k.revoked() ? "This API key has been revoked." : "This API key has expired."));
+    }
+
+    private boolean openAccess = true;
+
+    Metering openAccess(boolean open) {
+        this.openAccess = open;
+        return this;
+    }
+
+    /** Admits the request (prompt tokenized, its most completion tokens known) or throws the refusal as an API error. */
+    void admit(String model, long promptTokens, long maxCompletionTokens) {
+        if (gateway == null || admission != null) return;
+        try {
+            admission = gateway.admit(key, model, (int) Math.min(Integer.MAX_VALUE, promptTokens),
+                    (int) Math.max(1, Math.min(Integer.MAX_VALUE, maxCompletionTokens)));
+        } catch (GatewayException e) {
+            throw map(e);
+        }
+        res.header("x-request-id", admission.requestId());
+        for (Map.Entry<String, String> h : admission.headers().entrySet()) res.header(h.getKey(), h.getValue());
+    }
+
+    Admission admission() {
+        return admission;
+    }
+
+    /** The request's sequences, whose ends give the usage at settlement ({@code perPrompt} choices share one prompt). */
+    void job(Job job, int perPrompt) {
+        this.job = job;
+        this.perPrompt = Math.max(1, perPrompt);
+    }
+
+    /** Usage known otherwise (a routed request). */
+    void usage(Usage u) {
+        this.explicit = u;
+    }
+
+    /** The client closed the connection during the response. */
+    void clientGone() {
+        clientGone = true;
+    }
+
+    /** Books the usage and releases the reservation; once, whatever happened. */
+    void settle(int status) {
+        if (settled) return;
+        settled = true;
+        if (gateway == null || admission == null) return;
+        Usage u = explicit;
+        if (u == null && job != null) {
+            job.cancelAndDrain(); // nothing left running when it is booked; no-op if every sequence ended
+            u = job.usage(perPrompt);
+        }
+        String outcome = clientGone ? "cancelled" : status >= 200 && status < 300 ? "ok" : "error";
+        gateway.settle(admission, u == null ? Usage.NONE : u, outcome);
+    }
+
+    static ApiException map(GatewayException e) {
+        ApiException a = new ApiException(e.status(), e.type(), e.getMessage(), null, e.code());
+        if (e.retryAfter() != null) a.retryAfter(e.retryAfter());
+        java.util.LinkedHashMap<String, String> h = new java.util.LinkedHashMap<>(e.headers());
+        h.remove("Retry-After");
+        return a.headers(h);
+    }
+
+    /** Prompt tokens a sequence's end counts: none for one cancelled before it started. */
+    static int promptTokens(SequenceEvent.Done d) {
+        boolean started = d.reason() != FinishReason.CANCELLED || d.completionTokens() > 0 || d.promptNanos() > 0;
+        return started ? d.promptTokens() : 0;
+    }
+}
