@@ -6,8 +6,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Datasets known by name (a task's {@code dataset: {name: ...}}). The data store will provide
- * them; until then only datasets registered in-process are found.
+ * Datasets known by name (a task's {@code dataset: {name: ...}}): those registered in-process,
+ * then the data store's ({@link StoredDatasets}, under GENSET_HOME).
  */
 public final class DatasetRegistry {
     /** Where a named dataset's documents come from. */
@@ -24,7 +24,7 @@ public final class DatasetRegistry {
     }
 
     private static final Map<String, Source> REGISTERED = new ConcurrentHashMap<>();
-    private static volatile Provider provider = name -> Optional.empty();
+    private static volatile Provider provider = name -> new StoredDatasets(dev.genset.data.DatasetStore.atDefaultHome()).find(name);
 
     private DatasetRegistry() {}
 
@@ -38,7 +38,7 @@ public final class DatasetRegistry {
 
     /** Installs the provider asked for names that were not registered in-process. */
     public static void setProvider(Provider p) {
-        provider = p == null ? name -> Optional.empty() : p;
+        provider = p == null ? name -> Optional.<Source>empty() : p;
     }
 
     public static Source get(String name) {
