@@ -44,6 +44,7 @@ public final class GensetServer implements AutoCloseable {
     private final Gateway gateway; // null: no keys, no metering (embedded use and tests)
     private final Keys keys;
     private final boolean openAccess;
+    private final Upstream upstream;
 
     private GensetServer(ServerConfig config, Gateway gateway, boolean openFlag) {
         this.config = config;
@@ -59,7 +60,8 @@ public final class GensetServer implements AutoCloseable {
         }
         this.models = new ModelRegistry(config);
         for (ServedModel m : models.all()) metrics.watch(m);
-        this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout());
+        this.upstream = new Upstream(gateway == null ? null : gateway.router(), models);
+        this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout(), upstream);
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -249,6 +251,8 @@ public final class GensetServer implements AutoCloseable {
                         .put("chat_template", m.template().name());
             }
         }
+        for (String id : upstream.models())
+            data.addObject().put("id", id).put("object", "model").put("created", 0).put("owned_by", "upstream");
         OpenAiEndpoints.send(res, r);
     }
 

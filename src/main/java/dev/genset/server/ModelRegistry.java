@@ -21,6 +21,16 @@ final class ModelRegistry implements AutoCloseable {
         return new ArrayList<>(byId.values());
     }
 
+    /** Whether a request naming {@code name} is served here. */
+    boolean has(String name) {
+        try {
+            resolve(name);
+            return true;
+        } catch (ApiException e) {
+            return false;
+        }
+    }
+
     /** The model a request names (its id, or its file name), the default if it names none, else 404. */
     ServedModel resolve(String name) {
         if (name == null || name.isEmpty()) return byId.values().iterator().next();

@@ -43,8 +43,10 @@ final class OpenAiEndpoints {
     private final ModelRegistry models;
     private final ServerMetrics metrics;
     private final Duration timeout;
+    private final Upstream upstream;
 
-    OpenAiEndpoints(ModelRegistry models, ServerMetrics metrics, Duration timeout) {
+    OpenAiEndpoints(ModelRegistry models, ServerMetrics metrics, Duration timeout, Upstream upstream) {
+        this.upstream = upstream;
         this.models = models;
         this.metrics = metrics;
         this.timeout = timeout;
@@ -53,7 +55,12 @@ final class OpenAiEndpoints {
     // ---- chat ----------------------------------------------------------------------------------
 
     void chat(byte[] body, ServerResponse res, GensetServer.Call call) throws IOException, InterruptedException {
-        Json j = Json.parseObject(body).allowOnly(CHAT_FIELDS);
+        Json j = Json.parseObject(body);
+        if (upstream.handles(j.node().path("model").asText(null))) {
+            upstream.forward("/chat/completions", j, res, call);
+            return;
+        }
+        j.allowOnly(CHAT_FIELDS);
         ServedModel model = models.resolve(j.string("model", null));
         List<ChatMessage> messages = messages(j);
         boolean stream = j.bool("stream", false);
@@ -310,7 +317,12 @@ final class OpenAiEndpoints {
     // ---- text completions ----------------------------------------------------------------------
 
     void completions(byte[] body, ServerResponse res, GensetServer.Call call) throws IOException, InterruptedException {
-        Json j = Json.parseObject(body).allowOnly(COMPLETION_FIELDS);
+        Json j = Json.parseObject(body);
+        if (upstream.handles(j.node().path("model").asText(null))) {
+            upstream.forward("/completions", j, res, call);
+            return;
+        }
+        j.allowOnly(COMPLETION_FIELDS);
         ServedModel model = models.resolve(j.string("model", null));
         Tokenizer tok = model.tokenizer();
         List<Prompt> prompts = prompts(j, tok);

@@ -9,6 +9,7 @@ import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import dev.genset.gateway.Gateway;
 import dev.genset.gateway.GatewayConfig;
 import dev.genset.store.Database;
+import dev.genset.store.Deployments;
 import dev.genset.store.UsageReports;
 import dev.genset.store.UsageRow;
 import org.junit.jupiter.api.AfterAll;
@@ -216,6 +217,44 @@ class GatewayServerTest {
             assertThatThrownBy(() -> GensetServer.start(wide, empty, false)).isInstanceOf(IllegalStateException.class).hasMessageContaining("--open");
             try (GensetServer open = GensetServer.start(wide, empty, true)) {
                 assertThat(open.port()).isPositive();
+            }
+        }
+    }
+
+    @Test
+    void modelsRoutedUpstreamArePassedThroughAndBooked() throws Exception {
+        try (TestServer up = new TestServer(c -> c.withParallel(2))) {
+            gateway.admin().putDeployment(new Deployments.Row("up1", "remote-stories", "openai", up.base + "/v1", "upstream-key", "stories260K", 0, 1, 30_000L));
+            gateway.reloadRoutes();
+            try {
+                var models = s.send("GET", "/v1/models", null, auth(key));
+                assertThat(models.json().get("data").findValuesAsText("id")).contains("stories260K", "remote-stories");
+
+                var whole = s.post("/v1/completions", "{\"model\":\"remote-stories\",\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"temperature\":0,\"ignore_eos\":true}", auth(key));
+                assertThat(whole.status()).as(whole.raw().body()).isEqualTo(200);
+                assertThat(whole.json().get("model").asText()).isEqualTo("remote-stories");
+                var local = s.post("/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"temperature\":0,\"ignore_eos\":true}", auth(key));
+                assertThat(whole.json().at("/choices/0/text").asText()).isEqualTo(local.json().at("/choices/0/text").asText());
+                UsageRow u = row(whole);
+                assertThat(u.provider()).isEqualTo("openai");
+                assertThat(u.deployment()).isEqualTo("up1");
+                assertThat(u.promptTokens()).isEqualTo(5);
+                assertThat(u.completionTokens()).isEqualTo(6);
+
+                String chat = "{\"model\":\"remote-stories\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story\"}],\"max_tokens\":7,"
+                        + "\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
+                var streamed = s.post("/v1/chat/completions", chat, auth(key));
+                assertThat(streamed.status()).isEqualTo(200);
+                assertThat(streamed.raw().headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+                List<String> events = streamed.raw().body().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
+                assertThat(events.getLast()).isEqualTo("[DONE]");
+                assertThat(events).noneMatch(e -> e.contains("\"usage\":{")); // asked for upstream, not by the client
+                UsageRow su = row(streamed);
+                assertThat(su.completionTokens()).isEqualTo(7);
+                assertThat(su.deployment()).isEqualTo("up1");
+            } finally {
+                new Deployments(gateway.store()).remove("up1");
+                gateway.reloadRoutes();
             }
         }
     }
