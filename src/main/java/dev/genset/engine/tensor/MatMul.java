@@ -14,11 +14,13 @@ import static dev.genset.engine.tensor.Simd.L;
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the
- * batch size and whatever else is in the batch: the weights are decoded chunk by chunk (L values)
- * exactly as {@link FloatTensor#dequantize} decodes them, each chunk is fused into a single
- * accumulator per (weight row, activation row) pair in column order, the accumulator's lanes are
- * summed in lane order ({@link Simd#sum}), and values past the last whole chunk are added one by
- * one. So a sequence decoded alone and the same sequence decoded in a batch with others produce
+ * batch size and whatever else is in the batch: each type's single-row kernel ({@code dotVector})
+ * defines the sequence, and the batched path repeats it from a decoded tile. For most types that
+ * is: chunks of L values decoded exactly as {@link FloatTensor#dequantize} decodes them, fused into
+ * one accumulator per (weight row, activation row) pair in column order, lanes summed in lane
+ * order ({@link Simd#sum}), values past the last whole chunk added one by one. Q8_0 and Q4_0 use a
+ * block form (unscaled quants times x per block, then one fma with the block scale), which keeps
+ * the decode loop off the fma latency chain. So a sequence decoded alone and the same sequence decoded in a batch with others produce
  * bit-identical logits.
  *
  * <p>A single activation row (decode) streams the weights once through the type's fused kernel.
@@ -124,6 +126,10 @@ public final class MatMul {
     /** Rows r0 .. r0+3 against every activation row, from the decoded tile. */
     static void tiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, float[] tile) {
         int tileRows = Math.min(TILE_ROWS, rows - r0);
+        if (Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor)) {
+            blockTiled(w, x, batch, out, rows, cols, r0, tileRows, tile);
+            return;
+        }
         w.dequantize((long) r0 * cols, tile, 0, tileRows * cols);
         if (!Simd.ENABLED) {
             for (int b = 0; b < batch; b++)
@@ -140,6 +146,30 @@ public final class MatMul {
         if (b < batch) F32Kernels.dot4x1(tile, cols, x, b * cols, out, b * rows + r0);
     }
 
+    private static final ThreadLocal<float[][]> SCALES = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /**
+     * Q8_0 and Q4_0 in block form (see {@link Q8_0Tensor#dotVector}): the tile holds unscaled
+     * quants and the blocks' scales, and each pair repeats the single-row kernel's operations.
+     */
+    private static void blockTiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, int tileRows, float[] tile) {
+        int blocksPerRow = cols / 32;
+        float[][] holder = SCALES.get();
+        if (holder[0].length < TILE_ROWS * blocksPerRow) holder[0] = new float[TILE_ROWS * blocksPerRow];
+        float[] d = holder[0];
+        long block = (long) r0 * blocksPerRow;
+        int blocks = tileRows * blocksPerRow;
+        if (w instanceof Q8_0Tensor) Q8_0Tensor.decodeUnscaled(w.segment(), block, blocks, tile, 0, d, 0);
+        else Q4_0Tensor.decodeUnscaled(w.segment(), block, blocks, tile, 0, d, 0);
+        for (int b = 0; b < batch; b++) {
+            int i = 0;
+            for (; i + 1 < tileRows; i += 2)
+                F32Kernels.blockDot2(tile, i * cols, d, i * blocksPerRow, cols, blocksPerRow, x, b * cols, out, b * rows + r0 + i);
+            for (; i < tileRows; i++)
+                out[b * rows + r0 + i] = F32Kernels.blockDot(tile, i * cols, d, i * blocksPerRow, x, b * cols, blocksPerRow);
+        }
+    }
+
     /**
      * Float kernels over decoded tiles, each pair following the canonical sequence: one
      * accumulator over whole chunks in column order, {@link Simd#sum}, then the rest one by one.
@@ -152,6 +182,39 @@ public final class MatMul {
             float sum = 0f;
             for (int i = 0; i < n; i++) sum += a[ao + i] * b[bo + i];
             return sum;
+        }
+
+        /** The block-form dot of one unscaled row (q, per-block scales d) with x; see {@link Q8_0Tensor#dotVector}. */
+        static float blockDot(float[] q, int qo, float[] d, int dOff, float[] x, int xo, int blocks) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int blk = 0; blk < blocks; blk++) {
+                int o = blk * 32;
+                FloatVector sum = FloatVector.fromArray(F, q, qo + o).mul(FloatVector.fromArray(F, x, xo + o));
+                for (int j = L; j < 32; j += L) sum = FloatVector.fromArray(F, q, qo + o + j).fma(FloatVector.fromArray(F, x, xo + o + j), sum);
+                acc = sum.fma(FloatVector.broadcast(F, d[dOff + blk]), acc);
+            }
+            return Simd.sum(acc);
+        }
+
+        /** Two consecutive rows (cols apart) of the unscaled tile against one activation row; the same operations as {@link #blockDot} per pair. */
+        static void blockDot2(float[] q, int qo, float[] d, int dOff, int cols, int blocksPerRow, float[] x, int xo, float[] out, int o) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            int q1 = qo + cols, d1 = dOff + blocksPerRow;
+            for (int blk = 0; blk < blocksPerRow; blk++) {
+                int k = blk * 32;
+                var xv = FloatVector.fromArray(F, x, xo + k);
+                FloatVector s0 = FloatVector.fromArray(F, q, qo + k).mul(xv);
+                FloatVector s1 = FloatVector.fromArray(F, q, q1 + k).mul(xv);
+                for (int j = L; j < 32; j += L) {
+                    xv = FloatVector.fromArray(F, x, xo + k + j);
+                    s0 = FloatVector.fromArray(F, q, qo + k + j).fma(xv, s0);
+                    s1 = FloatVector.fromArray(F, q, q1 + k + j).fma(xv, s1);
+                }
+                acc0 = s0.fma(FloatVector.broadcast(F, d[dOff + blk]), acc0);
+                acc1 = s1.fma(FloatVector.broadcast(F, d[d1 + blk]), acc1);
+            }
+            out[o] = Simd.sum(acc0);
+            out[o + 1] = Simd.sum(acc1);
         }
 
         static float dot(float[] a, int ao, float[] b, int bo, int n) {

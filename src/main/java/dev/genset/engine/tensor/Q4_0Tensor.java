@@ -76,19 +76,33 @@ public final class Q4_0Tensor extends FloatTensor {
     }
 
     /**
-     * The canonical vector dot ({@link FloatTensor#dot}): each chunk of L values, in element
-     * order, decoded exactly as {@link #dequantizeVector} decodes it ((q - 8) * d) and fused into
-     * one accumulator.
+     * The canonical vector dot ({@link FloatTensor#dot}), in block form: per block, the unscaled
+     * quants times x summed in a fresh chain (a product, then fmas, chunk by chunk in element
+     * order), then fused with the block scale into one accumulator; lanes summed by {@link Simd#sum}.
+     * Only one fma per block is on the loop-carried chain, so the loop is not latency-bound.
+     * {@link MatMul}'s batched path repeats exactly these operations from {@link #decodeUnscaled}.
      */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
         FloatVector acc = FloatVector.zero(F);
-        long b = offset / BLOCK * BYTES;
-        for (int i = 0; i < n; i += BLOCK, b += BYTES) {
-            var d = FloatVector.broadcast(F, Simd.f16(s, b));
-            for (int j = 0; j < BLOCK; j += L)
-                acc = nibbles(s, b, j).mul(d).fma(FloatVector.fromArray(F, x, xOffset + i + j), acc);
+        long b0 = offset / BLOCK * BYTES;
+        for (int blk = 0, blocks = n / BLOCK; blk < blocks; blk++) {
+            // offsets from the int block counter (not a second, long induction variable) let C2 hoist bounds checks
+            long b = b0 + (long) blk * BYTES;
+            int xo = xOffset + blk * BLOCK;
+            FloatVector sum = nibbles(s, b, 0).mul(FloatVector.fromArray(F, x, xo));
+            for (int j = L; j < BLOCK; j += L) sum = nibbles(s, b, j).fma(FloatVector.fromArray(F, x, xo + j), sum);
+            acc = sum.fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc);
         }
         return Simd.sum(acc);
+    }
+
+    /** The unscaled quants of whole blocks as floats (q - 8) to q[qOffset ..], and each block's scale to d[dOffset ..]. */
+    static void decodeUnscaled(MemorySegment s, long block, int blocks, float[] q, int qOffset, float[] d, int dOffset) {
+        for (int i = 0; i < blocks; i++, qOffset += BLOCK) {
+            long b = (block + i) * BYTES;
+            d[dOffset + i] = Simd.f16(s, b);
+            for (int j = 0; j < BLOCK; j += L) nibbles(s, b, j).intoArray(q, qOffset + j);
+        }
     }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
