@@ -7,9 +7,9 @@ import java.nio.file.Path;
 
 /** Options shared by commands that load a model: which file, how many threads, what context. */
 final class ModelOptions {
-    @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "GGUF model file (default: $GENSET_MODEL, else the bundled stories260K).")
-    Path model;
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
+            description = "GGUF model file or model store name (name:tag; default: $GENSET_MODEL, else the bundled stories260K).")
+    String model;
 
     @Option(names = {"-t", "--threads"}, paramLabel = "K", description = "Worker threads (default: $GENSET_THREADS, else all cores).")
     Integer threads;
@@ -20,11 +20,16 @@ final class ModelOptions {
     @Option(names = {"-b", "--batch-size"}, paramLabel = "B", defaultValue = "128", description = "Prompt tokens evaluated per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    Path modelPath() {
-        if (model != null) return model;
+    Path modelPath() throws java.io.IOException {
+        if (model != null) return resolve(model);
         String env = System.getenv("GENSET_MODEL");
-        if (env != null && !env.isBlank()) return Path.of(env);
+        if (env != null && !env.isBlank()) return resolve(env);
         return bundledModel();
+    }
+
+    /** A model named on the command line: the file if it exists, else the store name's file (under $GENSET_HOME). */
+    static Path resolve(String fileOrName) throws java.io.IOException {
+        return dev.genset.models.ModelStore.resolveDefault(fileOrName);
     }
 
     static Path bundledModel() {

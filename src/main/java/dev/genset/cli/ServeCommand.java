@@ -2,17 +2,22 @@ package dev.genset.cli;
 
 import dev.genset.gateway.Gateway;
 import dev.genset.gateway.GatewayConfig;
+import dev.genset.models.KeepAlive;
+import dev.genset.models.ModelRef;
+import dev.genset.models.ModelStore;
 import dev.genset.server.GensetServer;
+import dev.genset.server.ServeOptions;
 import dev.genset.server.ServerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -27,8 +32,17 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8080", description = "Port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = {"-m", "--model"}, paramLabel = "PATH", description = "GGUF model to serve (repeatable; default: $GENSET_MODEL, else the bundled stories260K). Requests name a model by its file name without .gguf.")
-    List<Path> models = new ArrayList<>();
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL", description = {"GGUF file or model store name (name:tag) to load at start and keep loaded "
+            + "(repeatable; default: $GENSET_MODEL, else the bundled stories260K; the first is the default for requests that name none).",
+            "Requests name a file's model by its file name without .gguf, a store model by name:tag; every store model can be requested and loads on first use."})
+    List<String> models = new ArrayList<>();
+
+    @Option(names = "--keep-alive", paramLabel = "DURATION", defaultValue = "5m", description = "How long a model loaded on request stays loaded after its last request "
+            + "(5m, 30s, 1h; 0 unloads at once, -1 keeps it loaded; a request's keep_alive overrides it; default: ${DEFAULT-VALUE}).")
+    String keepAlive;
+
+    @Option(names = "--memory-budget", paramLabel = "BYTES", description = "Memory all loaded models may take together (e.g. 8G); the least recently used idle model is unloaded to make room (default: unlimited).")
+    String memoryBudget;
 
     @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "4", description = "Sequences decoded together per model (slots; default: ${DEFAULT-VALUE}).")
     int parallel;
@@ -69,12 +83,26 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<Path> paths = new ArrayList<>(models);
-        if (paths.isEmpty()) {
+        List<String> named = new ArrayList<>(models);
+        if (named.isEmpty()) {
             String env = System.getenv("GENSET_MODEL");
-            paths.add(env != null && !env.isBlank() ? Path.of(env) : ModelOptions.bundledModel());
+            named.add(env != null && !env.isBlank() ? env : ModelOptions.bundledModel().toString());
         }
-        for (Path p : paths) if (!Files.exists(p)) throw new NoSuchFileException(p.toString());
+        ModelStore store = ModelStore.atDefaultHome();
+        List<Path> paths = new ArrayList<>();
+        Map<Path, String> names = new HashMap<>();
+        for (String m : named) {
+            Path file = Path.of(m);
+            if (Files.isRegularFile(file)) {
+                paths.add(file);
+                continue;
+            }
+            Path blob = store.resolve(m); // a store name, else a one-line error
+            paths.add(blob);
+            names.put(blob, ModelRef.parse(m).toString());
+        }
+        KeepAlive keep = KeepAlive.parse(keepAlive);
+        long budget = memoryBudget == null ? Long.MAX_VALUE : parseBytes(memoryBudget);
         int k = threads != null ? threads : envThreads();
         if (k < 1) throw new IllegalArgumentException("--threads must be at least 1");
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout must be at least 1 second");
@@ -88,7 +116,7 @@ final class ServeCommand implements Callable<Integer> {
         Gateway gateway = Gateway.open(GatewayConfig.resolve(db, redis, adminKey, System.getenv()));
         GensetServer server;
         try {
-            server = GensetServer.start(config, gateway, open);
+            server = GensetServer.start(config, new ServeOptions(gateway, open, store, keep == null ? KeepAlive.DEFAULT : keep, names, budget));
         } catch (RuntimeException e) {
             gateway.close();
             throw e;
@@ -107,6 +135,29 @@ final class ServeCommand implements Callable<Integer> {
         System.err.println("genset: models ready");
         stopped.await();
         return 0;
+    }
+
+    /** "8G", "512M", "1.5T" or a number of bytes. */
+    static long parseBytes(String s) {
+        String t = s.trim().toUpperCase(java.util.Locale.ROOT).replaceFirst("I?B$", "");
+        long unit = 1;
+        if (!t.isEmpty()) {
+            switch (t.charAt(t.length() - 1)) {
+                case 'K' -> unit = 1L << 10;
+                case 'M' -> unit = 1L << 20;
+                case 'G' -> unit = 1L << 30;
+                case 'T' -> unit = 1L << 40;
+                default -> {}
+            }
+        }
+        if (unit > 1) t = t.substring(0, t.length() - 1);
+        try {
+            double v = Double.parseDouble(t);
+            if (v <= 0) throw new NumberFormatException();
+            return (long) (v * unit);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--memory-budget " + s + ": use a size such as 8G, 512M or a number of bytes");
+        }
     }
 
     private static int envThreads() {

@@ -38,6 +38,7 @@ public final class GensetServer implements AutoCloseable {
     private final ModelRegistry models;
     private final ServerMetrics metrics = new ServerMetrics();
     private final OpenAiEndpoints openai;
+    private final OllamaEndpoints ollama;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
     private final WebServer server;
@@ -46,7 +47,9 @@ public final class GensetServer implements AutoCloseable {
     private final boolean openAccess;
     private final Upstream upstream;
 
-    private GensetServer(ServerConfig config, Gateway gateway, boolean openFlag) {
+    private GensetServer(ServerConfig config, ServeOptions options) {
+        Gateway gateway = options.gateway();
+        boolean openFlag = options.open();
         this.config = config;
         this.gateway = gateway;
         this.keys = gateway == null ? null : new Keys(gateway.store());
@@ -58,10 +61,10 @@ public final class GensetServer implements AutoCloseable {
                         + "Create a key (genset keys create) or pass --open to serve without keys.");
             gateway.configureOpenAccess(bind, openFlag);
         }
-        this.models = new ModelRegistry(config);
-        for (ServedModel m : models.all()) metrics.watch(m);
+        this.models = new ModelRegistry(config, options, metrics::watch);
         this.upstream = new Upstream(gateway == null ? null : gateway.router(), models);
         this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout(), upstream);
+        this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout());
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -73,7 +76,12 @@ public final class GensetServer implements AutoCloseable {
 
     /** Starts listening at once without a gateway (no keys, no metering); models load in the background. */
     public static GensetServer start(ServerConfig config) {
-        return start(config, null, false);
+        return start(config, ServeOptions.none());
+    }
+
+    /** With a gateway (see {@link #start(ServerConfig, ServeOptions)}). */
+    public static GensetServer start(ServerConfig config, Gateway gateway, boolean openFlag) {
+        return start(config, ServeOptions.none().withGateway(gateway, openFlag));
     }
 
     /**
@@ -82,12 +90,16 @@ public final class GensetServer implements AutoCloseable {
      * and budgets and booked in its usage ledger, and its admin API is served under /admin; while no
      * key exists, only a loopback address (or {@code openFlag}) serves without keys.
      *
-     * @throws IllegalStateException on a non-loopback host with no keys and no {@code openFlag}
+     * Configured models load at once and stay loaded; the store's models load on their first
+     * request and unload after their keep-alive.
+     *
+     * @throws IllegalStateException on a non-loopback host with no keys and no {@code open} flag
      */
-    public static GensetServer start(ServerConfig config, Gateway gateway, boolean openFlag) {
-        GensetServer s = new GensetServer(config, gateway, openFlag);
+    public static GensetServer start(ServerConfig config, ServeOptions options) {
+        GensetServer s = new GensetServer(config, options);
         try {
             s.server.start();
+            s.models.preload();
         } catch (RuntimeException e) {
             s.models.close();
             throw e;
@@ -105,12 +117,14 @@ public final class GensetServer implements AutoCloseable {
 
     /** Waits until every model has loaded or failed. */
     public void awaitModels(Duration timeout) throws Exception {
-        for (ServedModel m : models.all()) m.awaitLoaded(timeout);
+        models.awaitLoads(timeout);
     }
 
     /** The scheduler of a loaded model (for tests and diagnostics). */
     public Scheduler scheduler(String modelId) {
-        return models.resolve(modelId).scheduler();
+        ServedModel m = models.live(models.idOf(modelId));
+        if (m == null) throw new IllegalStateException("model " + modelId + " is not loaded");
+        return m.scheduler();
     }
 
     private static InetAddress bindAddress(String host) {
@@ -133,6 +147,14 @@ public final class GensetServer implements AutoCloseable {
                 .get("/models", handler("models", false, this::listModels))
                 .get("/health", handler("health", false, false, this::health))
                 .get("/v1/health", handler("health", false, false, this::health))
+                .post("/api/generate", ollama("ollama_generate", true, true, ollama::generate))
+                .post("/api/chat", ollama("ollama_chat", true, true, ollama::chat))
+                .get("/api/tags", ollama("ollama_tags", false, true, ollama::tags))
+                .post("/api/show", ollama("ollama_show", false, true, ollama::show))
+                .get("/api/ps", ollama("ollama_ps", false, true, ollama::ps))
+                .post("/api/pull", ollama("ollama_pull", false, false, ollama::pull))
+                .delete("/api/delete", ollama("ollama_delete", false, false, ollama::delete))
+                .get("/api/version", ollama("ollama_version", false, false, ollama::version))
                 .get("/metrics", (req, res) -> {
                     res.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
                     res.send(metrics.scrape().getBytes(StandardCharsets.UTF_8));
@@ -145,9 +167,6 @@ public final class GensetServer implements AutoCloseable {
                 });
     }
 
-    /** One request as an endpoint sees it: when it began, and its passage through the gateway. */
-    record Call(long start, Metering meter) {}
-
     @FunctionalInterface
     interface Endpoint {
         void handle(byte[] body, ServerResponse res, Call call) throws Exception;
@@ -159,35 +178,48 @@ public final class GensetServer implements AutoCloseable {
     }
 
     private io.helidon.webserver.http.Handler handler(String name, boolean generates, boolean keyed, Endpoint endpoint) {
+        return handler(name, generates, keyed, false, endpoint);
+    }
+
+    /** Ollama's routes: the same, with errors as {@code {"error": "message"}}. */
+    private io.helidon.webserver.http.Handler ollama(String name, boolean generates, boolean keyed, Endpoint endpoint) {
+        return handler(name, generates, keyed, true, endpoint);
+    }
+
+    private io.helidon.webserver.http.Handler handler(String name, boolean generates, boolean keyed, boolean ollamaErrors, Endpoint endpoint) {
         return (req, res) -> {
             long start = System.nanoTime();
             inFlight.incrementAndGet();
             int status = 200;
-            Metering meter = new Metering(keyed ? gateway : null, keys, req.headers().first(HeaderNames.AUTHORIZATION).orElse(null), res)
+            Call call = null;
+            Metering meter = new Metering(gateway, keys, req.headers().first(HeaderNames.AUTHORIZATION).orElse(null), res)
                     .openAccess(openAccess);
             try {
-                meter.authenticate();
+                if (keyed) meter.authenticate();
                 if (generates && draining) throw ApiException.unavailable("The server is shutting down.");
-                byte[] body = req.prologue().method().text().equals("POST") ? readBody(req) : new byte[0];
-                endpoint.handle(body, res, new Call(start, meter));
+                String method = req.prologue().method().text();
+                byte[] body = method.equals("POST") || method.equals("DELETE") ? readBody(req) : new byte[0];
+                call = new Call(start, meter, models);
+                endpoint.handle(body, res, call);
                 status = res.status().code();
             } catch (ApiException e) {
                 status = e.status();
-                sendError(res, e);
+                sendError(res, ollamaErrors, e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 status = 503;
-                sendError(res, ApiException.unavailable("The server is shutting down."));
+                sendError(res, ollamaErrors, ApiException.unavailable("The server is shutting down."));
             } catch (Throwable e) {
                 status = 500;
                 LOG.log(System.Logger.Level.ERROR, "internal error in " + name, e);
-                sendError(res, ApiException.server("Internal error: " + e));
+                sendError(res, ollamaErrors, ApiException.server("Internal error: " + e));
             } finally {
                 try {
                     meter.settle(status);
                 } catch (RuntimeException e) {
                     LOG.log(System.Logger.Level.ERROR, "settling a request's usage failed", e);
                 }
+                if (call != null) call.release();
                 inFlight.decrementAndGet();
                 metrics.request(name, status);
                 if (generates) metrics.requestDuration(name, System.nanoTime() - start);
@@ -220,13 +252,17 @@ public final class GensetServer implements AutoCloseable {
     }
 
     static void sendError(ServerResponse res, ApiException e) {
+        sendError(res, false, e);
+    }
+
+    static void sendError(ServerResponse res, boolean ollamaShape, ApiException e) {
         if (res.isSent()) return;
         try {
             res.status(e.status());
             res.header("Content-Type", "application/json");
             if (e.retryAfter() != null) res.header(HeaderNames.RETRY_AFTER, e.retryAfter());
             for (var h : e.headers().entrySet()) res.header(h.getKey(), h.getValue());
-            res.send(Json.bytes(e.toJson()));
+            res.send(Json.bytes(ollamaShape ? Json.MAPPER.createObjectNode().put("error", e.getMessage()) : e.toJson()));
         } catch (RuntimeException ignored) {
             // headers already went out (a stream): nothing more can be said in HTTP terms
         }
@@ -238,18 +274,37 @@ public final class GensetServer implements AutoCloseable {
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.put("object", "list");
         ArrayNode data = r.putArray("data");
-        for (ServedModel m : models.all()) {
+        java.util.Set<String> listed = new java.util.HashSet<>();
+        for (ModelRegistry.Status st : models.statuses()) {
+            listed.add(st.id());
             ObjectNode o = data.addObject();
-            o.put("id", m.id).put("object", "model").put("created", m.created).put("owned_by", "genset");
+            ServedModel m = st.model();
+            o.put("id", st.id()).put("object", "model").put("created", m != null ? m.created : 0).put("owned_by", "genset");
             ObjectNode meta = o.putObject("meta");
-            meta.put("status", m.state().name().toLowerCase());
-            if (m.state() == ServedModel.State.READY) {
-                Model model = m.model();
-                meta.put("n_vocab", model.config().vocabSize()).put("n_ctx_train", model.config().contextLength())
-                        .put("n_ctx", m.scheduler().contextSize()).put("n_embd", model.config().dim())
-                        .put("size", model.weightBytes()).put("slots", m.scheduler().config().slots())
-                        .put("chat_template", m.template().name());
+            meta.put("status", st.state().name().toLowerCase(java.util.Locale.ROOT));
+            if (m != null) {
+                try {
+                    Model model = m.model();
+                    meta.put("n_vocab", model.config().vocabSize()).put("n_ctx_train", model.config().contextLength())
+                            .put("n_ctx", m.scheduler().contextSize()).put("n_embd", model.config().dim())
+                            .put("size", model.weightBytes()).put("slots", m.scheduler().config().slots())
+                            .put("chat_template", m.template().name());
+                } catch (ApiException unloadedMeanwhile) {
+                    meta.put("status", "unloaded");
+                }
             }
+        }
+        for (var man : models.storeModels()) { // available, loaded on first request
+            String id = man.ref().toString();
+            if (!listed.add(id)) continue;
+            long created = 0;
+            try {
+                created = java.time.Instant.parse(man.created()).getEpochSecond();
+            } catch (RuntimeException ignored) {
+                // no date
+            }
+            ObjectNode o = data.addObject().put("id", id).put("object", "model").put("created", created).put("owned_by", "genset");
+            o.putObject("meta").put("status", "available").put("size", man.size());
         }
         for (String id : upstream.models())
             data.addObject().put("id", id).put("object", "model").put("created", 0).put("owned_by", "upstream");
@@ -261,22 +316,27 @@ public final class GensetServer implements AutoCloseable {
         int idle = 0, busy = 0, queued = 0;
         boolean loading = false, failed = false;
         ArrayNode list = Json.MAPPER.createArrayNode();
-        for (ServedModel m : models.all()) {
-            ObjectNode o = list.addObject().put("id", m.id).put("status", m.state().name().toLowerCase());
-            switch (m.state()) {
-                case LOADING -> loading = true;
+        for (ModelRegistry.Status st : models.statuses()) {
+            ObjectNode o = list.addObject().put("id", st.id()).put("status", st.state().name().toLowerCase(java.util.Locale.ROOT));
+            switch (st.state()) {
+                case LOADING -> loading |= st.configured();
                 case FAILED -> {
-                    failed = true;
-                    o.put("error", m.failure());
+                    failed |= st.configured();
+                    o.put("error", st.failure());
                 }
                 case READY -> {
-                    Scheduler.Stats s = m.scheduler().stats();
-                    o.put("slots_total", s.slots()).put("slots_processing", s.busySlots()).put("slots_idle", s.slots() - s.busySlots())
-                            .put("queued", s.queued());
-                    idle += s.slots() - s.busySlots();
-                    busy += s.busySlots();
-                    queued += s.queued();
+                    try {
+                        Scheduler.Stats s = st.model().scheduler().stats();
+                        o.put("slots_total", s.slots()).put("slots_processing", s.busySlots()).put("slots_idle", s.slots() - s.busySlots())
+                                .put("queued", s.queued());
+                        idle += s.slots() - s.busySlots();
+                        busy += s.busySlots();
+                        queued += s.queued();
+                    } catch (ApiException unloadedMeanwhile) {
+                        o.put("status", "unloaded");
+                    }
                 }
+                case UNLOADED -> {}
             }
         }
         if (loading || failed) {
@@ -296,8 +356,8 @@ public final class GensetServer implements AutoCloseable {
     }
 
     private void tokenize(byte[] body, ServerResponse res, Call call) {
-        Json j = Json.parseObject(body).allowOnly(Set.of("content", "add_special", "parse_special", "with_pieces", "model"));
-        ServedModel m = models.resolve(j.string("model", null));
+        Json j = Json.parseObject(body).allowOnly(Set.of("content", "add_special", "parse_special", "with_pieces", "model", "keep_alive"));
+        ServedModel m = call.model(j.string("model", null), Call.keepAlive(j.get("keep_alive")));
         String content = j.requiredString("content");
         boolean addSpecial = j.bool("add_special", false), parseSpecial = j.bool("parse_special", true), withPieces = j.bool("with_pieces", false);
         Tokenizer tok = m.tokenizer();
@@ -322,8 +382,8 @@ public final class GensetServer implements AutoCloseable {
     }
 
     private void detokenize(byte[] body, ServerResponse res, Call call) {
-        Json j = Json.parseObject(body).allowOnly(Set.of("tokens", "model"));
-        ServedModel m = models.resolve(j.string("model", null));
+        Json j = Json.parseObject(body).allowOnly(Set.of("tokens", "model", "keep_alive"));
+        ServedModel m = call.model(j.string("model", null), Call.keepAlive(j.get("keep_alive")));
         ArrayNode arr = j.array("tokens");
         if (arr == null) throw ApiException.invalid("tokens", "missing_required_parameter", "Missing required parameter: 'tokens'.");
         Tokenizer tok = m.tokenizer();

@@ -58,6 +58,19 @@ final class Metering {
 
     private boolean openAccess = true;
 
+    /**
+     * Model management (pull, delete): the admin key, or anyone while the server is open (no keys
+     * exist and it serves on loopback or was started open), or anyone without a gateway.
+     */
+    void authorizeAdmin() {
+        if (gateway == null) return;
+        String admin = gateway.config().adminKey();
+        if (key != null && admin != null && ApiKeys.constantTimeEquals(key, admin)) return;
+        if (!gateway.keysRequired() && openAccess) return;
+        throw new ApiException(key == null ? 401 : 403, key == null ? "invalid_request_error" : "permission_error",
+                "Managing models needs the admin key (Authorization: Bearer ADMIN_KEY).", null, key == null ? "missing_api_key" : "admin_key_required");
+    }
+
     Metering openAccess(boolean open) {
         this.openAccess = open;
         return this;

@@ -32,10 +32,10 @@ import java.util.function.Supplier;
 final class OpenAiEndpoints {
     static final String FINGERPRINT = "fp_genset";
 
-    private static final Set<String> CHAT_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "messages", "stream", "stream_options",
+    private static final Set<String> CHAT_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "messages", "stream", "stream_options",
             "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "response_format", "store", "metadata",
             "service_tier", "parallel_tool_calls", "tools", "tool_choice"));
-    private static final Set<String> COMPLETION_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "prompt", "suffix", "stream",
+    private static final Set<String> COMPLETION_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "prompt", "suffix", "stream",
             "stream_options", "max_tokens", "echo", "logprobs", "best_of"));
     private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name", "tool_call_id", "tool_calls", "refusal");
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
@@ -54,14 +54,14 @@ final class OpenAiEndpoints {
 
     // ---- chat ----------------------------------------------------------------------------------
 
-    void chat(byte[] body, ServerResponse res, GensetServer.Call call) throws IOException, InterruptedException {
+    void chat(byte[] body, ServerResponse res, Call call) throws IOException, InterruptedException {
         Json j = Json.parseObject(body);
         if (upstream.handles(j.node().path("model").asText(null))) {
             upstream.forward("/chat/completions", j, res, call);
             return;
         }
         j.allowOnly(CHAT_FIELDS);
-        ServedModel model = models.resolve(j.string("model", null));
+        ServedModel model = call.model(j.string("model", null), Call.keepAlive(j.get("keep_alive")));
         List<ChatMessage> messages = messages(j);
         boolean stream = j.bool("stream", false);
         boolean includeUsage = streamOptions(j, stream);
@@ -316,14 +316,14 @@ final class OpenAiEndpoints {
 
     // ---- text completions ----------------------------------------------------------------------
 
-    void completions(byte[] body, ServerResponse res, GensetServer.Call call) throws IOException, InterruptedException {
+    void completions(byte[] body, ServerResponse res, Call call) throws IOException, InterruptedException {
         Json j = Json.parseObject(body);
         if (upstream.handles(j.node().path("model").asText(null))) {
             upstream.forward("/completions", j, res, call);
             return;
         }
         j.allowOnly(COMPLETION_FIELDS);
-        ServedModel model = models.resolve(j.string("model", null));
+        ServedModel model = call.model(j.string("model", null), Call.keepAlive(j.get("keep_alive")));
         Tokenizer tok = model.tokenizer();
         List<Prompt> prompts = prompts(j, tok);
         String suffix = j.string("suffix", null);

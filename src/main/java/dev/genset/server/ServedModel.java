@@ -18,7 +18,7 @@ import java.util.concurrent.CompletableFuture;
  * queue, scheduler thread) and thread pool.
  */
 final class ServedModel implements AutoCloseable {
-    enum State { LOADING, READY, FAILED }
+    enum State { LOADING, READY, FAILED, UNLOADED }
 
     final String id;
     final Path path;
@@ -34,9 +34,16 @@ final class ServedModel implements AutoCloseable {
     private List<String> templateStops = List.of();
     private int[] fim; // prefix, suffix, middle token ids, or null
 
+    private volatile Runnable onClose = () -> {};
+    private boolean closed;
+
     ServedModel(Path path, ServerConfig config) {
+        this(idOf(path), path, config);
+    }
+
+    ServedModel(String id, Path path, ServerConfig config) {
         this.path = path;
-        this.id = idOf(path);
+        this.id = id;
         this.config = config;
         this.loading = CompletableFuture.runAsync(this::load, r -> Thread.ofPlatform().name("genset-load-" + id).daemon().start(r));
     }
@@ -111,6 +118,7 @@ final class ServedModel implements AutoCloseable {
         switch (state) {
             case READY -> {}
             case LOADING -> throw ApiException.unavailable("Model '" + id + "' is loading; try again shortly.");
+            case UNLOADED -> throw ApiException.unavailable("Model '" + id + "' was unloaded; try again.");
             case FAILED -> throw new ApiException(503, "unavailable_error", "Model '" + id + "' failed to load: " + failure, "model", "model_load_failed");
         }
     }
@@ -158,8 +166,19 @@ final class ServedModel implements AutoCloseable {
         if (scheduler != null) scheduler.shutdown(grace);
     }
 
+    /** Runs when the model is closed (unloaded). */
+    void onClose(Runnable r) {
+        this.onClose = r;
+    }
+
     @Override
     public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+        }
+        if (state == State.READY) state = State.UNLOADED;
+        onClose.run();
         loading.cancel(false);
         if (scheduler != null) scheduler.close();
         if (pool != null) pool.close();

@@ -50,16 +50,29 @@ final class ServerMetrics {
                 .tag("endpoint", endpoint).serviceLevelObjectives(TTFT_BUCKETS).register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Gauges that read a model's scheduler when scraped (zero while it loads). */
+    private final java.util.Map<String, ServedModel> watched = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Gauges of a loaded model; a model loaded again under the same id takes over its gauges. */
     void watch(ServedModel m) {
-        Gauge.builder("genset.queue.depth", m, x -> x.state() == ServedModel.State.READY ? x.scheduler().queued() : 0)
-                .description("Requests waiting for a slot").tag("model", m.id).register(registry);
-        Gauge.builder("genset.slots.busy", m, x -> x.state() == ServedModel.State.READY ? x.scheduler().busySlots() : 0)
-                .description("Slots generating or evaluating a prompt").tag("model", m.id).register(registry);
-        Gauge.builder("genset.slots.total", m, x -> x.state() == ServedModel.State.READY ? x.scheduler().config().slots() : 0)
-                .description("Slots (sequences decoded together)").tag("model", m.id).register(registry);
-        Gauge.builder("genset.model.ready", m, x -> x.state() == ServedModel.State.READY ? 1 : 0)
-                .description("1 once the model is loaded").tag("model", m.id).register(registry);
+        String id = m.id;
+        if (watched.put(id, m) != null) return;
+        Gauge.builder("genset.queue.depth", watched, w -> read(w.get(id), x -> x.scheduler().queued()))
+                .description("Requests waiting for a slot").tag("model", id).register(registry);
+        Gauge.builder("genset.slots.busy", watched, w -> read(w.get(id), x -> x.scheduler().busySlots()))
+                .description("Slots generating or evaluating a prompt").tag("model", id).register(registry);
+        Gauge.builder("genset.slots.total", watched, w -> read(w.get(id), x -> x.scheduler().config().slots()))
+                .description("Slots (sequences decoded together)").tag("model", id).register(registry);
+        Gauge.builder("genset.model.ready", watched, w -> read(w.get(id), x -> 1))
+                .description("1 while the model is loaded").tag("model", id).register(registry);
+    }
+
+    private static double read(ServedModel m, java.util.function.ToDoubleFunction<ServedModel> f) {
+        if (m == null || m.state() != ServedModel.State.READY) return 0;
+        try {
+            return f.applyAsDouble(m);
+        } catch (RuntimeException e) { // unloaded meanwhile
+            return 0;
+        }
     }
 
     String scrape() {

@@ -37,7 +37,7 @@ final class Upstream {
     }
 
     /** Forwards a chat or completions request ({@code path} "/chat/completions" or "/completions"). */
-    void forward(String path, Json j, ServerResponse res, GensetServer.Call call) {
+    void forward(String path, Json j, ServerResponse res, Call call) {
         ObjectNode body = j.node();
         String model = body.path("model").asText();
         boolean stream = body.path("stream").asBoolean(false);

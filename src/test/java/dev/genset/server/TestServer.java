@@ -26,14 +26,18 @@ final class TestServer implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     TestServer(UnaryOperator<ServerConfig> tweak) throws Exception {
-        this(tweak, null);
+        this(tweak, ServeOptions.none());
     }
 
     /** With a gateway: keys, limits and the usage ledger. */
     TestServer(UnaryOperator<ServerConfig> tweak, dev.genset.gateway.Gateway gateway) throws Exception {
+        this(tweak, ServeOptions.none().withGateway(gateway, false));
+    }
+
+    TestServer(UnaryOperator<ServerConfig> tweak, ServeOptions options) throws Exception {
         ServerConfig c = ServerConfig.defaults(List.of(TestFiles.storiesModel())).withPort(0).withThreads(1).withParallel(4)
                 .withBatchSize(32).withQueueCapacity(16);
-        server = GensetServer.start(tweak.apply(c), gateway, false);
+        server = GensetServer.start(tweak.apply(c), options);
         server.awaitModels(Duration.ofSeconds(60));
         base = "http://127.0.0.1:" + server.port();
     }
