@@ -135,21 +135,30 @@ class GatewayServerTest {
 
     @Test
     void aStreamCutByTheClientBooksTheTokensProduced() throws Exception {
+        cutStream("/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":4000,\"temperature\":0,\"ignore_eos\":true,\"stream\":true}", "data: ");
+    }
+
+    @Test
+    void anOllamaStreamCutByTheClientIsBookedToo() throws Exception {
+        cutStream("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"options\":{\"num_predict\":4000,\"temperature\":0}}", "{");
+    }
+
+    /** Opens a stream, reads its first event, drops the connection: the request is booked once, as cancelled, with the tokens generated. */
+    private static void cutStream(String path, String body, String eventStart) throws Exception {
         long before = settledCount();
         long generatedBefore = s.server.scheduler("stories260K").stats().generatedTokens();
-        String body = "{\"prompt\":\"Once upon a time\",\"max_tokens\":4000,\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
         String requestId = null;
         try (Socket socket = new Socket("127.0.0.1", s.server.port())) {
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
             OutputStream out = socket.getOutputStream();
-            out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer " + key
+            out.write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer " + key
                     + "\r\nContent-Length: " + b.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(b);
             out.flush();
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
             for (String line; (line = in.readLine()) != null; ) {
                 if (line.toLowerCase(java.util.Locale.ROOT).startsWith("x-request-id:")) requestId = line.substring(line.indexOf(':') + 1).trim();
-                if (line.startsWith("data: ")) break;
+                if (line.startsWith(eventStart)) break;
             }
         }
         assertThat(requestId).isNotNull();
@@ -159,6 +168,15 @@ class GatewayServerTest {
         long produced = s.server.scheduler("stories260K").stats().generatedTokens() - generatedBefore;
         assertThat(u.completionTokens()).isPositive().isLessThan(4000).isEqualTo(produced);
         assertThat(settledCount()).isEqualTo(before + 1);
+    }
+
+    @Test
+    void aModelTheKeyMayNotUseIs403() throws Exception {
+        String k = createKey("{\"name\":\"narrow\",\"models\":[\"some-other-model\"]}");
+        var r = s.post("/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":2}", auth(k));
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(403);
+        assertThat(r.json().at("/error/type").asText()).isEqualTo("permission_error");
+        assertThat(r.json().at("/error/code").asText()).isEqualTo("model_not_allowed");
     }
 
     @Test
