@@ -29,6 +29,11 @@ final class ModelOptions {
 
     /** A model named on the command line: the file if it exists, else the store name's file (under $GENSET_HOME). */
     static Path resolve(String fileOrName) throws java.io.IOException {
+        Path file = Path.of(fileOrName);
+        if (Files.exists(file)) return file;
+        boolean looksLikeFile = fileOrName.toLowerCase(java.util.Locale.ROOT).endsWith(".gguf") || fileOrName.startsWith("/") || fileOrName.startsWith(".")
+                || fileOrName.contains("\\") || !dev.genset.models.ModelRef.isValid(fileOrName);
+        if (looksLikeFile) throw new java.nio.file.NoSuchFileException(fileOrName);
         return dev.genset.models.ModelStore.resolveDefault(fileOrName);
     }
 

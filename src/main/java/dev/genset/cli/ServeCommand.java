@@ -97,6 +97,9 @@ final class ServeCommand implements Callable<Integer> {
                 paths.add(file);
                 continue;
             }
+            boolean looksLikeFile = m.toLowerCase(java.util.Locale.ROOT).endsWith(".gguf") || m.startsWith("/") || m.startsWith(".")
+                    || m.contains("\\") || !dev.genset.models.ModelRef.isValid(m);
+            if (looksLikeFile) throw new java.nio.file.NoSuchFileException(m);
             Path blob = store.resolve(m); // a store name, else a one-line error
             paths.add(blob);
             names.put(blob, ModelRef.parse(m).toString());

@@ -164,8 +164,7 @@ final class ModelRegistry implements AutoCloseable {
                 failures.remove(id);
             } catch (Throwable e) {
                 String why = e.getMessage() == null ? e.toString() : e.getMessage();
-                failures.put(id, why);
-                LOG.log(System.Logger.Level.ERROR, "cannot load " + id + ": " + why);
+                failures.put(id, why); // the model logged why
             } finally {
                 loads.remove(id, f);
                 f.complete(null);
