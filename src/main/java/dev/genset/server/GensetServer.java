@@ -46,6 +46,7 @@ public final class GensetServer implements AutoCloseable {
     private final Keys keys;
     private final boolean openAccess;
     private final Upstream upstream;
+    private final java.util.concurrent.ScheduledExecutorService routeReloader; // null without a gateway
 
     private GensetServer(ServerConfig config, ServeOptions options) {
         Gateway gateway = options.gateway();
@@ -63,6 +64,18 @@ public final class GensetServer implements AutoCloseable {
         }
         this.models = new ModelRegistry(config, options, metrics::watch);
         this.upstream = new Upstream(gateway == null ? null : gateway.router(), models);
+        this.routeReloader = gateway == null ? null : java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "genset-route-reload");
+            t.setDaemon(true);
+            return t;
+        });
+        if (routeReloader != null) routeReloader.scheduleWithFixedDelay(() -> { // deployments added or removed while serving
+            try {
+                gateway.reloadRoutes();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "reloading upstream routes failed: " + e.getMessage());
+            }
+        }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
         this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout(), upstream);
         this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout());
         this.server = WebServer.builder()
@@ -101,6 +114,7 @@ public final class GensetServer implements AutoCloseable {
             s.server.start();
             s.models.preload();
         } catch (RuntimeException e) {
+            if (s.routeReloader != null) s.routeReloader.shutdownNow();
             s.models.close();
             throw e;
         }
@@ -430,6 +444,7 @@ public final class GensetServer implements AutoCloseable {
             }
         }
         server.stop();
+        if (routeReloader != null) routeReloader.shutdownNow();
         models.close();
     }
 }
