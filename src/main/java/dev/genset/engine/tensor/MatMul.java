@@ -18,10 +18,11 @@ import static dev.genset.engine.tensor.Simd.L;
  * defines the sequence, and the batched path repeats it from a decoded tile. For most types that
  * is: chunks of L values decoded exactly as {@link FloatTensor#dequantize} decodes them, fused into
  * one accumulator per (weight row, activation row) pair in column order, lanes summed in lane
- * order ({@link Simd#sum}), values past the last whole chunk added one by one. Q8_0 and Q4_0 use a
- * block form (unscaled quants times x per block, then one fma with the block scale), which keeps
- * the decode loop off the fma latency chain. So a sequence decoded alone and the same sequence decoded in a batch with others produce
- * bit-identical logits.
+ * order ({@link Simd#sum}), values past the last whole chunk added one by one. Q8_0, Q4_0 and
+ * Q6_K use a block form (unscaled quants times x per block or 16-value group, then one fma with
+ * the scale into one of two rotating accumulators), which keeps the decode loop off the fma
+ * latency chain. So a sequence decoded alone and the same sequence decoded in a batch with others
+ * produce bit-identical logits.
  *
  * <p>A single activation row (decode) streams the weights once through the type's fused kernel.
  * A batch (prefill, or the decode
@@ -126,7 +127,7 @@ public final class MatMul {
     /** Rows r0 .. r0+3 against every activation row, from the decoded tile. */
     static void tiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, float[] tile) {
         int tileRows = Math.min(TILE_ROWS, rows - r0);
-        if (Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor)) {
+        if (Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor || w instanceof Q6_KTensor)) {
             blockTiled(w, x, batch, out, rows, cols, r0, tileRows, tile);
             return;
         }
@@ -149,25 +150,42 @@ public final class MatMul {
     private static final ThreadLocal<float[][]> SCALES = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
-     * Q8_0 and Q4_0 in block form (see {@link Q8_0Tensor#dotVector}): the tile holds unscaled
-     * quants and the blocks' scales, and each pair repeats the single-row kernel's operations.
+     * Q8_0, Q4_0 (32-value groups) and Q6_K (16-value groups) in block form (see
+     * {@link Q8_0Tensor#dotVector}): the tile holds unscaled values and the groups' scales, and
+     * each (weight row, activation row) pair repeats the single-row kernel's operations. Pairs are
+     * computed two tile rows by two activation rows at a time, so each loaded vector is used twice.
      */
     private static void blockTiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, int tileRows, float[] tile) {
-        int blocksPerRow = cols / 32;
+        boolean k = w instanceof Q6_KTensor;
+        int groups = cols / (k ? Q6_KTensor.GROUP : 32);
         float[][] holder = SCALES.get();
-        if (holder[0].length < TILE_ROWS * blocksPerRow) holder[0] = new float[TILE_ROWS * blocksPerRow];
+        if (holder[0].length < TILE_ROWS * groups) holder[0] = new float[TILE_ROWS * groups];
         float[] d = holder[0];
-        long block = (long) r0 * blocksPerRow;
-        int blocks = tileRows * blocksPerRow;
-        if (w instanceof Q8_0Tensor) Q8_0Tensor.decodeUnscaled(w.segment(), block, blocks, tile, 0, d, 0);
-        else Q4_0Tensor.decodeUnscaled(w.segment(), block, blocks, tile, 0, d, 0);
-        for (int b = 0; b < batch; b++) {
-            int i = 0;
-            for (; i + 1 < tileRows; i += 2)
-                F32Kernels.blockDot2(tile, i * cols, d, i * blocksPerRow, cols, blocksPerRow, x, b * cols, out, b * rows + r0 + i);
-            for (; i < tileRows; i++)
-                out[b * rows + r0 + i] = F32Kernels.blockDot(tile, i * cols, d, i * blocksPerRow, x, b * cols, blocksPerRow);
+        switch (w) {
+            case Q8_0Tensor t -> Q8_0Tensor.decodeUnscaled(w.segment(), (long) r0 * groups, tileRows * groups, tile, 0, d, 0);
+            case Q4_0Tensor t -> Q4_0Tensor.decodeUnscaled(w.segment(), (long) r0 * groups, tileRows * groups, tile, 0, d, 0);
+            case Q6_KTensor t -> Q6_KTensor.decodeUnscaled(w.segment(), (long) r0 * (cols / 256), tileRows * (cols / 256), tile, 0, d, 0);
+            default -> throw new IllegalStateException();
         }
+        int b = 0;
+        for (; b + 1 < batch; b += 2) {
+            int i = 0;
+            for (; i + 1 < tileRows; i += 2) {
+                if (k) F32Kernels.groupDot16x2x2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, cols, out, b * rows + r0 + i, rows);
+                else F32Kernels.blockDot2x2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, cols, out, b * rows + r0 + i, rows);
+            }
+            for (; i < tileRows; i++) {
+                out[b * rows + r0 + i] = blockDot(k, tile, i * cols, d, i * groups, x, b * cols, groups);
+                out[(b + 1) * rows + r0 + i] = blockDot(k, tile, i * cols, d, i * groups, x, (b + 1) * cols, groups);
+            }
+        }
+        for (; b < batch; b++)
+            for (int i = 0; i < tileRows; i++)
+                out[b * rows + r0 + i] = blockDot(k, tile, i * cols, d, i * groups, x, b * cols, groups);
+    }
+
+    private static float blockDot(boolean q6k, float[] q, int qo, float[] d, int dOff, float[] x, int xo, int groups) {
+        return q6k ? F32Kernels.groupDot16(q, qo, d, dOff, x, xo, groups) : F32Kernels.blockDot(q, qo, d, dOff, x, xo, groups);
     }
 
     /**
@@ -177,44 +195,119 @@ public final class MatMul {
     static final class F32Kernels {
         private F32Kernels() {}
 
+        /**
+         * The block-form dot of one unscaled row (q; 32-value blocks with scales d) with x: the
+         * operations of {@link Q8_0Tensor#dotVector} (a fresh chain per block, then one fma with
+         * the block's scale into one of two rotating accumulators).
+         */
+        static float blockDot(float[] q, int qo, float[] d, int dOff, float[] x, int xo, int blocks) {
+            FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
+            for (int g = 0; g < blocks; g++) {
+                int o = g * 32;
+                FloatVector sum = zero;
+                for (int j = 0; j < 32; j += L) sum = FloatVector.fromArray(F, q, qo + o + j).fma(FloatVector.fromArray(F, x, xo + o + j), sum);
+                FloatVector t = sum.fma(FloatVector.broadcast(F, d[dOff + g]), a1);
+                a1 = a0;
+                a0 = t;
+            }
+            return Simd.sum(a0, a1);
+        }
+
+        /**
+         * Two consecutive tile rows (qo, qo + cols; scales dOff, dOff + blocks) times two
+         * activation rows (xo, xo + xStride): four pairs, each with the operations of
+         * {@link #blockDot}; results to out[o], out[o + 1] and out[o + oStride], out[o + oStride + 1].
+         */
+        static void blockDot2x2(float[] q, int qo, int cols, float[] d, int dOff, int blocks,
+                                float[] x, int xo, int xStride, float[] out, int o, int oStride) {
+            FloatVector zero = FloatVector.zero(F), a00 = zero, b00 = zero, a01 = zero, b01 = zero, a10 = zero, b10 = zero, a11 = zero, b11 = zero;
+            int q1 = qo + cols, x1 = xo + xStride, d1 = dOff + blocks;
+            for (int g = 0; g < blocks; g++) {
+                int k = g * 32;
+                FloatVector s00 = zero, s01 = zero, s10 = zero, s11 = zero;
+                for (int j = 0; j < 32; j += L) {
+                    var w0 = FloatVector.fromArray(F, q, qo + k + j);
+                    var w1 = FloatVector.fromArray(F, q, q1 + k + j);
+                    var v0 = FloatVector.fromArray(F, x, xo + k + j);
+                    var v1 = FloatVector.fromArray(F, x, x1 + k + j);
+                    s00 = w0.fma(v0, s00);
+                    s01 = w0.fma(v1, s01);
+                    s10 = w1.fma(v0, s10);
+                    s11 = w1.fma(v1, s11);
+                }
+                var e0 = FloatVector.broadcast(F, d[dOff + g]);
+                var e1 = FloatVector.broadcast(F, d[d1 + g]);
+                FloatVector t00 = s00.fma(e0, b00), t01 = s01.fma(e0, b01), t10 = s10.fma(e1, b10), t11 = s11.fma(e1, b11);
+                b00 = a00;
+                a00 = t00;
+                b01 = a01;
+                a01 = t01;
+                b10 = a10;
+                a10 = t10;
+                b11 = a11;
+                a11 = t11;
+            }
+            out[o] = Simd.sum(a00, b00);
+            out[o + 1] = Simd.sum(a10, b10);
+            out[o + oStride] = Simd.sum(a01, b01);
+            out[o + oStride + 1] = Simd.sum(a11, b11);
+        }
+
+        /** {@link #blockDot} for Q6_K: 16-value groups visited in {@link Q6_KTensor#ORDER}, as its single-row kernel does. */
+        static float groupDot16(float[] q, int qo, float[] d, int dOff, float[] x, int xo, int groups) {
+            FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
+            for (int g = 0; g < groups; g++) {
+                int gi = (g & ~15) | Q6_KTensor.ORDER[g & 15], o = gi * 16;
+                FloatVector sum = zero;
+                for (int j = 0; j < 16; j += L) sum = FloatVector.fromArray(F, q, qo + o + j).fma(FloatVector.fromArray(F, x, xo + o + j), sum);
+                FloatVector t = sum.fma(FloatVector.broadcast(F, d[dOff + gi]), a1);
+                a1 = a0;
+                a0 = t;
+            }
+            return Simd.sum(a0, a1);
+        }
+
+        /** {@link #blockDot2x2} for Q6_K, each pair with the operations of {@link #groupDot16}. */
+        static void groupDot16x2x2(float[] q, int qo, int cols, float[] d, int dOff, int groups,
+                                float[] x, int xo, int xStride, float[] out, int o, int oStride) {
+            FloatVector zero = FloatVector.zero(F), a00 = zero, b00 = zero, a01 = zero, b01 = zero, a10 = zero, b10 = zero, a11 = zero, b11 = zero;
+            int q1 = qo + cols, x1 = xo + xStride, d1 = dOff + groups;
+            for (int g = 0; g < groups; g++) {
+                int gi = (g & ~15) | Q6_KTensor.ORDER[g & 15], k = gi * 16;
+                FloatVector s00 = zero, s01 = zero, s10 = zero, s11 = zero;
+                for (int j = 0; j < 16; j += L) {
+                    var w0 = FloatVector.fromArray(F, q, qo + k + j);
+                    var w1 = FloatVector.fromArray(F, q, q1 + k + j);
+                    var v0 = FloatVector.fromArray(F, x, xo + k + j);
+                    var v1 = FloatVector.fromArray(F, x, x1 + k + j);
+                    s00 = w0.fma(v0, s00);
+                    s01 = w0.fma(v1, s01);
+                    s10 = w1.fma(v0, s10);
+                    s11 = w1.fma(v1, s11);
+                }
+                var e0 = FloatVector.broadcast(F, d[dOff + gi]);
+                var e1 = FloatVector.broadcast(F, d[d1 + gi]);
+                FloatVector t00 = s00.fma(e0, b00), t01 = s01.fma(e0, b01), t10 = s10.fma(e1, b10), t11 = s11.fma(e1, b11);
+                b00 = a00;
+                a00 = t00;
+                b01 = a01;
+                a01 = t01;
+                b10 = a10;
+                a10 = t10;
+                b11 = a11;
+                a11 = t11;
+            }
+            out[o] = Simd.sum(a00, b00);
+            out[o + 1] = Simd.sum(a10, b10);
+            out[o + oStride] = Simd.sum(a01, b01);
+            out[o + oStride + 1] = Simd.sum(a11, b11);
+        }
+
         /** The sequential sum used everywhere when the vector paths are disabled. */
         static float dotScalar(float[] a, int ao, float[] b, int bo, int n) {
             float sum = 0f;
             for (int i = 0; i < n; i++) sum += a[ao + i] * b[bo + i];
             return sum;
-        }
-
-        /** The block-form dot of one unscaled row (q, per-block scales d) with x; see {@link Q8_0Tensor#dotVector}. */
-        static float blockDot(float[] q, int qo, float[] d, int dOff, float[] x, int xo, int blocks) {
-            FloatVector acc = FloatVector.zero(F);
-            for (int blk = 0; blk < blocks; blk++) {
-                int o = blk * 32;
-                FloatVector sum = FloatVector.fromArray(F, q, qo + o).mul(FloatVector.fromArray(F, x, xo + o));
-                for (int j = L; j < 32; j += L) sum = FloatVector.fromArray(F, q, qo + o + j).fma(FloatVector.fromArray(F, x, xo + o + j), sum);
-                acc = sum.fma(FloatVector.broadcast(F, d[dOff + blk]), acc);
-            }
-            return Simd.sum(acc);
-        }
-
-        /** Two consecutive rows (cols apart) of the unscaled tile against one activation row; the same operations as {@link #blockDot} per pair. */
-        static void blockDot2(float[] q, int qo, float[] d, int dOff, int cols, int blocksPerRow, float[] x, int xo, float[] out, int o) {
-            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-            int q1 = qo + cols, d1 = dOff + blocksPerRow;
-            for (int blk = 0; blk < blocksPerRow; blk++) {
-                int k = blk * 32;
-                var xv = FloatVector.fromArray(F, x, xo + k);
-                FloatVector s0 = FloatVector.fromArray(F, q, qo + k).mul(xv);
-                FloatVector s1 = FloatVector.fromArray(F, q, q1 + k).mul(xv);
-                for (int j = L; j < 32; j += L) {
-                    xv = FloatVector.fromArray(F, x, xo + k + j);
-                    s0 = FloatVector.fromArray(F, q, qo + k + j).fma(xv, s0);
-                    s1 = FloatVector.fromArray(F, q, q1 + k + j).fma(xv, s1);
-                }
-                acc0 = s0.fma(FloatVector.broadcast(F, d[dOff + blk]), acc0);
-                acc1 = s1.fma(FloatVector.broadcast(F, d[d1 + blk]), acc1);
-            }
-            out[o] = Simd.sum(acc0);
-            out[o + 1] = Simd.sum(acc1);
         }
 
         static float dot(float[] a, int ao, float[] b, int bo, int n) {

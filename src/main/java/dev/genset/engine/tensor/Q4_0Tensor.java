@@ -67,33 +67,51 @@ public final class Q4_0Tensor extends FloatTensor {
 
     /**
      * Values j .. j+L of the block at byte b (j a multiple of L) as floats q - 8, not yet scaled:
-     * L packed bytes widened to ints (a part-0 conversion, the only one C2 emits as a single
-     * instruction), then the low nibbles for j < 16 and the high ones after.
+     * L packed bytes widened to ints, then the low nibbles for j < 16 and the high ones after.
      */
     private static FloatVector nibbles(MemorySegment s, long b, int j) {
         var p = (IntVector) ByteVector.fromMemorySegment(B, s, b + 2 + (j & 15), LE).convertShape(VectorOperators.B2I, I, 0);
-        return (FloatVector) p.lanewise(VectorOperators.ASHR, (j >> 4) << 2).and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+        return nibbles(p, (j >> 4) << 2);
+    }
+
+    /** (p >> shift & 15) - 8 as floats. */
+    private static FloatVector nibbles(IntVector p, int shift) {
+        return (FloatVector) p.lanewise(VectorOperators.ASHR, shift).and(0xF).sub(8).convert(VectorOperators.I2F, 0);
     }
 
     /**
-     * The canonical vector dot ({@link FloatTensor#dot}), in block form: per block, the unscaled
-     * quants times x summed in a fresh chain (a product, then fmas, chunk by chunk in element
-     * order), then fused with the block scale into one accumulator; lanes summed by {@link Simd#sum}.
-     * Only one fma per block is on the loop-carried chain, so the loop is not latency-bound.
+     * The canonical vector dot ({@link FloatTensor#dot}), in the block form of
+     * {@link Q8_0Tensor#dotVector}: per block, the unscaled values q - 8 times x in a fresh chain
+     * (fmas from zero, in element order), fused with the block scale into one of two
+     * rotating accumulators. With 8 lanes the block's 16 packed bytes are read by two 8-byte loads,
+     * each widened once and used for both its low nibbles (elements 0..15) and high ones (16..31).
      * {@link MatMul}'s batched path repeats exactly these operations from {@link #decodeUnscaled}.
      */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
         long b0 = offset / BLOCK * BYTES;
         for (int blk = 0, blocks = n / BLOCK; blk < blocks; blk++) {
             // offsets from the int block counter (not a second, long induction variable) let C2 hoist bounds checks
             long b = b0 + (long) blk * BYTES;
             int xo = xOffset + blk * BLOCK;
-            FloatVector sum = nibbles(s, b, 0).mul(FloatVector.fromArray(F, x, xo));
-            for (int j = L; j < BLOCK; j += L) sum = nibbles(s, b, j).fma(FloatVector.fromArray(F, x, xo + j), sum);
-            acc = sum.fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc);
+            FloatVector sum;
+            if (L == 8) {
+                // a part-1 widening of one 16-byte load is not intrinsified (vectors get boxed): two loads
+                var lo = (IntVector) ByteVector.fromMemorySegment(B, s, b + 2, LE).convertShape(VectorOperators.B2I, I, 0);
+                var hi = (IntVector) ByteVector.fromMemorySegment(B, s, b + 10, LE).convertShape(VectorOperators.B2I, I, 0);
+                sum = nibbles(lo, 0).fma(FloatVector.fromArray(F, x, xo), zero);
+                sum = nibbles(hi, 0).fma(FloatVector.fromArray(F, x, xo + 8), sum);
+                sum = nibbles(lo, 4).fma(FloatVector.fromArray(F, x, xo + 16), sum);
+                sum = nibbles(hi, 4).fma(FloatVector.fromArray(F, x, xo + 24), sum);
+            } else {
+                sum = zero;
+                for (int j = 0; j < BLOCK; j += L) sum = nibbles(s, b, j).fma(FloatVector.fromArray(F, x, xo + j), sum);
+            }
+            FloatVector t = sum.fma(FloatVector.broadcast(F, Simd.f16(s, b)), a1);
+            a1 = a0;
+            a0 = t;
         }
-        return Simd.sum(acc);
+        return Simd.sum(a0, a1);
     }
 
     /** The unscaled quants of whole blocks as floats (q - 8) to q[qOffset ..], and each block's scale to d[dOffset ..]. */

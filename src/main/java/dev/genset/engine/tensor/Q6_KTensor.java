@@ -23,7 +23,7 @@ import static dev.genset.engine.tensor.Simd.LE;
  * l, l+32, l+64, l+96 in its bit pairs 0, 2, 4, 6.
  */
 public final class Q6_KTensor extends FloatTensor {
-    static final int BLOCK = 256, BYTES = 210;
+    static final int BLOCK = 256, BYTES = 210, GROUP = 16;
 
     Q6_KTensor(MemorySegment segment, long size) {
         super(segment, size);
@@ -79,27 +79,86 @@ public final class Q6_KTensor extends FloatTensor {
         return sum;
     }
 
-    /**
-     * Values e .. e+L (e a multiple of L) of the block at byte b, decoded as the scalar code does:
-     * (d * scale) * (q - 32).
-     */
-    static FloatVector chunk(MemorySegment s, long b, int e) {
+    /** Values e .. e+L (e a multiple of L) of the block at byte b as floats q - 32, not yet scaled. */
+    static FloatVector quants(MemorySegment s, long b, int e) {
         int h = e >> 7, k = (e >> 5) & 3, l = e & 31;
         var vl = (IntVector) ByteVector.fromMemorySegment(B, s, b + 64 * h + l + (k & 1) * 32, LE).convertShape(VectorOperators.B2I, I, 0);
         var vh = (IntVector) ByteVector.fromMemorySegment(B, s, b + 128 + 32 * h + l, LE).convertShape(VectorOperators.B2I, I, 0);
-        IntVector low = k < 2 ? vl.and(0xF) : vl.lanewise(VectorOperators.ASHR, 4).and(0xF);
+        IntVector low = vl.lanewise(VectorOperators.ASHR, (k >> 1) << 2).and(0xF);
         IntVector high = vh.lanewise(VectorOperators.ASHR, 2 * k).and(3).lanewise(VectorOperators.LSHL, 4);
-        float scale = Simd.f16(s, b + 208) * s.get(ValueLayout.JAVA_BYTE, b + 192 + (e >> 4));
-        return ((FloatVector) low.or(high).sub(32).convert(VectorOperators.I2F, 0)).mul(scale);
+        return (FloatVector) low.or(high).sub(32).convert(VectorOperators.I2F, 0);
     }
 
-    /** The canonical vector dot ({@link FloatTensor#dot}): chunks in element order into one accumulator. */
+    /** The scale of the 16-value group g (0..15) of the block at byte b: d * scale, exact in float. */
+    static float groupScale(MemorySegment s, long b, int g) {
+        return Simd.f16(s, b + 208) * s.get(ValueLayout.JAVA_BYTE, b + 192 + g);
+    }
+
+    /** Values e .. e+L of the block at byte b, decoded as the scalar code does: (d * scale) * (q - 32). */
+    static FloatVector chunk(MemorySegment s, long b, int e) {
+        return quants(s, b, e).mul(groupScale(s, b, e >> 4));
+    }
+
+    /**
+     * The order in which the single-row kernel visits the 16-value groups of a block: one pass
+     * over each (half, 16 values of l, k parity) reads ql[l + 32 * parity] and qh[l] once for the
+     * two groups they serve (k = parity and parity + 2; group 8 * half + 2 * k + l / 16).
+     */
+    static final int[] ORDER = {0, 4, 2, 6, 1, 5, 3, 7, 8, 12, 10, 14, 9, 13, 11, 15};
+
+    /** (low & 15 | (high & 3) << 4) - 32 as floats: one 6-bit quant per lane, unscaled. */
+    private static FloatVector q6(IntVector low, IntVector high) {
+        IntVector q = low.and(0xF).or(high.and(3).lanewise(VectorOperators.LSHL, 4));
+        return (FloatVector) q.sub(32).convert(VectorOperators.I2F, 0);
+    }
+
+    private static IntVector bytes(MemorySegment s, long off) {
+        return (IntVector) ByteVector.fromMemorySegment(B, s, off, LE).convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /**
+     * The canonical vector dot ({@link FloatTensor#dot}), in the block form of
+     * {@link Q8_0Tensor#dotVector} with 16-value groups visited in {@link #ORDER}: per group, the
+     * unscaled values q - 32 times x in a fresh chain (fmas from zero, in element order), then
+     * fused with the group's scale (d * scale) into one of two rotating accumulators.
+     * {@link MatMul}'s batched path repeats these operations from {@link #decodeUnscaled}.
+     * (Reading ql and qh once for all four k overflows C2's inlining budget: vectors get boxed.)
+     */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        long b = offset / BLOCK * BYTES;
-        for (int i = 0; i < n; i += BLOCK, b += BYTES)
-            for (int e = 0; e < BLOCK; e += L) acc = chunk(s, b, e).fma(FloatVector.fromArray(F, x, xOffset + i + e), acc);
-        return Simd.sum(acc);
+        FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
+        long b0 = offset / BLOCK * BYTES;
+        // a part is 32 values: groups k = p and k = p + 2 of one half (h) and one 16-value run of l
+        for (int part = 0, parts = n / 32; part < parts; part++) {
+            long b = b0 + (long) (part >> 3) * BYTES;
+            int h = (part >> 2) & 1, l16 = ((part >> 1) & 1) << 4, p = part & 1;
+            int xo = xOffset + (part >> 3) * BLOCK + 128 * h + 32 * p + l16;
+            FloatVector s0 = zero, s1 = zero;
+            for (int j = 0; j < GROUP; j += L) {
+                long l = l16 + j;
+                IntVector ql = bytes(s, b + 64 * h + 32 * p + l), qh = bytes(s, b + 128 + 32 * h + l);
+                if (p != 0) qh = qh.lanewise(VectorOperators.ASHR, 2);  // a constant shift: variable ones measured slower
+                s0 = q6(ql, qh).fma(FloatVector.fromArray(F, x, xo + j), s0);
+                s1 = q6(ql.lanewise(VectorOperators.ASHR, 4), qh.lanewise(VectorOperators.ASHR, 4)).fma(FloatVector.fromArray(F, x, xo + 64 + j), s1);
+            }
+            long sc = b + 192 + 8 * h + 2 * p + (l16 >> 4);
+            float d = Simd.f16(s, b + 208);
+            FloatVector t = s0.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc)), a1);
+            a1 = a0;
+            a0 = t;
+            t = s1.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + 4)), a1);
+            a1 = a0;
+            a0 = t;
+        }
+        return Simd.sum(a0, a1);
+    }
+
+    /** The unscaled values (q - 32) of whole blocks to q[qOffset ..], and each 16-value group's scale to d[dOffset ..]. */
+    static void decodeUnscaled(MemorySegment s, long block, int blocks, float[] q, int qOffset, float[] d, int dOffset) {
+        for (int i = 0; i < blocks; i++, qOffset += BLOCK) {
+            long b = (block + i) * BYTES;
+            for (int g = 0; g < BLOCK / GROUP; g++) d[dOffset + i * (BLOCK / GROUP) + g] = groupScale(s, b, g);
+            for (int e = 0; e < BLOCK; e += L) quants(s, b, e).intoArray(q, qOffset + e);
+        }
     }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {

@@ -57,23 +57,26 @@ public final class Q8_0Tensor extends FloatTensor {
 
     /**
      * The canonical vector dot ({@link FloatTensor#dot}), in block form: per block, the unscaled
-     * quants times x summed in a fresh chain (a product, then fmas, chunk by chunk in element
-     * order), then fused with the block scale into one accumulator; lanes summed by {@link Simd#sum}.
-     * Only one fma per block is on the loop-carried chain, so the loop is not latency-bound.
+     * quants times x summed in a fresh chain (fmas from zero, chunk by chunk in element order),
+     * then fused with the block scale into one of two accumulators that take turns
+     * (block i adds to the sum of block i - 2), so two independent fma chains are in flight and
+     * the loop is not bound by fma latency; at the end {@link Simd#sum(FloatVector, FloatVector)}.
      * {@link MatMul}'s batched path repeats exactly these operations from {@link #decodeUnscaled}.
      */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
         long b0 = offset / BLOCK * BYTES;
         for (int blk = 0, blocks = n / BLOCK; blk < blocks; blk++) {
             // offsets from the int block counter (not a second, long induction variable) let C2 hoist bounds checks
             long b = b0 + (long) blk * BYTES;
             int xo = xOffset + blk * BLOCK;
-            FloatVector sum = widen(s, b + 2 + 0).mul(FloatVector.fromArray(F, x, xo));
-            for (int j = L; j < BLOCK; j += L) sum = widen(s, b + 2 + j).fma(FloatVector.fromArray(F, x, xo + j), sum);
-            acc = sum.fma(FloatVector.broadcast(F, Simd.f16(s, b)), acc);
+            FloatVector sum = zero;
+            for (int j = 0; j < BLOCK; j += L) sum = widen(s, b + 2 + j).fma(FloatVector.fromArray(F, x, xo + j), sum);
+            FloatVector t = sum.fma(FloatVector.broadcast(F, Simd.f16(s, b)), a1);
+            a1 = a0;
+            a0 = t;
         }
-        return Simd.sum(acc);
+        return Simd.sum(a0, a1);
     }
 
     /** The unscaled quants of whole blocks as floats (q) to q[qOffset ..], and each block's scale to d[dOffset ..]. */

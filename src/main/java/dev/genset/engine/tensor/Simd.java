@@ -55,6 +55,14 @@ final class Simd {
         return s;
     }
 
+    /**
+     * The end of a block-form dot product (see {@link Q8_0Tensor#dotVector}): the two rotating
+     * accumulators added, the most recent first, then the lanes summed in order.
+     */
+    static float sum(FloatVector a0, FloatVector a1) {
+        return sum(a0.add(a1));
+    }
+
     /** The fp16 value stored at byte offset {@code off}. */
     static float f16(java.lang.foreign.MemorySegment s, long off) {
         return Float.float16ToFloat(s.get(LE_SHORT, off));
