@@ -64,17 +64,9 @@ class MakeModelAndBenchTest {
 
     @Test
     void benchJsonCarriesLlamaBenchFields() throws Exception {
-        var out = new java.io.ByteArrayOutputStream();
-        var old = System.out;
-        int code;
-        try {
-            System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
-            code = dev.genset.cli.Main.execute("bench", "-m", TestFiles.storiesModel().toString(), "-p", "16", "-n", "8", "-r", "2", "-t", "2", "--json");
-        } finally {
-            System.setOut(old);
-        }
-        assertThat(code).isZero();
-        JsonNode arr = new ObjectMapper().readTree(out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        var r = dev.genset.testing.Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "16", "-n", "8", "-r", "2", "-t", "2", "--json");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        JsonNode arr = new ObjectMapper().readTree(r.out());
         assertThat(arr.size()).isEqualTo(2);
         for (JsonNode o : arr) {
             assertThat(o.has("model_type") && o.has("model_size") && o.has("n_threads") && o.has("avg_ts") && o.has("stddev_ts")).isTrue();

@@ -1,5 +1,6 @@
 package dev.genset.cli;
 
+import dev.genset.testing.Cli;
 import dev.genset.testing.TestFiles;
 import org.junit.jupiter.api.Test;
 
@@ -8,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ChatCommandTest {
     @Test
     void multiTurnChatReusesTheConversationPrefix() {
-        var r = CliRunner.runWithInput("Hello there\n\nTell me a story\n/exit\nnot read\n",
+        var r = Cli.runWithInput("Hello there\n\nTell me a story\n/exit\nnot read\n",
                 "chat", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "12", "--ctx-size", "512");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.err()).contains("chatml format");
@@ -24,7 +25,7 @@ class ChatCommandTest {
 
     @Test
     void builtinTemplateCanBeChosen() {
-        var r = CliRunner.runWithInput("Hi\n", "chat", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "4", "--template", "llama2");
+        var r = Cli.runWithInput("Hi\n", "chat", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "4", "--template", "llama2");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.err()).contains("llama2 format");
     }

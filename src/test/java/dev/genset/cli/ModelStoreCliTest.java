@@ -1,5 +1,6 @@
 package dev.genset.cli;
 
+import dev.genset.testing.Cli;
 import com.sun.net.httpserver.HttpServer;
 import dev.genset.testing.TestFiles;
 import org.junit.jupiter.api.Test;
@@ -17,12 +18,12 @@ class ModelStoreCliTest {
 
     @TempDir Path home;
 
-    CliRunner.Result genset(String... args) {
+    Cli.Result genset(String... args) {
         String[] all = new String[args.length + 2];
         System.arraycopy(args, 0, all, 0, args.length);
         all[args.length] = "--home";
         all[args.length + 1] = home.toString();
-        return CliRunner.run(all);
+        return Cli.run(all);
     }
 
     @Test

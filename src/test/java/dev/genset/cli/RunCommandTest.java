@@ -1,5 +1,6 @@
 package dev.genset.cli;
 
+import dev.genset.testing.Cli;
 import dev.genset.engine.gguf.GgufWriter;
 import dev.genset.testing.SyntheticModel;
 import dev.genset.testing.TestFiles;
@@ -17,7 +18,7 @@ class RunCommandTest {
 
     @Test
     void greedyRunPrintsExactlyLlamaCppsContinuation() {
-        var r = CliRunner.run("run", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "32", "Once upon a time");
+        var r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "32", "Once upon a time");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo(LLAMA_CPP_CONTINUATION);
         assertThat(r.err()).containsPattern("prompt: 5 tokens, [0-9.]+ t/s \\| generated: 32 tokens, [0-9.]+ t/s");
@@ -26,22 +27,22 @@ class RunCommandTest {
     @Test
     void sameSeedSameText() {
         String model = TestFiles.storiesModel().toString();
-        var a = CliRunner.run("run", "--model", model, "--temp", "1.0", "--seed", "99", "-n", "40", "Once upon a time");
-        var b = CliRunner.run("run", "--model", model, "--temp", "1.0", "--seed", "99", "-n", "40", "Once upon a time");
-        var c = CliRunner.run("run", "--model", model, "--temp", "1.0", "--seed", "100", "-n", "40", "Once upon a time");
+        var a = Cli.run("run", "--model", model, "--temp", "1.0", "--seed", "99", "-n", "40", "Once upon a time");
+        var b = Cli.run("run", "--model", model, "--temp", "1.0", "--seed", "99", "-n", "40", "Once upon a time");
+        var c = Cli.run("run", "--model", model, "--temp", "1.0", "--seed", "100", "-n", "40", "Once upon a time");
         assertThat(a.out()).isEqualTo(b.out()).isNotEqualTo(c.out());
     }
 
     @Test
     void stopStringCutsTheText() {
-        var r = CliRunner.run("run", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "32", "--stop", "Lily", "Once upon a time");
+        var r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "32", "--stop", "Lily", "Once upon a time");
         assertThat(r.out()).isEqualTo(", there was a little girl named ");
         assertThat(r.err()).contains("finish: stop");
     }
 
     @Test
     void missingFileIsOneClearLine(@TempDir Path dir) {
-        var r = CliRunner.run("run", "--model", dir.resolve("nope.gguf").toString(), "hi");
+        var r = Cli.run("run", "--model", dir.resolve("nope.gguf").toString(), "hi");
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.err().strip()).isEqualTo("genset: file not found: " + dir.resolve("nope.gguf"));
     }
@@ -49,7 +50,7 @@ class RunCommandTest {
     @Test
     void nonGgufFileIsNamed(@TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("notes.gguf"), "just some text, not a model");
-        var r = CliRunner.run("run", "--model", f.toString(), "hi");
+        var r = Cli.run("run", "--model", f.toString(), "hi");
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.err().strip()).startsWith("genset: invalid GGUF file: notes.gguf: not a GGUF file: bad magic").doesNotContain("\n");
     }
@@ -58,7 +59,7 @@ class RunCommandTest {
     void unsupportedArchitectureIsNamed(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("mamba.gguf");
         new GgufWriter().putString("general.architecture", "mamba").write(f);
-        var r = CliRunner.run("run", "--model", f.toString(), "hi");
+        var r = Cli.run("run", "--model", f.toString(), "hi");
         assertThat(r.err().strip()).isEqualTo("genset: unsupported architecture 'mamba' (supported: llama, qwen2, qwen3)");
     }
 
@@ -67,21 +68,21 @@ class RunCommandTest {
         // A valid llama model whose attn_q is stored as Q5_K, which the engine does not compute with.
         SyntheticModel sm = new SyntheticModel("llama", 256, 1, 4, 2, 256, 1);
         Path f = sm.writeWithType(dir.resolve("q5k.gguf"), "blk.0.attn_q.weight", dev.genset.engine.gguf.GgmlType.Q5_K);
-        var r = CliRunner.run("run", "--model", f.toString(), "hi");
+        var r = Cli.run("run", "--model", f.toString(), "hi");
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.err().strip()).startsWith("genset: tensor blk.0.attn_q.weight: unsupported tensor type Q5_K");
     }
 
     @Test
     void promptLongerThanTheContextIsRefused() {
-        var r = CliRunner.run("run", "--model", TestFiles.storiesModel().toString(), "--ctx-size", "16", "Once upon a time there was a girl who liked to play with her friends in the park");
+        var r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "--ctx-size", "16", "Once upon a time there was a girl who liked to play with her friends in the park");
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.err().strip()).matches("genset: the prompt has \\d+ tokens, more than the context size 16 allows .*");
     }
 
     @Test
     void infoPrintsMetadataAndTensors() {
-        var r = CliRunner.run("info", TestFiles.storiesModel().toString());
+        var r = Cli.run("info", TestFiles.storiesModel().toString());
         assertThat(r.exitCode()).isZero();
         assertThat(r.out()).contains("GGUF version 3", "llama.embedding_length", "blk.4.ffn_up.weight", "292,800 parameters");
     }

@@ -1,5 +1,6 @@
 package dev.genset.cli;
 
+import dev.genset.testing.Cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.genset.testing.TestFiles;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,7 +31,7 @@ class TokenizeCommandTest {
         List<String> lines = new ArrayList<>();
         for (String c : cases) lines.add(json.writeValueAsString(c));
         Path jsonl = Files.write(dir.resolve("cases.jsonl"), lines, StandardCharsets.UTF_8);
-        var r = CliRunner.run("tokenize", "--model", base.resolve(vocab).toString(), "--jsonl", jsonl.toString());
+        var r = Cli.run("tokenize", "--model", base.resolve(vocab).toString(), "--jsonl", jsonl.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         List<String> expected = Files.readAllLines(base.resolve(vocab + ".out"), StandardCharsets.UTF_8).stream().map(String::strip).toList();
         assertThat(r.out().lines().map(String::strip).toList()).containsExactlyElementsOf(expected);
@@ -38,7 +39,7 @@ class TokenizeCommandTest {
 
     @Test
     void textOnTheBundledModelHasNoBos() {
-        var r = CliRunner.run("tokenize", "Once upon a time");
+        var r = Cli.run("tokenize", "Once upon a time");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out().strip()).isEqualTo("403 407 261 378");
     }

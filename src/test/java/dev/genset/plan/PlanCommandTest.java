@@ -1,5 +1,6 @@
 package dev.genset.plan;
 
+import dev.genset.testing.Cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
@@ -13,13 +14,13 @@ import static org.assertj.core.api.Assertions.within;
 
 class PlanCommandTest {
     static JsonNode json(String... args) throws Exception {
-        var r = PlanCli.run(args);
+        var r = Cli.run(args);
         assertThat(r.exitCode()).as(r.err()).isZero();
         return new ObjectMapper().readTree(r.out());
     }
 
     static void failsWith(String message, String... args) {
-        var r = PlanCli.run(args);
+        var r = Cli.run(args);
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.err().strip()).startsWith("genset: " + message).doesNotContain("\n");
     }
@@ -64,10 +65,10 @@ class PlanCommandTest {
 
     @Test
     void tableAndExplainShowTheWorking() {
-        var t = PlanCli.run("plan", "cluster", "--gpus", "1024", "--gpu", "h100-sxm", "--switch-ports", "64", "--link", "400g");
+        var t = Cli.run("plan", "cluster", "--gpus", "1024", "--gpu", "h100-sxm", "--switch-ports", "64", "--link", "400g");
         assertThat(t.exitCode()).as(t.err()).isZero();
         assertThat(t.out()).contains("leaf switches").contains("32").contains("spine switches");
-        var e = PlanCli.run("plan", "train", "--params", "175e9", "--tokens", "300e9", "--gpu", "a100-80g", "--gpus", "1024", "--tflops", "140", "--explain");
+        var e = Cli.run("plan", "train", "--params", "175e9", "--tokens", "300e9", "--gpu", "a100-80g", "--gpus", "1024", "--tflops", "140", "--explain");
         assertThat(e.out()).contains("flops = 6 * P * T").contains("seconds = flops / (gpus * flops_per_gpu)");
     }
 
@@ -99,7 +100,7 @@ class PlanCommandTest {
 
     @Test
     void hardwareListsEverySource() {
-        var r = PlanCli.run("plan", "hardware");
+        var r = Cli.run("plan", "hardware");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).contains("dense tensor throughput, no sparsity").contains("ascend-910b: uncertain").contains("qm9700:");
     }

@@ -1,4 +1,6 @@
-package dev.genset.cli;
+package dev.genset.testing;
+
+import dev.genset.cli.Main;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -6,11 +8,17 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
-/** Runs the CLI in-process with captured standard streams. */
-final class CliRunner {
-    record Result(int exitCode, String out, String err) {}
+/** Runs {@code genset ...} in-process with standard input given and standard output and error captured. */
+public final class Cli {
+    public record Result(int exitCode, String out, String err) {}
 
-    static synchronized Result runWithInput(String stdin, String... args) {
+    private Cli() {}
+
+    public static Result run(String... args) {
+        return runWithInput(null, args);
+    }
+
+    public static synchronized Result runWithInput(String stdin, String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
         InputStream oldIn = System.in;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
@@ -25,9 +33,5 @@ final class CliRunner {
             System.setErr(oldErr);
             System.setIn(oldIn);
         }
-    }
-
-    static Result run(String... args) {
-        return runWithInput(null, args);
     }
 }
