@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
-@Command(name = "tokenize", mixinStandardHelpOptions = true, description = {
+@Command(name = "tokenize", description = {
         "Print the token ids of TEXT (or of a file) on one line, space-separated.",
         "By default no BOS/EOS is added and special-token texts are plain text, as llama.cpp's tokenizer tests count tokens."})
 final class TokenizeCommand implements Callable<Integer> {
