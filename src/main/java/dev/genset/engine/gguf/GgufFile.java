@@ -143,7 +143,7 @@ public final class GgufFile implements AutoCloseable {
         if (Files.isDirectory(path)) throw new GgufFormatException(path + " is a directory, not a GGUF file");
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment seg = ch.size() == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            MemorySegment seg = ch.size() == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             return new GgufFile(path, arena, seg);
         } catch (RuntimeException | IOException e) {
             arena.close();

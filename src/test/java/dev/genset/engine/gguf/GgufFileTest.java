@@ -251,8 +251,11 @@ class GgufFileTest {
     }
 
     @Test
-    void openNamesMissingFilesAndDirectories(@TempDir Path dir) {
+    void openNamesMissingFilesAndDirectories(@TempDir Path dir) throws Exception {
         assertThatThrownBy(() -> GgufFile.open(dir.resolve("nope.gguf"))).isInstanceOf(java.nio.file.NoSuchFileException.class);
         assertThatThrownBy(() -> GgufFile.open(dir)).isInstanceOf(GgufFormatException.class).hasMessageContaining("is a directory");
+        Path empty = dir.resolve("empty.gguf");
+        Files.write(empty, new byte[0]);
+        assertThatThrownBy(() -> GgufFile.open(empty)).isInstanceOf(GgufFormatException.class).hasMessage("empty.gguf: not a GGUF file: only 0 bytes");
     }
 }
