@@ -6,6 +6,8 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import picocli.CommandLine.Command;
 
 /** The {@code genset} command line: one entry point, a subcommand per task. */
@@ -33,11 +35,37 @@ public final class Main implements Runnable {
     /** Runs the CLI; errors the user can act on are one line on stderr and exit code 1. */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        Path config;
+        try {
+            config = configFile();
+        } catch (IllegalArgumentException e) {
+            System.err.println("genset: " + e.getMessage());
+            return 1;
+        }
+        if (config != null) cl.setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(config.toFile()));
         cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
             cmd.getErr().println("genset: " + Errors.describe(ex));
             if (System.getenv("GENSET_DEBUG") != null) ex.printStackTrace(cmd.getErr());
             return 1;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * The optional configuration file: option defaults as properties, keyed by the option's long
+     * name ({@code port=8081}) or, for one command only, by its qualified name
+     * ({@code genset.serve.port=8081}). Flags given on the command line win over it. Found at
+     * -Dgenset.config, $GENSET_CONFIG, or genset.properties in the data directory.
+     */
+    static Path configFile() {
+        String named = System.getProperty("genset.config", System.getenv("GENSET_CONFIG"));
+        if (named != null && !named.isBlank()) {
+            Path p = Path.of(named);
+            if (!Files.isRegularFile(p)) throw new IllegalArgumentException("configuration file not found: " + p);
+            return p;
+        }
+        String home = System.getenv("GENSET_HOME");
+        Path p = (home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".genset")).resolve("genset.properties");
+        return Files.isRegularFile(p) ? p : null;
     }
 }
