@@ -153,7 +153,7 @@ public final class MatMul {
      * Q8_0, Q4_0 (32-value groups) and Q6_K (16-value groups) in block form (see
      * {@link Q8_0Tensor#dotVector}): the tile holds unscaled values and the groups' scales, and
      * each (weight row, activation row) pair repeats the single-row kernel's operations. Pairs are
-     * computed two tile rows by two activation rows at a time, so each loaded vector is used twice.
+     * computed two tile rows at a time against one activation row.
      */
     private static void blockTiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, int tileRows, float[] tile) {
         boolean k = w instanceof Q6_KTensor;
@@ -167,21 +167,14 @@ public final class MatMul {
             case Q6_KTensor t -> Q6_KTensor.decodeUnscaled(w.segment(), (long) r0 * (cols / 256), tileRows * (cols / 256), tile, 0, d, 0);
             default -> throw new IllegalStateException();
         }
-        int b = 0;
-        for (; b + 1 < batch; b += 2) {
+        for (int b = 0; b < batch; b++) {
             int i = 0;
             for (; i + 1 < tileRows; i += 2) {
-                if (k) F32Kernels.groupDot16x2x2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, cols, out, b * rows + r0 + i, rows);
-                else F32Kernels.blockDot2x2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, cols, out, b * rows + r0 + i, rows);
+                if (k) F32Kernels.groupDot16x2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, out, b * rows + r0 + i);
+                else F32Kernels.blockDot2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, out, b * rows + r0 + i);
             }
-            for (; i < tileRows; i++) {
-                out[b * rows + r0 + i] = blockDot(k, tile, i * cols, d, i * groups, x, b * cols, groups);
-                out[(b + 1) * rows + r0 + i] = blockDot(k, tile, i * cols, d, i * groups, x, (b + 1) * cols, groups);
-            }
+            for (; i < tileRows; i++) out[b * rows + r0 + i] = blockDot(k, tile, i * cols, d, i * groups, x, b * cols, groups);
         }
-        for (; b < batch; b++)
-            for (int i = 0; i < tileRows; i++)
-                out[b * rows + r0 + i] = blockDot(k, tile, i * cols, d, i * groups, x, b * cols, groups);
     }
 
     private static float blockDot(boolean q6k, float[] q, int qo, float[] d, int dOff, float[] x, int xo, int groups) {
@@ -214,43 +207,29 @@ public final class MatMul {
         }
 
         /**
-         * Two consecutive tile rows (qo, qo + cols; scales dOff, dOff + blocks) times two
-         * activation rows (xo, xo + xStride): four pairs, each with the operations of
-         * {@link #blockDot}; results to out[o], out[o + 1] and out[o + oStride], out[o + oStride + 1].
+         * Two consecutive tile rows (qo, qo + cols; scales dOff, dOff + blocks) times one
+         * activation row: two pairs, each with the operations of {@link #blockDot}; results to
+         * out[o] and out[o + 1]. (Two by two activation rows measured slower in the forward pass.)
          */
-        static void blockDot2x2(float[] q, int qo, int cols, float[] d, int dOff, int blocks,
-                                float[] x, int xo, int xStride, float[] out, int o, int oStride) {
-            FloatVector zero = FloatVector.zero(F), a00 = zero, b00 = zero, a01 = zero, b01 = zero, a10 = zero, b10 = zero, a11 = zero, b11 = zero;
-            int q1 = qo + cols, x1 = xo + xStride, d1 = dOff + blocks;
+        static void blockDot2(float[] q, int qo, int cols, float[] d, int dOff, int blocks, float[] x, int xo, float[] out, int o) {
+            FloatVector zero = FloatVector.zero(F), a0 = zero, b0 = zero, a1 = zero, b1 = zero;
+            int q1 = qo + cols, d1 = dOff + blocks;
             for (int g = 0; g < blocks; g++) {
                 int k = g * 32;
-                FloatVector s00 = zero, s01 = zero, s10 = zero, s11 = zero;
+                FloatVector s0 = zero, s1 = zero;
                 for (int j = 0; j < 32; j += L) {
-                    var w0 = FloatVector.fromArray(F, q, qo + k + j);
-                    var w1 = FloatVector.fromArray(F, q, q1 + k + j);
-                    var v0 = FloatVector.fromArray(F, x, xo + k + j);
-                    var v1 = FloatVector.fromArray(F, x, x1 + k + j);
-                    s00 = w0.fma(v0, s00);
-                    s01 = w0.fma(v1, s01);
-                    s10 = w1.fma(v0, s10);
-                    s11 = w1.fma(v1, s11);
+                    var v = FloatVector.fromArray(F, x, xo + k + j);
+                    s0 = FloatVector.fromArray(F, q, qo + k + j).fma(v, s0);
+                    s1 = FloatVector.fromArray(F, q, q1 + k + j).fma(v, s1);
                 }
-                var e0 = FloatVector.broadcast(F, d[dOff + g]);
-                var e1 = FloatVector.broadcast(F, d[d1 + g]);
-                FloatVector t00 = s00.fma(e0, b00), t01 = s01.fma(e0, b01), t10 = s10.fma(e1, b10), t11 = s11.fma(e1, b11);
-                b00 = a00;
-                a00 = t00;
-                b01 = a01;
-                a01 = t01;
-                b10 = a10;
-                a10 = t10;
-                b11 = a11;
-                a11 = t11;
+                FloatVector t0 = s0.fma(FloatVector.broadcast(F, d[dOff + g]), b0), t1 = s1.fma(FloatVector.broadcast(F, d[d1 + g]), b1);
+                b0 = a0;
+                a0 = t0;
+                b1 = a1;
+                a1 = t1;
             }
-            out[o] = Simd.sum(a00, b00);
-            out[o + 1] = Simd.sum(a10, b10);
-            out[o + oStride] = Simd.sum(a01, b01);
-            out[o + oStride + 1] = Simd.sum(a11, b11);
+            out[o] = Simd.sum(a0, b0);
+            out[o + 1] = Simd.sum(a1, b1);
         }
 
         /** {@link #blockDot} for Q6_K: 16-value groups visited in {@link Q6_KTensor#ORDER}, as its single-row kernel does. */
@@ -267,40 +246,26 @@ public final class MatMul {
             return Simd.sum(a0, a1);
         }
 
-        /** {@link #blockDot2x2} for Q6_K, each pair with the operations of {@link #groupDot16}. */
-        static void groupDot16x2x2(float[] q, int qo, int cols, float[] d, int dOff, int groups,
-                                float[] x, int xo, int xStride, float[] out, int o, int oStride) {
-            FloatVector zero = FloatVector.zero(F), a00 = zero, b00 = zero, a01 = zero, b01 = zero, a10 = zero, b10 = zero, a11 = zero, b11 = zero;
-            int q1 = qo + cols, x1 = xo + xStride, d1 = dOff + groups;
+        /** {@link #blockDot2} for Q6_K, each pair with the operations of {@link #groupDot16}. */
+        static void groupDot16x2(float[] q, int qo, int cols, float[] d, int dOff, int groups, float[] x, int xo, float[] out, int o) {
+            FloatVector zero = FloatVector.zero(F), a0 = zero, b0 = zero, a1 = zero, b1 = zero;
+            int q1 = qo + cols, d1 = dOff + groups;
             for (int g = 0; g < groups; g++) {
                 int gi = (g & ~15) | Q6_KTensor.ORDER[g & 15], k = gi * 16;
-                FloatVector s00 = zero, s01 = zero, s10 = zero, s11 = zero;
+                FloatVector s0 = zero, s1 = zero;
                 for (int j = 0; j < 16; j += L) {
-                    var w0 = FloatVector.fromArray(F, q, qo + k + j);
-                    var w1 = FloatVector.fromArray(F, q, q1 + k + j);
-                    var v0 = FloatVector.fromArray(F, x, xo + k + j);
-                    var v1 = FloatVector.fromArray(F, x, x1 + k + j);
-                    s00 = w0.fma(v0, s00);
-                    s01 = w0.fma(v1, s01);
-                    s10 = w1.fma(v0, s10);
-                    s11 = w1.fma(v1, s11);
+                    var v = FloatVector.fromArray(F, x, xo + k + j);
+                    s0 = FloatVector.fromArray(F, q, qo + k + j).fma(v, s0);
+                    s1 = FloatVector.fromArray(F, q, q1 + k + j).fma(v, s1);
                 }
-                var e0 = FloatVector.broadcast(F, d[dOff + gi]);
-                var e1 = FloatVector.broadcast(F, d[d1 + gi]);
-                FloatVector t00 = s00.fma(e0, b00), t01 = s01.fma(e0, b01), t10 = s10.fma(e1, b10), t11 = s11.fma(e1, b11);
-                b00 = a00;
-                a00 = t00;
-                b01 = a01;
-                a01 = t01;
-                b10 = a10;
-                a10 = t10;
-                b11 = a11;
-                a11 = t11;
+                FloatVector t0 = s0.fma(FloatVector.broadcast(F, d[dOff + gi]), b0), t1 = s1.fma(FloatVector.broadcast(F, d[d1 + gi]), b1);
+                b0 = a0;
+                a0 = t0;
+                b1 = a1;
+                a1 = t1;
             }
-            out[o] = Simd.sum(a00, b00);
-            out[o + 1] = Simd.sum(a10, b10);
-            out[o + oStride] = Simd.sum(a01, b01);
-            out[o + oStride + 1] = Simd.sum(a11, b11);
+            out[o] = Simd.sum(a0, b0);
+            out[o + 1] = Simd.sum(a1, b1);
         }
 
         /** The sequential sum used everywhere when the vector paths are disabled. */
