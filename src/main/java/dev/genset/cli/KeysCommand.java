@@ -117,15 +117,23 @@ final class KeysCommand implements Runnable {
         String ref;
         @Option(names = "--expires", paramLabel = "WHEN", description = "New expiry, or never.")
         String expires;
+        @Option(names = "--capture", paramLabel = "on|off", description = "Save this key's prompts and completions (export with genset data export-logs).")
+        String capture;
 
         @Override
         public Integer call() {
+            Boolean captureOn = capture == null ? null : switch (capture.toLowerCase(java.util.Locale.ROOT)) {
+                case "on", "true", "yes" -> true;
+                case "off", "false", "no" -> false;
+                default -> throw new IllegalArgumentException("--capture takes on or off, not " + capture);
+            };
             try (Store s = store.open()) {
                 AdminService admin = new AdminService(s);
                 ApiKeyRecord k = admin.key(ref);
                 Long exp = expires == null ? k.expiresAt() : StoreOptions.parseExpiry(expires);
                 ApiKeyRecord u = admin.updateKey(k.id(), limits.over(k.limits()), exp);
-                System.out.printf("updated key %s: %s%n", u.id(), StoreOptions.limitsText(u.limits()));
+                if (captureOn != null) u = admin.setKeyCapture(k.id(), captureOn);
+                System.out.printf("updated key %s: %s%s%n", u.id(), StoreOptions.limitsText(u.limits()), u.capture() ? ", capture on" : "");
             }
             return 0;
         }

@@ -119,7 +119,8 @@ final class ServeCommand implements Callable<Integer> {
         Gateway gateway = Gateway.open(GatewayConfig.resolve(db, redis, adminKey, System.getenv()));
         GensetServer server;
         try {
-            server = GensetServer.start(config, new ServeOptions(gateway, open, store, keep == null ? KeepAlive.DEFAULT : keep, names, budget));
+            server = GensetServer.start(config, new ServeOptions(gateway, open, store, keep == null ? KeepAlive.DEFAULT : keep, names, budget)
+                    .withCapture(gateway == null ? null : dev.genset.data.CaptureLog.atDefaultHome()));
         } catch (RuntimeException e) {
             gateway.close();
             throw e;

@@ -43,6 +43,7 @@ public final class GensetServer implements AutoCloseable {
     private volatile boolean draining;
     private final WebServer server;
     private final Gateway gateway; // null: no keys, no metering (embedded use and tests)
+    private final dev.genset.data.CaptureLog capture; // null: requests are never captured
     private final Keys keys;
     private final boolean openAccess;
     private final Upstream upstream;
@@ -53,6 +54,7 @@ public final class GensetServer implements AutoCloseable {
         boolean openFlag = options.open();
         this.config = config;
         this.gateway = gateway;
+        this.capture = options.capture();
         this.keys = gateway == null ? null : new Keys(gateway.store());
         InetAddress bind = bindAddress(config.host());
         this.openAccess = openFlag || (bind != null && bind.isLoopbackAddress());
@@ -207,12 +209,13 @@ public final class GensetServer implements AutoCloseable {
             int status = 200;
             Call call = null;
             Metering meter = new Metering(gateway, keys, req.headers().first(HeaderNames.AUTHORIZATION).orElse(null), res)
-                    .openAccess(openAccess);
+                    .openAccess(openAccess).capture(capture, name);
             try {
                 if (keyed) meter.authenticate();
                 if (generates && draining) throw ApiException.unavailable("The server is shutting down.");
                 String method = req.prologue().method().text();
                 byte[] body = method.equals("POST") || method.equals("DELETE") ? readBody(req) : new byte[0];
+                meter.requestBody(body);
                 call = new Call(start, meter, models);
                 endpoint.handle(body, res, call);
                 status = res.status().code();

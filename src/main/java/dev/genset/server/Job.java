@@ -132,6 +132,11 @@ final class Job {
         return new dev.genset.gateway.Usage(prompt, completion, cached, "local", null);
     }
 
+    /** How each sequence ended (null for one that has not). */
+    List<SequenceEvent.Done> ends() {
+        return java.util.Arrays.asList(ends.clone());
+    }
+
     void cancel() {
         for (Sequence s : sequences) s.cancel();
     }

@@ -30,6 +30,9 @@ final class Metering {
     private Usage explicit;
     private boolean clientGone;
     private boolean settled;
+    private dev.genset.data.CaptureLog captureLog;
+    private String endpoint;
+    private byte[] body;
 
     Metering(Gateway gateway, Keys keys, String authorization, ServerResponse res) {
         this.gateway = gateway;
@@ -69,6 +72,18 @@ final class Metering {
         if (!gateway.keysRequired() && openAccess) return;
         throw new ApiException(key == null ? 401 : 403, key == null ? "invalid_request_error" : "permission_error",
                 "Managing models needs the admin key (Authorization: Bearer ADMIN_KEY).", null, key == null ? "missing_api_key" : "admin_key_required");
+    }
+
+    /** Where to save the request if its key has capture on, and under which endpoint name. */
+    Metering capture(dev.genset.data.CaptureLog log, String endpoint) {
+        this.captureLog = log;
+        this.endpoint = endpoint;
+        return this;
+    }
+
+    /** The request's body, kept only for capture. */
+    void requestBody(byte[] body) {
+        this.body = body;
     }
 
     Metering openAccess(boolean open) {
@@ -121,6 +136,22 @@ final class Metering {
         }
         String outcome = clientGone ? "cancelled" : status >= 200 && status < 300 ? "ok" : "error";
         gateway.settle(admission, u == null ? Usage.NONE : u, outcome);
+        if (captureLog != null && admission.key() != null && admission.key().capture() && job != null) capture(outcome);
+    }
+
+    /** Saves the request and each generated sequence; a failure to write is logged, never the client's problem. */
+    private void capture(String outcome) {
+        try {
+            Object prompt = body == null || body.length == 0 ? null : Json.MAPPER.readValue(body, Object.class);
+            for (SequenceEvent.Done d : job.ends()) {
+                if (d == null) continue;
+                captureLog.append(new dev.genset.data.CaptureLog.Capture(java.time.Instant.now(), admission.requestId(), admission.key().id(),
+                        admission.model(), endpoint, prompt, d.text(), d.promptTokens(), d.completionTokens(),
+                        "ok".equals(outcome) ? d.reason().apiName() : outcome, null));
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            System.getLogger(Metering.class.getName()).log(System.Logger.Level.WARNING, "request capture failed: " + e.getMessage());
+        }
     }
 
     static ApiException map(GatewayException e) {

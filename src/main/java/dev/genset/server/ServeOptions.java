@@ -16,8 +16,14 @@ import java.util.Map;
  * @param keepAlive    how long a model loaded on demand stays loaded after its last request (a request's keep_alive overrides it)
  * @param names        public names of the configured model files that came from the store (else a file's name without .gguf)
  * @param memoryBudget bytes all loaded models may take together; the least recently used idle one is unloaded to make room
+ * @param capture      where requests of keys with capture on are saved; null for nowhere
  */
-public record ServeOptions(Gateway gateway, boolean open, ModelStore store, KeepAlive keepAlive, Map<Path, String> names, long memoryBudget) {
+public record ServeOptions(Gateway gateway, boolean open, ModelStore store, KeepAlive keepAlive, Map<Path, String> names, long memoryBudget,
+                           dev.genset.data.CaptureLog capture) {
+    public ServeOptions(Gateway gateway, boolean open, ModelStore store, KeepAlive keepAlive, Map<Path, String> names, long memoryBudget) {
+        this(gateway, open, store, keepAlive, names, memoryBudget, null);
+    }
+
     public ServeOptions {
         if (keepAlive == null) keepAlive = KeepAlive.DEFAULT;
         names = names == null ? Map.of() : Map.copyOf(names);
@@ -29,22 +35,26 @@ public record ServeOptions(Gateway gateway, boolean open, ModelStore store, Keep
     }
 
     public ServeOptions withGateway(Gateway g, boolean openFlag) {
-        return new ServeOptions(g, openFlag, store, keepAlive, names, memoryBudget);
+        return new ServeOptions(g, openFlag, store, keepAlive, names, memoryBudget, capture);
     }
 
     public ServeOptions withStore(ModelStore s) {
-        return new ServeOptions(gateway, open, s, keepAlive, names, memoryBudget);
+        return new ServeOptions(gateway, open, s, keepAlive, names, memoryBudget, capture);
     }
 
     public ServeOptions withKeepAlive(KeepAlive k) {
-        return new ServeOptions(gateway, open, store, k, names, memoryBudget);
+        return new ServeOptions(gateway, open, store, k, names, memoryBudget, capture);
     }
 
     public ServeOptions withNames(Map<Path, String> n) {
-        return new ServeOptions(gateway, open, store, keepAlive, n, memoryBudget);
+        return new ServeOptions(gateway, open, store, keepAlive, n, memoryBudget, capture);
+    }
+
+    public ServeOptions withCapture(dev.genset.data.CaptureLog log) {
+        return new ServeOptions(gateway, open, store, keepAlive, names, memoryBudget, log);
     }
 
     public ServeOptions withMemoryBudget(long bytes) {
-        return new ServeOptions(gateway, open, store, keepAlive, names, bytes);
+        return new ServeOptions(gateway, open, store, keepAlive, names, bytes, capture);
     }
 }

@@ -27,7 +27,7 @@ public final class Keys {
                 Store.nullableLong(Money.toNanosOrNull(l.budget())), Store.nullableLong(l.tokenQuota()), l.period().label(),
                 Store.nullableLong(expiresAt), now));
         anySeen = true;
-        return new ApiKeyRecord(id, prefix, name, teamId, l, expiresAt, null, now);
+        return new ApiKeyRecord(id, prefix, name, teamId, l, expiresAt, null, now, false);
     }
 
     /** Keys, newest first; of one team if teamId is not null. */
@@ -72,6 +72,13 @@ public final class Keys {
         return find(k.id());
     }
 
+    /** Turns request capture on or off for a key; it applies from the next request. */
+    public ApiKeyRecord setCapture(String ref, boolean capture) {
+        ApiKeyRecord k = require(ref);
+        store.call(c -> Store.update(c, "UPDATE api_keys SET capture = ? WHERE id = ?", capture ? 1 : 0, k.id()));
+        return find(k.id());
+    }
+
     /** The key whose hash this is, with its team: one indexed read, so revocation shows at once. */
     public Resolved lookup(String hash) {
         return store.call(c -> Store.queryOne(c,
@@ -102,6 +109,7 @@ public final class Keys {
 
     static ApiKeyRecord map(ResultSet rs) throws SQLException {
         return new ApiKeyRecord(rs.getString("id"), rs.getString("prefix"), rs.getString("name"), rs.getString("team_id"),
-                Teams.limits(rs), Store.getLong(rs, "expires_at"), Store.getLong(rs, "revoked_at"), rs.getLong("created_at"));
+                Teams.limits(rs), Store.getLong(rs, "expires_at"), Store.getLong(rs, "revoked_at"), rs.getLong("created_at"),
+                rs.getInt("capture") != 0);
     }
 }

@@ -93,6 +93,10 @@ public final class AdminService {
         return keys.revoke(ref);
     }
 
+    public ApiKeyRecord setKeyCapture(String ref, boolean capture) {
+        return keys.setCapture(ref, capture);
+    }
+
     public ApiKeyRecord updateKey(String ref, Limits limits, Long expiresAt) {
         return keys.update(ref, limits, expiresAt);
     }

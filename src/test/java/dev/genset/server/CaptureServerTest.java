@@ -1,0 +1,52 @@
+package dev.genset.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.genset.data.CaptureLog;
+import dev.genset.gateway.Gateway;
+import dev.genset.gateway.GatewayConfig;
+import dev.genset.gateway.admin.AdminService;
+import dev.genset.store.Database;
+import dev.genset.store.Limits;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Request capture is opt-in per key: only that key's prompts and completions are saved, and export as a dataset. */
+@Timeout(120)
+class CaptureServerTest {
+    @Test
+    void onlyKeysWithCaptureOnAreSaved(@TempDir Path dir) throws Exception {
+        try (Gateway gateway = Gateway.open(GatewayConfig.of(Database.sqlite(dir.resolve("genset.db"))))) {
+            AdminService admin = gateway.admin();
+            String captured = admin.createKey(new AdminService.KeySpec("captured", null, Limits.NONE, null)).key();
+            String plain = admin.createKey(new AdminService.KeySpec("plain", null, Limits.NONE, null)).key();
+            assertThat(admin.setKeyCapture("captured", true).capture()).isTrue();
+            CaptureLog log = CaptureLog.at(dir);
+            try (TestServer s = new TestServer(c -> c, ServeOptions.none().withGateway(gateway, false).withCapture(log))) {
+                var r1 = s.post("/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"temperature\":0}", "Authorization", "Bearer " + captured);
+                assertThat(r1.status()).as(r1.raw().body()).isEqualTo(200);
+                var r2 = s.post("/v1/completions", "{\"prompt\":\"Lily went\",\"max_tokens\":3,\"temperature\":0}", "Authorization", "Bearer " + plain);
+                assertThat(r2.status()).isEqualTo(200);
+
+                Path out = dir.resolve("export.jsonl");
+                long n = log.export(Instant.EPOCH, out);
+                assertThat(n).isEqualTo(1);
+                List<String> lines = Files.readAllLines(out);
+                JsonNode rec = new ObjectMapper().readTree(lines.getFirst());
+                assertThat(rec.get("request_id").asText()).isEqualTo(r1.raw().headers().firstValue("x-request-id").orElseThrow());
+                assertThat(rec.at("/prompt/prompt").asText()).isEqualTo("Once upon a time");
+                assertThat(rec.get("completion").asText()).isEqualTo(r1.json().at("/choices/0/text").asText()).isEqualTo(", there was a little g"); // "girl" is two tokens
+                assertThat(rec.get("completion_tokens").asInt()).isEqualTo(6);
+                assertThat(rec.get("endpoint").asText()).isNotBlank();
+            }
+        }
+    }
+}
