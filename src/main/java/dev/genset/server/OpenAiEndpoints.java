@@ -103,8 +103,7 @@ final class OpenAiEndpoints {
         if (stream) streamChat(job, res, call.meter(), id, created, model.id, includeUsage, logprobs, tok);
         else {
             Outcome[] out = collect(job, sp.n());
-            ObjectNode r = Json.MAPPER.createObjectNode();
-            r.put("id", id).put("object", "chat.completion").put("created", created).put("model", model.id).put("system_fingerprint", FINGERPRINT);
+            ObjectNode r = envelope(id, "chat.completion", created, model.id);
             ArrayNode choices = r.putArray("choices");
             for (int i = 0; i < out.length; i++) {
                 ObjectNode c = choices.addObject();
@@ -267,9 +266,8 @@ final class OpenAiEndpoints {
                     }
                 }
                 if (includeUsage) {
-                    ObjectNode u = Json.MAPPER.createObjectNode();
-                    u.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", model)
-                            .put("system_fingerprint", FINGERPRINT).putArray("choices");
+                    ObjectNode u = envelope(id, "chat.completion.chunk", created, model);
+                    u.putArray("choices");
                     u.set("usage", usage(out, 1));
                     sse.data(u);
                 }
@@ -283,17 +281,28 @@ final class OpenAiEndpoints {
 
     private static ObjectNode chatChunk(String id, long created, String model, int index, ObjectNode delta, ObjectNode logprobs,
                                         String finish, boolean includeUsage) {
-        ObjectNode r = Json.MAPPER.createObjectNode();
-        r.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", model).put("system_fingerprint", FINGERPRINT);
+        ObjectNode r = envelope(id, "chat.completion.chunk", created, model);
         ObjectNode c = r.putArray("choices").addObject();
         c.put("index", index);
         c.set("delta", delta);
+        endChoice(c, logprobs, finish);
+        if (includeUsage) r.putNull("usage");
+        return r;
+    }
+
+    /** The fields every response and chunk starts with, in OpenAI's order. */
+    private static ObjectNode envelope(String id, String object, long created, String model) {
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        r.put("id", id).put("object", object).put("created", created).put("model", model).put("system_fingerprint", FINGERPRINT);
+        return r;
+    }
+
+    /** A chunk's choice ends with its logprobs and finish reason, both explicit nulls until there is one. */
+    private static void endChoice(ObjectNode c, ObjectNode logprobs, String finish) {
         if (logprobs == null) c.putNull("logprobs");
         else c.set("logprobs", logprobs);
         if (finish == null) c.putNull("finish_reason");
         else c.put("finish_reason", finish);
-        if (includeUsage) r.putNull("usage");
-        return r;
     }
 
     private static void chatLogprobs(ObjectNode target, List<TokenInfo> tokens, Tokenizer tok) {
@@ -375,8 +384,7 @@ final class OpenAiEndpoints {
             return;
         }
         Outcome[] out = collect(job, reqs.size());
-        ObjectNode r = Json.MAPPER.createObjectNode();
-        r.put("id", id).put("object", "text_completion").put("created", created).put("model", model.id).put("system_fingerprint", FINGERPRINT);
+        ObjectNode r = envelope(id, "text_completion", created, model.id);
         ArrayNode choices = r.putArray("choices");
         for (int i = 0; i < out.length; i++) {
             Prompt p = prompts.get(i / sp.n());
@@ -503,9 +511,8 @@ final class OpenAiEndpoints {
                     }
                 }
                 if (includeUsage) {
-                    ObjectNode u = Json.MAPPER.createObjectNode();
-                    u.put("id", id).put("object", "text_completion").put("created", created).put("model", model)
-                            .put("system_fingerprint", FINGERPRINT).putArray("choices");
+                    ObjectNode u = envelope(id, "text_completion", created, model);
+                    u.putArray("choices");
                     u.set("usage", usage(out, n));
                     sse.data(u);
                 }
@@ -519,15 +526,11 @@ final class OpenAiEndpoints {
 
     private static ObjectNode completionChunk(String id, long created, String model, int index, String text, ObjectNode logprobs,
                                               String finish, boolean includeUsage) {
-        ObjectNode r = Json.MAPPER.createObjectNode();
-        r.put("id", id).put("object", "text_completion").put("created", created).put("model", model).put("system_fingerprint", FINGERPRINT);
+        ObjectNode r = envelope(id, "text_completion", created, model);
         ObjectNode c = r.putArray("choices").addObject();
         c.put("text", text);
         c.put("index", index);
-        if (logprobs == null) c.putNull("logprobs");
-        else c.set("logprobs", logprobs);
-        if (finish == null) c.putNull("finish_reason");
-        else c.put("finish_reason", finish);
+        endChoice(c, logprobs, finish);
         if (includeUsage) r.putNull("usage");
         return r;
     }
