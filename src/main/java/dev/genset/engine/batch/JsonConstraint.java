@@ -13,7 +13,9 @@ import java.util.function.Supplier;
  * The check runs each token's bytes through a byte-level pushdown automaton (RFC 8259, with
  * whitespace limited as llama.cpp's JSON grammar limits it: one space, or a newline and at most
  * {@value #MAX_WHITESPACE} spaces or tabs; nesting at most {@value #MAX_DEPTH} levels and numbers
- * at most {@value #MAX_NUMBER} characters, so that generation cannot wander forever).
+ * at most {@value #MAX_NUMBER} characters, so that generation cannot wander forever). A schema with
+ * top-level alternatives runs one automaton per alternative; a token is allowed if any of those still
+ * alive accepts it.
  */
 public final class JsonConstraint implements TokenConstraint {
     static final int MAX_WHITESPACE = 20, MAX_DEPTH = 64, MAX_NUMBER = 32;
@@ -24,12 +26,18 @@ public final class JsonConstraint implements TokenConstraint {
     private record Vocab(byte[][] pieces, boolean[] eog) {}
 
     private final Vocab vocab;
-    private final Automaton state, probe;
+    private final Automaton[] states;
+    private final boolean[] alive;
+    private final Automaton probe;
 
     private JsonConstraint(Vocab vocab, JsonSchema schema) {
         this.vocab = vocab;
-        this.state = new Automaton(schema);
-        this.probe = new Automaton(schema);
+        var alternatives = schema.alternatives();
+        this.states = new Automaton[alternatives.size()];
+        for (int i = 0; i < states.length; i++) states[i] = new Automaton(alternatives.get(i));
+        this.alive = new boolean[states.length];
+        java.util.Arrays.fill(alive, true);
+        this.probe = new Automaton(alternatives.getFirst());
     }
 
     /** Any JSON object (response_format json_object). */
@@ -56,9 +64,15 @@ public final class JsonConstraint implements TokenConstraint {
         return () -> new JsonConstraint(vocab, schema);
     }
 
+    /** A constraint with no vocabulary, to be {@link #feed fed} text directly (for tests). */
+    static JsonConstraint of(JsonSchema schema) {
+        return new JsonConstraint(null, schema);
+    }
+
     /** Whether the text so far is one complete JSON value of the schema. */
     public boolean isComplete() {
-        return state.isComplete();
+        for (int i = 0; i < states.length; i++) if (alive[i] && states[i].isComplete()) return true;
+        return false;
     }
 
     @Override
@@ -78,7 +92,14 @@ public final class JsonConstraint implements TokenConstraint {
     }
 
     private boolean accepts(byte[] bytes) {
-        probe.copyFrom(state);
+        for (int i = 0; i < states.length; i++) {
+            if (alive[i] && accepts(states[i], bytes)) return true;
+        }
+        return false;
+    }
+
+    private boolean accepts(Automaton from, byte[] bytes) {
+        probe.copyFrom(from);
         for (byte b : bytes) if (!probe.step(b & 0xFF)) return false;
         return true;
     }
@@ -86,15 +107,25 @@ public final class JsonConstraint implements TokenConstraint {
     @Override
     public void accept(int token) {
         if (token < 0 || token >= vocab.pieces.length || vocab.eog[token]) return;
-        for (byte b : vocab.pieces[token]) {
-            if (!state.step(b & 0xFF)) throw new IllegalStateException("token " + token + " breaks the JSON text");
-        }
+        if (!feed(vocab.pieces[token])) throw new IllegalStateException("token " + token + " breaks the JSON text");
     }
 
-    /** Feeds text directly (for tests): returns whether every byte was accepted. */
+    /** Feeds text: returns whether every byte was accepted (by at least one alternative, which stay alive). */
     boolean feed(byte[] bytes) {
-        for (byte b : bytes) if (!state.step(b & 0xFF)) return false;
-        return true;
+        boolean any = false;
+        for (int i = 0; i < states.length; i++) {
+            if (!alive[i]) continue;
+            boolean ok = true;
+            for (byte b : bytes) {
+                if (!states[i].step(b & 0xFF)) {
+                    ok = false;
+                    break;
+                }
+            }
+            alive[i] = ok;
+            any |= ok;
+        }
+        return any;
     }
 
     /** The grammar's state: a mode, the stack of open containers with their schemas, and counters. */

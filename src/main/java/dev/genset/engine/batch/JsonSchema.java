@@ -14,8 +14,10 @@ import java.util.Map;
  * (one or several), {@code enum} and {@code const}, object {@code properties} and {@code required}
  * (an object with properties may have only those keys, each at most once), {@code items},
  * {@code minItems} and {@code maxItems}, and local {@code $ref}s into {@code $defs} or
- * {@code definitions}. Other keywords ({@code pattern}, {@code format}, {@code anyOf}, string
- * lengths, number ranges) are not enforced: the values they describe are only kept to their type.
+ * {@code definitions}; and {@code anyOf} (or {@code oneOf}) at the top level, where the value must
+ * follow one of the alternatives (several are followed side by side until the text rules all but one
+ * out). Other keywords ({@code pattern}, {@code format}, a nested {@code anyOf}, string lengths,
+ * number ranges) are not enforced: the values they describe are only kept to their type.
  */
 public final class JsonSchema {
     static final int OBJECT = 1, ARRAY = 2, STRING = 4, NUMBER = 8, INTEGER = 16, BOOLEAN = 32, NULL = 64, ANY = 127;
@@ -31,6 +33,7 @@ public final class JsonSchema {
     JsonSchema items;             // null: anything
     int minItems, maxItems = Integer.MAX_VALUE;
     private JsonSchema ref;       // a $ref resolves to this node
+    private List<JsonSchema> alternatives; // top-level anyOf / oneOf: the value follows one of these
 
     private JsonSchema() {}
 
@@ -46,8 +49,56 @@ public final class JsonSchema {
         Map<String, JsonSchema> refs = new HashMap<>();
         List<Runnable> fixups = new ArrayList<>();
         JsonSchema root = compile(schema, schema, "schema", refs, fixups);
+        JsonNode any = schema == null ? null : schema.has("anyOf") ? schema.get("anyOf") : schema.get("oneOf");
+        if (any != null) {
+            String key = schema.has("anyOf") ? "anyOf" : "oneOf";
+            if (!any.isArray() || any.isEmpty()) throw new IllegalArgumentException("'schema." + key + "' must be a non-empty array of schemas");
+            if (any.size() > 64) throw new IllegalArgumentException("'schema." + key + "' has more than 64 alternatives");
+            root.alternatives = new ArrayList<>();
+            for (int i = 0; i < any.size(); i++) root.alternatives.add(compile(any.get(i), schema, "schema." + key + "[" + i + "]", refs, fixups));
+        }
         for (int i = 0; i < fixups.size(); i++) fixups.get(i).run(); // running one may add more
         return root;
+    }
+
+    /** Exactly this JSON value. */
+    public static JsonSchema constant(JsonNode value) {
+        JsonSchema s = new JsonSchema();
+        s.literals = new String[] {text(value)};
+        return s;
+    }
+
+    /** An object with these properties (in any order), each required, and no others. */
+    public static JsonSchema objectOf(Map<String, JsonSchema> properties) {
+        if (properties.size() > 64) throw new IllegalArgumentException("more than 64 properties");
+        JsonSchema s = new JsonSchema();
+        s.types = OBJECT;
+        int k = properties.size();
+        s.propertyNames = new String[k];
+        s.quotedNames = new String[k];
+        s.propertySchemas = new JsonSchema[k];
+        int i = 0;
+        for (var e : properties.entrySet()) {
+            s.propertyNames[i] = e.getKey();
+            s.quotedNames[i] = quoted(e.getKey());
+            s.propertySchemas[i] = e.getValue();
+            s.required |= 1L << i;
+            i++;
+        }
+        return s;
+    }
+
+    /** A value that follows one of these schemas (a top-level anyOf). */
+    public static JsonSchema anyOf(List<JsonSchema> alternatives) {
+        if (alternatives.isEmpty()) throw new IllegalArgumentException("anyOf needs at least one alternative");
+        JsonSchema s = new JsonSchema();
+        s.alternatives = List.copyOf(alternatives);
+        return s;
+    }
+
+    /** The schemas a value may follow: the top-level alternatives, or just this one. */
+    List<JsonSchema> alternatives() {
+        return alternatives != null ? alternatives : List.of(this);
     }
 
     /** The node that stands for this one (following {@code $ref}s). */

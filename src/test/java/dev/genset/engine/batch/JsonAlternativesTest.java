@@ -1,0 +1,68 @@
+package dev.genset.engine.batch;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Top-level anyOf, and the schemas built in code for forced tool calls. */
+class JsonAlternativesTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    static boolean complete(JsonSchema schema, String text) {
+        JsonConstraint c = JsonConstraint.of(schema);
+        return c.feed(text.getBytes(StandardCharsets.UTF_8)) && c.isComplete();
+    }
+
+    static boolean accepts(JsonSchema schema, String text) {
+        return JsonConstraint.of(schema).feed(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** {"name": <const>, "arguments": <schema>}, as a forced tool call is. */
+    static JsonSchema call(String name, String parameters) throws Exception {
+        var props = new LinkedHashMap<String, JsonSchema>();
+        props.put("name", JsonSchema.constant(JSON.getNodeFactory().textNode(name)));
+        props.put("arguments", JsonSchema.compile(JSON.readTree(parameters)));
+        return JsonSchema.objectOf(props);
+    }
+
+    @Test
+    void eachAlternativeTiesTheNameToItsArguments() throws Exception {
+        JsonSchema s = JsonSchema.anyOf(List.of(
+                call("weather", "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}"),
+                call("add", "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"integer\"}},\"required\":[\"a\",\"b\"]}")));
+        assertThat(complete(s, "{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}")).isTrue();
+        assertThat(complete(s, "{\"arguments\": {\"a\": 1, \"b\": 2}, \"name\": \"add\"}")).isTrue(); // any key order
+        assertThat(accepts(s, "{\"name\": \"weather\", \"arguments\": {\"a\"")).isFalse();           // add's argument under weather
+        assertThat(accepts(s, "{\"name\": \"add\", \"arguments\": {\"a\": \"x\"")).isFalse();          // wrong type
+        assertThat(complete(s, "{\"name\": \"add\", \"arguments\": {\"a\": 1}}")).isFalse();         // b is required
+        assertThat(accepts(s, "{\"name\": \"sub\"")).isFalse();
+        assertThat(complete(s, "{\"name\": \"weather\"}")).isFalse();                                // arguments is required
+        assertThat(accepts(s, "{\"name\": \"weather\", \"arguments\": {\"city\": \"x\"}, \"extra\"")).isFalse();
+    }
+
+    @Test
+    void compiledAnyOfAtTheTop() throws Exception {
+        JsonSchema s = JsonSchema.compile(JSON.readTree("""
+                {"anyOf": [{"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]},
+                           {"type": "array", "items": {"type": "boolean"}}]}"""));
+        assertThat(complete(s, "{\"x\": 3}")).isTrue();
+        assertThat(complete(s, "[true, false]")).isTrue();
+        assertThat(accepts(s, "[1")).isFalse();
+        assertThat(accepts(s, "\"s\"")).isFalse();
+        assertThatThrownBy(() -> JsonSchema.compile(JSON.readTree("{\"anyOf\": []}"))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("anyOf");
+    }
+
+    @Test
+    void aConstantAndAnObjectOfRequiredProperties() throws Exception {
+        JsonSchema s = call("only", "{\"type\":\"object\"}");
+        assertThat(complete(s, "{\"name\": \"only\", \"arguments\": {\"anything\": [1, {}]}}")).isTrue();
+        assertThat(accepts(s, "{\"name\": \"onl\"}")).isFalse();
+        assertThat(accepts(s, "{\"name\": \"only\", \"arguments\": 5")).isFalse();
+    }
+}
