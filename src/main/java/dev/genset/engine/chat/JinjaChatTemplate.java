@@ -1,5 +1,6 @@
 package dev.genset.engine.chat;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -8,9 +9,15 @@ import java.util.Map;
 final class JinjaChatTemplate implements ChatTemplate {
     static final System.Logger LOG = System.getLogger(ChatTemplate.class.getName());
 
+    /** What a template does with tool definitions, calls and results, found by rendering probes once. */
+    record ToolSupport(boolean tools, boolean toolCalls, boolean toolResults) {
+        static final ToolSupport NONE = new ToolSupport(false, false, false);
+    }
+
     private final JinjaTemplate template;
     private final String bosToken, eosToken;
     private final ChatTemplate fallback; // null: report failures instead
+    private volatile ToolSupport toolSupport;
 
     JinjaChatTemplate(JinjaTemplate template, String bosToken, String eosToken, ChatTemplate fallback) {
         this.template = template;
@@ -31,21 +38,68 @@ final class JinjaChatTemplate implements ChatTemplate {
 
     @Override
     public String apply(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, ?> variables) {
-        var vars = new HashMap<String, Object>();
-        vars.put("messages", messages);
-        vars.put("add_generation_prompt", addGenerationPrompt);
-        vars.put("bos_token", bosToken);
-        vars.put("eos_token", eosToken);
-        vars.put("tools", null); // transformers passes these as None when absent: defined, but falsy
-        vars.put("documents", null);
-        vars.putAll(variables);
         try {
-            return template.render(vars);
+            return render(messages, addGenerationPrompt, variables);
         } catch (ChatTemplateException e) {
             if (fallback == null || e.kind() == ChatTemplateException.Kind.RAISED) throw e;
             LOG.log(System.Logger.Level.WARNING, "chat template failed ({0}); using the built-in {1} format",
                     e.getMessage(), fallback.name());
             return fallback.apply(messages, addGenerationPrompt);
+        }
+    }
+
+    /**
+     * Renders without falling back. Messages with tool calls are tried as transformers passes them
+     * (arguments as a dict, content None), then with content "", then with the arguments as JSON text,
+     * as templates differ in what they accept; the first failure is reported.
+     */
+    private String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, ?> variables) {
+        boolean calls = messages.stream().anyMatch(m -> !m.toolCalls().isEmpty());
+        ChatTemplateException first = null;
+        for (int mode = 0; mode < (calls ? 3 : 1); mode++) {
+            var msgs = new ArrayList<Object>(messages.size());
+            for (ChatMessage m : messages) msgs.add(JinjaValues.messageMap(m, mode < 2, mode == 0));
+            var vars = new HashMap<String, Object>();
+            vars.put("messages", msgs);
+            vars.put("add_generation_prompt", addGenerationPrompt);
+            vars.put("bos_token", bosToken);
+            vars.put("eos_token", eosToken);
+            vars.put("tools", null); // transformers passes these as None when absent: defined, but falsy
+            vars.put("documents", null);
+            vars.putAll(variables);
+            try {
+                return template.render(vars);
+            } catch (ChatTemplateException e) {
+                if (first == null) first = e;
+            }
+        }
+        throw first;
+    }
+
+    /** Whether the template renders tool definitions, assistant tool calls and tool results itself. */
+    ToolSupport toolSupport() {
+        ToolSupport s = toolSupport;
+        if (s == null) toolSupport = s = probe();
+        return s;
+    }
+
+    private static final String PROBE_TOOL = "genset_probe_tool", PROBE_CALL = "genset_probe_call", PROBE_RESULT = "genset_probe_result";
+
+    private ToolSupport probe() {
+        var tool = Map.of("type", "function", "function", Map.of("name", PROBE_TOOL, "description", "probe",
+                "parameters", Map.of("type", "object", "properties", Map.of())));
+        boolean tools = renders(List.of(ChatMessage.user("probe")), Map.of("tools", List.of(tool)), PROBE_TOOL);
+        var call = ChatMessage.assistant("", List.of(new ToolCall("call_probe", PROBE_CALL, "{\"x\": 1}")));
+        boolean calls = renders(List.of(ChatMessage.user("probe"), call), Map.of(), PROBE_CALL);
+        boolean results = renders(List.of(ChatMessage.user("probe"), call, ChatMessage.tool("call_probe", PROBE_RESULT)), Map.of(), PROBE_RESULT);
+        return new ToolSupport(tools, calls, results);
+    }
+
+    private boolean renders(List<ChatMessage> messages, Map<String, ?> variables, String marker) {
+        try {
+            return render(messages, true, variables).contains(marker);
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 }

@@ -49,12 +49,7 @@ final class JinjaValues {
             case BigDecimal d -> d.doubleValue();
             case Number n -> n.longValue();
             case CharSequence cs -> cs.toString();
-            case ChatMessage m -> {
-                var map = new LinkedHashMap<Object, Object>();
-                map.put("role", m.role());
-                map.put("content", m.content());
-                yield map;
-            }
+            case ChatMessage m -> messageMap(m, true, true);
             case Map<?, ?> m -> {
                 var map = new LinkedHashMap<Object, Object>();
                 m.forEach((k, x) -> map.put(normalize(k), normalize(x)));
@@ -68,6 +63,37 @@ final class JinjaValues {
             case Object[] a -> normalize(List.of(a));
             default -> v; // callables, namespaces, and anything else passed through as is
         };
+    }
+
+    /**
+     * A message as transformers passes OpenAI-style messages: {@code role} and {@code content}, plus
+     * {@code tool_calls} ({@code [{id, type, function: {name, arguments}}]}), {@code tool_call_id} and
+     * {@code name} only when the message has them (templates test {@code 'tool_calls' in message}).
+     *
+     * @param objectArguments arguments as a dict (what most templates' {@code | tojson} expects) instead of JSON text
+     * @param nullContent     an assistant turn with calls and no text has content None instead of ""
+     */
+    static Map<Object, Object> messageMap(ChatMessage m, boolean objectArguments, boolean nullContent) {
+        var map = new LinkedHashMap<Object, Object>();
+        map.put("role", m.role());
+        map.put("content", nullContent && m.content().isEmpty() && !m.toolCalls().isEmpty() ? null : m.content());
+        if (!m.toolCalls().isEmpty()) {
+            var calls = new ArrayList<Object>();
+            for (ToolCall c : m.toolCalls()) {
+                var fn = new LinkedHashMap<Object, Object>();
+                fn.put("name", c.name());
+                fn.put("arguments", objectArguments ? normalize(c.argumentsValue()) : c.arguments());
+                var call = new LinkedHashMap<Object, Object>();
+                if (c.id() != null) call.put("id", c.id());
+                call.put("type", "function");
+                call.put("function", fn);
+                calls.add(call);
+            }
+            map.put("tool_calls", calls);
+        }
+        if (m.toolCallId() != null) map.put("tool_call_id", m.toolCallId());
+        if (m.name() != null) map.put("name", m.name());
+        return map;
     }
 
     static boolean truthy(Object v) {
