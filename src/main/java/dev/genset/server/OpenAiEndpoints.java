@@ -10,6 +10,8 @@ import dev.genset.engine.batch.SequenceEvent;
 import dev.genset.engine.batch.TokenConstraint;
 import dev.genset.engine.batch.TokenInfo;
 import dev.genset.engine.chat.ChatMessage;
+import dev.genset.engine.chat.ChatTools;
+import dev.genset.engine.chat.ToolCall;
 import dev.genset.engine.generate.FinishReason;
 import dev.genset.engine.sampling.TokenLogprob;
 import dev.genset.engine.tokenizer.Tokenizer;
@@ -72,13 +74,14 @@ final class OpenAiEndpoints {
         if (topLogprobs != null && !logprobs)
             throw ApiException.invalid("top_logprobs", "invalid_value", "'top_logprobs' requires 'logprobs' to be true.");
         Supplier<TokenConstraint> constraint = responseFormat(j, model);
-        tools(j);
+        ToolCalls.Spec tools = tools(j);
+        if (tools.active() && tools.forced()) constraint = JsonConstraint.factory(model.tokenizer(), tools.callSchema());
         SamplingParams sp = SamplingParams.parse(j);
 
         var template = model.template();
         String text;
         try {
-            text = template.apply(messages, true);
+            text = ChatTools.apply(template, messages, tools.forTemplate()).text();
         } catch (RuntimeException e) {
             throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
         }
@@ -100,7 +103,7 @@ final class OpenAiEndpoints {
         call.meter().job(job, sp.n());
         String id = "chatcmpl-" + randomId();
         long created = System.currentTimeMillis() / 1000;
-        if (stream) streamChat(job, res, call.meter(), id, created, model.id, includeUsage, logprobs, tok);
+        if (stream) streamChat(job, res, call.meter(), id, created, model.id, includeUsage, logprobs, tok, tools);
         else {
             Outcome[] out = collect(job, sp.n());
             ObjectNode r = envelope(id, "chat.completion", created, model.id);
@@ -109,10 +112,13 @@ final class OpenAiEndpoints {
                 ObjectNode c = choices.addObject();
                 c.put("index", i);
                 ObjectNode msg = c.putObject("message");
-                msg.put("role", "assistant").put("content", out[i].text.toString()).putNull("refusal");
+                String content = out[i].text.toString();
+                ToolCalls.Reply reply = tools.active() ? ToolCalls.parse(content, tools.names()) : ToolCalls.Reply.plain(content);
+                msg.put("role", "assistant").put("content", reply.content()).putNull("refusal");
+                if (!reply.calls().isEmpty()) msg.set("tool_calls", ToolCalls.json(reply.calls()));
                 if (logprobs) chatLogprobs(c.putObject("logprobs"), out[i].logprobs, tok);
                 else c.putNull("logprobs");
-                c.put("finish_reason", out[i].done.reason().apiName());
+                c.put("finish_reason", reply.calls().isEmpty() ? out[i].done.reason().apiName() : "tool_calls");
             }
             r.set("usage", usage(out, 1));
             send(res, r);
@@ -124,6 +130,8 @@ final class OpenAiEndpoints {
         if (arr == null) throw ApiException.invalid("messages", "missing_required_parameter", "Missing required parameter: 'messages'.");
         if (arr.isEmpty()) throw ApiException.invalid("messages", "empty_array", "Invalid 'messages': empty array. Expected an array with at least 1 item.");
         List<ChatMessage> out = new ArrayList<>();
+        Set<String> callIds = new HashSet<>();
+        boolean anyCalls = false;
         for (int i = 0; i < arr.size(); i++) {
             String path = "messages[" + i + "]";
             JsonNode n = arr.get(i);
@@ -132,9 +140,25 @@ final class OpenAiEndpoints {
             String role = m.requiredString("role");
             if (!ROLES.contains(role)) throw ApiException.invalid(path + ".role", "invalid_value",
                     "Invalid value: '" + role + "'. Supported values are: 'system', 'developer', 'user', 'assistant' and 'tool'.");
-            if (m.has("tool_calls")) throw ApiException.invalid(path + ".tool_calls", "unsupported_parameter", "Tool calls are not supported.");
-            m.string("name", null);
-            m.string("tool_call_id", null);
+            List<ToolCall> calls = List.of();
+            if (m.has("tool_calls")) {
+                if (!role.equals("assistant")) throw ApiException.invalid(path + ".tool_calls", "invalid_value",
+                        "Invalid parameter: only messages with role 'assistant' can have 'tool_calls'.");
+                calls = toolCalls(m.array("tool_calls"), path + ".tool_calls");
+                for (ToolCall c : calls) callIds.add(c.id());
+                anyCalls |= !calls.isEmpty();
+            }
+            String name = m.string("name", null);
+            String toolCallId = m.string("tool_call_id", null);
+            if (role.equals("tool")) {
+                if (toolCallId == null) throw ApiException.invalid(path + ".tool_call_id", "missing_required_parameter", "Missing required parameter: '" + path + ".tool_call_id'.");
+                if (!anyCalls) throw ApiException.invalid(path + ".role", "invalid_value",
+                        "Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'.");
+                if (!callIds.contains(toolCallId)) throw ApiException.invalid(path + ".tool_call_id", "invalid_value",
+                        "Invalid parameter: '" + path + ".tool_call_id' is '" + toolCallId + "', which is not the id of a preceding tool call.");
+            } else if (toolCallId != null) {
+                throw ApiException.invalid(path + ".tool_call_id", "invalid_value", "Invalid parameter: only messages with role 'tool' can have a 'tool_call_id'.");
+            }
             m.string("refusal", null);
             JsonNode content = m.get("content");
             String text;
@@ -161,7 +185,33 @@ final class OpenAiEndpoints {
             } else {
                 throw m.wrongType("content", "a string or an array of content parts", content);
             }
-            out.add(new ChatMessage(role.equals("developer") ? "system" : role, text));
+            out.add(new ChatMessage(role.equals("developer") ? "system" : role, text, calls, toolCallId, role.equals("tool") ? name : null));
+        }
+        return out;
+    }
+
+    /** An assistant message's {@code tool_calls}: {@code [{id, type: "function", function: {name, arguments}}]}. */
+    private static List<ToolCall> toolCalls(ArrayNode arr, String path) {
+        List<ToolCall> out = new ArrayList<>();
+        for (int k = 0; k < arr.size(); k++) {
+            String p = path + "[" + k + "]";
+            JsonNode n = arr.get(k);
+            if (!n.isObject()) throw ApiException.invalid(p, "invalid_type", "Invalid type for '" + p + "': expected an object, but got " + Json.describe(n) + " instead.");
+            Json c = Json.of((ObjectNode) n, p).allowOnly(Set.of("id", "type", "function", "index"));
+            String id = c.requiredString("id");
+            String type = c.string("type", "function");
+            if (!type.equals("function")) throw ApiException.invalid(p + ".type", "invalid_value", "Invalid value: '" + type + "'. Supported values are: 'function'.");
+            Json fn = c.object("function");
+            if (fn == null) throw ApiException.invalid(p + ".function", "missing_required_parameter", "Missing required parameter: '" + p + ".function'.");
+            fn.allowOnly(Set.of("name", "arguments"));
+            String name = fn.requiredString("name");
+            JsonNode args = fn.get("arguments");
+            String arguments;
+            if (args == null) arguments = "{}";
+            else if (args.isTextual()) arguments = args.textValue();
+            else if (args.isObject()) arguments = Json.write(args); // some clients send the object itself
+            else throw fn.wrongType("arguments", "a string", args);
+            out.add(new ToolCall(id, name, arguments));
         }
         return out;
     }
@@ -175,16 +225,12 @@ final class OpenAiEndpoints {
         return so.bool("include_usage", false);
     }
 
-    private static void tools(Json j) {
-        ArrayNode tools = j.array("tools");
-        if (tools != null && !tools.isEmpty()) throw ApiException.invalid("tools", "unsupported_parameter", "Tools (function calling) are not supported.");
-        JsonNode choice = j.get("tool_choice");
-        if (choice != null && !(choice.isTextual() && (choice.textValue().equals("none") || choice.textValue().equals("auto"))))
-            throw ApiException.invalid("tool_choice", "unsupported_parameter", "Only 'none' and 'auto' are supported for 'tool_choice'.");
-        j.bool("parallel_tool_calls", true);
+    private static ToolCalls.Spec tools(Json j) {
+        ToolCalls.Spec spec = ToolCalls.parse(j);
         j.bool("store", false);
         j.object("metadata");
         j.string("service_tier", null);
+        return spec;
     }
 
     private static Supplier<TokenConstraint> responseFormat(Json j, ServedModel model) {
@@ -223,10 +269,16 @@ final class OpenAiEndpoints {
         };
     }
 
-    private void streamChat(Job job, ServerResponse res, Metering meter, String id, long created, String model, boolean includeUsage, boolean logprobs, Tokenizer tok)
-            throws InterruptedException {
+    private void streamChat(Job job, ServerResponse res, Metering meter, String id, long created, String model, boolean includeUsage, boolean logprobs, Tokenizer tok,
+                            ToolCalls.Spec tools) throws InterruptedException {
         Outcome[] out = new Outcome[job.choices()];
         for (int i = 0; i < out.length; i++) out[i] = new Outcome();
+        ToolCalls.Stream[] calls = new ToolCalls.Stream[out.length];
+        List<List<TokenInfo>> heldLogprobs = new ArrayList<>();
+        for (int i = 0; i < out.length; i++) {
+            if (tools.active()) calls[i] = new ToolCalls.Stream(tools.forced());
+            heldLogprobs.add(new ArrayList<>());
+        }
         try (Sse sse = new Sse(res)) {
             try {
                 sse.open();
@@ -241,10 +293,19 @@ final class OpenAiEndpoints {
                     switch (t.event()) {
                         case SequenceEvent.Text x -> {
                             out[c].add(x);
-                            if (x.text().isEmpty() && x.logprobs().isEmpty()) continue;
-                            ObjectNode delta = Json.MAPPER.createObjectNode().put("content", x.text());
+                            String text = x.text();
+                            List<TokenInfo> infos = x.logprobs();
+                            if (calls[c] != null) { // held text waits, its logprobs with it
+                                heldLogprobs.get(c).addAll(infos);
+                                text = calls[c].push(text);
+                                if (text.isEmpty()) continue;
+                                infos = List.copyOf(heldLogprobs.get(c));
+                                heldLogprobs.get(c).clear();
+                            }
+                            if (text.isEmpty() && infos.isEmpty()) continue;
+                            ObjectNode delta = Json.MAPPER.createObjectNode().put("content", text);
                             ObjectNode lp = null;
-                            if (logprobs) chatLogprobs(lp = Json.MAPPER.createObjectNode(), x.logprobs(), tok);
+                            if (logprobs) chatLogprobs(lp = Json.MAPPER.createObjectNode(), infos, tok);
                             sse.data(chatChunk(id, created, model, c, delta, lp, null, includeUsage));
                         }
                         case SequenceEvent.Done d -> {
@@ -255,7 +316,31 @@ final class OpenAiEndpoints {
                                 sse.data(err.toJson());
                                 return;
                             }
-                            sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode(), null, d.reason().apiName(), includeUsage));
+                            String finish = d.reason().apiName();
+                            if (calls[c] != null) {
+                                ObjectNode lp = null;
+                                if (logprobs && !heldLogprobs.get(c).isEmpty()) chatLogprobs(lp = Json.MAPPER.createObjectNode(), heldLogprobs.get(c), tok);
+                                ToolCalls.Reply reply = ToolCalls.parse(calls[c].text(), tools.names());
+                                if (reply.calls().isEmpty()) {
+                                    if (!calls[c].held().isEmpty() || lp != null)
+                                        sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode().put("content", calls[c].held()), lp, null, includeUsage));
+                                } else {
+                                    // as OpenAI streams a call: its id, type and name with empty arguments, then the arguments
+                                    for (int k = 0; k < reply.calls().size(); k++) {
+                                        ToolCalls.Call tc = reply.calls().get(k);
+                                        ObjectNode first = Json.MAPPER.createObjectNode();
+                                        ObjectNode call = first.putArray("tool_calls").addObject();
+                                        call.put("index", k).put("id", tc.id()).put("type", "function");
+                                        call.putObject("function").put("name", tc.name()).put("arguments", "");
+                                        sse.data(chatChunk(id, created, model, c, first, k == 0 ? lp : null, null, includeUsage));
+                                        ObjectNode rest = Json.MAPPER.createObjectNode();
+                                        rest.putArray("tool_calls").addObject().put("index", k).putObject("function").put("arguments", tc.arguments());
+                                        sse.data(chatChunk(id, created, model, c, rest, null, null, includeUsage));
+                                    }
+                                    finish = "tool_calls";
+                                }
+                            }
+                            sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode(), null, finish, includeUsage));
                         }
                         case SequenceEvent.Failed f -> {
                             job.cancelAndDrain();

@@ -1,0 +1,360 @@
+package dev.genset.server;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.genset.engine.batch.JsonSchema;
+import dev.genset.engine.chat.ChatTools;
+
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Function calling on /v1/chat/completions: reading a request's {@code tools} and {@code tool_choice},
+ * the schema that forces a call when one is required, and finding calls in the generated text in the
+ * formats models write them: Hermes/Qwen {@code <tool_call>{...}</tool_call>} blocks, Llama 3's bare
+ * {@code {"name": ..., "parameters": {...}}}, and the generic {@code {"name": ..., "arguments": {...}}}
+ * (or {@code {"tool_calls": [...]}}) that {@link ChatTools} asks for.
+ */
+final class ToolCalls {
+    private ToolCalls() {}
+
+    static final String OPEN = "<tool_call>", CLOSE = "</tool_call>", PYTHON_TAG = "<|python_tag|>";
+    private static final Pattern NAME = Pattern.compile("^[a-zA-Z0-9_.-]{1,64}$");
+    private static final Set<String> TOOL_FIELDS = Set.of("type", "function");
+    private static final Set<String> FUNCTION_FIELDS = Set.of("name", "description", "parameters", "strict");
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final ObjectMapper READER = new ObjectMapper(); // one value at a time: trailing text is read next
+
+    enum Mode { NONE, AUTO, REQUIRED, NAMED }
+
+    /**
+     * A request's tools.
+     *
+     * @param tools      the tool objects as sent
+     * @param names      their function names, in order
+     * @param parameters their parameter schemas, compiled
+     * @param mode       what {@code tool_choice} asks
+     * @param function   the named function ({@link Mode#NAMED}), else null
+     * @param parallel   {@code parallel_tool_calls}
+     */
+    record Spec(List<ObjectNode> tools, List<String> names, List<JsonSchema> parameters, Mode mode, String function, boolean parallel) {
+        static final Spec NONE = new Spec(List.of(), List.of(), List.of(), Mode.NONE, null, true);
+
+        /** Tools are offered and the model may (or must) call them. */
+        boolean active() {
+            return mode != Mode.NONE && !tools.isEmpty();
+        }
+
+        /** The output must be a call, so decoding is constrained to one. */
+        boolean forced() {
+            return mode == Mode.REQUIRED || mode == Mode.NAMED;
+        }
+
+        /** The tools as the template sees them, or null when none are offered. */
+        ChatTools.Tools forTemplate() {
+            if (!active()) return null;
+            List<Map<String, Object>> maps = new ArrayList<>();
+            for (ObjectNode t : tools) maps.add(asMap(t));
+            return new ChatTools.Tools(maps, forced(), function, parallel);
+        }
+
+        /**
+         * The schema a forced reply follows: {@code {"name": <the tool>, "arguments": <its parameters>}},
+         * for several tools one such alternative each.
+         */
+        JsonSchema callSchema() {
+            List<JsonSchema> alternatives = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) {
+                if (function != null && !function.equals(names.get(i))) continue;
+                var props = new LinkedHashMap<String, JsonSchema>();
+                props.put("name", JsonSchema.constant(Json.MAPPER.getNodeFactory().textNode(names.get(i))));
+                props.put("arguments", parameters.get(i));
+                alternatives.add(JsonSchema.objectOf(props));
+            }
+            return alternatives.size() == 1 ? alternatives.getFirst() : JsonSchema.anyOf(alternatives);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> asMap(JsonNode n) {
+        return Json.MAPPER.convertValue(n, LinkedHashMap.class);
+    }
+
+    // ---- the request ------------------------------------------------------------------------------
+
+    /** Reads and checks {@code tools}, {@code tool_choice} and {@code parallel_tool_calls}. */
+    static Spec parse(Json j) {
+        boolean parallel = j.bool("parallel_tool_calls", true);
+        ArrayNode arr = j.array("tools");
+        List<ObjectNode> tools = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        List<JsonSchema> params = new ArrayList<>();
+        if (arr != null) {
+            if (arr.size() > 128) throw ApiException.invalid("tools", "array_above_max_length",
+                    "Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length " + arr.size() + " instead.");
+            for (int i = 0; i < arr.size(); i++) {
+                String path = "tools[" + i + "]";
+                JsonNode n = arr.get(i);
+                if (!n.isObject()) throw ApiException.invalid(path, "invalid_type", "Invalid type for '" + path + "': expected an object, but got " + Json.describe(n) + " instead.");
+                Json t = Json.of((ObjectNode) n, path).allowOnly(TOOL_FIELDS);
+                String type = t.requiredString("type");
+                if (!type.equals("function")) throw ApiException.invalid(path + ".type", "invalid_value",
+                        "Invalid value: '" + type + "'. Supported values are: 'function'.");
+                Json fn = t.object("function");
+                if (fn == null) throw ApiException.invalid(path + ".function", "missing_required_parameter", "Missing required parameter: '" + path + ".function'.");
+                fn.allowOnly(FUNCTION_FIELDS);
+                String name = fn.requiredString("name");
+                if (!NAME.matcher(name).matches()) throw ApiException.invalid(path + ".function.name", "invalid_value",
+                        "Invalid '" + path + ".function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_.-]{1,64}$'.");
+                if (names.contains(name)) throw ApiException.invalid(path + ".function.name", "duplicate_function_name",
+                        "Invalid 'tools': the function name '" + name + "' is used by more than one tool.");
+                fn.string("description", null);
+                fn.bool("strict", false);
+                Json p = fn.object("parameters");
+                ObjectNode schema = p == null ? Json.MAPPER.createObjectNode() : p.node().deepCopy();
+                if (p == null) schema.putObject("properties"); // no parameters: the arguments are {}
+                JsonNode st = schema.get("type");
+                if (st == null) schema.put("type", "object");
+                else if (!(st.isTextual() && st.textValue().equals("object"))) throw ApiException.invalid(path + ".function.parameters", "invalid_function_parameters",
+                        "Invalid schema for function '" + name + "': schema must be a JSON Schema of 'type: \"object\"', got 'type: " + st + "'.");
+                try {
+                    params.add(JsonSchema.compile(schema));
+                } catch (IllegalArgumentException e) {
+                    throw ApiException.invalid(path + ".function.parameters", "invalid_function_parameters",
+                            "Invalid schema for function '" + name + "': " + e.getMessage());
+                }
+                tools.add((ObjectNode) n);
+                names.add(name);
+            }
+        }
+        JsonNode choice = j.get("tool_choice");
+        Mode mode = tools.isEmpty() ? Mode.NONE : Mode.AUTO;
+        String function = null;
+        if (choice != null) {
+            if (choice.isTextual()) {
+                mode = switch (choice.textValue()) {
+                    case "none" -> Mode.NONE;
+                    case "auto" -> mode;
+                    case "required" -> Mode.REQUIRED;
+                    default -> throw ApiException.invalid("tool_choice", "invalid_value",
+                            "Invalid value: '" + choice.textValue() + "'. Supported values are: 'none', 'auto' and 'required'.");
+                };
+            } else if (choice.isObject()) {
+                Json c = Json.of((ObjectNode) choice, "tool_choice").allowOnly(Set.of("type", "function"));
+                String type = c.requiredString("type");
+                if (!type.equals("function")) throw ApiException.invalid("tool_choice.type", "invalid_value",
+                        "Invalid value: '" + type + "'. Supported values are: 'function'.");
+                Json fn = c.object("function");
+                if (fn == null) throw ApiException.invalid("tool_choice.function", "missing_required_parameter", "Missing required parameter: 'tool_choice.function'.");
+                fn.allowOnly(Set.of("name"));
+                function = fn.requiredString("name");
+                mode = Mode.NAMED;
+            } else {
+                throw j.wrongType("tool_choice", "a string or an object", choice);
+            }
+            if (tools.isEmpty() && (mode == Mode.REQUIRED || mode == Mode.NAMED))
+                throw ApiException.invalid("tool_choice", "invalid_value", "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.");
+            if (function != null && !names.contains(function))
+                throw ApiException.invalid("tool_choice", "invalid_value",
+                        "Invalid value for 'tool_choice': no function named '" + function + "' is among the 'tools'.");
+        }
+        if (tools.isEmpty()) return Spec.NONE;
+        return new Spec(List.copyOf(tools), List.copyOf(names), List.copyOf(params), mode, function, parallel);
+    }
+
+    // ---- the reply --------------------------------------------------------------------------------
+
+    /** A call found in the text; {@code arguments} is a JSON object as compact text. */
+    record Call(String id, String name, String arguments) {}
+
+    /** The reply: the text before the calls (null if none or blank) and the calls (empty: the text is plain content). */
+    record Reply(String content, List<Call> calls) {
+        static Reply plain(String text) {
+            return new Reply(text, List.of());
+        }
+    }
+
+    /** Finds the calls in generated text; anything malformed, or naming an unknown tool, leaves it plain content. */
+    static Reply parse(String text, List<String> names) {
+        Reply r = parseOrNull(text, names);
+        return r != null ? r : Reply.plain(text);
+    }
+
+    private static Reply parseOrNull(String text, List<String> names) {
+        int open = text.indexOf(OPEN);
+        if (open >= 0) return hermes(text, open, names);
+        String t = text.strip();
+        if (t.startsWith(PYTHON_TAG)) t = t.substring(PYTHON_TAG.length()).strip();
+        if (t.startsWith("```")) { // a fenced block around the JSON
+            int nl = t.indexOf('\n');
+            if (nl < 0 || !t.endsWith("```") || t.length() < nl + 4) return null;
+            t = t.substring(nl + 1, t.length() - 3).strip();
+        }
+        if (!t.startsWith("{") && !t.startsWith("[")) return null;
+        List<JsonNode> values = jsonValues(t);
+        if (values == null) return null;
+        List<Call> calls = new ArrayList<>();
+        for (JsonNode v : values) {
+            if (values.size() == 1 && v.isObject() && v.size() == 1 && v.path("response").isTextual()) // the generic format's answer
+                return Reply.plain(v.get("response").textValue());
+            if (!addCalls(v, calls, names)) return null;
+        }
+        return calls.isEmpty() ? null : new Reply(null, calls);
+    }
+
+    /** Hermes/Qwen blocks; the text before the first is content. An unclosed last block counts if its JSON is whole. */
+    private static Reply hermes(String text, int open, List<String> names) {
+        List<Call> calls = new ArrayList<>();
+        int at = open;
+        while (at >= 0) {
+            int start = at + OPEN.length();
+            int end = text.indexOf(CLOSE, start);
+            String body = text.substring(start, end < 0 ? text.length() : end).strip();
+            List<JsonNode> values = jsonValues(body);
+            if (values == null || values.size() != 1 || !addCalls(values.getFirst(), calls, names)) return null;
+            if (end < 0) break;
+            int next = text.indexOf(OPEN, end + CLOSE.length());
+            if (next < 0 && !text.substring(end + CLOSE.length()).isBlank()) return null;
+            at = next;
+        }
+        String before = text.substring(0, open).strip();
+        return new Reply(before.isEmpty() ? null : before, calls);
+    }
+
+    /** Adds the call(s) a JSON value spells; false if it spells none or a malformed one. */
+    private static boolean addCalls(JsonNode v, List<Call> calls, List<String> names) {
+        if (v.isArray()) {
+            if (v.isEmpty()) return false;
+            for (JsonNode e : v) if (!addCalls(e, calls, names)) return false;
+            return true;
+        }
+        if (!v.isObject()) return false;
+        if (v.size() == 1 && v.has("tool_calls")) return v.get("tool_calls").isArray() && addCalls(v.get("tool_calls"), calls, names);
+        if (v.size() == 1 && v.has("tool_call")) return addCalls(v.get("tool_call"), calls, names);
+        JsonNode fn = v.has("function") && v.get("function").isObject() ? v.get("function") : v;
+        JsonNode name = fn.get("name");
+        if (name == null || !name.isTextual() || !names.contains(name.textValue())) return false;
+        JsonNode args = fn.has("arguments") ? fn.get("arguments") : fn.get("parameters");
+        if (args == null || args.isNull()) args = Json.MAPPER.createObjectNode();
+        if (args.isTextual()) {
+            List<JsonNode> parsed = jsonValues(args.textValue().strip());
+            if (parsed == null || parsed.size() != 1) return false;
+            args = parsed.getFirst();
+        }
+        if (!args.isObject()) return false;
+        calls.add(new Call(callId(), name.textValue(), Json.write(args)));
+        return true;
+    }
+
+    /** The JSON values of the text, one after another (separated by whitespace, ';' or ','), or null if it is not that. */
+    static List<JsonNode> jsonValues(String text) {
+        List<JsonNode> out = new ArrayList<>();
+        int at = 0;
+        while (true) {
+            while (at < text.length() && (Character.isWhitespace(text.charAt(at)) || (!out.isEmpty() && (text.charAt(at) == ';' || text.charAt(at) == ',')))) at++;
+            if (at >= text.length()) return out.isEmpty() ? null : out;
+            try (JsonParser p = READER.getFactory().createParser(text.substring(at))) {
+                if (p.nextToken() == null) return null;
+                JsonNode v = READER.readTree(p);
+                if (v == null) return null;
+                out.add(v);
+                at += (int) p.currentLocation().getCharOffset();
+            } catch (Exception e) {
+                return null;
+            }
+            if (out.size() > 128) return null;
+        }
+    }
+
+    static String callId() {
+        final String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        var sb = new StringBuilder("call_");
+        for (int i = 0; i < 24; i++) sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
+        return sb.toString();
+    }
+
+    /** OpenAI's {@code tool_calls} array of a message. */
+    static ArrayNode json(List<Call> calls) {
+        ArrayNode a = Json.MAPPER.createArrayNode();
+        for (Call c : calls) {
+            ObjectNode o = a.addObject();
+            o.put("id", c.id()).put("type", "function");
+            o.putObject("function").put("name", c.name()).put("arguments", c.arguments());
+        }
+        return a;
+    }
+
+    // ---- streaming -------------------------------------------------------------------------------
+
+    /**
+     * One streamed choice's text while tools are offered: text that cannot be part of a call is passed on
+     * at once; from where a call may begin ({@code <tool_call>}, or a reply that opens with JSON) the
+     * text is held until the end, when it becomes tool-call deltas or, if it is no call, content.
+     */
+    static final class Stream {
+        private final boolean forced;
+        private final StringBuilder all = new StringBuilder(), held = new StringBuilder();
+        private boolean capturing, started;
+
+        Stream(boolean forced) {
+            this.forced = forced;
+            this.capturing = forced;
+        }
+
+        /** Adds generated text; returns the part to send as content now ("" for none). */
+        String push(String text) {
+            all.append(text);
+            held.append(text);
+            if (capturing) return "";
+            if (!started) {
+                String h = held.toString().stripLeading();
+                if (h.isEmpty()) return "";
+                if (h.startsWith("{") || h.startsWith("[") || h.startsWith("```") || h.startsWith(PYTHON_TAG)) {
+                    capturing = true;
+                    return "";
+                }
+                if (PYTHON_TAG.startsWith(h) || "```".startsWith(h)) return ""; // may still become one
+                started = true;
+            }
+            int open = held.indexOf(OPEN);
+            if (open >= 0) {
+                String out = held.substring(0, open);
+                held.delete(0, open);
+                capturing = true;
+                return out;
+            }
+            int keep = 0; // the longest end of the text that may begin "<tool_call>"
+            for (int k = Math.min(OPEN.length() - 1, held.length()); k > 0; k--) {
+                if (OPEN.startsWith(held.substring(held.length() - k))) {
+                    keep = k;
+                    break;
+                }
+            }
+            String out = held.substring(0, held.length() - keep);
+            held.delete(0, held.length() - keep);
+            return out;
+        }
+
+        /** The whole text so far. */
+        String text() {
+            return all.toString();
+        }
+
+        /** The text held back (to send as content when the reply turns out to have no call). */
+        String held() {
+            return held.toString();
+        }
+
+        boolean forced() {
+            return forced;
+        }
+    }
+}

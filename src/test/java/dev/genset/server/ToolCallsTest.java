@@ -1,0 +1,122 @@
+package dev.genset.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Finding tool calls in generated text, in the formats models write them. */
+class ToolCallsTest {
+    static final List<String> NAMES = List.of("get_weather", "get_time");
+
+    static JsonNode args(ToolCalls.Call c) {
+        return TestServer.parse(c.arguments());
+    }
+
+    @Test
+    void hermesBlock() {
+        var r = ToolCalls.parse("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 2}}\n</tool_call>", NAMES);
+        assertThat(r.content()).isNull();
+        assertThat(r.calls()).hasSize(1);
+        ToolCalls.Call c = r.calls().getFirst();
+        assertThat(c.name()).isEqualTo("get_weather");
+        assertThat(c.id()).startsWith("call_").hasSize(29);
+        assertThat(args(c).get("city").asText()).isEqualTo("Paris");
+        assertThat(args(c).get("days").asInt()).isEqualTo(2);
+        assertThat(c.arguments()).isEqualTo("{\"city\":\"Paris\",\"days\":2}");
+    }
+
+    @Test
+    void severalHermesBlocksWithTextBefore() {
+        var r = ToolCalls.parse("Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>\n"
+                + "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>", NAMES);
+        assertThat(r.content()).isEqualTo("Let me check.");
+        assertThat(r.calls()).extracting(ToolCalls.Call::name).containsExactly("get_weather", "get_time");
+        assertThat(r.calls().get(1).arguments()).isEqualTo("{}");
+        assertThat(r.calls().get(0).id()).isNotEqualTo(r.calls().get(1).id());
+    }
+
+    @Test
+    void unclosedLastHermesBlockCountsWhenItsJsonIsWhole() {
+        var r = ToolCalls.parse("<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"tz\": \"UTC\"}}", NAMES);
+        assertThat(r.calls()).hasSize(1);
+        assertThat(args(r.calls().getFirst()).get("tz").asText()).isEqualTo("UTC");
+    }
+
+    @Test
+    void llama3JsonWithParameters() {
+        var r = ToolCalls.parse("{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Rome\"}}", NAMES);
+        assertThat(r.calls()).hasSize(1);
+        assertThat(r.calls().getFirst().name()).isEqualTo("get_weather");
+        assertThat(args(r.calls().getFirst()).get("city").asText()).isEqualTo("Rome");
+        var tagged = ToolCalls.parse("<|python_tag|>{\"type\": \"function\", \"name\": \"get_time\", \"parameters\": {}}", NAMES);
+        assertThat(tagged.calls()).extracting(ToolCalls.Call::name).containsExactly("get_time");
+        var two = ToolCalls.parse("{\"name\": \"get_time\", \"parameters\": {}}; {\"name\": \"get_weather\", \"parameters\": {\"city\": \"Bern\"}}", NAMES);
+        assertThat(two.calls()).extracting(ToolCalls.Call::name).containsExactly("get_time", "get_weather");
+    }
+
+    @Test
+    void genericFormats() {
+        var one = ToolCalls.parse("  {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Lima\"}}\n", NAMES);
+        assertThat(one.calls()).extracting(ToolCalls.Call::name).containsExactly("get_weather");
+        var several = ToolCalls.parse("{\"tool_calls\": [{\"name\": \"get_time\", \"arguments\": {}}, {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Kyiv\"}}]}", NAMES);
+        assertThat(several.calls()).extracting(ToolCalls.Call::name).containsExactly("get_time", "get_weather");
+        var wrapped = ToolCalls.parse("{\"tool_call\": {\"name\": \"get_time\", \"arguments\": {}}}", NAMES);
+        assertThat(wrapped.calls()).hasSize(1);
+        var response = ToolCalls.parse("{\"response\": \"It is sunny.\"}", NAMES);
+        assertThat(response.calls()).isEmpty();
+        assertThat(response.content()).isEqualTo("It is sunny.");
+        // arguments as a JSON string, as OpenAI itself sends them
+        var stringArgs = ToolCalls.parse("{\"name\": \"get_weather\", \"arguments\": \"{\\\"city\\\": \\\"Quito\\\"}\"}", NAMES);
+        assertThat(args(stringArgs.calls().getFirst()).get("city").asText()).isEqualTo("Quito");
+        var fenced = ToolCalls.parse("```json\n{\"name\": \"get_time\", \"arguments\": {}}\n```", NAMES);
+        assertThat(fenced.calls()).hasSize(1);
+    }
+
+    @Test
+    void malformedOutputStaysContent() {
+        for (String text : List.of(
+                "Once upon a time there was a cat.",
+                "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Par",          // cut off
+                "<tool_call>\n{\"name\": \"launch_rockets\", \"arguments\": {}}\n</tool_call>",         // not a tool
+                "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call> and then some text", // text after the call
+                "{\"name\": \"get_weather\", \"arguments\": [1, 2]}",                                  // arguments not an object
+                "{\"name\": \"get_weather\", \"arguments\": {}} trailing words",
+                "{\"city\": \"Paris\"}",                                                              // JSON, but no call
+                "{\"name\": \"get_weather\", \"arguments\": \"not json\"}",
+                "[]",
+                "{")) {
+            var r = ToolCalls.parse(text, NAMES);
+            assertThat(r.calls()).as(text).isEmpty();
+            assertThat(r.content()).as(text).isEqualTo(text);
+        }
+    }
+
+    @Test
+    void streamPassesPlainTextAndHoldsWhatMayBeACall() {
+        var s = new ToolCalls.Stream(false);
+        assertThat(s.push("Let me ")).isEqualTo("Let me ");
+        assertThat(s.push("check <tool")).isEqualTo("check "); // "<tool" may begin a call
+        assertThat(s.push("_call>\n{\"name\"")).isEmpty();
+        assertThat(s.push(": \"get_time\", \"arguments\": {}}\n</tool_call>")).isEmpty();
+        var r = ToolCalls.parse(s.text(), NAMES);
+        assertThat(r.content()).isEqualTo("Let me check");
+        assertThat(r.calls()).hasSize(1);
+
+        var plain = new ToolCalls.Stream(false);
+        assertThat(plain.push("a <to")).isEqualTo("a ");
+        assertThat(plain.push("y> b")).isEqualTo("<toy> b"); // it was not a call after all
+        assertThat(plain.held()).isEmpty();
+
+        var json = new ToolCalls.Stream(false);
+        assertThat(json.push("\n ")).isEmpty();
+        assertThat(json.push("{\"na")).isEmpty();
+        assertThat(json.held()).isEqualTo("\n {\"na");
+
+        var forced = new ToolCalls.Stream(true);
+        assertThat(forced.push("hello")).isEmpty();
+        assertThat(forced.text()).isEqualTo("hello");
+    }
+}
