@@ -75,16 +75,17 @@ final class OpenAiEndpoints {
             throw ApiException.invalid("top_logprobs", "invalid_value", "'top_logprobs' requires 'logprobs' to be true.");
         Supplier<TokenConstraint> constraint = responseFormat(j, model);
         ToolCalls.Spec tools = tools(j);
-        if (tools.active() && tools.forced()) constraint = JsonConstraint.factory(model.tokenizer(), tools.callSchema());
         SamplingParams sp = SamplingParams.parse(j);
 
         var template = model.template();
-        String text;
+        ChatTools.Prompt rendered;
         try {
-            text = ChatTools.apply(template, messages, tools.forTemplate()).text();
+            rendered = ChatTools.apply(template, messages, tools.forTemplate());
         } catch (RuntimeException e) {
             throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
         }
+        String text = rendered.text();
+        if (tools.active() && tools.forced()) constraint = JsonConstraint.factory(model.tokenizer(), tools.callSchema(rendered.argumentsKey()));
         Tokenizer tok = model.tokenizer();
         boolean hasBos = tok.bos() >= 0 && text.startsWith(tok.tokenText(tok.bos()));
         int[] prompt = tok.encode(text, !hasBos, true);
@@ -113,7 +114,7 @@ final class OpenAiEndpoints {
                 c.put("index", i);
                 ObjectNode msg = c.putObject("message");
                 String content = out[i].text.toString();
-                ToolCalls.Reply reply = tools.active() ? ToolCalls.parse(content, tools.names()) : ToolCalls.Reply.plain(content);
+                ToolCalls.Reply reply = tools.active() ? ToolCalls.reply(content, tools) : ToolCalls.Reply.plain(content);
                 msg.put("role", "assistant").put("content", reply.content()).putNull("refusal");
                 if (!reply.calls().isEmpty()) msg.set("tool_calls", ToolCalls.json(reply.calls()));
                 if (logprobs) chatLogprobs(c.putObject("logprobs"), out[i].logprobs, tok);
@@ -320,10 +321,11 @@ final class OpenAiEndpoints {
                             if (calls[c] != null) {
                                 ObjectNode lp = null;
                                 if (logprobs && !heldLogprobs.get(c).isEmpty()) chatLogprobs(lp = Json.MAPPER.createObjectNode(), heldLogprobs.get(c), tok);
-                                ToolCalls.Reply reply = ToolCalls.parse(calls[c].text(), tools.names());
+                                ToolCalls.Reply reply = ToolCalls.reply(calls[c].text(), tools);
                                 if (reply.calls().isEmpty()) {
-                                    if (!calls[c].held().isEmpty() || lp != null)
-                                        sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode().put("content", calls[c].held()), lp, null, includeUsage));
+                                    String rest = calls[c].rest(reply);
+                                    if (!rest.isEmpty() || lp != null)
+                                        sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode().put("content", rest), lp, null, includeUsage));
                                 } else {
                                     // as OpenAI streams a call: its id, type and name with empty arguments, then the arguments
                                     for (int k = 0; k < reply.calls().size(); k++) {

@@ -67,16 +67,17 @@ final class ToolCalls {
         }
 
         /**
-         * The schema a forced reply follows: {@code {"name": <the tool>, "arguments": <its parameters>}},
-         * for several tools one such alternative each.
+         * The schema a forced reply follows: {@code {"name": <the tool>, "arguments": <its parameters>}}
+         * (or the key the model's template uses instead of "arguments"), for several tools one such
+         * alternative each.
          */
-        JsonSchema callSchema() {
+        JsonSchema callSchema(String argumentsKey) {
             List<JsonSchema> alternatives = new ArrayList<>();
             for (int i = 0; i < names.size(); i++) {
                 if (function != null && !function.equals(names.get(i))) continue;
                 var props = new LinkedHashMap<String, JsonSchema>();
                 props.put("name", JsonSchema.constant(Json.MAPPER.getNodeFactory().textNode(names.get(i))));
-                props.put("arguments", parameters.get(i));
+                props.put(argumentsKey, parameters.get(i));
                 alternatives.add(JsonSchema.objectOf(props));
             }
             return alternatives.size() == 1 ? alternatives.getFirst() : JsonSchema.anyOf(alternatives);
@@ -180,6 +181,13 @@ final class ToolCalls {
         static Reply plain(String text) {
             return new Reply(text, List.of());
         }
+    }
+
+    /** The reply to a request with these tools: its calls, at most one unless parallel calls are allowed. */
+    static Reply reply(String text, Spec spec) {
+        Reply r = parse(text, spec.names());
+        if (!spec.parallel() && r.calls().size() > 1) r = new Reply(r.content(), List.of(r.calls().getFirst()));
+        return r;
     }
 
     /** Finds the calls in generated text; anything malformed, or naming an unknown tool, leaves it plain content. */
@@ -303,6 +311,7 @@ final class ToolCalls {
         private final boolean forced;
         private final StringBuilder all = new StringBuilder(), held = new StringBuilder();
         private boolean capturing, started;
+        private int sent;
 
         Stream(boolean forced) {
             this.forced = forced;
@@ -311,6 +320,12 @@ final class ToolCalls {
 
         /** Adds generated text; returns the part to send as content now ("" for none). */
         String push(String text) {
+            String out = pass(text);
+            sent += out.length();
+            return out;
+        }
+
+        private String pass(String text) {
             all.append(text);
             held.append(text);
             if (capturing) return "";
@@ -348,9 +363,12 @@ final class ToolCalls {
             return all.toString();
         }
 
-        /** The text held back (to send as content when the reply turns out to have no call). */
-        String held() {
-            return held.toString();
+        /**
+         * What to send as content at the end when the reply has no call: the text held back, or, when all
+         * of it was held, the reply's content (the answer of a generic {@code {"response": ...}}).
+         */
+        String rest(Reply reply) {
+            return sent == 0 && reply.content() != null ? reply.content() : held.toString();
         }
 
         boolean forced() {

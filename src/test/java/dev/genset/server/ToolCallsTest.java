@@ -76,6 +76,15 @@ class ToolCallsTest {
     }
 
     @Test
+    void withoutParallelCallsOnlyTheFirstCounts() {
+        var spec = new ToolCalls.Spec(List.of(), NAMES, List.of(), ToolCalls.Mode.AUTO, null, false);
+        String two = "{\"tool_calls\": [{\"name\": \"get_time\", \"arguments\": {}}, {\"name\": \"get_weather\", \"arguments\": {}}]}";
+        assertThat(ToolCalls.reply(two, spec).calls()).extracting(ToolCalls.Call::name).containsExactly("get_time");
+        var parallel = new ToolCalls.Spec(List.of(), NAMES, List.of(), ToolCalls.Mode.AUTO, null, true);
+        assertThat(ToolCalls.reply(two, parallel).calls()).hasSize(2);
+    }
+
+    @Test
     void malformedOutputStaysContent() {
         for (String text : List.of(
                 "Once upon a time there was a cat.",
@@ -108,12 +117,16 @@ class ToolCallsTest {
         var plain = new ToolCalls.Stream(false);
         assertThat(plain.push("a <to")).isEqualTo("a ");
         assertThat(plain.push("y> b")).isEqualTo("<toy> b"); // it was not a call after all
-        assertThat(plain.held()).isEmpty();
+        assertThat(plain.rest(ToolCalls.parse(plain.text(), NAMES))).isEmpty();
 
         var json = new ToolCalls.Stream(false);
         assertThat(json.push("\n ")).isEmpty();
         assertThat(json.push("{\"na")).isEmpty();
-        assertThat(json.held()).isEqualTo("\n {\"na");
+        assertThat(json.rest(ToolCalls.parse(json.text(), NAMES))).isEqualTo("\n {\"na"); // no call: all of it is content
+
+        var answer = new ToolCalls.Stream(false);
+        assertThat(answer.push("{\"response\": \"Hello!\"}")).isEmpty();
+        assertThat(answer.rest(ToolCalls.parse(answer.text(), NAMES))).isEqualTo("Hello!");
 
         var forced = new ToolCalls.Stream(true);
         assertThat(forced.push("hello")).isEmpty();

@@ -9,9 +9,13 @@ import java.util.Map;
 final class JinjaChatTemplate implements ChatTemplate {
     static final System.Logger LOG = System.getLogger(ChatTemplate.class.getName());
 
-    /** What a template does with tool definitions, calls and results, found by rendering probes once. */
-    record ToolSupport(boolean tools, boolean toolCalls, boolean toolResults) {
-        static final ToolSupport NONE = new ToolSupport(false, false, false);
+    /**
+     * What a template does with tool definitions, calls and results, found by rendering probes once;
+     * {@code argumentsKey} is the key its calls carry their arguments under ("arguments", or
+     * "parameters" as Llama 3's do).
+     */
+    record ToolSupport(boolean tools, boolean toolCalls, boolean toolResults, String argumentsKey) {
+        static final ToolSupport NONE = new ToolSupport(false, false, false, "arguments");
     }
 
     private final JinjaTemplate template;
@@ -90,9 +94,20 @@ final class JinjaChatTemplate implements ChatTemplate {
                 "parameters", Map.of("type", "object", "properties", Map.of())));
         boolean tools = renders(List.of(ChatMessage.user("probe")), Map.of("tools", List.of(tool)), PROBE_TOOL);
         var call = ChatMessage.assistant("", List.of(new ToolCall("call_probe", PROBE_CALL, "{\"x\": 1}")));
-        boolean calls = renders(List.of(ChatMessage.user("probe"), call), Map.of(), PROBE_CALL);
+        String rendered = rendering(List.of(ChatMessage.user("probe"), call), Map.of());
+        boolean calls = rendered.contains(PROBE_CALL);
         boolean results = renders(List.of(ChatMessage.user("probe"), call, ChatMessage.tool("call_probe", PROBE_RESULT)), Map.of(), PROBE_RESULT);
-        return new ToolSupport(tools, calls, results);
+        int at = rendered.indexOf(PROBE_CALL);
+        String key = at >= 0 && rendered.indexOf("\"parameters\"", at) >= 0 && rendered.indexOf("\"arguments\"", at) < 0 ? "parameters" : "arguments";
+        return new ToolSupport(tools, calls, results, key);
+    }
+
+    private String rendering(List<ChatMessage> messages, Map<String, ?> variables) {
+        try {
+            return render(messages, true, variables);
+        } catch (RuntimeException e) {
+            return "";
+        }
     }
 
     private boolean renders(List<ChatMessage> messages, Map<String, ?> variables, String marker) {

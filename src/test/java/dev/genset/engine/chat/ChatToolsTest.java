@@ -40,6 +40,7 @@ class ChatToolsTest {
         ChatTemplate t = ChatTemplate.of(RealTemplatesTest.resource("qwen2.5-instruct.jinja"), "", "<|im_end|>");
         ChatTools.Prompt p = ChatTools.apply(t, CONVERSATION, tools(false, null));
         assertThat(p.nativeTools()).isTrue();
+        assertThat(p.argumentsKey()).isEqualTo("arguments");
         assertThat(p.text()).isEqualTo("""
                 <|im_start|>system
                 You are helpful.
@@ -102,6 +103,7 @@ class ChatToolsTest {
         assertThat(p.text()).contains("<|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}<|eot_id|>");
         assertThat(p.text()).contains("<|start_header_id|>ipython<|end_header_id|>\n\n\"22C\"<|eot_id|>");
         assertThat(p.text()).endsWith("<|start_header_id|>assistant<|end_header_id|>\n\n");
+        assertThat(p.argumentsKey()).isEqualTo("parameters");
     }
 
     @Test
