@@ -10,12 +10,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 
@@ -27,12 +24,17 @@ import java.time.format.DateTimeFormatter;
 public final class UpstreamClient {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpClient http;
+    private final UpstreamHttp http;
     private final TokenCounter counter;
 
     public UpstreamClient(TokenCounter counter) {
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).version(HttpClient.Version.HTTP_1_1).build();
+        this.http = new UpstreamHttp(10_000);
         this.counter = counter == null ? TokenCounter.ESTIMATE : counter;
+    }
+
+    /** Connections opened to upstreams so far (the rest of the requests reused one). */
+    public int connectionsOpened() {
+        return http.connectionsOpened();
     }
 
     /**
@@ -49,24 +51,20 @@ public final class UpstreamClient {
         req.put("model", d.targetModel());
         boolean clientWantsUsage = body.path("stream_options").path("include_usage").asBoolean(false);
         if (stream) req.putObject("stream_options").put("include_usage", true);
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(d.baseUrl() + path))
-                .timeout(d.timeout())
-                .header("Content-Type", "application/json")
-                .header("Accept", stream ? "text/event-stream" : "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(req.toString().getBytes(StandardCharsets.UTF_8)));
-        if (d.apiKey() != null) b.header("Authorization", "Bearer " + d.apiKey());
-        HttpResponse<InputStream> res;
+        Map<String, String> headers = new LinkedHashMap<>(4);
+        headers.put("Content-Type", "application/json");
+        headers.put("Accept", stream ? "text/event-stream" : "application/json");
+        if (d.apiKey() != null) headers.put("Authorization", "Bearer " + d.apiKey());
+        int timeoutMs = (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.timeout().toMillis()));
+        UpstreamHttp.Response res;
         try {
-            res = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-        } catch (HttpTimeoutException e) {
+            res = http.post(URI.create(d.baseUrl() + path), headers, JSON.writeValueAsBytes(req), timeoutMs, timeoutMs);
+        } catch (UpstreamHttp.HeaderTimeoutException e) {
             return Outcome.failed("no response from " + d.name() + " within " + d.timeout().toMillis() + " ms", true);
-        } catch (IOException e) {
+        } catch (IOException | IllegalArgumentException e) {
             return Outcome.failed(d.name() + ": " + e.getMessage(), false);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Outcome.failed("interrupted", false);
         }
-        int status = res.statusCode();
+        int status = res.status();
         if (status < 200 || status >= 300) {
             byte[] err;
             try (InputStream in = res.body()) {
@@ -80,7 +78,7 @@ public final class UpstreamClient {
         return relay(d, res, promptTokens, sink, clientWantsUsage);
     }
 
-    private Outcome whole(Deployment d, HttpResponse<InputStream> res, long promptTokens) {
+    private Outcome whole(Deployment d, UpstreamHttp.Response res, long promptTokens) {
         try (InputStream in = res.body()) {
             byte[] bytes = in.readAllBytes();
             JsonNode n = JSON.readTree(bytes);
@@ -94,14 +92,14 @@ public final class UpstreamClient {
                 if (n != null) for (JsonNode c : n.path("choices")) text.append(c.path("message").path("content").asText("")).append(c.path("text").asText(""));
                 u = new Usage(promptTokens, counter.count(d.model(), text.toString()), 0, d.provider(), d.name());
             }
-            return new Outcome(res.statusCode(), bytes, u.withDeployment(d.provider(), d.name()), -1, false, true, null);
+            return new Outcome(res.status(), bytes, u.withDeployment(d.provider(), d.name()), -1, false, true, null);
         } catch (IOException e) {
-            return new Outcome(res.statusCode(), null, Usage.NONE, -1, false, false, d.name() + ": " + e.getMessage());
+            return new Outcome(res.status(), null, Usage.NONE, -1, false, false, d.name() + ": " + e.getMessage());
         }
     }
 
     /** Passes a stream on event by event, watching for the usage chunk and [DONE]. */
-    private Outcome relay(Deployment d, HttpResponse<InputStream> res, long promptTokens, ResponseSink sink, boolean clientWantsUsage) {
+    private Outcome relay(Deployment d, UpstreamHttp.Response res, long promptTokens, ResponseSink sink, boolean clientWantsUsage) {
         boolean started = false, done = false;
         Usage reported = null;
         StringBuilder generated = new StringBuilder();
@@ -139,18 +137,20 @@ public final class UpstreamClient {
                 }
                 if (!forward) continue;
                 if (!started) {
-                    sink.start(res.statusCode(), "text/event-stream");
+                    sink.start(res.status(), "text/event-stream");
                     started = true;
                 }
                 sink.chunk((ev + "\n").getBytes(StandardCharsets.UTF_8));
             }
+        } catch (java.net.SocketTimeoutException e) {
+            error = d.name() + ": the stream stalled: nothing for " + d.timeout().toMillis() + " ms";
         } catch (IOException e) {
             error = d.name() + ": stream failed: " + e.getMessage();
         }
         if (!done && error == null) error = d.name() + ": the stream ended before [DONE]";
         Usage u = reported != null ? reported
                 : new Usage(promptTokens, counter.count(d.model(), generated.toString()), 0, d.provider(), d.name());
-        return new Outcome(res.statusCode(), null, u.withDeployment(d.provider(), d.name()), -1, started, done, error);
+        return new Outcome(res.status(), null, u.withDeployment(d.provider(), d.name()), -1, started, done, error);
     }
 
     static Usage usage(JsonNode u) {
@@ -160,18 +160,18 @@ public final class UpstreamClient {
     }
 
     /** Retry-After in ms (seconds or an HTTP date; retry-after-ms too), or -1. */
-    static long retryAfterMs(HttpResponse<?> res) {
-        var ms = res.headers().firstValue("retry-after-ms");
-        if (ms.isPresent()) {
+    static long retryAfterMs(UpstreamHttp.Response res) {
+        String ms = res.header("retry-after-ms");
+        if (ms != null) {
             try {
-                return Math.max(0, (long) Double.parseDouble(ms.get().trim()));
+                return Math.max(0, (long) Double.parseDouble(ms.trim()));
             } catch (NumberFormatException ignored) {
                 // fall through
             }
         }
-        var ra = res.headers().firstValue("retry-after");
-        if (ra.isEmpty()) return -1;
-        String v = ra.get().trim();
+        String ra = res.header("retry-after");
+        if (ra == null) return -1;
+        String v = ra.trim();
         try {
             return Math.max(0, (long) (Double.parseDouble(v) * 1000));
         } catch (NumberFormatException notSeconds) {
