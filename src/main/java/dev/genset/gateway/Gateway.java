@@ -44,6 +44,7 @@ public final class Gateway implements AutoCloseable {
     private final RateLimiter limiter;
     private final GatewayConfig config;
     private final Keys keys;
+    private final KeyCache keyCache;
     private final Budgets budgets;
     private final PriceBook prices;
     private final LedgerWriter ledger;
@@ -77,6 +78,7 @@ public final class Gateway implements AutoCloseable {
         this.limiter = limiter;
         this.config = config;
         this.keys = new Keys(store);
+        this.keyCache = new KeyCache(store, keys);
         this.budgets = new Budgets(store);
         this.prices = new PriceBook(new Prices(store), config.priceCacheMs());
         this.ledger = new LedgerWriter(store);
@@ -169,22 +171,52 @@ public final class Gateway implements AutoCloseable {
      *                          disabled), 429 rate_limit_exceeded with Retry-After, 429 insufficient_quota
      */
     public Admission admit(String bearerKey, String model, int promptTokens, int maxCompletionTokens) {
+        return admitAuthenticated(authenticate(bearerKey), model, promptTokens, maxCompletionTokens);
+    }
+
+    /**
+     * Checks the caller's key before any work is done for the request: known, not revoked, not
+     * expired (the key as the store holds it now: a change made by any process counts). Returns the
+     * key with its team for {@link #admitAuthenticated}, or null for a request
+     * without a key under open access.
+     *
+     * @throws GatewayException 401 for no key while keys are required, an unknown, revoked or expired key
+     */
+    public Keys.Resolved authenticate(String bearerKey) {
+        if (bearerKey == null || bearerKey.isBlank()) {
+            if (keys.anyExist() || !openAccess)
+                throw GatewayException.unauthorized("missing_api_key",
+                        "You didn't provide an API key. Send it in the Authorization header: Authorization: Bearer YOUR_KEY.");
+            return null;
+        }
+        Keys.Resolved r = keyCache.lookup(ApiKeys.hash(bearerKey));
+        if (r == null)
+            throw GatewayException.unauthorized("invalid_api_key", "Incorrect API key provided: " + mask(bearerKey) + ".");
+        ApiKeyRecord key = r.key();
+        if (key.revoked()) throw GatewayException.unauthorized("invalid_api_key", "This API key has been revoked.");
+        if (key.expired(System.currentTimeMillis()))
+            throw GatewayException.unauthorized("invalid_api_key", "This API key expired at " + Instant.ofEpochMilli(key.expiresAt()) + ".");
+        return r;
+    }
+
+    /**
+     * Admits a request whose key {@link #authenticate} accepted (null: open access).
+     *
+     * @see #admit(String, String, int, int)
+     */
+    public Admission admitAuthenticated(Keys.Resolved caller, String model, int promptTokens, int maxCompletionTokens) {
         long now = System.currentTimeMillis();
         long prompt = Math.max(0, promptTokens);
         long maxCompletion = maxCompletionTokens > 0 ? maxCompletionTokens : config.defaultMaxCompletionTokens();
         String requestId = Ids.random("req_", 24);
-        if (bearerKey == null || bearerKey.isBlank()) {
+        if (caller == null) {
             if (keys.anyExist() || !openAccess)
                 throw GatewayException.unauthorized("missing_api_key",
                         "You didn't provide an API key. Send it in the Authorization header: Authorization: Bearer YOUR_KEY.");
             return new Admission(requestId, null, null, model, prompt, maxCompletion, BigDecimal.ZERO, null, null, List.of(), Map.of(), now);
         }
-        Keys.Resolved r = keys.lookup(ApiKeys.hash(bearerKey));
-        if (r == null)
-            throw GatewayException.unauthorized("invalid_api_key", "Incorrect API key provided: " + mask(bearerKey) + ".");
-        ApiKeyRecord key = r.key();
-        Team team = r.team();
-        if (key.revoked()) throw GatewayException.unauthorized("invalid_api_key", "This API key has been revoked.");
+        ApiKeyRecord key = caller.key();
+        Team team = caller.team();
         if (key.expired(now))
             throw GatewayException.unauthorized("invalid_api_key", "This API key expired at " + Instant.ofEpochMilli(key.expiresAt()) + ".");
         if (team != null && team.disabled())
@@ -347,6 +379,7 @@ public final class Gateway implements AutoCloseable {
     @Override
     public void close() {
         maintenance.shutdownNow();
+        keyCache.close();
         ledger.close();
         try {
             limiter.close();

@@ -52,12 +52,14 @@ final class Metering {
                     "You didn't provide an API key. Send it in the Authorization header: Authorization: Bearer YOUR_KEY."));
             return;
         }
-        Keys.Resolved r = keys.lookup(ApiKeys.hash(key));
-        ApiKeyRecord k = r == null ? null : r.key();
-        if (k == null || k.revoked() || k.expired(System.currentTimeMillis()))
-            throw map(new GatewayException(401, "invalid_request_error", "invalid_api_key",
-                    k == null ? "Incorrect API key provided." : k.revoked() ? "This API key has been revoked." : "This API key has expired."));
+        try {
+            caller = gateway.authenticate(key);
+        } catch (GatewayException e) {
+            throw map(e);
+        }
     }
+
+    private Keys.Resolved caller; // the key authenticate() accepted, admitted without looking it up again
 
     private boolean openAccess = true;
 
@@ -95,7 +97,9 @@ final class Metering {
     void admit(String model, long promptTokens, long maxCompletionTokens) {
         if (gateway == null || admission != null) return;
         try {
-            admission = gateway.admit(key, model, (int) Math.min(Integer.MAX_VALUE, promptTokens),
+            admission = caller != null ? gateway.admitAuthenticated(caller, model, (int) Math.min(Integer.MAX_VALUE, promptTokens),
+                    (int) Math.max(1, Math.min(Integer.MAX_VALUE, maxCompletionTokens)))
+                    : gateway.admit(key, model, (int) Math.min(Integer.MAX_VALUE, promptTokens),
                     (int) Math.max(1, Math.min(Integer.MAX_VALUE, maxCompletionTokens)));
         } catch (GatewayException e) {
             throw map(e);

@@ -1,6 +1,7 @@
 package dev.genset.gateway.admin;
 
 import dev.genset.gateway.ApiKeys;
+import dev.genset.gateway.KeyCache;
 import dev.genset.store.ApiKeyRecord;
 import dev.genset.store.Budgets;
 import dev.genset.store.BudgetPeriod;
@@ -68,6 +69,12 @@ public final class AdminService {
         return store;
     }
 
+    /** Every change to keys or teams ends here once committed: gateways (in any process) see it at their next request. */
+    private <T> T changed(T result) {
+        KeyCache.bump(store);
+        return result;
+    }
+
     // --- keys ---
 
     public CreatedKey createKey(KeySpec spec) {
@@ -77,6 +84,7 @@ public final class AdminService {
             throw new IllegalArgumentException("the expiry is in the past");
         String key = ApiKeys.generate();
         ApiKeyRecord r = keys.insert(ApiKeys.hash(key), ApiKeys.prefix(key), spec.name(), teamId, spec.limits(), spec.expiresAt());
+        KeyCache.bump(store);
         return new CreatedKey(key, r);
     }
 
@@ -90,21 +98,21 @@ public final class AdminService {
     }
 
     public ApiKeyRecord revokeKey(String ref) {
-        return keys.revoke(ref);
+        return changed(keys.revoke(ref));
     }
 
     public ApiKeyRecord setKeyCapture(String ref, boolean capture) {
-        return keys.setCapture(ref, capture);
+        return changed(keys.setCapture(ref, capture));
     }
 
     public ApiKeyRecord updateKey(String ref, Limits limits, Long expiresAt) {
-        return keys.update(ref, limits, expiresAt);
+        return changed(keys.update(ref, limits, expiresAt));
     }
 
     // --- teams ---
 
     public Team createTeam(String name, Limits limits) {
-        return teams.create(name, limits);
+        return changed(teams.create(name, limits));
     }
 
     public List<Team> listTeams() {
@@ -116,11 +124,11 @@ public final class AdminService {
     }
 
     public Team updateTeam(String ref, Limits limits) {
-        return teams.update(ref, limits);
+        return changed(teams.update(ref, limits));
     }
 
     public Team setTeamDisabled(String ref, boolean disabled) {
-        return teams.setDisabled(ref, disabled);
+        return changed(teams.setDisabled(ref, disabled));
     }
 
     /** A team's name by id, or the id if it is gone. */
