@@ -75,6 +75,13 @@ final class ModelRegistry implements AutoCloseable {
             if (configured.isEmpty()) throw ApiException.invalid("model", "missing_required_parameter", "Missing required parameter: 'model'.");
             return configured.keySet().iterator().next();
         }
+        String id = served(name);
+        if (id != null) return id;
+        throw ApiException.notFound("model", "model_not_found", "The model '" + name + "' does not exist. Available: " + String.join(", ", available()) + ".");
+    }
+
+    /** The id a request naming {@code name} is served under here, or null. */
+    private String served(String name) {
         if (configured.containsKey(name)) return name;
         String file = name.substring(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1).replaceFirst("(?i)\\.gguf$", "");
         if (configured.containsKey(file)) return file;
@@ -83,17 +90,13 @@ final class ModelRegistry implements AutoCloseable {
             if (configured.containsKey(id)) return id;
             if (manifest(id).isPresent()) return id;
         }
-        throw ApiException.notFound("model", "model_not_found", "The model '" + name + "' does not exist. Available: " + String.join(", ", available()) + ".");
+        return null;
     }
 
-    /** Whether a request naming {@code name} is served here. */
+    /** Whether a request naming {@code name} is served here (asked for every routed request: no exception, no listing). */
     boolean has(String name) {
-        try {
-            idOf(name);
-            return true;
-        } catch (ApiException e) {
-            return false;
-        }
+        if (name == null || name.isEmpty()) return !configured.isEmpty();
+        return served(name) != null;
     }
 
     Optional<Manifest> manifest(String id) {

@@ -28,7 +28,7 @@ final class Upstream {
 
     /** Whether a request for {@code model} goes upstream: not served here, routed by the gateway. */
     boolean handles(String model) {
-        return router != null && model != null && !model.isEmpty() && !models.has(model) && router.routes(model);
+        return router != null && model != null && !model.isEmpty() && router.routes(model) && !models.has(model);
     }
 
     java.util.List<String> models() {
