@@ -29,6 +29,7 @@ final class Metering {
     private int perPrompt = 1;
     private Usage explicit;
     private boolean clientGone;
+    private boolean incomplete;
     private boolean settled;
     private dev.genset.data.CaptureLog captureLog;
     private String endpoint;
@@ -128,6 +129,11 @@ final class Metering {
         clientGone = true;
     }
 
+    /** The response went out only in part (an upstream stream that broke or stalled): booked as an error. */
+    void incomplete() {
+        incomplete = true;
+    }
+
     /** Books the usage and releases the reservation; once, whatever happened. */
     void settle(int status) {
         if (settled) return;
@@ -138,7 +144,7 @@ final class Metering {
             job.cancelAndDrain(); // nothing left running when it is booked; no-op if every sequence ended
             u = job.usage(perPrompt);
         }
-        String outcome = clientGone ? "cancelled" : status >= 200 && status < 300 ? "ok" : "error";
+        String outcome = clientGone ? "cancelled" : !incomplete && status >= 200 && status < 300 ? "ok" : "error";
         gateway.settle(admission, u == null ? Usage.NONE : u, outcome);
         if (captureLog != null && admission.key() != null && admission.key().capture() && job != null) capture(outcome);
     }

@@ -58,7 +58,10 @@ final class Upstream {
         }
         Outcome o = r.outcome();
         meter.usage(o.usage());
-        if (o.streamed()) return; // sent as it came, complete or not
+        if (o.streamed()) { // sent as it came, complete or not
+            if (!o.complete()) meter.incomplete(); // cut or stalled upstream: booked as an error, with what was produced
+            return;
+        }
         if (o.body() != null && o.status() > 0) {
             res.status(o.status());
             res.header("Content-Type", "application/json");

@@ -93,6 +93,8 @@ public final class UpstreamClient {
                 u = new Usage(promptTokens, counter.count(d.model(), text.toString()), 0, d.provider(), d.name());
             }
             return new Outcome(res.status(), bytes, u.withDeployment(d.provider(), d.name()), -1, false, true, null);
+        } catch (java.net.SocketTimeoutException e) {
+            return Outcome.failed(d.name() + ": the body stalled: nothing for " + d.timeout().toMillis() + " ms", true);
         } catch (IOException e) {
             return new Outcome(res.status(), null, Usage.NONE, -1, false, false, d.name() + ": " + e.getMessage());
         }
