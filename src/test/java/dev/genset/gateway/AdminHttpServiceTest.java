@@ -120,4 +120,30 @@ class AdminHttpServiceTest {
         assertThat(call("POST", "/admin/keys", "not json").status()).isEqualTo(400);
         assertThat(call("GET", "/admin/nothing", null).status()).isEqualTo(404);
     }
+
+    @Test
+    void requestCaptureIsSetPerKeyAndAppliesFromTheNextRequest() throws Exception {
+        Reply created = call("POST", "/admin/keys", "{\"name\": \"captured\", \"rpm\": 9}");
+        assertThat(created.status()).isEqualTo(201);
+        assertThat(created.body().get("capture").asBoolean(true)).isFalse(); // off by default
+        String id = created.body().get("id").asText(), key = created.body().get("key").asText();
+        assertThat(gateway.authenticate(key).key().capture()).isFalse();
+
+        Reply on = call("PATCH", "/admin/keys/" + id, "{\"capture\": true}");
+        assertThat(on.status()).isEqualTo(200);
+        assertThat(on.body().get("capture").asBoolean()).isTrue();
+        assertThat(on.body().get("rpm").asLong()).isEqualTo(9); // limits untouched
+        assertThat(call("GET", "/admin/keys/captured", null).body().get("capture").asBoolean()).isTrue();
+        assertThat(gateway.authenticate(key).key().capture()).isTrue();
+
+        Reply both = call("PATCH", "/admin/keys/" + id, "{\"capture\": false, \"rpm\": 3}");
+        assertThat(both.body().get("capture").asBoolean()).isFalse();
+        assertThat(both.body().get("rpm").asLong()).isEqualTo(3);
+        assertThat(gateway.authenticate(key).key().capture()).isFalse();
+
+        Reply bad = call("PATCH", "/admin/keys/" + id, "{\"capture\": \"sometimes\"}");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.body().at("/error/message").asText()).contains("capture");
+        assertThat(call("GET", "/admin/keys/" + id, null).body().get("capture").asBoolean()).isFalse();
+    }
 }

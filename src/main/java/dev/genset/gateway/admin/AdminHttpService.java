@@ -32,7 +32,7 @@ import java.util.Optional;
  *
  * <pre>
  * POST   /keys                  {"name", "team", "models", "rpm", "tpm", "budget", "token_quota", "period", "expires"} → the key, shown once
- * GET    /keys[?team=T]         GET /keys/{ref}        PATCH /keys/{ref} (limits, expires)
+ * GET    /keys[?team=T]         GET /keys/{ref}        PATCH /keys/{ref} (limits, expires, "capture": true|false)
  * DELETE /keys/{ref}            (revokes; POST /keys/{ref}/revoke too)
  * POST   /teams                 {"name", limits...}    GET /teams    GET /teams/{ref}    PATCH /teams/{ref} (limits, "disabled")
  * GET    /usage?key=&amp;team=&amp;model=&amp;since=&amp;until=&amp;by=model|key|team|day|deployment
@@ -141,8 +141,13 @@ public final class AdminHttpService implements HttpService {
     private Object updateKey(ServerRequest req, ServerResponse res) throws IOException {
         ApiKeyRecord k = admin.key(req.path().pathParameters().get("ref"));
         JsonNode b = body(req);
+        JsonNode capture = b.get("capture");
+        if (capture != null && !capture.isBoolean())
+            throw new IllegalArgumentException("capture must be true or false (saves the key's prompts and completions for export)");
         Long expires = b.has("expires") ? AdminService.parseExpiry(text(b, "expires")) : k.expiresAt();
-        return key(admin.updateKey(k.id(), limits(b, k.limits()), expires));
+        if (capture == null || b.size() > 1) k = admin.updateKey(k.id(), limits(b, k.limits()), expires);
+        if (capture != null) k = admin.setKeyCapture(k.id(), capture.booleanValue());
+        return key(k);
     }
 
     private Object revokeKey(ServerRequest req, ServerResponse res) {
@@ -305,6 +310,7 @@ public final class AdminHttpService implements HttpService {
         n.put("created_at", time(k.createdAt()));
         n.put("expires_at", time(k.expiresAt()));
         n.put("revoked_at", time(k.revokedAt()));
+        n.put("capture", k.capture());
         return n;
     }
 
