@@ -54,15 +54,16 @@ final class JinjaChatTemplate implements ChatTemplate {
 
     /**
      * Renders without falling back. Messages with tool calls are tried as transformers passes them
-     * (arguments as a dict, content None), then with content "", then with the arguments as JSON text,
-     * as templates differ in what they accept; the first failure is reported.
+     * (arguments as a dict, content None), then with the arguments as JSON text (DeepSeek's templates
+     * concatenate them), then both again with content "", as templates differ in what they accept; the
+     * first failure is reported.
      */
     private String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, ?> variables) {
         boolean calls = messages.stream().anyMatch(m -> !m.toolCalls().isEmpty());
         ChatTemplateException first = null;
-        for (int mode = 0; mode < (calls ? 3 : 1); mode++) {
+        for (int mode = 0; mode < (calls ? 4 : 1); mode++) {
             var msgs = new ArrayList<Object>(messages.size());
-            for (ChatMessage m : messages) msgs.add(JinjaValues.messageMap(m, mode < 2, mode == 0));
+            for (ChatMessage m : messages) msgs.add(JinjaValues.messageMap(m, mode % 2 == 0, mode < 2));
             var vars = new HashMap<String, Object>();
             vars.put("messages", msgs);
             vars.put("add_generation_prompt", addGenerationPrompt);

@@ -107,6 +107,15 @@ class ChatToolsTest {
     }
 
     @Test
+    void deepSeekR1ConcatenatesArgumentsSoItGetsThemAsText() {
+        ChatTemplate t = ChatTemplate.jinja(JinjaTemplate.compile(RealTemplatesTest.resource("deepseek-r1-distill-qwen.jinja")),
+                "<\uff5cbegin\u2581of\u2581sentence\uff5c>", "<\uff5cend\u2581of\u2581sentence\uff5c>");
+        String text = ChatTools.apply(t, CONVERSATION, null).text();
+        assertThat(text).contains("<\uff5ctool\u2581sep\uff5c>get_weather\n```json\n{\"city\":\"Paris\"}\n```");
+        assertThat(text).contains("<\uff5ctool\u2581output\u2581begin\uff5c>22C<\uff5ctool\u2581output\u2581end\uff5c>");
+    }
+
+    @Test
     void builtinFormatGetsTheGenericDescriptionAndCallsAsJson() {
         ChatTemplate t = ChatTemplate.builtin("chatml");
         ChatTools.Prompt p = ChatTools.apply(t, CONVERSATION, tools(false, null));
