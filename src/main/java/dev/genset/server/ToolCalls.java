@@ -20,13 +20,18 @@ import java.util.regex.Pattern;
  * Function calling on /v1/chat/completions: reading a request's {@code tools} and {@code tool_choice},
  * the schema that forces a call when one is required, and finding calls in the generated text in the
  * formats models write them: Hermes/Qwen {@code <tool_call>{...}</tool_call>} blocks, Llama 3's bare
- * {@code {"name": ..., "parameters": {...}}}, and the generic {@code {"name": ..., "arguments": {...}}}
- * (or {@code {"tool_calls": [...]}}) that {@link ChatTools} asks for.
+ * {@code {"name": ..., "parameters": {...}}}, Mistral's {@code [TOOL_CALLS][...]}, DeepSeek R1's
+ * {@code <｜tool▁call▁begin｜>function<｜tool▁sep｜>name ```json ...```} blocks, and the generic
+ * {@code {"name": ..., "arguments": {...}}} (or {@code {"tool_calls": [...]}}) that {@link ChatTools} asks for.
  */
 final class ToolCalls {
     private ToolCalls() {}
 
-    static final String OPEN = "<tool_call>", CLOSE = "</tool_call>", PYTHON_TAG = "<|python_tag|>";
+    static final String OPEN = "<tool_call>", CLOSE = "</tool_call>", PYTHON_TAG = "<|python_tag|>", MISTRAL = "[TOOL_CALLS]",
+            DS_CALLS = "<｜tool▁calls▁begin｜>", DS_CALL = "<｜tool▁call▁begin｜>",
+            DS_SEP = "<｜tool▁sep｜>", DS_CALL_END = "<｜tool▁call▁end｜>", DS_CALLS_END = "<｜tool▁calls▁end｜>";
+    /** Where a call may begin in the middle of a reply. */
+    private static final List<String> MARKERS = List.of(OPEN, MISTRAL, DS_CALLS, DS_CALL);
     private static final Pattern NAME = Pattern.compile("^[a-zA-Z0-9_.-]{1,64}$");
     private static final Set<String> TOOL_FIELDS = Set.of("type", "function");
     private static final Set<String> FUNCTION_FIELDS = Set.of("name", "description", "parameters", "strict");
@@ -199,6 +204,15 @@ final class ToolCalls {
     private static Reply parseOrNull(String text, List<String> names) {
         int open = text.indexOf(OPEN);
         if (open >= 0) return hermes(text, open, names);
+        int ds = text.indexOf(DS_CALL);
+        if (ds >= 0) return deepSeek(text, names);
+        int mistral = text.indexOf(MISTRAL);
+        if (mistral >= 0) {
+            Reply r = parseOrNull(text.substring(mistral + MISTRAL.length()), names);
+            if (r == null || r.calls().isEmpty()) return null;
+            String before = text.substring(0, mistral).strip();
+            return new Reply(before.isEmpty() ? null : before, r.calls());
+        }
         String t = text.strip();
         if (t.startsWith(PYTHON_TAG)) t = t.substring(PYTHON_TAG.length()).strip();
         if (t.startsWith("```")) { // a fenced block around the JSON
@@ -234,6 +248,44 @@ final class ToolCalls {
             at = next;
         }
         String before = text.substring(0, open).strip();
+        return new Reply(before.isEmpty() ? null : before, calls);
+    }
+
+    /** DeepSeek R1 blocks: {@code <｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\nARGS\n```<｜tool▁call▁end｜>}. */
+    private static Reply deepSeek(String text, List<String> names) {
+        int first = text.indexOf(DS_CALLS);
+        int firstCall = text.indexOf(DS_CALL);
+        int contentEnd = first >= 0 && first < firstCall ? first : firstCall;
+        List<Call> calls = new ArrayList<>();
+        int at = firstCall;
+        int last = at;
+        while (at >= 0) {
+            int sep = text.indexOf(DS_SEP, at);
+            int end = text.indexOf(DS_CALL_END, at);
+            if (sep < 0 || (end >= 0 && end < sep)) return null;
+            String rest = text.substring(sep + DS_SEP.length(), end < 0 ? text.length() : end);
+            int nl = rest.indexOf('\n');
+            if (nl < 0) return null;
+            String name = rest.substring(0, nl).strip();
+            String args = rest.substring(nl + 1).strip();
+            if (args.startsWith("```")) {
+                int bodyStart = args.indexOf('\n');
+                if (bodyStart < 0) return null;
+                args = args.substring(bodyStart + 1);
+                if (args.strip().endsWith("```")) args = args.strip().substring(0, args.strip().length() - 3);
+            }
+            var call = Json.MAPPER.createObjectNode().put("name", name);
+            List<JsonNode> parsed = jsonValues(args.strip());
+            if (parsed == null || parsed.size() != 1) return null;
+            call.set("arguments", parsed.getFirst());
+            if (!addCalls(call, calls, names)) return null;
+            if (end < 0) break;
+            last = end + DS_CALL_END.length();
+            at = text.indexOf(DS_CALL, last);
+        }
+        String after = text.substring(Math.min(last, text.length())).replace(DS_CALLS_END, "");
+        if (at < 0 && !after.isBlank()) return null;
+        String before = text.substring(0, contentEnd).strip();
         return new Reply(before.isEmpty() ? null : before, calls);
     }
 
@@ -339,18 +391,24 @@ final class ToolCalls {
                 if (PYTHON_TAG.startsWith(h) || "```".startsWith(h)) return ""; // may still become one
                 started = true;
             }
-            int open = held.indexOf(OPEN);
+            int open = -1;
+            for (String m : MARKERS) {
+                int i = held.indexOf(m);
+                if (i >= 0 && (open < 0 || i < open)) open = i;
+            }
             if (open >= 0) {
                 String out = held.substring(0, open);
                 held.delete(0, open);
                 capturing = true;
                 return out;
             }
-            int keep = 0; // the longest end of the text that may begin "<tool_call>"
-            for (int k = Math.min(OPEN.length() - 1, held.length()); k > 0; k--) {
-                if (OPEN.startsWith(held.substring(held.length() - k))) {
-                    keep = k;
-                    break;
+            int keep = 0; // the longest end of the text that may begin a marker
+            for (String m : MARKERS) {
+                for (int k = Math.min(m.length() - 1, held.length()); k > keep; k--) {
+                    if (m.startsWith(held.substring(held.length() - k))) {
+                        keep = k;
+                        break;
+                    }
                 }
             }
             String out = held.substring(0, held.length() - keep);

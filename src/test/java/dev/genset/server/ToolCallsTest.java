@@ -58,6 +58,28 @@ class ToolCallsTest {
     }
 
     @Test
+    void mistralToolCalls() {
+        var r = ToolCalls.parse("[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Nice\"}, \"id\": \"a1b2c3d4e\"}]", NAMES);
+        assertThat(r.content()).isNull();
+        assertThat(r.calls()).extracting(ToolCalls.Call::name).containsExactly("get_weather");
+        assertThat(args(r.calls().getFirst()).get("city").asText()).isEqualTo("Nice");
+        assertThat(ToolCalls.parse("[TOOL_CALLS] nothing", NAMES).calls()).isEmpty();
+    }
+
+    @Test
+    void deepSeekR1Blocks() {
+        String text = "<think>\nThe user wants weather.\n</think>\n\n"
+                + "<\uff5ctool\u2581calls\u2581begin\uff5c><\uff5ctool\u2581call\u2581begin\uff5c>function<\uff5ctool\u2581sep\uff5c>get_weather\n```json\n{\"city\": \"Lyon\"}\n```<\uff5ctool\u2581call\u2581end\uff5c>"
+                + "\n<\uff5ctool\u2581call\u2581begin\uff5c>function<\uff5ctool\u2581sep\uff5c>get_time\n```json\n{}\n```<\uff5ctool\u2581call\u2581end\uff5c><\uff5ctool\u2581calls\u2581end\uff5c>";
+        var r = ToolCalls.parse(text, NAMES);
+        assertThat(r.calls()).extracting(ToolCalls.Call::name).containsExactly("get_weather", "get_time");
+        assertThat(args(r.calls().getFirst()).get("city").asText()).isEqualTo("Lyon");
+        assertThat(r.content()).isEqualTo("<think>\nThe user wants weather.\n</think>");
+        String broken = text.replace("{\"city\": \"Lyon\"}", "{\"city\": ");
+        assertThat(ToolCalls.parse(broken, NAMES).calls()).isEmpty();
+    }
+
+    @Test
     void genericFormats() {
         var one = ToolCalls.parse("  {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Lima\"}}\n", NAMES);
         assertThat(one.calls()).extracting(ToolCalls.Call::name).containsExactly("get_weather");
@@ -127,6 +149,11 @@ class ToolCallsTest {
         var answer = new ToolCalls.Stream(false);
         assertThat(answer.push("{\"response\": \"Hello!\"}")).isEmpty();
         assertThat(answer.rest(ToolCalls.parse(answer.text(), NAMES))).isEqualTo("Hello!");
+
+        var mistral = new ToolCalls.Stream(false);
+        assertThat(mistral.push("Sure. [TOOL")).isEqualTo("Sure. ");
+        assertThat(mistral.push("_CALLS][{\"name\": \"get_time\", \"arguments\": {}}]")).isEmpty();
+        assertThat(ToolCalls.parse(mistral.text(), NAMES).calls()).hasSize(1);
 
         var forced = new ToolCalls.Stream(true);
         assertThat(forced.push("hello")).isEmpty();
