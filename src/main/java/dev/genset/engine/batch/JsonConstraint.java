@@ -15,7 +15,7 @@ import java.util.function.Supplier;
  * {@value #MAX_WHITESPACE} spaces or tabs; nesting at most {@value #MAX_DEPTH} levels and numbers
  * at most {@value #MAX_NUMBER} characters, so that generation cannot wander forever). A schema with
  * top-level alternatives runs one automaton per alternative; a token is allowed if any of those still
- * alive accepts it.
+ * alive accepts it. A fixed prefix (such as {@code <tool_call>\n}) may be required before the JSON.
  */
 public final class JsonConstraint implements TokenConstraint {
     static final int MAX_WHITESPACE = 20, MAX_DEPTH = 64, MAX_NUMBER = 32;
@@ -29,9 +29,12 @@ public final class JsonConstraint implements TokenConstraint {
     private final Automaton[] states;
     private final boolean[] alive;
     private final Automaton probe;
+    private final byte[] prefix;
+    private int prefixAt; // bytes of the prefix written so far
 
-    private JsonConstraint(Vocab vocab, JsonSchema schema) {
+    private JsonConstraint(Vocab vocab, JsonSchema schema, byte[] prefix) {
         this.vocab = vocab;
+        this.prefix = prefix;
         var alternatives = schema.alternatives();
         this.states = new Automaton[alternatives.size()];
         for (int i = 0; i < states.length; i++) states[i] = new Automaton(alternatives.get(i));
@@ -47,6 +50,12 @@ public final class JsonConstraint implements TokenConstraint {
 
     /** JSON that follows {@code schema} as far as {@link JsonSchema} enforces it. */
     public static Supplier<TokenConstraint> factory(Tokenizer tokenizer, JsonSchema schema) {
+        return factory(tokenizer, schema, "");
+    }
+
+    /** {@code prefix} exactly, then JSON that follows {@code schema}. */
+    public static Supplier<TokenConstraint> factory(Tokenizer tokenizer, JsonSchema schema, String prefix) {
+        byte[] p = prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         Vocab v;
         synchronized (VOCABS) {
             v = VOCABS.computeIfAbsent(tokenizer, t -> {
@@ -61,16 +70,21 @@ public final class JsonConstraint implements TokenConstraint {
             });
         }
         Vocab vocab = v;
-        return () -> new JsonConstraint(vocab, schema);
+        return () -> new JsonConstraint(vocab, schema, p);
     }
 
     /** A constraint with no vocabulary, to be {@link #feed fed} text directly (for tests). */
     static JsonConstraint of(JsonSchema schema) {
-        return new JsonConstraint(null, schema);
+        return of(schema, "");
+    }
+
+    static JsonConstraint of(JsonSchema schema, String prefix) {
+        return new JsonConstraint(null, schema, prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** Whether the text so far is one complete JSON value of the schema. */
     public boolean isComplete() {
+        if (prefixAt < prefix.length) return false;
         for (int i = 0; i < states.length; i++) if (alive[i] && states[i].isComplete()) return true;
         return false;
     }
@@ -92,15 +106,18 @@ public final class JsonConstraint implements TokenConstraint {
     }
 
     private boolean accepts(byte[] bytes) {
+        int from = 0;
+        for (int p = prefixAt; p < prefix.length && from < bytes.length; p++, from++) if (bytes[from] != prefix[p]) return false;
+        if (from == bytes.length) return true;
         for (int i = 0; i < states.length; i++) {
-            if (alive[i] && accepts(states[i], bytes)) return true;
+            if (alive[i] && accepts(states[i], bytes, from)) return true;
         }
         return false;
     }
 
-    private boolean accepts(Automaton from, byte[] bytes) {
-        probe.copyFrom(from);
-        for (byte b : bytes) if (!probe.step(b & 0xFF)) return false;
+    private boolean accepts(Automaton state, byte[] bytes, int from) {
+        probe.copyFrom(state);
+        for (int k = from; k < bytes.length; k++) if (!probe.step(bytes[k] & 0xFF)) return false;
         return true;
     }
 
@@ -112,12 +129,15 @@ public final class JsonConstraint implements TokenConstraint {
 
     /** Feeds text: returns whether every byte was accepted (by at least one alternative, which stay alive). */
     boolean feed(byte[] bytes) {
+        int from = 0;
+        for (; prefixAt < prefix.length && from < bytes.length; prefixAt++, from++) if (bytes[from] != prefix[prefixAt]) return false;
+        if (from == bytes.length) return true;
         boolean any = false;
         for (int i = 0; i < states.length; i++) {
             if (!alive[i]) continue;
             boolean ok = true;
-            for (byte b : bytes) {
-                if (!states[i].step(b & 0xFF)) {
+            for (int k = from; k < bytes.length; k++) {
+                if (!states[i].step(bytes[k] & 0xFF)) {
                     ok = false;
                     break;
                 }

@@ -59,6 +59,20 @@ class JsonAlternativesTest {
     }
 
     @Test
+    void aPrefixComesFirst() throws Exception {
+        JsonSchema s = call("only", "{\"type\":\"object\",\"properties\":{}}");
+        String call = "{\"name\": \"only\", \"arguments\": {}}";
+        JsonConstraint c = JsonConstraint.of(s, "<tool_call>\n");
+        assertThat(c.feed("<tool_".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(c.isComplete()).isFalse();
+        assertThat(c.feed(("call>\n" + call.substring(0, 5)).getBytes(StandardCharsets.UTF_8))).isTrue(); // across the prefix's end
+        assertThat(c.feed(call.substring(5).getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(c.isComplete()).isTrue();
+        assertThat(JsonConstraint.of(s, "<tool_call>\n").feed(call.getBytes(StandardCharsets.UTF_8))).isFalse(); // the prefix is required
+        assertThat(JsonConstraint.of(s, "<tool_call>\n").feed("<tool_call> {".getBytes(StandardCharsets.UTF_8))).isFalse();
+    }
+
+    @Test
     void aConstantAndAnObjectOfRequiredProperties() throws Exception {
         JsonSchema s = call("only", "{\"type\":\"object\"}");
         assertThat(complete(s, "{\"name\": \"only\", \"arguments\": {\"anything\": [1, {}]}}")).isTrue();
