@@ -85,7 +85,8 @@ final class OpenAiEndpoints {
             throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
         }
         String text = rendered.text();
-        if (tools.active() && tools.forced()) constraint = JsonConstraint.factory(model.tokenizer(), tools.callSchema(rendered.argumentsKey()));
+        if (tools.active() && tools.forced())
+            constraint = JsonConstraint.factory(model.tokenizer(), tools.callSchema(rendered.argumentsKey()), rendered.callPrefix());
         Tokenizer tok = model.tokenizer();
         boolean hasBos = tok.bos() >= 0 && text.startsWith(tok.tokenText(tok.bos()));
         int[] prompt = tok.encode(text, !hasBos, true);

@@ -39,19 +39,21 @@ public final class ChatTools {
      * @param nativeTools  the model's own template described the tools (else the generic description did)
      * @param argumentsKey the key the model writes a call's arguments under: "arguments", or "parameters"
      *                     for templates that render calls as Llama 3's do
+     * @param callPrefix   what the model writes before a call's JSON: {@code "<tool_call>\n"} for
+     *                     Hermes-style templates, else ""
      */
-    public record Prompt(String text, boolean nativeTools, String argumentsKey) {}
+    public record Prompt(String text, boolean nativeTools, String argumentsKey, String callPrefix) {}
 
     /** Renders the conversation with the generation prompt; {@code tools} may be null (none offered). */
     public static Prompt apply(ChatTemplate template, List<ChatMessage> messages, Tools tools) {
         var support = template instanceof JinjaChatTemplate j ? j.toolSupport() : JinjaChatTemplate.ToolSupport.NONE;
         List<ChatMessage> msgs = polyfill(messages, support);
-        if (tools == null || tools.tools().isEmpty()) return new Prompt(template.apply(msgs, true), false, "arguments");
+        if (tools == null || tools.tools().isEmpty()) return new Prompt(template.apply(msgs, true), false, "arguments", "");
         if (support.tools()) {
             String text = template.apply(msgs, true, Map.of("tools", tools.tools()));
             boolean all = true;
             for (String name : names(tools)) all &= text.contains(name);
-            if (all) return new Prompt(text, true, support.argumentsKey());
+            if (all) return new Prompt(text, true, support.argumentsKey(), support.callPrefix());
         }
         String description = describe(tools);
         List<ChatMessage> withSystem = new ArrayList<>(msgs);
@@ -60,7 +62,7 @@ public final class ChatTools {
             withSystem.set(0, s.withContent(s.content().isEmpty() ? description : s.content() + "\n\n" + description));
         } else withSystem.addFirst(ChatMessage.system(description));
         try {
-            return new Prompt(template.apply(withSystem, true), false, "arguments");
+            return new Prompt(template.apply(withSystem, true), false, "arguments", "");
         } catch (ChatTemplateException e) {
             if (e.kind() != ChatTemplateException.Kind.RAISED) throw e;
             // a template that refuses system turns (Gemma's): the description opens the first user turn
@@ -68,7 +70,7 @@ public final class ChatTools {
             for (int i = 0; i < inUser.size(); i++) {
                 if (inUser.get(i).role().equals("user")) {
                     inUser.set(i, inUser.get(i).withContent(description + "\n\n" + inUser.get(i).content()));
-                    return new Prompt(template.apply(inUser, true), false, "arguments");
+                    return new Prompt(template.apply(inUser, true), false, "arguments", "");
                 }
             }
             throw e;

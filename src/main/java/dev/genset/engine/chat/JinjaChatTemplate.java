@@ -12,10 +12,11 @@ final class JinjaChatTemplate implements ChatTemplate {
     /**
      * What a template does with tool definitions, calls and results, found by rendering probes once;
      * {@code argumentsKey} is the key its calls carry their arguments under ("arguments", or
-     * "parameters" as Llama 3's do).
+     * "parameters" as Llama 3's do), {@code callPrefix} what comes before a call's JSON
+     * ({@code "<tool_call>\n"} in Hermes-style templates, else "").
      */
-    record ToolSupport(boolean tools, boolean toolCalls, boolean toolResults, String argumentsKey) {
-        static final ToolSupport NONE = new ToolSupport(false, false, false, "arguments");
+    record ToolSupport(boolean tools, boolean toolCalls, boolean toolResults, String argumentsKey, String callPrefix) {
+        static final ToolSupport NONE = new ToolSupport(false, false, false, "arguments", "");
     }
 
     private final JinjaTemplate template;
@@ -100,7 +101,13 @@ final class JinjaChatTemplate implements ChatTemplate {
         boolean results = renders(List.of(ChatMessage.user("probe"), call, ChatMessage.tool("call_probe", PROBE_RESULT)), Map.of(), PROBE_RESULT);
         int at = rendered.indexOf(PROBE_CALL);
         String key = at >= 0 && rendered.indexOf("\"parameters\"", at) >= 0 && rendered.indexOf("\"arguments\"", at) < 0 ? "parameters" : "arguments";
-        return new ToolSupport(tools, calls, results, key);
+        String prefix = "";
+        int tag = at < 0 ? -1 : rendered.lastIndexOf("<tool_call>", at);
+        if (tag >= 0) {
+            var m = java.util.regex.Pattern.compile("(\\s*)\\{\\s*\"name\"\\s*:\\s*\"").matcher(rendered.substring(tag + "<tool_call>".length(), at));
+            if (m.matches()) prefix = "<tool_call>" + m.group(1);
+        }
+        return new ToolSupport(tools, calls, results, key, prefix);
     }
 
     private String rendering(List<ChatMessage> messages, Map<String, ?> variables) {

@@ -41,6 +41,7 @@ class ChatToolsTest {
         ChatTools.Prompt p = ChatTools.apply(t, CONVERSATION, tools(false, null));
         assertThat(p.nativeTools()).isTrue();
         assertThat(p.argumentsKey()).isEqualTo("arguments");
+        assertThat(p.callPrefix()).isEqualTo("<tool_call>\n");
         assertThat(p.text()).isEqualTo("""
                 <|im_start|>system
                 You are helpful.
@@ -89,6 +90,7 @@ class ChatToolsTest {
         ChatTemplate t = ChatTemplate.of(HERMES, "", "");
         ChatTools.Prompt p = ChatTools.apply(t, CONVERSATION.subList(1, 4), tools(false, null));
         assertThat(p.nativeTools()).isTrue();
+        assertThat(p.callPrefix()).isEqualTo("<tool_call>");
         assertThat(p.text()).isEqualTo("<tools>get_weather;</tools>\n<|user|>What's the weather in Paris?\n"
                 + "<|assistant|><tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}</tool_call>\n"
                 + "<|tool|>call_1=22C\n<|assistant|>");
@@ -104,6 +106,7 @@ class ChatToolsTest {
         assertThat(p.text()).contains("<|start_header_id|>ipython<|end_header_id|>\n\n\"22C\"<|eot_id|>");
         assertThat(p.text()).endsWith("<|start_header_id|>assistant<|end_header_id|>\n\n");
         assertThat(p.argumentsKey()).isEqualTo("parameters");
+        assertThat(p.callPrefix()).isEmpty();
     }
 
     @Test
@@ -120,6 +123,7 @@ class ChatToolsTest {
         ChatTemplate t = ChatTemplate.builtin("chatml");
         ChatTools.Prompt p = ChatTools.apply(t, CONVERSATION, tools(false, null));
         assertThat(p.nativeTools()).isFalse();
+        assertThat(p.callPrefix()).isEmpty();
         assertThat(p.text()).startsWith("<|im_start|>system\nYou are helpful.\n\nYou can call these tools (functions); each one's parameters are a JSON schema:\n"
                 + "{\"name\": \"get_weather\", \"description\": \"Weather of a city\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}\n\n"
                 + "To call a tool, reply with only the JSON object " + ChatTools.GENERIC_CALL);
