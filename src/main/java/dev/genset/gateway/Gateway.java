@@ -49,6 +49,7 @@ public final class Gateway implements AutoCloseable {
     private final PriceBook prices;
     private final LedgerWriter ledger;
     private final AdminService admin;
+    private final SecretBox secrets; // null: no master key
     private final ScheduledExecutorService maintenance;
     private volatile boolean openAccess;
     private volatile dev.genset.gateway.route.TokenCounter tokenCounter = dev.genset.gateway.route.TokenCounter.ESTIMATE;
@@ -64,7 +65,17 @@ public final class Gateway implements AutoCloseable {
             store.close();
             throw new IllegalStateException("cannot connect to Redis: " + e.getMessage(), e);
         }
-        return new Gateway(store, limiter, config, true);
+        try {
+            return new Gateway(store, limiter, config, true);
+        } catch (RuntimeException e) {
+            try {
+                limiter.close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            store.close();
+            throw e;
+        }
     }
 
     /** A gateway over an open store; closing it leaves the store open but closes the limiter. */
@@ -81,12 +92,17 @@ public final class Gateway implements AutoCloseable {
         this.keyCache = new KeyCache(store, keys);
         this.budgets = new Budgets(store);
         this.prices = new PriceBook(new Prices(store), config.priceCacheMs());
-        this.ledger = new LedgerWriter(store);
-        this.admin = new AdminService(store, prices::invalidate);
+        this.secrets = SecretBox.of(config.masterKey());
+        this.admin = new AdminService(store, prices::invalidate, secrets);
+        if (secrets != null) {
+            int sealed = admin.sealDeploymentKeys();
+            if (sealed > 0) LOG.log(System.Logger.Level.INFO, "encrypted the API keys of " + sealed + " deployments with the master key");
+        }
         this.router = new dev.genset.gateway.route.Router(
                 new dev.genset.gateway.route.UpstreamClient((model, text) -> tokenCounter.count(model, text)),
                 dev.genset.gateway.route.Router.Options.DEFAULTS);
-        this.router.load(store);
+        this.router.load(store, secrets); // fails here (no threads started yet) if sealed keys do not open
+        this.ledger = new LedgerWriter(store);
         this.maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "genset-gateway-maintenance");
             t.setDaemon(true);
@@ -127,7 +143,7 @@ public final class Gateway implements AutoCloseable {
 
     /** Re-reads deployments and strategies from the store. */
     public void reloadRoutes() {
-        router.load(store);
+        router.load(store, secrets);
     }
 
     /** Counts tokens where an upstream reports none; the server plugs in the engine's tokenizer. */

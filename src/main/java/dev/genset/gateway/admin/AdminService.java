@@ -2,6 +2,7 @@ package dev.genset.gateway.admin;
 
 import dev.genset.gateway.ApiKeys;
 import dev.genset.gateway.KeyCache;
+import dev.genset.gateway.SecretBox;
 import dev.genset.store.ApiKeyRecord;
 import dev.genset.store.Budgets;
 import dev.genset.store.BudgetPeriod;
@@ -44,6 +45,7 @@ public final class AdminService {
                         long tokensReserved, BigDecimal budget, Long tokenQuota) {}
 
     private final Store store;
+    private final SecretBox secrets; // null: no master key
     private final Keys keys;
     private final Teams teams;
     private final Prices prices;
@@ -51,7 +53,16 @@ public final class AdminService {
     private final Budgets budgets;
     private final Runnable onPriceChange;
 
+    /** With the master key from {@code GENSET_MASTER_KEY} (upstream keys stored as given when it is not set). */
     public AdminService(Store store, Runnable onPriceChange) {
+        this(store, onPriceChange, SecretBox.fromEnvironment());
+    }
+
+    /**
+     * @param secrets seals the upstream API keys of deployments put from now on, or null to store them as given
+     */
+    public AdminService(Store store, Runnable onPriceChange, SecretBox secrets) {
+        this.secrets = secrets;
         this.store = store;
         this.keys = new Keys(store);
         this.teams = new Teams(store);
@@ -188,10 +199,35 @@ public final class AdminService {
 
     // --- deployments ---
 
+    /** Adds or replaces a deployment; its upstream API key is sealed when a master key is configured. */
     public void putDeployment(dev.genset.store.Deployments.Row row) {
         new dev.genset.gateway.route.Deployment(row.name(), row.model(), row.provider(), row.baseUrl(), row.apiKey(), row.upstreamModel(),
                 row.priority(), row.weight(), null); // validates
-        new dev.genset.store.Deployments(store).put(row);
+        dev.genset.store.Deployments.Row stored = row;
+        if (secrets != null && row.apiKey() != null && !SecretBox.isSealed(row.apiKey()))
+            stored = new dev.genset.store.Deployments.Row(row.name(), row.model(), row.provider(), row.baseUrl(),
+                    secrets.seal(row.apiKey(), deploymentContext(row.name())), row.upstreamModel(), row.priority(), row.weight(), row.timeoutMs());
+        new dev.genset.store.Deployments(store).put(stored);
+    }
+
+    /** What a deployment's sealed key is bound to: it opens only in that deployment's row. */
+    public static String deploymentContext(String deployment) {
+        return "deployment " + deployment;
+    }
+
+    /**
+     * Seals the upstream API keys still stored in plaintext (put before a master key was
+     * configured). Does nothing without a master key. Returns how many it sealed.
+     */
+    public int sealDeploymentKeys() {
+        if (secrets == null) return 0;
+        int n = 0;
+        for (dev.genset.store.Deployments.Row r : listDeployments()) {
+            if (r.apiKey() == null || SecretBox.isSealed(r.apiKey())) continue;
+            String sealed = secrets.seal(r.apiKey(), deploymentContext(r.name()));
+            n += store.call(c -> Store.update(c, "UPDATE deployments SET api_key = ? WHERE name = ? AND api_key = ?", sealed, r.name(), r.apiKey()));
+        }
+        return n;
     }
 
     public List<dev.genset.store.Deployments.Row> listDeployments() {

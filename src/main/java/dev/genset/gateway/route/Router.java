@@ -76,13 +76,24 @@ public final class Router {
         this.clock = clockMs;
     }
 
-    /** Replaces every route with the deployments and strategies in the store. */
+    /** Replaces every route with the deployments and strategies in the store (sealed keys opened with GENSET_MASTER_KEY). */
     public void load(dev.genset.store.Store store) {
+        load(store, dev.genset.gateway.SecretBox.fromEnvironment());
+    }
+
+    /**
+     * Replaces every route with the deployments and strategies in the store.
+     *
+     * @param secrets opens sealed upstream keys; null when no master key is configured
+     * @throws IllegalStateException if a sealed key does not open (no or another master key); the routes are left as they were
+     */
+    public void load(dev.genset.store.Store store, dev.genset.gateway.SecretBox secrets) {
         dev.genset.store.Deployments repo = new dev.genset.store.Deployments(store);
         Map<String, List<Deployment>> byModel = new LinkedHashMap<>();
         for (dev.genset.store.Deployments.Row r : repo.list()) {
+            String apiKey = dev.genset.gateway.SecretBox.open(secrets, r.apiKey(), dev.genset.gateway.admin.AdminService.deploymentContext(r.name()));
             byModel.computeIfAbsent(r.model(), k -> new ArrayList<>()).add(new Deployment(r.name(), r.model(), r.provider(), r.baseUrl(),
-                    r.apiKey(), r.upstreamModel(), r.priority(), r.weight(), r.timeoutMs() == null ? null : java.time.Duration.ofMillis(r.timeoutMs())));
+                    apiKey, r.upstreamModel(), r.priority(), r.weight(), r.timeoutMs() == null ? null : java.time.Duration.ofMillis(r.timeoutMs())));
         }
         routes.keySet().removeIf(m -> !byModel.containsKey(m));
         byModel.forEach((model, ds) -> route(model, Strategy.parse(repo.strategy(model)), ds));
