@@ -32,9 +32,16 @@ class NativeToolTemplateTest {
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("genset-tools");
-        Path model = dir.resolve("stories-qwen.gguf");
+        List<Path> models = List.of(withTemplate("stories-qwen", "qwen2.5-instruct.jinja"), withTemplate("stories-llama", "llama-3.2-instruct.jinja"));
+        s = new TestServer(c -> new ServerConfig(c.host(), c.port(), models, c.parallel(), 2048, c.threads(), c.batchSize(),
+                c.queueCapacity(), c.requestTimeout(), c.maxBodyBytes(), c.shutdownGrace()));
+    }
+
+    /** A copy of the bundled model that carries a published chat template. */
+    static Path withTemplate(String name, String templateResource) throws Exception {
+        Path model = dir.resolve(name + ".gguf");
         String template;
-        try (InputStream in = NativeToolTemplateTest.class.getResourceAsStream("/chat/qwen2.5-instruct.jinja")) {
+        try (InputStream in = NativeToolTemplateTest.class.getResourceAsStream("/chat/" + templateResource)) {
             template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         try (GgufFile f = GgufFile.open(TestFiles.storiesModel())) {
@@ -42,8 +49,7 @@ class NativeToolTemplateTest {
             for (GgufTensorInfo t : f.tensors()) w.addTensor(t.name(), t.shape(), t.type(), f.data(t).toArray(ValueLayout.JAVA_BYTE));
             w.write(model);
         }
-        s = new TestServer(c -> new ServerConfig(c.host(), c.port(), List.of(model), c.parallel(), 2048, c.threads(), c.batchSize(),
-                c.queueCapacity(), c.requestTimeout(), c.maxBodyBytes(), c.shutdownGrace()));
+        return model;
     }
 
     @AfterAll
@@ -77,6 +83,23 @@ class NativeToolTemplateTest {
         StringBuilder raw = new StringBuilder();
         for (JsonNode t : c.at("/logprobs/content")) raw.append(t.get("token").asText());
         assertThat(raw.toString()).startsWith("<tool_call>\n{");
+    }
+
+    @Test
+    void aForcedCallWithLlama3sTemplateUsesItsParametersKey() throws Exception {
+        var r = s.post("/v1/chat/completions", """
+                {"model": "stories-llama", "max_tokens": 120, "temperature": 0, "logprobs": true,
+                 "tool_choice": {"type": "function", "function": {"name": "get_weather"}}, "tools": [%s],
+                 "messages": [{"role": "user", "content": "What is the weather in Paris?"}]}""".formatted(TOOL));
+        assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+        JsonNode c = r.json().at("/choices/0");
+        assertThat(c.get("finish_reason").asText()).as(c.toString()).isEqualTo("tool_calls");
+        JsonNode call = c.at("/message/tool_calls/0/function");
+        assertThat(call.get("name").asText()).isEqualTo("get_weather");
+        assertThat(TestServer.parse(call.get("arguments").asText()).get("city").asText()).isIn("Paris", "Rome");
+        StringBuilder raw = new StringBuilder();
+        for (JsonNode t : c.at("/logprobs/content")) raw.append(t.get("token").asText());
+        assertThat(raw.toString()).startsWith("{").contains("\"parameters\"").doesNotContain("\"arguments\"");
     }
 
     @Test
