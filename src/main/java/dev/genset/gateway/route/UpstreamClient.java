@@ -1,5 +1,7 @@
 package dev.genset.gateway.route;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -81,6 +83,8 @@ public final class UpstreamClient {
     private Outcome whole(Deployment d, UpstreamHttp.Response res, long promptTokens) {
         try (InputStream in = res.body()) {
             byte[] bytes = in.readAllBytes();
+            Scanned fast = scan(bytes, d.model());
+            if (fast != null) return new Outcome(res.status(), fast.body(), fast.usage().withDeployment(d.provider(), d.name()), -1, false, true, null);
             JsonNode n = JSON.readTree(bytes);
             if (n instanceof ObjectNode o) {
                 o.put("model", d.model());
@@ -97,6 +101,46 @@ public final class UpstreamClient {
             return Outcome.failed(d.name() + ": the body stalled: nothing for " + d.timeout().toMillis() + " ms", true);
         } catch (IOException e) {
             return new Outcome(res.status(), null, Usage.NONE, -1, false, false, d.name() + ": " + e.getMessage());
+        }
+    }
+
+    /** A response body with the public model name in it, and the usage it reported. */
+    record Scanned(byte[] body, Usage usage) {}
+
+    /**
+     * The usual case without building a tree: a JSON object with a top-level string "model" and a
+     * "usage" object. The model's value is replaced in the bytes; everything else passes as the
+     * upstream wrote it. Null for anything else (then the response is parsed whole).
+     */
+    static Scanned scan(byte[] bytes, String model) throws IOException {
+        try (JsonParser p = JSON.getFactory().createParser(bytes)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) return null;
+            long start = -1, end = -1;
+            Usage usage = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken t = p.nextToken();
+                if (start < 0 && t == JsonToken.VALUE_STRING && field.equals("model")) {
+                    start = p.currentTokenLocation().getByteOffset();
+                    p.getText(); // reads to the closing quote
+                    end = p.currentLocation().getByteOffset();
+                } else if (usage == null && t == JsonToken.START_OBJECT && field.equals("usage")) {
+                    usage = usage(JSON.readTree(p));
+                } else {
+                    p.skipChildren();
+                }
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) return null;
+            if (usage == null || start < 0 || end <= start || end > bytes.length || bytes[(int) start] != '"' || bytes[(int) end - 1] != '"')
+                return null;
+            byte[] quoted = JSON.writeValueAsBytes(model);
+            byte[] out = new byte[bytes.length - (int) (end - start) + quoted.length];
+            System.arraycopy(bytes, 0, out, 0, (int) start);
+            System.arraycopy(quoted, 0, out, (int) start, quoted.length);
+            System.arraycopy(bytes, (int) end, out, (int) start + quoted.length, bytes.length - (int) end);
+            return new Scanned(out, usage);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return null; // not clean JSON: the tree path decides
         }
     }
 
