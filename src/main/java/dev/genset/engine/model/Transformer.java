@@ -106,7 +106,7 @@ public final class Transformer {
                 System.arraycopy(v, r * kvDim, caches[r].values[l], positions[r] * kvDim, kvDim);
             }
             attention.set(l, positions, caches);
-            pool.forRange(n * c.heads(), attention);
+            pool.forRange(n * c.heads(), attention, attentionWork(n, positions));
             MatMul.matmul(pool, layer.wo(), att, n, proj, dim, qDim);
             for (int i = 0; i < n * dim; i++) x[i] += proj[i];
 
@@ -125,6 +125,13 @@ public final class Transformer {
         for (int r = 0; r < n; r++)
             if (wantLogits[r]) ArrayMath.rmsNorm(normed, m++ * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
         if (m > 0) MatMul.matmul(pool, w.output(), normed, m, logits, c.vocabSize(), dim);
+    }
+
+    /** Multiply-adds of one layer's attention over the batch: two per cached value per query element. */
+    private long attentionWork(int n, int[] positions) {
+        long work = 0;
+        for (int r = 0; r < n; r++) work += 2L * (positions[r] + 1) * c.qDim();
+        return work;
     }
 
     /** The attention step as a reusable task over (row, head) pairs, so a forward pass allocates nothing. */

@@ -12,23 +12,28 @@ import static dev.genset.engine.tensor.Simd.L;
  * the threads of a {@link Parallel} pool. Calls allocate nothing once a thread has run one of
  * the same size (the task object and the decode buffers are reused per thread).
  *
+ * <p><b>Q8_0 and Q4_0 multiply in integers</b>, as llama.cpp does: the activation rows are first
+ * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the calling
+ * thread), then each block's product is an exact integer dot product scaled by the two block
+ * scales ({@link IntKernels}). The other types multiply floats.
+ *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the
- * batch size and whatever else is in the batch: each type's single-row kernel ({@code dotVector})
- * defines the sequence, and the batched path repeats it from a decoded tile. For most types that
+ * batch size and whatever else is in the batch: each type's single-row kernel defines the
+ * sequence, and the batched path repeats it from a decoded tile. For F32, F16, BF16 and Q4_K that
  * is: chunks of L values decoded exactly as {@link FloatTensor#dequantize} decodes them, fused into
  * one accumulator per (weight row, activation row) pair in column order, lanes summed in lane
- * order ({@link Simd#sum}), values past the last whole chunk added one by one. Q8_0, Q4_0 and
- * Q6_K use a block form (unscaled quants times x per block or 16-value group, then one fma with
- * the scale into one of two rotating accumulators), which keeps the decode loop off the fma
- * latency chain. So a sequence decoded alone and the same sequence decoded in a batch with others
- * produce bit-identical logits.
+ * order ({@link Simd#sum}), values past the last whole chunk added one by one. Q6_K uses a block
+ * form (unscaled quants times x per 16-value group, then one fma with the scale into one of two
+ * rotating accumulators), which keeps the decode loop off the fma latency chain; the integer
+ * kernels have their own (see {@link IntKernels}). So a sequence decoded alone and the same
+ * sequence decoded in a batch with others produce bit-identical logits.
  *
  * <p>A single activation row (decode) streams the weights once through the type's fused kernel.
- * A batch (prefill, or the decode
- * steps of several sequences) decodes a tile of {@value #TILE_ROWS} weight rows to floats once
- * and multiplies it with every activation row, two at a time, so the weights are read and decoded
- * once per call rather than once per token.
+ * A batch (prefill, or the decode steps of several sequences) decodes a tile of
+ * {@value #TILE_ROWS} weight rows once and multiplies it with every activation row, so the
+ * weights are read and decoded once per call (per chunk of activation rows for the integer
+ * kernels) rather than once per token.
  */
 public final class MatMul {
     private MatMul() {}
@@ -63,8 +68,9 @@ public final class MatMul {
         if (job.busy) job = new Job();  // a product started from inside another one
         job.set(w, x, batch, out, rows, cols);
         try {
-            if (job.fused) pool.forRange(rows, job);
-            else pool.forRange((rows + TILE_ROWS - 1) / TILE_ROWS, job);
+            if (job.integer) job.xq.quantize(x, batch, cols);
+            int n = job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
+            pool.forRange(n, job, (long) rows * cols * batch);
         } finally {
             job.clear();
         }
@@ -75,7 +81,9 @@ public final class MatMul {
         FloatTensor w;
         float[] x, out;
         int batch, rows, cols;
-        boolean busy, fused;
+        boolean busy, fused, integer;
+        /** The activations quantized to 8 bits, for weights that take the integer kernels. */
+        final QuantizedRows xq = new QuantizedRows();
 
         void set(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
             this.w = w;
@@ -85,6 +93,7 @@ public final class MatMul {
             this.rows = rows;
             this.cols = cols;
             this.fused = batch == 1 && Simd.ENABLED;
+            this.integer = IntKernels.handles(w);
             this.busy = true;
         }
 
@@ -96,11 +105,73 @@ public final class MatMul {
 
         @Override
         public void run(int from, int to) {
-            if (fused) {
+            if (integer) {
+                if (batch == 1) intSingleRow(w, xq, out, from, to, cols);
+                else intTiled(w, xq, batch, out, rows, cols, from, to);
+            } else if (fused) {
                 singleRow(w, x, out, from, to, cols);
             } else {
                 float[] tile = tile(TILE_ROWS * cols);
                 for (int t = from; t < to; t++) tiled(w, x, batch, out, rows, cols, t * TILE_ROWS, tile);
+            }
+        }
+    }
+
+    /** out[r] for r in [from, to) against the single quantized activation row, weights streamed in place. */
+    static void intSingleRow(FloatTensor w, QuantizedRows x, float[] out, int from, int to, int cols) {
+        MemorySegment s = w.segment();
+        int blocks = cols / IntKernels.BLOCK;
+        if (w instanceof Q8_0Tensor) {
+            for (int r = from; r < to; r++) out[r] = IntKernels.dotQ8_0(s, (long) r * blocks, x.q, x.d, 0, blocks);
+        } else {
+            for (int r = from; r < to; r++) out[r] = IntKernels.dotQ4_0(s, (long) r * blocks, x.q, x.d, 0, blocks);
+        }
+    }
+
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[32]);
+    private static final ThreadLocal<short[][]> SHORT_TILES = ThreadLocal.withInitial(() -> new short[1][0]);
+
+    /** Activation bytes (16-bit values) a batch chunk may take: chunks stay in L2 while tiles sweep over them. */
+    private static final int CHUNK_BYTES = 128 * 1024;
+
+    /**
+     * Tiles [from, to) of {@value #TILE_ROWS} weight rows against every quantized activation row.
+     * Activation rows are taken in chunks small enough to stay in the core's L2 cache while every
+     * tile of this thread's range passes over them (tiles are widened again per chunk: cheap next
+     * to the products). Pairs go two weight rows by two activation rows at a time.
+     */
+    static void intTiled(FloatTensor w, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to) {
+        int blocks = cols / IntKernels.BLOCK;
+        short[][] th = SHORT_TILES.get();
+        if (th[0].length < TILE_ROWS * cols) th[0] = new short[TILE_ROWS * cols];
+        short[] tile = th[0];
+        float[][] dh = SCALES.get();
+        if (dh[0].length < TILE_ROWS * blocks) dh[0] = new float[TILE_ROWS * blocks];
+        float[] d = dh[0];
+        int chunk = Math.max(2, Math.min(batch, CHUNK_BYTES / (2 * cols)) & ~1);
+        MemorySegment s = w.segment();
+        boolean q8 = w instanceof Q8_0Tensor;
+        float[] lanes = LANES.get();
+        for (int b0 = 0; b0 < batch; b0 += chunk) {
+            int b1 = Math.min(batch, b0 + chunk);
+            for (int t = from; t < to; t++) {
+                int r0 = t * TILE_ROWS, tileRows = Math.min(TILE_ROWS, rows - r0);
+                if (q8) IntKernels.widenQ8_0(s, (long) r0 * blocks, tileRows * blocks, tile, 0, d, 0);
+                else IntKernels.widenQ4_0(s, (long) r0 * blocks, tileRows * blocks, tile, 0, d, 0);
+                int b = b0;
+                for (; b + 1 < b1; b += 2) {
+                    int i = 0;
+                    for (; i + 1 < tileRows; i += 2)
+                        IntKernels.tileDot2x2(tile, i * cols, cols, d, i * blocks, blocks, x.q, x.d, b * blocks, (b + 1) * blocks,
+                                out, b * rows + r0 + i, (b + 1) * rows + r0 + i, lanes);
+                    for (; i < tileRows; i++) {
+                        out[b * rows + r0 + i] = IntKernels.tileDot(tile, i * cols, d, i * blocks, x.q, x.d, b * blocks, blocks);
+                        out[(b + 1) * rows + r0 + i] = IntKernels.tileDot(tile, i * cols, d, i * blocks, x.q, x.d, (b + 1) * blocks, blocks);
+                    }
+                }
+                for (; b < b1; b++)
+                    for (int i = 0; i < tileRows; i++)
+                        out[b * rows + r0 + i] = IntKernels.tileDot(tile, i * cols, d, i * blocks, x.q, x.d, b * blocks, blocks);
             }
         }
     }
@@ -114,8 +185,7 @@ public final class MatMul {
     static void singleRow(FloatTensor w, float[] x, float[] out, int from, int to, int cols) {
         MemorySegment s = w.segment();
         switch (w) {
-            case Q8_0Tensor t -> { for (int r = from; r < to; r++) out[r] = Q8_0Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
-            case Q4_0Tensor t -> { for (int r = from; r < to; r++) out[r] = Q4_0Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
+            case Q8_0Tensor _, Q4_0Tensor _ -> throw new IllegalStateException("Q8_0 and Q4_0 take the integer kernels");
             case Q6_KTensor t -> { for (int r = from; r < to; r++) out[r] = Q6_KTensor.dotVector(s, (long) r * cols, x, 0, cols); }
             case Q4_KTensor t -> { for (int r = from; r < to; r++) out[r] = Q4_KTensor.dotVector(s, (long) r * cols, x, 0, cols); }
             case F16Tensor t -> { for (int r = from; r < to; r++) out[r] = F16Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
@@ -127,8 +197,8 @@ public final class MatMul {
     /** Rows r0 .. r0+3 against every activation row, from the decoded tile. */
     static void tiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, float[] tile) {
         int tileRows = Math.min(TILE_ROWS, rows - r0);
-        if (Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor || w instanceof Q6_KTensor)) {
-            blockTiled(w, x, batch, out, rows, cols, r0, tileRows, tile);
+        if (Simd.ENABLED && w instanceof Q6_KTensor) {
+            q6kTiled(w, x, batch, out, rows, cols, r0, tileRows, tile);
             return;
         }
         w.dequantize((long) r0 * cols, tile, 0, tileRows * cols);
@@ -150,35 +220,21 @@ public final class MatMul {
     private static final ThreadLocal<float[][]> SCALES = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
-     * Q8_0, Q4_0 (32-value groups) and Q6_K (16-value groups) in block form (see
-     * {@link Q8_0Tensor#dotVector}): the tile holds unscaled values and the groups' scales, and
-     * each (weight row, activation row) pair repeats the single-row kernel's operations. Pairs are
-     * computed two tile rows at a time against one activation row.
+     * Q6_K in block form (see {@link Q6_KTensor#dotVector}): the tile holds unscaled values and the
+     * 16-value groups' scales, and each (weight row, activation row) pair repeats the single-row
+     * kernel's operations. Pairs are computed two tile rows at a time against one activation row.
      */
-    private static void blockTiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, int tileRows, float[] tile) {
-        boolean k = w instanceof Q6_KTensor;
-        int groups = cols / (k ? Q6_KTensor.GROUP : 32);
+    private static void q6kTiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, int tileRows, float[] tile) {
+        int groups = cols / Q6_KTensor.GROUP;
         float[][] holder = SCALES.get();
         if (holder[0].length < TILE_ROWS * groups) holder[0] = new float[TILE_ROWS * groups];
         float[] d = holder[0];
-        switch (w) {
-            case Q8_0Tensor t -> Q8_0Tensor.decodeUnscaled(w.segment(), (long) r0 * groups, tileRows * groups, tile, 0, d, 0);
-            case Q4_0Tensor t -> Q4_0Tensor.decodeUnscaled(w.segment(), (long) r0 * groups, tileRows * groups, tile, 0, d, 0);
-            case Q6_KTensor t -> Q6_KTensor.decodeUnscaled(w.segment(), (long) r0 * (cols / 256), tileRows * (cols / 256), tile, 0, d, 0);
-            default -> throw new IllegalStateException();
-        }
+        Q6_KTensor.decodeUnscaled(w.segment(), (long) r0 * (cols / 256), tileRows * (cols / 256), tile, 0, d, 0);
         for (int b = 0; b < batch; b++) {
             int i = 0;
-            for (; i + 1 < tileRows; i += 2) {
-                if (k) F32Kernels.groupDot16x2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, out, b * rows + r0 + i);
-                else F32Kernels.blockDot2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, out, b * rows + r0 + i);
-            }
-            for (; i < tileRows; i++) out[b * rows + r0 + i] = blockDot(k, tile, i * cols, d, i * groups, x, b * cols, groups);
+            for (; i + 1 < tileRows; i += 2) F32Kernels.groupDot16x2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, out, b * rows + r0 + i);
+            for (; i < tileRows; i++) out[b * rows + r0 + i] = F32Kernels.groupDot16(tile, i * cols, d, i * groups, x, b * cols, groups);
         }
-    }
-
-    private static float blockDot(boolean q6k, float[] q, int qo, float[] d, int dOff, float[] x, int xo, int groups) {
-        return q6k ? F32Kernels.groupDot16(q, qo, d, dOff, x, xo, groups) : F32Kernels.blockDot(q, qo, d, dOff, x, xo, groups);
     }
 
     /**
@@ -189,50 +245,10 @@ public final class MatMul {
         private F32Kernels() {}
 
         /**
-         * The block-form dot of one unscaled row (q; 32-value blocks with scales d) with x: the
-         * operations of {@link Q8_0Tensor#dotVector} (a fresh chain per block, then one fma with
-         * the block's scale into one of two rotating accumulators).
+         * The block-form dot of one unscaled Q6_K row with x, with the operations of
+         * {@link Q6_KTensor#dotVector}: 16-value groups visited in {@link Q6_KTensor#ORDER}, each a
+         * fresh chain fused with the group's scale into one of two rotating accumulators.
          */
-        static float blockDot(float[] q, int qo, float[] d, int dOff, float[] x, int xo, int blocks) {
-            FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
-            for (int g = 0; g < blocks; g++) {
-                int o = g * 32;
-                FloatVector sum = zero;
-                for (int j = 0; j < 32; j += L) sum = FloatVector.fromArray(F, q, qo + o + j).fma(FloatVector.fromArray(F, x, xo + o + j), sum);
-                FloatVector t = sum.fma(FloatVector.broadcast(F, d[dOff + g]), a1);
-                a1 = a0;
-                a0 = t;
-            }
-            return Simd.sum(a0, a1);
-        }
-
-        /**
-         * Two consecutive tile rows (qo, qo + cols; scales dOff, dOff + blocks) times one
-         * activation row: two pairs, each with the operations of {@link #blockDot}; results to
-         * out[o] and out[o + 1]. (Two by two activation rows measured slower in the forward pass.)
-         */
-        static void blockDot2(float[] q, int qo, int cols, float[] d, int dOff, int blocks, float[] x, int xo, float[] out, int o) {
-            FloatVector zero = FloatVector.zero(F), a0 = zero, b0 = zero, a1 = zero, b1 = zero;
-            int q1 = qo + cols, d1 = dOff + blocks;
-            for (int g = 0; g < blocks; g++) {
-                int k = g * 32;
-                FloatVector s0 = zero, s1 = zero;
-                for (int j = 0; j < 32; j += L) {
-                    var v = FloatVector.fromArray(F, x, xo + k + j);
-                    s0 = FloatVector.fromArray(F, q, qo + k + j).fma(v, s0);
-                    s1 = FloatVector.fromArray(F, q, q1 + k + j).fma(v, s1);
-                }
-                FloatVector t0 = s0.fma(FloatVector.broadcast(F, d[dOff + g]), b0), t1 = s1.fma(FloatVector.broadcast(F, d[d1 + g]), b1);
-                b0 = a0;
-                a0 = t0;
-                b1 = a1;
-                a1 = t1;
-            }
-            out[o] = Simd.sum(a0, b0);
-            out[o + 1] = Simd.sum(a1, b1);
-        }
-
-        /** {@link #blockDot} for Q6_K: 16-value groups visited in {@link Q6_KTensor#ORDER}, as its single-row kernel does. */
         static float groupDot16(float[] q, int qo, float[] d, int dOff, float[] x, int xo, int groups) {
             FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
             for (int g = 0; g < groups; g++) {
@@ -246,7 +262,10 @@ public final class MatMul {
             return Simd.sum(a0, a1);
         }
 
-        /** {@link #blockDot2} for Q6_K, each pair with the operations of {@link #groupDot16}. */
+        /**
+         * Two consecutive tile rows (qo, qo + cols; scales dOff, dOff + groups) times one
+         * activation row: two pairs, each with the operations of {@link #groupDot16}.
+         */
         static void groupDot16x2(float[] q, int qo, int cols, float[] d, int dOff, int groups, float[] x, int xo, float[] out, int o) {
             FloatVector zero = FloatVector.zero(F), a0 = zero, b0 = zero, a1 = zero, b1 = zero;
             int q1 = qo + cols, d1 = dOff + groups;

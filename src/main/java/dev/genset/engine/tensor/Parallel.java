@@ -62,6 +62,23 @@ public final class Parallel implements AutoCloseable {
     }
 
     /**
+     * Work (in multiply-adds or the like) below which {@link #forRange(int, RangeTask, long)} runs
+     * on the calling thread: handing a call to the pool costs more than that much arithmetic
+     * (waking a worker takes microseconds, milliseconds on a busy machine). Small models are made
+     * of nothing but such calls.
+     */
+    public static final long MIN_SHARED_WORK = 1 << 18;
+
+    /** {@link #forRange(int, RangeTask)}, or on the calling thread alone when {@code work} is below {@link #MIN_SHARED_WORK}. */
+    public void forRange(int n, RangeTask task, long work) {
+        if (work < MIN_SHARED_WORK) {
+            if (n > 0) task.run(0, n);
+        } else {
+            forRange(n, task);
+        }
+    }
+
+    /**
      * Runs task over [0, n) as contiguous sub-ranges spread over the threads (the caller
      * included), and returns when all are done. An exception thrown by the task is rethrown here
      * after every thread has stopped working on the call.

@@ -85,7 +85,7 @@ public final class Q4_0Tensor extends FloatTensor {
      * (fmas from zero, in element order), fused with the block scale into one of two
      * rotating accumulators. With 8 lanes the block's 16 packed bytes are read by two 8-byte loads,
      * each widened once and used for both its low nibbles (elements 0..15) and high ones (16..31).
-     * {@link MatMul}'s batched path repeats exactly these operations from {@link #decodeUnscaled}.
+     * (Matrix products in {@link MatMul} multiply Q8_0 and Q4_0 weights in integers instead: {@link IntKernels}.)
      */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
         FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
@@ -114,14 +114,6 @@ public final class Q4_0Tensor extends FloatTensor {
         return Simd.sum(a0, a1);
     }
 
-    /** The unscaled quants of whole blocks as floats (q - 8) to q[qOffset ..], and each block's scale to d[dOffset ..]. */
-    static void decodeUnscaled(MemorySegment s, long block, int blocks, float[] q, int qOffset, float[] d, int dOffset) {
-        for (int i = 0; i < blocks; i++, qOffset += BLOCK) {
-            long b = (block + i) * BYTES;
-            d[dOffset + i] = Simd.f16(s, b);
-            for (int j = 0; j < BLOCK; j += L) nibbles(s, b, j).intoArray(q, qOffset + j);
-        }
-    }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
         for (int i = 0; i < blocks; i++, outOffset += BLOCK) {

@@ -61,7 +61,7 @@ public final class Q8_0Tensor extends FloatTensor {
      * then fused with the block scale into one of two accumulators that take turns
      * (block i adds to the sum of block i - 2), so two independent fma chains are in flight and
      * the loop is not bound by fma latency; at the end {@link Simd#sum(FloatVector, FloatVector)}.
-     * {@link MatMul}'s batched path repeats exactly these operations from {@link #decodeUnscaled}.
+     * (Matrix products in {@link MatMul} multiply Q8_0 and Q4_0 weights in integers instead: {@link IntKernels}.)
      */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
         FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
@@ -79,14 +79,6 @@ public final class Q8_0Tensor extends FloatTensor {
         return Simd.sum(a0, a1);
     }
 
-    /** The unscaled quants of whole blocks as floats (q) to q[qOffset ..], and each block's scale to d[dOffset ..]. */
-    static void decodeUnscaled(MemorySegment s, long block, int blocks, float[] q, int qOffset, float[] d, int dOffset) {
-        for (int i = 0; i < blocks; i++, qOffset += BLOCK) {
-            long b = (block + i) * BYTES;
-            d[dOffset + i] = Simd.f16(s, b);
-            for (int j = 0; j < BLOCK; j += L) widen(s, b + 2 + j).intoArray(q, qOffset + j);
-        }
-    }
 
     /** L signed bytes at off as floats (via int: the direct byte-to-float cast is not intrinsified for all shapes). */
     private static FloatVector widen(MemorySegment s, long off) {

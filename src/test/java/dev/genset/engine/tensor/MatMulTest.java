@@ -12,10 +12,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class MatMulTest {
 
-    /** out[b*rows + r] against a double-precision product of the decoded weights. */
+    /**
+     * out[b*rows + r] against a double-precision product of the decoded weights with the
+     * activations as the kernels see them: as given, or quantized to 8 bits for the types that
+     * multiply in integers (as llama.cpp does).
+     */
     private static void check(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
         float[] dec = new float[rows * cols];
         w.dequantize(0, dec, 0, rows * cols);
+        if (IntKernels.handles(w)) {
+            QuantizedRows qx = new QuantizedRows();
+            qx.quantize(x, batch, cols);
+            x = new float[batch * cols];
+            for (int b = 0; b < batch; b++) for (int k = 0; k < cols; k++) x[b * cols + k] = qx.value(b, k);
+        }
         for (int b = 0; b < batch; b++)
             for (int r = 0; r < rows; r++) {
                 double exact = 0, mag = 0;
@@ -32,7 +42,12 @@ class MatMulTest {
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void matvecAndBatchedProductsMatchTheReference(GgmlType type) {
-        int rows = 67, cols = 512;  // rows not a multiple of the tile height
+        // rows not a multiple of the tile height; the larger shape is big enough to be shared out
+        // among the pool's threads even for one activation row (Parallel.MIN_SHARED_WORK)
+        for (int[] shape : new int[][] {{67, 512}, {261, 1024}}) checkShape(type, shape[0], shape[1]);
+    }
+
+    private static void checkShape(GgmlType type, int rows, int cols) {
         FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(9, rows * cols));
         for (int threads : new int[] {1, 2, 3})
             try (Parallel pool = new Parallel(threads)) {

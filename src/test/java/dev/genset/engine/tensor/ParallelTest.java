@@ -65,6 +65,27 @@ class ParallelTest {
     }
 
     @Test
+    void smallWorkRunsOnTheCallingThreadAndLargeWorkIsShared() {
+        try (Parallel pool = new Parallel(2)) {
+            java.util.Set<Thread> small = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            pool.forRange(64, (from, to) -> small.add(Thread.currentThread()), Parallel.MIN_SHARED_WORK - 1);
+            assertThat(small).containsExactly(Thread.currentThread());
+
+            java.util.Set<Thread> large = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            for (int attempt = 0; attempt < 100 && large.size() < 2; attempt++)
+                pool.forRange(64, (from, to) -> {
+                    large.add(Thread.currentThread());
+                    try {
+                        Thread.sleep(1);  // long enough chunks that the worker takes some
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, Parallel.MIN_SHARED_WORK);
+            assertThat(large).hasSize(2);
+        }
+    }
+
+    @Test
     void nestedCallsRunInline() {
         try (Parallel pool = new Parallel(2)) {
             var count = new AtomicInteger();

@@ -1,0 +1,45 @@
+package dev.genset.engine.tensor;
+
+/**
+ * Activation rows quantized to signed 8-bit integers in 32-value blocks, each block with an fp16
+ * scale: what llama.cpp does to activations (its Q8_0) before multiplying them with Q8_0 or Q4_0
+ * weights, so that each block's dot product is integer arithmetic. The values are kept widened to
+ * 16 bits, the form {@link IntKernels} multiplies.
+ *
+ * <p>Quantization follows llama.cpp's x86 code: scale d = amax / 127 stored as fp16, values
+ * round-half-even(x * 127 / amax). One object per caller, reused: no allocation once it has held
+ * a batch of the same size.
+ */
+final class QuantizedRows {
+    static final int BLOCK = 32;
+
+    /** Quantized values, row-major: row r starts at r * cols. */
+    short[] q = new short[0];
+    /** Block scales, row-major: row r's block g at r * blocks + g. */
+    float[] d = new float[0];
+    int rows, cols, blocks;
+
+    /** Quantizes rows [0, rows) of x (cols values each, cols a multiple of 32). */
+    void quantize(float[] x, int rows, int cols) {
+        if (cols % BLOCK != 0) throw new IllegalArgumentException(cols + " columns is not a whole number of 32-value blocks");
+        this.rows = rows;
+        this.cols = cols;
+        this.blocks = cols / BLOCK;
+        if (q.length < rows * cols) q = new short[rows * cols];
+        if (d.length < rows * blocks) d = new float[rows * blocks];
+        for (int b = 0, n = rows * blocks; b < n; b++) quantizeBlock(x, b * BLOCK, q, d, b);
+    }
+
+    private static void quantizeBlock(float[] x, int off, short[] q, float[] d, int block) {
+        float amax = 0f;
+        for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[off + j]));
+        d[block] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+        float id = amax != 0f ? 127f / amax : 0f;
+        for (int j = 0; j < BLOCK; j++) q[off + j] = (short) Math.rint(x[off + j] * id);
+    }
+
+    /** The value of element i of row r as the kernels see it (q * d), for tests. */
+    float value(int r, int i) {
+        return q[r * cols + i] * d[r * blocks + i / BLOCK];
+    }
+}

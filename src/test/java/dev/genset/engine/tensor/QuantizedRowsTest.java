@@ -1,0 +1,77 @@
+package dev.genset.engine.tensor;
+
+import dev.genset.engine.gguf.GgmlType;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class QuantizedRowsTest {
+
+    @Test
+    void quantizesLikeLlamaCpp() {
+        // one block: amax 2.54 at element 3, so d = 0.02 (as fp16) and values round half to even
+        float[] x = new float[32];
+        x[0] = 1f;       // 1 * 127 / 2.54 = 50
+        x[1] = -0.01f;   // -0.5 -> -0 (half to even)
+        x[2] = 0.03f;    // 1.5 -> 2 (half to even)
+        x[3] = -2.54f;   // -127
+        QuantizedRows q = new QuantizedRows();
+        q.quantize(x, 1, 32);
+        assertThat(q.q[0]).isEqualTo((short) 50);
+        assertThat(q.q[1]).isEqualTo((short) 0);
+        assertThat(q.q[2]).isEqualTo((short) 2);
+        assertThat(q.q[3]).isEqualTo((short) -127);
+        assertThat(q.q[4]).isEqualTo((short) 0);
+        assertThat(q.d[0]).isEqualTo(Float.float16ToFloat(Float.floatToFloat16(2.54f / 127f)));
+    }
+
+    @Test
+    void anAllZeroBlockStaysZeroAndOddWidthsAreRefused() {
+        QuantizedRows q = new QuantizedRows();
+        q.quantize(new float[64], 2, 32);
+        for (int i = 0; i < 64; i++) assertThat(q.q[i]).isZero();
+        assertThat(q.d[0]).isZero();
+        assertThatThrownBy(() -> q.quantize(new float[40], 1, 40)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void everyValueIsWithinHalfAStepOfTheInput() {
+        int rows = 3, cols = 256;
+        float[] x = TensorTestData.activations(7, rows * cols);
+        QuantizedRows q = new QuantizedRows();
+        q.quantize(x, rows, cols);
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < cols; i++) {
+                float d = q.d[r * (cols / 32) + i / 32];
+                assertThat(Math.abs(q.q[r * cols + i])).isLessThanOrEqualTo(127);
+                // half a step, plus what rounding the scale to fp16 moves the largest value (2^-11 relative)
+                assertThat((double) q.value(r, i)).isCloseTo(x[r * cols + i], org.assertj.core.data.Offset.offset(d * (0.5 + 127 * 0x1p-11) + 1e-12));
+            }
+    }
+
+    /** The vector kernels (single row and tiles) agree with the scalar reference within float rounding. */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void integerKernelsAgreeWithTheScalarReference(GgmlType type) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED);
+        int rows = 10, cols = 512, batch = 3;
+        FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(3, rows * cols));
+        float[] x = TensorTestData.activations(4, batch * cols);
+        QuantizedRows q = new QuantizedRows();
+        q.quantize(x, batch, cols);
+        float[] out = new float[batch * rows];
+        try (Parallel pool = new Parallel(2)) {
+            MatMul.matmul(pool, w, x, batch, out, rows, cols);
+        }
+        for (int b = 0; b < batch; b++)
+            for (int r = 0; r < rows; r++) {
+                float ref = IntKernels.dotReference(w, (long) r * (cols / 32), q, b, cols / 32);
+                double mag = 0;
+                for (int i = 0; i < cols; i++) mag += Math.abs((double) w.getFloat((long) r * cols + i) * q.value(b, i));
+                assertThat((double) out[b * rows + r]).as("b=%d r=%d", b, r).isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-5 * mag));
+            }
+    }
+}
