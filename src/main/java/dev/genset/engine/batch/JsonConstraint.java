@@ -56,6 +56,23 @@ public final class JsonConstraint implements TokenConstraint {
     /** {@code prefix} exactly, then JSON that follows {@code schema}. */
     public static Supplier<TokenConstraint> factory(Tokenizer tokenizer, JsonSchema schema, String prefix) {
         byte[] p = prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Vocab vocab = vocab(tokenizer);
+        return () -> new JsonConstraint(vocab, schema, p);
+    }
+
+    /**
+     * Free text until the output contains {@code trigger} (such as {@code <tool_call>\n}); from there JSON
+     * that follows {@code schema}, after which the text is free again until the next trigger. A token
+     * that completes the trigger with bytes the JSON cannot start with ends the constraint instead.
+     */
+    public static Supplier<TokenConstraint> lazyFactory(Tokenizer tokenizer, JsonSchema schema, String trigger) {
+        byte[] t = trigger.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (t.length == 0) throw new IllegalArgumentException("empty trigger");
+        Vocab vocab = vocab(tokenizer);
+        return () -> new Lazy(vocab, schema, t);
+    }
+
+    private static Vocab vocab(Tokenizer tokenizer) {
         Vocab v;
         synchronized (VOCABS) {
             v = VOCABS.computeIfAbsent(tokenizer, t -> {
@@ -69,8 +86,7 @@ public final class JsonConstraint implements TokenConstraint {
                 return new Vocab(pieces, eog);
             });
         }
-        Vocab vocab = v;
-        return () -> new JsonConstraint(vocab, schema, p);
+        return v;
     }
 
     /** A constraint with no vocabulary, to be {@link #feed fed} text directly (for tests). */
@@ -146,6 +162,70 @@ public final class JsonConstraint implements TokenConstraint {
             any |= ok;
         }
         return any;
+    }
+
+    /** See {@link #lazyFactory}. */
+    static final class Lazy implements TokenConstraint {
+        private final Vocab vocab;
+        private final JsonSchema schema;
+        private final byte[] trigger;
+        private final int[] fallback; // KMP failure function of the trigger
+        private int matched;          // bytes of the trigger that end the text so far
+        private JsonConstraint json;  // non-null from a trigger until its JSON is complete
+        private boolean broken;
+
+        Lazy(Vocab vocab, JsonSchema schema, byte[] trigger) {
+            this.vocab = vocab;
+            this.schema = schema;
+            this.trigger = trigger;
+            this.fallback = new int[trigger.length + 1];
+            for (int i = 1, k = 0; i < trigger.length; i++) {
+                while (k > 0 && trigger[i] != trigger[k]) k = fallback[k];
+                if (trigger[i] == trigger[k]) k++;
+                fallback[i + 1] = k;
+            }
+        }
+
+        /** Whether the JSON after a trigger is being written. */
+        boolean active() {
+            return json != null && !broken;
+        }
+
+        @Override
+        public void mask(float[] logits, int vocabSize) {
+            if (!active()) return;
+            if (json.isComplete()) { // free again
+                json = null;
+                matched = 0;
+                return;
+            }
+            json.mask(logits, vocabSize);
+        }
+
+        @Override
+        public void accept(int token) {
+            if (token < 0 || token >= vocab.pieces.length || vocab.eog[token]) return;
+            feed(vocab.pieces[token]);
+        }
+
+        /** Advances past text; false once the constraint has given up. */
+        boolean feed(byte[] bytes) {
+            for (byte b : bytes) {
+                if (broken) return false;
+                if (json != null && json.isComplete()) {
+                    json = null;
+                    matched = 0;
+                }
+                if (json != null) {
+                    if (!json.feed(new byte[] {b})) broken = true;
+                    continue;
+                }
+                while (matched > 0 && trigger[matched] != b) matched = fallback[matched];
+                if (trigger[matched] == b) matched++;
+                if (matched == trigger.length) json = new JsonConstraint(vocab, schema, new byte[0]);
+            }
+            return !broken;
+        }
     }
 
     /** The grammar's state: a mode, the stack of open containers with their schemas, and counters. */

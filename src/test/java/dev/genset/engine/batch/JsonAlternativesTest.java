@@ -73,6 +73,21 @@ class JsonAlternativesTest {
     }
 
     @Test
+    void aLazyConstraintWakesAtItsTriggerAndSleepsAfterTheJson() throws Exception {
+        JsonSchema s = call("only", "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"}},\"required\":[\"n\"]}");
+        var lazy = new JsonConstraint.Lazy(null, s, "<tool_call>\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(lazy.feed("Sure, <tool is not <tool_call> yet".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(lazy.active()).isFalse();
+        assertThat(lazy.feed("<<tool_call>\n".getBytes(StandardCharsets.UTF_8))).isTrue(); // a false start, then the trigger
+        assertThat(lazy.active()).isTrue();
+        assertThat(lazy.feed("{\"name\": \"only\", \"arguments\": {\"n\": 4}}".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(lazy.feed("\n</tool_call>\nand more free text {".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(lazy.active()).isFalse();
+        assertThat(lazy.feed("<tool_call>\n{\"name\": \"other\"".getBytes(StandardCharsets.UTF_8))).isFalse(); // a second call breaks the schema: given up
+        assertThat(lazy.active()).isFalse();
+    }
+
+    @Test
     void aConstantAndAnObjectOfRequiredProperties() throws Exception {
         JsonSchema s = call("only", "{\"type\":\"object\"}");
         assertThat(complete(s, "{\"name\": \"only\", \"arguments\": {\"anything\": [1, {}]}}")).isTrue();
