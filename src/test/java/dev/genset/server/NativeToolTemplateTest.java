@@ -86,6 +86,19 @@ class NativeToolTemplateTest {
     }
 
     @Test
+    void autoLeavesAModelThatWritesNoCallFree() throws Exception {
+        String body = """
+                {"model": "stories-qwen", "max_tokens": 24, "temperature": 0, "tools": [%s],
+                 "messages": [{"role": "user", "content": "Tell me a story."}]}""".formatted(TOOL);
+        var r = s.post("/v1/chat/completions", body);
+        assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+        JsonNode c = r.json().at("/choices/0");
+        assertThat(c.get("finish_reason").asText()).isIn("stop", "length");
+        assertThat(c.at("/message/content").asText()).isNotBlank();
+        assertThat(c.at("/message").has("tool_calls")).isFalse();
+    }
+
+    @Test
     void aForcedCallWithLlama3sTemplateUsesItsParametersKey() throws Exception {
         var r = s.post("/v1/chat/completions", """
                 {"model": "stories-llama", "max_tokens": 120, "temperature": 0, "logprobs": true,
