@@ -66,10 +66,19 @@ public final class JsonConstraint implements TokenConstraint {
      * that completes the trigger with bytes the JSON cannot start with ends the constraint instead.
      */
     public static Supplier<TokenConstraint> lazyFactory(Tokenizer tokenizer, JsonSchema schema, String trigger) {
+        return lazyFactory(tokenizer, schema, trigger, false);
+    }
+
+    /**
+     * As {@link #lazyFactory(Tokenizer, JsonSchema, String)}; with {@code opening} the trigger counts only
+     * where it opens the output (after whitespace) and is itself the start of the JSON (such as
+     * <code>{"name"</code>), and the constraint applies once at most.
+     */
+    public static Supplier<TokenConstraint> lazyFactory(Tokenizer tokenizer, JsonSchema schema, String trigger, boolean opening) {
         byte[] t = trigger.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         if (t.length == 0) throw new IllegalArgumentException("empty trigger");
         Vocab vocab = vocab(tokenizer);
-        return () -> new Lazy(vocab, schema, t);
+        return () -> new Lazy(vocab, schema, t, opening);
     }
 
     private static Vocab vocab(Tokenizer tokenizer) {
@@ -172,12 +181,15 @@ public final class JsonConstraint implements TokenConstraint {
         private final int[] fallback; // KMP failure function of the trigger
         private int matched;          // bytes of the trigger that end the text so far
         private JsonConstraint json;  // non-null from a trigger until its JSON is complete
-        private boolean broken;
+        private boolean broken;       // gave up: a token broke the JSON
+        private boolean finished;     // an opening trigger missed, or its JSON ended: free from here on
+        private final boolean opening;
 
-        Lazy(Vocab vocab, JsonSchema schema, byte[] trigger) {
+        Lazy(Vocab vocab, JsonSchema schema, byte[] trigger, boolean opening) {
             this.vocab = vocab;
             this.schema = schema;
             this.trigger = trigger;
+            this.opening = opening;
             this.fallback = new int[trigger.length + 1];
             for (int i = 1, k = 0; i < trigger.length; i++) {
                 while (k > 0 && trigger[i] != trigger[k]) k = fallback[k];
@@ -188,7 +200,7 @@ public final class JsonConstraint implements TokenConstraint {
 
         /** Whether the JSON after a trigger is being written. */
         boolean active() {
-            return json != null && !broken;
+            return json != null && !broken && !finished;
         }
 
         @Override
@@ -211,8 +223,12 @@ public final class JsonConstraint implements TokenConstraint {
         /** Advances past text; false once the constraint has given up. */
         boolean feed(byte[] bytes) {
             for (byte b : bytes) {
-                if (broken) return false;
+                if (broken || finished) break;
                 if (json != null && json.isComplete()) {
+                    if (opening) { // once only: the rest is free
+                        finished = true;
+                        break;
+                    }
                     json = null;
                     matched = 0;
                 }
@@ -220,9 +236,21 @@ public final class JsonConstraint implements TokenConstraint {
                     if (!json.feed(new byte[] {b})) broken = true;
                     continue;
                 }
-                while (matched > 0 && trigger[matched] != b) matched = fallback[matched];
-                if (trigger[matched] == b) matched++;
-                if (matched == trigger.length) json = new JsonConstraint(vocab, schema, new byte[0]);
+                if (opening) {
+                    if (matched == 0 && (b == ' ' || b == '\n' || b == '\t' || b == '\r')) continue;
+                    if (trigger[matched] != b) { // the output does not open with the trigger: free from here on
+                        finished = true;
+                        break;
+                    }
+                    matched++;
+                } else {
+                    while (matched > 0 && trigger[matched] != b) matched = fallback[matched];
+                    if (trigger[matched] == b) matched++;
+                }
+                if (matched == trigger.length) {
+                    json = new JsonConstraint(vocab, schema, new byte[0]);
+                    if (opening && !json.feed(trigger)) broken = true;
+                }
             }
             return !broken;
         }

@@ -75,7 +75,7 @@ class JsonAlternativesTest {
     @Test
     void aLazyConstraintWakesAtItsTriggerAndSleepsAfterTheJson() throws Exception {
         JsonSchema s = call("only", "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"}},\"required\":[\"n\"]}");
-        var lazy = new JsonConstraint.Lazy(null, s, "<tool_call>\n".getBytes(StandardCharsets.UTF_8));
+        var lazy = new JsonConstraint.Lazy(null, s, "<tool_call>\n".getBytes(StandardCharsets.UTF_8), false);
         assertThat(lazy.feed("Sure, <tool is not <tool_call> yet".getBytes(StandardCharsets.UTF_8))).isTrue();
         assertThat(lazy.active()).isFalse();
         assertThat(lazy.feed("<<tool_call>\n".getBytes(StandardCharsets.UTF_8))).isTrue(); // a false start, then the trigger
@@ -85,6 +85,27 @@ class JsonAlternativesTest {
         assertThat(lazy.active()).isFalse();
         assertThat(lazy.feed("<tool_call>\n{\"name\": \"other\"".getBytes(StandardCharsets.UTF_8))).isFalse(); // a second call breaks the schema: given up
         assertThat(lazy.active()).isFalse();
+    }
+
+    @Test
+    void anOpeningTriggerCountsOnlyAtTheStartAndIsPartOfTheJson() throws Exception {
+        JsonSchema s = call("only", "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"}},\"required\":[\"n\"]}");
+        byte[] trigger = "{\"name\"".getBytes(StandardCharsets.UTF_8);
+        var call = new JsonConstraint.Lazy(null, s, trigger, true);
+        assertThat(call.feed(" \n{\"na".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(call.active()).isFalse();
+        assertThat(call.feed("me\"".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(call.active()).isTrue(); // from here the call must be valid
+        assertThat(call.feed(": \"only\", \"arguments\": {\"n\": 1}}".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(call.feed(" and then {\"name\": \"x\"}".getBytes(StandardCharsets.UTF_8))).isTrue(); // once only
+        assertThat(call.active()).isFalse();
+
+        var prose = new JsonConstraint.Lazy(null, s, trigger, true);
+        assertThat(prose.feed("Hello {\"name\": \"x\"".getBytes(StandardCharsets.UTF_8))).isTrue(); // not at the start: never
+        assertThat(prose.active()).isFalse();
+
+        var wrong = new JsonConstraint.Lazy(null, s, trigger, true);
+        assertThat(wrong.feed("{\"name\": \"nope\"".getBytes(StandardCharsets.UTF_8))).isFalse();
     }
 
     @Test
