@@ -87,8 +87,12 @@ final class OpenAiEndpoints {
         String text = rendered.text();
         if (tools.active() && tools.forced())
             constraint = JsonConstraint.factory(model.tokenizer(), tools.callSchema(rendered.argumentsKey()), rendered.callPrefix());
-        else if (tools.active() && constraint == null && !rendered.callPrefix().isEmpty()) // a call the model opens must be a valid one
-            constraint = JsonConstraint.lazyFactory(model.tokenizer(), tools.callSchema(rendered.argumentsKey()), rendered.callPrefix());
+        else if (tools.active() && constraint == null) { // a call the model opens must be a valid one
+            JsonSchema callSchema = tools.callSchema(rendered.argumentsKey());
+            constraint = rendered.callPrefix().isEmpty()
+                    ? JsonConstraint.lazyFactory(model.tokenizer(), callSchema, "{\"name\"", true) // Llama 3 and generic: a reply that opens as a call
+                    : JsonConstraint.lazyFactory(model.tokenizer(), callSchema, rendered.callPrefix());
+        }
         Tokenizer tok = model.tokenizer();
         boolean hasBos = tok.bos() >= 0 && text.startsWith(tok.tokenText(tok.bos()));
         int[] prompt = tok.encode(text, !hasBos, true);
