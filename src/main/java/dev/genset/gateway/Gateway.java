@@ -161,7 +161,7 @@ public final class Gateway implements AutoCloseable {
      * Once any key exists, keys are required whatever this says.
      */
     public boolean openAccessAllowed(InetAddress bindAddress, boolean openFlag) {
-        if (keys.anyExist()) return false;
+        if (keyCache.anyKeys()) return false;
         return openFlag || (bindAddress != null && bindAddress.isLoopbackAddress());
     }
 
@@ -172,7 +172,7 @@ public final class Gateway implements AutoCloseable {
 
     /** Whether keys are required now (any key exists). */
     public boolean keysRequired() {
-        return keys.anyExist();
+        return keyCache.anyKeys();
     }
 
     /**
@@ -200,7 +200,7 @@ public final class Gateway implements AutoCloseable {
      */
     public Keys.Resolved authenticate(String bearerKey) {
         if (bearerKey == null || bearerKey.isBlank()) {
-            if (keys.anyExist() || !openAccess)
+            if (keyCache.anyKeys() || !openAccess)
                 throw GatewayException.unauthorized("missing_api_key",
                         "You didn't provide an API key. Send it in the Authorization header: Authorization: Bearer YOUR_KEY.");
             return null;
@@ -226,7 +226,7 @@ public final class Gateway implements AutoCloseable {
         long maxCompletion = maxCompletionTokens > 0 ? maxCompletionTokens : config.defaultMaxCompletionTokens();
         String requestId = Ids.random("req_", 24);
         if (caller == null) {
-            if (keys.anyExist() || !openAccess)
+            if (keyCache.anyKeys() || !openAccess)
                 throw GatewayException.unauthorized("missing_api_key",
                         "You didn't provide an API key. Send it in the Authorization header: Authorization: Bearer YOUR_KEY.");
             return new Admission(requestId, null, null, model, prompt, maxCompletion, BigDecimal.ZERO, null, null, List.of(), Map.of(), now);

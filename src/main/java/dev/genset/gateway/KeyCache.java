@@ -39,6 +39,8 @@ public final class KeyCache implements AutoCloseable {
     private Connection connection; // under lock
     private PreparedStatement versionQuery; // under lock
     private volatile boolean closed;
+    private volatile boolean anySeen;
+    private volatile long noKeysAt = Long.MIN_VALUE; // the version at which no key existed
 
     KeyCache(Store store, Keys keys) {
         this.store = store;
@@ -62,6 +64,20 @@ public final class KeyCache implements AutoCloseable {
             byHash.put(hash, new Entry(r, v));
         }
         return r;
+    }
+
+    /**
+     * Whether any key exists (revoked ones count). Once one does, always true; while none does, the
+     * store is asked again only after the key version changed (creating a key bumps it).
+     */
+    boolean anyKeys() {
+        if (anySeen) return true;
+        long v = currentVersion();
+        if (v != Long.MIN_VALUE && v == noKeysAt) return false;
+        boolean any = keys.anyExist();
+        if (any) anySeen = true;
+        else if (v != Long.MIN_VALUE) noKeysAt = v;
+        return any;
     }
 
     /** Entries held (for tests). */

@@ -34,7 +34,12 @@ class GatewayKeyCacheTest {
         Database db = TestDatabases.fresh(kind);
         try (Store mine = Store.open(db); Store theirs = Store.open(db); Gateway g = gateway(mine)) {
             AdminService other = new AdminService(theirs); // as the CLI in another process
+            g.configureOpenAccess(java.net.InetAddress.getLoopbackAddress(), false);
+            for (int i = 0; i < 3; i++) g.settle(g.admit(null, "m1", 1, 1), Usage.of(1, 1), "ok"); // no key exists yet: open
+            assertThat(g.keysRequired()).isFalse();
             AdminService.CreatedKey k = other.createKey(new AdminService.KeySpec("ci", null, Limits.NONE, null));
+            assertThat(g.keysRequired()).isTrue(); // the first key, created elsewhere, closes open access at once
+            assertThat(catchThrowableOfType(GatewayException.class, () -> g.admit(null, "m1", 1, 1)).code()).isEqualTo("missing_api_key");
             g.settle(g.admit(k.key(), "m1", 1, 1), Usage.of(1, 1), "ok");
             assertThat(g.authenticate(k.key()).key().capture()).isFalse();
 
