@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
 import static dev.genset.engine.tensor.Simd.LE;
 
 /**
- * Products of Q8_0 and Q4_0 weights with {@link QuantizedRows} activations in integer arithmetic,
+ * Products of Q8_0, Q4_0 and Q4_K weights with {@link QuantizedRows} activations in integer arithmetic,
  * as llama.cpp computes them: per 32-value block an exact integer dot product of weight and
  * activation quants, then one fma of that with the product of the two block scales.
  *
@@ -37,11 +37,11 @@ final class IntKernels {
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
 
-    static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18;
+    static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_K_BYTES = 144;
 
     /** Whether products of this type go through these kernels (on the vector path). */
     static boolean handles(FloatTensor w) {
-        return Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor);
+        return Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor || w instanceof Q4_KTensor);
     }
 
     // ---- single activation row, weights read in place -------------------------------------
@@ -72,6 +72,42 @@ final class IntKernels {
         return sum(acc);
     }
 
+    /**
+     * Q4_K weights (value = d * scale * q - dmin * min per 32-value sub-block, q in 0..15): per
+     * sub-block (one activation block), in value order, the integer dot product of the nibbles
+     * with the activation quants fused into the vector accumulator with (d * scale) * dx; per
+     * super-block its 8 min terms (dmin * min) times (dx * sum of the activation quants) fused
+     * into a second accumulator, lane by lane; the result is the first lane sum minus the second.
+     * Each super-block's 8 scales and mins are unpacked first
+     * (to {@code scratch}, 16 floats); then one sub-block per loop step, its nibbles taken from
+     * 16-bit lanes with a shift by 0 or 4 (a register count, native on AVX2).
+     */
+    static float dotQ4_K(MemorySegment s, long wBlock, short[] xq, float[] xd, float[] xs, int xBlock, int superBlocks, float[] scratch) {
+        FloatVector acc = FloatVector.zero(F8), mins = acc;
+        for (int g = 0; g < superBlocks; g++) {
+            long b = (wBlock + g) * Q4_K_BYTES;
+            float d = Simd.f16(s, b), dmin = Simd.f16(s, b + 2);
+            for (int sub = 0; sub < 8; sub++) {
+                scratch[sub] = d * Q4_KTensor.scale(s, b + 4, sub);
+                scratch[8 + sub] = dmin * Q4_KTensor.min(s, b + 4, sub);
+            }
+            for (int sub = 0; sub < 8; sub++) {
+                int xb = xBlock + 8 * g + sub, shift = 4 * (sub & 1);
+                long q = b + 16 + 32 * (sub >> 1);
+                ShortVector w0 = widen(ByteVector.fromMemorySegment(B16, s, q, LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F);
+                ShortVector w1 = widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F);
+                acc = blockStep(w0, w1, xq, xb * BLOCK, scratch[sub] * xd[xb], acc);
+            }
+            mins = minStep(scratch, 8, xs, xBlock + 8 * g, mins);
+        }
+        return sum(acc) - sum(mins);
+    }
+
+    /** The min terms of one Q4_K super-block: its 8 (dmin * min) at m[mo ..] times the 8 activation blocks' dx * sum, fused into lanes. */
+    static FloatVector minStep(float[] m, int mo, float[] xs, int xo, FloatVector acc) {
+        return FloatVector.fromArray(F8, m, mo).fma(FloatVector.fromArray(F8, xs, xo), acc);
+    }
+
     /** One block of the canonical sequence: acc + float(pairwise sums of w0*x0 + w1*x1) * scale. */
     private static FloatVector blockStep(ShortVector w0, ShortVector w1, short[] xq, int xo, float scale, FloatVector acc) {
         ShortVector p = w0.mul(ShortVector.fromArray(S16, xq, xo)).add(w1.mul(ShortVector.fromArray(S16, xq, xo + 16)));
@@ -98,7 +134,7 @@ final class IntKernels {
     }
 
     /** The 8 lanes added one after another from lane 0 (a fixed order; see {@link Simd#sum}). */
-    private static float sum(FloatVector v) {
+    static float sum(FloatVector v) {
         float s = v.lane(0);
         for (int i = 1; i < 8; i++) s += v.lane(i);
         return s;
@@ -123,6 +159,23 @@ final class IntKernels {
             ByteVector packed = ByteVector.fromMemorySegment(B16, s, b + 2, LE);
             lowNibbles(packed).intoArray(tile, tOff);
             highNibbles(packed).intoArray(tile, tOff + 16);
+        }
+    }
+
+    /**
+     * Widens {@code superBlocks} Q4_K super-blocks from {@code block} to tile[tOff ..] (256 shorts
+     * each, the nibbles in value order) and each sub-block's d * scale and dmin * min to
+     * scale[sOff ..] and mins[sOff ..] (8 per super-block).
+     */
+    static void widenQ4_K(MemorySegment s, long block, int superBlocks, short[] tile, int tOff, float[] scale, float[] mins, int sOff) {
+        for (int j = 0, subs = 8 * superBlocks; j < subs; j++) {
+            long b = (block + (j >> 3)) * Q4_K_BYTES;
+            int sub = j & 7, shift = 4 * (sub & 1);
+            long q = b + 16 + 32 * (sub >> 1);
+            scale[sOff + j] = Simd.f16(s, b) * Q4_KTensor.scale(s, b + 4, sub);
+            mins[sOff + j] = Simd.f16(s, b + 2) * Q4_KTensor.min(s, b + 4, sub);
+            widen(ByteVector.fromMemorySegment(B16, s, q, LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F).intoArray(tile, tOff + 32 * j);
+            widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F).intoArray(tile, tOff + 32 * j + 16);
         }
     }
 
@@ -172,7 +225,7 @@ final class IntKernels {
     }
 
     /** {@link #sum(FloatVector)} of 8 lanes stored at lanes[off ..]: the same additions in the same order. */
-    private static float sum(float[] lanes, int off) {
+    static float sum(float[] lanes, int off) {
         float s = lanes[off];
         for (int i = 1; i < 8; i++) s += lanes[off + i];
         return s;
@@ -186,18 +239,29 @@ final class IntKernels {
      * 8 partial sums); tests compare the two.
      */
     static float dotReference(FloatTensor w, long wBlock, QuantizedRows x, int row, int blocks) {
-        boolean q8 = w instanceof Q8_0Tensor;
         MemorySegment s = w.segment();
         float sum = 0f;
         for (int g = 0; g < blocks; g++) {
+            int isum = 0, xo = row * x.cols + g * BLOCK, xb = row * x.blocks + g;
+            if (w instanceof Q4_KTensor) {
+                long blk = wBlock + g, b = blk / 8 * Q4_K_BYTES;
+                int sub = (int) (blk % 8);
+                for (int j = 0; j < BLOCK; j++) {
+                    int packed = s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 16 + 32 * (sub >> 1) + j) & 0xFF;
+                    isum += ((sub & 1) == 0 ? packed & 0xF : packed >>> 4) * x.q[xo + j];
+                }
+                sum += isum * (Simd.f16(s, b) * Q4_KTensor.scale(s, b + 4, sub) * x.d[xb])
+                        - Simd.f16(s, b + 2) * Q4_KTensor.min(s, b + 4, sub) * x.scaledSums[xb];
+                continue;
+            }
+            boolean q8 = w instanceof Q8_0Tensor;
             long b = (wBlock + g) * (q8 ? Q8_0_BYTES : Q4_0_BYTES);
-            int isum = 0;
             for (int j = 0; j < BLOCK; j++) {
                 int wq = q8 ? s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 2 + j)
                         : ((s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 2 + (j & 15)) >> (j < 16 ? 0 : 4)) & 0xF) - 8;
-                isum += wq * x.q[row * x.cols + g * BLOCK + j];
+                isum += wq * x.q[xo + j];
             }
-            sum += isum * (Simd.f16(s, b) * x.d[row * x.blocks + g]);
+            sum += isum * (Simd.f16(s, b) * x.d[xb]);
         }
         return sum;
     }

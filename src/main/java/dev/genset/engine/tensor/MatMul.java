@@ -12,7 +12,7 @@ import static dev.genset.engine.tensor.Simd.L;
  * the threads of a {@link Parallel} pool. Calls allocate nothing once a thread has run one of
  * the same size (the task object and the decode buffers are reused per thread).
  *
- * <p><b>Q8_0 and Q4_0 multiply in integers</b>, as llama.cpp does: the activation rows are first
+ * <p><b>Q8_0, Q4_0 and Q4_K multiply in integers</b>, as llama.cpp does: the activation rows are first
  * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the calling
  * thread), then each block's product is an exact integer dot product scaled by the two block
  * scales ({@link IntKernels}). The other types multiply floats.
@@ -20,7 +20,7 @@ import static dev.genset.engine.tensor.Simd.L;
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the
  * batch size and whatever else is in the batch: each type's single-row kernel defines the
- * sequence, and the batched path repeats it from a decoded tile. For F32, F16, BF16 and Q4_K that
+ * sequence, and the batched path repeats it from a decoded tile. For F32, F16 and BF16 that
  * is: chunks of L values decoded exactly as {@link FloatTensor#dequantize} decodes them, fused into
  * one accumulator per (weight row, activation row) pair in column order, lanes summed in lane
  * order ({@link Simd#sum}), values past the last whole chunk added one by one. Q6_K uses a block
@@ -121,10 +121,14 @@ public final class MatMul {
     static void intSingleRow(FloatTensor w, QuantizedRows x, float[] out, int from, int to, int cols) {
         MemorySegment s = w.segment();
         int blocks = cols / IntKernels.BLOCK;
-        if (w instanceof Q8_0Tensor) {
-            for (int r = from; r < to; r++) out[r] = IntKernels.dotQ8_0(s, (long) r * blocks, x.q, x.d, 0, blocks);
-        } else {
-            for (int r = from; r < to; r++) out[r] = IntKernels.dotQ4_0(s, (long) r * blocks, x.q, x.d, 0, blocks);
+        switch (w) {
+            case Q8_0Tensor t -> { for (int r = from; r < to; r++) out[r] = IntKernels.dotQ8_0(s, (long) r * blocks, x.q, x.d, 0, blocks); }
+            case Q4_0Tensor t -> { for (int r = from; r < to; r++) out[r] = IntKernels.dotQ4_0(s, (long) r * blocks, x.q, x.d, 0, blocks); }
+            case Q4_KTensor t -> {
+                float[] scratch = LANES.get();
+                for (int r = from; r < to; r++) out[r] = IntKernels.dotQ4_K(s, (long) r * (blocks / 8), x.q, x.d, x.scaledSums, 0, blocks / 8, scratch);
+            }
+            default -> throw new IllegalStateException(w.type() + " has no integer kernel");
         }
     }
 
@@ -150,13 +154,20 @@ public final class MatMul {
         float[] d = dh[0];
         int chunk = Math.max(2, Math.min(batch, CHUNK_BYTES / (2 * cols)) & ~1);
         MemorySegment s = w.segment();
-        boolean q8 = w instanceof Q8_0Tensor;
+        boolean q8 = w instanceof Q8_0Tensor, q4k = w instanceof Q4_KTensor;
+        float[] mins = null;
+        if (q4k) {
+            float[][] mh = MINS.get();
+            if (mh[0].length < TILE_ROWS * blocks) mh[0] = new float[TILE_ROWS * blocks];
+            mins = mh[0];
+        }
         float[] lanes = LANES.get();
         for (int b0 = 0; b0 < batch; b0 += chunk) {
             int b1 = Math.min(batch, b0 + chunk);
             for (int t = from; t < to; t++) {
                 int r0 = t * TILE_ROWS, tileRows = Math.min(TILE_ROWS, rows - r0);
                 if (q8) IntKernels.widenQ8_0(s, (long) r0 * blocks, tileRows * blocks, tile, 0, d, 0);
+                else if (q4k) IntKernels.widenQ4_K(s, (long) r0 * (blocks / 8), tileRows * (blocks / 8), tile, 0, d, mins, 0);
                 else IntKernels.widenQ4_0(s, (long) r0 * blocks, tileRows * blocks, tile, 0, d, 0);
                 int b = b0;
                 for (; b + 1 < b1; b += 2) {
@@ -172,10 +183,25 @@ public final class MatMul {
                 for (; b < b1; b++)
                     for (int i = 0; i < tileRows; i++)
                         out[b * rows + r0 + i] = IntKernels.tileDot(tile, i * cols, d, i * blocks, x.q, x.d, b * blocks, blocks);
+                if (q4k)
+                    for (b = b0; b < b1; b++)
+                        for (int i = 0; i < tileRows; i++) subtractMins(mins, x, b, blocks, out, b * rows + r0 + i, i);
             }
         }
     }
 
+    private static final ThreadLocal<float[][]> MINS = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /**
+     * Subtracts the Q4_K min term of each pair from out (the tile kernels leave the lane sum
+     * there): for weight row r0 + i and activation row b, the min terms fused super-block by
+     * super-block and summed, as {@link IntKernels#dotQ4_K} does.
+     */
+    private static void subtractMins(float[] mins, QuantizedRows x, int b, int blocks, float[] out, int o, int i) {
+        jdk.incubator.vector.FloatVector m = jdk.incubator.vector.FloatVector.zero(jdk.incubator.vector.FloatVector.SPECIES_256);
+        for (int g = 0; g < blocks; g += 8) m = IntKernels.minStep(mins, i * blocks + g, x.scaledSums, b * blocks + g, m);
+        out[o] -= IntKernels.sum(m);
+    }
     /**
      * out[r] for r in [from, to) against a single activation row: each row streamed once through
      * its type's fused kernel (the switch on the sealed type gives each kernel loop its own,
@@ -185,9 +211,8 @@ public final class MatMul {
     static void singleRow(FloatTensor w, float[] x, float[] out, int from, int to, int cols) {
         MemorySegment s = w.segment();
         switch (w) {
-            case Q8_0Tensor _, Q4_0Tensor _ -> throw new IllegalStateException("Q8_0 and Q4_0 take the integer kernels");
+            case Q8_0Tensor _, Q4_0Tensor _, Q4_KTensor _ -> throw new IllegalStateException(w.type() + " takes the integer kernels");
             case Q6_KTensor t -> { for (int r = from; r < to; r++) out[r] = Q6_KTensor.dotVector(s, (long) r * cols, x, 0, cols); }
-            case Q4_KTensor t -> { for (int r = from; r < to; r++) out[r] = Q4_KTensor.dotVector(s, (long) r * cols, x, 0, cols); }
             case F16Tensor t -> { for (int r = from; r < to; r++) out[r] = F16Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
             case BF16Tensor t -> { for (int r = from; r < to; r++) out[r] = BF16Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
             case F32Tensor t -> { for (int r = from; r < to; r++) out[r] = F32Tensor.dotVector(s, (long) r * cols, x, 0, cols); }

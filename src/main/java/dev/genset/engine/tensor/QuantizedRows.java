@@ -17,6 +17,11 @@ final class QuantizedRows {
     short[] q = new short[0];
     /** Block scales, row-major: row r's block g at r * blocks + g. */
     float[] d = new float[0];
+    /**
+     * Each block's scale times the sum of its quantized values: what a weight type with a
+     * per-block offset (Q4_K's mins) multiplies that offset by.
+     */
+    float[] scaledSums = new float[0];
     int rows, cols, blocks;
 
     /** Quantizes rows [0, rows) of x (cols values each, cols a multiple of 32). */
@@ -26,16 +31,21 @@ final class QuantizedRows {
         this.cols = cols;
         this.blocks = cols / BLOCK;
         if (q.length < rows * cols) q = new short[rows * cols];
-        if (d.length < rows * blocks) d = new float[rows * blocks];
-        for (int b = 0, n = rows * blocks; b < n; b++) quantizeBlock(x, b * BLOCK, q, d, b);
+        if (d.length < rows * blocks) {
+            d = new float[rows * blocks];
+            scaledSums = new float[rows * blocks];
+        }
+        for (int b = 0, n = rows * blocks; b < n; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, b);
     }
 
-    private static void quantizeBlock(float[] x, int off, short[] q, float[] d, int block) {
+    private static void quantizeBlock(float[] x, int off, short[] q, float[] d, float[] scaledSums, int block) {
         float amax = 0f;
         for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[off + j]));
         d[block] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
         float id = amax != 0f ? 127f / amax : 0f;
-        for (int j = 0; j < BLOCK; j++) q[off + j] = (short) Math.rint(x[off + j] * id);
+        int sum = 0;
+        for (int j = 0; j < BLOCK; j++) sum += q[off + j] = (short) Math.rint(x[off + j] * id);
+        scaledSums[block] = d[block] * sum;
     }
 
     /** The value of element i of row r as the kernels see it (q * d), for tests. */

@@ -79,7 +79,7 @@ class MatMulTest {
 
     /** Boxed vectors (a kernel past C2's inlining budget) show up as allocation, and cost 100x in speed. */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void callsAllocateNothingOnceWarm(GgmlType type) {
         // vectors wider than the hardware's are emulated with objects
         org.junit.jupiter.api.Assumptions.assumeTrue(

@@ -26,6 +26,7 @@ class QuantizedRowsTest {
         assertThat(q.q[3]).isEqualTo((short) -127);
         assertThat(q.q[4]).isEqualTo((short) 0);
         assertThat(q.d[0]).isEqualTo(Float.float16ToFloat(Float.floatToFloat16(2.54f / 127f)));
+        assertThat(q.scaledSums[0]).isEqualTo(q.d[0] * (50 + 0 + 2 - 127));
     }
 
     @Test
@@ -54,7 +55,7 @@ class QuantizedRowsTest {
 
     /** The vector kernels (single row and tiles) agree with the scalar reference within float rounding. */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K"})
     void integerKernelsAgreeWithTheScalarReference(GgmlType type) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED);
         int rows = 10, cols = 512, batch = 3;
