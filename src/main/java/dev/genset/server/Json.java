@@ -57,6 +57,15 @@ public final class Json {
         return new Json(node, path.isEmpty() ? "" : path + ".");
     }
 
+    /**
+     * Element {@code path} (e.g. "messages[2]") of a request array as an object allowing only the
+     * {@code known} fields; anything else is a 400 naming the path.
+     */
+    public static Json element(JsonNode n, String path, Set<String> known) {
+        if (!n.isObject()) throw ApiException.invalid(path, "invalid_type", "Invalid type for '" + path + "': expected an object, but got " + describe(n) + " instead.");
+        return of((ObjectNode) n, path).allowOnly(known);
+    }
+
     public ObjectNode node() {
         return node;
     }

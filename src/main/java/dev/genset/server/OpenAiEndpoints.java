@@ -142,9 +142,7 @@ final class OpenAiEndpoints {
         boolean anyCalls = false;
         for (int i = 0; i < arr.size(); i++) {
             String path = "messages[" + i + "]";
-            JsonNode n = arr.get(i);
-            if (!n.isObject()) throw ApiException.invalid(path, "invalid_type", "Invalid type for '" + path + "': expected an object, but got " + Json.describe(n) + " instead.");
-            Json m = Json.of((ObjectNode) n, path).allowOnly(MESSAGE_FIELDS);
+            Json m = Json.element(arr.get(i), path, MESSAGE_FIELDS);
             String role = m.requiredString("role");
             if (!ROLES.contains(role)) throw ApiException.invalid(path + ".role", "invalid_value",
                     "Invalid value: '" + role + "'. Supported values are: 'system', 'developer', 'user', 'assistant' and 'tool'.");
@@ -203,9 +201,7 @@ final class OpenAiEndpoints {
         List<ToolCall> out = new ArrayList<>();
         for (int k = 0; k < arr.size(); k++) {
             String p = path + "[" + k + "]";
-            JsonNode n = arr.get(k);
-            if (!n.isObject()) throw ApiException.invalid(p, "invalid_type", "Invalid type for '" + p + "': expected an object, but got " + Json.describe(n) + " instead.");
-            Json c = Json.of((ObjectNode) n, p).allowOnly(Set.of("id", "type", "function", "index"));
+            Json c = Json.element(arr.get(k), p, Set.of("id", "type", "function", "index"));
             String id = c.requiredString("id");
             String type = c.string("type", "function");
             if (!type.equals("function")) throw ApiException.invalid(p + ".type", "invalid_value", "Invalid value: '" + type + "'. Supported values are: 'function'.");

@@ -108,9 +108,7 @@ final class ToolCalls {
                     "Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length " + arr.size() + " instead.");
             for (int i = 0; i < arr.size(); i++) {
                 String path = "tools[" + i + "]";
-                JsonNode n = arr.get(i);
-                if (!n.isObject()) throw ApiException.invalid(path, "invalid_type", "Invalid type for '" + path + "': expected an object, but got " + Json.describe(n) + " instead.");
-                Json t = Json.of((ObjectNode) n, path).allowOnly(TOOL_FIELDS);
+                Json t = Json.element(arr.get(i), path, TOOL_FIELDS);
                 String type = t.requiredString("type");
                 if (!type.equals("function")) throw ApiException.invalid(path + ".type", "invalid_value",
                         "Invalid value: '" + type + "'. Supported values are: 'function'.");
@@ -137,7 +135,7 @@ final class ToolCalls {
                     throw ApiException.invalid(path + ".function.parameters", "invalid_function_parameters",
                             "Invalid schema for function '" + name + "': " + e.getMessage());
                 }
-                tools.add((ObjectNode) n);
+                tools.add(t.node());
                 names.add(name);
             }
         }

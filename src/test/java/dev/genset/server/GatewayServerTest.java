@@ -78,6 +78,11 @@ class GatewayServerTest {
     }
 
     static UsageRow row(String requestId) throws InterruptedException {
+        return bookedRow(gateway, requestId);
+    }
+
+    /** The ledger row of a request, flushing the ledger until it is there (20 s at most). */
+    static UsageRow bookedRow(Gateway gateway, String requestId) throws InterruptedException {
         UsageReports reports = new UsageReports(gateway.store());
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         UsageRow u;

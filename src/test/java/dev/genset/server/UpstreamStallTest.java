@@ -5,7 +5,6 @@ import dev.genset.gateway.Gateway;
 import dev.genset.gateway.GatewayConfig;
 import dev.genset.store.Database;
 import dev.genset.store.Deployments;
-import dev.genset.store.UsageReports;
 import dev.genset.store.UsageRow;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,7 +17,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -95,15 +93,7 @@ class UpstreamStallTest {
     }
 
     static UsageRow row(String requestId) throws InterruptedException {
-        UsageReports reports = new UsageReports(gateway.store());
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        UsageRow u;
-        while ((u = reports.row(requestId)) == null) {
-            assertThat(System.nanoTime()).as("request " + requestId + " was never booked").isLessThan(deadline);
-            gateway.ledger().flush(200);
-            Thread.sleep(10);
-        }
-        return u;
+        return GatewayServerTest.bookedRow(gateway, requestId);
     }
 
     @Test
