@@ -265,15 +265,9 @@ class ToolCallingTest {
 
     @Test
     void sdkGetsTheCall() {
-        ChatCompletion c = client.chat().completions().create(sdkRequest().toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED).build());
-        ChatCompletion.Choice choice = c.choices().getFirst();
-        assertThat(choice.finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.TOOL_CALLS);
-        var calls = choice.message().toolCalls().orElseThrow();
-        assertThat(calls).hasSize(1);
-        ChatCompletionMessageFunctionToolCall call = calls.getFirst().asFunction();
-        assertThat(call.id()).startsWith("call_");
-        assertThat(call.function().name()).isEqualTo("get_weather");
-        checkWeather(TestServer.parse(call.function().arguments()));
+        ChatCompletion.Choice choice = client.chat().completions().create(sdkRequest().toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED).build())
+                .choices().getFirst();
+        ChatCompletionMessageFunctionToolCall call = theWeatherCall(choice);
 
         // the call and its result go back in the next turn
         ChatCompletion next = client.chat().completions().create(sdkRequest().addMessage(choice.message())
@@ -290,8 +284,11 @@ class ToolCallingTest {
                 .build())) {
             stream.stream().forEach(acc::accumulate);
         }
-        ChatCompletion c = acc.chatCompletion();
-        ChatCompletion.Choice choice = c.choices().getFirst();
+        theWeatherCall(acc.chatCompletion().choices().getFirst());
+    }
+
+    /** The choice ended in exactly one call of get_weather with valid arguments; returns it. */
+    private static ChatCompletionMessageFunctionToolCall theWeatherCall(ChatCompletion.Choice choice) {
         assertThat(choice.finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.TOOL_CALLS);
         var calls = choice.message().toolCalls().orElseThrow();
         assertThat(calls).hasSize(1);
@@ -299,5 +296,6 @@ class ToolCallingTest {
         assertThat(call.id()).startsWith("call_");
         assertThat(call.function().name()).isEqualTo("get_weather");
         checkWeather(TestServer.parse(call.function().arguments()));
+        return call;
     }
 }
