@@ -66,7 +66,7 @@ final class IntKernels {
         for (int g = 0; g < blocks; g++) {
             long b = b0 + (long) g * Q4_0_BYTES;
             int xo = (xBlock + g) * BLOCK;
-            ByteVector packed = ByteVector.fromMemorySegment(B16, s, b + 2, LE);
+            ShortVector packed = widen(ByteVector.fromMemorySegment(B16, s, b + 2, LE));
             acc = blockStep(lowNibbles(packed), highNibbles(packed), xq, xo, Simd.f16(s, b) * xd[xBlock + g], acc);
         }
         return sum(acc);
@@ -98,14 +98,13 @@ final class IntKernels {
                 ShortVector w1 = widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F);
                 acc = blockStep(w0, w1, xq, xb * BLOCK, scratch[sub] * xd[xb], acc);
             }
-            mins = minStep(scratch, 8, xs, xBlock + 8 * g, mins);
+            // the super-block's 8 min terms: (dmin * min) times the 8 activation blocks' dx * sum, lane by lane
+            mins = FloatVector.fromArray(F8, scratch, 8).fma(FloatVector.fromArray(F8, xs, xBlock + 8 * g), mins);
         }
-        return sum(acc) - sum(mins);
-    }
-
-    /** The min terms of one Q4_K super-block: its 8 (dmin * min) at m[mo ..] times the 8 activation blocks' dx * sum, fused into lanes. */
-    static FloatVector minStep(float[] m, int mo, float[] xs, int xo, FloatVector acc) {
-        return FloatVector.fromArray(F8, m, mo).fma(FloatVector.fromArray(F8, xs, xo), acc);
+        // summed from an array: past C2's inlining budget a call taking a vector would box it
+        acc.intoArray(scratch, 0);
+        mins.intoArray(scratch, 8);
+        return sum(scratch, 0) - sum(scratch, 8);
     }
 
     /** One block of the canonical sequence: acc + float(pairwise sums of w0*x0 + w1*x1) * scale. */
@@ -125,12 +124,13 @@ final class IntKernels {
         return (ShortVector) b.convertShape(VectorOperators.B2S, S16, 0);
     }
 
-    private static ShortVector lowNibbles(ByteVector packed) {
-        return widen(packed.and((byte) 0x0F).sub((byte) 8));
+    /** Q4_0 quants minus 8 from the low nibbles of 16 bytes widened to 16-bit lanes (one widening serves both nibbles; 16-bit shifts are native on AVX2). */
+    private static ShortVector lowNibbles(ShortVector packed) {
+        return packed.and((short) 0x0F).sub((short) 8);
     }
 
-    private static ShortVector highNibbles(ByteVector packed) {
-        return widen(packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8));
+    private static ShortVector highNibbles(ShortVector packed) {
+        return packed.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).sub((short) 8);
     }
 
     /** The 8 lanes added one after another from lane 0 (a fixed order; see {@link Simd#sum}). */
@@ -156,7 +156,7 @@ final class IntKernels {
         for (int g = 0; g < blocks; g++, tOff += BLOCK) {
             long b = (block + g) * Q4_0_BYTES;
             d[dOff + g] = Simd.f16(s, b);
-            ByteVector packed = ByteVector.fromMemorySegment(B16, s, b + 2, LE);
+            ShortVector packed = widen(ByteVector.fromMemorySegment(B16, s, b + 2, LE));
             lowNibbles(packed).intoArray(tile, tOff);
             highNibbles(packed).intoArray(tile, tOff + 16);
         }

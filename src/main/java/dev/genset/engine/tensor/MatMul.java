@@ -185,7 +185,7 @@ public final class MatMul {
                         out[b * rows + r0 + i] = IntKernels.tileDot(tile, i * cols, d, i * blocks, x.q, x.d, b * blocks, blocks);
                 if (q4k)
                     for (b = b0; b < b1; b++)
-                        for (int i = 0; i < tileRows; i++) subtractMins(mins, x, b, blocks, out, b * rows + r0 + i, i);
+                        for (int i = 0; i < tileRows; i++) subtractMins(mins, x, b, blocks, out, b * rows + r0 + i, i, lanes);
             }
         }
     }
@@ -197,12 +197,13 @@ public final class MatMul {
      * there): for weight row r0 + i and activation row b, the min terms fused super-block by
      * super-block and summed, as {@link IntKernels#dotQ4_K} does.
      */
-    private static void subtractMins(float[] mins, QuantizedRows x, int b, int blocks, float[] out, int o, int i) {
-        jdk.incubator.vector.FloatVector m = jdk.incubator.vector.FloatVector.zero(jdk.incubator.vector.FloatVector.SPECIES_256);
-        for (int g = 0; g < blocks; g += 8) m = IntKernels.minStep(mins, i * blocks + g, x.scaledSums, b * blocks + g, m);
-        out[o] -= IntKernels.sum(m);
-    }
-    /**
+    private static void subtractMins(float[] mins, QuantizedRows x, int b, int blocks, float[] out, int o, int i, float[] lanes) {
+        FloatVector m = FloatVector.zero(FloatVector.SPECIES_256);
+        for (int g = 0; g < blocks; g += 8)
+            m = FloatVector.fromArray(FloatVector.SPECIES_256, mins, i * blocks + g).fma(FloatVector.fromArray(FloatVector.SPECIES_256, x.scaledSums, b * blocks + g), m);
+        m.intoArray(lanes, 0);
+        out[o] -= IntKernels.sum(lanes, 0);
+    }    /**
      * out[r] for r in [from, to) against a single activation row: each row streamed once through
      * its type's fused kernel (the switch on the sealed type gives each kernel loop its own,
      * monomorphic, call site). One row at a time measured faster than interleaving two or four:
