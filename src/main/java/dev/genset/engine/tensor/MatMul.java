@@ -64,6 +64,9 @@ public final class MatMul {
 
     private static void run(Parallel pool, FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
         if (batch <= 0 || rows <= 0) return;
+        // GGUF guarantees this for every tensor (ggml's rule); the kernels rely on it
+        if (cols % w.type().blockSize != 0)
+            throw new IllegalArgumentException("rows of " + cols + " values are not whole " + w.type() + " blocks of " + w.type().blockSize);
         Job job = JOBS.get();
         if (job.busy) job = new Job();  // a product started from inside another one
         job.set(w, x, batch, out, rows, cols);

@@ -3,7 +3,8 @@ package dev.genset.engine.tensor;
 /**
  * Activation rows quantized to signed 8-bit integers in 32-value blocks, each block with an fp16
  * scale: what llama.cpp does to activations (its Q8_0) before multiplying them with Q8_0 or Q4_0
- * weights, so that each block's dot product is integer arithmetic. The values are kept widened to
+ * weights, so that each block's dot product is integer arithmetic. Q4_K weights use the same
+ * blocks here (llama.cpp quantizes their activations in 256-value blocks). The values are kept widened to
  * 16 bits, the form {@link IntKernels} multiplies.
  *
  * <p>Quantization follows llama.cpp's x86 code: scale d = amax / 127 stored as fp16, values
