@@ -1,6 +1,5 @@
 package dev.genset.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.gateway.admin.AdminService;
 import dev.genset.gateway.route.Deployment;
@@ -70,30 +69,25 @@ final class DeploymentsCommand implements Runnable {
         @Option(names = "--json", description = "JSON output.")
         boolean json;
 
+        private static ObjectNode json(Deployments.Row r) {
+            ObjectNode n = StoreOptions.JSON.createObjectNode();
+            n.put("name", r.name());
+            n.put("model", r.model());
+            n.put("provider", r.provider());
+            n.put("base_url", r.baseUrl());
+            n.put("upstream_model", r.upstreamModel());
+            n.put("priority", r.priority());
+            n.put("weight", r.weight());
+            n.put("has_api_key", r.apiKey() != null);
+            return n;
+        }
+
         @Override
         public Integer call() throws Exception {
             try (Store s = store.open()) {
-                var rows = new AdminService(s).listDeployments();
-                if (json) {
-                    ArrayNode a = StoreOptions.JSON.createArrayNode();
-                    for (Deployments.Row r : rows) {
-                        ObjectNode n = a.addObject();
-                        n.put("name", r.name());
-                        n.put("model", r.model());
-                        n.put("provider", r.provider());
-                        n.put("base_url", r.baseUrl());
-                        n.put("upstream_model", r.upstreamModel());
-                        n.put("priority", r.priority());
-                        n.put("weight", r.weight());
-                        n.put("has_api_key", r.apiKey() != null);
-                    }
-                    System.out.println(StoreOptions.JSON.writeValueAsString(a));
-                    return 0;
-                }
-                String fmt = "%-20s %-24s %-8s %-40s %8s %6s%n";
-                System.out.printf(fmt, "NAME", "MODEL", "PROVIDER", "BASE URL", "PRIORITY", "WEIGHT");
-                for (Deployments.Row r : rows)
-                    System.out.printf(fmt, r.name(), r.model(), r.provider(), r.baseUrl() == null ? "-" : r.baseUrl(), r.priority(), r.weight());
+                StoreOptions.printList(new AdminService(s).listDeployments(), json, ListDeployments::json,
+                        "%-20s %-24s %-8s %-40s %8s %6s%n", new Object[] {"NAME", "MODEL", "PROVIDER", "BASE URL", "PRIORITY", "WEIGHT"},
+                        r -> new Object[] {r.name(), r.model(), r.provider(), r.baseUrl() == null ? "-" : r.baseUrl(), r.priority(), r.weight()});
             }
             return 0;
         }

@@ -1,6 +1,5 @@
 package dev.genset.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.gateway.admin.AdminService;
 import dev.genset.store.ApiKeyRecord;
@@ -60,20 +59,11 @@ final class KeysCommand implements Runnable {
         public Integer call() throws Exception {
             try (Store s = store.open()) {
                 AdminService admin = new AdminService(s);
-                var keys = admin.listKeys(team);
-                if (json) {
-                    ArrayNode a = StoreOptions.JSON.createArrayNode();
-                    for (ApiKeyRecord k : keys) a.add(StoreOptions.keyJson(k, admin.teamName(k.teamId())));
-                    System.out.println(StoreOptions.JSON.writeValueAsString(a));
-                    return 0;
-                }
-                System.out.printf("%-18s %-12s %-20s %-14s %-8s %s%n", "ID", "PREFIX", "NAME", "TEAM", "STATE", "LIMITS");
                 long now = System.currentTimeMillis();
-                for (ApiKeyRecord k : keys) {
-                    String state = k.revoked() ? "revoked" : k.expired(now) ? "expired" : "active";
-                    System.out.printf("%-18s %-12s %-20s %-14s %-8s %s%n", k.id(), k.prefix(), k.name(),
-                            k.teamId() == null ? "-" : admin.teamName(k.teamId()), state, StoreOptions.limitsText(k.limits()));
-                }
+                StoreOptions.printList(admin.listKeys(team), json, k -> StoreOptions.keyJson(k, admin.teamName(k.teamId())),
+                        "%-18s %-12s %-20s %-14s %-8s %s%n", new Object[] {"ID", "PREFIX", "NAME", "TEAM", "STATE", "LIMITS"},
+                        k -> new Object[] {k.id(), k.prefix(), k.name(), k.teamId() == null ? "-" : admin.teamName(k.teamId()),
+                                k.revoked() ? "revoked" : k.expired(now) ? "expired" : "active", StoreOptions.limitsText(k.limits())});
             }
             return 0;
         }
@@ -96,7 +86,7 @@ final class KeysCommand implements Runnable {
                 if (json) {
                     ObjectNode n = StoreOptions.keyJson(k, admin.teamName(k.teamId()));
                     n.set("spend", StoreOptions.spendJson(spend));
-                    System.out.println(StoreOptions.JSON.writeValueAsString(n));
+                    StoreOptions.printJson(n);
                     return 0;
                 }
                 System.out.printf("id:       %s%nname:     %s%nprefix:   %s%nteam:     %s%nlimits:   %s%ncreated:  %s%nexpires:  %s%nrevoked:  %s%n",

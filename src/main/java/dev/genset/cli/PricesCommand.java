@@ -1,6 +1,5 @@
 package dev.genset.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.gateway.admin.AdminService;
 import dev.genset.store.Money;
@@ -57,30 +56,25 @@ final class PricesCommand implements Runnable {
         @Option(names = "--json", description = "JSON output.")
         boolean json;
 
+        private static ObjectNode json(Price p) {
+            ObjectNode n = StoreOptions.JSON.createObjectNode();
+            n.put("model", p.model());
+            n.put("deployment", p.deployment().isEmpty() ? null : p.deployment());
+            n.put("min_prompt_tokens", p.minPromptTokens());
+            n.put("input", p.input());
+            n.put("output", p.output());
+            n.put("cached_input", p.cachedInput());
+            return n;
+        }
+
         @Override
         public Integer call() throws Exception {
             try (Store s = store.open()) {
-                var prices = new AdminService(s).listPrices();
-                if (json) {
-                    ArrayNode a = StoreOptions.JSON.createArrayNode();
-                    for (Price p : prices) {
-                        ObjectNode n = a.addObject();
-                        n.put("model", p.model());
-                        n.put("deployment", p.deployment().isEmpty() ? null : p.deployment());
-                        n.put("min_prompt_tokens", p.minPromptTokens());
-                        n.put("input", p.input());
-                        n.put("output", p.output());
-                        n.put("cached_input", p.cachedInput());
-                    }
-                    System.out.println(StoreOptions.JSON.writeValueAsString(a));
-                    return 0;
-                }
-                String fmt = "%-28s %-16s %10s %12s %12s %14s%n";
-                System.out.printf(fmt, "MODEL", "DEPLOYMENT", "FROM", "INPUT", "OUTPUT", "CACHED INPUT");
-                for (Price p : prices)
-                    System.out.printf(fmt, p.model(), p.deployment().isEmpty() ? "*" : p.deployment(), p.minPromptTokens(),
-                            "$" + Money.format(p.input()), "$" + Money.format(p.output()),
-                            p.cachedInput() == null ? "-" : "$" + Money.format(p.cachedInput()));
+                StoreOptions.printList(new AdminService(s).listPrices(), json, ListPrices::json,
+                        "%-28s %-16s %10s %12s %12s %14s%n", new Object[] {"MODEL", "DEPLOYMENT", "FROM", "INPUT", "OUTPUT", "CACHED INPUT"},
+                        p -> new Object[] {p.model(), p.deployment().isEmpty() ? "*" : p.deployment(), p.minPromptTokens(),
+                                "$" + Money.format(p.input()), "$" + Money.format(p.output()),
+                                p.cachedInput() == null ? "-" : "$" + Money.format(p.cachedInput())});
             }
             return 0;
         }

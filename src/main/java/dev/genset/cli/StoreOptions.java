@@ -2,6 +2,9 @@ package dev.genset.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.gateway.admin.AdminService;
 import dev.genset.store.ApiKeyRecord;
@@ -99,6 +102,27 @@ final class StoreOptions {
         n.put("token_quota", l.tokenQuota());
         n.put("period", l.period().label());
         return n;
+    }
+
+    /** Prints a JSON document on stdout. */
+    static void printJson(JsonNode n) throws JsonProcessingException {
+        System.out.println(JSON.writeValueAsString(n));
+    }
+
+    /**
+     * The list commands' output: with {@code json} a JSON array of one object per row, otherwise a
+     * table, the header and then one line per row in {@code format}.
+     */
+    static <T> void printList(java.util.List<T> rows, boolean json, java.util.function.Function<T, ObjectNode> toJson,
+                              String format, Object[] header, java.util.function.Function<T, Object[]> cells) throws JsonProcessingException {
+        if (json) {
+            ArrayNode a = JSON.createArrayNode();
+            for (T r : rows) a.add(toJson.apply(r));
+            printJson(a);
+            return;
+        }
+        System.out.printf(format, header);
+        for (T r : rows) System.out.printf(format, cells.apply(r));
     }
 
     static ObjectNode keyJson(ApiKeyRecord k, String teamName) {

@@ -1,6 +1,5 @@
 package dev.genset.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.gateway.admin.AdminService;
 import dev.genset.store.Money;
@@ -49,16 +48,9 @@ final class TeamsCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             try (Store s = store.open()) {
-                var teams = new AdminService(s).listTeams();
-                if (json) {
-                    ArrayNode a = StoreOptions.JSON.createArrayNode();
-                    teams.forEach(t -> a.add(StoreOptions.teamJson(t)));
-                    System.out.println(StoreOptions.JSON.writeValueAsString(a));
-                    return 0;
-                }
-                System.out.printf("%-18s %-20s %-9s %s%n", "ID", "NAME", "STATE", "LIMITS");
-                for (Team t : teams)
-                    System.out.printf("%-18s %-20s %-9s %s%n", t.id(), t.name(), t.disabled() ? "disabled" : "active", StoreOptions.limitsText(t.limits()));
+                StoreOptions.printList(new AdminService(s).listTeams(), json, StoreOptions::teamJson,
+                        "%-18s %-20s %-9s %s%n", new Object[] {"ID", "NAME", "STATE", "LIMITS"},
+                        t -> new Object[] {t.id(), t.name(), t.disabled() ? "disabled" : "active", StoreOptions.limitsText(t.limits())});
             }
             return 0;
         }
@@ -81,7 +73,7 @@ final class TeamsCommand implements Runnable {
                 if (json) {
                     ObjectNode n = StoreOptions.teamJson(t);
                     n.set("spend", StoreOptions.spendJson(spend));
-                    System.out.println(StoreOptions.JSON.writeValueAsString(n));
+                    StoreOptions.printJson(n);
                     return 0;
                 }
                 System.out.printf("id:      %s%nname:    %s%nstate:   %s%nlimits:  %s%nkeys:    %d%n", t.id(), t.name(),

@@ -50,7 +50,7 @@ final class UsageCommand implements Callable<Integer> {
                     ArrayNode a = root.putArray("groups");
                     for (UsageReports.Totals t : groups) a.add(totalsJson(t, label(admin, groupBy, t.group())));
                 }
-                System.out.println(StoreOptions.JSON.writeValueAsString(root));
+                StoreOptions.printJson(root);
                 return 0;
             }
             String fmt = "%-32s %10s %8s %14s %14s %12s %14s%n";
