@@ -79,33 +79,63 @@ final class IntKernels {
      * with the activation quants fused into the vector accumulator with (d * scale) * dx; per
      * super-block its 8 min terms (dmin * min) times (dx * sum of the activation quants) fused
      * into a second accumulator, lane by lane; the result is the first lane sum minus the second.
-     * Each super-block's 8 scales and mins are unpacked first
-     * (to {@code scratch}, 16 floats); then one sub-block per loop step, its nibbles taken from
-     * 16-bit lanes with a shift by 0 or 4 (a register count, native on AVX2).
+     * The row's scales and mins come unpacked ({@link #widenQ4_KScales}: 8 of each per
+     * super-block, from index 0); two sub-blocks per loop step, from the low and high nibbles of
+     * one 32-byte load widened to 16-bit lanes. {@code lanes} is scratch for 16 floats.
      */
-    static float dotQ4_K(MemorySegment s, long wBlock, short[] xq, float[] xd, float[] xs, int xBlock, int superBlocks, float[] scratch) {
-        FloatVector acc = FloatVector.zero(F8), mins = acc;
+    static float dotQ4_K(MemorySegment s, long wBlock, short[] xq, float[] xd, float[] xs, int xBlock, int superBlocks,
+                         float[] scales, float[] mins, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F8), minAcc = acc;
         for (int g = 0; g < superBlocks; g++) {
             long b = (wBlock + g) * Q4_K_BYTES;
-            float d = Simd.f16(s, b), dmin = Simd.f16(s, b + 2);
-            for (int sub = 0; sub < 8; sub++) {
-                scratch[sub] = d * Q4_KTensor.scale(s, b + 4, sub);
-                scratch[8 + sub] = dmin * Q4_KTensor.min(s, b + 4, sub);
-            }
-            for (int sub = 0; sub < 8; sub++) {
-                int xb = xBlock + 8 * g + sub, shift = 4 * (sub & 1);
-                long q = b + 16 + 32 * (sub >> 1);
-                ShortVector w0 = widen(ByteVector.fromMemorySegment(B16, s, q, LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F);
-                ShortVector w1 = widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F);
-                acc = blockStep(w0, w1, xq, xb * BLOCK, scratch[sub] * xd[xb], acc);
+            // sub-blocks 2c and 2c + 1 share 32 bytes: the low nibbles are one, the high nibbles the other
+            for (int c = 0; c < 4; c++) {
+                int xb = xBlock + 8 * g + 2 * c, j = 8 * g + 2 * c;
+                long q = b + 16 + 32 * c;
+                ShortVector p0 = widen(ByteVector.fromMemorySegment(B16, s, q, LE)), p1 = widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE));
+                acc = blockStep(p0.and((short) 0x0F), p1.and((short) 0x0F), xq, xb * BLOCK, scales[j] * xd[xb], acc);
+                acc = blockStep(p0.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F), p1.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F),
+                        xq, (xb + 1) * BLOCK, scales[j + 1] * xd[xb + 1], acc);
             }
             // the super-block's 8 min terms: (dmin * min) times the 8 activation blocks' dx * sum, lane by lane
-            mins = FloatVector.fromArray(F8, scratch, 8).fma(FloatVector.fromArray(F8, xs, xBlock + 8 * g), mins);
+            minAcc = FloatVector.fromArray(F8, mins, 8 * g).fma(FloatVector.fromArray(F8, xs, xBlock + 8 * g), minAcc);
         }
         // summed from an array: past C2's inlining budget a call taking a vector would box it
-        acc.intoArray(scratch, 0);
-        mins.intoArray(scratch, 8);
-        return sum(scratch, 0) - sum(scratch, 8);
+        acc.intoArray(lanes, 0);
+        minAcc.intoArray(lanes, 8);
+        return sum(lanes, 0) - sum(lanes, 8);
+    }
+
+    /**
+     * {@link #unpackQ4_K} for {@code superBlocks} super-blocks from {@code block}, to
+     * scales[so + 8g ..] and mins[mo + 8g ..]: called once per row or tile, outside the kernels.
+     * (Scalar on purpose: a 128-bit int vector version took a quarter less time here, but its
+     * new vector shapes made C2 at times give up on intrinsics in the tile kernels, 3x slower.)
+     */
+    static void widenQ4_KScales(MemorySegment s, long block, int superBlocks, float[] scales, int so, float[] mins, int mo) {
+        for (int g = 0; g < superBlocks; g++) unpackQ4_K(s, (block + g) * Q4_K_BYTES, scales, so + 8 * g, mins, mo + 8 * g);
+    }
+
+    /**
+     * The 8 sub-block scales times d to scales[so ..] and the 8 mins times dmin to mins[mo ..] of
+     * the Q4_K super-block at byte b: the same values as {@link Q4_KTensor#scale} and
+     * {@link Q4_KTensor#min} give one by one, times the same floats. The 12 packed bytes are read
+     * as three 32-bit words u0, u1, u2: scales 0..3 are the low 6 bits of u0's bytes, mins 0..3 of
+     * u1's; scales 4..7 take their low 4 bits from u2's low nibbles and their top 2 from u0's top
+     * bits, mins 4..7 from u2's high nibbles and u1's top bits. So four words hold all 16 values,
+     * a byte each.
+     */
+    static void unpackQ4_K(MemorySegment s, long b, float[] scales, int so, float[] mins, int mo) {
+        int u0 = s.get(Simd.LE_INT, b + 4), u1 = s.get(Simd.LE_INT, b + 8), u2 = s.get(Simd.LE_INT, b + 12);
+        int scLow = u0 & 0x3F3F3F3F, scHigh = (u2 & 0x0F0F0F0F) | ((u0 >>> 6) & 0x03030303) << 4;
+        int mnLow = u1 & 0x3F3F3F3F, mnHigh = ((u2 >>> 4) & 0x0F0F0F0F) | ((u1 >>> 6) & 0x03030303) << 4;
+        float d = Simd.f16(s, b), dmin = Simd.f16(s, b + 2);
+        for (int k = 0; k < 4; k++) {
+            scales[so + k] = d * ((scLow >>> 8 * k) & 0xFF);
+            scales[so + 4 + k] = d * ((scHigh >>> 8 * k) & 0xFF);
+            mins[mo + k] = dmin * ((mnLow >>> 8 * k) & 0xFF);
+            mins[mo + 4 + k] = dmin * ((mnHigh >>> 8 * k) & 0xFF);
+        }
     }
 
     /** One block of the canonical sequence: acc + float(pairwise sums of w0*x0 + w1*x1) * scale. */
@@ -169,14 +199,18 @@ final class IntKernels {
      * scale[sOff ..] and mins[sOff ..] (8 per super-block).
      */
     static void widenQ4_K(MemorySegment s, long block, int superBlocks, short[] tile, int tOff, float[] scale, float[] mins, int sOff) {
-        for (int j = 0, subs = 8 * superBlocks; j < subs; j++) {
-            long b = (block + (j >> 3)) * Q4_K_BYTES;
-            int sub = j & 7, shift = 4 * (sub & 1);
-            long q = b + 16 + 32 * (sub >> 1);
-            scale[sOff + j] = Simd.f16(s, b) * Q4_KTensor.scale(s, b + 4, sub);
-            mins[sOff + j] = Simd.f16(s, b + 2) * Q4_KTensor.min(s, b + 4, sub);
-            widen(ByteVector.fromMemorySegment(B16, s, q, LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F).intoArray(tile, tOff + 32 * j);
-            widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F).intoArray(tile, tOff + 32 * j + 16);
+        widenQ4_KScales(s, block, superBlocks, scale, sOff, mins, sOff);
+        for (int g = 0; g < superBlocks; g++) {
+            long b = (block + g) * Q4_K_BYTES;
+            for (int c = 0; c < 4; c++) {
+                long q = b + 16 + 32 * c;
+                int t = tOff + 256 * g + 64 * c;
+                ShortVector p0 = widen(ByteVector.fromMemorySegment(B16, s, q, LE)), p1 = widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE));
+                p0.and((short) 0x0F).intoArray(tile, t);
+                p1.and((short) 0x0F).intoArray(tile, t + 16);
+                p0.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).intoArray(tile, t + 32);
+                p1.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).intoArray(tile, t + 48);
+            }
         }
     }
 

@@ -128,8 +128,15 @@ public final class MatMul {
             case Q8_0Tensor t -> { for (int r = from; r < to; r++) out[r] = IntKernels.dotQ8_0(s, (long) r * blocks, x.q, x.d, 0, blocks); }
             case Q4_0Tensor t -> { for (int r = from; r < to; r++) out[r] = IntKernels.dotQ4_0(s, (long) r * blocks, x.q, x.d, 0, blocks); }
             case Q4_KTensor t -> {
-                float[] scratch = LANES.get();
-                for (int r = from; r < to; r++) out[r] = IntKernels.dotQ4_K(s, (long) r * (blocks / 8), x.q, x.d, x.scaledSums, 0, blocks / 8, scratch);
+                float[] lanes = LANES.get();
+                float[][] sh = SCALES.get(), mh = MINS.get();
+                if (sh[0].length < blocks) sh[0] = new float[blocks];
+                if (mh[0].length < blocks) mh[0] = new float[blocks];
+                for (int r = from; r < to; r++) {
+                    long first = (long) r * (blocks / 8);
+                    IntKernels.widenQ4_KScales(s, first, blocks / 8, sh[0], 0, mh[0], 0);
+                    out[r] = IntKernels.dotQ4_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, sh[0], mh[0], lanes);
+                }
             }
             default -> throw new IllegalStateException(w.type() + " has no integer kernel");
         }

@@ -116,9 +116,13 @@ class HandBlockTest {
                 expected[64 * c + l] = 0.5f * sc[2 * c] * (l % 16) - 0.25f * mn[2 * c];
                 expected[64 * c + 32 + l] = 0.5f * sc[2 * c + 1] * ((l + c) % 16) - 0.25f * mn[2 * c + 1];
             }
+        float[] scales = new float[8], mins = new float[8];
+        IntKernels.unpackQ4_K(java.lang.foreign.MemorySegment.ofArray(b), 0, scales, 0, mins, 0);
         for (int j = 0; j < 8; j++) {
             assertThat(Q4_KTensor.scale(java.lang.foreign.MemorySegment.ofArray(b), 4, j)).isEqualTo(sc[j]);
             assertThat(Q4_KTensor.min(java.lang.foreign.MemorySegment.ofArray(b), 4, j)).isEqualTo(mn[j]);
+            assertThat(scales[j]).isEqualTo(0.5f * sc[j]);
+            assertThat(mins[j]).isEqualTo(0.25f * mn[j]);
         }
         assertDecodes(tensor(GgmlType.Q4_K, b, 256), expected);
     }
@@ -167,5 +171,27 @@ class HandBlockTest {
         float[] out = new float[50];
         t.dequantize(5, out, 0, 50);
         for (int i = 0; i < 50; i++) assertThat(out[i]).isEqualTo(t.getFloat(5 + i));
+    }
+
+    /** The word-at-a-time unpacking of Q4_K scales and mins, scalar and vector, equals the byte-by-byte one, bit for bit, on random bytes. */
+    @Test
+    void q4kScalesUnpackedWordwiseEqualThoseReadByteByByte() {
+        java.util.Random random = new java.util.Random(7);
+        byte[] b = new byte[144];
+        float[] scales = new float[8], mins = new float[8], vectorScales = new float[11], vectorMins = new float[13];
+        for (int trial = 0; trial < 2000; trial++) {
+            random.nextBytes(b);
+            b[1] &= 0x3F;  // finite d
+            b[3] &= 0x3F;  // finite dmin
+            java.lang.foreign.MemorySegment s = java.lang.foreign.MemorySegment.ofArray(b);
+            IntKernels.unpackQ4_K(s, 0, scales, 0, mins, 0);
+            IntKernels.widenQ4_KScales(s, 0, 1, vectorScales, 3, vectorMins, 5);
+            for (int j = 0; j < 8; j++) {
+                assertThat(scales[j]).isEqualTo(Simd.f16(s, 0) * Q4_KTensor.scale(s, 4, j));
+                assertThat(mins[j]).isEqualTo(Simd.f16(s, 2) * Q4_KTensor.min(s, 4, j));
+                assertThat(vectorScales[3 + j]).isEqualTo(scales[j]);
+                assertThat(vectorMins[5 + j]).isEqualTo(mins[j]);
+            }
+        }
     }
 }
