@@ -28,6 +28,7 @@ final class Metering {
     private Job job;
     private int perPrompt = 1;
     private Usage explicit;
+    private String deployment; // the local deployment a routed request was served by
     private boolean clientGone;
     private boolean incomplete;
     private boolean settled;
@@ -119,9 +120,23 @@ final class Metering {
         this.perPrompt = Math.max(1, perPrompt);
     }
 
-    /** Usage known otherwise (a routed request). */
+    /**
+     * A routed attempt at a local deployment that failed before its response began: its job is no
+     * part of this request's usage (another deployment answers, or the request fails as a whole).
+     */
+    void dropJob() {
+        job = null;
+        perPrompt = 1;
+    }
+
+    /** Usage known otherwise (a routed request served upstream). */
     void usage(Usage u) {
         this.explicit = u;
+    }
+
+    /** The local deployment that served a routed request: its job's usage is booked under that name. */
+    void servedBy(String deployment) {
+        this.deployment = deployment;
     }
 
     /** The client closed the connection during the response. */
@@ -143,6 +158,7 @@ final class Metering {
         if (u == null && job != null) {
             job.cancelAndDrain(); // nothing left running when it is booked; no-op if every sequence ended
             u = job.usage(perPrompt);
+            if (deployment != null) u = u.withDeployment(u.provider(), deployment);
         }
         String outcome = clientGone ? "cancelled" : !incomplete && status >= 200 && status < 300 ? "ok" : "error";
         gateway.settle(admission, u == null ? Usage.NONE : u, outcome);

@@ -59,9 +59,14 @@ final class OpenAiEndpoints {
     void chat(byte[] body, ServerResponse res, Call call) throws IOException, InterruptedException {
         Json j = Json.parseObject(body);
         if (upstream.handles(j.node().path("model").asText(null))) {
-            upstream.forward("/chat/completions", j, res, call);
+            upstream.forward("/chat/completions", j, res, call, this::chat);
             return;
         }
+        chat(j, new Reply.Direct(res), call);
+    }
+
+    /** A chat completion by a model served here, answered into {@code target}. */
+    private void chat(Json j, Reply target, Call call) throws IOException, InterruptedException {
         j.allowOnly(CHAT_FIELDS);
         ServedModel model = call.model(j.string("model", null), Call.keepAlive(j.get("keep_alive")));
         List<ChatMessage> messages = messages(j);
@@ -111,7 +116,7 @@ final class OpenAiEndpoints {
         call.meter().job(job, sp.n());
         String id = "chatcmpl-" + randomId();
         long created = System.currentTimeMillis() / 1000;
-        if (stream) streamChat(job, res, call.meter(), id, created, model.id, includeUsage, logprobs, tok, tools);
+        if (stream) streamChat(job, target.stream(), call.meter(), id, created, model.id, includeUsage, logprobs, tok, tools);
         else {
             Outcome[] out = collect(job, sp.n());
             ObjectNode r = envelope(id, "chat.completion", created, model.id);
@@ -129,7 +134,7 @@ final class OpenAiEndpoints {
                 c.put("finish_reason", reply.calls().isEmpty() ? out[i].done.reason().apiName() : "tool_calls");
             }
             r.set("usage", usage(out, 1));
-            send(res, r);
+            target.send(r);
         }
     }
 
@@ -273,7 +278,7 @@ final class OpenAiEndpoints {
         };
     }
 
-    private void streamChat(Job job, ServerResponse res, Metering meter, String id, long created, String model, boolean includeUsage, boolean logprobs, Tokenizer tok,
+    private void streamChat(Job job, Sse stream, Metering meter, String id, long created, String model, boolean includeUsage, boolean logprobs, Tokenizer tok,
                             ToolCalls.Spec tools) throws InterruptedException {
         Outcome[] out = new Outcome[job.choices()];
         for (int i = 0; i < out.length; i++) out[i] = new Outcome();
@@ -283,7 +288,7 @@ final class OpenAiEndpoints {
             if (tools.active()) calls[i] = new ToolCalls.Stream(tools.forced());
             heldLogprobs.add(new ArrayList<>());
         }
-        try (Sse sse = new Sse(res)) {
+        try (Sse sse = stream) {
             try {
                 sse.open();
                 for (int i = 0; i < out.length; i++) {
@@ -418,9 +423,14 @@ final class OpenAiEndpoints {
     void completions(byte[] body, ServerResponse res, Call call) throws IOException, InterruptedException {
         Json j = Json.parseObject(body);
         if (upstream.handles(j.node().path("model").asText(null))) {
-            upstream.forward("/completions", j, res, call);
+            upstream.forward("/completions", j, res, call, this::completions);
             return;
         }
+        completions(j, new Reply.Direct(res), call);
+    }
+
+    /** A text completion by a model served here, answered into {@code target}. */
+    private void completions(Json j, Reply target, Call call) throws IOException, InterruptedException {
         j.allowOnly(COMPLETION_FIELDS);
         ServedModel model = call.model(j.string("model", null), Call.keepAlive(j.get("keep_alive")));
         Tokenizer tok = model.tokenizer();
@@ -470,7 +480,7 @@ final class OpenAiEndpoints {
         String id = "cmpl-" + randomId();
         long created = System.currentTimeMillis() / 1000;
         if (stream) {
-            streamCompletions(job, res, call.meter(), id, created, model.id, includeUsage, echo, logprobs, prompts, sp.n(), tok);
+            streamCompletions(job, target.stream(), call.meter(), id, created, model.id, includeUsage, echo, logprobs, prompts, sp.n(), tok);
             return;
         }
         Outcome[] out = collect(job, reqs.size());
@@ -491,7 +501,7 @@ final class OpenAiEndpoints {
             c.put("finish_reason", out[i].done.reason().apiName());
         }
         r.set("usage", usage(out, sp.n()));
-        send(res, r);
+        target.send(r);
     }
 
     /** A prompt: its text if it was given as text, and its tokens. */
@@ -547,12 +557,12 @@ final class OpenAiEndpoints {
         return t;
     }
 
-    private void streamCompletions(Job job, ServerResponse res, Metering meter, String id, long created, String model, boolean includeUsage, boolean echo,
+    private void streamCompletions(Job job, Sse stream, Metering meter, String id, long created, String model, boolean includeUsage, boolean echo,
                                    Integer logprobs, List<Prompt> prompts, int n, Tokenizer tok) throws InterruptedException {
         Outcome[] out = new Outcome[job.choices()];
         CompletionLogprobs[] offsets = new CompletionLogprobs[out.length];
         for (int i = 0; i < out.length; i++) out[i] = new Outcome();
-        try (Sse sse = new Sse(res)) {
+        try (Sse sse = stream) {
             try {
                 sse.open();
                 while (!job.done()) {

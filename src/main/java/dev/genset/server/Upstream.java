@@ -3,6 +3,8 @@ package dev.genset.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.gateway.GatewayException;
+import dev.genset.gateway.Usage;
+import dev.genset.gateway.route.Deployment;
 import dev.genset.gateway.route.Outcome;
 import dev.genset.gateway.route.ResponseSink;
 import dev.genset.gateway.route.Router;
@@ -13,11 +15,22 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * Requests for models this server does not hold but the gateway routes to OpenAI-compatible
- * upstreams: admitted like local ones, passed through (a stream chunk by chunk as it arrives) and
- * booked with the usage the upstream reported (or counted where it reported none).
+ * Requests the gateway routes over deployments: for models this server does not hold, and for
+ * any model with a local deployment among its deployments. Admitted like local ones; an upstream's
+ * answer is passed through (a stream chunk by chunk as it arrives) and booked with the usage it
+ * reported (or counted where it reported none); a local deployment runs the local path, and what
+ * it fails with before sending anything (a full queue, a loading model, an engine error) falls
+ * back to the next deployment as an upstream's failure does.
  */
 final class Upstream {
+    private static final System.Logger LOG = System.getLogger("genset.serve");
+
+    /** The local chat or completions path, answering into a {@link Reply}. */
+    @FunctionalInterface
+    interface LocalPath {
+        void serve(Json j, Reply reply, Call call) throws IOException, InterruptedException;
+    }
+
     private final Router router; // null: no gateway
     private final ModelRegistry models;
 
@@ -26,9 +39,15 @@ final class Upstream {
         this.models = models;
     }
 
-    /** Whether a request for {@code model} goes upstream: not served here, routed by the gateway. */
+    /**
+     * Whether a request for {@code model} goes through the router: it has deployments, and either
+     * one of them is local or the model is not served here (a model held here whose deployments
+     * are all upstream is served here, as before it had any).
+     */
     boolean handles(String model) {
-        return router != null && model != null && !model.isEmpty() && router.routes(model) && !models.has(model);
+        if (router == null || model == null || model.isEmpty() || !router.routes(model)) return false;
+        for (Deployment d : router.deployments(model)) if (d.isLocal()) return true;
+        return !models.has(model);
     }
 
     java.util.List<String> models() {
@@ -36,8 +55,11 @@ final class Upstream {
         return router.models().stream().filter(m -> !models.has(m)).toList();
     }
 
-    /** Forwards a chat or completions request ({@code path} "/chat/completions" or "/completions"). */
-    void forward(String path, Json j, ServerResponse res, Call call) {
+    /**
+     * Routes a chat or completions request ({@code path} "/chat/completions" or "/completions");
+     * {@code local} serves its local deployments.
+     */
+    void forward(String path, Json j, ServerResponse res, Call call, LocalPath local) {
         ObjectNode body = j.node();
         String model = body.path("model").asText();
         boolean stream = body.path("stream").asBoolean(false);
@@ -50,14 +72,15 @@ final class Upstream {
         Sink sink = stream ? new Sink(res, meter) : null;
         Router.Result r;
         try {
-            r = router.forward(model, path, body, prompt, sink, null);
+            r = router.forward(model, path, body, prompt, sink, (d, b, s) -> serveLocally(d, b, s, local, call));
         } catch (GatewayException e) {
             throw Metering.map(e);
         } finally {
             if (sink != null) sink.close();
         }
         Outcome o = r.outcome();
-        meter.usage(o.usage());
+        if (r.deployment().isLocal()) meter.servedBy(r.deployment().name()); // booked from its job, as a direct request is
+        else meter.usage(o.usage());
         if (o.streamed()) { // sent as it came, complete or not
             if (!o.complete()) meter.incomplete(); // cut or stalled upstream: booked as an error, with what was produced
             return;
@@ -69,6 +92,37 @@ final class Upstream {
             return;
         }
         throw new ApiException(502, "upstream_error", "The upstream of model '" + model + "' failed: " + o.error(), null, "upstream_error");
+    }
+
+    /**
+     * One attempt at a local deployment: the local path with the deployment's model. An error it
+     * raises before anything was sent becomes the outcome's status and body (a 400 goes to the
+     * client as it is; a 429 or 5xx falls back), and its job, if it had started one, is no part of
+     * the request's usage. A model the deployment names but this server does not have is the
+     * deployment's failure, not the client's.
+     */
+    private static Outcome serveLocally(Deployment d, ObjectNode body, ResponseSink sink, LocalPath local, Call call) {
+        ObjectNode b = body.deepCopy(); // the next deployment gets the client's body as it was
+        b.put("model", d.targetModel());
+        Reply.Routed reply = new Reply.Routed(sink);
+        ApiException failure;
+        try {
+            local.serve(Json.of(b, ""), reply, call);
+            return reply.outcome(d.name());
+        } catch (ApiException e) {
+            failure = e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failure = ApiException.unavailable("The server is shutting down.");
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "local deployment " + d.name() + " failed", e);
+            failure = ApiException.server("Internal error: " + e);
+        }
+        if (reply.started()) return reply.outcome(d.name());
+        call.meter().dropJob();
+        if ("model_not_found".equals(failure.code())) return Outcome.failed(d.name() + ": " + failure.getMessage(), false);
+        long retryAfterMs = failure.retryAfter() == null ? -1 : Long.parseLong(failure.retryAfter()) * 1000;
+        return new Outcome(failure.status(), Json.bytes(failure.toJson()), Usage.NONE, retryAfterMs, false, false, d.name() + ": " + failure.getMessage());
     }
 
     /** The text of the prompt or messages, to estimate its tokens for admission. */

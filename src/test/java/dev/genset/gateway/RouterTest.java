@@ -310,4 +310,75 @@ class RouterTest {
         assertThat(res.outcome().usage().deployment()).isEqualTo("engine");
         assertThat(seen.toString(StandardCharsets.UTF_8)).contains("\"model\":\"m\"");
     }
+
+    private static dev.genset.gateway.route.Outcome localError(int status, long retryAfterMs) {
+        return new dev.genset.gateway.route.Outcome(status, "{\"error\":{}}".getBytes(StandardCharsets.UTF_8), Usage.NONE, retryAfterMs, false, false, "engine answered " + status);
+    }
+
+    @Test
+    void aBusyLocalEngineFallsBackAtOnceWithoutRestingIt() throws Exception {
+        Upstream b = upstream((hit, req, ex) -> completion(ex, "from b"));
+        Router r = router(1, 1); // one retry allowed, one failure opens a breaker
+        r.route("m", Router.Strategy.PRIORITY, List.of(Deployment.local("engine", "m"), Deployment.upstream("b", "m", b.url(), null).withPriority(1)));
+        AtomicInteger calls = new AtomicInteger();
+        for (int status : new int[] {429, 503}) { // a full queue, a model still loading: both say when to come back
+            Router.Result res = r.forward("m", "/chat/completions", request(false), 3, null, (d, body, sink) -> {
+                calls.incrementAndGet();
+                return localError(status, 1_000); // within the wait the router would honour for an upstream
+            });
+            assertThat(res.deployment().name()).isEqualTo("b");
+            assertThat(res.attempts()).isEqualTo(2);
+            assertThat(r.breakerState("engine")).isEqualTo(CircuitBreaker.State.CLOSED); // full, not failing
+        }
+        assertThat(calls.get()).isEqualTo(2); // asked once per request, not again after its Retry-After
+        assertThat(b.hits.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aFailingLocalEngineFallsBackAtOnceAndRestsAfterFailuresInARow() throws Exception {
+        Upstream b = upstream((hit, req, ex) -> completion(ex, "from b"));
+        Router r = router(1, 2);
+        r.route("m", Router.Strategy.PRIORITY, List.of(Deployment.local("engine", "m"), Deployment.upstream("b", "m", b.url(), null).withPriority(1)));
+        AtomicInteger calls = new AtomicInteger();
+        Router.LocalHandler failing = (d, body, sink) -> {
+            calls.incrementAndGet();
+            return localError(500, -1);
+        };
+        Router.Result res = r.forward("m", "/chat/completions", request(false), 3, null, failing);
+        assertThat(res.deployment().name()).isEqualTo("b");
+        assertThat(calls.get()).isEqualTo(1); // not retried in place
+        assertThat(r.breakerState("engine")).isEqualTo(CircuitBreaker.State.CLOSED);
+        r.forward("m", "/chat/completions", request(false), 3, null, failing);
+        assertThat(r.breakerState("engine")).isEqualTo(CircuitBreaker.State.OPEN);
+        assertThat(r.forward("m", "/chat/completions", request(false), 3, null, failing).deployment().name()).isEqualTo("b");
+        assertThat(calls.get()).isEqualTo(2); // resting
+        assertThat(b.hits.get()).isEqualTo(3);
+    }
+
+    @Test
+    void aLocalClientErrorIsTheAnswer() throws Exception {
+        Upstream b = upstream((hit, req, ex) -> completion(ex, "from b"));
+        Router r = router(1, 1);
+        r.route("m", Router.Strategy.PRIORITY, List.of(Deployment.local("engine", "m"), Deployment.upstream("b", "m", b.url(), null).withPriority(1)));
+        Router.Result res = r.forward("m", "/chat/completions", request(false), 3, null, (d, body, sink) -> localError(400, -1));
+        assertThat(res.deployment().name()).isEqualTo("engine");
+        assertThat(res.outcome().status()).isEqualTo(400);
+        assertThat(res.outcome().retryable()).isFalse();
+        assertThat(b.hits.get()).isZero();
+        assertThat(r.breakerState("engine")).isEqualTo(CircuitBreaker.State.CLOSED);
+    }
+
+    @Test
+    void aLoadingLocalEngineAloneIs503WithItsRetryAfter() {
+        Router r = router(1, 3);
+        r.route("m", Router.Strategy.PRIORITY, List.of(Deployment.local("engine", "m")));
+        GatewayException e = catchThrowableOfType(GatewayException.class,
+                () -> r.forward("m", "/chat/completions", request(false), 3, null, (d, body, sink) -> localError(503, 2_000)));
+        assertThat(e.status()).isEqualTo(503);
+        assertThat(e.retryAfter()).isEqualTo("2");
+        GatewayException busy = catchThrowableOfType(GatewayException.class,
+                () -> r.forward("m", "/chat/completions", request(false), 3, null, (d, body, sink) -> localError(429, 1_000)));
+        assertThat(busy.status()).isEqualTo(429);
+        assertThat(busy.retryAfter()).isEqualTo("1");
+    }
 }

@@ -19,7 +19,10 @@ import java.util.function.LongSupplier;
  * Routes a public model name to its deployments: an order to try them in (priority with
  * fallback, smooth weighted round-robin, or least busy), retries with backoff on 429, 5xx and
  * timeouts (honouring Retry-After), a circuit breaker per deployment, and when every deployment
- * is exhausted a {@link GatewayException} that passes the soonest Retry-After on.
+ * is exhausted a {@link GatewayException} that passes the soonest Retry-After on. A local
+ * deployment that fails moves on to the next deployment at once: the engine says exactly why it
+ * cannot serve (a full queue, a model still loading, an error), so waiting to ask it again helps
+ * less than asking another deployment now.
  */
 public final class Router {
     public enum Strategy {
@@ -36,7 +39,11 @@ public final class Router {
         }
     }
 
-    /** Serves an attempt on a local deployment (the engine); the server provides it. */
+    /**
+     * Serves an attempt on a local deployment (the engine); the server provides it. It answers as
+     * an upstream does: a whole response as the outcome's body, a stream through the sink, a
+     * failure as its status (a 429 or 503 with a Retry-After when the engine is busy or loading).
+     */
     @FunctionalInterface
     public interface LocalHandler {
         Outcome serve(Deployment d, ObjectNode body, ResponseSink sink) throws Exception;
@@ -196,7 +203,7 @@ public final class Router {
         if (order.isEmpty()) throw new GatewayException(404, "invalid_request_error", "model_not_found", "The model " + model + " does not exist.");
         int attempts = 0;
         long soonestRetry = Long.MAX_VALUE;
-        boolean sawTimeout = false, saw429 = false, anyTried = false;
+        boolean sawTimeout = false, saw429 = false, sawLocalUnavailable = false, anyTried = false;
         String lastError = null;
         for (Deployment d : order) {
             CircuitBreaker breaker = breaker(d);
@@ -221,12 +228,15 @@ public final class Router {
                     else breaker.success(); // the upstream works; the request was refused (4xx)
                     return new Result(d, o, attempts);
                 }
-                breaker.failure();
+                boolean localBusy = d.isLocal() && (o.status() == 429 || o.status() == 503) && o.retryAfterMs() >= 0;
+                if (localBusy) breaker.success(); // the engine answered: it is full or loading, not failing
+                else breaker.failure();
                 lastError = o.error();
                 if (o.status() == 429) saw429 = true;
                 if (o.status() == 0 && o.error() != null && o.error().startsWith("timeout")) sawTimeout = true;
+                if (d.isLocal() && o.status() == 503) sawLocalUnavailable = true;
                 if (o.retryAfterMs() >= 0) soonestRetry = Math.min(soonestRetry, o.retryAfterMs());
-                if (attempt == options.retriesPerDeployment() || !breaker.allow()) break;
+                if (d.isLocal() || attempt == options.retriesPerDeployment() || !breaker.allow()) break;
                 long wait = o.retryAfterMs() >= 0 ? o.retryAfterMs()
                         : options.backoffMs() * (1L << attempt) + ThreadLocalRandom.current().nextLong(options.backoffMs() / 2 + 1);
                 if (wait > options.maxWaitMs()) break; // not worth waiting for: try the next deployment
@@ -248,9 +258,11 @@ public final class Router {
         if (soonestRetry != Long.MAX_VALUE) headers.put("Retry-After", Long.toString(Math.max(1, (soonestRetry + 999) / 1000)));
         if (saw429)
             throw new GatewayException(429, "requests", "rate_limit_exceeded",
-                    "Every deployment of " + model + " is rate limited upstream; try again later.", headers);
+                    "Every deployment of " + model + " is rate limited or busy; try again later.", headers);
         if (sawTimeout)
             throw new GatewayException(504, "server_error", "upstream_timeout", "No deployment of " + model + " answered in time: " + lastError, headers);
+        if (sawLocalUnavailable) // this server's own engine is loading or stopping: 503 as when served directly
+            throw new GatewayException(503, "unavailable_error", "unavailable", "No deployment of " + model + " can serve now: " + lastError, headers);
         throw new GatewayException(502, "server_error", "upstream_error", "Every deployment of " + model + " failed: " + lastError, headers);
     }
 
