@@ -172,7 +172,9 @@ public final class LedgerWriter implements AutoCloseable {
                         + "ON CONFLICT (request_id) DO NOTHING",
                 r.requestId(), r.ts(), r.keyId(), r.teamId(), r.model(), r.provider(), r.deployment(), r.promptTokens(),
                 r.completionTokens(), r.cachedTokens(), cost, r.latencyMs(), r.status());
-        if (inserted == 1) Budgets.book(c, r.requestId(), cost, r.totalTokens(), e.keyScope(), e.teamScope());
+        // only an admission with a budget scope reserved anything: other rows have nothing to book
+        if (inserted == 1 && (e.keyScope() != null || e.teamScope() != null))
+            Budgets.book(c, r.requestId(), cost, r.totalTokens(), e.keyScope(), e.teamScope());
     }
 
     /** Commits everything handed over, then stops the thread. */
