@@ -113,6 +113,7 @@ final class OpenAiEndpoints {
         long created = System.currentTimeMillis() / 1000;
         if (stream) streamChat(job, res, call.meter(), id, created, model.id, includeUsage, logprobs, tok, tools);
         else {
+            call.watchClient(job);
             Outcome[] out = collect(job, sp.n());
             ObjectNode r = envelope(id, "chat.completion", created, model.id);
             ArrayNode choices = r.putArray("choices");
@@ -473,6 +474,7 @@ final class OpenAiEndpoints {
             streamCompletions(job, res, call.meter(), id, created, model.id, includeUsage, echo, logprobs, prompts, sp.n(), tok);
             return;
         }
+        call.watchClient(job);
         Outcome[] out = collect(job, reqs.size());
         ObjectNode r = envelope(id, "text_completion", created, model.id);
         ArrayNode choices = r.putArray("choices");
