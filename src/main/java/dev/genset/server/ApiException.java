@@ -40,6 +40,11 @@ public class ApiException extends RuntimeException {
         return new ApiException(503, "unavailable_error", message, null, "unavailable").retryAfter("5");
     }
 
+    /** The client closed the connection before its reply was ready (nginx's 499); only the metrics and the ledger see it. */
+    public static ApiException clientClosed() {
+        return new ApiException(499, "invalid_request_error", "The client closed the connection before the reply was sent.", null, "client_closed_request");
+    }
+
     public static ApiException server(String message) {
         return new ApiException(500, "server_error", message, null, null);
     }

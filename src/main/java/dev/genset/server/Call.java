@@ -14,12 +14,14 @@ final class Call {
     private final long start;
     private final Metering meter;
     private final ModelRegistry models;
+    private final ClientWatch client;
     private final List<ModelManager<ServedModel>.Lease> leases = new ArrayList<>();
 
-    Call(long start, Metering meter, ModelRegistry models) {
+    Call(long start, Metering meter, ModelRegistry models, ClientWatch client) {
         this.start = start;
         this.meter = meter;
         this.models = models;
+        this.client = client;
     }
 
     long start() {
@@ -42,6 +44,16 @@ final class Call {
 
     ServedModel model(String name, KeepAlive keepAlive) {
         return model(name, keepAlive, false);
+    }
+
+    /** A non-streamed reply's job: cancelled if the client closes the connection before the reply is sent, freeing its slots. */
+    void watchClient(Job job) {
+        client.start(job::cancel);
+    }
+
+    /** Whether the client went away while its non-streamed reply was generated. */
+    boolean clientGone() {
+        return client.gone();
     }
 
     /** Releases the models (their keep-alive starts now). */

@@ -10,10 +10,12 @@ import dev.genset.gateway.Gateway;
 import dev.genset.gateway.admin.AdminHttpService;
 import dev.genset.store.Keys;
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import io.helidon.webserver.http1.Http1Config;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -85,6 +87,7 @@ public final class GensetServer implements AutoCloseable {
                 .port(config.port())
                 .shutdownHook(false)
                 .connectionOptions(o -> o.tcpNoDelay(true)) // stream each token at once, not when the client's ack comes
+                .addProtocol(Http1Config.builder().addReceiveListener(ClientWatch.LISTENER).build())
                 .routing(this::routes)
                 .build();
     }
@@ -210,16 +213,18 @@ public final class GensetServer implements AutoCloseable {
             Call call = null;
             Metering meter = new Metering(gateway, keys, req.headers().first(HeaderNames.AUTHORIZATION).orElse(null), res)
                     .openAccess(openAccess).capture(capture, name);
+            ClientWatch client = ClientWatch.of(req, res);
             try {
                 if (keyed) meter.authenticate();
                 if (generates && draining) throw ApiException.unavailable("The server is shutting down.");
                 String method = req.prologue().method().text();
                 byte[] body = method.equals("POST") || method.equals("DELETE") ? readBody(req) : new byte[0];
                 meter.requestBody(body);
-                call = new Call(start, meter, models);
+                call = new Call(start, meter, models, client);
                 endpoint.handle(body, res, call);
                 status = res.status().code();
             } catch (ApiException e) {
+                if (client.gone()) e = ApiException.clientClosed(); // its generation was cancelled for that, not for the reason it ended with
                 status = e.status();
                 sendError(res, ollamaErrors, e);
             } catch (InterruptedException e) {
@@ -231,6 +236,7 @@ public final class GensetServer implements AutoCloseable {
                 LOG.log(System.Logger.Level.ERROR, "internal error in " + name, e);
                 sendError(res, ollamaErrors, ApiException.server("Internal error: " + e));
             } finally {
+                if (client.gone()) meter.clientGone();
                 try {
                     meter.settle(status);
                 } catch (RuntimeException e) {
@@ -241,6 +247,7 @@ public final class GensetServer implements AutoCloseable {
                 metrics.request(name, status);
                 if (generates) metrics.requestDuration(name, System.nanoTime() - start);
             }
+            if (client.mustClose()) throw new CloseConnectionException("the connection is still read by its client watch");
         };
     }
 

@@ -167,6 +167,7 @@ final class OllamaEndpoints {
         call.meter().job(job, 1);
         String id = m.id;
         if (!stream) {
+            call.watchClient(job);
             StringBuilder text = new StringBuilder();
             SequenceEvent.Done done = null;
             try {

@@ -118,6 +118,7 @@ final class OpenAiEndpoints {
         long created = System.currentTimeMillis() / 1000;
         if (stream) streamChat(job, target.stream(), call.meter(), id, created, model.id, includeUsage, logprobs, tok, tools);
         else {
+            call.watchClient(job);
             Outcome[] out = collect(job, sp.n());
             ObjectNode r = envelope(id, "chat.completion", created, model.id);
             ArrayNode choices = r.putArray("choices");
@@ -285,7 +286,7 @@ final class OpenAiEndpoints {
         ToolCalls.Stream[] calls = new ToolCalls.Stream[out.length];
         List<List<TokenInfo>> heldLogprobs = new ArrayList<>();
         for (int i = 0; i < out.length; i++) {
-            if (tools.active()) calls[i] = new ToolCalls.Stream(tools.forced());
+            if (tools.active()) calls[i] = new ToolCalls.Stream(tools);
             heldLogprobs.add(new ArrayList<>());
         }
         try (Sse sse = stream) {
@@ -304,18 +305,26 @@ final class OpenAiEndpoints {
                             out[c].add(x);
                             String text = x.text();
                             List<TokenInfo> infos = x.logprobs();
+                            List<ToolCalls.Delta> pieces = List.of();
                             if (calls[c] != null) { // held text waits, its logprobs with it
                                 heldLogprobs.get(c).addAll(infos);
                                 text = calls[c].push(text);
-                                if (text.isEmpty()) continue;
+                                pieces = calls[c].deltas();
+                                if (text.isEmpty() && pieces.isEmpty()) continue;
                                 infos = List.copyOf(heldLogprobs.get(c));
                                 heldLogprobs.get(c).clear();
                             }
-                            if (text.isEmpty() && infos.isEmpty()) continue;
-                            ObjectNode delta = Json.MAPPER.createObjectNode().put("content", text);
+                            if (text.isEmpty() && infos.isEmpty() && pieces.isEmpty()) continue;
                             ObjectNode lp = null;
                             if (logprobs) chatLogprobs(lp = Json.MAPPER.createObjectNode(), infos, tok);
-                            sse.data(chatChunk(id, created, model, c, delta, lp, null, includeUsage));
+                            if (!text.isEmpty() || pieces.isEmpty()) {
+                                sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode().put("content", text), lp, null, includeUsage));
+                                lp = null;
+                            }
+                            for (ToolCalls.Delta piece : pieces) {
+                                sse.data(chatChunk(id, created, model, c, toolCallDelta(piece), lp, null, includeUsage));
+                                lp = null;
+                            }
                         }
                         case SequenceEvent.Done d -> {
                             out[c].done = d;
@@ -326,31 +335,25 @@ final class OpenAiEndpoints {
                                 return;
                             }
                             String finish = d.reason().apiName();
+                            ObjectNode lp = null;
                             if (calls[c] != null) {
-                                ObjectNode lp = null;
                                 if (logprobs && !heldLogprobs.get(c).isEmpty()) chatLogprobs(lp = Json.MAPPER.createObjectNode(), heldLogprobs.get(c), tok);
                                 ToolCalls.Reply reply = ToolCalls.reply(calls[c].text(), tools);
-                                if (reply.calls().isEmpty()) {
-                                    String rest = calls[c].rest(reply);
+                                if (reply.calls().isEmpty() && calls[c].streamedCalls() == 0) {
+                                    String rest = calls[c].content(reply);
                                     if (!rest.isEmpty() || lp != null)
                                         sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode().put("content", rest), lp, null, includeUsage));
+                                    lp = null;
                                 } else {
-                                    // as OpenAI streams a call: its id, type and name with empty arguments, then the arguments
-                                    for (int k = 0; k < reply.calls().size(); k++) {
-                                        ToolCalls.Call tc = reply.calls().get(k);
-                                        ObjectNode first = Json.MAPPER.createObjectNode();
-                                        ObjectNode call = first.putArray("tool_calls").addObject();
-                                        call.put("index", k).put("id", tc.id()).put("type", "function");
-                                        call.putObject("function").put("name", tc.name()).put("arguments", "");
-                                        sse.data(chatChunk(id, created, model, c, first, k == 0 ? lp : null, null, includeUsage));
-                                        ObjectNode rest = Json.MAPPER.createObjectNode();
-                                        rest.putArray("tool_calls").addObject().put("index", k).putObject("function").put("arguments", tc.arguments());
-                                        sse.data(chatChunk(id, created, model, c, rest, null, null, includeUsage));
+                                    for (ToolCalls.Delta piece : calls[c].rest(reply)) {
+                                        sse.data(chatChunk(id, created, model, c, toolCallDelta(piece), lp, null, includeUsage));
+                                        lp = null;
                                     }
-                                    finish = "tool_calls";
+                                    // a call streamed whole stays one even if the text after it spoils the reply's parse
+                                    if (!reply.calls().isEmpty() || calls[c].streamedWhole()) finish = "tool_calls";
                                 }
                             }
-                            sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode(), null, finish, includeUsage));
+                            sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode(), lp, finish, includeUsage));
                         }
                         case SequenceEvent.Failed f -> {
                             job.cancelAndDrain();
@@ -372,6 +375,17 @@ final class OpenAiEndpoints {
                 job.cancelAndDrain(); // the client went away: free its slots
             }
         }
+    }
+
+    /** A piece of a streamed call as OpenAI sends it: first its index, id, type and name with empty arguments, then arguments fragments. */
+    private static ObjectNode toolCallDelta(ToolCalls.Delta piece) {
+        ObjectNode delta = Json.MAPPER.createObjectNode();
+        ObjectNode call = delta.putArray("tool_calls").addObject().put("index", piece.index());
+        if (piece.id() != null) call.put("id", piece.id()).put("type", "function");
+        ObjectNode fn = call.putObject("function");
+        if (piece.name() != null) fn.put("name", piece.name());
+        fn.put("arguments", piece.arguments());
+        return delta;
     }
 
     private static ObjectNode chatChunk(String id, long created, String model, int index, ObjectNode delta, ObjectNode logprobs,
@@ -483,6 +497,7 @@ final class OpenAiEndpoints {
             streamCompletions(job, target.stream(), call.meter(), id, created, model.id, includeUsage, echo, logprobs, prompts, sp.n(), tok);
             return;
         }
+        call.watchClient(job);
         Outcome[] out = collect(job, reqs.size());
         ObjectNode r = envelope(id, "text_completion", created, model.id);
         ArrayNode choices = r.putArray("choices");

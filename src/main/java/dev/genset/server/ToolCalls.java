@@ -1,6 +1,7 @@
 package dev.genset.server;
 
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -9,6 +10,7 @@ import dev.genset.engine.batch.JsonSchema;
 import dev.genset.engine.chat.ChatTools;
 
 import java.security.SecureRandom;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -352,26 +354,56 @@ final class ToolCalls {
 
     // ---- streaming -------------------------------------------------------------------------------
 
+    /** A piece of a streamed call: its start (with {@code id} and {@code name}, arguments "") or a fragment of its arguments. */
+    record Delta(int index, String id, String name, String arguments) {}
+
     /**
      * One streamed choice's text while tools are offered: text that cannot be part of a call is passed on
      * at once; from where a call may begin ({@code <tool_call>}, or a reply that opens with JSON) the
-     * text is held until the end, when it becomes tool-call deltas or, if it is no call, content.
+     * text is held, and read as it comes by a {@link Scanner} that streams each call's arguments while
+     * they are generated. At the end the held text becomes what is left of the calls or, if it is no
+     * call, content.
      */
     static final class Stream {
         private final boolean forced;
+        private final Scanner scanner;
         private final StringBuilder all = new StringBuilder(), held = new StringBuilder();
+        private final List<Delta> deltas = new ArrayList<>();
+        private final List<StringBuilder> streamed = new ArrayList<>(); // the arguments sent of each call started
         private boolean capturing, started;
-        private int sent;
+        private int sent, scanned;
 
-        Stream(boolean forced) {
-            this.forced = forced;
-            this.capturing = forced;
+        Stream(Spec spec) {
+            this(spec.forced(), spec.function() != null ? List.of(spec.function()) : spec.names(), spec.parallel());
         }
 
-        /** Adds generated text; returns the part to send as content now ("" for none). */
+        /** A forced reply's constraint makes it a call of one of {@code names}, in any key order: with one name, arguments may come first. */
+        Stream(boolean forced, List<String> names, boolean parallel) {
+            this.forced = forced;
+            this.capturing = forced;
+            this.scanner = new Scanner(names, parallel ? Integer.MAX_VALUE : 1, forced && names.size() == 1 ? names.getFirst() : null);
+        }
+
+        /** Adds generated text; returns the part to send as content now ("" for none). Calls streamed meanwhile are in {@link #deltas}. */
         String push(String text) {
             String out = pass(text);
             sent += out.length();
+            if (capturing) { // held only grows once capturing
+                scanner.feed(held, scanned);
+                scanned = held.length();
+                for (Delta d : scanner.drain()) {
+                    if (d.id() != null) streamed.add(new StringBuilder());
+                    else streamed.get(d.index()).append(d.arguments());
+                    deltas.add(d);
+                }
+            }
+            return out;
+        }
+
+        /** The pieces of calls to send since the last time this was asked. */
+        List<Delta> deltas() {
+            List<Delta> out = List.copyOf(deltas);
+            deltas.clear();
             return out;
         }
 
@@ -419,16 +451,315 @@ final class ToolCalls {
             return all.toString();
         }
 
+        /** How many calls were started while streaming. */
+        int streamedCalls() {
+            return streamed.size();
+        }
+
+        /** Whether every call started while streaming got its arguments whole. */
+        boolean streamedWhole() {
+            return scanner.whole();
+        }
+
+        /**
+         * The pieces still to send at the end so the stream adds up to the reply's calls: the calls not
+         * started while streaming, whole, and the end of any whose arguments were sent only in part.
+         */
+        List<Delta> rest(Reply reply) {
+            List<Delta> out = new ArrayList<>();
+            for (int k = 0; k < reply.calls().size(); k++) {
+                Call c = reply.calls().get(k);
+                if (k < streamed.size()) {
+                    String sentArgs = streamed.get(k).toString();
+                    if (c.arguments().length() > sentArgs.length() && c.arguments().startsWith(sentArgs))
+                        out.add(new Delta(k, null, null, c.arguments().substring(sentArgs.length())));
+                } else {
+                    out.add(new Delta(k, c.id(), c.name(), ""));
+                    out.add(new Delta(k, null, null, c.arguments()));
+                }
+            }
+            return out;
+        }
+
         /**
          * What to send as content at the end when the reply has no call: the text held back, or, when all
          * of it was held, the reply's content (the answer of a generic {@code {"response": ...}}).
          */
-        String rest(Reply reply) {
+        String content(Reply reply) {
             return sent == 0 && reply.content() != null ? reply.content() : held.toString();
         }
 
         boolean forced() {
             return forced;
+        }
+    }
+
+    /**
+     * Reads the text of calls as it is generated and reports each call as soon as its name is known and
+     * its arguments object opens, then the arguments as they come, in the compact form {@link #parse}
+     * gives them (whitespace dropped, strings escaped and numbers written as Jackson writes them) so the
+     * fragments add up to the parsed arguments. It follows the formats' markers and the shapes
+     * {@link #addCalls} accepts; at a call it cannot follow as it comes (an unknown name, arguments as
+     * a string, or before the name unless only one name is possible) it stops, leaving the rest to the
+     * end of the reply.
+     */
+    static final class Scanner {
+        private static final List<String> MARKS = List.of(OPEN, CLOSE, PYTHON_TAG, MISTRAL, DS_CALLS, DS_CALL, DS_SEP, DS_CALL_END, DS_CALLS_END, "```");
+
+        /** What a JSON value is to the calls: may hold calls, is a call, a call's name, its arguments, or none of these. */
+        private enum Role { CALLS, CALL, NAME, ARGS, OTHER }
+
+        private enum Lex { NONE, STRING, ESCAPE, UNICODE, SCALAR }
+
+        private static final class Frame {
+            final boolean object;
+            final Role role;
+            final int callsAtOpen;
+            String key, name; // an object's key whose value comes next (null: a key comes next); a call's name
+
+            Frame(boolean object, Role role, int callsAtOpen) {
+                this.object = object;
+                this.role = role;
+                this.callsAtOpen = callsAtOpen;
+            }
+        }
+
+        private final List<String> names;
+        private final int limit;
+        private final String sole; // the name a call must have (a forced reply with one tool), else null
+        private final ArrayDeque<Frame> stack = new ArrayDeque<>();
+        private final List<Delta> out = new ArrayList<>();
+        private final StringBuilder fragment = new StringBuilder(), pending = new StringBuilder(), token = new StringBuilder(), hex = new StringBuilder();
+        private StringBuilder dsLine; // DeepSeek: reading the name line after <｜tool▁sep｜>
+        private String dsName;        // DeepSeek: the call whose arguments are the next JSON value
+        private boolean following = true;
+        private int calls;
+        private int argsDepth = -1;   // the depth of the arguments object being streamed, -1 when none
+        private Lex lex = Lex.NONE;
+        private Role valueRole;       // of the string or scalar being read
+        private boolean readingKey;
+
+        Scanner(List<String> names, int limit, String sole) {
+            this.names = names;
+            this.limit = limit;
+            this.sole = sole;
+        }
+
+        /** Reads {@code text} from {@code from} on. */
+        void feed(CharSequence text, int from) {
+            for (int i = from; i < text.length() && (following || argsDepth >= 0); i++) step(text.charAt(i));
+            flush();
+        }
+
+        /** The calls' starts and argument fragments read since the last drain. */
+        List<Delta> drain() {
+            List<Delta> d = List.copyOf(out);
+            out.clear();
+            return d;
+        }
+
+        /** Whether the last call started has its arguments whole (true if none started). */
+        boolean whole() {
+            return argsDepth < 0;
+        }
+
+        private void step(char c) {
+            switch (lex) {
+                case STRING -> {
+                    string(c);
+                    return;
+                }
+                case ESCAPE -> {
+                    escape(c);
+                    return;
+                }
+                case UNICODE -> {
+                    hex.append(c);
+                    if (hex.length() == 4) {
+                        lex = Lex.STRING;
+                        try {
+                            character((char) Integer.parseInt(hex.toString(), 16));
+                        } catch (NumberFormatException e) {
+                            following = false; // not JSON
+                        }
+                    }
+                    return;
+                }
+                case SCALAR -> {
+                    if (Character.isLetterOrDigit(c) || c == '+' || c == '-' || c == '.') {
+                        token.append(c);
+                        return;
+                    }
+                    endScalar();
+                }
+                case NONE -> {}
+            }
+            if (stack.isEmpty()) outside(c);
+            else structure(c);
+        }
+
+        /** Between JSON values: the formats' markers, fences, separators, and DeepSeek's name lines. */
+        private void outside(char c) {
+            if (dsLine != null) {
+                if (c == '\n') {
+                    dsName = dsLine.toString().strip();
+                    dsLine = null;
+                } else dsLine.append(c);
+                return;
+            }
+            pending.append(c);
+            String p = pending.toString();
+            boolean prefix = false;
+            for (String m : MARKS) {
+                if (m.equals(p)) {
+                    pending.setLength(0);
+                    if (m.equals(DS_SEP)) dsLine = new StringBuilder();
+                    else if (m.startsWith("<｜")) dsName = null;
+                    return;
+                }
+                prefix |= m.startsWith(p);
+            }
+            if (prefix) return;
+            pending.setLength(0);
+            if (p.charAt(0) == '{' || p.charAt(0) == '[') structure(p.charAt(0)); // anything else between values is skipped
+            for (int i = 1; i < p.length(); i++) step(p.charAt(i));
+        }
+
+        private void structure(char c) {
+            if (Character.isWhitespace(c)) return;
+            Frame f = stack.peek();
+            switch (c) {
+                case '{', '[' -> open(c == '{', role());
+                case '}', ']' -> close();
+                case ':' -> emit(":");
+                case ',' -> {
+                    if (f != null && f.object) f.key = null;
+                    emit(",");
+                }
+                case '"' -> {
+                    readingKey = f != null && f.object && f.key == null;
+                    valueRole = readingKey ? Role.OTHER : role();
+                    if (valueRole == Role.ARGS) following = false; // arguments as a string: parsed at the end
+                    token.setLength(0);
+                    lex = Lex.STRING;
+                    emit("\"");
+                }
+                default -> {
+                    valueRole = role();
+                    if (valueRole == Role.ARGS) following = false;
+                    token.setLength(0);
+                    token.append(c);
+                    lex = Lex.SCALAR;
+                }
+            }
+        }
+
+        /** The role of the value that begins next. */
+        private Role role() {
+            if (argsDepth >= 0) return Role.OTHER;
+            Frame f = stack.peek();
+            if (f == null) return dsName != null ? Role.ARGS : Role.CALLS;
+            if (f.role == Role.CALLS) return Role.CALLS;
+            if (f.role != Role.CALL || f.key == null) return Role.OTHER;
+            return switch (f.key) {
+                case "name" -> Role.NAME;
+                case "arguments", "parameters" -> Role.ARGS;
+                case "function" -> Role.CALL;
+                case "tool_calls", "tool_call" -> Role.CALLS;
+                default -> Role.OTHER;
+            };
+        }
+
+        private void open(boolean object, Role role) {
+            if (role == Role.ARGS) {
+                String name = stack.isEmpty() ? dsName : stack.peek().name;
+                if (name == null && stack.size() == 1) name = sole; // arguments before the name, which can only be this one
+                if (object && name != null && names.contains(name) && calls < limit) {
+                    flush();
+                    out.add(new Delta(calls, callId(), name, ""));
+                    calls++;
+                    stack.push(new Frame(true, Role.OTHER, calls));
+                    argsDepth = stack.size();
+                    emit("{");
+                    return;
+                }
+                following = false;
+            }
+            Role r = switch (role) {
+                case CALLS -> object ? Role.CALL : Role.CALLS;
+                case CALL -> object ? Role.CALL : Role.OTHER;
+                default -> Role.OTHER;
+            };
+            stack.push(new Frame(object, r, calls));
+            emit(object ? "{" : "[");
+        }
+
+        private void close() {
+            Frame f = stack.poll();
+            if (f == null) return;
+            emit(f.object ? "}" : "]");
+            if (argsDepth > stack.size()) { // the arguments are whole
+                flush();
+                argsDepth = -1;
+            } else if (f.role == Role.CALL && calls == f.callsAtOpen) {
+                following = false; // a call (or what looked like one) that was not streamed
+            }
+        }
+
+        private void string(char c) {
+            if (c == '"') {
+                lex = Lex.NONE;
+                emit("\"");
+                Frame f = stack.peek();
+                if (f != null && readingKey) f.key = token.toString();
+                else if (f != null && valueRole == Role.NAME) f.name = token.toString();
+            } else if (c == '\\') lex = Lex.ESCAPE;
+            else character(c);
+        }
+
+        private void escape(char c) {
+            lex = Lex.STRING;
+            switch (c) {
+                case 'u' -> {
+                    lex = Lex.UNICODE;
+                    hex.setLength(0);
+                }
+                case 'n' -> character('\n');
+                case 't' -> character('\t');
+                case 'r' -> character('\r');
+                case 'b' -> character('\b');
+                case 'f' -> character('\f');
+                case '"', '\\', '/' -> character(c);
+                default -> following = false; // not JSON
+            }
+        }
+
+        /** A character of a string, written back as Jackson escapes it. */
+        private void character(char c) {
+            token.append(c);
+            if (argsDepth >= 0) fragment.append(JsonStringEncoder.getInstance().quoteAsString(String.valueOf(c)));
+        }
+
+        private void endScalar() {
+            lex = Lex.NONE;
+            String t = token.toString();
+            if (argsDepth < 0) return;
+            try { // as the parsed arguments write it: 1.50 as 1.5, 1E2 as 100.0
+                JsonNode n = READER.readTree(t);
+                emit(n != null && n.isValueNode() ? Json.write(n) : t);
+            } catch (Exception e) {
+                emit(t);
+            }
+        }
+
+        private void emit(String s) {
+            if (argsDepth >= 0) fragment.append(s);
+        }
+
+        private void flush() {
+            if (fragment.isEmpty()) return;
+            out.add(new Delta(calls - 1, null, null, fragment.toString()));
+            fragment.setLength(0);
         }
     }
 }

@@ -26,6 +26,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -168,6 +170,39 @@ class GatewayServerTest {
         }
         assertThat(requestId).isNotNull();
         UsageRow u = row(requestId);
+        assertThat(u.status()).isEqualTo("cancelled");
+        assertThat(u.promptTokens()).isEqualTo(5);
+        long produced = s.server.scheduler("stories260K").stats().generatedTokens() - generatedBefore;
+        assertThat(u.completionTokens()).isPositive().isLessThan(4000).isEqualTo(produced);
+        assertThat(settledCount()).isEqualTo(before + 1);
+    }
+
+    /**
+     * A client that sends a non-streamed request and then shuts its side of the connection while the
+     * reply is generated: the generation stops, the request is booked once, as cancelled, with the
+     * tokens generated, and the reply (should the client still read) is a 499 error.
+     */
+    @Test
+    void aClientThatLeavesBeforeItsNonStreamedReplyIsBookedAsCancelled() throws Exception {
+        long before = settledCount();
+        long generatedBefore = s.server.scheduler("stories260K").stats().generatedTokens();
+        byte[] b = "{\"prompt\":\"Once upon a time\",\"max_tokens\":4000,\"temperature\":0,\"ignore_eos\":true}".getBytes(StandardCharsets.UTF_8);
+        String reply;
+        try (Socket socket = new Socket("127.0.0.1", s.server.port())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer " + key
+                    + "\r\nContent-Length: " + b.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(b);
+            out.flush();
+            ServerLifecycleTest.awaitBusy(s);
+            Thread.sleep(50); // some tokens
+            socket.shutdownOutput();
+            reply = ServerLifecycleTest.readReply(socket);
+        }
+        assertThat(reply).startsWith("HTTP/1.1 499").contains("\"code\":\"client_closed_request\"");
+        Matcher id = Pattern.compile("(?im)^x-request-id: *(\\S+)").matcher(reply);
+        assertThat(id.find()).isTrue();
+        UsageRow u = row(id.group(1));
         assertThat(u.status()).isEqualTo("cancelled");
         assertThat(u.promptTokens()).isEqualTo(5);
         long produced = s.server.scheduler("stories260K").stats().generatedTokens() - generatedBefore;

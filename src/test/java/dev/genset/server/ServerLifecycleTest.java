@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -76,6 +78,111 @@ class ServerLifecycleTest {
             assertThat(metric(s, "genset_generated_tokens_total", "")).isLessThan(4000);
             // The slot serves the next request.
             assertThat(s.post("/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":3}").status()).isEqualTo(200);
+        }
+    }
+
+    /** A request for thousands of tokens, not streamed, on each route that generates. */
+    static String endlessReply(String path) {
+        return switch (path) {
+            case "/v1/chat/completions" -> ServerApiTest.chat("Tell me a story", 4000, ",\"ignore_eos\":true");
+            case "/v1/completions" -> ENDLESS.replace(",\"stream\":true", "");
+            case "/api/generate" -> "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"stream\":false,\"options\":{\"num_predict\":4000,\"temperature\":0}}";
+            default -> throw new IllegalArgumentException(path);
+        };
+    }
+
+    /** Sends a raw request on a new connection and leaves its reply unread. */
+    static Socket send(TestServer s, String path, String body) throws Exception {
+        Socket socket = new Socket("127.0.0.1", s.server.port());
+        byte[] b = body.getBytes(StandardCharsets.UTF_8);
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " + b.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        out.write(b);
+        out.flush();
+        return socket;
+    }
+
+    static void awaitBusy(TestServer s) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (s.server.scheduler("stories260K").busySlots() == 0) {
+            assertThat(System.nanoTime()).as("the generation never started").isLessThan(deadline);
+            Thread.sleep(1);
+        }
+    }
+
+    /** Reads what the server sends until it closes the connection. */
+    static String readToEnd(Socket socket) throws Exception {
+        socket.setSoTimeout(30_000);
+        return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    /** Reads one reply with a Content-Length: its status line and headers, a blank line, its body. */
+    static String readReply(Socket socket) throws Exception {
+        socket.setSoTimeout(30_000);
+        InputStream in = socket.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) throw new AssertionError("connection closed in a reply's head: " + head);
+            head.append((char) c);
+        }
+        Matcher m = Pattern.compile("(?im)^content-length: *(\\d+)").matcher(head);
+        assertThat(m.find()).as("a Content-Length in " + head).isTrue();
+        return head + new String(in.readNBytes(Integer.parseInt(m.group(1))), StandardCharsets.UTF_8);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/v1/chat/completions", "/v1/completions", "/api/generate"})
+    void aClientThatDropsBeforeItsReplyFreesItsSlot(String path) throws Exception {
+        try (TestServer s = new TestServer(c -> c.withParallel(2).withContextSize(4096))) {
+            Socket socket = send(s, path, endlessReply(path)); // all 4000 tokens take seconds here
+            awaitBusy(s);
+            long closed = System.nanoTime();
+            socket.close();
+            awaitIdle(s);
+            assertThat(Duration.ofNanos(System.nanoTime() - closed)).isLessThan(Duration.ofSeconds(2));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (metric(s, "genset_requests_total", "status=\"499\"") == 0) { // the request ends just after its slot frees
+                assertThat(System.nanoTime()).as("the request was not counted as cut by its client").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            assertThat(metric(s, "genset_sequences_finished_total", "reason=\"cancelled\"")).isEqualTo(1);
+            assertThat(metric(s, "genset_generated_tokens_total", "")).isLessThan(4000);
+            // The slot serves the next request.
+            assertThat(s.post("/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":3}").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aReplySentWhileTheConnectionWasWatchedClosesIt() throws Exception {
+        try (TestServer s = new TestServer(c -> c)) {
+            String reply;
+            try (Socket socket = send(s, "/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":5,\"temperature\":0}")) {
+                reply = readToEnd(socket); // ends only because the server closes
+            }
+            assertThat(reply).startsWith("HTTP/1.1 200").containsIgnoringCase("\r\nconnection: close\r\n").contains("\"finish_reason\":\"length\"");
+            // Requests that generate nothing keep their connection.
+            try (Socket health = new Socket("127.0.0.1", s.server.port())) {
+                for (int i = 0; i < 2; i++) {
+                    health.getOutputStream().write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    assertThat(readReply(health)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close").contains("\"slots_idle\"");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aRequestPipelinedBehindAWatchedOneIsServed() throws Exception {
+        try (TestServer s = new TestServer(c -> c)) {
+            try (Socket socket = send(s, "/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":500,\"temperature\":0,\"ignore_eos\":true}")) {
+                awaitBusy(s);
+                Thread.sleep(20); // the watch waits on the connection by now
+                socket.getOutputStream().write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                // The watch read the second request and left it to the server; the connection stays open.
+                assertThat(readReply(socket)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close").contains("\"finish_reason\":\"length\"");
+                assertThat(readReply(socket)).startsWith("HTTP/1.1 200").contains("\"slots_idle\"");
+            }
         }
     }
 

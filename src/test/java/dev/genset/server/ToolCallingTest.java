@@ -163,6 +163,46 @@ class ToolCallingTest {
         checkWeather(TestServer.parse(args.toString()));
     }
 
+    static final String TRIP = """
+            {"type": "function", "function": {"name": "plan_trip", "description": "Plans a trip",
+              "parameters": {"type": "object", "properties": {"cities": {"type": "array", "items": {"enum": ["Paris", "Rome", "Oslo"]}, "minItems": 4, "maxItems": 6},
+                "note": {"enum": ["Pack an umbrella, a warm coat and \\"good\\" shoes \u00e0 la fran\u00e7aise"]}, "metric": {"type": "boolean"}},
+                "required": ["cities", "note", "metric"], "additionalProperties": false}}}""";
+
+    @Test
+    void aForcedCallsArgumentsStreamInFragmentsThatAddUpToTheWholeReplysArguments() throws Exception {
+        for (String choice : List.of("\"required\"", "{\"type\":\"function\",\"function\":{\"name\":\"plan_trip\"}}")) {
+            String body = request(TRIP, choice, "").replace("\"max_tokens\":120", "\"max_tokens\":200");
+            var whole = s.post("/v1/chat/completions", body);
+            assertThat(whole.status()).as(String.valueOf(whole.json())).isEqualTo(200);
+            assertThat(whole.json().at("/choices/0/finish_reason").asText()).isEqualTo("tool_calls");
+            String arguments = whole.json().at("/choices/0/message/tool_calls/0/function/arguments").asText();
+            assertThat(TestServer.parse(arguments).get("cities").size()).isBetween(4, 6);
+
+            List<String> data = s.stream("/v1/chat/completions", body.replace("\"max_tokens\"", "\"stream\":true,\"max_tokens\""));
+            List<String> fragments = new ArrayList<>();
+            int starts = 0;
+            for (String d : data.subList(0, data.size() - 1)) {
+                JsonNode call = TestServer.parse(d).at("/choices/0/delta/tool_calls/0");
+                if (call.isMissingNode()) continue;
+                assertThat(call.get("index").asInt()).isZero();
+                if (call.has("id")) {
+                    starts++;
+                    assertThat(fragments).as("the call starts before its arguments").isEmpty();
+                    assertThat(call.at("/function/name").asText()).isEqualTo("plan_trip");
+                    assertThat(call.at("/function/arguments").asText()).isEmpty();
+                } else {
+                    assertThat(call.at("/function").has("name")).isFalse();
+                    fragments.add(call.at("/function/arguments").asText());
+                }
+            }
+            assertThat(starts).isEqualTo(1);
+            assertThat(fragments).as("arguments sent as they were generated").hasSizeGreaterThan(5);
+            assertThat(String.join("", fragments)).isEqualTo(arguments);
+            assertThat(TestServer.parse(data.get(data.size() - 2)).at("/choices/0/finish_reason").asText()).isEqualTo("tool_calls");
+        }
+    }
+
     @Test
     void autoWithAModelThatNeverCallsGivesPlainContent() throws Exception {
         for (String choice : new String[] {null, "\"auto\"", "\"none\""}) {
