@@ -81,25 +81,25 @@ final class IntKernels {
      * into a second accumulator, lane by lane; the result is the first lane sum minus the second.
      * The row's scales and mins come unpacked ({@link #widenQ4_KScales}: 8 of each per
      * super-block, from index 0); two sub-blocks per loop step, from the low and high nibbles of
-     * one 32-byte load widened to 16-bit lanes. {@code lanes} is scratch for 16 floats.
+     * one 32-byte load widened to 16-bit lanes; the min terms in a second loop. {@code lanes} is scratch for 16 floats.
      */
     static float dotQ4_K(MemorySegment s, long wBlock, short[] xq, float[] xd, float[] xs, int xBlock, int superBlocks,
                          float[] scales, float[] mins, float[] lanes) {
         FloatVector acc = FloatVector.zero(F8), minAcc = acc;
-        for (int g = 0; g < superBlocks; g++) {
-            long b = (wBlock + g) * Q4_K_BYTES;
-            // sub-blocks 2c and 2c + 1 share 32 bytes: the low nibbles are one, the high nibbles the other
-            for (int c = 0; c < 4; c++) {
-                int xb = xBlock + 8 * g + 2 * c, j = 8 * g + 2 * c;
-                long q = b + 16 + 32 * c;
-                ShortVector p0 = widen(ByteVector.fromMemorySegment(B16, s, q, LE)), p1 = widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE));
-                acc = blockStep(p0.and((short) 0x0F), p1.and((short) 0x0F), xq, xb * BLOCK, scales[j] * xd[xb], acc);
-                acc = blockStep(p0.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F), p1.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F),
-                        xq, (xb + 1) * BLOCK, scales[j + 1] * xd[xb + 1], acc);
-            }
-            // the super-block's 8 min terms: (dmin * min) times the 8 activation blocks' dx * sum, lane by lane
-            minAcc = FloatVector.fromArray(F8, mins, 8 * g).fma(FloatVector.fromArray(F8, xs, xBlock + 8 * g), minAcc);
+        // one flat loop over sub-block pairs (2p, 2p + 1): a loop per super-block cost C2's loop
+        // set-up and range checks every 8 sub-blocks, nearly half again the products' own time.
+        // Sub-blocks 2c and 2c + 1 of a super-block share 32 bytes: low nibbles one, high nibbles the other.
+        for (int p = 0, pairs = 4 * superBlocks; p < pairs; p++) {
+            int xb = xBlock + 2 * p;
+            long q = (wBlock + (p >> 2)) * Q4_K_BYTES + 16 + 32 * (p & 3);
+            ShortVector p0 = widen(ByteVector.fromMemorySegment(B16, s, q, LE)), p1 = widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE));
+            acc = blockStep(p0.and((short) 0x0F), p1.and((short) 0x0F), xq, xb * BLOCK, scales[2 * p] * xd[xb], acc);
+            acc = blockStep(p0.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F), p1.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F),
+                    xq, (xb + 1) * BLOCK, scales[2 * p + 1] * xd[xb + 1], acc);
         }
+        // each super-block's 8 min terms: (dmin * min) times the 8 activation blocks' dx * sum, lane by lane
+        for (int g = 0; g < superBlocks; g++)
+            minAcc = FloatVector.fromArray(F8, mins, 8 * g).fma(FloatVector.fromArray(F8, xs, xBlock + 8 * g), minAcc);
         // summed from an array: past C2's inlining budget a call taking a vector would box it
         acc.intoArray(lanes, 0);
         minAcc.intoArray(lanes, 8);
