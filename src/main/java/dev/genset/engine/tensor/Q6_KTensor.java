@@ -127,20 +127,22 @@ public final class Q6_KTensor extends FloatTensor {
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
         FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
         long b0 = offset / BLOCK * BYTES;
-        // a part is 32 values: groups k = p and k = p + 2 of one half (h) and one 16-value run of l
+        // a part is 32 values: groups k = p and k = p + 2 of one half (h) and one 16-value run of l;
+        // its offsets within the block come from tables (computing them inline cost more than the products)
         for (int part = 0, parts = n / 32; part < parts; part++) {
+            int i = part & 7;
             long b = b0 + (long) (part >> 3) * BYTES;
-            int h = (part >> 2) & 1, l16 = ((part >> 1) & 1) << 4, p = part & 1;
-            int xo = xOffset + (part >> 3) * BLOCK + 128 * h + 32 * p + l16;
+            int xo = xOffset + (part >> 3) * BLOCK + PART_X[i];
+            long ql0 = b + PART_QL[i], qh0 = b + PART_QH[i];
+            boolean odd = (part & 1) != 0;
             FloatVector s0 = zero, s1 = zero;
             for (int j = 0; j < GROUP; j += L) {
-                long l = l16 + j;
-                IntVector ql = bytes(s, b + 64 * h + 32 * p + l), qh = bytes(s, b + 128 + 32 * h + l);
-                if (p != 0) qh = qh.lanewise(VectorOperators.ASHR, 2);  // a constant shift: variable ones measured slower
+                IntVector ql = bytes(s, ql0 + j), qh = bytes(s, qh0 + j);
+                if (odd) qh = qh.lanewise(VectorOperators.ASHR, 2);  // a constant shift: variable ones measured slower
                 s0 = q6(ql, qh).fma(FloatVector.fromArray(F, x, xo + j), s0);
                 s1 = q6(ql.lanewise(VectorOperators.ASHR, 4), qh.lanewise(VectorOperators.ASHR, 4)).fma(FloatVector.fromArray(F, x, xo + 64 + j), s1);
             }
-            long sc = b + 192 + 8 * h + 2 * p + (l16 >> 4);
+            long sc = b + PART_SCALE[i];
             float d = Simd.f16(s, b + 208);
             FloatVector t = s0.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc)), a1);
             a1 = a0;
@@ -150,6 +152,23 @@ public final class Q6_KTensor extends FloatTensor {
             a0 = t;
         }
         return Simd.sum(a0, a1);
+    }
+
+    /**
+     * Per part i (0..7) of a block, with h = i >> 2, l16 = 16 * ((i >> 1) & 1), p = i & 1: where
+     * its x values, ql bytes, qh bytes and first scale are (x relative to the block's first value,
+     * the others to the block's first byte).
+     */
+    private static final int[] PART_X = new int[8], PART_QL = new int[8], PART_QH = new int[8], PART_SCALE = new int[8];
+
+    static {
+        for (int i = 0; i < 8; i++) {
+            int h = i >> 2, l16 = ((i >> 1) & 1) << 4, p = i & 1;
+            PART_X[i] = 128 * h + 32 * p + l16;
+            PART_QL[i] = 64 * h + 32 * p + l16;
+            PART_QH[i] = 128 + 32 * h + l16;
+            PART_SCALE[i] = 192 + 8 * h + 2 * p + (l16 >> 4);
+        }
     }
 
     /** The unscaled values (q - 32) of whole blocks to q[qOffset ..], and each 16-value group's scale to d[dOffset ..]. */
