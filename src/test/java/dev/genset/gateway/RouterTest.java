@@ -319,7 +319,7 @@ class RouterTest {
     void aBusyLocalEngineFallsBackAtOnceWithoutRestingIt() throws Exception {
         Upstream b = upstream((hit, req, ex) -> completion(ex, "from b"));
         Router r = router(1, 1); // one retry allowed, one failure opens a breaker
-        r.route("m", Router.Strategy.PRIORITY, List.of(Deployment.local("engine", "m"), Deployment.upstream("b", "m", b.url(), null).withPriority(1)));
+        routeLocalThen(r, b);
         AtomicInteger calls = new AtomicInteger();
         for (int status : new int[] {429, 503}) { // a full queue, a model still loading: both say when to come back
             Router.Result res = r.forward("m", "/chat/completions", request(false), 3, null, (d, body, sink) -> {
@@ -338,7 +338,7 @@ class RouterTest {
     void aFailingLocalEngineFallsBackAtOnceAndRestsAfterFailuresInARow() throws Exception {
         Upstream b = upstream((hit, req, ex) -> completion(ex, "from b"));
         Router r = router(1, 2);
-        r.route("m", Router.Strategy.PRIORITY, List.of(Deployment.local("engine", "m"), Deployment.upstream("b", "m", b.url(), null).withPriority(1)));
+        routeLocalThen(r, b);
         AtomicInteger calls = new AtomicInteger();
         Router.LocalHandler failing = (d, body, sink) -> {
             calls.incrementAndGet();
@@ -359,7 +359,7 @@ class RouterTest {
     void aLocalClientErrorIsTheAnswer() throws Exception {
         Upstream b = upstream((hit, req, ex) -> completion(ex, "from b"));
         Router r = router(1, 1);
-        r.route("m", Router.Strategy.PRIORITY, List.of(Deployment.local("engine", "m"), Deployment.upstream("b", "m", b.url(), null).withPriority(1)));
+        routeLocalThen(r, b);
         Router.Result res = r.forward("m", "/chat/completions", request(false), 3, null, (d, body, sink) -> localError(400, -1));
         assertThat(res.deployment().name()).isEqualTo("engine");
         assertThat(res.outcome().status()).isEqualTo(400);
@@ -380,5 +380,10 @@ class RouterTest {
                 () -> r.forward("m", "/chat/completions", request(false), 3, null, (d, body, sink) -> localError(429, 1_000)));
         assertThat(busy.status()).isEqualTo(429);
         assertThat(busy.retryAfter()).isEqualTo("1");
+    }
+
+    /** Model "m" on the local deployment "engine" first, then upstream b. */
+    private static void routeLocalThen(Router r, Upstream b) {
+        r.route("m", Router.Strategy.PRIORITY, List.of(Deployment.local("engine", "m"), Deployment.upstream("b", "m", b.url(), null).withPriority(1)));
     }
 }
