@@ -173,24 +173,28 @@ class HandBlockTest {
         for (int i = 0; i < 50; i++) assertThat(out[i]).isEqualTo(t.getFloat(5 + i));
     }
 
-    /** The word-at-a-time unpacking of Q4_K scales and mins, scalar and vector, equals the byte-by-byte one, bit for bit, on random bytes. */
+    /** The word-at-a-time unpacking of Q4_K scales and mins, for one super-block and for a row of three, equals the byte-by-byte one, bit for bit, on random bytes. */
     @Test
     void q4kScalesUnpackedWordwiseEqualThoseReadByteByByte() {
         java.util.Random random = new java.util.Random(7);
-        byte[] b = new byte[144];
-        float[] scales = new float[8], mins = new float[8], vectorScales = new float[11], vectorMins = new float[13];
-        for (int trial = 0; trial < 2000; trial++) {
+        byte[] b = new byte[3 * 144];
+        float[] scales = new float[8], mins = new float[8], rowScales = new float[3 + 24], rowMins = new float[5 + 24];
+        for (int trial = 0; trial < 1000; trial++) {
             random.nextBytes(b);
-            b[1] &= 0x3F;  // finite d
-            b[3] &= 0x3F;  // finite dmin
+            for (int g = 0; g < 3; g++) {
+                b[144 * g + 1] &= 0x3F;  // finite d
+                b[144 * g + 3] &= 0x3F;  // finite dmin
+            }
             java.lang.foreign.MemorySegment s = java.lang.foreign.MemorySegment.ofArray(b);
-            IntKernels.unpackQ4_K(s, 0, scales, 0, mins, 0);
-            IntKernels.widenQ4_KScales(s, 0, 1, vectorScales, 3, vectorMins, 5);
-            for (int j = 0; j < 8; j++) {
-                assertThat(scales[j]).isEqualTo(Simd.f16(s, 0) * Q4_KTensor.scale(s, 4, j));
-                assertThat(mins[j]).isEqualTo(Simd.f16(s, 2) * Q4_KTensor.min(s, 4, j));
-                assertThat(vectorScales[3 + j]).isEqualTo(scales[j]);
-                assertThat(vectorMins[5 + j]).isEqualTo(mins[j]);
+            IntKernels.widenQ4_KScales(s, 0, 3, rowScales, 3, rowMins, 5);
+            for (int g = 0; g < 3; g++) {
+                IntKernels.unpackQ4_K(s, 144L * g, scales, 0, mins, 0);
+                for (int j = 0; j < 8; j++) {
+                    assertThat(scales[j]).isEqualTo(Simd.f16(s, 144L * g) * Q4_KTensor.scale(s, 144L * g + 4, j));
+                    assertThat(mins[j]).isEqualTo(Simd.f16(s, 144L * g + 2) * Q4_KTensor.min(s, 144L * g + 4, j));
+                    assertThat(rowScales[3 + 8 * g + j]).isEqualTo(scales[j]);
+                    assertThat(rowMins[5 + 8 * g + j]).isEqualTo(mins[j]);
+                }
             }
         }
     }
