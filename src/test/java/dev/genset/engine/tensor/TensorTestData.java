@@ -35,8 +35,14 @@ final class TensorTestData {
         return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * w);
     }
 
+    /**
+     * The bytes as a tensor in native memory, as a mapped model file is: kernels that also saw
+     * heap segments would be compiled for both, and tests should measure what models run.
+     */
     static FloatTensor tensor(GgmlType type, byte[] bytes, long size) {
-        return FloatTensor.of(type, MemorySegment.ofArray(bytes), size);
+        MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1, bytes.length), 64);
+        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
+        return FloatTensor.of(type, s.asSlice(0, bytes.length), size);
     }
 
     static FloatTensor quantized(GgmlType type, float[] values) {
