@@ -38,11 +38,11 @@ final class IntKernels {
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
 
-    static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_K_BYTES = 144;
+    static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_K_BYTES = 144, Q6_K_BYTES = 210;
 
     /** Whether products of this type go through these kernels (on the vector path). */
     static boolean handles(FloatTensor w) {
-        return Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor || w instanceof Q4_KTensor);
+        return Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor || w instanceof Q4_KTensor || w instanceof Q6_KTensor);
     }
 
     // ---- single activation row, weights read in place -------------------------------------
@@ -138,6 +138,85 @@ final class IntKernels {
         }
     }
 
+    /**
+     * Q6_K weights, from their {@link Q6_KPacked} form (q - 32 as one signed byte per value, d * scale
+     * per 16-value group as a float). Per 32-value activation block the two 16-value halves have
+     * their own scales, so each half is a product of its own: (q - 32) * x in 16-bit lanes (at
+     * most 32 * 127), adjacent lanes added into 8 int lanes ({@link #smallPairSums}), converted and
+     * fused with (d * scale) * dx, first half first. The canonical sequence: activation blocks in
+     * order, fused into two rotating accumulators (even blocks into one, odd into the other, so
+     * consecutive blocks do not wait on each other's fma); the result is the lane sum of their
+     * sum. {@code lanes} is scratch for 8 floats.
+     */
+    static float dotQ6_K(MemorySegment q8, long wBlock, float[] sc, short[] xq, float[] xd, int xBlock, int blocks, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
+        long b0 = wBlock * BLOCK;
+        int s0 = (int) (2 * wBlock);
+        for (int k = 0; k < blocks; k++) {
+            long b = b0 + (long) k * BLOCK;
+            int xo = (xBlock + k) * BLOCK;
+            float dx = xd[xBlock + k];
+            ShortVector w0 = widen(ByteVector.fromMemorySegment(B16, q8, b, LE)), w1 = widen(ByteVector.fromMemorySegment(B16, q8, b + 16, LE));
+            FloatVector t = smallPairSums(w0.mul(ShortVector.fromArray(S16, xq, xo))).fma(FloatVector.broadcast(F8, sc[s0 + 2 * k] * dx), a1);
+            t = smallPairSums(w1.mul(ShortVector.fromArray(S16, xq, xo + 16))).fma(FloatVector.broadcast(F8, sc[s0 + 2 * k + 1] * dx), t);
+            a1 = a0;
+            a0 = t;
+        }
+        a0.add(a1).intoArray(lanes, 0);
+        return sum(lanes, 0);
+    }
+
+    /** Widens {@code blocks} 32-value blocks of packed Q6_K quants from block {@code block} to tile[tOff ..] (32 shorts each). */
+    static void widenQ6_K(MemorySegment q8, long block, int blocks, short[] tile, int tOff) {
+        for (int g = 0; g < blocks; g++, tOff += BLOCK) {
+            long b = (block + g) * BLOCK;
+            widen(ByteVector.fromMemorySegment(B16, q8, b, LE)).intoArray(tile, tOff);
+            widen(ByteVector.fromMemorySegment(B16, q8, b + 16, LE)).intoArray(tile, tOff + 16);
+        }
+    }
+
+    /** One widened Q6_K row (tile[wo ..], group scales sc[so ..]) times one activation row from block xBlock: {@link #dotQ6_K}'s operations. */
+    static float tileDotQ6_K(short[] tile, int wo, float[] sc, int so, short[] xq, float[] xd, int xBlock, int blocks) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
+        for (int k = 0; k < blocks; k++) {
+            int o = wo + k * BLOCK, xo = (xBlock + k) * BLOCK;
+            float dx = xd[xBlock + k];
+            FloatVector t = smallPairSums(ShortVector.fromArray(S16, tile, o).mul(ShortVector.fromArray(S16, xq, xo))).fma(FloatVector.broadcast(F8, sc[so + 2 * k] * dx), a1);
+            t = smallPairSums(ShortVector.fromArray(S16, tile, o + 16).mul(ShortVector.fromArray(S16, xq, xo + 16))).fma(FloatVector.broadcast(F8, sc[so + 2 * k + 1] * dx), t);
+            a1 = a0;
+            a0 = t;
+        }
+        return sum(a0.add(a1));
+    }
+
+    /**
+     * Two widened Q6_K rows (wo and wo + cols; scales so and so + cols / 16, consecutive rows) times one activation
+     * row: two pairs, each with {@link #tileDotQ6_K}'s operations, sharing the activation loads.
+     * Results to out[o], out[o + 1]; {@code lanes} is scratch for 16 floats (see {@link #tileDot2x2}).
+     */
+    static void tileDotQ6_Kx2(short[] tile, int wo, int cols, float[] sc, int so, short[] xq, float[] xd, int xBlock, int blocks,
+                              float[] out, int o, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0, b0 = a0, b1 = a0;
+        int w1 = wo + cols, s1 = so + cols / 16;
+        for (int k = 0; k < blocks; k++) {
+            int t = k * BLOCK, xo = (xBlock + k) * BLOCK, g = 2 * k;
+            float dx = xd[xBlock + k];
+            ShortVector x0 = ShortVector.fromArray(S16, xq, xo), x1 = ShortVector.fromArray(S16, xq, xo + 16);
+            FloatVector ta = smallPairSums(ShortVector.fromArray(S16, tile, wo + t).mul(x0)).fma(FloatVector.broadcast(F8, sc[so + g] * dx), a1);
+            ta = smallPairSums(ShortVector.fromArray(S16, tile, wo + t + 16).mul(x1)).fma(FloatVector.broadcast(F8, sc[so + g + 1] * dx), ta);
+            FloatVector tb = smallPairSums(ShortVector.fromArray(S16, tile, w1 + t).mul(x0)).fma(FloatVector.broadcast(F8, sc[s1 + g] * dx), b1);
+            tb = smallPairSums(ShortVector.fromArray(S16, tile, w1 + t + 16).mul(x1)).fma(FloatVector.broadcast(F8, sc[s1 + g + 1] * dx), tb);
+            a1 = a0;
+            a0 = ta;
+            b1 = b0;
+            b0 = tb;
+        }
+        a0.add(a1).intoArray(lanes, 0);
+        b0.add(b1).intoArray(lanes, 8);
+        out[o] = sum(lanes, 0);
+        out[o + 1] = sum(lanes, 8);
+    }
+
     /** One block of the canonical sequence: acc + float(pairwise sums of w0*x0 + w1*x1) * scale. */
     private static FloatVector blockStep(ShortVector w0, ShortVector w1, short[] xq, int xo, float scale, FloatVector acc) {
         ShortVector p = w0.mul(ShortVector.fromArray(S16, xq, xo)).add(w1.mul(ShortVector.fromArray(S16, xq, xo + 16)));
@@ -149,6 +228,16 @@ final class IntKernels {
         IntVector i = (IntVector) p.reinterpretAsInts();
         IntVector s = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
         return (FloatVector) s.convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * {@link #pairSums} for lanes whose adjacent pairs add up to less than 2^15 in magnitude (Q6_K's
+     * products, |q - 32| * 127 at most): the int lane holds hi * 2^16 + lo (lo unsigned), so adding the lane shifted left by
+     * 16 puts hi + lo in the top half, exactly, and the arithmetic shift brings it down.
+     */
+    private static FloatVector smallPairSums(ShortVector p) {
+        IntVector i = (IntVector) p.reinterpretAsInts();
+        return (FloatVector) i.add(i.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
     }
 
     private static ShortVector widen(ByteVector b) {
@@ -278,6 +367,17 @@ final class IntKernels {
         float sum = 0f;
         for (int g = 0; g < blocks; g++) {
             int isum = 0, xo = row * x.cols + g * BLOCK, xb = row * x.blocks + g;
+            if (w instanceof Q6_KTensor) {
+                long blk = wBlock + g, b = blk / 8 * Q6_K_BYTES;
+                int first = (int) (blk % 8) * BLOCK;
+                for (int half = 0; half < 2; half++) {
+                    int hsum = 0;
+                    for (int j = 0; j < 16; j++)
+                        hsum += (Q6_KTensor.quant(s, b, first + 16 * half + j) - 32) * x.q[xo + 16 * half + j];
+                    sum += hsum * (Simd.f16(s, b + 208) * Q6_KTensor.scale(s, b, first + 16 * half) * x.d[xb]);
+                }
+                continue;
+            }
             if (w instanceof Q4_KTensor) {
                 long blk = wBlock + g, b = blk / 8 * Q4_K_BYTES;
                 int sub = (int) (blk % 8);

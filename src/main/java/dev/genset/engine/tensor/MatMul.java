@@ -12,10 +12,11 @@ import static dev.genset.engine.tensor.Simd.L;
  * the threads of a {@link Parallel} pool. Calls allocate nothing once a thread has run one of
  * the same size (the task object and the decode buffers are reused per thread).
  *
- * <p><b>Q8_0, Q4_0 and Q4_K multiply in integers</b>, as llama.cpp does: the activation rows are first
+ * <p><b>Q8_0, Q4_0, Q4_K and Q6_K multiply in integers</b>, as llama.cpp does: the activation rows are first
  * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the calling
  * thread), then each block's product is an exact integer dot product scaled by the two block
- * scales ({@link IntKernels}). The other types multiply floats.
+ * scales ({@link IntKernels}). Q6_K weights are first repacked, once per tensor, to a byte per
+ * value ({@link Q6_KPacked}). The other types multiply floats.
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the
@@ -23,9 +24,7 @@ import static dev.genset.engine.tensor.Simd.L;
  * sequence, and the batched path repeats it from a decoded tile. For F32, F16 and BF16 that
  * is: chunks of L values decoded exactly as {@link FloatTensor#dequantize} decodes them, fused into
  * one accumulator per (weight row, activation row) pair in column order, lanes summed in lane
- * order ({@link Simd#sum}), values past the last whole chunk added one by one. Q6_K uses a block
- * form (unscaled quants times x per 16-value group, then one fma with the scale into one of two
- * rotating accumulators), which keeps the decode loop off the fma latency chain; the integer
+ * order ({@link Simd#sum}), values past the last whole chunk added one by one. The integer
  * kernels have their own (see {@link IntKernels}). So a sequence decoded alone and the same
  * sequence decoded in a batch with others produce bit-identical logits.
  *
@@ -72,6 +71,7 @@ public final class MatMul {
         job.set(w, x, batch, out, rows, cols);
         try {
             if (job.integer) job.xq.quantize(x, batch, cols);
+            if (job.integer && w instanceof Q6_KTensor q6) job.q6 = q6.packed(pool);  // packed on first use, on the pool
             int n = job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
             pool.forRange(n, job, (long) rows * cols * batch);
         } finally {
@@ -85,6 +85,8 @@ public final class MatMul {
         float[] x, out;
         int batch, rows, cols;
         boolean busy, fused, integer;
+        /** Q6_K weights in the form the integer kernels read. */
+        Q6_KPacked q6;
         /** The activations quantized to 8 bits, for weights that take the integer kernels. */
         final QuantizedRows xq = new QuantizedRows();
 
@@ -102,6 +104,7 @@ public final class MatMul {
 
         void clear() {
             w = null;
+            q6 = null;
             x = out = null;
             busy = false;
         }
@@ -109,8 +112,8 @@ public final class MatMul {
         @Override
         public void run(int from, int to) {
             if (integer) {
-                if (batch == 1) intSingleRow(w, xq, out, from, to, cols);
-                else intTiled(w, xq, batch, out, rows, cols, from, to);
+                if (batch == 1) intSingleRow(w, q6, xq, out, from, to, cols);
+                else intTiled(w, q6, xq, batch, out, rows, cols, from, to);
             } else if (fused) {
                 singleRow(w, x, out, from, to, cols);
             } else {
@@ -121,7 +124,7 @@ public final class MatMul {
     }
 
     /** out[r] for r in [from, to) against the single quantized activation row, weights streamed in place. */
-    static void intSingleRow(FloatTensor w, QuantizedRows x, float[] out, int from, int to, int cols) {
+    static void intSingleRow(FloatTensor w, Q6_KPacked q6, QuantizedRows x, float[] out, int from, int to, int cols) {
         MemorySegment s = w.segment();
         int blocks = cols / IntKernels.BLOCK;
         switch (w) {
@@ -137,6 +140,10 @@ public final class MatMul {
                     IntKernels.widenQ4_KScales(s, first, blocks / 8, sh[0], 0, mh[0], 0);
                     out[r] = IntKernels.dotQ4_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, sh[0], mh[0], lanes);
                 }
+            }
+            case Q6_KTensor t -> {
+                float[] lanes = LANES.get();
+                for (int r = from; r < to; r++) out[r] = IntKernels.dotQ6_K(q6.quants, (long) r * blocks, q6.scales, x.q, x.d, 0, blocks, lanes);
             }
             default -> throw new IllegalStateException(w.type() + " has no integer kernel");
         }
@@ -154,7 +161,7 @@ public final class MatMul {
      * tile of this thread's range passes over them (tiles are widened again per chunk: cheap next
      * to the products). Pairs go two weight rows by two activation rows at a time.
      */
-    static void intTiled(FloatTensor w, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to) {
+    static void intTiled(FloatTensor w, Q6_KPacked q6, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to) {
         int blocks = cols / IntKernels.BLOCK;
         short[][] th = SHORT_TILES.get();
         if (th[0].length < TILE_ROWS * cols) th[0] = new short[TILE_ROWS * cols];
@@ -164,6 +171,10 @@ public final class MatMul {
         float[] d = dh[0];
         int chunk = Math.max(2, Math.min(batch, CHUNK_BYTES / (2 * cols)) & ~1);
         MemorySegment s = w.segment();
+        if (q6 != null) {
+            q6kTiled(q6, x, batch, out, rows, cols, from, to, tile, chunk);
+            return;
+        }
         boolean q8 = w instanceof Q8_0Tensor, q4k = w instanceof Q4_KTensor;
         float[] mins = null;
         if (q4k) {
@@ -222,8 +233,7 @@ public final class MatMul {
     static void singleRow(FloatTensor w, float[] x, float[] out, int from, int to, int cols) {
         MemorySegment s = w.segment();
         switch (w) {
-            case Q8_0Tensor _, Q4_0Tensor _, Q4_KTensor _ -> throw new IllegalStateException(w.type() + " takes the integer kernels");
-            case Q6_KTensor t -> { for (int r = from; r < to; r++) out[r] = Q6_KTensor.dotVector(s, (long) r * cols, x, 0, cols); }
+            case Q8_0Tensor _, Q4_0Tensor _, Q4_KTensor _, Q6_KTensor _ -> throw new IllegalStateException(w.type() + " takes the integer kernels");
             case F16Tensor t -> { for (int r = from; r < to; r++) out[r] = F16Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
             case BF16Tensor t -> { for (int r = from; r < to; r++) out[r] = BF16Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
             case F32Tensor t -> { for (int r = from; r < to; r++) out[r] = F32Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
@@ -233,10 +243,6 @@ public final class MatMul {
     /** Rows r0 .. r0+3 against every activation row, from the decoded tile. */
     static void tiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, float[] tile) {
         int tileRows = Math.min(TILE_ROWS, rows - r0);
-        if (Simd.ENABLED && w instanceof Q6_KTensor) {
-            q6kTiled(w, x, batch, out, rows, cols, r0, tileRows, tile);
-            return;
-        }
         w.dequantize((long) r0 * cols, tile, 0, tileRows * cols);
         if (!Simd.ENABLED) {
             for (int b = 0; b < batch; b++)
@@ -256,20 +262,28 @@ public final class MatMul {
     private static final ThreadLocal<float[][]> SCALES = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
-     * Q6_K in block form (see {@link Q6_KTensor#dotVector}): the tile holds unscaled values and the
-     * 16-value groups' scales, and each (weight row, activation row) pair repeats the single-row
-     * kernel's operations. Pairs are computed two tile rows at a time against one activation row.
+     * Q6_K tiles: {@value #TILE_ROWS} weight rows widened from the packed form, then each
+     * activation row of the chunk against the tile two weight rows at a time, with the operations
+     * of {@link IntKernels#dotQ6_K}.
      */
-    private static void q6kTiled(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols, int r0, int tileRows, float[] tile) {
-        int groups = cols / Q6_KTensor.GROUP;
-        float[][] holder = SCALES.get();
-        if (holder[0].length < TILE_ROWS * groups) holder[0] = new float[TILE_ROWS * groups];
-        float[] d = holder[0];
-        Q6_KTensor.decodeUnscaled(w.segment(), (long) r0 * (cols / 256), tileRows * (cols / 256), tile, 0, d, 0);
-        for (int b = 0; b < batch; b++) {
-            int i = 0;
-            for (; i + 1 < tileRows; i += 2) F32Kernels.groupDot16x2(tile, i * cols, cols, d, i * groups, groups, x, b * cols, out, b * rows + r0 + i);
-            for (; i < tileRows; i++) out[b * rows + r0 + i] = F32Kernels.groupDot16(tile, i * cols, d, i * groups, x, b * cols, groups);
+    private static void q6kTiled(Q6_KPacked p, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to,
+                                 short[] tile, int chunk) {
+        int blocks = cols / IntKernels.BLOCK;
+        float[] lanes = LANES.get();
+        for (int b0 = 0; b0 < batch; b0 += chunk) {
+            int b1 = Math.min(batch, b0 + chunk);
+            for (int t = from; t < to; t++) {
+                int r0 = t * TILE_ROWS, tileRows = Math.min(TILE_ROWS, rows - r0);
+                IntKernels.widenQ6_K(p.quants, (long) r0 * blocks, tileRows * blocks, tile, 0);
+                int so = 2 * r0 * blocks;  // the tile's first scale
+                for (int b = b0; b < b1; b++) {
+                    int i = 0;
+                    for (; i + 1 < tileRows; i += 2)
+                        IntKernels.tileDotQ6_Kx2(tile, i * cols, cols, p.scales, so + 2 * i * blocks, x.q, x.d, b * blocks, blocks, out, b * rows + r0 + i, lanes);
+                    for (; i < tileRows; i++)
+                        out[b * rows + r0 + i] = IntKernels.tileDotQ6_K(tile, i * cols, p.scales, so + 2 * i * blocks, x.q, x.d, b * blocks, blocks);
+                }
+            }
         }
     }
 
@@ -279,49 +293,6 @@ public final class MatMul {
      */
     static final class F32Kernels {
         private F32Kernels() {}
-
-        /**
-         * The block-form dot of one unscaled Q6_K row with x, with the operations of
-         * {@link Q6_KTensor#dotVector}: 16-value groups visited in {@link Q6_KTensor#ORDER}, each a
-         * fresh chain fused with the group's scale into one of two rotating accumulators.
-         */
-        static float groupDot16(float[] q, int qo, float[] d, int dOff, float[] x, int xo, int groups) {
-            FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
-            for (int g = 0; g < groups; g++) {
-                int gi = (g & ~15) | Q6_KTensor.ORDER[g & 15], o = gi * 16;
-                FloatVector sum = zero;
-                for (int j = 0; j < 16; j += L) sum = FloatVector.fromArray(F, q, qo + o + j).fma(FloatVector.fromArray(F, x, xo + o + j), sum);
-                FloatVector t = sum.fma(FloatVector.broadcast(F, d[dOff + gi]), a1);
-                a1 = a0;
-                a0 = t;
-            }
-            return Simd.sum(a0, a1);
-        }
-
-        /**
-         * Two consecutive tile rows (qo, qo + cols; scales dOff, dOff + groups) times one
-         * activation row: two pairs, each with the operations of {@link #groupDot16}.
-         */
-        static void groupDot16x2(float[] q, int qo, int cols, float[] d, int dOff, int groups, float[] x, int xo, float[] out, int o) {
-            FloatVector zero = FloatVector.zero(F), a0 = zero, b0 = zero, a1 = zero, b1 = zero;
-            int q1 = qo + cols, d1 = dOff + groups;
-            for (int g = 0; g < groups; g++) {
-                int gi = (g & ~15) | Q6_KTensor.ORDER[g & 15], k = gi * 16;
-                FloatVector s0 = zero, s1 = zero;
-                for (int j = 0; j < 16; j += L) {
-                    var v = FloatVector.fromArray(F, x, xo + k + j);
-                    s0 = FloatVector.fromArray(F, q, qo + k + j).fma(v, s0);
-                    s1 = FloatVector.fromArray(F, q, q1 + k + j).fma(v, s1);
-                }
-                FloatVector t0 = s0.fma(FloatVector.broadcast(F, d[dOff + gi]), b0), t1 = s1.fma(FloatVector.broadcast(F, d[d1 + gi]), b1);
-                b0 = a0;
-                a0 = t0;
-                b1 = a1;
-                a1 = t1;
-            }
-            out[o] = Simd.sum(a0, b0);
-            out[o + 1] = Simd.sum(a1, b1);
-        }
 
         /** The sequential sum used everywhere when the vector paths are disabled. */
         static float dotScalar(float[] a, int ao, float[] b, int bo, int n) {

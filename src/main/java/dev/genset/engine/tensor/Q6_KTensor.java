@@ -29,6 +29,18 @@ public final class Q6_KTensor extends FloatTensor {
         super(segment, size);
     }
 
+    private volatile Q6_KPacked packed;
+
+    /** The form the matrix products multiply ({@link Q6_KPacked}), made on first use with the pool's threads. */
+    Q6_KPacked packed(Parallel pool) {
+        Q6_KPacked p = packed;
+        if (p == null)
+            synchronized (this) {
+                if ((p = packed) == null) packed = p = Q6_KPacked.of(this, pool);
+            }
+        return p;
+    }
+
     @Override
     public GgmlType type() {
         return GgmlType.Q6_K;
@@ -99,13 +111,6 @@ public final class Q6_KTensor extends FloatTensor {
         return quants(s, b, e).mul(groupScale(s, b, e >> 4));
     }
 
-    /**
-     * The order in which the single-row kernel visits the 16-value groups of a block: one pass
-     * over each (half, 16 values of l, k parity) reads ql[l + 32 * parity] and qh[l] once for the
-     * two groups they serve (k = parity and parity + 2; group 8 * half + 2 * k + l / 16).
-     */
-    static final int[] ORDER = {0, 4, 2, 6, 1, 5, 3, 7, 8, 12, 10, 14, 9, 13, 11, 15};
-
     /** (low & 15 | (high & 3) << 4) - 32 as floats: one 6-bit quant per lane, unscaled. */
     private static FloatVector q6(IntVector low, IntVector high) {
         IntVector q = low.and(0xF).or(high.and(3).lanewise(VectorOperators.LSHL, 4));
@@ -117,12 +122,11 @@ public final class Q6_KTensor extends FloatTensor {
     }
 
     /**
-     * The canonical vector dot ({@link FloatTensor#dot}), in the block form of
-     * {@link Q8_0Tensor#dotVector} with 16-value groups visited in {@link #ORDER}: per group, the
-     * unscaled values q - 32 times x in a fresh chain (fmas from zero, in element order), then
-     * fused with the group's scale (d * scale) into one of two rotating accumulators.
-     * {@link MatMul}'s batched path repeats these operations from {@link #decodeUnscaled}.
-     * (Reading ql and qh once for all four k overflows C2's inlining budget: vectors get boxed.)
+     * The vector dot of float activations ({@link FloatTensor#dot}; matrix products take the
+     * integer kernels, {@link IntKernels#dotQ6_K}), in the block form of {@link Q8_0Tensor#dotVector}:
+     * per 16-value group, the unscaled values q - 32 times x in a fresh chain (fmas from zero, in
+     * element order), then fused with the group's scale (d * scale) into one of two rotating
+     * accumulators. (Reading ql and qh once for all four k overflows C2's inlining budget: vectors get boxed.)
      */
     static float dotVector(MemorySegment s, long offset, float[] x, int xOffset, int n) {
         FloatVector zero = FloatVector.zero(F), a0 = zero, a1 = zero;
@@ -168,15 +172,6 @@ public final class Q6_KTensor extends FloatTensor {
             PART_QL[i] = 64 * h + 32 * p + l16;
             PART_QH[i] = 128 + 32 * h + l16;
             PART_SCALE[i] = 192 + 8 * h + 2 * p + (l16 >> 4);
-        }
-    }
-
-    /** The unscaled values (q - 32) of whole blocks to q[qOffset ..], and each 16-value group's scale to d[dOffset ..]. */
-    static void decodeUnscaled(MemorySegment s, long block, int blocks, float[] q, int qOffset, float[] d, int dOffset) {
-        for (int i = 0; i < blocks; i++, qOffset += BLOCK) {
-            long b = (block + i) * BYTES;
-            for (int g = 0; g < BLOCK / GROUP; g++) d[dOffset + i * (BLOCK / GROUP) + g] = groupScale(s, b, g);
-            for (int e = 0; e < BLOCK; e += L) quants(s, b, e).intoArray(q, qOffset + e);
         }
     }
 

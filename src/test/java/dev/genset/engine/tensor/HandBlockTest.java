@@ -198,4 +198,28 @@ class HandBlockTest {
             }
         }
     }
+
+    /** Q6_K repacked for the kernels: every value's q - 32 as a signed byte and every group's d * scale, on random bytes (every quant and scale pattern occurs). */
+    @Test
+    void q6kPackedQuantsAndScalesEqualTheFormatsOwn() {
+        java.util.Random random = new java.util.Random(11);
+        byte[] b = new byte[5 * 210];
+        for (int trial = 0; trial < 200; trial++) {
+            random.nextBytes(b);
+            for (int g = 0; g < 5; g++) b[210 * g + 209] &= 0x3B;  // finite d
+            Q6_KTensor t = (Q6_KTensor) tensor(GgmlType.Q6_K, b, 5 * 256);
+            java.lang.foreign.MemorySegment s = t.segment();
+            Q6_KPacked p;
+            try (Parallel pool = new Parallel(2)) {
+                p = Q6_KPacked.of(t, pool);
+            }
+            for (int g = 0; g < 5; g++) {
+                for (int e = 0; e < 256; e++)
+                    assertThat((int) p.quants.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 256L * g + e)).as("block %d value %d", g, e)
+                            .isEqualTo(Q6_KTensor.quant(s, 210L * g, e) - 32);
+                for (int j = 0; j < 16; j++)
+                    assertThat(p.scales[16 * g + j]).isEqualTo(Simd.f16(s, 210L * g + 208) * Q6_KTensor.scale(s, 210L * g, 16 * j));
+            }
+        }
+    }
 }

@@ -55,7 +55,7 @@ class QuantizedRowsTest {
 
     /** The vector kernels (single row and tiles) agree with the scalar reference within float rounding. */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void integerKernelsAgreeWithTheScalarReference(GgmlType type) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Simd.ENABLED);
         int rows = 10, cols = 512, batch = 3;
