@@ -294,13 +294,14 @@ public final class GensetServer implements AutoCloseable {
 
     // ---- small endpoints -------------------------------------------------------------------------
 
+    /** The models the caller may use: local ones (loaded, then available in the store), then those routed upstream, each id once. */
     private void listModels(byte[] body, ServerResponse res, Call call) {
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.put("object", "list");
         ArrayNode data = r.putArray("data");
         java.util.Set<String> listed = new java.util.HashSet<>();
         for (ModelRegistry.Status st : models.statuses()) {
-            listed.add(st.id());
+            if (!call.meter().allowsModel(st.id()) || !listed.add(st.id())) continue;
             ObjectNode o = data.addObject();
             ServedModel m = st.model();
             o.put("id", st.id()).put("object", "model").put("created", m != null ? m.created : 0).put("owned_by", "genset");
@@ -320,7 +321,7 @@ public final class GensetServer implements AutoCloseable {
         }
         for (var man : models.storeModels()) { // available, loaded on first request
             String id = man.ref().toString();
-            if (!listed.add(id)) continue;
+            if (!call.meter().allowsModel(id) || !listed.add(id)) continue;
             long created = 0;
             try {
                 created = java.time.Instant.parse(man.created()).getEpochSecond();
@@ -331,7 +332,8 @@ public final class GensetServer implements AutoCloseable {
             o.putObject("meta").put("status", "available").put("size", man.size());
         }
         for (String id : upstream.models())
-            data.addObject().put("id", id).put("object", "model").put("created", 0).put("owned_by", "upstream");
+            if (call.meter().allowsModel(id) && listed.add(id))
+                data.addObject().put("id", id).put("object", "model").put("created", 0).put("owned_by", "upstream");
         OpenAiEndpoints.send(res, r);
     }
 

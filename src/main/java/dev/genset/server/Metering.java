@@ -63,6 +63,11 @@ final class Metering {
 
     private Keys.Resolved caller; // the key authenticate() accepted, admitted without looking it up again
 
+    /** Whether the authenticated key (and its team) may use the model; true without a key. */
+    boolean allowsModel(String model) {
+        return caller == null || (caller.key().limits().allowsModel(model) && (caller.team() == null || caller.team().limits().allowsModel(model)));
+    }
+
     private boolean openAccess = true;
 
     /**

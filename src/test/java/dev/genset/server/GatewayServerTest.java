@@ -217,6 +217,9 @@ class GatewayServerTest {
         assertThat(r.status()).as(r.raw().body()).isEqualTo(403);
         assertThat(r.json().at("/error/type").asText()).isEqualTo("permission_error");
         assertThat(r.json().at("/error/code").asText()).isEqualTo("model_not_allowed");
+        // and the model list shows such a key only what it may use
+        assertThat(s.send("GET", "/v1/models", null, auth(k)).json().get("data").findValuesAsText("id")).doesNotContain("stories260K");
+        assertThat(s.send("GET", "/v1/models", null, auth(key)).json().get("data").findValuesAsText("id")).contains("stories260K");
     }
 
     @Test
