@@ -291,7 +291,7 @@ final class OllamaEndpoints {
         ArrayNode list = r.putArray("models");
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (String id : models.available()) {
-            if (!seen.add(id)) continue;
+            if (!call.meter().allowsModel(id) || !seen.add(id)) continue;
             Info i = info(id);
             if (i == null) continue;
             ObjectNode o = list.addObject().put("name", id).put("model", id).put("modified_at", i.modified).put("size", i.size)

@@ -220,6 +220,8 @@ class GatewayServerTest {
         // and the model list shows such a key only what it may use
         assertThat(s.send("GET", "/v1/models", null, auth(k)).json().get("data").findValuesAsText("id")).doesNotContain("stories260K");
         assertThat(s.send("GET", "/v1/models", null, auth(key)).json().get("data").findValuesAsText("id")).contains("stories260K");
+        assertThat(s.send("GET", "/api/tags", null, auth(k)).json().get("models").findValuesAsText("name")).doesNotContain("stories260K");
+        assertThat(s.send("GET", "/api/tags", null, auth(key)).json().get("models").findValuesAsText("name")).contains("stories260K");
     }
 
     @Test
