@@ -3,6 +3,8 @@ package dev.genset.store;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -10,6 +12,10 @@ import java.util.List;
  * the store. Admission reserves a request's maximum cost and tokens with one conditional UPDATE per
  * scope in one transaction, so concurrent admissions can never reserve past a limit; settlement (in
  * the ledger writer's transaction) books the actual amounts and releases the reservation.
+ *
+ * <p>Lock order, so that transactions of several processes on PostgreSQL cannot deadlock: a
+ * transaction locks the counters it changes first, in scope order ("key:..." before "team:..."),
+ * and only then reservation rows.
  */
 public final class Budgets {
     /**
@@ -103,13 +109,11 @@ public final class Budgets {
 
     /**
      * Books a settled request (whose ledger row was just inserted on {@code c}) and releases its
-     * reservation. Scopes are those known at admission, used when the reservation is gone.
+     * reservation. Scopes are those known at admission, used when the reservation is gone. The
+     * caller has locked the scopes' counters ({@link #lockCounters}).
      */
     static void book(Connection c, String requestId, long costNanos, long tokens, Scope keyScope, Scope teamScope) throws SQLException {
-        record Res(String keyScope, Long keyPeriod, String teamScope, Long teamPeriod, long cost, long tokens) {}
-        Res r = Store.queryOne(c, "SELECT * FROM budget_reservations WHERE request_id = ?",
-                rs -> new Res(rs.getString("key_scope"), Store.getLong(rs, "key_period"), rs.getString("team_scope"),
-                        Store.getLong(rs, "team_period"), rs.getLong("cost_nanos"), rs.getLong("tokens")), requestId);
+        Res r = reservation(c, requestId);
         if (r != null && Store.update(c, "DELETE FROM budget_reservations WHERE request_id = ?", requestId) == 1) {
             if (r.keyScope() != null) move(c, r.keyScope(), r.keyPeriod(), costNanos, tokens, r.cost(), r.tokens());
             if (r.teamScope() != null) move(c, r.teamScope(), r.teamPeriod(), costNanos, tokens, r.cost(), r.tokens());
@@ -127,21 +131,57 @@ public final class Budgets {
 
     /** Releases reservations older than {@code cutoffMs} (their requests died with a process). Returns how many. */
     public int releaseStale(long cutoffMs) {
-        return store.tx(c -> {
-            List<String> ids = Store.query(c, "SELECT request_id FROM budget_reservations WHERE created_at < ?", rs -> rs.getString(1), cutoffMs);
-            int n = 0;
-            for (String id : ids) {
-                record Res(String keyScope, Long keyPeriod, String teamScope, Long teamPeriod, long cost, long tokens) {}
-                Res r = Store.queryOne(c, "SELECT * FROM budget_reservations WHERE request_id = ?",
-                        rs -> new Res(rs.getString("key_scope"), Store.getLong(rs, "key_period"), rs.getString("team_scope"),
-                                Store.getLong(rs, "team_period"), rs.getLong("cost_nanos"), rs.getLong("tokens")), id);
-                if (r == null || Store.update(c, "DELETE FROM budget_reservations WHERE request_id = ?", id) != 1) continue;
-                if (r.keyScope() != null) move(c, r.keyScope(), r.keyPeriod(), 0, 0, r.cost(), r.tokens());
-                if (r.teamScope() != null) move(c, r.teamScope(), r.teamPeriod(), 0, 0, r.cost(), r.tokens());
-                n++;
-            }
-            return n;
-        });
+        List<String> ids = store.call(c -> Store.query(c, "SELECT request_id FROM budget_reservations WHERE created_at < ?",
+                rs -> rs.getString(1), cutoffMs));
+        int n = 0;
+        for (String id : ids) // one transaction each: it locks the row's counters before the row
+            if (store.tx(c -> release(c, id, cutoffMs))) n++;
+        return n;
+    }
+
+    /** A reservation row as read. */
+    private record Res(String keyScope, Long keyPeriod, String teamScope, Long teamPeriod, long cost, long tokens, long createdAt) {}
+
+    private static Res reservation(Connection c, String id) throws SQLException {
+        return Store.queryOne(c, "SELECT * FROM budget_reservations WHERE request_id = ?",
+                rs -> new Res(rs.getString("key_scope"), Store.getLong(rs, "key_period"), rs.getString("team_scope"),
+                        Store.getLong(rs, "team_period"), rs.getLong("cost_nanos"), rs.getLong("tokens"), rs.getLong("created_at")), id);
+    }
+
+    /**
+     * Deletes a reservation row and releases what it holds, if it was created (or, for a lease,
+     * last refreshed) before {@code cutoffMs}. The row is read again once its counters are locked:
+     * a booking may have changed it meanwhile.
+     */
+    static boolean release(Connection c, String id, long cutoffMs) throws SQLException {
+        Res first = reservation(c, id);
+        if (first == null) return false;
+        if (first.keyScope() != null) lockCounter(c, first.keyScope(), first.keyPeriod());
+        if (first.teamScope() != null) lockCounter(c, first.teamScope(), first.teamPeriod());
+        Res r = reservation(c, id);
+        if (r == null || r.createdAt() >= cutoffMs || Store.update(c, "DELETE FROM budget_reservations WHERE request_id = ?", id) != 1)
+            return false;
+        if (r.keyScope() != null) move(c, r.keyScope(), r.keyPeriod(), 0, 0, r.cost(), r.tokens());
+        if (r.teamScope() != null) move(c, r.teamScope(), r.teamPeriod(), 0, 0, r.cost(), r.tokens());
+        return true;
+    }
+
+    /** Locks the counters of these scopes (nulls skipped) for the rest of the transaction, in scope order. */
+    static void lockCounters(Connection c, Collection<Scope> scopes) throws SQLException {
+        List<Scope> sorted = new ArrayList<>();
+        for (Scope s : scopes) if (s != null) sorted.add(s);
+        sorted.sort(Comparator.comparing(Scope::scope).thenComparingLong(Scope::periodStart));
+        Scope last = null;
+        for (Scope s : sorted) {
+            if (last == null || !last.scope().equals(s.scope()) || last.periodStart() != s.periodStart())
+                lockCounter(c, s.scope(), s.periodStart());
+            last = s;
+        }
+    }
+
+    /** A write that changes nothing: it takes the row lock on PostgreSQL (SQLite's write transactions lock the whole file). */
+    private static void lockCounter(Connection c, String scope, long period) throws SQLException {
+        Store.update(c, "UPDATE budget_counters SET spent_nanos = spent_nanos WHERE scope = ? AND period_start = ?", scope, period);
     }
 
     public Counter counter(Scope s) {

@@ -117,6 +117,7 @@ public final class LedgerWriter implements AutoCloseable {
     private void write(List<Entry> batch) {
         try {
             store.tx(c -> {
+                lockCounters(c, batch);
                 for (Entry e : batch) writeOne(c, e);
                 return null;
             });
@@ -129,6 +130,7 @@ public final class LedgerWriter implements AutoCloseable {
             for (int attempt = 1; ; attempt++) {
                 try {
                     store.tx(c -> {
+                        lockCounters(c, List.of(e));
                         writeOne(c, e);
                         return null;
                     });
@@ -162,6 +164,16 @@ public final class LedgerWriter implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /** The budget counters a batch books to, locked before any row (see {@link Budgets}). */
+    private static void lockCounters(Connection c, List<Entry> entries) throws SQLException {
+        List<Budgets.Scope> scopes = new ArrayList<>();
+        for (Entry e : entries) {
+            scopes.add(e.keyScope());
+            scopes.add(e.teamScope());
+        }
+        Budgets.lockCounters(c, scopes);
     }
 
     static void writeOne(Connection c, Entry e) throws SQLException {
