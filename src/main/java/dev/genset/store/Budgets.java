@@ -120,8 +120,13 @@ public final class Budgets {
 
     /** The ids of lease rows start with this. */
     public static final String LEASE_PREFIX = "lease:";
-    /** A lease grows by at most this many times the maximum of the request that needs it, */
+    /**
+     * A lease grows by this many times the maximum of the request that needs it (a lease that had
+     * to grow again within a second grows by twice as many as the last time, up to
+     * LEASE_MAX_CHUNK_REQUESTS: BudgetLeases decides),
+     */
     static final int LEASE_CHUNK_REQUESTS = 8;
+    static final int LEASE_MAX_CHUNK_REQUESTS = 1024;
     /** and by at most 1/LEASE_SHARE of what is left, so that other processes sharing the store get budget too. */
     static final int LEASE_SHARE = 4;
     /**
@@ -138,8 +143,10 @@ public final class Budgets {
      * @param unusedCost what the lease holds that no admitted request holds, taken out of the lease
      *                   in memory during the transaction (negative when requests cost more than their maximum)
      * @param needCost   the request's maximum cost if the scope limits spend, else 0 (likewise {@code needTokens})
+     * @param chunk      how many request maxima to add (see {@link #leaseGrant})
      */
-    record LeaseAsk(Scope scope, String leaseId, boolean stored, long unusedCost, long unusedTokens, long needCost, long needTokens) {}
+    record LeaseAsk(Scope scope, String leaseId, boolean stored, long unusedCost, long unusedTokens, long needCost, long needTokens,
+                    int chunk) {}
 
     /**
      * The answer for one scope: {@code cost} and {@code tokens} added to the lease, or (exact) the
@@ -171,8 +178,8 @@ public final class Budgets {
                     return new LeaseResult(null, null, a.leaseId());
                 }
                 Counter k = counter(c, s.scope(), s.periodStart());
-                long cost = leaseGrant(s.limitNanos(), k.spentNanos() + k.reservedNanos(), a.needCost(), a.unusedCost());
-                long toks = leaseGrant(s.tokenQuota(), k.tokensUsed() + k.tokensReserved(), a.needTokens(), a.unusedTokens());
+                long cost = leaseGrant(s.limitNanos(), k.spentNanos() + k.reservedNanos(), a.needCost(), a.unusedCost(), a.chunk());
+                long toks = leaseGrant(s.tokenQuota(), k.tokensUsed() + k.tokensReserved(), a.needTokens(), a.unusedTokens(), a.chunk());
                 if (cost >= 0 && toks >= 0) {
                     if (!hold(c, s, cost, toks)) { // cannot happen while the counter is locked; refuse rather than pass the limit
                         c.rollback();
@@ -212,15 +219,15 @@ public final class Budgets {
     /**
      * What to add to a lease in one dimension: 0 if the dimension is unlimited or the lease's unused
      * part covers the request; -1 if so little is left that the request should reserve exactly;
-     * else a few request maxima, capped at a share of what is left, and never less than the request
-     * needs beyond what the lease holds unused.
+     * else {@code chunk} request maxima, capped at a share of what is left, and never less than the
+     * request needs beyond what the lease holds unused.
      */
-    static long leaseGrant(Long limit, long usedAndReserved, long need, long unused) {
+    static long leaseGrant(Long limit, long usedAndReserved, long need, long unused, int chunk) {
         if (limit == null || unused >= need) return 0;
         long left = limit - usedAndReserved;
         long shortfall = need - unused;
         if (left < saturatedTimes(need, LEASE_MIN_REQUESTS) || shortfall > left) return -1;
-        return Math.max(Math.min(saturatedTimes(need, LEASE_CHUNK_REQUESTS), left / LEASE_SHARE), shortfall);
+        return Math.max(Math.min(saturatedTimes(need, chunk), left / LEASE_SHARE), shortfall);
     }
 
     private static long saturatedTimes(long v, int n) {

@@ -189,7 +189,7 @@ class StoreTest {
             long cent = Money.toNanos(new BigDecimal("0.01"));
 
             // plenty left: a new lease takes 8 request maxima; the key has no token quota, so the lease holds no tokens
-            Budgets.LeaseResult a = budgets.lease("r1", List.of(new Budgets.LeaseAsk(scope, "lease:a:1", false, 0, 0, cent, 0)), cent, 100);
+            Budgets.LeaseResult a = budgets.lease("r1", List.of(new Budgets.LeaseAsk(scope, "lease:a:1", false, 0, 0, cent, 0, 8)), cent, 100);
             assertThat(a.grants()).containsExactly(new Budgets.LeaseGrant(false, 8 * cent, 0));
             assertThat(budgets.counter(scope).reservedNanos()).isEqualTo(8 * cent);
 
@@ -204,18 +204,18 @@ class StoreTest {
             assertThat(c.tokensReserved()).isZero();
 
             // another process's lease: at most a quarter of what is left ($0.92)
-            Budgets.LeaseResult b = budgets.lease("r2", List.of(new Budgets.LeaseAsk(scope, "lease:b:1", false, 0, 0, 10 * cent, 0)), 10 * cent, 100);
+            Budgets.LeaseResult b = budgets.lease("r2", List.of(new Budgets.LeaseAsk(scope, "lease:b:1", false, 0, 0, 10 * cent, 0, 8)), 10 * cent, 100);
             assertThat(b.grants()).containsExactly(new Budgets.LeaseGrant(false, 23 * cent, 0));
 
             // little left ($0.69 for a request of $0.30): the lease gives back its unused part, the request reserves exactly
-            Budgets.LeaseResult exact = budgets.lease("r3", List.of(new Budgets.LeaseAsk(scope, "lease:b:1", true, 5 * cent, 0, 30 * cent, 0)), 30 * cent, 100);
+            Budgets.LeaseResult exact = budgets.lease("r3", List.of(new Budgets.LeaseAsk(scope, "lease:b:1", true, 5 * cent, 0, 30 * cent, 0, 8)), 30 * cent, 100);
             assertThat(exact.grants()).containsExactly(new Budgets.LeaseGrant(true, 5 * cent, 0));
             c = budgets.counter(scope);
             assertThat(c.reservedNanos()).isEqualTo(556 * cent / 10); // 7.6 + 18 + 30
             assertThat(c.tokensReserved()).isEqualTo(100); // as a reservation does
 
             // refused: $0.516 left even with lease a's unused $0.076, and nothing changes
-            Budgets.LeaseResult no = budgets.lease("r4", List.of(new Budgets.LeaseAsk(scope, "lease:a:1", true, 76 * cent / 10, 0, 60 * cent, 0)), 60 * cent, 100);
+            Budgets.LeaseResult no = budgets.lease("r4", List.of(new Budgets.LeaseAsk(scope, "lease:a:1", true, 76 * cent / 10, 0, 60 * cent, 0, 8)), 60 * cent, 100);
             assertThat(no.refusal()).isNotNull();
             assertThat(no.refusal().tokens()).isFalse();
             assertThat(no.refusal().reserved()).isEqualTo(48 * cent); // a's unused part does not count as held by requests in flight
@@ -235,7 +235,7 @@ class StoreTest {
             c = budgets.counter(scope);
             assertThat(c.spentNanos()).isEqualTo(14 * cent / 10);
             assertThat(c.reservedNanos()).isEqualTo(376 * cent / 10);
-            assertThat(budgets.lease("r6", List.of(new Budgets.LeaseAsk(scope, "lease:b:1", true, 0, 0, cent, 0)), cent, 1).goneLease())
+            assertThat(budgets.lease("r6", List.of(new Budgets.LeaseAsk(scope, "lease:b:1", true, 0, 0, cent, 0, 8)), cent, 1).goneLease())
                     .isEqualTo("lease:b:1");
 
             // a returned lease leaves only the exact reservation
@@ -254,7 +254,7 @@ class StoreTest {
             Budgets budgets = new Budgets(s);
             long now = System.currentTimeMillis();
             Budgets.Scope team = Budgets.Scope.team("t1", Limits.NONE.withTokenQuota(10_000L), now);
-            Budgets.LeaseResult r = budgets.lease("r1", List.of(new Budgets.LeaseAsk(team, "lease:a:1", false, 0, 0, 0, 100)), 5, 100);
+            Budgets.LeaseResult r = budgets.lease("r1", List.of(new Budgets.LeaseAsk(team, "lease:a:1", false, 0, 0, 0, 100, 8)), 5, 100);
             assertThat(r.grants()).containsExactly(new Budgets.LeaseGrant(false, 0, 800));
             writer.submit(new LedgerWriter.Entry(new UsageRow("r1", now, null, "t1", "m", null, null, 40, 20, 0,
                     new BigDecimal("0.000000003"), 1, "ok"), null, team, null, "lease:a:1"));
@@ -269,12 +269,13 @@ class StoreTest {
 
     @org.junit.jupiter.api.Test
     void leaseGrantsAreAFewRequestsAndAShareOfWhatIsLeft() {
-        assertThat(Budgets.leaseGrant(null, 0, 10, 0)).isZero(); // unlimited
-        assertThat(Budgets.leaseGrant(1000L, 0, 10, 10)).isZero(); // the lease covers it
-        assertThat(Budgets.leaseGrant(1000L, 0, 10, 0)).isEqualTo(80); // 8 requests
-        assertThat(Budgets.leaseGrant(1000L, 700, 10, 0)).isEqualTo(75); // a quarter of the 300 left
-        assertThat(Budgets.leaseGrant(1000L, 921, 10, 0)).isEqualTo(-1); // fewer than 8 requests left: exact
-        assertThat(Budgets.leaseGrant(1000L, 0, 10, -200)).isEqualTo(210); // a lease in debt gets at least what the request needs
-        assertThat(Budgets.leaseGrant(Long.MAX_VALUE, 0, Long.MAX_VALUE / 2, 0)).isEqualTo(Long.MAX_VALUE / 2); // no overflow
+        assertThat(Budgets.leaseGrant(null, 0, 10, 0, 8)).isZero(); // unlimited
+        assertThat(Budgets.leaseGrant(1000L, 0, 10, 10, 8)).isZero(); // the lease covers it
+        assertThat(Budgets.leaseGrant(1000L, 0, 10, 0, 8)).isEqualTo(80); // 8 requests
+        assertThat(Budgets.leaseGrant(1000L, 0, 10, 0, 16)).isEqualTo(160); // a busy lease: 16
+        assertThat(Budgets.leaseGrant(1000L, 700, 10, 0, 8)).isEqualTo(75); // a quarter of the 300 left
+        assertThat(Budgets.leaseGrant(1000L, 921, 10, 0, 8)).isEqualTo(-1); // fewer than 8 requests left: exact
+        assertThat(Budgets.leaseGrant(1000L, 0, 10, -200, 8)).isEqualTo(210); // a lease in debt gets at least what the request needs
+        assertThat(Budgets.leaseGrant(Long.MAX_VALUE, 0, Long.MAX_VALUE / 2, 0, 8)).isEqualTo(Long.MAX_VALUE / 2); // no overflow
     }
 }
