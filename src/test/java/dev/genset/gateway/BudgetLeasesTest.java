@@ -28,6 +28,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
+import static dev.genset.store.BudgetAssertions.assertCountersMatchLedger;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -306,25 +307,6 @@ class BudgetLeasesTest {
 
     private static Budgets.Counter counter(Store s, String keyId, Limits limits) {
         return new Budgets(s).counter(Budgets.Scope.key(keyId, limits, System.currentTimeMillis()));
-    }
-
-    /**
-     * Checks that the key's counter holds what the ledger holds (spend and tokens: nothing lost,
-     * nothing counted twice) and what its reservation rows hold; returns it.
-     */
-    static Budgets.Counter assertCountersMatchLedger(Store s, String keyId, Limits limits) {
-        Budgets.Scope scope = Budgets.Scope.key(keyId, limits, System.currentTimeMillis());
-        Budgets.Counter c = new Budgets(s).counter(scope);
-        long[] ledger = s.call(conn -> Store.queryOne(conn, "SELECT COALESCE(SUM(cost_nanos), 0), COALESCE(SUM(prompt_tokens + completion_tokens), 0) "
-                + "FROM usage_ledger WHERE key_id = ? AND ts >= ?", rs -> new long[] {rs.getLong(1), rs.getLong(2)}, keyId, scope.periodStart()));
-        long[] held = s.call(conn -> Store.queryOne(conn, "SELECT COALESCE(SUM(cost_nanos), 0), COALESCE(SUM(tokens), 0) "
-                + "FROM budget_reservations WHERE key_scope = ? AND key_period = ?", rs -> new long[] {rs.getLong(1), rs.getLong(2)},
-                scope.scope(), scope.periodStart()));
-        assertThat(c.spentNanos()).as("spent").isEqualTo(ledger[0]);
-        assertThat(c.tokensUsed()).as("tokens used").isEqualTo(ledger[1]);
-        assertThat(c.reservedNanos()).as("reserved").isEqualTo(held[0]);
-        assertThat(c.tokensReserved()).as("tokens reserved").isEqualTo(held[1]);
-        return c;
     }
 
     private static long reservationRows(Store s) {
