@@ -241,6 +241,35 @@ class BudgetLeasesTest {
         }
     }
 
+    /**
+     * A key's budget and its team's, each held through its own lease (or exactly near the end):
+     * the tighter one decides, and both counters agree with the ledger.
+     */
+    @ParameterizedTest
+    @EnumSource(Database.Kind.class)
+    void aKeyAndItsTeamHoldTheirBudgetsTogether(Database.Kind kind) throws Exception {
+        try (Store s = Store.open(TestDatabases.fresh(kind)); Gateway g = gateway(s, Duration.ofMinutes(30))) {
+            g.admin().setPrice(PRICE);
+            Limits teamLimits = Limits.NONE.withBudget(new BigDecimal("0.30"), BudgetPeriod.DAILY).withTokenQuota(10_000_000L);
+            var team = g.admin().createTeam("t", teamLimits);
+            AdminService.CreatedKey k1 = g.admin().createKey(new AdminService.KeySpec("k1", "t", budget("0.20"), null));
+            AdminService.CreatedKey k2 = g.admin().createKey(new AdminService.KeySpec("k2", "t", Limits.NONE, null));
+            List<Admission> first = burst(List.of(g), k1.key(), 60, false); // the key's $0.20 binds
+            assertThat(first).hasSize(20);
+            List<Admission> second = burst(List.of(g), k2.key(), 60, false); // then the team's $0.30
+            assertThat(second).hasSize(10);
+            for (Admission a : first) g.settle(a, Usage.of(5000, 1000), "ok");
+            for (Admission a : second) g.settle(a, Usage.of(5000, 1000), "cancelled");
+            g.ledger().flush();
+            Budgets.Counter key = assertCountersMatchLedger(s, k1.record().id(), budget("0.20"));
+            Budgets.Counter t = assertCountersMatchLedger(s, Budgets.Scope.team(team.id(), teamLimits, System.currentTimeMillis()));
+            assertThat(key.spentNanos()).isEqualTo(20 * 6 * CENT / 10);
+            assertThat(t.spentNanos()).isEqualTo(30 * 6 * CENT / 10);
+            assertThat(t.tokensUsed()).isEqualTo(30 * 6000);
+            assertThat(t.spentNanos() + t.reservedNanos()).isLessThanOrEqualTo(30 * CENT);
+        }
+    }
+
     @Test
     void aNewPeriodStartsAFreshLease() {
         try (Store s = Store.open(TestDatabases.freshSqlite()); LedgerWriter ledger = new LedgerWriter(s);
