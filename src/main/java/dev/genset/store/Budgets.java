@@ -9,9 +9,13 @@ import java.util.List;
 
 /**
  * Spend and token counters per key and team per budget period, shared by every process that uses
- * the store. Admission reserves a request's maximum cost and tokens with one conditional UPDATE per
- * scope in one transaction, so concurrent admissions can never reserve past a limit; settlement (in
- * the ledger writer's transaction) books the actual amounts and releases the reservation.
+ * the store. Every amount held against a counter is a row of budget_reservations, added with a
+ * conditional UPDATE of the counter in the same transaction, so concurrent processes can never
+ * reserve past a limit: a request's maximum cost and tokens ({@link #reserve}), or a lease, a chunk
+ * of budget that one process admits requests against in memory ({@link BudgetLeases}). Settlement
+ * (in the ledger writer's transaction) books the actual amounts and releases the request's
+ * reservation, or takes the actual amounts out of the lease's row. A counter's reserved amounts are
+ * always the sum of its rows.
  *
  * <p>Lock order, so that transactions of several processes on PostgreSQL cannot deadlock: a
  * transaction locks the counters it changes first, in scope order ("key:..." before "team:..."),
