@@ -185,7 +185,8 @@ public final class Budgets {
                 long cost = leaseGrant(s.limitNanos(), k.spentNanos() + k.reservedNanos(), a.needCost(), a.unusedCost(), a.chunk());
                 long toks = leaseGrant(s.tokenQuota(), k.tokensUsed() + k.tokensReserved(), a.needTokens(), a.unusedTokens(), a.chunk());
                 if (cost >= 0 && toks >= 0) {
-                    if (!hold(c, s, cost, toks)) { // cannot happen while the counter is locked; refuse rather than pass the limit
+                    // (nothing to add when the lease only needed refreshing: it holds what it holds)
+                    if ((cost > 0 || toks > 0) && !hold(c, s, cost, toks)) { // cannot fail while the counter is locked
                         c.rollback();
                         return new LeaseResult(null, refusal(c, s, a.needCost(), a.needTokens(), 0, 0), null);
                     }
@@ -227,8 +228,10 @@ public final class Budgets {
      * request needs beyond what the lease holds unused.
      */
     static long leaseGrant(Long limit, long usedAndReserved, long need, long unused, int chunk) {
-        if (limit == null || unused >= need) return 0;
+        if (limit == null) return 0;
         long left = limit - usedAndReserved;
+        if (need == 0 && left < 0) return -1; // refused as a reservation of nothing is, once the limit is passed
+        if (unused >= need) return 0;
         long shortfall = need - unused;
         if (left < saturatedTimes(need, LEASE_MIN_REQUESTS) || shortfall > left) return -1;
         return Math.max(Math.min(saturatedTimes(need, chunk), left / LEASE_SHARE), shortfall);

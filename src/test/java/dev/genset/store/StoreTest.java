@@ -271,6 +271,8 @@ class StoreTest {
     void leaseGrantsAreAFewRequestsAndAShareOfWhatIsLeft() {
         assertThat(Budgets.leaseGrant(null, 0, 10, 0, 8)).isZero(); // unlimited
         assertThat(Budgets.leaseGrant(1000L, 0, 10, 10, 8)).isZero(); // the lease covers it
+        assertThat(Budgets.leaseGrant(1000L, 1000, 0, 0, 8)).isZero(); // a free request at the limit
+        assertThat(Budgets.leaseGrant(1000L, 1001, 0, 0, 8)).isEqualTo(-1); // past it: exact, and refused
         assertThat(Budgets.leaseGrant(1000L, 0, 10, 0, 8)).isEqualTo(80); // 8 requests
         assertThat(Budgets.leaseGrant(1000L, 0, 10, 0, 16)).isEqualTo(160); // a busy lease: 16
         assertThat(Budgets.leaseGrant(1000L, 700, 10, 0, 8)).isEqualTo(75); // a quarter of the 300 left
