@@ -2,6 +2,7 @@ package dev.genset.gateway;
 
 import dev.genset.gateway.ratelimit.RateLimiter;
 import dev.genset.store.ApiKeyRecord;
+import dev.genset.store.BudgetLeases;
 import dev.genset.store.Budgets;
 import dev.genset.store.Team;
 
@@ -24,6 +25,7 @@ public final class Admission {
     private final long maxCompletionTokens;
     private final BigDecimal reservedCost;
     private final Budgets.Scope keyScope, teamScope;
+    private final BudgetLeases.Hold hold;
     private final List<RateLimiter.Take> tokenTakes;
     private final Map<String, String> headers;
     private final long admittedAtMs;
@@ -31,7 +33,7 @@ public final class Admission {
     final AtomicBoolean settled = new AtomicBoolean();
 
     Admission(String requestId, ApiKeyRecord key, Team team, String model, long promptTokens, long maxCompletionTokens,
-              BigDecimal reservedCost, Budgets.Scope keyScope, Budgets.Scope teamScope, List<RateLimiter.Take> tokenTakes,
+              BigDecimal reservedCost, Budgets.Scope keyScope, Budgets.Scope teamScope, BudgetLeases.Hold hold, List<RateLimiter.Take> tokenTakes,
               Map<String, String> headers, long admittedAtMs) {
         this.requestId = requestId;
         this.key = key;
@@ -42,6 +44,7 @@ public final class Admission {
         this.reservedCost = reservedCost;
         this.keyScope = keyScope;
         this.teamScope = teamScope;
+        this.hold = hold;
         this.tokenTakes = tokenTakes;
         this.headers = Map.copyOf(headers);
         this.admittedAtMs = admittedAtMs;
@@ -98,6 +101,11 @@ public final class Admission {
 
     Budgets.Scope teamScope() {
         return teamScope;
+    }
+
+    /** Where its budget is held (null: no budget applies). */
+    BudgetLeases.Hold hold() {
+        return hold;
     }
 
     List<RateLimiter.Take> tokenTakes() {

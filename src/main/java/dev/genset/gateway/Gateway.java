@@ -5,6 +5,7 @@ import dev.genset.gateway.ratelimit.LocalRateLimiter;
 import dev.genset.gateway.ratelimit.RateLimiter;
 import dev.genset.gateway.ratelimit.RedisRateLimiter;
 import dev.genset.store.ApiKeyRecord;
+import dev.genset.store.BudgetLeases;
 import dev.genset.store.Budgets;
 import dev.genset.store.Ids;
 import dev.genset.store.Keys;
@@ -46,6 +47,7 @@ public final class Gateway implements AutoCloseable {
     private final Keys keys;
     private final KeyCache keyCache;
     private final Budgets budgets;
+    private final BudgetLeases leases;
     private final PriceBook prices;
     private final LedgerWriter ledger;
     private final AdminService admin;
@@ -103,12 +105,24 @@ public final class Gateway implements AutoCloseable {
                 dev.genset.gateway.route.Router.Options.DEFAULTS);
         this.router.load(store, secrets); // fails here (no threads started yet) if sealed keys do not open
         this.ledger = new LedgerWriter(store);
+        this.leases = new BudgetLeases(store, ledger, config.reservationTtl());
         this.maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "genset-gateway-maintenance");
             t.setDaemon(true);
             return t;
         });
-        maintenance.scheduleWithFixedDelay(this::releaseStaleReservations, 0, 60, TimeUnit.SECONDS);
+        long sweepMs = Math.clamp(config.reservationTtl().toMillis() / 2, 1, 60_000);
+        maintenance.scheduleWithFixedDelay(this::releaseStaleReservations, 0, sweepMs, TimeUnit.MILLISECONDS);
+        long tick = leases.maintenanceIntervalMs();
+        maintenance.scheduleWithFixedDelay(this::maintainLeases, tick, tick, TimeUnit.MILLISECONDS);
+    }
+
+    private void maintainLeases() {
+        try {
+            leases.maintain();
+        } catch (RuntimeException e) { // a scheduled task that throws is not run again
+            LOG.log(System.Logger.Level.WARNING, "maintaining budget leases failed: " + e.getMessage());
+        }
     }
 
     private void releaseStaleReservations() {
@@ -134,6 +148,11 @@ public final class Gateway implements AutoCloseable {
 
     public LedgerWriter ledger() {
         return ledger;
+    }
+
+    /** The budget this process admits requests against in memory. */
+    public BudgetLeases leases() {
+        return leases;
     }
 
     /** Routes for models served by deployments in the store (reload after changing them). */
@@ -229,7 +248,7 @@ public final class Gateway implements AutoCloseable {
             if (keyCache.anyKeys() || !openAccess)
                 throw GatewayException.unauthorized("missing_api_key",
                         "You didn't provide an API key. Send it in the Authorization header: Authorization: Bearer YOUR_KEY.");
-            return new Admission(requestId, null, null, model, prompt, maxCompletion, BigDecimal.ZERO, null, null, List.of(), Map.of(), now);
+            return new Admission(requestId, null, null, model, prompt, maxCompletion, BigDecimal.ZERO, null, null, null, List.of(), Map.of(), now);
         }
         ApiKeyRecord key = caller.key();
         Team team = caller.team();
@@ -253,25 +272,27 @@ public final class Gateway implements AutoCloseable {
             if (!d.allowed()) throw rateLimited(model, takes, d, headers, reserveTokens);
         }
 
-        // budgets and token quotas: reserve the most the request can cost
+        // budgets and token quotas: hold the most the request can cost, from this process's leases
         Budgets.Scope keyScope = Budgets.Scope.key(key.id(), key.limits(), now);
         Budgets.Scope teamScope = team == null ? null : Budgets.Scope.team(team.id(), team.limits(), now);
         BigDecimal maxCost = BigDecimal.ZERO;
+        BudgetLeases.Hold hold = null;
         if (keyScope != null || teamScope != null) {
             maxCost = prices.maxCost(model, List.of(), prompt, maxCompletion);
-            Budgets.Refusal refusal;
+            BudgetLeases.Result r;
             try {
-                refusal = budgets.reserve(requestId, keyScope, teamScope, Money.toNanos(maxCost), reserveTokens);
+                r = leases.acquire(requestId, keyScope, teamScope, Money.toNanos(maxCost), reserveTokens);
             } catch (RuntimeException e) {
                 if (!tokenTakes.isEmpty()) limiter.refund(tokenTakes);
                 throw e;
             }
-            if (refusal != null) { // the attempt counts as a request; its tokens go back
+            if (r.refusal() != null) { // the attempt counts as a request; its tokens go back
                 if (!tokenTakes.isEmpty()) limiter.refund(tokenTakes);
-                throw quotaExceeded(refusal, maxCost, reserveTokens);
+                throw quotaExceeded(r.refusal(), maxCost, reserveTokens);
             }
+            hold = r.hold();
         }
-        return new Admission(requestId, key, team, model, prompt, maxCompletion, maxCost, keyScope, teamScope,
+        return new Admission(requestId, key, team, model, prompt, maxCompletion, maxCost, keyScope, teamScope, hold,
                 tokenTakes, headers, now);
     }
 
@@ -388,19 +409,54 @@ public final class Gateway implements AutoCloseable {
         UsageRow row = new UsageRow(a.requestId(), a.admittedAtMs(), a.key() == null ? null : a.key().id(),
                 a.team() == null ? null : a.team().id(), a.model(), u.provider(), u.deployment(), u.promptTokens(),
                 u.completionTokens(), u.cachedTokens(), cost, latency, status == null ? "ok" : status);
-        ledger.submit(new LedgerWriter.Entry(row, a.keyScope(), a.teamScope()));
+        BudgetLeases.Hold hold = a.hold();
+        try {
+            ledger.submit(new LedgerWriter.Entry(row, a.keyScope(), a.teamScope(),
+                    hold == null ? null : hold.keyLease(), hold == null ? null : hold.teamLease()));
+        } finally { // after the submit: a lease is returned only once the bookings handed over are written
+            leases.release(hold, Money.toNanos(cost), u.totalTokens());
+        }
     }
 
-    /** Commits the ledger, then releases the limiter (and the store if the gateway opened it). */
+    /** Commits the ledger, returns the budget leases, then releases the limiter (and the store if the gateway opened it). */
     @Override
     public void close() {
-        maintenance.shutdownNow();
+        stopMaintenance();
         keyCache.close();
         ledger.close();
+        try {
+            leases.close();
+        } catch (RuntimeException e) { // the stale sweep of another process releases them
+            LOG.log(System.Logger.Level.WARNING, "returning budget leases: " + e.getMessage());
+        }
         try {
             limiter.close();
         } catch (Exception e) {
             LOG.log(System.Logger.Level.WARNING, "closing the rate limiter: " + e.getMessage());
+        }
+        if (ownsStore) store.close();
+    }
+
+    private void stopMaintenance() {
+        maintenance.shutdownNow();
+        try {
+            maintenance.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * For tests: stops this gateway as a killed process stops. Nothing more is written or returned:
+     * its budget leases stay in the store until another process's stale sweep releases them.
+     */
+    void simulateCrash() {
+        maintenance.shutdownNow();
+        keyCache.close();
+        try {
+            limiter.close();
+        } catch (Exception ignored) {
+            // gone with the process
         }
         if (ownsStore) store.close();
     }

@@ -12,7 +12,9 @@ import java.util.Map;
  * @param redisUrl                   shared rate-limit counters, or null for in-process counters
  * @param adminKey                   the key of the /admin API, or null (the admin API then refuses everyone); never logged
  * @param defaultMaxCompletionTokens reserved for a request that sets no limit of its own
- * @param reservationTtl             budget reservations older than this are released (their process died)
+ * @param reservationTtl             budget reservations older than this are released (their process died); a
+ *                                   process refreshes its budget leases every quarter of it and returns them after
+ *                                   a tenth of it idle (10 s at most)
  * @param priceCacheMs               how long prices read from the store are kept
  * @param masterKey                  seals upstream API keys in the store ({@link SecretBox}), or null to keep them as given; never logged
  */
@@ -48,6 +50,10 @@ public record GatewayConfig(Database database, String redisUrl, String adminKey,
 
     public GatewayConfig withAdminKey(String key) {
         return new GatewayConfig(database, redisUrl, key, defaultMaxCompletionTokens, reservationTtl, priceCacheMs, masterKey);
+    }
+
+    public GatewayConfig withReservationTtl(Duration ttl) {
+        return new GatewayConfig(database, redisUrl, adminKey, defaultMaxCompletionTokens, ttl, priceCacheMs, masterKey);
     }
 
     public GatewayConfig withMasterKey(String key) {

@@ -18,8 +18,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * flushes everything handed over.
  */
 public final class LedgerWriter implements AutoCloseable {
-    /** A settled request and the budget scopes it was admitted under (either may be null). */
-    public record Entry(UsageRow row, Budgets.Scope keyScope, Budgets.Scope teamScope) {}
+    /**
+     * A settled request, the budget scopes it was admitted under (either may be null), and per
+     * scope the lease it was admitted through (null: it reserved on its own row, if at all).
+     */
+    public record Entry(UsageRow row, Budgets.Scope keyScope, Budgets.Scope teamScope, String keyLease, String teamLease) {
+        public Entry(UsageRow row, Budgets.Scope keyScope, Budgets.Scope teamScope) {
+            this(row, keyScope, teamScope, null, null);
+        }
+    }
 
     private static final System.Logger LOG = System.getLogger(LedgerWriter.class.getName());
     private static final int MAX_BATCH = 256;
@@ -117,6 +124,7 @@ public final class LedgerWriter implements AutoCloseable {
     private void write(List<Entry> batch) {
         try {
             store.tx(c -> {
+                lockCounters(c, batch);
                 for (Entry e : batch) writeOne(c, e);
                 return null;
             });
@@ -129,6 +137,7 @@ public final class LedgerWriter implements AutoCloseable {
             for (int attempt = 1; ; attempt++) {
                 try {
                     store.tx(c -> {
+                        lockCounters(c, List.of(e));
                         writeOne(c, e);
                         return null;
                     });
@@ -164,6 +173,16 @@ public final class LedgerWriter implements AutoCloseable {
         return false;
     }
 
+    /** The budget counters a batch books to, locked before any row (see {@link Budgets}). */
+    private static void lockCounters(Connection c, List<Entry> entries) throws SQLException {
+        List<Budgets.Scope> scopes = new ArrayList<>();
+        for (Entry e : entries) {
+            scopes.add(e.keyScope());
+            scopes.add(e.teamScope());
+        }
+        Budgets.lockCounters(c, scopes);
+    }
+
     static void writeOne(Connection c, Entry e) throws SQLException {
         UsageRow r = e.row();
         long cost = Money.toNanos(r.cost());
@@ -174,7 +193,7 @@ public final class LedgerWriter implements AutoCloseable {
                 r.completionTokens(), r.cachedTokens(), cost, r.latencyMs(), r.status());
         // only an admission with a budget scope reserved anything: other rows have nothing to book
         if (inserted == 1 && (e.keyScope() != null || e.teamScope() != null))
-            Budgets.book(c, r.requestId(), cost, r.totalTokens(), e.keyScope(), e.teamScope());
+            Budgets.book(c, r.requestId(), cost, r.totalTokens(), e.keyScope(), e.teamScope(), e.keyLease(), e.teamLease());
     }
 
     /** Commits everything handed over, then stops the thread. */

@@ -8,6 +8,9 @@ import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import dev.genset.gateway.Gateway;
 import dev.genset.gateway.GatewayConfig;
+import dev.genset.store.ApiKeyRecord;
+import dev.genset.store.BudgetAssertions;
+import dev.genset.store.Budgets;
 import dev.genset.store.Database;
 import dev.genset.store.Deployments;
 import dev.genset.store.UsageReports;
@@ -25,7 +28,10 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -154,6 +160,17 @@ class GatewayServerTest {
     private static void cutStream(String path, String body, String eventStart) throws Exception {
         long before = settledCount();
         long generatedBefore = s.server.scheduler("stories260K").stats().generatedTokens();
+        String requestId = openAndCut(key, path, body, eventStart);
+        UsageRow u = row(requestId);
+        assertThat(u.status()).isEqualTo("cancelled");
+        assertThat(u.promptTokens()).isEqualTo(5);
+        long produced = s.server.scheduler("stories260K").stats().generatedTokens() - generatedBefore;
+        assertThat(u.completionTokens()).isPositive().isLessThan(4000).isEqualTo(produced);
+        assertThat(settledCount()).isEqualTo(before + 1);
+    }
+
+    /** Sends a streamed request, reads up to its first event and drops the connection; returns the request's id. */
+    private static String openAndCut(String key, String path, String body, String eventStart) throws Exception {
         String requestId = null;
         try (Socket socket = new Socket("127.0.0.1", s.server.port())) {
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
@@ -169,12 +186,51 @@ class GatewayServerTest {
             }
         }
         assertThat(requestId).isNotNull();
-        UsageRow u = row(requestId);
-        assertThat(u.status()).isEqualTo("cancelled");
-        assertThat(u.promptTokens()).isEqualTo(5);
-        long produced = s.server.scheduler("stories260K").stats().generatedTokens() - generatedBefore;
-        assertThat(u.completionTokens()).isPositive().isLessThan(4000).isEqualTo(produced);
-        assertThat(settledCount()).isEqualTo(before + 1);
+        return requestId;
+    }
+
+    /**
+     * A key with a budget is served through a budget lease: after a burst of whole, streamed and
+     * cut requests its counters hold exactly what the ledger holds (nothing lost, nothing counted
+     * twice), and its reservations exactly what its lease holds.
+     */
+    @Test
+    void aBudgetedKeysCountersMatchTheLedgerAfterABurstWithCutStreams() throws Exception {
+        var price = s.send("PUT", "/admin/prices/stories260K", "{\"input\":\"1\",\"output\":\"1\"}", "Authorization", "Bearer " + ADMIN);
+        assertThat(price.status()).as(price.raw().body()).isEqualTo(200);
+        try {
+            String k = createKey("{\"name\":\"leased\",\"budget\":\"100.00\"}");
+            ApiKeyRecord rec = gateway.admin().key("leased");
+            List<String> cut = new ArrayList<>();
+            List<Future<?>> fs = new ArrayList<>();
+            try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 3; i++) {
+                    fs.add(pool.submit(() -> assertThat(s.post("/v1/completions",
+                            "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"temperature\":0,\"ignore_eos\":true}", auth(k)).status()).isEqualTo(200)));
+                    fs.add(pool.submit(() -> assertThat(s.post("/v1/completions",
+                            "{\"prompt\":\"Once upon a time\",\"max_tokens\":8,\"temperature\":0,\"ignore_eos\":true,\"stream\":true}", auth(k)).status()).isEqualTo(200)));
+                    fs.add(pool.submit(() -> {
+                        String id = openAndCut(k, "/v1/completions",
+                                "{\"prompt\":\"Once upon a time\",\"max_tokens\":4000,\"temperature\":0,\"ignore_eos\":true,\"stream\":true}", "data: ");
+                        synchronized (cut) {
+                            cut.add(id);
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : fs) f.get();
+            }
+            for (String id : cut) assertThat(row(id).status()).isEqualTo("cancelled");
+            settledCount();
+            long rows = new UsageReports(gateway.store()).totals(new UsageReports.Filter(rec.id(), null, null, null, null), UsageReports.GroupBy.NONE)
+                    .getFirst().requests();
+            assertThat(rows).isEqualTo(9);
+            Budgets.Counter c = BudgetAssertions.assertCountersMatchLedger(gateway.store(), rec.id(), rec.limits());
+            assertThat(c.spentNanos()).isPositive();
+            assertThat(BudgetAssertions.leaseRows(gateway.store(), rec.id(), rec.limits())).isEqualTo(1);
+        } finally {
+            s.send("DELETE", "/admin/prices/stories260K", null, "Authorization", "Bearer " + ADMIN);
+        }
     }
 
     /**

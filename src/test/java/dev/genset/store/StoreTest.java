@@ -178,4 +178,106 @@ class StoreTest {
             assertThat(r.used()).isEqualTo(900);
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(Database.Kind.class)
+    void leasesAreReservationRowsThatSettlementDrawsOn(Database.Kind kind) {
+        try (Store s = Store.open(TestDatabases.fresh(kind)); LedgerWriter writer = new LedgerWriter(s)) {
+            Budgets budgets = new Budgets(s);
+            long now = System.currentTimeMillis();
+            Budgets.Scope scope = Budgets.Scope.key("k1", Limits.NONE.withBudget(new BigDecimal("1.00"), BudgetPeriod.DAILY), now);
+            long cent = Money.toNanos(new BigDecimal("0.01"));
+
+            // plenty left: a new lease takes 8 request maxima; the key has no token quota, so the lease holds no tokens
+            Budgets.LeaseResult a = budgets.lease("r1", List.of(new Budgets.LeaseAsk(scope, "lease:a:1", false, 0, 0, cent, 0, 8)), cent, 100);
+            assertThat(a.grants()).containsExactly(new Budgets.LeaseGrant(false, 8 * cent, 0));
+            assertThat(budgets.counter(scope).reservedNanos()).isEqualTo(8 * cent);
+
+            // a request admitted through the lease is booked from the lease's row
+            writer.submit(new LedgerWriter.Entry(new UsageRow("r1", now, "k1", null, "m", null, null, 20, 10, 0,
+                    new BigDecimal("0.004"), 1, "ok"), scope, null, "lease:a:1", null));
+            writer.flush();
+            Budgets.Counter c = budgets.counter(scope);
+            assertThat(c.spentNanos()).isEqualTo(4 * cent / 10);
+            assertThat(c.reservedNanos()).isEqualTo(76 * cent / 10);
+            assertThat(c.tokensUsed()).isEqualTo(30);
+            assertThat(c.tokensReserved()).isZero();
+
+            // another process's lease: at most a quarter of what is left ($0.92)
+            Budgets.LeaseResult b = budgets.lease("r2", List.of(new Budgets.LeaseAsk(scope, "lease:b:1", false, 0, 0, 10 * cent, 0, 8)), 10 * cent, 100);
+            assertThat(b.grants()).containsExactly(new Budgets.LeaseGrant(false, 23 * cent, 0));
+
+            // little left ($0.69 for a request of $0.30): the lease gives back its unused part, the request reserves exactly
+            Budgets.LeaseResult exact = budgets.lease("r3", List.of(new Budgets.LeaseAsk(scope, "lease:b:1", true, 5 * cent, 0, 30 * cent, 0, 8)), 30 * cent, 100);
+            assertThat(exact.grants()).containsExactly(new Budgets.LeaseGrant(true, 5 * cent, 0));
+            c = budgets.counter(scope);
+            assertThat(c.reservedNanos()).isEqualTo(556 * cent / 10); // 7.6 + 18 + 30
+            assertThat(c.tokensReserved()).isEqualTo(100); // as a reservation does
+
+            // refused: $0.516 left even with lease a's unused $0.076, and nothing changes
+            Budgets.LeaseResult no = budgets.lease("r4", List.of(new Budgets.LeaseAsk(scope, "lease:a:1", true, 76 * cent / 10, 0, 60 * cent, 0, 8)), 60 * cent, 100);
+            assertThat(no.refusal()).isNotNull();
+            assertThat(no.refusal().tokens()).isFalse();
+            assertThat(no.refusal().reserved()).isEqualTo(48 * cent); // a's unused part does not count as held by requests in flight
+            assertThat(budgets.counter(scope).reservedNanos()).isEqualTo(556 * cent / 10);
+
+            // a live lease is refreshed; the stale sweep releases only the one nobody refreshed
+            assertThat(budgets.touchLease("lease:a:1", System.currentTimeMillis())).isTrue();
+            assertThat(budgets.touchLease("lease:nobody:1", System.currentTimeMillis())).isFalse();
+            s.call(conn -> Store.update(conn, "UPDATE budget_reservations SET created_at = 0 WHERE request_id = 'lease:b:1'"));
+            assertThat(budgets.releaseStale(System.currentTimeMillis() - 60_000)).isEqualTo(1);
+            assertThat(budgets.counter(scope).reservedNanos()).isEqualTo(376 * cent / 10);
+
+            // settlement through a released lease books the spend and releases nothing; growing it reports it gone
+            writer.submit(new LedgerWriter.Entry(new UsageRow("r5", now, "k1", null, "m", null, null, 1, 1, 0,
+                    new BigDecimal("0.01"), 1, "ok"), scope, null, "lease:b:1", null));
+            writer.flush();
+            c = budgets.counter(scope);
+            assertThat(c.spentNanos()).isEqualTo(14 * cent / 10);
+            assertThat(c.reservedNanos()).isEqualTo(376 * cent / 10);
+            assertThat(budgets.lease("r6", List.of(new Budgets.LeaseAsk(scope, "lease:b:1", true, 0, 0, cent, 0, 8)), cent, 1).goneLease())
+                    .isEqualTo("lease:b:1");
+
+            // a returned lease leaves only the exact reservation
+            assertThat(budgets.returnLease("lease:a:1")).isTrue();
+            assertThat(budgets.returnLease("lease:a:1")).isFalse();
+            assertThat(budgets.counter(scope).reservedNanos()).isEqualTo(30 * cent);
+            long rows = s.call(conn -> Store.queryOne(conn, "SELECT SUM(cost_nanos) FROM budget_reservations", rs -> rs.getLong(1)));
+            assertThat(rows).isEqualTo(30 * cent);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Database.Kind.class)
+    void aTokenQuotaIsLeasedInTokens(Database.Kind kind) {
+        try (Store s = Store.open(TestDatabases.fresh(kind)); LedgerWriter writer = new LedgerWriter(s)) {
+            Budgets budgets = new Budgets(s);
+            long now = System.currentTimeMillis();
+            Budgets.Scope team = Budgets.Scope.team("t1", Limits.NONE.withTokenQuota(10_000L), now);
+            Budgets.LeaseResult r = budgets.lease("r1", List.of(new Budgets.LeaseAsk(team, "lease:a:1", false, 0, 0, 0, 100, 8)), 5, 100);
+            assertThat(r.grants()).containsExactly(new Budgets.LeaseGrant(false, 0, 800));
+            writer.submit(new LedgerWriter.Entry(new UsageRow("r1", now, null, "t1", "m", null, null, 40, 20, 0,
+                    new BigDecimal("0.000000003"), 1, "ok"), null, team, null, "lease:a:1"));
+            writer.flush();
+            Budgets.Counter c = budgets.counter(team);
+            assertThat(c.tokensUsed()).isEqualTo(60);
+            assertThat(c.tokensReserved()).isEqualTo(740);
+            assertThat(c.spentNanos()).isEqualTo(3);
+            assertThat(c.reservedNanos()).isZero();
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void leaseGrantsAreAFewRequestsAndAShareOfWhatIsLeft() {
+        assertThat(Budgets.leaseGrant(null, 0, 10, 0, 8)).isZero(); // unlimited
+        assertThat(Budgets.leaseGrant(1000L, 0, 10, 10, 8)).isZero(); // the lease covers it
+        assertThat(Budgets.leaseGrant(1000L, 1000, 0, 0, 8)).isZero(); // a free request at the limit
+        assertThat(Budgets.leaseGrant(1000L, 1001, 0, 0, 8)).isEqualTo(-1); // past it: exact, and refused
+        assertThat(Budgets.leaseGrant(1000L, 0, 10, 0, 8)).isEqualTo(80); // 8 requests
+        assertThat(Budgets.leaseGrant(1000L, 0, 10, 0, 16)).isEqualTo(160); // a busy lease: 16
+        assertThat(Budgets.leaseGrant(1000L, 700, 10, 0, 8)).isEqualTo(75); // a quarter of the 300 left
+        assertThat(Budgets.leaseGrant(1000L, 921, 10, 0, 8)).isEqualTo(-1); // fewer than 8 requests left: exact
+        assertThat(Budgets.leaseGrant(1000L, 0, 10, -200, 8)).isEqualTo(210); // a lease in debt gets at least what the request needs
+        assertThat(Budgets.leaseGrant(Long.MAX_VALUE, 0, Long.MAX_VALUE / 2, 0, 8)).isEqualTo(Long.MAX_VALUE / 2); // no overflow
+    }
 }
