@@ -167,7 +167,45 @@ final class Metering {
         }
         String outcome = clientGone ? "cancelled" : !incomplete && status >= 200 && status < 300 ? "ok" : "error";
         gateway.settle(admission, u == null ? Usage.NONE : u, outcome);
-        if (captureLog != null && admission.key() != null && admission.key().capture() && job != null) capture(outcome);
+        if (captureLog != null && admission.key() != null && admission.key().capture()) {
+            if (job != null) capture(outcome);
+            else if (routed != null) captureRouted(outcome, u);
+        }
+    }
+
+    private dev.genset.gateway.route.Outcome routed; // the upstream's answer to a routed request, for capture
+
+    /** The upstream's answer to this request (routed to a provider, not served here). */
+    void routed(dev.genset.gateway.route.Outcome o) {
+        this.routed = o;
+    }
+
+    /**
+     * Saves a routed request and each choice of the upstream's answer: the texts as streamed, or
+     * from the whole response's choices; tokens from the booked usage (all choices together).
+     */
+    private void captureRouted(String outcome, Usage u) {
+        try {
+            Object prompt = body == null || body.length == 0 ? null : Json.MAPPER.readValue(body, Object.class);
+            java.util.List<String> texts = new java.util.ArrayList<>();
+            java.util.List<String> reasons = new java.util.ArrayList<>();
+            if (routed.streamedText() != null) {
+                texts.addAll(routed.streamedText());
+            } else if (routed.body() != null) {
+                for (com.fasterxml.jackson.databind.JsonNode c : Json.MAPPER.readTree(routed.body()).path("choices")) {
+                    texts.add(c.path("message").path("content").asText("") + c.path("text").asText(""));
+                    reasons.add(c.path("finish_reason").asText(null));
+                }
+            }
+            for (int i = 0; i < texts.size(); i++) {
+                String reason = "ok".equals(outcome) && i < reasons.size() && reasons.get(i) != null ? reasons.get(i) : outcome;
+                captureLog.append(new dev.genset.data.CaptureLog.Capture(java.time.Instant.now(), admission.requestId(), admission.key().id(),
+                        admission.model(), endpoint, prompt, texts.get(i), u == null ? null : (int) u.promptTokens(),
+                        u == null ? null : (int) u.completionTokens(), reason, null));
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            System.getLogger(Metering.class.getName()).log(System.Logger.Level.WARNING, "request capture failed: " + e.getMessage());
+        }
     }
 
     /** Saves the request and each generated sequence; a failure to write is logged, never the client's problem. */

@@ -80,7 +80,10 @@ final class Upstream {
         }
         Outcome o = r.outcome();
         if (r.deployment().isLocal()) meter.servedBy(r.deployment().name()); // booked from its job, as a direct request is
-        else meter.usage(o.usage());
+        else {
+            meter.usage(o.usage());
+            meter.routed(o);
+        }
         if (o.streamed()) { // sent as it came, complete or not
             if (!o.complete()) meter.incomplete(); // cut or stalled upstream: booked as an error, with what was produced
             return;

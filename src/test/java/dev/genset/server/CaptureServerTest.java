@@ -49,4 +49,42 @@ class CaptureServerTest {
             }
         }
     }
+
+    /** A request routed to an upstream provider is captured too: its completion as the upstream answered it, whole or streamed. */
+    @Test
+    void routedRequestsAreCapturedWholeAndStreamed(@TempDir Path dir) throws Exception {
+        try (Gateway gateway = Gateway.open(GatewayConfig.of(Database.sqlite(dir.resolve("genset.db"))));
+             TestServer up = new TestServer(c -> c)) {
+            AdminService admin = gateway.admin();
+            String captured = admin.createKey(new AdminService.KeySpec("captured", null, Limits.NONE, null)).key();
+            admin.setKeyCapture("captured", true);
+            admin.putDeployment(new dev.genset.store.Deployments.Row("up1", "remote-stories", "openai", up.base + "/v1", "upstream-key", "stories260K", 0, 1, 30_000L));
+            gateway.reloadRoutes();
+            CaptureLog log = CaptureLog.at(dir);
+            try (TestServer s = new TestServer(c -> c, ServeOptions.none().withGateway(gateway, false).withCapture(log))) {
+                var whole = s.post("/v1/completions", "{\"model\":\"remote-stories\",\"prompt\":\"Once upon a time\",\"max_tokens\":6,\"temperature\":0}",
+                        "Authorization", "Bearer " + captured);
+                assertThat(whole.status()).as(whole.raw().body()).isEqualTo(200);
+                var streamed = s.post("/v1/completions", "{\"model\":\"remote-stories\",\"prompt\":\"Lily went\",\"max_tokens\":5,\"temperature\":0,\"stream\":true}",
+                        "Authorization", "Bearer " + captured);
+                assertThat(streamed.status()).isEqualTo(200);
+                StringBuilder streamedText = new StringBuilder();
+                for (String line : streamed.raw().body().split("\n"))
+                    if (line.startsWith("data: {")) streamedText.append(new ObjectMapper().readTree(line.substring(6)).at("/choices/0/text").asText(""));
+
+                Path out = dir.resolve("export.jsonl");
+                assertThat(log.export(Instant.EPOCH, out)).isEqualTo(2);
+                List<String> lines = Files.readAllLines(out);
+                JsonNode first = new ObjectMapper().readTree(lines.get(0)), second = new ObjectMapper().readTree(lines.get(1));
+                assertThat(first.get("model").asText()).isEqualTo("remote-stories");
+                assertThat(first.at("/prompt/prompt").asText()).isEqualTo("Once upon a time");
+                assertThat(first.get("completion").asText()).isEqualTo(whole.json().at("/choices/0/text").asText()).isNotEmpty();
+                assertThat(first.get("completion_tokens").asInt()).isEqualTo(6);
+                assertThat(first.get("finish_reason").asText()).isEqualTo("length");
+                assertThat(second.at("/prompt/prompt").asText()).isEqualTo("Lily went");
+                assertThat(second.get("completion").asText()).isEqualTo(streamedText.toString()).isNotEmpty();
+                assertThat(second.get("completion_tokens").asInt()).isEqualTo(5);
+            }
+        }
+    }
 }

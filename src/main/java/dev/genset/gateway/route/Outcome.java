@@ -12,8 +12,14 @@ import dev.genset.gateway.Usage;
  * @param streamed     whether any bytes went to the client (then the request cannot be retried)
  * @param complete     whether the response ended properly (a stream reached [DONE])
  * @param error        a description of the failure, or null
+ * @param streamedText per choice index, the text a stream delivered (null when not streamed), for request capture
  */
-public record Outcome(int status, byte[] body, Usage usage, long retryAfterMs, boolean streamed, boolean complete, String error) {
+public record Outcome(int status, byte[] body, Usage usage, long retryAfterMs, boolean streamed, boolean complete, String error,
+                      java.util.List<String> streamedText) {
+    public Outcome(int status, byte[] body, Usage usage, long retryAfterMs, boolean streamed, boolean complete, String error) {
+        this(status, body, usage, retryAfterMs, streamed, complete, error, null);
+    }
+
     public boolean ok() {
         return status >= 200 && status < 300 && complete;
     }

@@ -13,7 +13,9 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -149,6 +151,7 @@ public final class UpstreamClient {
         boolean started = false, done = false;
         Usage reported = null;
         StringBuilder generated = new StringBuilder();
+        List<StringBuilder> perChoice = new ArrayList<>();
         StringBuilder event = new StringBuilder();
         String error = null;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(res.body(), StandardCharsets.UTF_8))) {
@@ -176,7 +179,15 @@ public final class UpstreamClient {
                             reported = u;
                             if (!clientWantsUsage && n.path("choices").isEmpty()) forward = false; // asked for by us, not the client
                         }
-                        for (JsonNode c : n.path("choices")) generated.append(c.path("delta").path("content").asText("")).append(c.path("text").asText(""));
+                        for (JsonNode c : n.path("choices")) {
+                            String piece = c.path("delta").path("content").asText("") + c.path("text").asText("");
+                            generated.append(piece);
+                            int i = c.path("index").asInt(0);
+                            if (i >= 0 && i < 128) { // per choice, for capture (n is small)
+                                while (perChoice.size() <= i) perChoice.add(new StringBuilder());
+                                perChoice.get(i).append(piece);
+                            }
+                        }
                     } catch (IOException notJson) {
                         // pass it on as it is
                     }
@@ -196,7 +207,8 @@ public final class UpstreamClient {
         if (!done && error == null) error = d.name() + ": the stream ended before [DONE]";
         Usage u = reported != null ? reported
                 : new Usage(promptTokens, counter.count(d.model(), generated.toString()), 0, d.provider(), d.name());
-        return new Outcome(res.status(), null, u.withDeployment(d.provider(), d.name()), -1, started, done, error);
+        return new Outcome(res.status(), null, u.withDeployment(d.provider(), d.name()), -1, started, done, error,
+                perChoice.stream().map(StringBuilder::toString).toList());
     }
 
     static Usage usage(JsonNode u) {
