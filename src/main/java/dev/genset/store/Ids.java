@@ -9,10 +9,26 @@ public final class Ids {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final char[] BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
 
-    /** {@code prefix} followed by {@code n} random base62 characters. */
+    /**
+     * {@code prefix} followed by {@code n} random base62 characters: one draw of random bytes per
+     * id (every request takes one, and each draw takes the generator's lock), each byte below 248
+     * giving a character (248 = 4 * 62, so all 62 are equally likely).
+     */
     public static String random(String prefix, int n) {
         StringBuilder sb = new StringBuilder(prefix.length() + n).append(prefix);
-        for (int i = 0; i < n; i++) sb.append(BASE62[RANDOM.nextInt(62)]);
+        byte[] bytes = new byte[n + n / 8 + 4];
+        RANDOM.nextBytes(bytes);
+        for (int i = 0, j = 0; i < n; j++) {
+            if (j == bytes.length) {
+                RANDOM.nextBytes(bytes);
+                j = 0;
+            }
+            int v = bytes[j] & 0xFF;
+            if (v < 248) {
+                sb.append(BASE62[v % 62]);
+                i++;
+            }
+        }
         return sb.toString();
     }
 
