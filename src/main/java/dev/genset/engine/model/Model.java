@@ -87,6 +87,7 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
+        weights.release();
         gguf.close();
     }
 

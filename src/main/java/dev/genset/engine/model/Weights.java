@@ -32,6 +32,14 @@ public record Weights(
             FloatTensor wUp,          // [ffn rows x dim]
             FloatTensor wDown) {}     // [dim rows x ffn]
 
+    /** Frees what the matrices allocated beside the mapped file (repacked forms); called when the model closes. */
+    void release() {
+        tokenEmbedding.release();
+        output.release();
+        for (Layer l : layers)
+            for (FloatTensor t : new FloatTensor[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) t.release();
+    }
+
     public static Weights load(GgufFile gguf, ModelConfig c) {
         FloatTensor embd = matrix(gguf, "token_embd.weight", c.vocabSize(), c.dim());
         FloatTensor out = gguf.tensor("output.weight") != null ? matrix(gguf, "output.weight", c.vocabSize(), c.dim()) : embd;

@@ -25,6 +25,12 @@ public abstract sealed class FloatTensor
 
     public abstract GgmlType type();
 
+    /**
+     * Frees memory the tensor allocated beside its stored bytes (a form repacked for the kernels),
+     * at once rather than when the collector finds it; the tensor is not used afterwards.
+     */
+    public void release() {}
+
     public final long size() {
         return size;
     }

@@ -22,10 +22,17 @@ final class Q6_KPacked {
     final MemorySegment quants;
     /** d * scale per 16-value group. */
     final float[] scales;
+    /** Owns {@link #quants}: freed with the model (the collector would not notice native memory). */
+    private final Arena arena;
 
-    private Q6_KPacked(MemorySegment quants, float[] scales) {
+    private Q6_KPacked(MemorySegment quants, float[] scales, Arena arena) {
         this.quants = quants;
         this.scales = scales;
+        this.arena = arena;
+    }
+
+    void free() {
+        arena.close();
     }
 
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
@@ -39,16 +46,22 @@ final class Q6_KPacked {
         MemorySegment src = t.segment();
         long superBlocks = t.size() / Q6_KTensor.BLOCK;
         if (superBlocks * 16 > Integer.MAX_VALUE) throw new IllegalArgumentException("Q6_K tensor of " + t.size() + " values is too large to pack");
-        MemorySegment quants = Arena.ofAuto().allocate(superBlocks * Q6_KTensor.BLOCK, 64);
+        Arena arena = Arena.ofShared();
+        MemorySegment quants = arena.allocate(superBlocks * Q6_KTensor.BLOCK, 64);
         float[] scales = new float[(int) (superBlocks * 16)];
         int tasks = (int) ((superBlocks + SUPER_BLOCKS_PER_TASK - 1) / SUPER_BLOCKS_PER_TASK);
-        pool.forRange(tasks, (from, to) -> {
-            long first = (long) from * SUPER_BLOCKS_PER_TASK, end = Math.min(superBlocks, (long) to * SUPER_BLOCKS_PER_TASK);
-            for (long b = first; b < end; b++) pack(src, b, quants, scales);
-            // the original bytes are not read again by the kernels: let the kernel drop their pages
-            if (src.isMapped()) src.asSlice(first * Q6_KTensor.BYTES, (end - first) * Q6_KTensor.BYTES).unload();
-        }, t.size());
-        return new Q6_KPacked(quants, scales);
+        try {
+            pool.forRange(tasks, (from, to) -> {
+                long first = (long) from * SUPER_BLOCKS_PER_TASK, end = Math.min(superBlocks, (long) to * SUPER_BLOCKS_PER_TASK);
+                for (long b = first; b < end; b++) pack(src, b, quants, scales);
+                // the original bytes are not read again by the kernels: let the kernel drop their pages
+                if (src.isMapped()) src.asSlice(first * Q6_KTensor.BYTES, (end - first) * Q6_KTensor.BYTES).unload();
+            }, t.size());
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+        return new Q6_KPacked(quants, scales, arena);
     }
 
     /**

@@ -31,6 +31,13 @@ public final class Q6_KTensor extends FloatTensor {
 
     private volatile Q6_KPacked packed;
 
+    @Override
+    public synchronized void release() {
+        Q6_KPacked p = packed;
+        packed = null;
+        if (p != null) p.free();
+    }
+
     /** The form the matrix products multiply ({@link Q6_KPacked}), made on first use with the pool's threads. */
     Q6_KPacked packed(Parallel pool) {
         Q6_KPacked p = packed;

@@ -220,6 +220,21 @@ class HandBlockTest {
                 for (int j = 0; j < 16; j++)
                     assertThat(p.scales[16 * g + j]).isEqualTo(Simd.f16(s, 210L * g + 208) * Q6_KTensor.scale(s, 210L * g, 16 * j));
             }
+            p.free();
+        }
+    }
+
+    /** A tensor's packed form is made once, and released with the model: its native memory is freed then, not when the collector gets to it. */
+    @Test
+    void q6kPackedFormIsSharedAndFreedOnRelease() {
+        byte[] b = new byte[2 * 210];
+        Q6_KTensor t = (Q6_KTensor) tensor(GgmlType.Q6_K, b, 2 * 256);
+        try (Parallel pool = new Parallel(2)) {
+            Q6_KPacked p = t.packed(pool);
+            assertThat(t.packed(pool)).isSameAs(p);
+            t.release();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.quants.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0))
+                    .isInstanceOf(IllegalStateException.class);
         }
     }
 }
