@@ -87,8 +87,11 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
-        weights.release();
-        gguf.close();
+        try {
+            weights.release();
+        } finally {
+            gguf.close();
+        }
     }
 
 }
