@@ -167,10 +167,7 @@ final class Metering {
         }
         String outcome = clientGone ? "cancelled" : !incomplete && status >= 200 && status < 300 ? "ok" : "error";
         gateway.settle(admission, u == null ? Usage.NONE : u, outcome);
-        if (captureLog != null && admission.key() != null && admission.key().capture()) {
-            if (job != null) capture(outcome);
-            else if (routed != null) captureRouted(outcome, u);
-        }
+        if (captureLog != null && admission.key() != null && admission.key().capture() && (job != null || routed != null)) capture(outcome, u);
     }
 
     private dev.genset.gateway.route.Outcome routed; // the upstream's answer to a routed request, for capture
@@ -181,46 +178,37 @@ final class Metering {
     }
 
     /**
-     * Saves a routed request and each choice of the upstream's answer: the texts as streamed, or
-     * from the whole response's choices; tokens from the booked usage (all choices together).
+     * Saves the request and each sequence it produced: the local sequences, or each choice of a
+     * routed request's answer (as streamed, or from the whole response; tokens from the booked
+     * usage, all choices together). A failure to write is logged, never the client's problem.
      */
-    private void captureRouted(String outcome, Usage u) {
+    private void capture(String outcome, Usage u) {
+        boolean ok = "ok".equals(outcome);
         try {
             Object prompt = body == null || body.length == 0 ? null : Json.MAPPER.readValue(body, Object.class);
-            java.util.List<String> texts = new java.util.ArrayList<>();
-            java.util.List<String> reasons = new java.util.ArrayList<>();
+            if (job != null) {
+                for (SequenceEvent.Done d : job.ends())
+                    if (d != null) save(prompt, d.text(), d.promptTokens(), d.completionTokens(), ok ? d.reason().apiName() : outcome);
+                return;
+            }
+            Integer promptTokens = u == null ? null : (int) u.promptTokens(), completionTokens = u == null ? null : (int) u.completionTokens();
             if (routed.streamedText() != null) {
-                texts.addAll(routed.streamedText());
+                for (String text : routed.streamedText()) save(prompt, text, promptTokens, completionTokens, outcome);
             } else if (routed.body() != null) {
                 for (com.fasterxml.jackson.databind.JsonNode c : Json.MAPPER.readTree(routed.body()).path("choices")) {
-                    texts.add(c.path("message").path("content").asText("") + c.path("text").asText(""));
-                    reasons.add(c.path("finish_reason").asText(null));
+                    String reason = c.path("finish_reason").asText(null);
+                    save(prompt, c.path("message").path("content").asText("") + c.path("text").asText(""), promptTokens, completionTokens,
+                            ok && reason != null ? reason : outcome);
                 }
-            }
-            for (int i = 0; i < texts.size(); i++) {
-                String reason = "ok".equals(outcome) && i < reasons.size() && reasons.get(i) != null ? reasons.get(i) : outcome;
-                captureLog.append(new dev.genset.data.CaptureLog.Capture(java.time.Instant.now(), admission.requestId(), admission.key().id(),
-                        admission.model(), endpoint, prompt, texts.get(i), u == null ? null : (int) u.promptTokens(),
-                        u == null ? null : (int) u.completionTokens(), reason, null));
             }
         } catch (java.io.IOException | RuntimeException e) {
             System.getLogger(Metering.class.getName()).log(System.Logger.Level.WARNING, "request capture failed: " + e.getMessage());
         }
     }
 
-    /** Saves the request and each generated sequence; a failure to write is logged, never the client's problem. */
-    private void capture(String outcome) {
-        try {
-            Object prompt = body == null || body.length == 0 ? null : Json.MAPPER.readValue(body, Object.class);
-            for (SequenceEvent.Done d : job.ends()) {
-                if (d == null) continue;
-                captureLog.append(new dev.genset.data.CaptureLog.Capture(java.time.Instant.now(), admission.requestId(), admission.key().id(),
-                        admission.model(), endpoint, prompt, d.text(), d.promptTokens(), d.completionTokens(),
-                        "ok".equals(outcome) ? d.reason().apiName() : outcome, null));
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            System.getLogger(Metering.class.getName()).log(System.Logger.Level.WARNING, "request capture failed: " + e.getMessage());
-        }
+    private void save(Object prompt, String text, Integer promptTokens, Integer completionTokens, String reason) throws java.io.IOException {
+        captureLog.append(new dev.genset.data.CaptureLog.Capture(java.time.Instant.now(), admission.requestId(), admission.key().id(),
+                admission.model(), endpoint, prompt, text, promptTokens, completionTokens, reason, null));
     }
 
     static ApiException map(GatewayException e) {

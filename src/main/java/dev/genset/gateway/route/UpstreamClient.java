@@ -150,8 +150,7 @@ public final class UpstreamClient {
     private Outcome relay(Deployment d, UpstreamHttp.Response res, long promptTokens, ResponseSink sink, boolean clientWantsUsage) {
         boolean started = false, done = false;
         Usage reported = null;
-        StringBuilder generated = new StringBuilder();
-        List<StringBuilder> perChoice = new ArrayList<>();
+        List<StringBuilder> perChoice = new ArrayList<>(); // the text of each choice, to count and to capture
         StringBuilder event = new StringBuilder();
         String error = null;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(res.body(), StandardCharsets.UTF_8))) {
@@ -180,13 +179,9 @@ public final class UpstreamClient {
                             if (!clientWantsUsage && n.path("choices").isEmpty()) forward = false; // asked for by us, not the client
                         }
                         for (JsonNode c : n.path("choices")) {
-                            String piece = c.path("delta").path("content").asText("") + c.path("text").asText("");
-                            generated.append(piece);
-                            int i = c.path("index").asInt(0);
-                            if (i >= 0 && i < 128) { // per choice, for capture (n is small)
-                                while (perChoice.size() <= i) perChoice.add(new StringBuilder());
-                                perChoice.get(i).append(piece);
-                            }
+                            int i = Math.clamp(c.path("index").asInt(0), 0, 127); // n is small; a stray index joins a neighbour
+                            while (perChoice.size() <= i) perChoice.add(new StringBuilder());
+                            perChoice.get(i).append(c.path("delta").path("content").asText("")).append(c.path("text").asText(""));
                         }
                     } catch (IOException notJson) {
                         // pass it on as it is
@@ -206,7 +201,7 @@ public final class UpstreamClient {
         }
         if (!done && error == null) error = d.name() + ": the stream ended before [DONE]";
         Usage u = reported != null ? reported
-                : new Usage(promptTokens, counter.count(d.model(), generated.toString()), 0, d.provider(), d.name());
+                : new Usage(promptTokens, counter.count(d.model(), String.join("", perChoice)), 0, d.provider(), d.name());
         return new Outcome(res.status(), null, u.withDeployment(d.provider(), d.name()), -1, started, done, error,
                 perChoice.stream().map(StringBuilder::toString).toList());
     }
