@@ -37,7 +37,7 @@ class CaptureServerTest {
                 assertThat(r2.status()).isEqualTo(200);
 
                 Path out = dir.resolve("export.jsonl");
-                long n = log.export(Instant.EPOCH, out);
+                long n = export(log, out, 1);
                 assertThat(n).isEqualTo(1);
                 List<String> lines = Files.readAllLines(out);
                 JsonNode rec = new ObjectMapper().readTree(lines.getFirst());
@@ -73,7 +73,7 @@ class CaptureServerTest {
                     if (line.startsWith("data: {")) streamedText.append(new ObjectMapper().readTree(line.substring(6)).at("/choices/0/text").asText(""));
 
                 Path out = dir.resolve("export.jsonl");
-                assertThat(log.export(Instant.EPOCH, out)).isEqualTo(2);
+                assertThat(export(log, out, 2)).isEqualTo(2);
                 List<String> lines = Files.readAllLines(out);
                 JsonNode first = new ObjectMapper().readTree(lines.get(0)), second = new ObjectMapper().readTree(lines.get(1));
                 assertThat(first.get("model").asText()).isEqualTo("remote-stories");
@@ -86,5 +86,15 @@ class CaptureServerTest {
                 assertThat(second.get("completion_tokens").asInt()).isEqualTo(5);
             }
         }
+    }
+
+    /**
+     * Exports the log once it holds {@code expected} records, or after 10 s: a request is captured
+     * when it is settled, which may be just after its response reached the client.
+     */
+    private static long export(CaptureLog log, Path out, long expected) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L, n;
+        while ((n = log.export(Instant.EPOCH, out)) < expected && System.nanoTime() < deadline) Thread.sleep(20);
+        return n;
     }
 }
