@@ -243,7 +243,7 @@ public final class Gateway implements AutoCloseable {
         long now = System.currentTimeMillis();
         long prompt = Math.max(0, promptTokens);
         long maxCompletion = maxCompletionTokens > 0 ? maxCompletionTokens : config.defaultMaxCompletionTokens();
-        String requestId = Ids.random("req_", 24);
+        String requestId = Ids.ordered("req_", 24);
         if (caller == null) {
             if (keyCache.anyKeys() || !openAccess)
                 throw GatewayException.unauthorized("missing_api_key",

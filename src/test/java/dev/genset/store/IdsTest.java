@@ -23,4 +23,17 @@ class IdsTest {
         String alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         for (char c : alphabet.toCharArray()) assertThat(counts[c]).as("count of %s", c).isBetween(7_300, 8_200);
     }
+
+    @Test
+    void orderedIdsSortByCreationTimeAndDoNotRepeat() throws InterruptedException {
+        String first = Ids.ordered("req_", 24);
+        assertThat(first).hasSize(28).matches("req_[0-9A-Za-z]{24}");
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 10_000; i++) assertThat(seen.add(Ids.ordered("req_", 24))).as("unique").isTrue();
+        Thread.sleep(5);
+        String later = Ids.ordered("req_", 24);
+        // the time prefix decides the order (base62 digits ascend in ASCII order), whatever the random tail
+        assertThat(later.substring(0, 12)).isGreaterThan(first.substring(0, 12));
+        assertThat(later).isGreaterThan(first);
+    }
 }
