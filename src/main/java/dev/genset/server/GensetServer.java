@@ -24,6 +24,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -256,17 +257,27 @@ public final class GensetServer implements AutoCloseable {
         OptionalLong declared = req.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > max) throw tooLarge(declared.getAsLong(), max);
         if (!req.content().hasEntity()) return new byte[0];
+        // read into an array of the declared size (a 16 KB buffer and a copy per request were a fifth of what a routed request
+        // allocated), growing it only for a body without a length or longer than it said
+        int limit = (int) Math.min(max, Integer.MAX_VALUE - 8);
+        byte[] buf = new byte[(int) Math.min(limit, declared.isPresent() ? declared.getAsLong() : 1024)];
+        int total = 0;
         try (InputStream in = req.content().inputStream()) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buf = new byte[16384];
-            long total = 0;
-            for (int n; (n = in.read(buf)) > 0; ) {
+            while (true) {
+                if (total == buf.length) {
+                    int b = in.read();
+                    if (b < 0) break;
+                    if (total >= limit) throw tooLarge(-1, max);
+                    buf = Arrays.copyOf(buf, (int) Math.min(limit, Math.max(1024, 2L * buf.length)));
+                    buf[total++] = (byte) b;
+                    continue;
+                }
+                int n = in.read(buf, total, buf.length - total);
+                if (n < 0) break;
                 total += n;
-                if (total > max) throw tooLarge(-1, max);
-                out.write(buf, 0, n);
             }
-            return out.toByteArray();
         }
+        return total == buf.length ? buf : Arrays.copyOf(buf, total);
     }
 
     private static ApiException tooLarge(long size, long max) {

@@ -378,6 +378,30 @@ class ServerApiTest {
     }
 
     @Test
+    void bodiesWithoutADeclaredLengthAreReadWholeAndStillLimited() throws Exception {
+        // chunked: the server grows its buffer as the body comes, past its first kilobyte
+        String text = "Once upon a time ".repeat(600);
+        var chunked = chunkedPost("/tokenize", "{\"content\":\"" + text + "\"}");
+        assertThat(chunked.status()).isEqualTo(200);
+        var declared = s.post("/tokenize", "{\"content\":\"" + text + "\"}");
+        assertThat(chunked.json().get("tokens")).isEqualTo(declared.json().get("tokens"));
+        assertThat(chunked.json().get("tokens").size()).isGreaterThan(1000);
+
+        assertError(chunkedPost("/v1/completions", "{\"prompt\":\"" + "a".repeat(2 << 20) + "\"}"), 413, "invalid_request_error", null);
+        assertThat(s.get("/health").status()).isEqualTo(200);
+    }
+
+    /** A POST whose body is sent chunked (no Content-Length). */
+    private static TestServer.Reply chunkedPost(String path, String body) throws Exception {
+        byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(s.base + path)).timeout(java.time.Duration.ofSeconds(60))
+                .header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(bytes))).build();
+        var r = s.http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+        return new TestServer.Reply(r.statusCode(), TestServer.parse(r.body()), r);
+    }
+
+    @Test
     void promptLongerThanTheContextIs400SayingByHowMuch() throws Exception {
         var r = s.post("/v1/chat/completions", chat("the dog ran ".repeat(100), 5, ""));
         assertError(r, 400, "exceed_context_size_error", null);
