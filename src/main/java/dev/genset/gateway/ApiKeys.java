@@ -33,12 +33,25 @@ public final class ApiKeys {
         return key.length() <= PREFIX_LENGTH ? key : key.substring(0, PREFIX_LENGTH);
     }
 
-    static byte[] sha256(String s) {
+    /** A fresh digest is cloned from this one: looking the algorithm up among the providers cost more than hashing a key. */
+    private static final MessageDigest SHA256 = newSha256();
+
+    private static MessageDigest newSha256() {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new AssertionError(e);
         }
+    }
+
+    static byte[] sha256(String s) {
+        MessageDigest md;
+        try {
+            md = (MessageDigest) SHA256.clone();
+        } catch (CloneNotSupportedException e) {
+            md = newSha256();
+        }
+        return md.digest(s.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Compares two secrets in time that does not depend on where they differ (digests first, so nor on length). */

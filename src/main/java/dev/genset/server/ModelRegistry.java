@@ -80,17 +80,21 @@ final class ModelRegistry implements AutoCloseable {
         throw ApiException.notFound("model", "model_not_found", "The model '" + name + "' does not exist. Available: " + String.join(", ", available()) + ".");
     }
 
-    /** The id a request naming {@code name} is served under here, or null. */
+    /** The id a request naming {@code name} is served under here, or null (asked per request: one parse, no regex). */
     private String served(String name) {
         if (configured.containsKey(name)) return name;
-        String file = name.substring(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1).replaceFirst("(?i)\\.gguf$", "");
+        String file = name.substring(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+        if (file.regionMatches(true, file.length() - 5, ".gguf", 0, 5)) file = file.substring(0, file.length() - 5);
         if (configured.containsKey(file)) return file;
-        if (ModelRef.isValid(name)) {
-            String id = ModelRef.parse(name).toString();
-            if (configured.containsKey(id)) return id;
-            if (manifest(id).isPresent()) return id;
+        ModelRef ref;
+        try {
+            ref = ModelRef.parse(name);
+        } catch (IllegalArgumentException notAModelName) {
+            return null;
         }
-        return null;
+        String id = ref.toString();
+        if (configured.containsKey(id)) return id;
+        return store != null && find(ref).isPresent() ? id : null;
     }
 
     /** Whether a request naming {@code name} is served here (asked for every routed request: no exception, no listing). */
@@ -101,8 +105,12 @@ final class ModelRegistry implements AutoCloseable {
 
     Optional<Manifest> manifest(String id) {
         if (store == null || !ModelRef.isValid(id)) return Optional.empty();
+        return find(ModelRef.parse(id));
+    }
+
+    private Optional<Manifest> find(ModelRef ref) {
         try {
-            return store.find(ModelRef.parse(id));
+            return store.find(ref);
         } catch (ModelStoreException e) {
             return Optional.empty();
         }

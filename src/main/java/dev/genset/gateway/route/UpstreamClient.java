@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 
@@ -30,6 +31,8 @@ public final class UpstreamClient {
 
     private final UpstreamHttp http;
     private final TokenCounter counter;
+    /** Parsed endpoint URLs (a deployment's base URL plus a path), kept: parsing one per request showed in profiles. */
+    private final ConcurrentHashMap<String, URI> uris = new ConcurrentHashMap<>();
 
     public UpstreamClient(TokenCounter counter) {
         this.http = new UpstreamHttp(10_000);
@@ -51,7 +54,7 @@ public final class UpstreamClient {
      */
     public Outcome send(Deployment d, String path, ObjectNode body, long promptTokens, ResponseSink sink) {
         boolean stream = body.path("stream").asBoolean(false);
-        ObjectNode req = body.deepCopy();
+        ObjectNode req = body.objectNode().setAll(body); // shallow: only top-level fields are replaced below
         req.put("model", d.targetModel());
         boolean clientWantsUsage = body.path("stream_options").path("include_usage").asBoolean(false);
         if (stream) req.putObject("stream_options").put("include_usage", true);
@@ -62,7 +65,7 @@ public final class UpstreamClient {
         int timeoutMs = (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.timeout().toMillis()));
         UpstreamHttp.Response res;
         try {
-            res = http.post(URI.create(d.baseUrl() + path), headers, JSON.writeValueAsBytes(req), timeoutMs, timeoutMs);
+            res = http.post(uris.computeIfAbsent(d.baseUrl() + path, URI::create), headers, JSON.writeValueAsBytes(req), timeoutMs, timeoutMs);
         } catch (UpstreamHttp.HeaderTimeoutException e) {
             return Outcome.failed("no response from " + d.name() + " within " + d.timeout().toMillis() + " ms", true);
         } catch (IOException | IllegalArgumentException e) {
