@@ -88,6 +88,8 @@ public final class Store implements AutoCloseable {
             hc.addDataSourceProperty("foreign_keys", "true");
             // writers take the lock when they begin: no deadlock upgrading a read lock
             hc.addDataSourceProperty("transaction_mode", "IMMEDIATE");
+            // nothing here asks for generated keys, and the driver otherwise runs a second query after every insert or update
+            hc.addDataSourceProperty("jdbc.get_generated_keys", "false");
             hc.setMaximumPoolSize(4);
         } else {
             hc.setMaximumPoolSize(10);
