@@ -82,7 +82,7 @@ public final class GensetServer implements AutoCloseable {
             }
         }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
         this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout(), upstream);
-        this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout());
+        this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout(), upstream, openai.chatPath(), openai.completionsPath());
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())

@@ -44,11 +44,22 @@ final class OllamaEndpoints {
     private final ModelRegistry models;
     private final ServerMetrics metrics;
     private final Duration timeout;
+    private final Upstream upstream;
+    private final Upstream.LocalPath chatLocal, completionsLocal; // OpenAI's local paths, for routed models' local deployments
 
-    OllamaEndpoints(ModelRegistry models, ServerMetrics metrics, Duration timeout) {
+    OllamaEndpoints(ModelRegistry models, ServerMetrics metrics, Duration timeout, Upstream upstream, Upstream.LocalPath chatLocal,
+                    Upstream.LocalPath completionsLocal) {
         this.models = models;
         this.metrics = metrics;
         this.timeout = timeout;
+        this.upstream = upstream;
+        this.chatLocal = chatLocal;
+        this.completionsLocal = completionsLocal;
+    }
+
+    /** A model the gateway routes and this server does not hold (those it holds are served here as Ollama serves them). */
+    private boolean routed(String name) {
+        return upstream.handles(name) && !models.has(name);
     }
 
     // ---- generation ----------------------------------------------------------------------------
@@ -58,6 +69,11 @@ final class OllamaEndpoints {
         String name = j.requiredString("model");
         KeepAlive keep = Call.keepAlive(j.get("keep_alive"));
         String prompt = j.string("prompt", "");
+        if (routed(name)) {
+            if (prompt.isEmpty() && !j.has("suffix")) OllamaRouting.loaded(name, false, res);
+            else OllamaRouting.generate(j, res, call, upstream, chatLocal, completionsLocal);
+            return;
+        }
         if (prompt.isEmpty() && !j.has("suffix")) {
             loadOrUnload(name, keep, res, call, false);
             return;
@@ -98,6 +114,11 @@ final class OllamaEndpoints {
         String name = j.requiredString("model");
         KeepAlive keep = Call.keepAlive(j.get("keep_alive"));
         ArrayNode arr = j.array("messages");
+        if (routed(name)) {
+            if (arr == null || arr.isEmpty()) OllamaRouting.loaded(name, true, res);
+            else OllamaRouting.chat(j, res, call, upstream, chatLocal);
+            return;
+        }
         if (arr == null || arr.isEmpty()) {
             loadOrUnload(name, keep, res, call, true);
             return;
@@ -297,6 +318,14 @@ final class OllamaEndpoints {
             ObjectNode o = list.addObject().put("name", id).put("model", id).put("modified_at", i.modified).put("size", i.size)
                     .put("digest", i.digest);
             o.set("details", details(i.details));
+        }
+        for (String id : upstream.models()) { // served by a provider: nothing to say of its file
+            if (!call.meter().allowsModel(id) || !seen.add(id)) continue;
+            ObjectNode o = list.addObject().put("name", id).put("model", id).put("modified_at", Instant.EPOCH.toString()).put("size", 0)
+                    .put("digest", "");
+            ObjectNode details = o.putObject("details").put("parent_model", "").put("format", "").put("family", "");
+            details.putArray("families");
+            details.put("parameter_size", "").put("quantization_level", "");
         }
         OpenAiEndpoints.send(res, r);
     }

@@ -54,6 +54,16 @@ final class OpenAiEndpoints {
         this.timeout = timeout;
     }
 
+    /** The local chat path, for a routed request reaching a local deployment from another API's route. */
+    Upstream.LocalPath chatPath() {
+        return this::chat;
+    }
+
+    /** The local completions path (as {@link #chatPath}). */
+    Upstream.LocalPath completionsPath() {
+        return this::completions;
+    }
+
     // ---- chat ----------------------------------------------------------------------------------
 
     void chat(byte[] body, ServerResponse res, Call call) throws IOException, InterruptedException {

@@ -63,20 +63,43 @@ final class Upstream {
         ObjectNode body = j.node();
         String model = body.path("model").asText();
         boolean stream = body.path("stream").asBoolean(false);
+        Outcome o;
+        try (Sink sink = stream ? new Sink(res, call.meter()) : null) {
+            o = route(path, body, call, sink, local);
+        }
+        if (o.streamed()) return; // sent as it came, complete or not
+        if (o.body() != null && o.status() > 0) {
+            res.status(o.status());
+            res.header("Content-Type", "application/json");
+            res.send(o.body());
+            return;
+        }
+        throw failed(model, o);
+    }
+
+    /** The error for a routed request that got no answer at all. */
+    static ApiException failed(String model, Outcome o) {
+        return new ApiException(502, "upstream_error", "The upstream of model '" + model + "' failed: " + o.error(), null, "upstream_error");
+    }
+
+    /**
+     * Admits an OpenAI-shaped request, routes it and books its usage; the caller answers the
+     * client. A stream went to {@code sink} as it came ({@link Outcome#streamed()}); otherwise the
+     * outcome carries the deployment's whole answer, or none.
+     */
+    Outcome route(String path, ObjectNode body, Call call, ResponseSink sink, LocalPath local) {
+        String model = body.path("model").asText();
         long prompt = TokenCounter.ESTIMATE.count(model, promptText(body));
         JsonNode max = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens") : body.get("max_tokens");
         long maxTokens = max != null && max.canConvertToLong() ? Math.max(0, max.asLong()) : 0;
         int n = body.path("n").asInt(1);
         Metering meter = call.meter();
         meter.admit(model, prompt, maxTokens > 0 ? maxTokens * Math.max(1, n) : 0);
-        Sink sink = stream ? new Sink(res, meter) : null;
         Router.Result r;
         try {
             r = router.forward(model, path, body, prompt, sink, (d, b, s) -> serveLocally(d, b, s, local, call));
         } catch (GatewayException e) {
             throw Metering.map(e);
-        } finally {
-            if (sink != null) sink.close();
         }
         Outcome o = r.outcome();
         if (r.deployment().isLocal()) meter.servedBy(r.deployment().name()); // booked from its job, as a direct request is
@@ -84,17 +107,8 @@ final class Upstream {
             meter.usage(o.usage());
             meter.routed(o);
         }
-        if (o.streamed()) { // sent as it came, complete or not
-            if (!o.complete()) meter.incomplete(); // cut or stalled upstream: booked as an error, with what was produced
-            return;
-        }
-        if (o.body() != null && o.status() > 0) {
-            res.status(o.status());
-            res.header("Content-Type", "application/json");
-            res.send(o.body());
-            return;
-        }
-        throw new ApiException(502, "upstream_error", "The upstream of model '" + model + "' failed: " + o.error(), null, "upstream_error");
+        if (o.streamed() && !o.complete()) meter.incomplete(); // cut or stalled upstream: booked as an error, with what was produced
+        return o;
     }
 
     /**

@@ -1,0 +1,150 @@
+package dev.genset.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.genset.gateway.Gateway;
+import dev.genset.gateway.GatewayConfig;
+import dev.genset.store.Database;
+import dev.genset.store.Deployments;
+import dev.genset.store.UsageRow;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Ollama's chat and generate routes for a model only an upstream provider serves (a second Genset
+ * on loopback, reached as an OpenAI-compatible endpoint): the answer comes back in Ollama's shape,
+ * whole or as newline-delimited JSON, with the same text the upstream gives over its own API, and
+ * the request is booked once under the deployment with the upstream's token counts.
+ */
+@Timeout(120)
+class OllamaRoutingTest {
+    @TempDir
+    static java.nio.file.Path dir;
+    static Gateway gateway;
+    static TestServer up, s;
+
+    @BeforeAll
+    static void start() throws Exception {
+        up = new TestServer(c -> c.withContextSize(2048));
+        gateway = Gateway.open(GatewayConfig.of(Database.sqlite(dir.resolve("genset.db"))));
+        gateway.admin().putDeployment(new Deployments.Row("remote", "tale", "openai", up.base + "/v1", null, "stories260K", 1, 1, 30_000L));
+        gateway.reloadRoutes();
+        s = new TestServer(c -> c, gateway);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (s != null) s.close();
+        if (gateway != null) gateway.close();
+        if (up != null) up.close();
+    }
+
+    /** What the upstream itself answers to an OpenAI chat of these messages (greedy, so the same every time). */
+    static String upstreamChat(String messages, int maxTokens) throws Exception {
+        var r = up.post("/v1/chat/completions", "{\"model\":\"stories260K\",\"messages\":" + messages + ",\"max_tokens\":" + maxTokens + ",\"temperature\":0}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        return r.json().at("/choices/0/message/content").asText();
+    }
+
+    static UsageRow row(TestServer.Reply r) throws InterruptedException {
+        return GatewayServerTest.bookedRow(gateway, r.raw().headers().firstValue("x-request-id").orElseThrow());
+    }
+
+    /** The lines of an NDJSON body, parsed. */
+    static List<JsonNode> lines(TestServer.Reply r) {
+        assertThat(r.raw().headers().firstValue("Content-Type").orElse("")).startsWith("application/x-ndjson");
+        List<JsonNode> out = new ArrayList<>();
+        for (String l : r.raw().body().split("\n")) if (!l.isBlank()) out.add(TestServer.parse(l));
+        return out;
+    }
+
+    @Test
+    void tagsListTheRoutedModel() throws Exception {
+        var tags = s.get("/api/tags");
+        assertThat(tags.status()).isEqualTo(200);
+        List<String> names = new ArrayList<>();
+        for (JsonNode m : tags.json().get("models")) names.add(m.get("name").asText());
+        assertThat(names).contains("tale", "stories260K").doesNotHaveDuplicates();
+    }
+
+    @Test
+    void aWholeChatComesBackInOllamasShapeAndIsBookedOnce() throws Exception {
+        String messages = "[{\"role\":\"user\",\"content\":\"Tell me a story\"}]";
+        String expected = upstreamChat(messages, 8);
+        var r = s.post("/api/chat", "{\"model\":\"tale\",\"messages\":" + messages + ",\"stream\":false,\"options\":{\"temperature\":0,\"num_predict\":8}}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        JsonNode j = r.json();
+        assertThat(j.get("model").asText()).isEqualTo("tale");
+        assertThat(j.at("/message/role").asText()).isEqualTo("assistant");
+        assertThat(j.at("/message/content").asText()).isEqualTo(expected).isNotEmpty();
+        assertThat(j.get("done").asBoolean()).isTrue();
+        assertThat(j.get("done_reason").asText()).isIn("stop", "length");
+        UsageRow u = row(r);
+        assertThat(u.deployment()).isEqualTo("remote");
+        assertThat(u.model()).isEqualTo("tale");
+        assertThat(j.get("eval_count").asLong()).isEqualTo(u.completionTokens()).isPositive();
+        assertThat(j.get("prompt_eval_count").asLong()).isEqualTo(u.promptTokens()).isPositive();
+    }
+
+    @Test
+    void aStreamedChatComesAsLinesWithTheSameText() throws Exception {
+        String messages = "[{\"role\":\"user\",\"content\":\"Once upon a time\"}]";
+        String expected = upstreamChat(messages, 10);
+        var r = s.post("/api/chat", "{\"model\":\"tale\",\"messages\":" + messages + ",\"options\":{\"temperature\":0,\"num_predict\":10}}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        List<JsonNode> lines = lines(r); // Ollama streams unless told not to
+        assertThat(lines.size()).isGreaterThan(2);
+        StringBuilder text = new StringBuilder();
+        for (JsonNode l : lines.subList(0, lines.size() - 1)) {
+            assertThat(l.get("done").asBoolean()).isFalse();
+            text.append(l.at("/message/content").asText());
+        }
+        JsonNode last = lines.getLast();
+        assertThat(last.get("done").asBoolean()).as(last.toString()).isTrue();
+        assertThat(text.toString()).isEqualTo(expected);
+        UsageRow u = row(r);
+        assertThat(u.deployment()).isEqualTo("remote");
+        assertThat(last.get("eval_count").asLong()).isEqualTo(u.completionTokens()).isPositive();
+    }
+
+    @Test
+    void generateIsAChatOfSystemAndPromptOrWithRawAPlainCompletion() throws Exception {
+        String expected = upstreamChat("[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Lily had a cat\"}]", 6);
+        var r = s.post("/api/generate", "{\"model\":\"tale\",\"system\":\"Be brief.\",\"prompt\":\"Lily had a cat\",\"stream\":false,"
+                + "\"options\":{\"temperature\":0,\"num_predict\":6}}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        assertThat(r.json().get("response").asText()).isEqualTo(expected);
+        assertThat(r.json().get("done").asBoolean()).isTrue();
+
+        var plain = up.post("/v1/completions", "{\"model\":\"stories260K\",\"prompt\":\"Lily had a cat\",\"max_tokens\":6,\"temperature\":0}");
+        var raw = s.post("/api/generate", "{\"model\":\"tale\",\"prompt\":\"Lily had a cat\",\"raw\":true,\"options\":{\"temperature\":0,\"num_predict\":6}}");
+        assertThat(raw.status()).as(raw.raw().body()).isEqualTo(200);
+        StringBuilder text = new StringBuilder();
+        for (JsonNode l : lines(raw)) text.append(l.path("response").asText());
+        assertThat(text.toString()).isEqualTo(plain.json().at("/choices/0/text").asText()).isNotEmpty();
+        assertThat(row(raw).deployment()).isEqualTo("remote");
+    }
+
+    @Test
+    void anEmptyChatLoadsNothingAndAnUpstreamRefusalKeepsItsStatus() throws Exception {
+        var load = s.post("/api/chat", "{\"model\":\"tale\",\"messages\":[]}");
+        assertThat(load.status()).isEqualTo(200);
+        assertThat(load.json().get("done_reason").asText()).isEqualTo("load");
+
+        var bad = s.post("/api/chat", "{\"model\":\"tale\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":false,"
+                + "\"options\":{\"temperature\":-1}}");
+        assertThat(bad.status()).as(bad.raw().body()).isEqualTo(400);
+        assertThat(bad.json().get("error").asText()).contains("temperature");
+
+        var unknown = s.post("/api/chat", "{\"model\":\"no-such-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.json().has("error")).isTrue();
+    }
+}
