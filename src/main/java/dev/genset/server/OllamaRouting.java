@@ -8,7 +8,6 @@ import dev.genset.gateway.route.ResponseSink;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 
@@ -139,27 +138,21 @@ final class OllamaRouting {
     }
 
     /** Turns the upstream's server-sent chunks into Ollama's lines, one per piece of text, as they come. */
-    private static final class NdjsonSink implements ResponseSink, AutoCloseable {
-        private final ServerResponse res;
-        private final Metering meter;
+    private static final class NdjsonSink extends ClientStream implements ResponseSink {
         private final String model;
         private final boolean chat;
         private final StringBuilder pending = new StringBuilder();
-        private OutputStream out;
         String finishReason;
 
         NdjsonSink(ServerResponse res, Metering meter, String model, boolean chat) {
-            this.res = res;
-            this.meter = meter;
+            super(res, meter);
             this.model = model;
             this.chat = chat;
         }
 
         @Override
         public void start(int status, String contentType) {
-            res.status(status);
-            res.header("Content-Type", "application/x-ndjson");
-            out = res.outputStream();
+            open(status, "application/x-ndjson");
         }
 
         @Override
@@ -190,24 +183,8 @@ final class OllamaRouting {
         }
 
         void line(JsonNode json) throws IOException {
-            if (out == null) start(200, null);
-            try {
-                out.write((Json.write(json) + "\n").getBytes(StandardCharsets.UTF_8));
-                out.flush();
-            } catch (IOException | RuntimeException e) {
-                meter.clientGone();
-                throw new IOException("client went away", e);
-            }
-        }
-
-        @Override
-        public void close() {
-            if (out == null) return;
-            try {
-                out.close();
-            } catch (IOException | RuntimeException ignored) {
-                // the client is gone
-            }
+            if (!opened()) start(200, null);
+            write((Json.write(json) + "\n").getBytes(StandardCharsets.UTF_8));
         }
     }
 }

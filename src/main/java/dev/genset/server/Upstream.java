@@ -12,7 +12,6 @@ import dev.genset.gateway.route.TokenCounter;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
-import java.io.OutputStream;
 
 /**
  * Requests the gateway routes over deployments: for models this server does not hold, and for
@@ -157,44 +156,19 @@ final class Upstream {
     }
 
     /** Writes the upstream's events to the client as they arrive. */
-    private static final class Sink implements ResponseSink, AutoCloseable {
-        private final ServerResponse res;
-        private final Metering meter;
-        private OutputStream out;
-
+    private static final class Sink extends ClientStream implements ResponseSink {
         Sink(ServerResponse res, Metering meter) {
-            this.res = res;
-            this.meter = meter;
+            super(res, meter);
         }
 
         @Override
-        public void start(int status, String contentType) throws IOException {
-            res.status(status);
-            res.header("Content-Type", contentType == null ? "text/event-stream; charset=utf-8" : contentType);
-            res.header("Cache-Control", "no-cache");
-            res.header("X-Accel-Buffering", "no");
-            out = res.outputStream();
+        public void start(int status, String contentType) {
+            open(status, contentType == null ? "text/event-stream; charset=utf-8" : contentType, "Cache-Control", "no-cache", "X-Accel-Buffering", "no");
         }
 
         @Override
         public void chunk(byte[] data) throws IOException {
-            try {
-                out.write(data);
-                out.flush();
-            } catch (IOException | RuntimeException e) {
-                meter.clientGone();
-                throw new IOException("client went away", e);
-            }
-        }
-
-        @Override
-        public void close() {
-            if (out == null) return;
-            try {
-                out.close();
-            } catch (IOException | RuntimeException ignored) {
-                // the client is gone
-            }
+            write(data);
         }
     }
 }

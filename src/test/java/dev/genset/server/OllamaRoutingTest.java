@@ -53,6 +53,14 @@ class OllamaRoutingTest {
         return r.json().at("/choices/0/message/content").asText();
     }
 
+    /** A greedy /api/chat to the routed model; a stream is asked for by leaving "stream" out, as Ollama streams by default. */
+    static TestServer.Reply routedChat(String messages, int numPredict, boolean stream) throws Exception {
+        var r = s.post("/api/chat", "{\"model\":\"tale\",\"messages\":" + messages + (stream ? "" : ",\"stream\":false")
+                + ",\"options\":{\"temperature\":0,\"num_predict\":" + numPredict + "}}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        return r;
+    }
+
     static UsageRow row(TestServer.Reply r) throws InterruptedException {
         return GatewayServerTest.bookedRow(gateway, r.raw().headers().firstValue("x-request-id").orElseThrow());
     }
@@ -78,8 +86,7 @@ class OllamaRoutingTest {
     void aWholeChatComesBackInOllamasShapeAndIsBookedOnce() throws Exception {
         String messages = "[{\"role\":\"user\",\"content\":\"Tell me a story\"}]";
         String expected = upstreamChat(messages, 8);
-        var r = s.post("/api/chat", "{\"model\":\"tale\",\"messages\":" + messages + ",\"stream\":false,\"options\":{\"temperature\":0,\"num_predict\":8}}");
-        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        var r = routedChat(messages, 8, false);
         JsonNode j = r.json();
         assertThat(j.get("model").asText()).isEqualTo("tale");
         assertThat(j.at("/message/role").asText()).isEqualTo("assistant");
@@ -97,9 +104,8 @@ class OllamaRoutingTest {
     void aStreamedChatComesAsLinesWithTheSameText() throws Exception {
         String messages = "[{\"role\":\"user\",\"content\":\"Once upon a time\"}]";
         String expected = upstreamChat(messages, 10);
-        var r = s.post("/api/chat", "{\"model\":\"tale\",\"messages\":" + messages + ",\"options\":{\"temperature\":0,\"num_predict\":10}}");
-        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
-        List<JsonNode> lines = lines(r); // Ollama streams unless told not to
+        var r = routedChat(messages, 10, true);
+        List<JsonNode> lines = lines(r);
         assertThat(lines.size()).isGreaterThan(2);
         StringBuilder text = new StringBuilder();
         for (JsonNode l : lines.subList(0, lines.size() - 1)) {
