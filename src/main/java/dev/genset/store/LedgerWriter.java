@@ -111,10 +111,16 @@ public final class LedgerWriter implements AutoCloseable {
                     stopping = true;
                     continue;
                 }
+                batch.add(first);
                 // sleeping (not waiting on the queue) lets submitters add rows without waking this thread
                 long wait = lastCommit + LINGER_NANOS - System.nanoTime();
-                if (!stopping && wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
-                batch.add(first);
+                if (!stopping && wait > 0) {
+                    try {
+                        TimeUnit.NANOSECONDS.sleep(wait);
+                    } catch (InterruptedException e) {
+                        stopping = true; // the batch is written all the same
+                    }
+                }
                 queue.drainTo(batch, MAX_BATCH - 1);
                 if (batch.remove(STOP)) stopping = true;
                 write(batch);
