@@ -323,9 +323,7 @@ final class OllamaEndpoints {
             if (!call.meter().allowsModel(id) || !seen.add(id)) continue;
             ObjectNode o = list.addObject().put("name", id).put("model", id).put("modified_at", Instant.EPOCH.toString()).put("size", 0)
                     .put("digest", "");
-            ObjectNode details = o.putObject("details").put("parent_model", "").put("format", "").put("family", "");
-            details.putArray("families");
-            details.put("parameter_size", "").put("quantization_level", "");
+            o.set("details", upstreamDetails());
         }
         OpenAiEndpoints.send(res, r);
     }
@@ -334,6 +332,14 @@ final class OllamaEndpoints {
         Json j = Json.parseObject(body);
         String name = j.string("model", j.string("name", null));
         if (name == null) throw ApiException.invalid("model", "missing_required_parameter", "Missing required parameter: 'model'.");
+        if (routed(name) && call.meter().allowsModel(name)) { // a provider's model: no file, template or parameters to show
+            ObjectNode r = Json.MAPPER.createObjectNode().put("license", "").put("modelfile", "# served by an upstream provider\nFROM " + name + "\n")
+                    .put("parameters", "").put("template", "");
+            r.set("details", upstreamDetails());
+            r.putObject("model_info");
+            OpenAiEndpoints.send(res, r);
+            return;
+        }
         String id = models.idOf(name);
         Info i = info(id);
         if (i == null) throw ApiException.notFound("model", "model_not_found", "model '" + name + "' not found");
@@ -529,6 +535,13 @@ final class OllamaEndpoints {
         } catch (IOException | RuntimeException e) {
             return null;
         }
+    }
+
+    /** Ollama's details of a model an upstream provider serves: nothing is known of its file. */
+    private static ObjectNode upstreamDetails() {
+        ObjectNode o = Json.MAPPER.createObjectNode().put("parent_model", "").put("format", "").put("family", "");
+        o.putArray("families");
+        return o.put("parameter_size", "").put("quantization_level", "");
     }
 
     private static ObjectNode details(ModelDetails d) {

@@ -74,12 +74,17 @@ class OllamaRoutingTest {
     }
 
     @Test
-    void tagsListTheRoutedModel() throws Exception {
+    void tagsListTheRoutedModelAndShowAnswersForIt() throws Exception {
         var tags = s.get("/api/tags");
         assertThat(tags.status()).isEqualTo(200);
         List<String> names = new ArrayList<>();
         for (JsonNode m : tags.json().get("models")) names.add(m.get("name").asText());
         assertThat(names).contains("tale", "stories260K").doesNotHaveDuplicates();
+        var show = s.post("/api/show", "{\"model\":\"tale\"}");
+        assertThat(show.status()).as(show.raw().body()).isEqualTo(200);
+        assertThat(show.json().get("modelfile").asText()).contains("FROM tale");
+        assertThat(show.json().has("details")).isTrue();
+        assertThat(s.post("/api/show", "{\"model\":\"no-such-model\"}").status()).isEqualTo(404);
     }
 
     @Test
