@@ -12,8 +12,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.sun.net.httpserver.HttpServer;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -29,12 +35,39 @@ class OllamaRoutingTest {
     static java.nio.file.Path dir;
     static Gateway gateway;
     static TestServer up, s;
+    /** An upstream that answers every chat with a call of get_weather for Paris, whole or streamed in pieces. */
+    static HttpServer toolUpstream;
+    static final AtomicReference<JsonNode> lastToolRequest = new AtomicReference<>();
 
     @BeforeAll
     static void start() throws Exception {
         up = new TestServer(c -> c.withContextSize(2048));
         gateway = Gateway.open(GatewayConfig.of(Database.sqlite(dir.resolve("genset.db"))));
         gateway.admin().putDeployment(new Deployments.Row("remote", "tale", "openai", up.base + "/v1", null, "stories260K", 1, 1, 30_000L));
+        toolUpstream = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        toolUpstream.createContext("/", ex -> {
+            JsonNode req = TestServer.JSON.readTree(ex.getRequestBody().readAllBytes());
+            lastToolRequest.set(req);
+            boolean stream = req.path("stream").asBoolean(false);
+            String call = "\"function\":{\"name\":\"get_weather\",\"arguments\":";
+            String body = stream
+                    ? sse("{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"type\":\"function\"," + call + "\"\"}}]}", null)
+                      + sse("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]}", null)
+                      + sse("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]}", null)
+                      + sse("{}", "tool_calls")
+                      + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"total_tokens\":19}}\n\ndata: [DONE]\n\n"
+                    : "{\"id\":\"x\",\"object\":\"chat.completion\",\"model\":\"helper\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                      + "\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\"," + call + "\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},"
+                      + "\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"total_tokens\":19}}";
+            byte[] b = body.getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", stream ? "text/event-stream" : "application/json");
+            ex.sendResponseHeaders(200, b.length);
+            ex.getResponseBody().write(b);
+            ex.close();
+        });
+        toolUpstream.start();
+        gateway.admin().putDeployment(new Deployments.Row("tool-up", "helper", "openai",
+                "http://127.0.0.1:" + toolUpstream.getAddress().getPort() + "/v1", null, null, 1, 1, 30_000L));
         gateway.reloadRoutes();
         s = new TestServer(c -> c, gateway);
     }
@@ -44,6 +77,13 @@ class OllamaRoutingTest {
         if (s != null) s.close();
         if (gateway != null) gateway.close();
         if (up != null) up.close();
+        if (toolUpstream != null) toolUpstream.stop(0);
+    }
+
+    /** One streamed chat chunk with this delta (and finish reason, or null). */
+    static String sse(String delta, String finish) {
+        return "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":" + delta
+                + ",\"finish_reason\":" + (finish == null ? "null" : "\"" + finish + "\"") + "}]}\n\n";
     }
 
     /** What the upstream itself answers to an OpenAI chat of these messages (greedy, so the same every time). */
@@ -157,5 +197,41 @@ class OllamaRoutingTest {
         var unknown = s.post("/api/chat", "{\"model\":\"no-such-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertThat(unknown.status()).isEqualTo(404);
         assertThat(unknown.json().has("error")).isTrue();
+    }
+
+    @Test
+    void toolCallsGoUpstreamWithIdsAndComeBackWithArgumentsAsObjects() throws Exception {
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\","
+                + "\"properties\":{\"city\":{\"type\":\"string\"}}}}}]";
+        String ask = "{\"role\":\"user\",\"content\":\"Weather in Paris?\"}";
+        var whole = s.post("/api/chat", "{\"model\":\"helper\",\"stream\":false,\"tools\":" + tools + ",\"messages\":[" + ask + "]}");
+        assertThat(whole.status()).as(whole.raw().body()).isEqualTo(200);
+        assertThat(lastToolRequest.get().at("/tools/0/function/name").asText()).isEqualTo("get_weather");
+        JsonNode call = whole.json().at("/message/tool_calls/0/function");
+        assertThat(call.get("name").asText()).isEqualTo("get_weather");
+        assertThat(call.at("/arguments/city").asText()).isEqualTo("Paris"); // an object, not OpenAI's string
+        assertThat(whole.json().get("done_reason").asText()).isEqualTo("stop");
+
+        // the call and its result sent back: OpenAI's upstream gets ids that pair them
+        var follow = s.post("/api/chat", "{\"model\":\"helper\",\"stream\":false,\"tools\":" + tools + ",\"messages\":[" + ask + ","
+                + "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}}]},"
+                + "{\"role\":\"tool\",\"content\":\"18 C\",\"tool_name\":\"get_weather\"}]}");
+        assertThat(follow.status()).as(follow.raw().body()).isEqualTo(200);
+        JsonNode sent = lastToolRequest.get().get("messages");
+        String id = sent.at("/1/tool_calls/0/id").asText();
+        assertThat(id).isNotEmpty();
+        assertThat(TestServer.JSON.readTree(sent.at("/1/tool_calls/0/function/arguments").asText()).get("city").asText()).isEqualTo("Paris");
+        assertThat(sent.at("/2/tool_call_id").asText()).isEqualTo(id);
+
+        // streamed: the pieces of the call come back as one line, before the last
+        var streamed = s.post("/api/chat", "{\"model\":\"helper\",\"tools\":" + tools + ",\"messages\":[" + ask + "]}");
+        assertThat(streamed.status()).as(streamed.raw().body()).isEqualTo(200);
+        List<JsonNode> lines = lines(streamed);
+        List<JsonNode> withCalls = lines.stream().filter(l -> l.at("/message/tool_calls").isArray()).toList();
+        assertThat(withCalls).hasSize(1);
+        assertThat(withCalls.getFirst().at("/message/tool_calls/0/function/name").asText()).isEqualTo("get_weather");
+        assertThat(withCalls.getFirst().at("/message/tool_calls/0/function/arguments/city").asText()).isEqualTo("Paris");
+        assertThat(lines.getLast().get("done").asBoolean()).isTrue();
+        assertThat(lines.getLast().get("eval_count").asLong()).isEqualTo(7);
     }
 }
