@@ -23,7 +23,9 @@ import java.util.concurrent.locks.LockSupport;
  * An open-loop HTTP load generator for the gateway benchmark in BENCHMARKS.md: sends POST
  * requests at a fixed rate over keep-alive connections and reports latency percentiles measured
  * from each request's scheduled send time (so a stall counts against every request it delays,
- * as wrk2 measures). JDK only; run it as a single source file:
+ * as wrk2 measures), and how the slow ones (over 8 ms) bunch into episodes (slow requests
+ * scheduled within 60 ms of each other): many small episodes point at the server, a few large
+ * ones at pauses of a whole process or machine. JDK only; run it as a single source file:
  *
  * <pre>
  * java src/test/java/dev/genset/gateway/FixedRateClient.java URL RATE SECONDS [WARMUP_SECONDS] [CONNECTIONS] [BEARER_KEY] [BODY]
@@ -58,7 +60,7 @@ public final class FixedRateClient {
         long total = (long) ((warmup + seconds) * rate);
         long measureFrom = (long) (warmup * rate);
         BlockingQueue<long[]> queue = new ArrayBlockingQueue<>(1 << 20);
-        long[] latencies = new long[(int) (total - measureFrom) + 1];
+        long[] latencies = new long[(int) (total - measureFrom) + 1], scheduled = new long[latencies.length];
         AtomicLong recorded = new AtomicLong();
         AtomicLong errors = new AtomicLong(), non2xx = new AtomicLong();
         List<Thread> workers = new ArrayList<>();
@@ -83,7 +85,11 @@ public final class FixedRateClient {
                         c = null;
                     }
                     long done = System.nanoTime();
-                    if (job[1] >= measureFrom) latencies[(int) recorded.getAndIncrement()] = done - job[0];
+                    if (job[1] >= measureFrom) {
+                        int slot = (int) recorded.getAndIncrement();
+                        latencies[slot] = done - job[0];
+                        scheduled[slot] = job[0];
+                    }
                 }
             });
             workers.add(t);
@@ -100,6 +106,7 @@ public final class FixedRateClient {
         for (Thread t : workers) t.join(TimeUnit.SECONDS.toMillis(60));
         long end = System.nanoTime();
         int n = (int) recorded.get();
+        System.out.println(episodes(Arrays.copyOf(scheduled, n), Arrays.copyOf(latencies, n)));
         long[] l = Arrays.copyOf(latencies, n);
         Arrays.sort(l);
         double achieved = n / ((Math.max(sentEnd, end) - measureStart) / 1e9);
@@ -107,6 +114,29 @@ public final class FixedRateClient {
                 rate, n, seconds, achieved, errors.get(), non2xx.get());
         System.out.printf(Locale.ROOT, "latency from scheduled send: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms%n",
                 pct(l, 50), pct(l, 90), pct(l, 99), pct(l, 99.9), n == 0 ? 0 : l[n - 1] / 1e6);
+    }
+
+    /** The slow requests (over 8 ms) grouped into episodes: runs of them scheduled less than 60 ms apart. */
+    static String episodes(long[] scheduled, long[] latencies) {
+        List<long[]> slow = new ArrayList<>(); // {scheduled, latency}
+        for (int i = 0; i < scheduled.length; i++) if (latencies[i] > 8_000_000L) slow.add(new long[] {scheduled[i], latencies[i]});
+        slow.sort((a, b) -> Long.compare(a[0], b[0]));
+        List<long[]> eps = new ArrayList<>(); // {last scheduled, requests, worst latency}
+        for (long[] r : slow) {
+            long[] e = eps.isEmpty() ? null : eps.getLast();
+            if (e != null && r[0] - e[0] < 60_000_000L) {
+                e[0] = r[0];
+                e[1]++;
+                e[2] = Math.max(e[2], r[1]);
+            } else {
+                eps.add(new long[] {r[0], 1, r[1]});
+            }
+        }
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "slow (over 8 ms): %d requests in %d episodes", slow.size(), eps.size()));
+        eps.sort((a, b) -> Long.compare(b[1], a[1]));
+        for (int i = 0; i < Math.min(3, eps.size()); i++)
+            sb.append(String.format(Locale.ROOT, i == 0 ? "; largest: %d requests (worst %.1f ms)" : ", %d (%.1f ms)", eps.get(i)[1], eps.get(i)[2] / 1e6));
+        return sb.toString();
     }
 
     private static double pct(long[] sorted, double p) {
