@@ -119,8 +119,8 @@ final class OllamaRouting {
         if (!stream) {
             Outcome o = upstream.route(path, body, call, null, local);
             if (o.body() == null || o.status() <= 0) throw Upstream.failed(model, o);
-            JsonNode answer = Json.MAPPER.readTree(o.body());
-            if (o.status() < 200 || o.status() >= 300) throw upstreamError(o.status(), answer);
+            JsonNode answer = answer(model, o);
+            if (o.status() < 200 || o.status() >= 300 || !answer.has("choices")) throw upstreamError(o.status(), answer);
             JsonNode choice = answer.path("choices").path(0);
             String text = choice.has("message") ? choice.path("message").path("content").asText("") : choice.path("text").asText("");
             ObjectNode whole = part(model, chat, text);
@@ -150,7 +150,16 @@ final class OllamaRouting {
         }
         // not streamed: the upstream answered with an error (or not at all) before any event
         if (o.body() == null || o.status() <= 0) throw Upstream.failed(model, o);
-        throw upstreamError(o.status(), Json.MAPPER.readTree(o.body()));
+        throw upstreamError(o.status(), answer(model, o));
+    }
+
+    /** The upstream's answer as JSON; anything else (a proxy's error page) is the upstream's failure, a 502. */
+    private static JsonNode answer(String model, Outcome o) {
+        try {
+            return Json.MAPPER.readTree(o.body());
+        } catch (IOException notJson) {
+            return Json.MAPPER.createObjectNode().put("error", "the upstream of model '" + model + "' answered " + o.status() + " with a body that is not JSON");
+        }
     }
 
     private static ApiException upstreamError(int status, JsonNode answer) {

@@ -46,6 +46,14 @@ class OllamaRoutingTest {
         gateway.admin().putDeployment(new Deployments.Row("remote", "tale", "openai", up.base + "/v1", null, "stories260K", 1, 1, 30_000L));
         toolUpstream = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         toolUpstream.createContext("/", ex -> {
+            if (ex.getRequestURI().getPath().startsWith("/broken/")) { // a proxy's error page, with a 200
+                byte[] page = "<html>upstream gone</html>".getBytes(StandardCharsets.UTF_8);
+                ex.getResponseHeaders().add("Content-Type", "text/html");
+                ex.sendResponseHeaders(200, page.length);
+                ex.getResponseBody().write(page);
+                ex.close();
+                return;
+            }
             JsonNode req = TestServer.JSON.readTree(ex.getRequestBody().readAllBytes());
             lastToolRequest.set(req);
             boolean stream = req.path("stream").asBoolean(false);
@@ -68,6 +76,8 @@ class OllamaRoutingTest {
         toolUpstream.start();
         gateway.admin().putDeployment(new Deployments.Row("tool-up", "helper", "openai",
                 "http://127.0.0.1:" + toolUpstream.getAddress().getPort() + "/v1", null, null, 1, 1, 30_000L));
+        gateway.admin().putDeployment(new Deployments.Row("broken-up", "broken", "openai",
+                "http://127.0.0.1:" + toolUpstream.getAddress().getPort() + "/broken/v1", null, null, 1, 1, 30_000L));
         gateway.reloadRoutes();
         s = new TestServer(c -> c, gateway);
     }
@@ -193,6 +203,10 @@ class OllamaRoutingTest {
                 + "\"options\":{\"temperature\":-1}}");
         assertThat(bad.status()).as(bad.raw().body()).isEqualTo(400);
         assertThat(bad.json().get("error").asText()).contains("temperature");
+
+        var page = s.post("/api/chat", "{\"model\":\"broken\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":false}");
+        assertThat(page.status()).as(page.raw().body()).isEqualTo(502); // not JSON: the upstream's failure, not a 500
+        assertThat(page.json().get("error").asText()).contains("broken-up");
 
         var unknown = s.post("/api/chat", "{\"model\":\"no-such-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertThat(unknown.status()).isEqualTo(404);
