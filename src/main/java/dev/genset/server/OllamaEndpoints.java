@@ -264,7 +264,8 @@ final class OllamaEndpoints {
         return Json.MAPPER.createObjectNode().put("model", model).put("created_at", Instant.now().toString());
     }
 
-    private static ObjectNode part(String model, boolean chat, String text) {
+    /** One line of Ollama's answer: a piece of text (a chat message's content, or generate's response), not done. */
+    static ObjectNode part(String model, boolean chat, String text) {
         ObjectNode r = head(model);
         if (chat) r.putObject("message").put("role", "assistant").put("content", text);
         else r.put("response", text);

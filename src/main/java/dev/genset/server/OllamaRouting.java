@@ -9,7 +9,6 @@ import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -87,7 +86,7 @@ final class OllamaRouting {
 
     /** The answer to an empty chat or prompt (Ollama's "load the model"): nothing to load for a routed model. */
     static void loaded(String model, boolean chat, ServerResponse res) {
-        ObjectNode r = part(model, chat, "");
+        ObjectNode r = OllamaEndpoints.part(model, chat, "");
         r.put("done_reason", "load").put("done", true);
         OpenAiEndpoints.send(res, r);
     }
@@ -123,7 +122,7 @@ final class OllamaRouting {
             if (o.status() < 200 || o.status() >= 300 || !answer.has("choices")) throw upstreamError(o.status(), answer);
             JsonNode choice = answer.path("choices").path(0);
             String text = choice.has("message") ? choice.path("message").path("content").asText("") : choice.path("text").asText("");
-            ObjectNode whole = part(model, chat, text);
+            ObjectNode whole = OllamaEndpoints.part(model, chat, text);
             if (chat) addToolCalls(whole, choice.path("message").path("tool_calls"));
             OpenAiEndpoints.send(res, last(whole, choice.path("finish_reason").asText("stop"), o, t0));
             return;
@@ -136,11 +135,11 @@ final class OllamaRouting {
             if (o.streamed()) {
                 try {
                     if (o.complete() && !sink.toolCalls.isEmpty()) { // Ollama sends a stream's tool calls whole, in one line
-                        ObjectNode calls = part(model, chat, "");
+                        ObjectNode calls = OllamaEndpoints.part(model, chat, "");
                         addToolCalls(calls, sink.toolCalls);
                         sink.line(calls);
                     }
-                    if (o.complete()) sink.line(last(part(model, chat, ""), sink.finishReason, o, t0));
+                    if (o.complete()) sink.line(last(OllamaEndpoints.part(model, chat, ""), sink.finishReason, o, t0));
                     else sink.line(Json.MAPPER.createObjectNode().put("error", "the upstream stream broke off: " + o.error()));
                 } catch (IOException clientGone) {
                     // booked as such by the sink
@@ -166,13 +165,6 @@ final class OllamaRouting {
         String message = answer.path("error").path("message").asText(answer.path("error").asText("the upstream answered " + status));
         int code = status >= 400 ? status : 502;
         return new ApiException(code, code < 500 ? "invalid_request_error" : "upstream_error", message, null, "upstream_error");
-    }
-
-    private static ObjectNode part(String model, boolean chat, String text) {
-        ObjectNode r = Json.MAPPER.createObjectNode().put("model", model).put("created_at", Instant.now().toString());
-        if (chat) r.putObject("message").put("role", "assistant").put("content", text);
-        else r.put("response", text);
-        return r.put("done", false);
     }
 
     /** OpenAI's tool calls (arguments as a JSON string) as Ollama's (arguments as an object) in the message of {@code line}. */
@@ -243,7 +235,7 @@ final class OllamaRouting {
                 String text = choice.has("delta") ? choice.path("delta").path("content").asText("") : choice.path("text").asText("");
                 if (choice.hasNonNull("finish_reason")) finishReason = choice.get("finish_reason").asText();
                 for (JsonNode d : choice.path("delta").path("tool_calls")) gather(d);
-                if (!text.isEmpty()) line(part(model, chat, text));
+                if (!text.isEmpty()) line(OllamaEndpoints.part(model, chat, text));
             }
         }
 
