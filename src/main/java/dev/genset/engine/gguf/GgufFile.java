@@ -306,13 +306,35 @@ public final class GgufFile implements AutoCloseable {
         }
 
         String string(String what) {
-            long len = i64("length of " + what);
-            if (len < 0 || len > MAX_STRING) throw new GgufFormatException(what + ": string length " + Long.toUnsignedString(len) + " is absurd");
-            need(len, what);
-            byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
+            return string(what, -1);
+        }
+
+        /**
+         * A string; {@code element >= 0} names it as that element of the array {@code what}. The
+         * description is only put together for an error: a vocabulary has tens of thousands of
+         * strings, and building a message for each was a sizeable part of opening a file.
+         */
+        String string(String what, int element) {
+            long len = i64Checked(8, what, element);
+            if (len < 0 || len > MAX_STRING) throw new GgufFormatException(describe(what, element) + ": string length " + Long.toUnsignedString(len) + " is absurd");
+            if (len > remaining()) need(len, describe(what, element));
+            byte[] b = new byte[(int) len];
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, (int) len);
             pos += len;
             // Vocabulary pieces are UTF-8; an invalid sequence is replaced rather than rejected, as llama.cpp keeps going too.
             return new String(b, StandardCharsets.UTF_8);
+        }
+
+        /** The string's length field. */
+        private long i64Checked(int n, String what, int element) {
+            if (n > remaining()) need(n, "length of " + describe(what, element));
+            long v = seg.get(I64, pos);
+            pos += 8;
+            return v;
+        }
+
+        private static String describe(String what, int element) {
+            return element < 0 ? what : "element " + element + " of " + what;
         }
 
         GgufValue value(GgufValueType type, String key, int depth) {
@@ -358,7 +380,7 @@ public final class GgufFile implements AutoCloseable {
                 }
                 case STRING -> {
                     String[] a = new String[len];
-                    for (int i = 0; i < len; i++) a[i] = string("element " + i + " of " + key);
+                    for (int i = 0; i < len; i++) a[i] = string(key, i);
                     yield a;
                 }
                 case ARRAY -> {

@@ -182,6 +182,9 @@ class GgufFileTest {
         rejects(concat(header(3, 0, 1), le(1000L), new byte[16]), "file truncated");
         rejects(concat(header(3, 0, 1), le("k", 9, 6, 1L << 40)), "array length 1099511627776 exceeds");
         rejects(concat(header(3, 0, 1), le("k", 9, 8, 1L << 33)), "array length 8589934592 exceeds");
+        // an element of a string array (a vocabulary) is named in the message
+        rejects(concat(header(3, 0, 1), le("k", 9, 8, 2L, "a", Long.MAX_VALUE), new byte[16]), "element 1 of k: string length 9223372036854775807 is absurd");
+        rejects(concat(header(3, 0, 1), le("k", 9, 8, 2L, "a", 1000L), new byte[16]), "file truncated: element 1 of k");
     }
 
     @Test
