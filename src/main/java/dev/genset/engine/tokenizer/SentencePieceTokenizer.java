@@ -16,10 +16,12 @@ final class SentencePieceTokenizer extends Tokenizer {
     /** Token of each byte value ({@code <0xNN>}, or the one-character token), or NONE. */
     private final int[] byteTokens = new int[256];
 
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
     SentencePieceTokenizer(GgufFile gguf) {
         super(gguf, "llama", new Defaults(1, 2, 0, true, true, false));
         for (int b = 0; b < 256; b++) {
-            int id = tokenId(String.format("<0x%02X>", b));
+            int id = tokenId(new String(new char[] {'<', '0', 'x', HEX[b >> 4], HEX[b & 15], '>'}));
             byteTokens[b] = id != NONE || b >= 0x80 ? id : tokenId(String.valueOf((char) b));
         }
     }

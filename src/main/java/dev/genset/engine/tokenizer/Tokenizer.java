@@ -3,21 +3,24 @@ package dev.genset.engine.tokenizer;
 import dev.genset.engine.gguf.GgufFile;
 
 import java.io.ByteArrayOutputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
-import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.IntStream;
+import java.util.Set;
 
 /**
  * A model's tokenizer, read from its GGUF vocabulary, giving the same token ids as llama.cpp.
  *
  * <p>Two kinds: {@code tokenizer.ggml.model = "llama"} (SentencePiece with scored merges and byte
  * fallback) and {@code "gpt2"} (byte-level BPE with ranked merges and a named pre-tokenizer).
- * Instances are immutable and safe to share between threads; all tables are built once, here.
+ * Instances are immutable and safe to share between threads; all tables are built once, here,
+ * except each token's bytes, made on first use (see {@link #pieceOf}).
  */
 public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairTokenizer {
 
@@ -38,7 +41,9 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
     /** Ids of control, user-defined and unknown tokens, longest text first: the order of special-token splitting. */
     private final int[] specialIds;
     /** Each token's bytes when special tokens are rendered. */
+    /** Each token's bytes, filled in on first use; read and written through {@link #PIECE}. */
     private final byte[][] pieces;
+    private static final VarHandle PIECE = MethodHandles.arrayElementVarHandle(byte[][].class);
 
     Tokenizer(GgufFile gguf, String model, Defaults defaults) {
         this.model = model;
@@ -88,7 +93,12 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
         cleanSpaces = defaults.cleanSpaces;
 
         // Special tokens that older converters did not mark are found by their text; they become control tokens.
-        for (int id = 0; id < n; id++) {
+        // Only a few dozen texts matter below; one set lookup per token finds them (checking every
+        // token against every list took a cold JVM tens of milliseconds on a 32,000-token vocabulary).
+        IntList named = new IntList(16);
+        for (int id = 0; id < n; id++) if (NAMED_TEXTS.contains(texts[id])) named.add(id);
+        for (int i = 0; i < named.size(); i++) {
+            int id = named.get(i);
             String t = texts[id];
             if (eotId == NONE && EOT_TEXTS.contains(t)) eotId = markControl(id);
             if (eomId == NONE && t.equals("<|eom_id|>")) eomId = markControl(id);
@@ -103,13 +113,15 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
             if ((attrs[id] & CONTROL) != 0 && texts[id].contains("unused")) attrs[id] |= UNUSED;
 
         for (int id : new int[]{fimPad, fimRep, fimSep}) if (id != NONE) endOfGeneration.set(id);
-        for (int id = 0; id < n; id++) {
+        for (int i = 0; i < named.size(); i++) {
+            int id = named.get(i);
             if (EOG_TEXTS.contains(texts[id])) {
                 endOfGeneration.set(id);
                 attrs[id] |= CONTROL;
             }
         }
-        for (int id = 0; id < n; id++) {
+        for (int i = 0; i < named.size(); i++) {
+            int id = named.get(i);
             if (GPT_OSS_RENDERED.contains(texts[id])) attrs[id] = USER_DEFINED;
         }
         for (int id : new int[]{eosId, eotId, eomId}) if (id != NONE) endOfGeneration.set(id);
@@ -140,12 +152,9 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
         eot = eotId;
         eom = eomId;
 
-        specialIds = IntStream.range(0, n).filter(id -> (attrs[id] & (CONTROL | USER_DEFINED | UNKNOWN)) != 0).boxed()
-                .sorted(Comparator.comparingInt((Integer id) -> -Unicode.utf8(texts[id]).length).thenComparingInt(id -> id))
-                .mapToInt(Integer::intValue).toArray();
+        specialIds = longestFirst(texts, attrs, CONTROL | USER_DEFINED | UNKNOWN);
 
         pieces = new byte[n][];
-        for (int id = 0; id < n; id++) pieces[id] = piece(id);
 
         applyModelQuirks(gguf);
     }
@@ -159,6 +168,23 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
         if (!gguf.has(fullKey)) return dflt;
         long v = gguf.getLong(fullKey, dflt) & 0xFFFFFFFFL; // stored as uint32; 0xFFFFFFFF means none
         return v < n ? (int) v : dflt;
+    }
+
+    /**
+     * The ids whose attributes have any of {@code mask}, longest UTF-8 text first, then by id: each
+     * sorted as one long (length descending in the high half, id in the low). Plain code rather than
+     * a sorted stream, whose lambdas cost a cold JVM more than the sort.
+     */
+    private static int[] longestFirst(String[] texts, int[] attrs, int mask) {
+        int count = 0;
+        for (int attr : attrs) if ((attr & mask) != 0) count++;
+        long[] keys = new long[count];
+        for (int id = 0, k = 0; id < attrs.length; id++)
+            if ((attrs[id] & mask) != 0) keys[k++] = (long) (Integer.MAX_VALUE - Unicode.utf8(texts[id]).length) << 32 | id;
+        Arrays.sort(keys);
+        int[] ids = new int[count];
+        for (int k = 0; k < count; k++) ids[k] = (int) keys[k];
+        return ids;
     }
 
     private int markControl(int id) {
@@ -177,6 +203,15 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
             "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>",
             "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~[");
     private static final List<String> GPT_OSS_RENDERED = List.of("<|channel|>", "<|message|>", "<|start|>", "<|constrain|>");
+    /** Every text the lists above name. */
+    private static final Set<String> NAMED_TEXTS = namedTexts();
+
+    private static Set<String> namedTexts() {
+        Set<String> all = new HashSet<>(List.of("<|eom_id|>", "<|file_sep|>"));
+        for (List<String> texts : List.of(EOT_TEXTS, FIM_PRE_TEXTS, FIM_SUF_TEXTS, FIM_MID_TEXTS, FIM_PAD_TEXTS, FIM_REP_TEXTS, EOG_TEXTS, GPT_OSS_RENDERED))
+            all.addAll(texts);
+        return Set.copyOf(all);
+    }
 
     /** Whitespace stripping around some special tokens, which llama.cpp sets by model name. */
     private void applyModelQuirks(GgufFile gguf) {
@@ -286,21 +321,38 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
     public final byte[] tokenBytes(int id, boolean renderSpecial) {
         checkId(id);
         if (!renderSpecial && (attrs[id] & (UNKNOWN | CONTROL)) != 0) return EMPTY;
-        return pieces[id].clone();
+        return pieceOf(id).clone();
     }
 
     int pieceLength(int id, boolean renderSpecial) {
-        return !renderSpecial && (attrs[id] & (UNKNOWN | CONTROL)) != 0 ? 0 : pieces[id].length;
+        return !renderSpecial && (attrs[id] & (UNKNOWN | CONTROL)) != 0 ? 0 : pieceOf(id).length;
     }
 
     void appendPiece(ByteArrayOutputStream out, int id, boolean renderSpecial) {
         checkId(id);
-        if (renderSpecial || (attrs[id] & (UNKNOWN | CONTROL)) == 0) out.write(pieces[id], 0, pieces[id].length);
+        if (renderSpecial || (attrs[id] & (UNKNOWN | CONTROL)) == 0) {
+            byte[] piece = pieceOf(id);
+            out.write(piece, 0, piece.length);
+        }
     }
 
     private static final byte[] EMPTY = new byte[0];
 
     /** The bytes of a token for the piece cache (special tokens spelled out); type-specific for normal tokens. */
+    /**
+     * Token {@code id}'s bytes, made the first time they are asked for: a model's first token needs
+     * a handful of a vocabulary's tens of thousands, and making them all took a cold JVM about 50 ms.
+     * Two threads may both make one; they make the same bytes, and release/acquire publishes them whole.
+     */
+    private byte[] pieceOf(int id) {
+        byte[] piece = (byte[]) PIECE.getAcquire(pieces, id);
+        if (piece == null) {
+            piece = piece(id);
+            PIECE.setRelease(pieces, id, piece);
+        }
+        return piece;
+    }
+
     private byte[] piece(int id) {
         int attr = attrs[id];
         if ((attr & (UNKNOWN | CONTROL | USER_DEFINED)) != 0) return Unicode.utf8(texts[id]);
@@ -350,8 +402,8 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (int i = from; i < to; i++) {
             checkId(ids[i]);
-            if (stripSpace && pieceLength(ids[i], renderSpecial) > 0 && pieces[ids[i]][0] == ' ') {
-                out.write(pieces[ids[i]], 1, pieces[ids[i]].length - 1);
+            if (stripSpace && pieceLength(ids[i], renderSpecial) > 0 && pieceOf(ids[i])[0] == ' ') {
+                out.write(pieceOf(ids[i]), 1, pieceOf(ids[i]).length - 1);
             } else {
                 appendPiece(out, ids[i], renderSpecial);
             }
