@@ -56,6 +56,16 @@ final class ArrayMath {
         for (int i = 0; i < n; i++) out[oi + i] = x[xi + i] * scale * weight[i];
     }
 
+    /** x[i] += y[i] for i in [0, n): the residual connection. */
+    static void addTo(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i++) x[i] += y[i];
+    }
+
+    /** gate[i] = silu(gate[i]) * up[i] for i in [0, n): SwiGLU's gating. */
+    static void swiGlu(float[] gate, float[] up, int n) {
+        for (int i = 0; i < n; i++) gate[i] = silu(gate[i]) * up[i];
+    }
+
     static float silu(float x) {
         return x / (1f + (float) Math.exp(-x));
     }
