@@ -37,18 +37,23 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
+        long start = System.nanoTime();
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {
+            long loadNanos = System.nanoTime() - start;
             int[] tokens = model.tokenizer().encode(prompt, !noBos, true);
             if (tokens.length == 0) throw new IllegalArgumentException("the prompt is empty and the model adds no beginning-of-text token");
             int ctx = modelOptions.contextSize(model.config().contextLength());
             Generator generator = new Generator(model, pool, ctx, Math.max(1, Math.min(modelOptions.batchSize, tokens.length)));
+            long beforePrompt = System.nanoTime() - start;
             GenerationResult r = generator.generate(tokens, new GenerationOptions(maxTokens, sampling.toConfig(), stop, ignoreEos), text -> {
                 out.print(text);
                 out.flush();
             }, null);
             if (System.console() != null && System.console().isTerminal()) out.println(); // stdout stays exactly the continuation when piped
             out.flush();
-            System.err.printf("prompt: %d tokens, %.1f t/s | generated: %d tokens, %.1f t/s | finish: %s%n",
+            // first token: from the start of loading to the logits the first generated token is sampled from
+            System.err.printf("load: %.0f ms | first token: %.0f ms | prompt: %d tokens, %.1f t/s | generated: %d tokens, %.1f t/s | finish: %s%n",
+                    loadNanos / 1e6, (beforePrompt + r.promptNanos()) / 1e6,
                     r.promptTokens(), r.promptTokensPerSecond(), r.tokens().length, r.generationTokensPerSecond(), r.finishReason().apiName());
         }
         return 0;

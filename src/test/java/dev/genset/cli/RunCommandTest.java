@@ -21,7 +21,7 @@ class RunCommandTest {
         var r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "32", "Once upon a time");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo(LLAMA_CPP_CONTINUATION);
-        assertThat(r.err()).containsPattern("prompt: 5 tokens, [0-9.]+ t/s \\| generated: 32 tokens, [0-9.]+ t/s");
+        assertThat(r.err()).containsPattern("load: [0-9]+ ms \\| first token: [0-9]+ ms \\| prompt: 5 tokens, [0-9.]+ t/s \\| generated: 32 tokens, [0-9.]+ t/s");
     }
 
     @Test
