@@ -64,13 +64,23 @@ class RunCommandTest {
     }
 
     @Test
-    void unsupportedTensorTypeIsNamed(@TempDir Path dir) throws Exception {
-        // A valid llama model whose attn_q is stored as Q5_K, which the engine does not compute with.
+    void typesMultipliedThroughFloatsRun(@TempDir Path dir) throws Exception {
+        // Q5_K, as Q5_K_M and Q3_K_M files hold it, next to the synthetic model's own type
         SyntheticModel sm = new SyntheticModel("llama", 256, 1, 4, 2, 256, 1);
         Path f = sm.writeWithType(dir.resolve("q5k.gguf"), "blk.0.attn_q.weight", dev.genset.engine.gguf.GgmlType.Q5_K);
+        var r = Cli.run("run", "--model", f.toString(), "-n", "3", "--ignore-eos", "a b");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.err()).contains("generated: 3 tokens");
+    }
+
+    @Test
+    void unsupportedTensorTypeIsNamed(@TempDir Path dir) throws Exception {
+        // A valid llama model whose attn_q is stored as IQ2_XXS, which the engine does not compute with.
+        SyntheticModel sm = new SyntheticModel("llama", 256, 1, 4, 2, 256, 1);
+        Path f = sm.writeWithType(dir.resolve("iq2.gguf"), "blk.0.attn_q.weight", dev.genset.engine.gguf.GgmlType.IQ2_XXS);
         var r = Cli.run("run", "--model", f.toString(), "hi");
         assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.err().strip()).startsWith("genset: tensor blk.0.attn_q.weight: unsupported tensor type Q5_K");
+        assertThat(r.err().strip()).startsWith("genset: tensor blk.0.attn_q.weight: unsupported tensor type IQ2_XXS");
     }
 
     @Test

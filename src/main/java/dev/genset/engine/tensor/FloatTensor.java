@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * (ggml's ne0 = cols); row r starts at element {@code r * cols}.
  */
 public abstract sealed class FloatTensor
-        permits F32Tensor, F16Tensor, BF16Tensor, Q8_0Tensor, Q4_0Tensor, Q4_KTensor, Q6_KTensor {
+        permits F32Tensor, F16Tensor, BF16Tensor, Q8_0Tensor, Q4_0Tensor, Q4_KTensor, Q6_KTensor, DecodedTensor {
     protected final MemorySegment segment;
     protected final long size;
 
@@ -79,7 +79,10 @@ public abstract sealed class FloatTensor
             case Q4_0 -> new Q4_0Tensor(segment, size);
             case Q4_K -> new Q4_KTensor(segment, size);
             case Q6_K -> new Q6_KTensor(segment, size);
-            default -> throw new UnsupportedTensorTypeException(type);
+            default -> {
+                if (DecodedTensor.handles(type)) yield new DecodedTensor(type, segment, size);
+                throw new UnsupportedTensorTypeException(type);
+            }
         };
     }
 }

@@ -237,6 +237,7 @@ public final class MatMul {
             case F16Tensor t -> { for (int r = from; r < to; r++) out[r] = F16Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
             case BF16Tensor t -> { for (int r = from; r < to; r++) out[r] = BF16Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
             case F32Tensor t -> { for (int r = from; r < to; r++) out[r] = F32Tensor.dotVector(s, (long) r * cols, x, 0, cols); }
+            case DecodedTensor t -> { for (int r = from; r < to; r++) out[r] = t.dot((long) r * cols, x, 0, cols); }
         }
     }
 

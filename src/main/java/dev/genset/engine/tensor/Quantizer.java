@@ -62,7 +62,7 @@ public final class Quantizer {
 
     /** A writer that takes floats in any pieces and writes whole encoded blocks to {@code out}. */
     public static Writer writer(GgmlType type, OutputStream out) {
-        if (!type.supported) throw new UnsupportedTensorTypeException(type);
+        if (!encodes(type)) throw new UnsupportedTensorTypeException(type);
         return new Writer(type, out);
     }
 
@@ -121,8 +121,16 @@ public final class Quantizer {
         }
     }
 
+    /** Whether this class can write {@code type} (the engine reads more types than it writes). */
+    public static boolean encodes(GgmlType type) {
+        return switch (type) {
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
     private static void checkBlocks(GgmlType type, int n) {
-        if (!type.supported) throw new UnsupportedTensorTypeException(type);
+        if (!encodes(type)) throw new UnsupportedTensorTypeException(type);
         if (n % type.blockSize != 0)
             throw new IllegalArgumentException(type + " needs a multiple of " + type.blockSize + " values, got " + n);
     }

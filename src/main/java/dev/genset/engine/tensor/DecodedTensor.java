@@ -1,0 +1,79 @@
+package dev.genset.engine.tensor;
+
+import dev.genset.engine.gguf.GgmlType;
+import jdk.incubator.vector.FloatVector;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.genset.engine.tensor.Simd.F;
+import static dev.genset.engine.tensor.Simd.L;
+
+/**
+ * Block-quantized types without integer kernels of their own (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K,
+ * IQ4_NL, IQ4_XS: see {@link BlockDecoders}), multiplied by decoding each block to floats and
+ * fusing those with the activations. Common quantization mixes use them beside the types that have
+ * integer kernels (Q5_K in Q5_K_M and Q3_K_M files, Q5_0 where a row is too short for 256-value
+ * blocks), so files that contain them open and run, at the speed of the float path.
+ *
+ * <p>The dot product is the canonical float sequence of {@link MatMul} (one accumulator over
+ * L-value chunks in column order, lanes summed in order) over the decoded values, so single-row
+ * and batched products agree bit for bit.
+ */
+public final class DecodedTensor extends FloatTensor {
+    private final GgmlType type;
+    private final BlockDecoders.Decoder decoder;
+
+    /** A block's values, per thread: the largest block is 256 values. */
+    private static final ThreadLocal<float[]> BLOCK = ThreadLocal.withInitial(() -> new float[256]);
+
+    DecodedTensor(GgmlType type, MemorySegment segment, long size) {
+        super(segment, size);
+        this.type = type;
+        this.decoder = BlockDecoders.of(type);
+        if (decoder == null) throw new UnsupportedTensorTypeException(type);
+    }
+
+    /** Whether this class handles {@code type}. */
+    static boolean handles(GgmlType type) {
+        return BlockDecoders.of(type) != null;
+    }
+
+    @Override
+    public GgmlType type() {
+        return type;
+    }
+
+    @Override
+    public float getFloat(long index) {
+        float[] block = new float[type.blockSize];
+        decoder.decode(segment, index / type.blockSize * type.typeSize, block, 0);
+        return block[(int) (index % type.blockSize)];
+    }
+
+    @Override
+    public float dot(long offset, float[] x, int xOffset, int n) {
+        int bs = type.blockSize;
+        float[] block = BLOCK.get();
+        long first = offset / bs;
+        if (!Simd.ENABLED) {
+            float sum = 0f;
+            for (int i = 0; i < n; i += bs) {
+                decoder.decode(segment, (first + i / bs) * type.typeSize, block, 0);
+                for (int j = 0; j < bs; j++) sum += block[j] * x[xOffset + i + j];
+            }
+            return sum;
+        }
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < n; i += bs) {
+            decoder.decode(segment, (first + i / bs) * type.typeSize, block, 0);
+            for (int j = 0; j < bs; j += L) acc = FloatVector.fromArray(F, block, j).fma(FloatVector.fromArray(F, x, xOffset + i + j), acc);
+        }
+        return Simd.sum(acc);
+    }
+
+    @Override
+    void dequantizeBlocks(long block, float[] out, int outOffset, int blocks) {
+        int bs = type.blockSize;
+        for (int i = 0; i < blocks; i++) decoder.decode(segment, (block + i) * type.typeSize, out, outOffset + i * bs);
+    }
+}
