@@ -17,7 +17,8 @@ import static dev.genset.engine.tensor.Simd.L;
  *
  * <p>The dot product is the canonical float sequence of {@link MatMul} (one accumulator over
  * L-value chunks in column order, lanes summed in order) over the decoded values, so single-row
- * and batched products agree bit for bit.
+ * and batched products agree bit for bit. Q5_K, the most common of these types, is the exception:
+ * its matrix products take the integer kernels ({@link IntKernels#widenQ5_K}); {@link #dot} stays the float form.
  */
 public final class DecodedTensor extends FloatTensor {
     private final GgmlType type;

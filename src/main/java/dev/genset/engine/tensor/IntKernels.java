@@ -1,5 +1,7 @@
 package dev.genset.engine.tensor;
 
+import dev.genset.engine.gguf.GgmlType;
+
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -38,11 +40,17 @@ final class IntKernels {
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
 
-    static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_K_BYTES = 144, Q6_K_BYTES = 210;
+    static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210;
 
     /** Whether products of this type go through these kernels (on the vector path). */
     static boolean handles(FloatTensor w) {
-        return Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor || w instanceof Q4_KTensor || w instanceof Q6_KTensor);
+        return Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor || w instanceof Q4_KTensor || w instanceof Q6_KTensor
+                || isQ5_K(w));
+    }
+
+    /** Q5_K is read through {@link DecodedTensor} but multiplied here. */
+    static boolean isQ5_K(FloatTensor w) {
+        return w instanceof DecodedTensor && w.type() == GgmlType.Q5_K;
     }
 
     // ---- single activation row, weights read in place -------------------------------------
@@ -104,6 +112,61 @@ final class IntKernels {
         acc.intoArray(lanes, 0);
         minAcc.intoArray(lanes, 8);
         return sum(lanes, 0) - sum(lanes, 8);
+    }
+
+    /**
+     * Q5_K weights, one row: {@link #dotQ4_K}'s operations on 5-bit quants (see {@link #widenQ5_K}
+     * for the layout), one sub-block per loop step: a step that did a pair, as Q4_K's does, passed
+     * C2's inlining budget with the extra operations and boxed its vectors.
+     */
+    static float dotQ5_K(MemorySegment s, long wBlock, short[] xq, float[] xd, float[] xs, int xBlock, int superBlocks,
+                         float[] scales, float[] mins, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F8), minAcc = acc;
+        for (int k = 0, subBlocks = 8 * superBlocks; k < subBlocks; k++) {
+            int xb = xBlock + k, sub = k & 7;
+            long b = (wBlock + (k >> 3)) * Q5_K_BYTES, q = b + 48 + 32 * (sub >> 1);
+            int nibble = 4 * (sub & 1);
+            ShortVector w0 = widen(ByteVector.fromMemorySegment(B16, s, q, LE)).lanewise(VectorOperators.ASHR, nibble).and((short) 0x0F)
+                    .or(widen(ByteVector.fromMemorySegment(B16, s, b + 16, LE)).lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, sub).and((short) 0x10));
+            ShortVector w1 = widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE)).lanewise(VectorOperators.ASHR, nibble).and((short) 0x0F)
+                    .or(widen(ByteVector.fromMemorySegment(B16, s, b + 32, LE)).lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, sub).and((short) 0x10));
+            acc = blockStep(w0, w1, xq, xb * BLOCK, scales[k] * xd[xb], acc);
+        }
+        for (int g = 0; g < superBlocks; g++)
+            minAcc = FloatVector.fromArray(F8, mins, 8 * g).fma(FloatVector.fromArray(F8, xs, xBlock + 8 * g), minAcc);
+        acc.intoArray(lanes, 0);
+        minAcc.intoArray(lanes, 8);
+        return sum(lanes, 0) - sum(lanes, 8);
+    }
+
+    /** {@link #widenQ4_KScales} for Q5_K super-blocks, whose scales and mins are laid out as Q4_K's. */
+    static void widenQ5_KScales(MemorySegment s, long block, int superBlocks, float[] scales, int so, float[] mins, int mo) {
+        for (int g = 0; g < superBlocks; g++) unpackQ4_K(s, (block + g) * Q5_K_BYTES, scales, so + 8 * g, mins, mo + 8 * g);
+    }
+
+    /**
+     * {@link #widenQ4_K} for Q5_K: the 5-bit quants in value order. A super-block holds Q4_K's scales,
+     * mins and nibbles (the nibbles 32 bytes later) and 32 bytes of fifth bits: bit k of byte l is
+     * the fifth bit of value l of sub-block k. The high-bit bytes are widened to 16-bit lanes once
+     * and shifted so that each sub-block's bit lands on bit 4.
+     */
+    static void widenQ5_K(MemorySegment s, long block, int superBlocks, short[] tile, int tOff, float[] scale, float[] mins, int sOff) {
+        widenQ5_KScales(s, block, superBlocks, scale, sOff, mins, sOff);
+        for (int g = 0; g < superBlocks; g++) {
+            long b = (block + g) * Q5_K_BYTES;
+            ShortVector hi0 = widen(ByteVector.fromMemorySegment(B16, s, b + 16, LE)).lanewise(VectorOperators.LSHL, 4);
+            ShortVector hi1 = widen(ByteVector.fromMemorySegment(B16, s, b + 32, LE)).lanewise(VectorOperators.LSHL, 4);
+            for (int c = 0; c < 4; c++) {
+                long q = b + 48 + 32 * c;
+                int t = tOff + 256 * g + 64 * c;
+                ShortVector p0 = widen(ByteVector.fromMemorySegment(B16, s, q, LE)), p1 = widen(ByteVector.fromMemorySegment(B16, s, q + 16, LE));
+                ShortVector h0 = hi0.lanewise(VectorOperators.ASHR, 2 * c), h1 = hi1.lanewise(VectorOperators.ASHR, 2 * c);
+                p0.and((short) 0x0F).or(h0.and((short) 0x10)).intoArray(tile, t);
+                p1.and((short) 0x0F).or(h1.and((short) 0x10)).intoArray(tile, t + 16);
+                p0.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).or(h0.lanewise(VectorOperators.ASHR, 1).and((short) 0x10)).intoArray(tile, t + 32);
+                p1.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).or(h1.lanewise(VectorOperators.ASHR, 1).and((short) 0x10)).intoArray(tile, t + 48);
+            }
+        }
     }
 
     /**
@@ -376,6 +439,18 @@ final class IntKernels {
                         hsum += (Q6_KTensor.quant(s, b, first + 16 * half + j) - 32) * x.q[xo + 16 * half + j];
                     sum += hsum * (Simd.f16(s, b + 208) * Q6_KTensor.scale(s, b, first + 16 * half) * x.d[xb]);
                 }
+                continue;
+            }
+            if (isQ5_K(w)) {
+                long blk = wBlock + g, b = blk / 8 * Q5_K_BYTES;
+                int sub = (int) (blk % 8);
+                for (int j = 0; j < BLOCK; j++) {
+                    int packed = s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 48 + 32 * (sub >> 1) + j) & 0xFF;
+                    int high = s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 16 + j) >>> sub & 1;
+                    isum += (((sub & 1) == 0 ? packed & 0xF : packed >>> 4) | high << 4) * x.q[xo + j];
+                }
+                sum += isum * (Simd.f16(s, b) * Q4_KTensor.scale(s, b + 4, sub) * x.d[xb])
+                        - Simd.f16(s, b + 2) * Q4_KTensor.min(s, b + 4, sub) * x.scaledSums[xb];
                 continue;
             }
             if (w instanceof Q4_KTensor) {

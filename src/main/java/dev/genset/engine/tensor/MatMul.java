@@ -12,7 +12,7 @@ import static dev.genset.engine.tensor.Simd.L;
  * the threads of a {@link Parallel} pool. Calls allocate nothing once a thread has run one of
  * the same size (the task object and the decode buffers are reused per thread).
  *
- * <p><b>Q8_0, Q4_0, Q4_K and Q6_K multiply in integers</b>, as llama.cpp does: the activation rows are first
+ * <p><b>Q8_0, Q4_0, Q4_K, Q5_K and Q6_K multiply in integers</b>, as llama.cpp does: the activation rows are first
  * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the calling
  * thread), then each block's product is an exact integer dot product scaled by the two block
  * scales ({@link IntKernels}). Q6_K weights are first repacked, once per tensor, to a byte per
@@ -145,6 +145,17 @@ public final class MatMul {
                 float[] lanes = LANES.get();
                 for (int r = from; r < to; r++) out[r] = IntKernels.dotQ6_K(q6.quants, (long) r * blocks, q6.scales, x.q, x.d, 0, blocks, lanes);
             }
+            case DecodedTensor t when IntKernels.isQ5_K(t) -> {
+                float[] lanes = LANES.get();
+                float[][] sh = SCALES.get(), mh = MINS.get();
+                if (sh[0].length < blocks) sh[0] = new float[blocks];
+                if (mh[0].length < blocks) mh[0] = new float[blocks];
+                for (int r = from; r < to; r++) {
+                    long first = (long) r * (blocks / 8);
+                    IntKernels.widenQ5_KScales(s, first, blocks / 8, sh[0], 0, mh[0], 0);
+                    out[r] = IntKernels.dotQ5_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, sh[0], mh[0], lanes);
+                }
+            }
             default -> throw new IllegalStateException(w.type() + " has no integer kernel");
         }
     }
@@ -175,9 +186,9 @@ public final class MatMul {
             q6kTiled(q6, x, batch, out, rows, cols, from, to, tile, chunk);
             return;
         }
-        boolean q8 = w instanceof Q8_0Tensor, q4k = w instanceof Q4_KTensor;
+        boolean q8 = w instanceof Q8_0Tensor, q4k = w instanceof Q4_KTensor, q5k = IntKernels.isQ5_K(w), withMins = q4k || q5k;
         float[] mins = null;
-        if (q4k) {
+        if (withMins) {
             float[][] mh = MINS.get();
             if (mh[0].length < TILE_ROWS * blocks) mh[0] = new float[TILE_ROWS * blocks];
             mins = mh[0];
@@ -189,6 +200,7 @@ public final class MatMul {
                 int r0 = t * TILE_ROWS, tileRows = Math.min(TILE_ROWS, rows - r0);
                 if (q8) IntKernels.widenQ8_0(s, (long) r0 * blocks, tileRows * blocks, tile, 0, d, 0);
                 else if (q4k) IntKernels.widenQ4_K(s, (long) r0 * (blocks / 8), tileRows * (blocks / 8), tile, 0, d, mins, 0);
+                else if (q5k) IntKernels.widenQ5_K(s, (long) r0 * (blocks / 8), tileRows * (blocks / 8), tile, 0, d, mins, 0);
                 else IntKernels.widenQ4_0(s, (long) r0 * blocks, tileRows * blocks, tile, 0, d, 0);
                 int b = b0;
                 for (; b + 1 < b1; b += 2) {
@@ -204,7 +216,7 @@ public final class MatMul {
                 for (; b < b1; b++)
                     for (int i = 0; i < tileRows; i++)
                         out[b * rows + r0 + i] = IntKernels.tileDot(tile, i * cols, d, i * blocks, x.q, x.d, b * blocks, blocks);
-                if (q4k)
+                if (withMins)
                     for (b = b0; b < b1; b++)
                         for (int i = 0; i < tileRows; i++) subtractMins(mins, x, b, blocks, out, b * rows + r0 + i, i, lanes);
             }
@@ -214,7 +226,7 @@ public final class MatMul {
     private static final ThreadLocal<float[][]> MINS = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
-     * Subtracts the Q4_K min term of each pair from out (the tile kernels leave the lane sum
+     * Subtracts the Q4_K (or Q5_K) min term of each pair from out (the tile kernels leave the lane sum
      * there): for weight row r0 + i and activation row b, the min terms fused super-block by
      * super-block and summed, as {@link IntKernels#dotQ4_K} does.
      */

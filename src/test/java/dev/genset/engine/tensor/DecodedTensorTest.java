@@ -13,8 +13,8 @@ import static org.assertj.core.api.Assertions.within;
 /**
  * The types multiplied through decoded floats ({@link DecodedTensor}): every value of random blocks
  * against a reference computed element by element from ggml's block layouts (derived from the
- * element's index, not by walking the block as the decoders do), products against that reference,
- * and single-row against batched products bit for bit.
+ * element's index, not by walking the block as the decoders do), products against that reference
+ * (Q5_K's integer kernels against the integer reference), and single-row against batched products bit for bit.
  */
 class DecodedTensorTest {
 
@@ -153,6 +153,11 @@ class DecodedTensorTest {
         w.dequantize(0, values, 0, values.length);
         int batch = 5;
         float[] x = TensorTestData.activations(type.id, batch * cols);
+        // Q5_K's products take the integer kernels: activations quantized to 8 bits, so they are
+        // held to the integer reference; the others to the exact product of the decoded values
+        boolean integer = IntKernels.handles(w);
+        QuantizedRows xq = new QuantizedRows();
+        xq.quantize(x, batch, cols);
         for (int threads : new int[] {1, 2})
             try (Parallel pool = new Parallel(threads)) {
                 float[] out = new float[batch * rows];
@@ -162,15 +167,22 @@ class DecodedTensorTest {
                     float[] one = new float[rows];
                     MatMul.matvec(pool, w, xb, one, rows, cols);
                     for (int r = 0; r < rows; r++) {
-                        double ref = 0, scale = 0;
+                        double ref = 0, scale = 0, intScale = 0;
                         for (int c = 0; c < cols; c++) {
                             ref += (double) values[r * cols + c] * xb[c];
                             scale += Math.abs((double) values[r * cols + c] * xb[c]);
+                            intScale += Math.abs((double) values[r * cols + c] * xq.value(b, c));
                         }
-                        assertThat((double) one[r]).as("%s row %d", type, r).isCloseTo(ref, within(1e-5 * scale + 1e-7));
+                        float dot = w.dot((long) r * cols, xb, 0, cols);
+                        assertThat((double) dot).as("%s row %d, float dot", type, r).isCloseTo(ref, within(1e-5 * scale + 1e-7));
+                        if (integer) {
+                            double intRef = IntKernels.dotReference(w, (long) r * (cols / 32), xq, b, cols / 32);
+                            assertThat((double) one[r]).as("%s row %d", type, r).isCloseTo(intRef, within(1e-5 * intScale + 1e-7));
+                        } else {
+                            assertThat(one[r]).as("%s row %d", type, r).isEqualTo(dot);
+                        }
                         assertThat(Float.floatToRawIntBits(out[b * rows + r])).as("%s batch row %d, row %d", type, b, r)
                                 .isEqualTo(Float.floatToRawIntBits(one[r]));
-                        assertThat(w.dot((long) r * cols, xb, 0, cols)).isEqualTo(one[r]);
                     }
                 }
             }
