@@ -17,12 +17,15 @@ import static dev.genset.engine.tensor.Simd.L;
  *
  * <p>The dot product is the canonical float sequence of {@link MatMul} (one accumulator over
  * L-value chunks in column order, lanes summed in order) over the decoded values, so single-row
- * and batched products agree bit for bit. Q5_K, the most common of these types, is the exception:
- * its matrix products take the integer kernels ({@link IntKernels#widenQ5_K}); {@link #dot} stays the float form.
+ * and batched products agree bit for bit. Q5_K, the most common of these types, and the types
+ * {@link PackedQuants} repacks (Q3_K, IQ4_XS, IQ4_NL, Q5_0) are the exceptions: their matrix products take
+ * the integer kernels ({@link IntKernels#dotQ5_K}, {@link IntKernels#dotQ6_K}); {@link #dot} stays the float form.
  */
 public final class DecodedTensor extends FloatTensor {
     private final GgmlType type;
     private final BlockDecoders.Decoder decoder;
+    /** The form the integer kernels multiply, for the types that have one ({@link PackedQuants#packs}). */
+    private volatile PackedQuants packed;
 
     /** A block's values, per thread: the largest block is 256 values. */
     private static final ThreadLocal<float[]> BLOCK = ThreadLocal.withInitial(() -> new float[256]);
@@ -32,6 +35,28 @@ public final class DecodedTensor extends FloatTensor {
         this.type = type;
         this.decoder = BlockDecoders.of(type);
         if (decoder == null) throw new UnsupportedTensorTypeException(type);
+    }
+
+    @Override
+    public synchronized void release() {
+        PackedQuants p = packed;
+        packed = null;
+        if (p != null) p.free();
+    }
+
+    /** Whether products take the integer kernels through {@link #packed}. */
+    boolean packs() {
+        return PackedQuants.packs(type);
+    }
+
+    /** The packed form, made on first use with the pool's threads. */
+    PackedQuants packed(Parallel pool) {
+        PackedQuants p = packed;
+        if (p == null)
+            synchronized (this) {
+                if ((p = packed) == null) packed = p = PackedQuants.of(this, pool);
+            }
+        return p;
     }
 
     /** Whether this class handles {@code type}. */

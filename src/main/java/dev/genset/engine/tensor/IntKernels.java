@@ -45,7 +45,7 @@ final class IntKernels {
     /** Whether products of this type go through these kernels (on the vector path). */
     static boolean handles(FloatTensor w) {
         return Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor || w instanceof Q4_KTensor || w instanceof Q6_KTensor
-                || isQ5_K(w));
+                || isQ5_K(w) || w instanceof DecodedTensor d && d.packs());
     }
 
     /** Q5_K is read through {@link DecodedTensor} but multiplied here. */
@@ -202,7 +202,7 @@ final class IntKernels {
     }
 
     /**
-     * Q6_K weights, from their {@link Q6_KPacked} form (q - 32 as one signed byte per value, d * scale
+     * Q6_K weights, from their {@link PackedQuants} form (q - 32 as one signed byte per value, d * scale
      * per 16-value group as a float). Per 32-value activation block the two 16-value halves have
      * their own scales, so each half is a product of its own: (q - 32) * x in 16-bit lanes (at
      * most 32 * 127), adjacent lanes added into 8 int lanes ({@link #smallPairSums}), converted and

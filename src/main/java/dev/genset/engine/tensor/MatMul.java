@@ -12,11 +12,11 @@ import static dev.genset.engine.tensor.Simd.L;
  * the threads of a {@link Parallel} pool. Calls allocate nothing once a thread has run one of
  * the same size (the task object and the decode buffers are reused per thread).
  *
- * <p><b>Q8_0, Q4_0, Q4_K, Q5_K and Q6_K multiply in integers</b>, as llama.cpp does: the activation rows are first
+ * <p><b>Q8_0, Q4_0, Q4_K, Q5_K and Q6_K (and Q3_K, IQ4_XS, IQ4_NL, Q5_0) multiply in integers</b>, as llama.cpp does: the activation rows are first
  * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the calling
  * thread), then each block's product is an exact integer dot product scaled by the two block
- * scales ({@link IntKernels}). Q6_K weights are first repacked, once per tensor, to a byte per
- * value ({@link Q6_KPacked}). The other types multiply floats.
+ * scales ({@link IntKernels}). Q6_K, Q3_K, IQ4_XS, IQ4_NL and Q5_0 weights are first repacked, once per tensor, to a byte per
+ * value ({@link PackedQuants}). The other types multiply floats.
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the
@@ -72,6 +72,7 @@ public final class MatMul {
         try {
             if (job.integer) job.xq.quantize(x, batch, cols);
             if (job.integer && w instanceof Q6_KTensor q6) job.q6 = q6.packed(pool);  // packed on first use, on the pool
+            if (job.integer && w instanceof DecodedTensor d && d.packs()) job.q6 = d.packed(pool);
             int n = job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
             pool.forRange(n, job, (long) rows * cols * batch);
         } finally {
@@ -86,7 +87,7 @@ public final class MatMul {
         int batch, rows, cols;
         boolean busy, fused, integer;
         /** Q6_K weights in the form the integer kernels read. */
-        Q6_KPacked q6;
+        PackedQuants q6;
         /** The activations quantized to 8 bits, for weights that take the integer kernels. */
         final QuantizedRows xq = new QuantizedRows();
 
@@ -124,7 +125,7 @@ public final class MatMul {
     }
 
     /** out[r] for r in [from, to) against the single quantized activation row, weights streamed in place. */
-    static void intSingleRow(FloatTensor w, Q6_KPacked q6, QuantizedRows x, float[] out, int from, int to, int cols) {
+    static void intSingleRow(FloatTensor w, PackedQuants q6, QuantizedRows x, float[] out, int from, int to, int cols) {
         MemorySegment s = w.segment();
         int blocks = cols / IntKernels.BLOCK;
         switch (w) {
@@ -142,6 +143,10 @@ public final class MatMul {
                 }
             }
             case Q6_KTensor t -> {
+                float[] lanes = LANES.get();
+                for (int r = from; r < to; r++) out[r] = IntKernels.dotQ6_K(q6.quants, (long) r * blocks, q6.scales, x.q, x.d, 0, blocks, lanes);
+            }
+            case DecodedTensor t when t.packs() -> {
                 float[] lanes = LANES.get();
                 for (int r = from; r < to; r++) out[r] = IntKernels.dotQ6_K(q6.quants, (long) r * blocks, q6.scales, x.q, x.d, 0, blocks, lanes);
             }
@@ -172,7 +177,7 @@ public final class MatMul {
      * tile of this thread's range passes over them (tiles are widened again per chunk: cheap next
      * to the products). Pairs go two weight rows by two activation rows at a time.
      */
-    static void intTiled(FloatTensor w, Q6_KPacked q6, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to) {
+    static void intTiled(FloatTensor w, PackedQuants q6, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to) {
         int blocks = cols / IntKernels.BLOCK;
         short[][] th = SHORT_TILES.get();
         if (th[0].length < TILE_ROWS * cols) th[0] = new short[TILE_ROWS * cols];
@@ -279,7 +284,7 @@ public final class MatMul {
      * activation row of the chunk against the tile two weight rows at a time, with the operations
      * of {@link IntKernels#dotQ6_K}.
      */
-    private static void q6kTiled(Q6_KPacked p, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to,
+    private static void q6kTiled(PackedQuants p, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to,
                                  short[] tile, int chunk) {
         int blocks = cols / IntKernels.BLOCK;
         float[] lanes = LANES.get();

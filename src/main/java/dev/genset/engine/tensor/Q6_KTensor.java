@@ -29,21 +29,21 @@ public final class Q6_KTensor extends FloatTensor {
         super(segment, size);
     }
 
-    private volatile Q6_KPacked packed;
+    private volatile PackedQuants packed;
 
     @Override
     public synchronized void release() {
-        Q6_KPacked p = packed;
+        PackedQuants p = packed;
         packed = null;
         if (p != null) p.free();
     }
 
-    /** The form the matrix products multiply ({@link Q6_KPacked}), made on first use with the pool's threads. */
-    Q6_KPacked packed(Parallel pool) {
-        Q6_KPacked p = packed;
+    /** The form the matrix products multiply ({@link PackedQuants}), made on first use with the pool's threads. */
+    PackedQuants packed(Parallel pool) {
+        PackedQuants p = packed;
         if (p == null)
             synchronized (this) {
-                if ((p = packed) == null) packed = p = Q6_KPacked.of(this, pool);
+                if ((p = packed) == null) packed = p = PackedQuants.of(this, pool);
             }
         return p;
     }

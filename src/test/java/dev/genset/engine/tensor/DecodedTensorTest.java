@@ -14,7 +14,8 @@ import static org.assertj.core.api.Assertions.within;
  * The types multiplied through decoded floats ({@link DecodedTensor}): every value of random blocks
  * against a reference computed element by element from ggml's block layouts (derived from the
  * element's index, not by walking the block as the decoders do), products against that reference
- * (Q5_K's integer kernels against the integer reference), and single-row against batched products bit for bit.
+ * (the integer kernels' with the activations quantized as they quantize them), and single-row against batched
+ * products bit for bit.
  */
 class DecodedTensorTest {
 
@@ -153,8 +154,8 @@ class DecodedTensorTest {
         w.dequantize(0, values, 0, values.length);
         int batch = 5;
         float[] x = TensorTestData.activations(type.id, batch * cols);
-        // Q5_K's products take the integer kernels: activations quantized to 8 bits, so they are
-        // held to the integer reference; the others to the exact product of the decoded values
+        // Q5_K, Q3_K, IQ4_XS, IQ4_NL and Q5_0 take the integer kernels: activations quantized to 8 bits,
+        // so they are held to the product with those; the others to the exact product of the decoded values
         boolean integer = IntKernels.handles(w);
         QuantizedRows xq = new QuantizedRows();
         xq.quantize(x, batch, cols);
@@ -176,7 +177,9 @@ class DecodedTensorTest {
                         float dot = w.dot((long) r * cols, xb, 0, cols);
                         assertThat((double) dot).as("%s row %d, float dot", type, r).isCloseTo(ref, within(1e-5 * scale + 1e-7));
                         if (integer) {
-                            double intRef = IntKernels.dotReference(w, (long) r * (cols / 32), xq, b, cols / 32);
+                            // the decoded values times the 8-bit activations, exactly
+                            double intRef = 0;
+                            for (int c = 0; c < cols; c++) intRef += (double) values[r * cols + c] * xq.value(b, c);
                             assertThat((double) one[r]).as("%s row %d", type, r).isCloseTo(intRef, within(1e-5 * intScale + 1e-7));
                         } else {
                             assertThat(one[r]).as("%s row %d", type, r).isEqualTo(dot);

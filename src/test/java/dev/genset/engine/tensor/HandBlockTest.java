@@ -209,9 +209,9 @@ class HandBlockTest {
             for (int g = 0; g < 5; g++) b[210 * g + 209] &= 0x3B;  // finite d
             Q6_KTensor t = (Q6_KTensor) tensor(GgmlType.Q6_K, b, 5 * 256);
             java.lang.foreign.MemorySegment s = t.segment();
-            Q6_KPacked p;
+            PackedQuants p;
             try (Parallel pool = new Parallel(2)) {
-                p = Q6_KPacked.of(t, pool);
+                p = PackedQuants.of(t, pool);
             }
             for (int g = 0; g < 5; g++) {
                 for (int e = 0; e < 256; e++)
@@ -230,7 +230,7 @@ class HandBlockTest {
         byte[] b = new byte[2 * 210];
         Q6_KTensor t = (Q6_KTensor) tensor(GgmlType.Q6_K, b, 2 * 256);
         try (Parallel pool = new Parallel(2)) {
-            Q6_KPacked p = t.packed(pool);
+            PackedQuants p = t.packed(pool);
             assertThat(t.packed(pool)).isSameAs(p);
             t.release();
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.quants.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0))

@@ -1,0 +1,184 @@
+package dev.genset.engine.tensor;
+
+import dev.genset.engine.gguf.GgmlType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A tensor repacked for the integer kernels: each value's integer quant as one signed byte, in
+ * value order, and each 16-value group's scale as a float, so that value = scale * quant exactly.
+ * Q6_K (q - 32, d * scale: an fp16 times an 8-bit integer) is the first of the types packed so.
+ * Q3_K, IQ4_XS, IQ4_NL and Q5_0, which {@link DecodedTensor} reads, pack the same way (their
+ * values are a float scale times a small integer too) and then multiply at Q6_K's speed rather
+ * than through decoded floats (about ten times slower), for the same price in memory: 10 bits per
+ * value, 2 to 3 times their stored size, less the file pages released as they are packed.
+ *
+ * <p>For Q6_K: Q6_K spreads a value over a low nibble and two high bits stored 32 or 64 bytes apart
+ * in patterns that change every 32 values; unpacking that inside the kernels cost about three
+ * times the work of a Q8_0 block per block (more than C2's inlining budget allows in one loop
+ * body, too). Unpacked once, a block multiplies like Q8_0 with two scales. The price is memory:
+ * 10 bits per value instead of 6.5625; the mapped file's pages of the original are released as
+ * each range is packed, so resident memory grows by about half the tensor's size.
+ *
+ * <p>Packing uses 64-bit words (16 values' low nibbles or 32 values' high bits at a time), so it
+ * is fast even before the JIT has compiled anything vectorised.
+ */
+final class PackedQuants {
+    /** q - 32 per value, 32 per activation-sized block. */
+    final MemorySegment quants;
+    /** d * scale per 16-value group. */
+    final float[] scales;
+    /** Owns {@link #quants}: freed with the model (the collector would not notice native memory). */
+    private final Arena arena;
+
+    private PackedQuants(MemorySegment quants, float[] scales, Arena arena) {
+        this.quants = quants;
+        this.scales = scales;
+        this.arena = arena;
+    }
+
+    void free() {
+        arena.close();
+    }
+
+    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
+    private static final long NIBBLES = 0x0F0F0F0F0F0F0F0FL, TWO_BITS = 0x0303030303030303L, BIT5 = 0x2020202020202020L;
+
+    /** Super-blocks packed per task: enough to be worth a hand-off. */
+    private static final int SUPER_BLOCKS_PER_TASK = 64;
+
+    /** Packs one stored block (its values from b * blockSize) of a type into quants and scales. */
+    @FunctionalInterface
+    interface Packer {
+        void pack(MemorySegment src, long b, MemorySegment quants, float[] scales);
+    }
+
+    /** Packs the whole tensor on the pool's threads. */
+    static PackedQuants of(Q6_KTensor t, Parallel pool) {
+        return of(t, PackedQuants::pack, pool);
+    }
+
+    /** Whether tensors of this type can be packed (and so take the integer kernels). */
+    static boolean packs(GgmlType type) {
+        return packer(type) != null;
+    }
+
+    static PackedQuants of(DecodedTensor t, Parallel pool) {
+        return of(t, packer(t.type()), pool);
+    }
+
+    private static Packer packer(GgmlType type) {
+        return switch (type) {
+            case Q3_K -> PackedQuants::packQ3_K;
+            case Q5_0 -> PackedQuants::packQ5_0;
+            case IQ4_NL -> PackedQuants::packIq4_nl;
+            case IQ4_XS -> PackedQuants::packIq4_xs;
+            default -> null;
+        };
+    }
+
+    private static PackedQuants of(FloatTensor t, Packer packer, Parallel pool) {
+        MemorySegment src = t.segment();
+        GgmlType type = t.type();
+        long blocks = t.size() / type.blockSize;
+        if (t.size() / 16 > Integer.MAX_VALUE) throw new IllegalArgumentException(type + " tensor of " + t.size() + " values is too large to pack");
+        Arena arena = Arena.ofShared();
+        MemorySegment quants = arena.allocate(t.size(), 64);
+        float[] scales = new float[(int) (t.size() / 16)];
+        int perTask = SUPER_BLOCKS_PER_TASK * 256 / type.blockSize;
+        int tasks = (int) ((blocks + perTask - 1) / perTask);
+        try {
+            pool.forRange(tasks, (from, to) -> {
+                long first = (long) from * perTask, end = Math.min(blocks, (long) to * perTask);
+                for (long b = first; b < end; b++) packer.pack(src, b, quants, scales);
+                // the original bytes are not read again by the kernels: let the kernel drop their pages
+                if (src.isMapped()) src.asSlice(first * type.typeSize, (end - first) * type.typeSize).unload();
+            }, t.size());
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+        return new PackedQuants(quants, scales, arena);
+    }
+
+    private static int u8(MemorySegment s, long off) {
+        return s.get(ValueLayout.JAVA_BYTE, off) & 0xFF;
+    }
+
+    /** Q3_K (see {@link BlockDecoders#q3_K}): quant low - 4, or low if its high bit is set; scale d * (scale - 32). */
+    static void packQ3_K(MemorySegment src, long b, MemorySegment quants, float[] scales) {
+        long in = b * 110, out = b * 256;
+        float d = Simd.f16(src, in + 108);
+        for (int g = 0; g < 16; g++) scales[(int) (16 * b) + g] = d * (BlockDecoders.q3_KScale(src, in + 96, g) - 32);
+        int bit = 0;
+        for (int half = 0; half < 2; half++)
+            for (int shift = 0; shift < 8; shift += 2, bit++)
+                for (int l = 0; l < 32; l++) {
+                    int low = u8(src, in + 32 + 32 * half + l) >>> shift & 3, high = u8(src, in + l) >>> bit & 1;
+                    quants.set(ValueLayout.JAVA_BYTE, out++, (byte) (low - (high != 0 ? 0 : 4)));
+                }
+    }
+
+    /** Q5_0 (see {@link BlockDecoders#q5_0}): quant q - 16, scale d for both 16-value groups. */
+    static void packQ5_0(MemorySegment src, long b, MemorySegment quants, float[] scales) {
+        long in = b * 22, out = b * 32;
+        float d = Simd.f16(src, in);
+        scales[(int) (2 * b)] = scales[(int) (2 * b) + 1] = d;
+        int high = src.get(Simd.LE_INT, in + 2);
+        for (int j = 0; j < 16; j++) {
+            int packed = u8(src, in + 6 + j);
+            quants.set(ValueLayout.JAVA_BYTE, out + j, (byte) (((packed & 0xF) | (high >>> j & 1) << 4) - 16));
+            quants.set(ValueLayout.JAVA_BYTE, out + j + 16, (byte) (((packed >>> 4) | (high >>> (j + 16) & 1) << 4) - 16));
+        }
+    }
+
+    /** IQ4_NL (see {@link BlockDecoders#iq4_nl}): quant IQ4_VALUES[index], scale d for both 16-value groups. */
+    static void packIq4_nl(MemorySegment src, long b, MemorySegment quants, float[] scales) {
+        long in = b * 18, out = b * 32;
+        float d = Simd.f16(src, in);
+        scales[(int) (2 * b)] = scales[(int) (2 * b) + 1] = d;
+        for (int j = 0; j < 16; j++) {
+            int packed = u8(src, in + 2 + j);
+            quants.set(ValueLayout.JAVA_BYTE, out + j, BlockDecoders.IQ4_VALUES[packed & 0xF]);
+            quants.set(ValueLayout.JAVA_BYTE, out + j + 16, BlockDecoders.IQ4_VALUES[packed >>> 4]);
+        }
+    }
+
+    /** IQ4_XS (see {@link BlockDecoders#iq4_xs}): quant IQ4_VALUES[index], scale d * (scale - 32) per 32-value part. */
+    static void packIq4_xs(MemorySegment src, long b, MemorySegment quants, float[] scales) {
+        long in = b * 136, out = b * 256;
+        float d = Simd.f16(src, in);
+        int scalesHigh = src.get(Simd.LE_SHORT, in + 2) & 0xFFFF;
+        for (int part = 0; part < 8; part++) {
+            int scale = (u8(src, in + 4 + part / 2) >>> 4 * (part % 2) & 0xF) | (scalesHigh >>> 2 * part & 3) << 4;
+            scales[(int) (16 * b) + 2 * part] = scales[(int) (16 * b) + 2 * part + 1] = d * (scale - 32);
+            for (int j = 0; j < 16; j++) {
+                int packed = u8(src, in + 8 + 16 * part + j);
+                quants.set(ValueLayout.JAVA_BYTE, out + 32 * part + j, BlockDecoders.IQ4_VALUES[packed & 0xF]);
+                quants.set(ValueLayout.JAVA_BYTE, out + 32 * part + j + 16, BlockDecoders.IQ4_VALUES[packed >>> 4]);
+            }
+        }
+    }
+
+    /**
+     * Super-block b: for half h and part j (values 128h + 32j ..+31), the low nibbles (j < 2) or
+     * high nibbles of ql[64h + 32(j & 1) ..] and bits 2j, 2j + 1 of qh[32h ..] make q; q ^ 32 is
+     * q - 32 as a 6-bit two's complement number, and copying its bit 5 into bits 6 and 7 (times 6
+     * puts 0xC0 in each byte whose bit 5 is set, with no carry) makes it a signed byte.
+     */
+    static void pack(MemorySegment src, long b, MemorySegment quants, float[] scales) {
+        long in = b * Q6_KTensor.BYTES, out = b * Q6_KTensor.BLOCK;
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 4; j++)
+                for (int c = 0; c < 32; c += 8) {
+                    long ql = src.get(LE_LONG, in + 64 * h + 32 * (j & 1) + c), qh = src.get(LE_LONG, in + 128 + 32 * h + c);
+                    long q = (ql >>> (4 * (j >> 1))) & NIBBLES | ((qh >>> (2 * j)) & TWO_BITS) << 4;
+                    long v = q ^ BIT5;
+                    quants.set(LE_LONG, out + 128 * h + 32 * j + c, v | (v & BIT5) * 6);
+                }
+        float d = Simd.f16(src, in + 208);
+        for (int g = 0; g < 16; g++) scales[(int) (16 * b) + g] = d * src.get(ValueLayout.JAVA_BYTE, in + 192 + g);
+    }
+}
