@@ -62,7 +62,43 @@ public record Weights(
                     matrix(gguf, b + "ffn_up.weight", c.ffnDim(), c.dim()),
                     matrix(gguf, b + "ffn_down.weight", c.dim(), c.ffnDim()));
         }
-        return new Weights(embd, vector(gguf, "output_norm.weight", c.dim()), out, layers);
+        Weights w = new Weights(embd, vector(gguf, "output_norm.weight", c.dim()), out, layers);
+        if (Boolean.parseBoolean(System.getProperty("genset.repack", "true")))
+            limitRepacking(w, gguf.fileSize(), physicalMemory());
+        else
+            w.matrices().forEach(FloatTensor::keepStored);
+        return w;
+    }
+
+    /** The matrices products are taken with (the embedding only when the output shares it). */
+    java.util.List<FloatTensor> matrices() {
+        var all = new java.util.ArrayList<FloatTensor>();
+        all.add(output);
+        for (Layer l : layers) all.addAll(java.util.List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()));
+        return all;
+    }
+
+    private static final System.Logger LOG = System.getLogger(Weights.class.getName());
+
+    /**
+     * Keeps every matrix that can stay in its stored form there when the repacked forms the
+     * kernels would make ({@link FloatTensor#repackedBytes}, up to three times a Q3_K tensor's size)
+     * would not fit in this machine's memory beside the mapped file: a model that runs slower
+     * beats one the system kills. Returns whether it did.
+     */
+    static boolean limitRepacking(Weights w, long fileBytes, long physicalBytes) {
+        long repacked = w.matrices().stream().mapToLong(FloatTensor::repackedBytes).sum();
+        if (repacked == 0 || physicalBytes <= 0 || fileBytes + repacked <= physicalBytes * 9 / 10) return false;
+        w.matrices().forEach(FloatTensor::keepStored);
+        LOG.log(System.Logger.Level.WARNING, String.format(
+                "repacking this model's matrices for the fast kernels would take %.1f GiB beside the %.1f GiB file, more than this machine's %.1f GiB allow; "
+                        + "those that can are multiplied from their stored form instead (slower)", repacked / 0x1p30, fileBytes / 0x1p30, physicalBytes / 0x1p30));
+        return true;
+    }
+
+    private static long physicalMemory() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getTotalMemorySize() : -1;
     }
 
     private static GgufTensorInfo find(GgufFile gguf, String name) {

@@ -44,9 +44,22 @@ public final class DecodedTensor extends FloatTensor {
         if (p != null) p.free();
     }
 
+    /** Set by {@link #keepStored}: products decode the stored blocks instead. */
+    private volatile boolean stored;
+
     /** Whether products take the integer kernels through {@link #packed}. */
     boolean packs() {
-        return PackedQuants.packs(type);
+        return !stored && PackedQuants.packs(type);
+    }
+
+    @Override
+    public long repackedBytes() {
+        return packs() ? size + size / 16 * Float.BYTES : 0;
+    }
+
+    @Override
+    public void keepStored() {
+        stored = true;
     }
 
     /** The packed form, made on first use with the pool's threads. */

@@ -31,6 +31,17 @@ public abstract sealed class FloatTensor
      */
     public void release() {}
 
+    /** Bytes of memory the form the kernels repack this tensor into takes beside the stored bytes; 0 if none. */
+    public long repackedBytes() {
+        return 0;
+    }
+
+    /**
+     * Keeps products of this tensor on its stored bytes, where they would otherwise repack it
+     * ({@link #repackedBytes}): slower, no extra memory. Called before the first product, or not at all.
+     */
+    public void keepStored() {}
+
     public final long size() {
         return size;
     }

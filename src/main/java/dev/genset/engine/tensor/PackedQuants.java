@@ -13,7 +13,9 @@ import java.lang.foreign.ValueLayout;
  * Q3_K, IQ4_XS, IQ4_NL and Q5_0, which {@link DecodedTensor} reads, pack the same way (their
  * values are a float scale times a small integer too) and then multiply at Q6_K's speed rather
  * than through decoded floats (about ten times slower), for the same price in memory: 10 bits per
- * value, 2 to 3 times their stored size, less the file pages released as they are packed.
+ * value, 2 to 3 times their stored size, less the file pages released as they are packed. A model
+ * whose repacked forms would not fit in the machine's memory keeps them stored (see the model's
+ * weights); {@code -Dgenset.repack=false} always does.
  *
  * <p>For Q6_K: Q6_K spreads a value over a low nibble and two high bits stored 32 or 64 bytes apart
  * in patterns that change every 32 values; unpacking that inside the kernels cost about three

@@ -38,6 +38,11 @@ public final class Q6_KTensor extends FloatTensor {
         if (p != null) p.free();
     }
 
+    @Override
+    public long repackedBytes() {
+        return size + size / 16 * Float.BYTES;
+    }
+
     /** The form the matrix products multiply ({@link PackedQuants}), made on first use with the pool's threads. */
     PackedQuants packed(Parallel pool) {
         PackedQuants p = packed;
