@@ -17,9 +17,10 @@ import static dev.genset.engine.tensor.Simd.L;
  *
  * <p>The dot product is the canonical float sequence of {@link MatMul} (one accumulator over
  * L-value chunks in column order, lanes summed in order) over the decoded values, so single-row
- * and batched products agree bit for bit. Q5_K, the most common of these types, and the types
- * {@link PackedQuants} repacks (Q3_K, IQ4_XS, IQ4_NL, Q5_0) are the exceptions: their matrix products take
- * the integer kernels ({@link IntKernels#dotQ5_K}, {@link IntKernels#dotQ6_K}); {@link #dot} stays the float form.
+ * and batched products agree bit for bit. Most of these types are exceptions: the matrix products
+ * of Q5_K, IQ4_NL and IQ4_XS take integer kernels that read them in place ({@link IntKernels#dotQ5_K},
+ * {@link IntKernels#dotIQ4_XS}), and those of Q3_K and Q5_0 the Q6_K kernels on a repacked form
+ * ({@link PackedQuants}); {@link #dot} stays the float form. Q4_1, Q5_1 and Q2_K multiply as described above.
  */
 public final class DecodedTensor extends FloatTensor {
     private final GgmlType type;

@@ -40,12 +40,96 @@ final class IntKernels {
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
 
-    static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210;
+    static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210,
+            IQ4_NL_BYTES = 18, IQ4_XS_BYTES = 136;
 
     /** Whether products of this type go through these kernels (on the vector path). */
     static boolean handles(FloatTensor w) {
         return Simd.ENABLED && (w instanceof Q8_0Tensor || w instanceof Q4_0Tensor || w instanceof Q4_KTensor || w instanceof Q6_KTensor
-                || isQ5_K(w) || w instanceof DecodedTensor d && d.packs());
+                || isQ5_K(w) || isIq4(w) || w instanceof DecodedTensor d && d.packs());
+    }
+
+    /** IQ4_NL and IQ4_XS are read through {@link DecodedTensor} but multiplied here, in place. */
+    static boolean isIq4(FloatTensor w) {
+        return w instanceof DecodedTensor && (w.type() == GgmlType.IQ4_NL || w.type() == GgmlType.IQ4_XS);
+    }
+
+    /** The 16 IQ4 values as byte lanes: a 4-bit index selects one with a byte shuffle (pshufb). */
+    private static final ByteVector IQ4_TABLE = ByteVector.fromArray(B16, BlockDecoders.IQ4_VALUES, 0);
+
+    /** The IQ4 values of 16 packed index bytes: low nibbles (the block's values 0..15), widened to 16-bit lanes. */
+    private static ShortVector iq4Low(ByteVector packed) {
+        return widen(packed.and((byte) 0x0F).selectFrom(IQ4_TABLE));
+    }
+
+    /** The same for the high nibbles (values 16..31); a logical shift of a byte lane brings in zeros. */
+    private static ShortVector iq4High(ByteVector packed) {
+        return widen(packed.lanewise(VectorOperators.LSHR, 4).selectFrom(IQ4_TABLE));
+    }
+
+    /**
+     * IQ4_NL weights (fp16 d, 16 bytes of 4-bit indices into {@link BlockDecoders#IQ4_VALUES}, laid
+     * out as Q4_0's nibbles), in place: Q8_0's block step on the looked-up values (at most 127 in
+     * magnitude, as Q8_0's quants), scale d * dx.
+     */
+    static float dotIQ4_NL(MemorySegment s, long wBlock, short[] xq, float[] xd, int xBlock, int blocks) {
+        FloatVector acc = FloatVector.zero(F8);
+        long b0 = wBlock * IQ4_NL_BYTES;
+        for (int g = 0; g < blocks; g++) {
+            long b = b0 + (long) g * IQ4_NL_BYTES;
+            ByteVector packed = ByteVector.fromMemorySegment(B16, s, b + 2, LE);
+            acc = blockStep(iq4Low(packed), iq4High(packed), xq, (xBlock + g) * BLOCK, Simd.f16(s, b) * xd[xBlock + g], acc);
+        }
+        return sum(acc);
+    }
+
+    /**
+     * IQ4_XS weights, in place: per 256 values an fp16 d and 8 6-bit scales, then per 32 values
+     * IQ4_NL's 16 index bytes. The row's scales d * (scale - 32) come unpacked
+     * ({@link #widenIQ4_XSScales}, 8 per super-block from index 0); one 32-value part per loop step.
+     */
+    static float dotIQ4_XS(MemorySegment s, long wBlock, short[] xq, float[] xd, int xBlock, int superBlocks, float[] scales) {
+        FloatVector acc = FloatVector.zero(F8);
+        for (int k = 0, parts = 8 * superBlocks; k < parts; k++) {
+            long q = (wBlock + (k >> 3)) * IQ4_XS_BYTES + 8 + 16 * (k & 7);
+            ByteVector packed = ByteVector.fromMemorySegment(B16, s, q, LE);
+            acc = blockStep(iq4Low(packed), iq4High(packed), xq, (xBlock + k) * BLOCK, scales[k] * xd[xBlock + k], acc);
+        }
+        return sum(acc);
+    }
+
+    /** The 8 part scales d * (scale - 32) of {@code superBlocks} IQ4_XS super-blocks from {@code block}, to scales[so ..]. */
+    static void widenIQ4_XSScales(MemorySegment s, long block, int superBlocks, float[] scales, int so) {
+        for (int g = 0; g < superBlocks; g++) {
+            long b = (block + g) * IQ4_XS_BYTES;
+            float d = Simd.f16(s, b);
+            int high = s.get(Simd.LE_SHORT, b + 2) & 0xFFFF, low = s.get(Simd.LE_INT, b + 4);
+            for (int part = 0; part < 8; part++)
+                scales[so + 8 * g + part] = d * (((low >>> 4 * part & 0xF) | (high >>> 2 * part & 3) << 4) - 32);
+        }
+    }
+
+    /** Widens {@code blocks} IQ4_NL blocks from {@code block} to tile[tOff ..] (the values, 32 shorts each) and their d to d[dOff ..]. */
+    static void widenIQ4_NL(MemorySegment s, long block, int blocks, short[] tile, int tOff, float[] d, int dOff) {
+        for (int g = 0; g < blocks; g++, tOff += BLOCK) {
+            long b = (block + g) * IQ4_NL_BYTES;
+            d[dOff + g] = Simd.f16(s, b);
+            ByteVector packed = ByteVector.fromMemorySegment(B16, s, b + 2, LE);
+            iq4Low(packed).intoArray(tile, tOff);
+            iq4High(packed).intoArray(tile, tOff + 16);
+        }
+    }
+
+    /** Widens {@code superBlocks} IQ4_XS super-blocks from {@code block} to tile[tOff ..] (256 values each) and their part scales to d[dOff ..]. */
+    static void widenIQ4_XS(MemorySegment s, long block, int superBlocks, short[] tile, int tOff, float[] d, int dOff) {
+        widenIQ4_XSScales(s, block, superBlocks, d, dOff);
+        for (int g = 0; g < superBlocks; g++)
+            for (int part = 0; part < 8; part++) {
+                ByteVector packed = ByteVector.fromMemorySegment(B16, s, (block + g) * IQ4_XS_BYTES + 8 + 16 * part, LE);
+                int t = tOff + 256 * g + 32 * part;
+                iq4Low(packed).intoArray(tile, t);
+                iq4High(packed).intoArray(tile, t + 16);
+            }
     }
 
     /** Q5_K is read through {@link DecodedTensor} but multiplied here. */

@@ -1,5 +1,7 @@
 package dev.genset.engine.tensor;
 
+import dev.genset.engine.gguf.GgmlType;
+
 import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
@@ -12,10 +14,10 @@ import static dev.genset.engine.tensor.Simd.L;
  * the threads of a {@link Parallel} pool. Calls allocate nothing once a thread has run one of
  * the same size (the task object and the decode buffers are reused per thread).
  *
- * <p><b>Q8_0, Q4_0, Q4_K, Q5_K and Q6_K (and Q3_K, IQ4_XS, IQ4_NL, Q5_0) multiply in integers</b>, as llama.cpp does: the activation rows are first
+ * <p><b>Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS (and Q3_K, Q5_0) multiply in integers</b>, as llama.cpp does: the activation rows are first
  * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the calling
  * thread), then each block's product is an exact integer dot product scaled by the two block
- * scales ({@link IntKernels}). Q6_K, Q3_K, IQ4_XS, IQ4_NL and Q5_0 weights are first repacked, once per tensor, to a byte per
+ * scales ({@link IntKernels}). Q6_K, Q3_K and Q5_0 weights are first repacked, once per tensor, to a byte per
  * value ({@link PackedQuants}). The other types multiply floats.
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
@@ -146,6 +148,18 @@ public final class MatMul {
                 float[] lanes = LANES.get();
                 for (int r = from; r < to; r++) out[r] = IntKernels.dotQ6_K(q6.quants, (long) r * blocks, q6.scales, x.q, x.d, 0, blocks, lanes);
             }
+            case DecodedTensor t when t.type() == GgmlType.IQ4_NL -> {
+                for (int r = from; r < to; r++) out[r] = IntKernels.dotIQ4_NL(s, (long) r * blocks, x.q, x.d, 0, blocks);
+            }
+            case DecodedTensor t when t.type() == GgmlType.IQ4_XS -> {
+                float[][] sh = SCALES.get();
+                if (sh[0].length < blocks) sh[0] = new float[blocks];
+                for (int r = from; r < to; r++) {
+                    long first = (long) r * (blocks / 8);
+                    IntKernels.widenIQ4_XSScales(s, first, blocks / 8, sh[0], 0);
+                    out[r] = IntKernels.dotIQ4_XS(s, first, x.q, x.d, 0, blocks / 8, sh[0]);
+                }
+            }
             case DecodedTensor t when t.packs() -> {
                 float[] lanes = LANES.get();
                 for (int r = from; r < to; r++) out[r] = IntKernels.dotQ6_K(q6.quants, (long) r * blocks, q6.scales, x.q, x.d, 0, blocks, lanes);
@@ -206,6 +220,8 @@ public final class MatMul {
                 if (q8) IntKernels.widenQ8_0(s, (long) r0 * blocks, tileRows * blocks, tile, 0, d, 0);
                 else if (q4k) IntKernels.widenQ4_K(s, (long) r0 * (blocks / 8), tileRows * (blocks / 8), tile, 0, d, mins, 0);
                 else if (q5k) IntKernels.widenQ5_K(s, (long) r0 * (blocks / 8), tileRows * (blocks / 8), tile, 0, d, mins, 0);
+                else if (w.type() == GgmlType.IQ4_NL) IntKernels.widenIQ4_NL(s, (long) r0 * blocks, tileRows * blocks, tile, 0, d, 0);
+                else if (w.type() == GgmlType.IQ4_XS) IntKernels.widenIQ4_XS(s, (long) r0 * (blocks / 8), tileRows * (blocks / 8), tile, 0, d, 0);
                 else IntKernels.widenQ4_0(s, (long) r0 * blocks, tileRows * blocks, tile, 0, d, 0);
                 int b = b0;
                 for (; b + 1 < b1; b += 2) {

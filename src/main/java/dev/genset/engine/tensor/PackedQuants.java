@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
  * A tensor repacked for the integer kernels: each value's integer quant as one signed byte, in
  * value order, and each 16-value group's scale as a float, so that value = scale * quant exactly.
  * Q6_K (q - 32, d * scale: an fp16 times an 8-bit integer) is the first of the types packed so.
- * Q3_K, IQ4_XS, IQ4_NL and Q5_0, which {@link DecodedTensor} reads, pack the same way (their
+ * Q3_K and Q5_0, which {@link DecodedTensor} reads, pack the same way (their
  * values are a float scale times a small integer too) and then multiply at Q6_K's speed rather
  * than through decoded floats (about ten times slower), for the same price in memory: 10 bits per
  * value, 2 to 3 times their stored size, less the file pages released as they are packed. A model
@@ -75,8 +75,6 @@ final class PackedQuants {
         return switch (type) {
             case Q3_K -> PackedQuants::packQ3_K;
             case Q5_0 -> PackedQuants::packQ5_0;
-            case IQ4_NL -> PackedQuants::packIq4_nl;
-            case IQ4_XS -> PackedQuants::packIq4_xs;
             default -> null;
         };
     }
@@ -133,34 +131,6 @@ final class PackedQuants {
             int packed = u8(src, in + 6 + j);
             quants.set(ValueLayout.JAVA_BYTE, out + j, (byte) (((packed & 0xF) | (high >>> j & 1) << 4) - 16));
             quants.set(ValueLayout.JAVA_BYTE, out + j + 16, (byte) (((packed >>> 4) | (high >>> (j + 16) & 1) << 4) - 16));
-        }
-    }
-
-    /** IQ4_NL (see {@link BlockDecoders#iq4_nl}): quant IQ4_VALUES[index], scale d for both 16-value groups. */
-    static void packIq4_nl(MemorySegment src, long b, MemorySegment quants, float[] scales) {
-        long in = b * 18, out = b * 32;
-        float d = Simd.f16(src, in);
-        scales[(int) (2 * b)] = scales[(int) (2 * b) + 1] = d;
-        for (int j = 0; j < 16; j++) {
-            int packed = u8(src, in + 2 + j);
-            quants.set(ValueLayout.JAVA_BYTE, out + j, BlockDecoders.IQ4_VALUES[packed & 0xF]);
-            quants.set(ValueLayout.JAVA_BYTE, out + j + 16, BlockDecoders.IQ4_VALUES[packed >>> 4]);
-        }
-    }
-
-    /** IQ4_XS (see {@link BlockDecoders#iq4_xs}): quant IQ4_VALUES[index], scale d * (scale - 32) per 32-value part. */
-    static void packIq4_xs(MemorySegment src, long b, MemorySegment quants, float[] scales) {
-        long in = b * 136, out = b * 256;
-        float d = Simd.f16(src, in);
-        int scalesHigh = src.get(Simd.LE_SHORT, in + 2) & 0xFFFF;
-        for (int part = 0; part < 8; part++) {
-            int scale = (u8(src, in + 4 + part / 2) >>> 4 * (part % 2) & 0xF) | (scalesHigh >>> 2 * part & 3) << 4;
-            scales[(int) (16 * b) + 2 * part] = scales[(int) (16 * b) + 2 * part + 1] = d * (scale - 32);
-            for (int j = 0; j < 16; j++) {
-                int packed = u8(src, in + 8 + 16 * part + j);
-                quants.set(ValueLayout.JAVA_BYTE, out + 32 * part + j, BlockDecoders.IQ4_VALUES[packed & 0xF]);
-                quants.set(ValueLayout.JAVA_BYTE, out + 32 * part + j + 16, BlockDecoders.IQ4_VALUES[packed >>> 4]);
-            }
         }
     }
 
