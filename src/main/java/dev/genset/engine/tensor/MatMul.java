@@ -130,24 +130,16 @@ public final class MatMul {
     static void intSingleRow(FloatTensor w, PackedQuants q6, QuantizedRows x, float[] out, int from, int to, int cols) {
         MemorySegment s = w.segment();
         int blocks = cols / IntKernels.BLOCK;
+        if (q6 != null) {  // Q6_K, and the types packed as it is
+            float[] lanes = LANES.get();
+            for (int r = from; r < to; r++) out[r] = IntKernels.dotQ6_K(q6.quants, (long) r * blocks, q6.scales, x.q, x.d, 0, blocks, lanes);
+            return;
+        }
         switch (w) {
             case Q8_0Tensor t -> { for (int r = from; r < to; r++) out[r] = IntKernels.dotQ8_0(s, (long) r * blocks, x.q, x.d, 0, blocks); }
             case Q4_0Tensor t -> { for (int r = from; r < to; r++) out[r] = IntKernels.dotQ4_0(s, (long) r * blocks, x.q, x.d, 0, blocks); }
-            case Q4_KTensor t -> {
-                float[] lanes = LANES.get();
-                float[][] sh = SCALES.get(), mh = MINS.get();
-                if (sh[0].length < blocks) sh[0] = new float[blocks];
-                if (mh[0].length < blocks) mh[0] = new float[blocks];
-                for (int r = from; r < to; r++) {
-                    long first = (long) r * (blocks / 8);
-                    IntKernels.widenQ4_KScales(s, first, blocks / 8, sh[0], 0, mh[0], 0);
-                    out[r] = IntKernels.dotQ4_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, sh[0], mh[0], lanes);
-                }
-            }
-            case Q6_KTensor t -> {
-                float[] lanes = LANES.get();
-                for (int r = from; r < to; r++) out[r] = IntKernels.dotQ6_K(q6.quants, (long) r * blocks, q6.scales, x.q, x.d, 0, blocks, lanes);
-            }
+            case Q4_KTensor t -> kQuantRows(s, false, x, out, from, to, blocks);
+            case DecodedTensor t when IntKernels.isQ5_K(t) -> kQuantRows(s, true, x, out, from, to, blocks);
             case DecodedTensor t when t.type() == GgmlType.IQ4_NL -> {
                 for (int r = from; r < to; r++) out[r] = IntKernels.dotIQ4_NL(s, (long) r * blocks, x.q, x.d, 0, blocks);
             }
@@ -160,22 +152,25 @@ public final class MatMul {
                     out[r] = IntKernels.dotIQ4_XS(s, first, x.q, x.d, 0, blocks / 8, sh[0]);
                 }
             }
-            case DecodedTensor t when t.packs() -> {
-                float[] lanes = LANES.get();
-                for (int r = from; r < to; r++) out[r] = IntKernels.dotQ6_K(q6.quants, (long) r * blocks, q6.scales, x.q, x.d, 0, blocks, lanes);
-            }
-            case DecodedTensor t when IntKernels.isQ5_K(t) -> {
-                float[] lanes = LANES.get();
-                float[][] sh = SCALES.get(), mh = MINS.get();
-                if (sh[0].length < blocks) sh[0] = new float[blocks];
-                if (mh[0].length < blocks) mh[0] = new float[blocks];
-                for (int r = from; r < to; r++) {
-                    long first = (long) r * (blocks / 8);
-                    IntKernels.widenQ5_KScales(s, first, blocks / 8, sh[0], 0, mh[0], 0);
-                    out[r] = IntKernels.dotQ5_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, sh[0], mh[0], lanes);
-                }
-            }
             default -> throw new IllegalStateException(w.type() + " has no integer kernel");
+        }
+    }
+
+    /** Q4_K or Q5_K rows: each row's scales and mins unpacked, then its fused kernel. */
+    private static void kQuantRows(MemorySegment s, boolean q5, QuantizedRows x, float[] out, int from, int to, int blocks) {
+        float[] lanes = LANES.get();
+        float[][] sh = SCALES.get(), mh = MINS.get();
+        if (sh[0].length < blocks) sh[0] = new float[blocks];
+        if (mh[0].length < blocks) mh[0] = new float[blocks];
+        for (int r = from; r < to; r++) {
+            long first = (long) r * (blocks / 8);
+            if (q5) {
+                IntKernels.widenQ5_KScales(s, first, blocks / 8, sh[0], 0, mh[0], 0);
+                out[r] = IntKernels.dotQ5_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, sh[0], mh[0], lanes);
+            } else {
+                IntKernels.widenQ4_KScales(s, first, blocks / 8, sh[0], 0, mh[0], 0);
+                out[r] = IntKernels.dotQ4_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, sh[0], mh[0], lanes);
+            }
         }
     }
 
