@@ -26,7 +26,7 @@ public final class DecodedTensor extends FloatTensor {
     private final GgmlType type;
     private final BlockDecoders.Decoder decoder;
     /** The form the integer kernels multiply, for the types that have one ({@link PackedQuants#packs}). */
-    private volatile PackedQuants packed;
+    private final PackedQuants.Slot packed = new PackedQuants.Slot();
 
     /** A block's values, per thread: the largest block is 256 values. */
     private static final ThreadLocal<float[]> BLOCK = ThreadLocal.withInitial(() -> new float[256]);
@@ -39,10 +39,8 @@ public final class DecodedTensor extends FloatTensor {
     }
 
     @Override
-    public synchronized void release() {
-        PackedQuants p = packed;
-        packed = null;
-        if (p != null) p.free();
+    public void release() {
+        packed.free();
     }
 
     /** Set by {@link #keepStored}: products decode the stored blocks instead. */
@@ -65,12 +63,7 @@ public final class DecodedTensor extends FloatTensor {
 
     /** The packed form, made on first use with the pool's threads. */
     PackedQuants packed(Parallel pool) {
-        PackedQuants p = packed;
-        if (p == null)
-            synchronized (this) {
-                if ((p = packed) == null) packed = p = PackedQuants.of(this, pool);
-            }
-        return p;
+        return packed.get(this, pool);
     }
 
     /** Whether this class handles {@code type}. */

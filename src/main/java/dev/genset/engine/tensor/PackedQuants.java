@@ -45,6 +45,22 @@ final class PackedQuants {
         arena.close();
     }
 
+    /** A tensor's packed form, made once, on first use, and freed with the tensor. */
+    static final class Slot {
+        private PackedQuants packed;
+
+        synchronized PackedQuants get(FloatTensor t, Parallel pool) {
+            if (packed == null)
+                packed = t instanceof Q6_KTensor q6 ? of(q6, pool) : of((DecodedTensor) t, pool);
+            return packed;
+        }
+
+        synchronized void free() {
+            if (packed != null) packed.free();
+            packed = null;
+        }
+    }
+
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
     private static final long NIBBLES = 0x0F0F0F0F0F0F0F0FL, TWO_BITS = 0x0303030303030303L, BIT5 = 0x2020202020202020L;
 

@@ -29,13 +29,11 @@ public final class Q6_KTensor extends FloatTensor {
         super(segment, size);
     }
 
-    private volatile PackedQuants packed;
+    private final PackedQuants.Slot packed = new PackedQuants.Slot();
 
     @Override
-    public synchronized void release() {
-        PackedQuants p = packed;
-        packed = null;
-        if (p != null) p.free();
+    public void release() {
+        packed.free();
     }
 
     @Override
@@ -45,12 +43,7 @@ public final class Q6_KTensor extends FloatTensor {
 
     /** The form the matrix products multiply ({@link PackedQuants}), made on first use with the pool's threads. */
     PackedQuants packed(Parallel pool) {
-        PackedQuants p = packed;
-        if (p == null)
-            synchronized (this) {
-                if ((p = packed) == null) packed = p = PackedQuants.of(this, pool);
-            }
-        return p;
+        return packed.get(this, pool);
     }
 
     @Override
