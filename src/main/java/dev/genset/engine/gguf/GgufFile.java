@@ -315,7 +315,7 @@ public final class GgufFile implements AutoCloseable {
          * strings, and building a message for each was a sizeable part of opening a file.
          */
         String string(String what, int element) {
-            long len = i64Checked(8, what, element);
+            long len = stringLength(what, element);
             if (len < 0 || len > MAX_STRING) throw new GgufFormatException(describe(what, element) + ": string length " + Long.toUnsignedString(len) + " is absurd");
             if (len > remaining()) need(len, describe(what, element));
             byte[] b = new byte[(int) len];
@@ -325,9 +325,9 @@ public final class GgufFile implements AutoCloseable {
             return new String(b, StandardCharsets.UTF_8);
         }
 
-        /** The string's length field. */
-        private long i64Checked(int n, String what, int element) {
-            if (n > remaining()) need(n, "length of " + describe(what, element));
+        /** A string's 64-bit length field. */
+        private long stringLength(String what, int element) {
+            if (8 > remaining()) need(8, "length of " + describe(what, element));
             long v = seg.get(I64, pos);
             pos += 8;
             return v;

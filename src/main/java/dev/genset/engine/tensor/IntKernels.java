@@ -14,7 +14,8 @@ import java.lang.foreign.MemorySegment;
 import static dev.genset.engine.tensor.Simd.LE;
 
 /**
- * Products of Q8_0, Q4_0 and Q4_K weights with {@link QuantizedRows} activations in integer arithmetic,
+ * Products of Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS weights (and of the types packed as Q6_K
+ * is, {@link PackedQuants}) with {@link QuantizedRows} activations in integer arithmetic,
  * as llama.cpp computes them: per 32-value block an exact integer dot product of weight and
  * activation quants, then one fma of that with the product of the two block scales.
  *
