@@ -140,6 +140,20 @@ public final class MatMul {
             case Q4_0Tensor t -> { for (int r = from; r < to; r++) out[r] = IntKernels.dotQ4_0(s, (long) r * blocks, x.q, x.d, 0, blocks); }
             case Q4_KTensor t -> kQuantRows(s, false, x, out, from, to, blocks);
             case DecodedTensor t when IntKernels.isQ5_K(t) -> kQuantRows(s, true, x, out, from, to, blocks);
+            case DecodedTensor t when IntKernels.isQ3_K(t) -> {
+                // each row widened to 16-bit quants, then Q6_K's tile kernel: a fused kernel with the
+                // 3-bit unpacking passed C2's inlining budget (its loads became calls, 2 to 3 times slower)
+                float[][] sh = SCALES.get();
+                short[][] th = SHORT_TILES.get();
+                if (sh[0].length < 2 * blocks) sh[0] = new float[2 * blocks];
+                if (th[0].length < cols) th[0] = new short[cols];
+                for (int r = from; r < to; r++) {
+                    long first = (long) r * (blocks / 8);
+                    IntKernels.widenQ3_KScales(s, first, blocks / 8, sh[0], 0);
+                    IntKernels.widenQ3_K(s, first, blocks / 8, th[0], 0);
+                    out[r] = IntKernels.tileDotQ6_K(th[0], 0, sh[0], 0, x.q, x.d, 0, blocks);
+                }
+            }
             case DecodedTensor t when t.type() == GgmlType.IQ4_NL -> {
                 for (int r = from; r < to; r++) out[r] = IntKernels.dotIQ4_NL(s, (long) r * blocks, x.q, x.d, 0, blocks);
             }
@@ -196,8 +210,8 @@ public final class MatMul {
         float[] d = dh[0];
         int chunk = Math.max(2, Math.min(batch, CHUNK_BYTES / (2 * cols)) & ~1);
         MemorySegment s = w.segment();
-        if (q6 != null) {
-            q6kTiled(q6, x, batch, out, rows, cols, from, to, tile, chunk);
+        if (q6 != null || IntKernels.isQ3_K(w)) {
+            q6kTiled(q6, w, x, batch, out, rows, cols, from, to, tile, chunk);
             return;
         }
         boolean q8 = w instanceof Q8_0Tensor, q4k = w instanceof Q4_KTensor, q5k = IntKernels.isQ5_K(w), withMins = q4k || q5k;
@@ -295,22 +309,38 @@ public final class MatMul {
      * activation row of the chunk against the tile two weight rows at a time, with the operations
      * of {@link IntKernels#dotQ6_K}.
      */
-    private static void q6kTiled(PackedQuants p, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to,
+    private static void q6kTiled(PackedQuants p, FloatTensor w, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to,
                                  short[] tile, int chunk) {
         int blocks = cols / IntKernels.BLOCK;
         float[] lanes = LANES.get();
+        float[] tileScales = null;
+        if (p == null) {  // Q3_K, widened in place: the tile's scales, 16 per super-block, row after row
+            float[][] sh = SCALES.get();
+            if (sh[0].length < 2 * TILE_ROWS * blocks) sh[0] = new float[2 * TILE_ROWS * blocks];
+            tileScales = sh[0];
+        }
         for (int b0 = 0; b0 < batch; b0 += chunk) {
             int b1 = Math.min(batch, b0 + chunk);
             for (int t = from; t < to; t++) {
                 int r0 = t * TILE_ROWS, tileRows = Math.min(TILE_ROWS, rows - r0);
-                IntKernels.widenQ6_K(p.quants, (long) r0 * blocks, tileRows * blocks, tile, 0);
-                int so = 2 * r0 * blocks;  // the tile's first scale
+                float[] sc;
+                int so;  // the tile's first scale
+                if (p != null) {
+                    IntKernels.widenQ6_K(p.quants, (long) r0 * blocks, tileRows * blocks, tile, 0);
+                    sc = p.scales;
+                    so = 2 * r0 * blocks;
+                } else {
+                    IntKernels.widenQ3_K(w.segment(), (long) r0 * (blocks / 8), tileRows * (blocks / 8), tile, 0);
+                    IntKernels.widenQ3_KScales(w.segment(), (long) r0 * (blocks / 8), tileRows * (blocks / 8), tileScales, 0);
+                    sc = tileScales;
+                    so = 0;
+                }
                 for (int b = b0; b < b1; b++) {
                     int i = 0;
                     for (; i + 1 < tileRows; i += 2)
-                        IntKernels.tileDotQ6_Kx2(tile, i * cols, cols, p.scales, so + 2 * i * blocks, x.q, x.d, b * blocks, blocks, out, b * rows + r0 + i, lanes);
+                        IntKernels.tileDotQ6_Kx2(tile, i * cols, cols, sc, so + 2 * i * blocks, x.q, x.d, b * blocks, blocks, out, b * rows + r0 + i, lanes);
                     for (; i < tileRows; i++)
-                        out[b * rows + r0 + i] = IntKernels.tileDotQ6_K(tile, i * cols, p.scales, so + 2 * i * blocks, x.q, x.d, b * blocks, blocks);
+                        out[b * rows + r0 + i] = IntKernels.tileDotQ6_K(tile, i * cols, sc, so + 2 * i * blocks, x.q, x.d, b * blocks, blocks);
                 }
             }
         }

@@ -15,7 +15,8 @@ import java.lang.foreign.ValueLayout;
  * than through decoded floats (about ten times slower), for the same price in memory: 10 bits per
  * value, 2 to 3 times their stored size, less the file pages released as they are packed. A model
  * whose repacked forms would not fit in the machine's memory keeps them stored (see the model's
- * weights); {@code -Dgenset.repack=false} always does.
+ * weights; Q3_K then multiplies in place, at about half the speed, Q5_0 through decoded floats);
+ * {@code -Dgenset.repack=false} always does.
  *
  * <p>For Q6_K: Q6_K spreads a value over a low nibble and two high bits stored 32 or 64 bytes apart
  * in patterns that change every 32 values; unpacking that inside the kernels cost about three

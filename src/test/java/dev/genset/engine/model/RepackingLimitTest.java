@@ -15,7 +15,7 @@ class RepackingLimitTest {
 
     @Test
     void repackingIsGivenUpWhenItWouldNotFit(@TempDir Path dir) throws Exception {
-        Path f = new SyntheticModel("llama", 256, 1, 4, 2, 256, 1).writeWithType(dir.resolve("q3k.gguf"), "blk.0.ffn_up.weight", GgmlType.Q3_K);
+        Path f = new SyntheticModel("llama", 256, 1, 4, 2, 256, 1).writeWithType(dir.resolve("q50.gguf"), "blk.0.ffn_up.weight", GgmlType.Q5_0);
         try (Model m = Model.load(f)) {
             FloatTensor up = m.weights().layers()[0].wUp();
             long repacked = up.repackedBytes();

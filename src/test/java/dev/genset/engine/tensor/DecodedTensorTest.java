@@ -149,7 +149,15 @@ class DecodedTensorTest {
     void productsMatchTheReferenceAndAreBatchInvariant(GgmlType type) {
         int rows = 11, cols = 2 * 256;
         byte[] bytes = randomBlocks(type, rows * cols / type.blockSize, 7 + type.id);
-        FloatTensor w = TensorTestData.tensor(type, bytes, (long) rows * cols);
+        products(type, TensorTestData.tensor(type, bytes, (long) rows * cols), rows, cols);
+        // kept in the stored form (not repacked), as when memory is short
+        FloatTensor stored = TensorTestData.tensor(type, bytes, (long) rows * cols);
+        stored.keepStored();
+        assertThat(stored.repackedBytes()).isZero();
+        products(type, stored, rows, cols);
+    }
+
+    private static void products(GgmlType type, FloatTensor w, int rows, int cols) {
         float[] values = new float[rows * cols];
         w.dequantize(0, values, 0, values.length);
         int batch = 5;
