@@ -63,10 +63,10 @@ public record Weights(
                     matrix(gguf, b + "ffn_down.weight", c.dim(), c.ffnDim()));
         }
         Weights w = new Weights(embd, vector(gguf, "output_norm.weight", c.dim()), out, layers);
-        if (Boolean.parseBoolean(System.getProperty("genset.repack", "true")))
+        if (!Boolean.parseBoolean(System.getProperty("genset.repack", "true")))
+            for (FloatTensor m : w.matrices()) m.keepStored();
+        else if (repackedBytes(w) > 0)
             limitRepacking(w, gguf.fileSize(), physicalMemory());
-        else
-            w.matrices().forEach(FloatTensor::keepStored);
         return w;
     }
 
@@ -87,16 +87,42 @@ public record Weights(
      * beats one the system kills. Returns whether it did.
      */
     static boolean limitRepacking(Weights w, long fileBytes, long physicalBytes) {
-        long repacked = w.matrices().stream().mapToLong(FloatTensor::repackedBytes).sum();
+        long repacked = repackedBytes(w);
         if (repacked == 0 || physicalBytes <= 0 || fileBytes + repacked <= physicalBytes * 9 / 10) return false;
-        w.matrices().forEach(FloatTensor::keepStored);
+        for (FloatTensor m : w.matrices()) m.keepStored();
         LOG.log(System.Logger.Level.WARNING, String.format(
                 "repacking this model's matrices for the fast kernels would take %.1f GiB beside the %.1f GiB file, more than this machine's %.1f GiB allow; "
                         + "those that can are multiplied from their stored form instead (slower)", repacked / 0x1p30, fileBytes / 0x1p30, physicalBytes / 0x1p30));
         return true;
     }
 
-    private static long physicalMemory() {
+    private static long repackedBytes(Weights w) {
+        long sum = 0;
+        for (FloatTensor m : w.matrices()) sum += m.repackedBytes();
+        return sum;
+    }
+
+    /**
+     * This machine's memory, or its container's limit if lower. On Linux read from /proc/meminfo
+     * and the cgroup's limit: the management bean says the same but took a cold JVM about 70 ms
+     * to load, a tenth of a model's first token. Elsewhere the bean; -1 if nothing answers.
+     */
+    static long physicalMemory() {
+        long total = -1, limit = Long.MAX_VALUE;
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo")))
+                if (line.startsWith("MemTotal:")) total = Long.parseLong(line.substring(9).strip().split(" ")[0]) * 1024;  // "MemTotal:  N kB"
+            // cgroup v2, then v1 (whose "no limit" is a number near 2^63)
+            for (String file : new String[] {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+                java.nio.file.Path max = java.nio.file.Path.of(file);
+                if (!java.nio.file.Files.isReadable(max)) continue;
+                String v = java.nio.file.Files.readString(max).strip();
+                if (!v.equals("max")) limit = Math.min(limit, Long.parseLong(v));
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            total = -1;
+        }
+        if (total > 0) return Math.min(total, limit);
         return java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
                 ? os.getTotalMemorySize() : -1;
     }

@@ -40,8 +40,7 @@ public abstract sealed class Tokenizer permits SentencePieceTokenizer, BytePairT
     private final BitSet endOfGeneration = new BitSet();
     /** Ids of control, user-defined and unknown tokens, longest text first: the order of special-token splitting. */
     private final int[] specialIds;
-    /** Each token's bytes when special tokens are rendered. */
-    /** Each token's bytes, filled in on first use; read and written through {@link #PIECE}. */
+    /** Each token's bytes (as rendered when special tokens are), filled in on first use; read and written through {@link #PIECE}. */
     private final byte[][] pieces;
     private static final VarHandle PIECE = MethodHandles.arrayElementVarHandle(byte[][].class);
 

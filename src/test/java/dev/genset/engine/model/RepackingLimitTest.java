@@ -14,6 +14,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RepackingLimitTest {
 
     @Test
+    void theMachinesMemoryIsKnown() {
+        long bytes = Weights.physicalMemory();
+        assertThat(bytes).isGreaterThan(256L << 20).isLessThan(1L << 50);
+        // what the JVM's management bean says (it reads the same sources), within a page
+        long bean = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+        assertThat((double) bytes).isCloseTo(bean, org.assertj.core.data.Percentage.withPercentage(1));
+    }
+
+    @Test
     void repackingIsGivenUpWhenItWouldNotFit(@TempDir Path dir) throws Exception {
         Path f = new SyntheticModel("llama", 256, 1, 4, 2, 256, 1).writeWithType(dir.resolve("q50.gguf"), "blk.0.ffn_up.weight", GgmlType.Q5_0);
         try (Model m = Model.load(f)) {
