@@ -9,18 +9,16 @@ import static dev.genset.engine.tensor.Simd.F;
 import static dev.genset.engine.tensor.Simd.L;
 
 /**
- * Block-quantized types without integer kernels of their own (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K,
- * IQ4_NL, IQ4_XS: see {@link BlockDecoders}), multiplied by decoding each block to floats and
- * fusing those with the activations. Common quantization mixes use them beside the types that have
- * integer kernels (Q5_K in Q5_K_M and Q3_K_M files, Q5_0 where a row is too short for 256-value
- * blocks), so files that contain them open and run, at the speed of the float path.
+ * The block-quantized types read through {@link BlockDecoders}: Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K,
+ * IQ4_NL and IQ4_XS. Common quantization mixes use them beside the types with classes of their own
+ * (Q5_K in Q5_K_M and Q3_K_M files, Q5_0 where a row is too short for 256-value blocks).
  *
- * <p>The dot product is the canonical float sequence of {@link MatMul} (one accumulator over
- * L-value chunks in column order, lanes summed in order) over the decoded values, so single-row
- * and batched products agree bit for bit. Most of these types are exceptions: the matrix products
- * of Q5_K, IQ4_NL and IQ4_XS take integer kernels that read them in place ({@link IntKernels#dotQ5_K},
- * {@link IntKernels#dotIQ4_XS}), and those of Q3_K and Q5_0 the Q6_K kernels on a repacked form
- * ({@link PackedQuants}); {@link #dot} stays the float form. Q4_1, Q5_1 and Q2_K multiply as described above.
+ * <p>How their matrix products are taken: Q5_K, IQ4_NL and IQ4_XS by integer kernels that read them
+ * in place ({@link IntKernels#dotQ5_K}, {@link IntKernels#dotIQ4_XS}); Q3_K and Q5_0 by Q6_K's kernels
+ * on a repacked form ({@link PackedQuants}) where memory allows, else Q3_K in place and Q5_0 as the
+ * rest; Q4_1, Q5_1 and Q2_K by decoding each block to floats and fusing those with the activations,
+ * which is {@link #dot}: the canonical float sequence of {@link MatMul} (one accumulator over L-value
+ * chunks in column order, lanes summed in order), so single-row and batched products agree bit for bit.
  */
 public final class DecodedTensor extends FloatTensor {
     private final GgmlType type;
