@@ -64,7 +64,7 @@ class RunCommandTest {
     }
 
     @Test
-    void typesMultipliedThroughFloatsRun(@TempDir Path dir) throws Exception {
+    void typesReadByDecodingRun(@TempDir Path dir) throws Exception {
         // Q5_K, as Q5_K_M and Q3_K_M files hold it, next to the synthetic model's own type
         SyntheticModel sm = new SyntheticModel("llama", 256, 1, 4, 2, 256, 1);
         Path f = sm.writeWithType(dir.resolve("q5k.gguf"), "blk.0.attn_q.weight", dev.genset.engine.gguf.GgmlType.Q5_K);

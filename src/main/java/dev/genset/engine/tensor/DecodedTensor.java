@@ -25,6 +25,8 @@ public final class DecodedTensor extends FloatTensor {
     private final BlockDecoders.Decoder decoder;
     /** The form the integer kernels multiply, for the types that have one ({@link PackedQuants#packs}). */
     private final PackedQuants.Slot packed = new PackedQuants.Slot();
+    /** Set by {@link #keepStored}: products read the stored blocks instead. */
+    private volatile boolean stored;
 
     /** A block's values, per thread: the largest block is 256 values. */
     private static final ThreadLocal<float[]> BLOCK = ThreadLocal.withInitial(() -> new float[256]);
@@ -41,9 +43,6 @@ public final class DecodedTensor extends FloatTensor {
         packed.free();
     }
 
-    /** Set by {@link #keepStored}: products decode the stored blocks instead. */
-    private volatile boolean stored;
-
     /** Whether products take the integer kernels through {@link #packed}. */
     boolean packs() {
         return !stored && PackedQuants.packs(type);
@@ -51,7 +50,7 @@ public final class DecodedTensor extends FloatTensor {
 
     @Override
     public long repackedBytes() {
-        return packs() ? size + size / 16 * Float.BYTES : 0;
+        return packs() ? PackedQuants.bytes(size) : 0;
     }
 
     @Override

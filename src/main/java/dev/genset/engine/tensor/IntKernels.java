@@ -570,18 +570,6 @@ final class IntKernels {
                 }
                 continue;
             }
-            if (isQ5_K(w)) {
-                long blk = wBlock + g, b = blk / 8 * Q5_K_BYTES;
-                int sub = (int) (blk % 8);
-                for (int j = 0; j < BLOCK; j++) {
-                    int packed = s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 48 + 32 * (sub >> 1) + j) & 0xFF;
-                    int high = s.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 16 + j) >>> sub & 1;
-                    isum += (((sub & 1) == 0 ? packed & 0xF : packed >>> 4) | high << 4) * x.q[xo + j];
-                }
-                sum += isum * (Simd.f16(s, b) * Q4_KTensor.scale(s, b + 4, sub) * x.d[xb])
-                        - Simd.f16(s, b + 2) * Q4_KTensor.min(s, b + 4, sub) * x.scaledSums[xb];
-                continue;
-            }
             if (w instanceof Q4_KTensor) {
                 long blk = wBlock + g, b = blk / 8 * Q4_K_BYTES;
                 int sub = (int) (blk % 8);

@@ -88,7 +88,7 @@ public final class MatMul {
         float[] x, out;
         int batch, rows, cols;
         boolean busy, fused, integer;
-        /** Q6_K weights in the form the integer kernels read. */
+        /** Packed weights (Q6_K, and Q3_K or Q5_0 where repacked) in the form the integer kernels read. */
         PackedQuants q6;
         /** The activations quantized to 8 bits, for weights that take the integer kernels. */
         final QuantizedRows xq = new QuantizedRows();

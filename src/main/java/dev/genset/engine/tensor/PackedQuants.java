@@ -29,7 +29,7 @@ import java.lang.foreign.ValueLayout;
  * is fast even before the JIT has compiled anything vectorised.
  */
 final class PackedQuants {
-    /** q - 32 per value, 32 per activation-sized block. */
+    /** The integer quant of each value (q - 32 for Q6_K), 32 per activation-sized block. */
     final MemorySegment quants;
     /** d * scale per 16-value group. */
     final float[] scales;
@@ -51,8 +51,7 @@ final class PackedQuants {
         private PackedQuants packed;
 
         synchronized PackedQuants get(FloatTensor t, Parallel pool) {
-            if (packed == null)
-                packed = t instanceof Q6_KTensor q6 ? of(q6, pool) : of((DecodedTensor) t, pool);
+            if (packed == null) packed = of(t, pool);
             return packed;
         }
 
@@ -74,31 +73,30 @@ final class PackedQuants {
         void pack(MemorySegment src, long b, MemorySegment quants, float[] scales);
     }
 
-    /** Packs the whole tensor on the pool's threads. */
-    static PackedQuants of(Q6_KTensor t, Parallel pool) {
-        return of(t, PackedQuants::pack, pool);
-    }
-
     /** Whether tensors of this type can be packed (and so take the integer kernels). */
     static boolean packs(GgmlType type) {
         return packer(type) != null;
     }
 
-    static PackedQuants of(DecodedTensor t, Parallel pool) {
-        return of(t, packer(t.type()), pool);
+    /** Bytes the packed form of a tensor of {@code size} values takes: a byte per value, a float per 16. */
+    static long bytes(long size) {
+        return size + size / 16 * Float.BYTES;
     }
 
     private static Packer packer(GgmlType type) {
         return switch (type) {
+            case Q6_K -> PackedQuants::pack;
             case Q3_K -> PackedQuants::packQ3_K;
             case Q5_0 -> PackedQuants::packQ5_0;
             default -> null;
         };
     }
 
-    private static PackedQuants of(FloatTensor t, Packer packer, Parallel pool) {
+    /** Packs the whole tensor, of a type that {@link #packs}, on the pool's threads. */
+    static PackedQuants of(FloatTensor t, Parallel pool) {
         MemorySegment src = t.segment();
         GgmlType type = t.type();
+        Packer packer = packer(type);
         long blocks = t.size() / type.blockSize;
         if (t.size() / 16 > Integer.MAX_VALUE) throw new IllegalArgumentException(type + " tensor of " + t.size() + " values is too large to pack");
         Arena arena = Arena.ofShared();

@@ -38,7 +38,7 @@ public final class Q6_KTensor extends FloatTensor {
 
     @Override
     public long repackedBytes() {
-        return size + size / 16 * Float.BYTES;
+        return PackedQuants.bytes(size);
     }
 
     /** The form the matrix products multiply ({@link PackedQuants}), made on first use with the pool's threads. */
