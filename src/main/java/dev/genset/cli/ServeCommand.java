@@ -56,6 +56,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-b", "--batch-size"}, paramLabel = "B", defaultValue = "128", description = "Rows in one forward pass at most (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Option(names = "--no-warmup", description = "Do not run each model's forward pass once at load (the warm-up makes the JIT compile the kernels then, not during the first request).")
+    boolean noWarmup;
+
     @Option(names = "--queue", paramLabel = "Q", defaultValue = "64", description = "Requests per model that may wait for a slot before the server answers 429 (default: ${DEFAULT-VALUE}).")
     int queue;
 
@@ -110,7 +113,7 @@ final class ServeCommand implements Callable<Integer> {
         if (k < 1) throw new IllegalArgumentException("--threads must be at least 1");
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout must be at least 1 second");
         ServerConfig config = new ServerConfig(host, port, paths, parallel, contextSize, k, batchSize, queue,
-                Duration.ofSeconds(timeoutSeconds), maxBody, Duration.ofSeconds(Math.max(0, graceSeconds)));
+                Duration.ofSeconds(timeoutSeconds), maxBody, Duration.ofSeconds(Math.max(0, graceSeconds)), !noWarmup);
         String adminKey = null;
         if (adminKeyFile != null) {
             adminKey = Files.readString(adminKeyFile).strip();

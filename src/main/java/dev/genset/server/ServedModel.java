@@ -58,6 +58,10 @@ final class ServedModel implements AutoCloseable {
             int ctx = config.contextSize() != null ? config.contextSize() : Math.min(m.config().contextLength(), 4096);
             Parallel p = new Parallel(config.threads());
             Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity()));
+            if (config.warmup()) {
+                long ns = m.warmUp(p);
+                System.getLogger("genset.serve").log(System.Logger.Level.INFO, "warmed up " + id + " in " + ns / 1_000_000 + " ms");
+            }
             this.template = m.chatTemplate();
             this.templateStops = stopsFor(template, m.tokenizer());
             this.fim = fimTokens(m.gguf(), m.tokenizer());

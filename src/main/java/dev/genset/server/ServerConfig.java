@@ -18,9 +18,12 @@ import java.util.List;
  * @param requestTimeout a generation still running after this long is stopped
  * @param maxBodyBytes   larger request bodies get 413
  * @param shutdownGrace  how long a shutdown lets running generations finish
+ * @param warmup         run each model's forward pass once at load, before it is ready, so the JIT compiles its
+ *                       kernels then and not during the first request (as llama.cpp's server does; --no-warmup)
  */
 public record ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,
-                           int batchSize, int queueCapacity, Duration requestTimeout, long maxBodyBytes, Duration shutdownGrace) {
+                           int batchSize, int queueCapacity, Duration requestTimeout, long maxBodyBytes, Duration shutdownGrace,
+                           boolean warmup) {
     public ServerConfig {
         if (models == null || models.isEmpty()) throw new IllegalArgumentException("no model to serve");
         models = List.copyOf(models);
@@ -32,40 +35,50 @@ public record ServerConfig(String host, int port, List<Path> models, int paralle
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("the body limit must be at least 1 KiB");
     }
 
+    /** With warm-up on. */
+    public ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,
+                        int batchSize, int queueCapacity, Duration requestTimeout, long maxBodyBytes, Duration shutdownGrace) {
+        this(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, true);
+    }
+
     public static ServerConfig defaults(List<Path> models) {
         return new ServerConfig("127.0.0.1", 8080, models, 4, null, Runtime.getRuntime().availableProcessors(), 128, 64,
                 Duration.ofMinutes(10), 16L << 20, Duration.ofSeconds(30));
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace);
+        return new ServerConfig(host, p, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
     }
 
     public ServerConfig withParallel(int p) {
-        return new ServerConfig(host, port, models, p, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace);
+        return new ServerConfig(host, port, models, p, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
     }
 
     public ServerConfig withContextSize(Integer c) {
-        return new ServerConfig(host, port, models, parallel, c, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace);
+        return new ServerConfig(host, port, models, parallel, c, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
     }
 
     public ServerConfig withThreads(int t) {
-        return new ServerConfig(host, port, models, parallel, contextSize, t, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace);
+        return new ServerConfig(host, port, models, parallel, contextSize, t, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
     }
 
     public ServerConfig withQueueCapacity(int q) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, q, requestTimeout, maxBodyBytes, shutdownGrace);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, q, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
     }
 
     public ServerConfig withRequestTimeout(Duration d) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, d, maxBodyBytes, shutdownGrace);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, d, maxBodyBytes, shutdownGrace, warmup);
     }
 
     public ServerConfig withMaxBodyBytes(long b) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, b, shutdownGrace);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, b, shutdownGrace, warmup);
     }
 
     public ServerConfig withBatchSize(int b) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, b, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, b, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
+    }
+
+    public ServerConfig withWarmup(boolean w) {
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, w);
     }
 }

@@ -14,7 +14,7 @@ class ServeCommandTest {
         assertThat(cl.getSubcommands().get("bench").getSubcommands()).containsKey("serve");
         CommandLine serve = cl.getSubcommands().get("serve");
         for (String option : new String[] {"--host", "--port", "--model", "--parallel", "--ctx-size", "--threads", "--db", "--redis",
-                "--admin-key-file", "--open", "--keep-alive", "--memory-budget"})
+                "--admin-key-file", "--open", "--keep-alive", "--memory-budget", "--no-warmup"})
             assertThat(serve.getCommandSpec().findOption(option)).as(option).isNotNull();
     }
 
