@@ -51,11 +51,26 @@ public final class TestDatabases {
         return Database.url(pg.getJdbcUrl("postgres", name));
     }
 
+    /** Directories of {@link #freshSqlite} databases, removed with what is in them when the test JVM exits. */
+    private static final java.util.List<Path> SQLITE_DIRS = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> SQLITE_DIRS.forEach(TestDatabases::deleteTree)));
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | java.io.UncheckedIOException ignored) {
+            // a temporary directory left behind is not a test failure
+        }
+    }
+
     /** A new SQLite file in a new temporary directory. */
     public static Database freshSqlite() {
         try {
             Path dir = Files.createTempDirectory("genset-store-");
-            dir.toFile().deleteOnExit();
+            SQLITE_DIRS.add(dir);
             return Database.sqlite(dir.resolve("genset.db"));
         } catch (IOException e) {
             throw new IllegalStateException(e);
