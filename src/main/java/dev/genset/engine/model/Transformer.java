@@ -72,6 +72,27 @@ public final class Transformer {
      * written to logits[j * vocab ..] where j counts the rows that want logits, in order.
      */
     public void forward(int n, int[] tokens, int[] positions, KvCache[] caches, boolean[] wantLogits, float[] logits) {
+        layers(n, tokens, positions, caches);
+        final int dim = c.dim();
+        int m = 0;
+        for (int r = 0; r < n; r++)
+            if (wantLogits[r]) ArrayMath.rmsNorm(normed, m++ * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
+        if (m > 0) MatMul.matmul(pool, w.output(), normed, m, logits, c.vocabSize(), dim);
+    }
+
+    /**
+     * Runs rows [0, n) of the batch as {@link #forward} does, and writes each row's final hidden
+     * state (after the output norm, where the logits would be taken from) to hidden[r * dim ..]:
+     * what embeddings are pooled from.
+     */
+    public void hidden(int n, int[] tokens, int[] positions, KvCache[] caches, float[] hidden) {
+        layers(n, tokens, positions, caches);
+        final int dim = c.dim();
+        for (int r = 0; r < n; r++) ArrayMath.rmsNorm(hidden, r * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
+    }
+
+    /** The transformer blocks over rows [0, n): the residual stream ends in x, each row's key and value in its cache. */
+    private void layers(int n, int[] tokens, int[] positions, KvCache[] caches) {
         if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " rows (1.." + maxBatch + ")");
         final int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim();
         for (int r = 0; r < n; r++) {
@@ -124,11 +145,6 @@ public final class Transformer {
         }
 
         for (int r = 0; r < n; r++) caches[r].advanceTo(positions[r] + 1);
-
-        int m = 0;
-        for (int r = 0; r < n; r++)
-            if (wantLogits[r]) ArrayMath.rmsNorm(normed, m++ * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
-        if (m > 0) MatMul.matmul(pool, w.output(), normed, m, logits, c.vocabSize(), dim);
     }
 
     /** Multiply-adds of one layer's attention over the batch: two per cached value per query element. */
