@@ -41,6 +41,7 @@ public final class GensetServer implements AutoCloseable {
     private final ModelRegistry models;
     private final ServerMetrics metrics = new ServerMetrics();
     private final OpenAiEndpoints openai;
+    private final EmbeddingsEndpoint embeddings;
     private final OllamaEndpoints ollama;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
@@ -82,6 +83,7 @@ public final class GensetServer implements AutoCloseable {
             }
         }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
         this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout(), upstream);
+        this.embeddings = new EmbeddingsEndpoint(upstream, metrics);
         this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout(), upstream, openai.chatPath(), openai.completionsPath());
         this.server = WebServer.builder()
                 .host(config.host())
@@ -161,6 +163,8 @@ public final class GensetServer implements AutoCloseable {
                 .post("/chat/completions", handler("chat", true, openai::chat))
                 .post("/v1/completions", handler("completions", true, openai::completions))
                 .post("/completions", handler("completions", true, openai::completions))
+                .post("/v1/embeddings", handler("embeddings", true, embeddings::embeddings))
+                .post("/embeddings", handler("embeddings", true, embeddings::embeddings))
                 .post("/tokenize", handler("tokenize", false, this::tokenize))
                 .post("/detokenize", handler("detokenize", false, this::detokenize))
                 .get("/v1/models", handler("models", false, this::listModels))

@@ -134,7 +134,7 @@ final class Metering {
         perPrompt = 1;
     }
 
-    /** Usage known otherwise (a routed request served upstream). */
+    /** Usage known otherwise (a routed request served upstream, or embeddings, which run no job). */
     void usage(Usage u) {
         this.explicit = u;
     }
@@ -160,6 +160,7 @@ final class Metering {
         settled = true;
         if (gateway == null || admission == null) return;
         Usage u = explicit;
+        if (u != null && deployment != null && u.deployment() == null) u = u.withDeployment(u.provider(), deployment); // a local deployment's own count
         if (u == null && job != null) {
             job.cancelAndDrain(); // nothing left running when it is booked; no-op if every sequence ended
             u = job.usage(perPrompt);

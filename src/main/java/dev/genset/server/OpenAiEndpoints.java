@@ -567,7 +567,8 @@ final class OpenAiEndpoints {
         return new Prompt(text, t);
     }
 
-    private static int[] tokenIds(JsonNode arr, String path, Tokenizer tok) {
+    /** The token ids of a JSON array (as a prompt or input gives them), each checked against the vocabulary. */
+    static int[] tokenIds(JsonNode arr, String path, Tokenizer tok) {
         if (arr.isEmpty()) throw ApiException.invalid(path, "empty_array", "Invalid '" + path + "': empty array.");
         int[] t = new int[arr.size()];
         for (int i = 0; i < t.length; i++) {

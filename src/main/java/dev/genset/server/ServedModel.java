@@ -2,6 +2,7 @@ package dev.genset.server;
 
 import dev.genset.engine.batch.Scheduler;
 import dev.genset.engine.chat.ChatTemplate;
+import dev.genset.engine.embed.Embedder;
 import dev.genset.engine.gguf.GgufFile;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tensor.Parallel;
@@ -12,6 +13,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * One model the server offers: loaded in the background, then served by its own scheduler (slots,
@@ -33,6 +37,8 @@ final class ServedModel implements AutoCloseable {
     private ChatTemplate template;
     private List<String> templateStops = List.of();
     private int[] fim; // prefix, suffix, middle token ids, or null
+    private Embedder embedder;           // made with embedThread, on the first embeddings request
+    private ExecutorService embedThread; // runs embeddings one request at a time
 
     private volatile Runnable onClose = () -> {};
     private boolean closed;
@@ -127,6 +133,41 @@ final class ServedModel implements AutoCloseable {
         }
     }
 
+    /**
+     * The embeddings of {@code inputs}, computed one after another on the model's embedding thread
+     * (a platform thread made on first use: a forward pass on a request's virtual thread would hold
+     * one of the few carrier threads for its whole length).
+     */
+    List<float[]> embed(List<int[]> inputs) throws InterruptedException {
+        ready();
+        Future<List<float[]>> result;
+        synchronized (this) {
+            if (closed) throw ApiException.unavailable("Model '" + id + "' was unloaded; try again.");
+            if (embedThread == null) {
+                embedder = new Embedder(model, pool, Math.min(config.batchSize(), 64), Embedder.Pooling.of(model.gguf()));
+                embedThread = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("genset-embed-" + id).daemon().factory());
+            }
+            Embedder e = embedder;
+            result = embedThread.submit(() -> {
+                List<float[]> out = new ArrayList<>(inputs.size());
+                for (int[] tokens : inputs) {
+                    if (Thread.interrupted()) throw new InterruptedException();
+                    out.add(e.embed(tokens));
+                }
+                return out;
+            });
+        }
+        try {
+            return result.get();
+        } catch (InterruptedException e) {
+            result.cancel(true);
+            throw e;
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof InterruptedException ? ApiException.unavailable("Model '" + id + "' was unloaded; try again.")
+                    : Job.map(e.getCause());
+        }
+    }
+
     /** Stop strings for a built-in chat format whose turn markers are not tokens of this vocabulary. */
     private static List<String> stopsFor(ChatTemplate t, Tokenizer tok) {
         List<String> markers = switch (t.name()) {
@@ -185,6 +226,18 @@ final class ServedModel implements AutoCloseable {
         onClose.run();
         loading.cancel(false);
         if (scheduler != null) scheduler.close();
+        ExecutorService embedding;
+        synchronized (this) {
+            embedding = embedThread;
+        }
+        if (embedding != null) {
+            embedding.shutdownNow();
+            try {
+                embedding.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS); // the pool and model stay until it is done with them
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (pool != null) pool.close();
         if (model != null) model.close();
     }

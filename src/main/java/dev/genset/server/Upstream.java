@@ -149,9 +149,11 @@ final class Upstream {
             if (c.isTextual()) sb.append(c.textValue()).append('\n');
             else for (JsonNode part : c) sb.append(part.path("text").asText("")).append('\n');
         }
-        JsonNode p = body.path("prompt");
-        if (p.isTextual()) sb.append(p.textValue());
-        else for (JsonNode e : p) sb.append(e.isTextual() ? e.textValue() : e.isNumber() ? "abcd" : e.toString());
+        for (String field : new String[] {"prompt", "input"}) { // completions; embeddings
+            JsonNode p = body.path(field);
+            if (p.isTextual()) sb.append(p.textValue());
+            else for (JsonNode e : p) sb.append(e.isTextual() ? e.textValue() : e.isNumber() ? "abcd" : e.toString());
+        }
         return sb.toString();
     }
 

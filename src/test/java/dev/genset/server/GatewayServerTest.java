@@ -103,6 +103,18 @@ class GatewayServerTest {
     }
 
     @Test
+    void embeddingsAreMeteredByTheirInputTokens() throws Exception {
+        assertThat(s.post("/v1/embeddings", "{\"input\":\"Once upon a time\"}").status()).as("a key is needed").isEqualTo(401);
+        var r = s.send("POST", "/v1/embeddings", "{\"input\":[\"Once upon a time\",\"there was a cat\"]}", auth(key));
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        UsageRow u = row(r);
+        assertThat(u.promptTokens()).isEqualTo(r.json().at("/usage/prompt_tokens").asLong()).isGreaterThan(4);
+        assertThat(u.completionTokens()).isZero();
+        assertThat(u.status()).isEqualTo("ok");
+        assertThat(u.keyId()).isNotBlank();
+    }
+
+    @Test
     void withoutAKeyOrWithAWrongOneIs401OnceAKeyExists() throws Exception {
         var none = s.post("/v1/chat/completions", ServerApiTest.chat("Hi", 4, ""));
         assertThat(none.status()).isEqualTo(401);

@@ -60,6 +60,8 @@ class LocalFallbackTest {
         // the other way round: an upstream that refuses connections first, the local engine second
         admin.putDeployment(new Deployments.Row("dead", "story-b", "openai", "http://127.0.0.1:" + closedPort() + "/v1", null, "stories260K", 1, 1, 5_000L));
         admin.putDeployment(new Deployments.Row("engine-b", "story-b", "local", null, null, "stories260K", 2, 1, null));
+        // the upstream alone
+        admin.putDeployment(new Deployments.Row("remote-c", "story-c", "openai", up.base + "/v1", null, "stories260K", 1, 1, 30_000L));
         gateway.reloadRoutes();
         auth = new String[] {"Authorization", "Bearer " + admin.createKey(new AdminService.KeySpec("main", null, Limits.NONE, null)).key()};
         // one slot and no queue: a second request for the local engine is refused with 429 at once
@@ -101,6 +103,25 @@ class LocalFallbackTest {
 
     static double chatRequestsUpstream() throws Exception {
         return ServerLifecycleTest.metric(up, "genset_requests_total", "endpoint=\"chat\"");
+    }
+
+    @Test
+    void embeddingsAreRoutedAndBookedUnderTheDeploymentThatServed() throws Exception {
+        String body = "{\"model\":\"%s\",\"input\":[\"Once upon a time\",\"a little dog\"]}";
+        var local = s.post("/v1/embeddings", body.formatted("stories260K"), auth);
+        var fallback = s.post("/v1/embeddings", body.formatted("story-b"), auth); // the dead upstream first
+        var remote = s.post("/v1/embeddings", body.formatted("story-c"), auth);
+        for (var r : List.of(local, fallback, remote)) {
+            assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+            assertThat(r.json().at("/data")).hasSize(2);
+            assertThat(r.json().at("/data/1/embedding")).isEqualTo(local.json().at("/data/1/embedding")); // one model behind every name
+        }
+        assertThat(row(local).deployment()).isEqualTo("engine");
+        assertThat(row(fallback).deployment()).isEqualTo("engine-b");
+        UsageRow viaUpstream = row(remote);
+        assertThat(viaUpstream.deployment()).isEqualTo("remote-c");
+        assertThat(viaUpstream.promptTokens()).isEqualTo(local.json().at("/usage/prompt_tokens").asLong()).isEqualTo(row(local).promptTokens()).isPositive();
+        assertThat(viaUpstream.completionTokens()).isZero();
     }
 
     @Test
