@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.engine.tokenizer.Tokenizer;
 import dev.genset.gateway.Usage;
+import dev.genset.gateway.route.Outcome;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
@@ -22,7 +23,8 @@ import java.util.Set;
  * tokens.
  */
 final class EmbeddingsEndpoint {
-    private static final Set<String> FIELDS = Set.of("model", "input", "encoding_format", "dimensions", "user", "keep_alive");
+    // truncate (not OpenAI's; Ollama's, default off here): inputs longer than the context are cut to it instead of refused
+    private static final Set<String> FIELDS = Set.of("model", "input", "encoding_format", "dimensions", "user", "keep_alive", "truncate");
     /** Inputs per request at most, as OpenAI allows. */
     static final int MAX_INPUTS = 2048;
 
@@ -43,9 +45,31 @@ final class EmbeddingsEndpoint {
         embeddings(j, new Reply.Direct(res), call);
     }
 
-    /** The local path, also for a routed request reaching a local deployment. */
-    Upstream.LocalPath path() {
-        return this::embeddings;
+    /**
+     * OpenAI's answer to an embeddings request as JSON, from the model served here or over its
+     * deployments, for another API's route to reshape (Ollama's /api/embed). Errors are thrown.
+     */
+    JsonNode answer(ObjectNode body, Call call) throws InterruptedException {
+        Outcome o;
+        if (upstream.handles(body.path("model").asText(null))) {
+            body.remove("truncate"); // an OpenAI upstream refuses fields it does not know
+            o = upstream.route("/embeddings", body, call, null, this::embeddings);
+        } else {
+            Reply.Routed reply = new Reply.Routed(null);
+            embeddings(Json.of(body, ""), reply, call);
+            o = reply.outcome("local");
+        }
+        if (o.body() == null || o.status() <= 0) throw Upstream.failed(body.path("model").asText(), o);
+        JsonNode answer;
+        try {
+            answer = Json.MAPPER.readTree(o.body());
+        } catch (IOException notJson) {
+            throw new ApiException(502, "upstream_error", "The upstream answered " + o.status() + " with a body that is not JSON.", null, "upstream_error");
+        }
+        if (o.status() < 200 || o.status() >= 300 || !answer.has("data"))
+            throw new ApiException(o.status() >= 400 ? o.status() : 502, o.status() >= 500 || o.status() < 400 ? "upstream_error" : "invalid_request_error",
+                    answer.path("error").path("message").asText("The upstream answered " + o.status() + "."), null, null);
+        return answer;
     }
 
     private void embeddings(Json j, Reply target, Call call) throws InterruptedException {
@@ -62,8 +86,10 @@ final class EmbeddingsEndpoint {
             throw ApiException.invalid("dimensions", "invalid_value", "Invalid 'dimensions': the model's embeddings have " + width + " dimensions, fewer than "
                     + dimensions + ".");
         int ctx = model.scheduler().contextSize();
+        boolean truncate = j.bool("truncate", false);
         long tokens = 0;
         for (int i = 0; i < inputs.size(); i++) {
+            if (truncate && inputs.get(i).length > ctx) inputs.set(i, java.util.Arrays.copyOf(inputs.get(i), ctx));
             int n = inputs.get(i).length;
             tokens += n;
             if (n > ctx) throw new ApiException(400, "exceed_context_size_error", "Input " + i + " has " + n + " tokens but the context size is " + ctx

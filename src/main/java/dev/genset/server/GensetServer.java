@@ -84,7 +84,7 @@ public final class GensetServer implements AutoCloseable {
         }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
         this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout(), upstream);
         this.embeddings = new EmbeddingsEndpoint(upstream, metrics);
-        this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout(), upstream, openai.chatPath(), openai.completionsPath());
+        this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout(), upstream, openai.chatPath(), openai.completionsPath(), embeddings);
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -173,6 +173,7 @@ public final class GensetServer implements AutoCloseable {
                 .get("/v1/health", handler("health", false, false, this::health))
                 .post("/api/generate", ollama("ollama_generate", true, true, ollama::generate))
                 .post("/api/chat", ollama("ollama_chat", true, true, ollama::chat))
+                .post("/api/embed", ollama("ollama_embed", true, true, ollama::embed))
                 .get("/api/tags", ollama("ollama_tags", false, true, ollama::tags))
                 .post("/api/show", ollama("ollama_show", false, true, ollama::show))
                 .get("/api/ps", ollama("ollama_ps", false, true, ollama::ps))

@@ -48,7 +48,8 @@ final class OllamaEndpoints {
     private final Upstream.LocalPath chatLocal, completionsLocal; // OpenAI's local paths, for routed models' local deployments
 
     OllamaEndpoints(ModelRegistry models, ServerMetrics metrics, Duration timeout, Upstream upstream, Upstream.LocalPath chatLocal,
-                    Upstream.LocalPath completionsLocal) {
+                    Upstream.LocalPath completionsLocal, EmbeddingsEndpoint embeddings) {
+        this.embeddings = embeddings;
         this.models = models;
         this.metrics = metrics;
         this.timeout = timeout;
@@ -57,9 +58,42 @@ final class OllamaEndpoints {
         this.completionsLocal = completionsLocal;
     }
 
+    private final EmbeddingsEndpoint embeddings;
+
     /** A model the gateway routes and this server does not hold (those it holds are served here as Ollama serves them). */
     private boolean routed(String name) {
         return upstream.handles(name) && !models.has(name);
+    }
+
+    // ---- embeddings ----------------------------------------------------------------------------
+
+    /**
+     * POST /api/embed: Ollama's request (input as text or texts; truncate, on by default, cuts an
+     * input to the context) through the OpenAI embeddings path, local or routed, and Ollama's answer.
+     */
+    void embed(byte[] body, ServerResponse res, Call call) throws IOException, InterruptedException {
+        Json j = Json.parseObject(body);
+        String name = j.requiredString("model");
+        long t0 = System.nanoTime();
+        JsonNode input = j.get("input");
+        if (input == null || input.isNull()) throw ApiException.invalid("input", "missing_required_parameter", "Missing required parameter: 'input'.");
+        ObjectNode request = Json.MAPPER.createObjectNode().put("model", name);
+        request.set("input", input);
+        if (j.has("dimensions")) request.set("dimensions", j.get("dimensions"));
+        if (j.has("keep_alive")) request.set("keep_alive", j.get("keep_alive"));
+        request.put("truncate", j.bool("truncate", true));
+        long loadNanos = 0;
+        if (routed(name)) request.remove("keep_alive");
+        else { // Ollama's routes wait for a model to load
+            call.model(name, Call.keepAlive(j.get("keep_alive")), true);
+            loadNanos = System.nanoTime() - t0;
+        }
+        JsonNode answer = embeddings.answer(request, call);
+        ObjectNode r = Json.MAPPER.createObjectNode().put("model", name);
+        ArrayNode vectors = r.putArray("embeddings");
+        for (JsonNode d : answer.path("data")) vectors.add(d.path("embedding"));
+        r.put("total_duration", System.nanoTime() - t0).put("load_duration", loadNanos).put("prompt_eval_count", answer.path("usage").path("prompt_tokens").asLong());
+        OpenAiEndpoints.send(res, r);
     }
 
     // ---- generation ----------------------------------------------------------------------------

@@ -49,6 +49,25 @@ class OllamaApiTest {
     }
 
     @Test
+    void embedGivesOneVectorPerInputAndTruncatesByDefault() throws Exception {
+        var r = s.post("/api/embed", "{\"model\":\"stories\",\"input\":[\"Once upon a time\",\"a cat\"]}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        assertThat(r.json().get("model").asText()).isEqualTo("stories");
+        assertThat(r.json().get("embeddings")).hasSize(2);
+        var openAi = s.post("/v1/embeddings", "{\"model\":\"stories\",\"input\":\"Once upon a time\"}");
+        assertThat(r.json().at("/embeddings/0")).isEqualTo(openAi.json().at("/data/0/embedding"));
+        assertThat(r.json().get("prompt_eval_count").asLong()).isGreaterThan(openAi.json().at("/usage/prompt_tokens").asLong());
+        String tooLong = "{\"model\":\"stories\",\"input\":\"" + "Once upon a time there was a cat. ".repeat(200) + "\"%s}";
+        var cut = s.post("/api/embed", tooLong.formatted(""));
+        assertThat(cut.status()).as(cut.raw().body()).isEqualTo(200);
+        assertThat(cut.json().get("prompt_eval_count").asInt()).isEqualTo(s.server.scheduler("stories:latest").contextSize());
+        var refused = s.post("/api/embed", tooLong.formatted(",\"truncate\":false"));
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.json().get("error").asText()).contains("context size");
+        assertThat(s.post("/api/embed", "{\"model\":\"stories\"}").status()).isEqualTo(400);
+    }
+
+    @Test
     void version() throws Exception {
         var r = s.get("/api/version");
         assertThat(r.status()).isEqualTo(200);

@@ -90,6 +90,15 @@ class OllamaRoutingTest {
         if (toolUpstream != null) toolUpstream.stop(0);
     }
 
+    @Test
+    void embedGoesUpstreamForARoutedModel() throws Exception {
+        var r = s.post("/api/embed", "{\"model\":\"tale\",\"input\":\"Once upon a time\"}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        var direct = up.post("/v1/embeddings", "{\"model\":\"stories260K\",\"input\":\"Once upon a time\"}");
+        assertThat(r.json().at("/embeddings/0")).isEqualTo(direct.json().at("/data/0/embedding"));
+        assertThat(r.json().get("prompt_eval_count").asLong()).isEqualTo(direct.json().at("/usage/prompt_tokens").asLong());
+    }
+
     /** One streamed chat chunk with this delta (and finish reason, or null). */
     static String sse(String delta, String finish) {
         return "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":" + delta
