@@ -40,6 +40,7 @@ public final class Embedder {
     private final Pooling pooling;
     private final int dim;
     private final float[] hidden;
+    private KvCache cache;
 
     /** An embedder running batches of up to {@code maxBatch} tokens on {@code pool}. */
     public Embedder(Model model, Parallel pool, int maxBatch, Pooling pooling) {
@@ -64,7 +65,9 @@ public final class Embedder {
     public float[] embed(int[] tokens) {
         if (tokens.length == 0) throw new IllegalArgumentException("nothing to embed: no tokens");
         int batch = transformer.maxBatch();
-        KvCache cache = model.newCache(tokens.length);
+        // one cache, as long as the longest sequence so far, kept for the next (a 4k-token cache of a 1B model is 180 MB)
+        if (cache == null || cache.capacity() < tokens.length) cache = model.newCache(tokens.length);
+        else cache.truncate(0);
         KvCache[] caches = new KvCache[batch];
         Arrays.fill(caches, cache);
         int[] positions = new int[batch];

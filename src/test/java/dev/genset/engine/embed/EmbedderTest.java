@@ -91,7 +91,9 @@ class EmbedderTest {
         assertThat(e.pooling()).isEqualTo(Embedder.Pooling.MEAN); // a generative model names no pooling
         assertThat(e.dimensions()).isEqualTo(model.config().dim());
         float[] a = e.embed(TOKENS), b = e.embed(TOKENS), c = e.embed(Arrays.copyOf(TOKENS, 4));
-        assertThat(b).containsExactly(a);
+        assertThat(b).containsExactly(a); // the cache kept from the first is reused
+        assertThat(e.embed(TOKENS)).containsExactly(a);
+        assertThat(c).containsExactly(new Embedder(model, pool, 8, Embedder.Pooling.MEAN).embed(Arrays.copyOf(TOKENS, 4)));
         double cos = 0;
         for (int i = 0; i < a.length; i++) cos += a[i] * c[i];
         assertThat(cos).isLessThan(0.9999).isGreaterThan(-1.0001);
