@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 // scope INHERIT: every subcommand gets --help and --version too.
 @Command(name = "genset", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "genset 0.1.0",
         description = "Run, serve, meter and evaluate large language models in pure Java.",
-        subcommands = {RunCommand.class, ChatCommand.class, TokenizeCommand.class, InfoCommand.class, MakeModelCommand.class, BenchCommand.class, ServeCommand.class, PlanCommand.class,
+        subcommands = {RunCommand.class, ChatCommand.class, TokenizeCommand.class, EmbedCommand.class, InfoCommand.class, MakeModelCommand.class, BenchCommand.class, ServeCommand.class, PlanCommand.class,
                 KeysCommand.class, TeamsCommand.class, UsageCommand.class, PricesCommand.class, DeploymentsCommand.class, EvalCommand.class,
                 PullCommand.class, ListCommand.class, ShowCommand.class, RmCommand.class, CpCommand.class, ImportCommand.class, DataCommand.class,
                 CommandLine.HelpCommand.class})
