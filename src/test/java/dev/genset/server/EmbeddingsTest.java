@@ -99,6 +99,21 @@ class EmbeddingsTest {
     }
 
     @Test
+    void embeddingsBesideARunningGenerationAreTheSame() throws Exception {
+        String body = "{\"input\":[\"Once upon a time\",\"a little cat\"]}";
+        JsonNode alone = s.post("/v1/embeddings", body).json().get("data");
+        var generation = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return s.post("/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":28,\"ignore_eos\":true,\"temperature\":0}").status();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        for (int i = 0; i < 5; i++) assertThat(s.post("/v1/embeddings", body).json().get("data")).isEqualTo(alone);
+        assertThat(generation.get()).isEqualTo(200);
+    }
+
+    @Test
     void dimensionsShortenAndRescaleToUnitLength() throws Exception {
         float[] full = floats(s.post("/v1/embeddings", "{\"input\":\"Once upon a time\"}").json().at("/data/0/embedding"));
         float[] short8 = floats(s.post("/v1/embeddings", "{\"input\":\"Once upon a time\",\"dimensions\":8}").json().at("/data/0/embedding"));
