@@ -51,6 +51,11 @@ final class Call {
         client.start(job::cancel);
     }
 
+    /** Work for a non-streamed reply that is not a job (embeddings): {@code cancel} runs if the client closes the connection first. */
+    void watchClient(Runnable cancel) {
+        client.start(cancel);
+    }
+
     /** Whether the client went away while its non-streamed reply was generated. */
     boolean clientGone() {
         return client.gone();

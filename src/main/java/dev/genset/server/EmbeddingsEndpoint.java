@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 /**
  * POST /v1/embeddings: OpenAI's embeddings request (input as a string, strings, token ids or
@@ -27,6 +30,8 @@ final class EmbeddingsEndpoint {
     private static final Set<String> FIELDS = Set.of("model", "input", "encoding_format", "dimensions", "user", "keep_alive", "truncate");
     /** Inputs per request at most, as OpenAI allows. */
     static final int MAX_INPUTS = 2048;
+    /** Input tokens from which a request is cancelled when its client leaves. */
+    static final long WATCHED_TOKENS = 4096;
 
     private final Upstream upstream;
     private final ServerMetrics metrics;
@@ -96,7 +101,21 @@ final class EmbeddingsEndpoint {
                     + ": shorten it by at least " + (n - ctx) + " tokens.", "input", "context_length_exceeded").extra("n_prompt_tokens", n).extra("n_ctx", ctx);
         }
         call.meter().admit(model.id, tokens, 0);
-        List<float[]> vectors = model.embed(inputs);
+        Future<List<float[]>> pending = model.embed(inputs);
+        // a long request stops if its client leaves; a short one keeps its connection (watching closes it after the reply)
+        if (tokens >= WATCHED_TOKENS) call.watchClient(() -> pending.cancel(true));
+        List<float[]> vectors;
+        try {
+            vectors = pending.get();
+        } catch (CancellationException e) {
+            throw ApiException.clientClosed();
+        } catch (InterruptedException e) {
+            pending.cancel(true);
+            throw e;
+        } catch (ExecutionException e) { // stopped by the model's unloading, or failed
+            throw e.getCause() instanceof CancellationException ? ApiException.unavailable("Model '" + model.id + "' was unloaded; try again.")
+                    : Job.map(e.getCause());
+        }
         call.meter().usage(Usage.of(tokens, 0));
         metrics.promptTokens(model.id, (int) Math.min(Integer.MAX_VALUE, tokens), 0);
 

@@ -136,11 +136,11 @@ final class ServedModel implements AutoCloseable {
     /**
      * The embeddings of {@code inputs}, computed one after another on the model's embedding thread
      * (a platform thread made on first use: a forward pass on a request's virtual thread would hold
-     * one of the few carrier threads for its whole length).
+     * one of the few carrier threads for its whole length). Cancelling the result stops the work
+     * at its next batch.
      */
-    List<float[]> embed(List<int[]> inputs) throws InterruptedException {
+    Future<List<float[]>> embed(List<int[]> inputs) {
         ready();
-        Future<List<float[]>> result;
         synchronized (this) {
             if (closed) throw ApiException.unavailable("Model '" + id + "' was unloaded; try again.");
             if (embedThread == null) {
@@ -148,23 +148,11 @@ final class ServedModel implements AutoCloseable {
                 embedThread = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("genset-embed-" + id).daemon().factory());
             }
             Embedder e = embedder;
-            result = embedThread.submit(() -> {
+            return embedThread.submit(() -> {
                 List<float[]> out = new ArrayList<>(inputs.size());
-                for (int[] tokens : inputs) {
-                    if (Thread.interrupted()) throw new InterruptedException();
-                    out.add(e.embed(tokens));
-                }
+                for (int[] tokens : inputs) out.add(e.embed(tokens));
                 return out;
             });
-        }
-        try {
-            return result.get();
-        } catch (InterruptedException e) {
-            result.cancel(true);
-            throw e;
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof InterruptedException ? ApiException.unavailable("Model '" + id + "' was unloaded; try again.")
-                    : Job.map(e.getCause());
         }
     }
 

@@ -114,6 +114,27 @@ class EmbeddingsTest {
     }
 
     @Test
+    void aLongRequestWhoseClientLeavesStops() throws Exception {
+        try (TestServer big = new TestServer(c -> c.withContextSize(512))) {
+            String text = ServerApiTest.quote("Once upon a time there was a little cat who liked to play. ".repeat(28));
+            String body = "{\"input\":[" + String.join(",", java.util.Collections.nCopies(EmbeddingsEndpoint.MAX_INPUTS, text)) + "]}"; // about 800k tokens
+            java.net.Socket socket = ServerLifecycleTest.send(big, "/v1/embeddings", body);
+            Thread.sleep(300);
+            long closed = System.nanoTime();
+            socket.close();
+            long deadline = closed + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (ServerLifecycleTest.metric(big, "genset_requests_total", "status=\"499\"") == 0) {
+                assertThat(System.nanoTime()).as("the request was not stopped when its client left").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - closed)).isLessThan(Duration.ofSeconds(5));
+            // the model's embedding thread is free again
+            TestServer.Reply next = big.post("/v1/embeddings", "{\"input\":\"a cat\"}");
+            assertThat(next.status()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void dimensionsShortenAndRescaleToUnitLength() throws Exception {
         float[] full = floats(s.post("/v1/embeddings", "{\"input\":\"Once upon a time\"}").json().at("/data/0/embedding"));
         float[] short8 = floats(s.post("/v1/embeddings", "{\"input\":\"Once upon a time\",\"dimensions\":8}").json().at("/data/0/embedding"));

@@ -7,6 +7,7 @@ import dev.genset.engine.model.Transformer;
 import dev.genset.engine.tensor.Parallel;
 
 import java.util.Arrays;
+import java.util.concurrent.CancellationException;
 
 /**
  * Embeddings of token sequences, as llama.cpp's embedding mode computes them: the sequence runs
@@ -61,7 +62,10 @@ public final class Embedder {
         return dim;
     }
 
-    /** The unit-length embedding of {@code tokens} (at least one, each a vocabulary id). */
+    /**
+     * The unit-length embedding of {@code tokens} (at least one, each a vocabulary id). An
+     * interrupted thread stops before its next batch with a {@link CancellationException}.
+     */
     public float[] embed(int[] tokens) {
         if (tokens.length == 0) throw new IllegalArgumentException("nothing to embed: no tokens");
         int batch = transformer.maxBatch();
@@ -73,6 +77,7 @@ public final class Embedder {
         int[] positions = new int[batch];
         float[] sum = new float[dim];
         for (int from = 0; from < tokens.length; from += batch) {
+            if (Thread.currentThread().isInterrupted()) throw new CancellationException("embedding cancelled");
             int n = Math.min(batch, tokens.length - from);
             for (int r = 0; r < n; r++) positions[r] = from + r;
             transformer.hidden(n, Arrays.copyOfRange(tokens, from, from + n), positions, caches, hidden);
