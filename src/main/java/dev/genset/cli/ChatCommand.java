@@ -50,6 +50,9 @@ final class ChatCommand implements Callable<Integer> {
             List<ChatMessage> history = new ArrayList<>();
             if (system != null) history.add(ChatMessage.system(system));
             System.err.printf("genset chat: %s, %s format; /reset starts over, /exit quits%n", model.name(), chat.name());
+            // while the first message is typed, the forward pass runs once on a scratch cache, so that
+            // the JIT compiles it then and not during the first reply (Model#warmUp)
+            Thread warmUp = Thread.ofPlatform().daemon().name("genset-warm-up").start(() -> model.warmUp(pool));
             while (true) {
                 if (terminal) out.print("> ");
                 String line = in.readLine();
@@ -66,6 +69,7 @@ final class ChatCommand implements Callable<Integer> {
                     history.removeLast();
                     continue;
                 }
+                warmUp.join();
                 StringBuilder reply = new StringBuilder();
                 GenerationResult r = generator.generate(prompt, new GenerationOptions(maxTokens, sampling.toConfig(), stops, false), text -> {
                     reply.append(text);
@@ -77,6 +81,7 @@ final class ChatCommand implements Callable<Integer> {
                 System.err.printf("[prompt: %d tokens (%d cached), %.1f t/s | reply: %d tokens, %.1f t/s | finish: %s]%n",
                         r.promptTokens(), r.cachedTokens(), r.promptTokensPerSecond(), r.tokens().length, r.generationTokensPerSecond(), r.finishReason().apiName());
             }
+            warmUp.join(); // before the model and pool close under it
         }
         return 0;
     }
