@@ -174,6 +174,7 @@ public final class GensetServer implements AutoCloseable {
                 .post("/api/generate", ollama("ollama_generate", true, true, ollama::generate))
                 .post("/api/chat", ollama("ollama_chat", true, true, ollama::chat))
                 .post("/api/embed", ollama("ollama_embed", true, true, ollama::embed))
+                .post("/api/embeddings", ollama("ollama_embeddings", true, true, ollama::embeddings))
                 .get("/api/tags", ollama("ollama_tags", false, true, ollama::tags))
                 .post("/api/show", ollama("ollama_show", false, true, ollama::show))
                 .get("/api/ps", ollama("ollama_ps", false, true, ollama::ps))

@@ -96,6 +96,21 @@ final class OllamaEndpoints {
         OpenAiEndpoints.send(res, r);
     }
 
+    /** POST /api/embeddings, Ollama's older form: one "prompt", one "embedding" back (here at unit length, as /api/embed gives it). */
+    void embeddings(byte[] body, ServerResponse res, Call call) throws IOException, InterruptedException {
+        Json j = Json.parseObject(body);
+        String name = j.requiredString("model");
+        String prompt = j.requiredString("prompt");
+        ObjectNode request = Json.MAPPER.createObjectNode().put("model", name).put("input", prompt).put("truncate", true);
+        if (j.has("keep_alive")) request.set("keep_alive", j.get("keep_alive"));
+        if (routed(name)) request.remove("keep_alive");
+        else call.model(name, Call.keepAlive(j.get("keep_alive")), true);
+        JsonNode answer = this.embeddings.answer(request, call);
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        r.set("embedding", answer.path("data").path(0).path("embedding"));
+        OpenAiEndpoints.send(res, r);
+    }
+
     // ---- generation ----------------------------------------------------------------------------
 
     void generate(byte[] body, ServerResponse res, Call call) throws IOException, InterruptedException {

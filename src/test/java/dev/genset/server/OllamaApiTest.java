@@ -65,6 +65,10 @@ class OllamaApiTest {
         assertThat(refused.status()).isEqualTo(400);
         assertThat(refused.json().get("error").asText()).contains("context size");
         assertThat(s.post("/api/embed", "{\"model\":\"stories\"}").status()).isEqualTo(400);
+        var older = s.post("/api/embeddings", "{\"model\":\"stories\",\"prompt\":\"Once upon a time\"}");
+        assertThat(older.status()).as(older.raw().body()).isEqualTo(200);
+        assertThat(older.json().get("embedding")).isEqualTo(openAi.json().at("/data/0/embedding"));
+        assertThat(s.post("/api/embeddings", "{\"model\":\"stories\"}").json().get("error").asText()).contains("prompt");
     }
 
     @Test
