@@ -10,8 +10,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,17 +34,7 @@ final class EmbedCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ObjectMapper json = new ObjectMapper();
         List<String> inputs = new ArrayList<>(texts);
-        if (jsonl != null) {
-            List<String> lines = Files.readAllLines(jsonl, StandardCharsets.UTF_8);
-            for (int i = 0; i < lines.size(); i++) {
-                if (lines.get(i).isBlank()) continue;
-                try {
-                    inputs.add(json.readValue(lines.get(i), String.class));
-                } catch (com.fasterxml.jackson.core.JacksonException e) {
-                    throw new IllegalArgumentException(jsonl + " line " + (i + 1) + " is not a JSON string");
-                }
-            }
-        }
+        if (jsonl != null) inputs.addAll(JsonLines.strings(jsonl));
         if (inputs.isEmpty()) throw new IllegalArgumentException("nothing to embed: give TEXT or --jsonl F");
         PrintStream out = System.out;
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {

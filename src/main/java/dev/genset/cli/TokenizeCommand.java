@@ -11,7 +11,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -50,17 +49,7 @@ final class TokenizeCommand implements Callable<Integer> {
             Tokenizer tokenizer = Tokenizer.fromGguf(gguf);
             if (jsonl != null) {
                 ObjectMapper json = new ObjectMapper();
-                List<String> lines = Files.readAllLines(jsonl, StandardCharsets.UTF_8);
-                for (int i = 0; i < lines.size(); i++) {
-                    if (lines.get(i).isBlank()) continue;
-                    String input;
-                    try {
-                        input = json.readValue(lines.get(i), String.class);
-                    } catch (com.fasterxml.jackson.core.JacksonException e) {
-                        throw new IllegalArgumentException(jsonl + " line " + (i + 1) + " is not a JSON string");
-                    }
-                    print(out, json, tokenizer, input);
-                }
+                for (String input : JsonLines.strings(jsonl)) print(out, json, tokenizer, input);
             } else {
                 String input = file != null ? Files.readString(file, StandardCharsets.UTF_8) : text;
                 print(out, new ObjectMapper(), tokenizer, input);

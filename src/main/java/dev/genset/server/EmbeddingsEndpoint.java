@@ -51,30 +51,17 @@ final class EmbeddingsEndpoint {
     }
 
     /**
-     * OpenAI's answer to an embeddings request as JSON, from the model served here or over its
-     * deployments, for another API's route to reshape (Ollama's /api/embed). Errors are thrown.
+     * The outcome of an embeddings request served here or over its model's deployments, for
+     * another API's route to reshape (Ollama's /api/embed). Errors of a local model are thrown.
      */
-    JsonNode answer(ObjectNode body, Call call) throws InterruptedException {
-        Outcome o;
+    Outcome outcome(ObjectNode body, Call call) throws InterruptedException {
         if (upstream.handles(body.path("model").asText(null))) {
             body.remove("truncate"); // an OpenAI upstream refuses fields it does not know
-            o = upstream.route("/embeddings", body, call, null, this::embeddings);
-        } else {
-            Reply.Routed reply = new Reply.Routed(null);
-            embeddings(Json.of(body, ""), reply, call);
-            o = reply.outcome("local");
+            return upstream.route("/embeddings", body, call, null, this::embeddings);
         }
-        if (o.body() == null || o.status() <= 0) throw Upstream.failed(body.path("model").asText(), o);
-        JsonNode answer;
-        try {
-            answer = Json.MAPPER.readTree(o.body());
-        } catch (IOException notJson) {
-            throw new ApiException(502, "upstream_error", "The upstream answered " + o.status() + " with a body that is not JSON.", null, "upstream_error");
-        }
-        if (o.status() < 200 || o.status() >= 300 || !answer.has("data"))
-            throw new ApiException(o.status() >= 400 ? o.status() : 502, o.status() >= 500 || o.status() < 400 ? "upstream_error" : "invalid_request_error",
-                    answer.path("error").path("message").asText("The upstream answered " + o.status() + "."), null, null);
-        return answer;
+        Reply.Routed reply = new Reply.Routed(null);
+        embeddings(Json.of(body, ""), reply, call);
+        return reply.outcome("local");
     }
 
     private void embeddings(Json j, Reply target, Call call) throws InterruptedException {

@@ -80,20 +80,27 @@ final class OllamaEndpoints {
         ObjectNode request = Json.MAPPER.createObjectNode().put("model", name);
         request.set("input", input);
         if (j.has("dimensions")) request.set("dimensions", j.get("dimensions"));
-        if (j.has("keep_alive")) request.set("keep_alive", j.get("keep_alive"));
         request.put("truncate", j.bool("truncate", true));
-        long loadNanos = 0;
-        if (routed(name)) request.remove("keep_alive");
-        else { // Ollama's routes wait for a model to load
-            call.model(name, Call.keepAlive(j.get("keep_alive")), true);
-            loadNanos = System.nanoTime() - t0;
-        }
-        JsonNode answer = embeddings.answer(request, call);
+        long loadNanos = loadUnlessRouted(name, j, request, call);
+        JsonNode answer = OllamaRouting.whole(name, embeddings.outcome(request, call), "data");
         ObjectNode r = Json.MAPPER.createObjectNode().put("model", name);
         ArrayNode vectors = r.putArray("embeddings");
         for (JsonNode d : answer.path("data")) vectors.add(d.path("embedding"));
         r.put("total_duration", System.nanoTime() - t0).put("load_duration", loadNanos).put("prompt_eval_count", answer.path("usage").path("prompt_tokens").asLong());
         OpenAiEndpoints.send(res, r);
+    }
+
+    /**
+     * For a model served here: waits for it to load, as Ollama's routes do, with the request's
+     * keep_alive (passed on in {@code request}); returns how long that took. A routed model's
+     * upstream gets no keep_alive, which OpenAI's API does not know.
+     */
+    private long loadUnlessRouted(String name, Json j, ObjectNode request, Call call) {
+        if (routed(name)) return 0;
+        long t0 = System.nanoTime();
+        if (j.has("keep_alive")) request.set("keep_alive", j.get("keep_alive"));
+        call.model(name, Call.keepAlive(j.get("keep_alive")), true);
+        return System.nanoTime() - t0;
     }
 
     /** POST /api/embeddings, Ollama's older form: one "prompt", one "embedding" back (here at unit length, as /api/embed gives it). */
@@ -102,10 +109,8 @@ final class OllamaEndpoints {
         String name = j.requiredString("model");
         String prompt = j.requiredString("prompt");
         ObjectNode request = Json.MAPPER.createObjectNode().put("model", name).put("input", prompt).put("truncate", true);
-        if (j.has("keep_alive")) request.set("keep_alive", j.get("keep_alive"));
-        if (routed(name)) request.remove("keep_alive");
-        else call.model(name, Call.keepAlive(j.get("keep_alive")), true);
-        JsonNode answer = this.embeddings.answer(request, call);
+        loadUnlessRouted(name, j, request, call);
+        JsonNode answer = OllamaRouting.whole(name, this.embeddings.outcome(request, call), "data");
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.set("embedding", answer.path("data").path(0).path("embedding"));
         OpenAiEndpoints.send(res, r);

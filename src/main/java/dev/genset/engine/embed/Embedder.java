@@ -69,22 +69,24 @@ public final class Embedder {
     public float[] embed(int[] tokens) {
         if (tokens.length == 0) throw new IllegalArgumentException("nothing to embed: no tokens");
         int batch = transformer.maxBatch();
+        // attention is causal: the first token's state depends on that token alone
+        int length = pooling == Pooling.CLS ? 1 : tokens.length;
         // one cache, as long as the longest sequence so far, kept for the next (a 4k-token cache of a 1B model is 180 MB)
-        if (cache == null || cache.capacity() < tokens.length) cache = model.newCache(tokens.length);
+        if (cache == null || cache.capacity() < length) cache = model.newCache(length);
         else cache.truncate(0);
         KvCache[] caches = new KvCache[batch];
         Arrays.fill(caches, cache);
         int[] positions = new int[batch];
         float[] sum = new float[dim];
-        for (int from = 0; from < tokens.length; from += batch) {
+        for (int from = 0; from < length; from += batch) {
             if (Thread.currentThread().isInterrupted()) throw new CancellationException("embedding cancelled");
-            int n = Math.min(batch, tokens.length - from);
+            int n = Math.min(batch, length - from);
             for (int r = 0; r < n; r++) positions[r] = from + r;
             transformer.hidden(n, Arrays.copyOfRange(tokens, from, from + n), positions, caches, hidden);
             switch (pooling) {
                 case MEAN -> { for (int r = 0; r < n; r++) for (int i = 0; i < dim; i++) sum[i] += hidden[r * dim + i]; }
-                case CLS -> { if (from == 0) System.arraycopy(hidden, 0, sum, 0, dim); }
-                case LAST -> { if (from + n == tokens.length) System.arraycopy(hidden, (n - 1) * dim, sum, 0, dim); }
+                case CLS -> System.arraycopy(hidden, 0, sum, 0, dim);
+                case LAST -> { if (from + n == length) System.arraycopy(hidden, (n - 1) * dim, sum, 0, dim); }
             }
         }
         if (pooling == Pooling.MEAN) for (int i = 0; i < dim; i++) sum[i] /= tokens.length;
