@@ -40,6 +40,8 @@ final class IntKernels {
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
 
     static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210,
             IQ4_NL_BYTES = 18, IQ4_XS_BYTES = 136, Q3_K_BYTES = 110;
@@ -208,6 +210,110 @@ final class IntKernels {
             acc = blockStep(lowNibbles(packed), highNibbles(packed), xq, xo, Simd.f16(s, b) * xd[xBlock + g], acc);
         }
         return sum(acc);
+    }
+
+    /**
+     * Eight Q4_0 rows at once from their {@link InterleavedQ4_0} form (group {@code group}) times one
+     * activation row from block {@code xBlock}: results to out[o .. o + 8]. The canonical sequence
+     * for each row of a repacked tensor: per block in column order, the exact integer dot product
+     * of the unsigned quants with the activation quants less 8 times the activation block's sum
+     * (that is, (q - 8) * x), converted to float and fused into the row's accumulator with the
+     * scale product dw * dx; the accumulator is the result (each row is one lane, so there is no
+     * lane sum). The same for every batch: the batched path calls this per activation row.
+     *
+     * <p>Per chunk (four values of each row) the 16 bytes are widened to 16-bit lanes (row r's
+     * values in lanes 2r, 2r + 1), the low and high nibbles multiplied with the broadcast activation
+     * pairs (4c, 4c + 1) and (4c + 2, 4c + 3), and everything summed in 16-bit lanes over the block
+     * (16 products of at most 15 * 127 a lane: exact); adjacent lanes are added into each row's int once per block.
+     */
+    static void dotQ4_0x8(MemorySegment p, long group, int blocks, int[] xPairs, int[] xSums, float[] xd, int xBlock, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8);
+        long g0 = group * blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES;
+        for (int b = 0; b < blocks; b++) {
+            long at = g0 + (long) b * InterleavedQ4_0.GROUP_BLOCK_BYTES;
+            int xp = (xBlock + b) * 16;
+            ShortVector s = ShortVector.zero(S16);
+            for (int c = 0; c < 8; c++) {
+                ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, at + 16 + 16 * c, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+                s = s.add(w.and((short) 0x0F).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * c]).reinterpretAsShorts()))
+                        .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * c + 1]).reinterpretAsShorts()));
+            }
+            IntVector i = (IntVector) s.reinterpretAsInts();
+            IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                    .sub(8 * xSums[xBlock + b]);
+            FloatVector scale = halfToFloat(ShortVector.fromMemorySegment(S8, p, at, LE)).mul(xd[xBlock + b]);
+            acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(scale, acc);
+        }
+        acc.intoArray(out, o);
+    }
+
+    /**
+     * {@link #dotQ4_0x8} for four activation rows at once, sharing each weight load and its nibble
+     * split: the same operations per (row, activation row), so bit-identical results. The four rows'
+     * pairs, sums and scales come interleaved ({@link QuantizedRows#interleave4}: pair k of row a at
+     * xi[xo + 4k + a], block b's sum and scale at [so + 4b + a]); the group's weight scales come as
+     * floats ({@link #groupScales}). Results for activation row a to out[o + a * stride ..]. One
+     * chunk per loop step, the block's end under a branch: a body with more steps made C2 hoist every
+     * load and product to the top and spill them (a third slower).
+     */
+    static void dotQ4_0x8x4(MemorySegment p, long group, int blocks, float[] dw, int[] xi, int xo, int[] xs, float[] xds, int so,
+                            float[] out, int o, int stride) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
+        ShortVector zero = ShortVector.zero(S16), s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+        long g0 = group * blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES;
+        for (int k = 0, n = 8 * blocks; k < n; k++) {
+            int c = k & 7, q = xo + 8 * k;
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, g0 + (long) (k >> 3) * InterleavedQ4_0.GROUP_BLOCK_BYTES + 16 + 16 * c, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector l = w.and((short) 0x0F), h = w.lanewise(VectorOperators.LSHR, 4);
+            s0 = s0.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts()));
+            s1 = s1.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts()));
+            s2 = s2.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts()));
+            s3 = s3.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts()));
+            if (c == 7) {
+                int b = k >> 3, sb = so + 4 * b;
+                FloatVector d = FloatVector.fromArray(F8, dw, 8 * b);
+                IntVector i = (IntVector) s0.reinterpretAsInts();
+                a0 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(8 * xs[sb]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), a0);
+                i = (IntVector) s1.reinterpretAsInts();
+                a1 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(8 * xs[sb + 1]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), a1);
+                i = (IntVector) s2.reinterpretAsInts();
+                a2 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(8 * xs[sb + 2]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), a2);
+                i = (IntVector) s3.reinterpretAsInts();
+                a3 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(8 * xs[sb + 3]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), a3);
+                s0 = s1 = s2 = s3 = zero;
+            }
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + stride);
+        a2.intoArray(out, o + 2 * stride);
+        a3.intoArray(out, o + 3 * stride);
+    }
+
+    /** The weight scales of an {@link InterleavedQ4_0} group as floats, 8 per block (row order), to dw[0 ..]. */
+    static void groupScales(MemorySegment p, long group, int blocks, float[] dw) {
+        long g0 = group * blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES;
+        for (int b = 0; b < blocks; b++)
+            halfToFloat(ShortVector.fromMemorySegment(S8, p, g0 + (long) b * InterleavedQ4_0.GROUP_BLOCK_BYTES, LE)).intoArray(dw, 8 * b);
+    }
+
+    /**
+     * 8 fp16 values to floats, exact for every half (zero, subnormals, normals, infinities, NaN):
+     * the magnitude's bits moved to a float's exponent and mantissa positions are the value times
+     * 2^-112 (subnormals included, as the float is then normal or subnormal alike), so one multiply
+     * by 2^112 rescales; infinities and NaN, whose exponent is all ones, are rebuilt directly.
+     */
+    static FloatVector halfToFloat(ShortVector h) {
+        IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I8, 0);
+        IntVector magnitude = i.and(0x7FFF);
+        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+        IntVector bits = (IntVector) ((FloatVector) shifted.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+        bits = bits.blend(shifted.or(0x7F800000), magnitude.compare(VectorOperators.GE, 0x7C00));
+        return (FloatVector) bits.or(i.and(0x80000000)).reinterpretAsFloats();
     }
 
     /**

@@ -18,7 +18,8 @@ import static dev.genset.engine.tensor.Simd.L;
  * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the calling
  * thread), then each block's product is an exact integer dot product scaled by the two block
  * scales ({@link IntKernels}). Q6_K, Q3_K and Q5_0 weights are first repacked, once per tensor, to a byte per
- * value ({@link PackedQuants}). The other types multiply floats.
+ * value ({@link PackedQuants}); Q4_0 weights whose rows come in whole groups of eight are repacked with
+ * eight rows interleaved ({@link InterleavedQ4_0}), in the same bytes. The other types multiply floats.
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the
@@ -75,7 +76,11 @@ public final class MatMul {
             if (job.integer) job.xq.quantize(x, batch, cols);
             if (job.integer && w instanceof Q6_KTensor q6) job.q6 = q6.packed(pool);  // packed on first use, on the pool
             if (job.integer && w instanceof DecodedTensor d && d.packs()) job.q6 = d.packed(pool);
-            int n = job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
+            if (job.integer && w instanceof Q4_0Tensor q4 && (job.q4 = q4.interleaved(pool, cols)) != null) {
+                job.xq.pairUp();
+                if (batch >= 4) job.xq.interleave4();
+            }
+            int n = job.q4 != null ? rows / InterleavedQ4_0.ROWS : job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
             pool.forRange(n, job, (long) rows * cols * batch);
         } finally {
             job.clear();
@@ -90,6 +95,8 @@ public final class MatMul {
         boolean busy, fused, integer;
         /** Packed weights (Q6_K, and Q3_K or Q5_0 where repacked) in the form the integer kernels read. */
         PackedQuants q6;
+        /** Q4_0 weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
+        InterleavedQ4_0 q4;
         /** The activations quantized to 8 bits, for weights that take the integer kernels. */
         final QuantizedRows xq = new QuantizedRows();
 
@@ -108,13 +115,16 @@ public final class MatMul {
         void clear() {
             w = null;
             q6 = null;
+            q4 = null;
             x = out = null;
             busy = false;
         }
 
         @Override
         public void run(int from, int to) {
-            if (integer) {
+            if (q4 != null) {
+                interleavedQ4_0(q4, xq, batch, out, rows, from, to);
+            } else if (integer) {
                 if (batch == 1) intSingleRow(w, q6, xq, out, from, to, cols);
                 else intTiled(w, q6, xq, batch, out, rows, cols, from, to);
             } else if (fused) {
@@ -167,6 +177,30 @@ public final class MatMul {
                 }
             }
             default -> throw new IllegalStateException(w.type() + " has no integer kernel");
+        }
+    }
+
+    /**
+     * Groups [from, to) of 8 interleaved Q4_0 rows against every activation row: for each group, the
+     * activation rows four at a time and then one by one, so the group's bytes (a few kilobytes) are
+     * read from memory once and from the core's cache for the rest of the batch. Both kernels do
+     * the single-row sequence, so results are batch-invariant.
+     */
+    static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
+        float[] dw = null;
+        if (quads > 0) {
+            float[][] sh = SCALES.get();
+            if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
+            dw = sh[0];
+        }
+        for (int g = from; g < to; g++) {
+            int o = InterleavedQ4_0.ROWS * g;
+            if (quads > 0) IntKernels.groupScales(w.data, g, blocks, dw);
+            for (int t = 0; t < quads; t++)
+                IntKernels.dotQ4_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks, out, 4 * t * rows + o, rows);
+            for (int b = 4 * quads; b < batch; b++)
+                IntKernels.dotQ4_0x8(w.data, g, blocks, x.pairs, x.sums, x.d, b * blocks, out, b * rows + o);
         }
     }
 

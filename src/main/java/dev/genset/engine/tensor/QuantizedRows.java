@@ -23,6 +23,13 @@ final class QuantizedRows {
      * per-block offset (Q4_K's mins) multiplies that offset by.
      */
     float[] scaledSums = new float[0];
+    /** Each block's sum of its quantized values (what {@link IntKernels#dotQ4_0x8} corrects unsigned quants by). */
+    int[] sums = new int[0];
+    /**
+     * Adjacent quants (2k, 2k + 1) of each row packed into one int, low half first: the form whose
+     * broadcast multiplies interleaved weights ({@link IntKernels#dotQ4_0x8}); made by {@link #pairUp}.
+     */
+    int[] pairs = new int[0];
     int rows, cols, blocks;
 
     /** Quantizes rows [0, rows) of x (cols values each, cols a multiple of 32). */
@@ -35,11 +42,42 @@ final class QuantizedRows {
         if (d.length < rows * blocks) {
             d = new float[rows * blocks];
             scaledSums = new float[rows * blocks];
+            sums = new int[rows * blocks];
         }
-        for (int b = 0, n = rows * blocks; b < n; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, b);
+        for (int b = 0, n = rows * blocks; b < n; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, sums, b);
     }
 
-    private static void quantizeBlock(float[] x, int off, short[] q, float[] d, float[] scaledSums, int block) {
+    /** {@link #pairs}, {@link #sums} and {@link #d} of each run of four rows interleaved (see {@link IntKernels#dotQ4_0x8x4}); rows past the last four are left out. */
+    int[] pairs4 = new int[0], sums4 = new int[0];
+    float[] d4 = new float[0];
+
+    /** Fills {@link #pairs4}, {@link #sums4} and {@link #d4} from {@link #pairs}, {@link #sums} and {@link #d}. */
+    void interleave4() {
+        int quads = rows / 4, half = cols / 2;
+        if (pairs4.length < quads * 4 * half) pairs4 = new int[quads * 4 * half];
+        if (sums4.length < quads * 4 * blocks) {
+            sums4 = new int[quads * 4 * blocks];
+            d4 = new float[quads * 4 * blocks];
+        }
+        for (int t = 0; t < quads; t++)
+            for (int a = 0; a < 4; a++) {
+                int row = 4 * t + a;
+                for (int k = 0; k < half; k++) pairs4[4 * (t * half + k) + a] = pairs[row * half + k];
+                for (int b = 0; b < blocks; b++) {
+                    sums4[4 * (t * blocks + b) + a] = sums[row * blocks + b];
+                    d4[4 * (t * blocks + b) + a] = d[row * blocks + b];
+                }
+            }
+    }
+
+    /** Fills {@link #pairs} from the quantized values. */
+    void pairUp() {
+        int n = rows * cols / 2;
+        if (pairs.length < n) pairs = new int[n];
+        for (int k = 0; k < n; k++) pairs[k] = (q[2 * k] & 0xFFFF) | q[2 * k + 1] << 16;
+    }
+
+    private static void quantizeBlock(float[] x, int off, short[] q, float[] d, float[] scaledSums, int[] sums, int block) {
         float amax = 0f;
         for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[off + j]));
         d[block] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
@@ -47,6 +85,7 @@ final class QuantizedRows {
         int sum = 0;
         for (int j = 0; j < BLOCK; j++) sum += q[off + j] = (short) Math.rint(x[off + j] * id);
         scaledSums[block] = d[block] * sum;
+        sums[block] = sum;
     }
 
     /** The value of element i of row r as the kernels see it (q * d), for tests. */

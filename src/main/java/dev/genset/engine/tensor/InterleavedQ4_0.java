@@ -1,0 +1,96 @@
+package dev.genset.engine.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Q4_0 weights repacked once, on first use, with eight rows interleaved, the form
+ * {@link IntKernels#dotQ4_0x8} multiplies (llama.cpp repacks Q4_0 for its AVX2 kernels too).
+ *
+ * <p>Why: the Vector API has no byte dot product, so the stored form's kernel widens each block to
+ * 16-bit lanes, multiplies them with the activation quants and adds adjacent lanes into ints per
+ * block and row: about 40 instructions a block. Interleaved, one 16-byte load holds four values of
+ * each of eight rows; each activation pair is broadcast and multiplied with all eight rows at once,
+ * the products summed in 16-bit lanes over the whole block (unsigned nibbles times 8-bit
+ * activations, 16 products a lane: at most 30,480, so exact), and only then turned into ints and
+ * floats, once per block for eight rows. The bytes per block stay 18, so memory traffic is the
+ * stored form's.
+ *
+ * <p>Layout: per group of 8 rows and per 32-value block, 144 bytes: the 8 rows' fp16 scales, then 8
+ * chunks of 16 bytes; chunk c holds values 4c .. 4c+3 of each row r in bytes 2r and 2r + 1: byte
+ * 2r + e has value 4c + e in its low nibble and value 4c + 2 + e in its high nibble (the stored
+ * quants, 0..15). Groups follow each other, blocks in column order within a group.
+ */
+final class InterleavedQ4_0 {
+    static final int ROWS = 8, GROUP_BLOCK_BYTES = ROWS * Q4_0Tensor.BYTES;
+
+    /** The repacked bytes. */
+    final MemorySegment data;
+    /** Values per row. */
+    final int cols;
+    private final Arena arena;
+
+    private InterleavedQ4_0(MemorySegment data, int cols, Arena arena) {
+        this.data = data;
+        this.cols = cols;
+        this.arena = arena;
+    }
+
+    void free() {
+        arena.close();
+    }
+
+    /** Groups packed per task: enough to be worth a hand-off. */
+    private static final int GROUPS_PER_TASK = 16;
+
+    /** Repacks a tensor of rows of {@code cols} values (rows a multiple of 8) on the pool's threads. */
+    static InterleavedQ4_0 of(Q4_0Tensor t, int cols, Parallel pool) {
+        MemorySegment src = t.segment();
+        int blocks = cols / Q4_0Tensor.BLOCK;
+        long groups = t.size() / cols / ROWS;
+        Arena arena = Arena.ofShared();
+        MemorySegment data = arena.allocate(groups * blocks * GROUP_BLOCK_BYTES, 64);
+        int tasks = (int) ((groups + GROUPS_PER_TASK - 1) / GROUPS_PER_TASK);
+        try {
+            pool.forRange(tasks, (from, to) -> {
+                long first = (long) from * GROUPS_PER_TASK, end = Math.min(groups, (long) to * GROUPS_PER_TASK);
+                for (long g = first; g < end; g++) packGroup(src, g, blocks, data);
+                // the kernels do not read the stored bytes again: let the kernel drop their pages
+                long bytesPerGroup = (long) ROWS * blocks * Q4_0Tensor.BYTES;
+                if (src.isMapped()) src.asSlice(first * bytesPerGroup, (end - first) * bytesPerGroup).unload();
+            }, t.size());
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+        return new InterleavedQ4_0(data, cols, arena);
+    }
+
+    /**
+     * Group g: for each block and row, the scale copied, and the 16 packed bytes read as four
+     * little-endian ints (byte i holds value i low and value i + 16 high), so the four values of
+     * chunk c are the low (c < 4) or high nibbles of word c % 4, one per byte.
+     */
+    static void packGroup(MemorySegment src, long g, int blocks, MemorySegment dst) {
+        for (int b = 0; b < blocks; b++) {
+            long out = (g * blocks + b) * GROUP_BLOCK_BYTES;
+            for (int r = 0; r < ROWS; r++) {
+                long in = ((g * ROWS + r) * blocks + b) * Q4_0Tensor.BYTES;
+                dst.set(Simd.LE_SHORT, out + 2 * r, src.get(Simd.LE_SHORT, in));
+                for (int c = 0; c < 8; c++) {
+                    int word = src.get(Simd.LE_INT, in + 2 + 4 * (c & 3));
+                    int n = (c < 4 ? word : word >>> 4) & 0x0F0F0F0F;  // values 4c .. 4c+3, a byte each
+                    int even = (n & 0xFF) | (n >>> 16 & 0xFF) << 4, odd = (n >>> 8 & 0xFF) | (n >>> 24) << 4;
+                    dst.set(Simd.LE_SHORT, out + 16 + 16 * c + 2 * r, (short) (even | odd << 8));
+                }
+            }
+        }
+    }
+
+    /** The stored quant (0..15) of value j of block b of row r of group g, read back from the packed bytes (tests). */
+    int quant(long g, int b, int r, int j) {
+        int c = j / 4, e = j % 2, high = (j % 4) / 2;
+        int packed = data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, (g * (cols / 32) + b) * GROUP_BLOCK_BYTES + 16 + 16 * c + 2 * r + e) & 0xFF;
+        return high == 0 ? packed & 0xF : packed >>> 4;
+    }
+}
