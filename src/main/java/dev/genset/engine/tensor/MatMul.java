@@ -182,9 +182,10 @@ public final class MatMul {
 
     /**
      * Groups [from, to) of 8 interleaved Q4_0 rows against every activation row: for each group, the
-     * activation rows four at a time and then one by one, so the group's bytes (a few kilobytes) are
-     * read from memory once and from the core's cache for the rest of the batch. Both kernels do
-     * the single-row sequence, so results are batch-invariant.
+     * activation rows four at a time (in chunks that stay in L2, as {@link #intTiled} takes them) and
+     * then one by one, so the group's bytes (a few kilobytes) are read from memory once per chunk and
+     * from the core's cache for the rest of it. Both kernels do the single-row sequence, so results
+     * are batch-invariant.
      */
     static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
@@ -194,14 +195,20 @@ public final class MatMul {
             if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
             dw = sh[0];
         }
-        for (int g = from; g < to; g++) {
-            int o = InterleavedQ4_0.ROWS * g;
-            if (quads > 0) IntKernels.groupScales(w.data, g, blocks, dw);
-            for (int t = 0; t < quads; t++)
-                IntKernels.dotQ4_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks, out, 4 * t * rows + o, rows);
-            for (int b = 4 * quads; b < batch; b++)
-                IntKernels.dotQ4_0x8(w.data, g, blocks, x.pairs, x.sums, x.d, b * blocks, out, b * rows + o);
+        // runs of four activation rows in chunks whose pairs stay in L2 while the groups pass over them
+        int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
+        for (int t0 = 0; t0 < quads; t0 += chunk) {
+            int t1 = Math.min(quads, t0 + chunk);
+            for (int g = from; g < to; g++) {
+                int o = InterleavedQ4_0.ROWS * g;
+                IntKernels.groupScales(w.data, g, blocks, dw);
+                for (int t = t0; t < t1; t++)
+                    IntKernels.dotQ4_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks, out, 4 * t * rows + o, rows);
+            }
         }
+        for (int g = from; g < to; g++)
+            for (int b = 4 * quads; b < batch; b++)
+                IntKernels.dotQ4_0x8(w.data, g, blocks, x.pairs, x.sums, x.d, b * blocks, out, b * rows + InterleavedQ4_0.ROWS * g);
     }
 
     /** Q4_K or Q5_K rows: each row's scales and mins unpacked, then its fused kernel. */
