@@ -66,10 +66,15 @@ final class InterleavedQ4_0 {
         return new InterleavedQ4_0(data, cols, arena);
     }
 
+    private static final java.lang.foreign.ValueLayout.OfLong LE_LONG = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
+    private static final long NIBBLES = 0x0F0F0F0F0F0F0F0FL;
+
     /**
-     * Group g: for each block and row, the scale copied, and the 16 packed bytes read as four
-     * little-endian ints (byte i holds value i low and value i + 16 high), so the four values of
-     * chunk c are the low (c < 4) or high nibbles of word c % 4, one per byte.
+     * Group g: for each block and row, the scale copied, and the 16 packed bytes read as two
+     * little-endian longs (byte i holds value i low and value i + 16 high). The low (or high)
+     * nibbles of one long are eight consecutive values, a byte each; or-ing in the same long shifted
+     * down two bytes and up one nibble puts values k and k + 2 into byte k, so bytes 0, 1 are chunk
+     * 2m's pair for this row and bytes 4, 5 chunk 2m + 1's (nibbles never carry across bytes).
      */
     static void packGroup(MemorySegment src, long g, int blocks, MemorySegment dst) {
         for (int b = 0; b < blocks; b++) {
@@ -77,11 +82,14 @@ final class InterleavedQ4_0 {
             for (int r = 0; r < ROWS; r++) {
                 long in = ((g * ROWS + r) * blocks + b) * Q4_0Tensor.BYTES;
                 dst.set(Simd.LE_SHORT, out + 2 * r, src.get(Simd.LE_SHORT, in));
-                for (int c = 0; c < 8; c++) {
-                    int word = src.get(Simd.LE_INT, in + 2 + 4 * (c & 3));
-                    int n = (c < 4 ? word : word >>> 4) & 0x0F0F0F0F;  // values 4c .. 4c+3, a byte each
-                    int even = (n & 0xFF) | (n >>> 16 & 0xFF) << 4, odd = (n >>> 8 & 0xFF) | (n >>> 24) << 4;
-                    dst.set(Simd.LE_SHORT, out + 16 + 16 * c + 2 * r, (short) (even | odd << 8));
+                long lo = src.get(LE_LONG, in + 2), hi = src.get(LE_LONG, in + 10);
+                // values 0-7, 8-15 (low nibbles) and 16-23, 24-31 (high nibbles): chunks 0-1, 2-3, 4-5, 6-7
+                for (int m = 0; m < 4; m++) {
+                    long word = (m & 1) == 0 ? lo : hi;
+                    long x = (m < 2 ? word : word >>> 4) & NIBBLES;
+                    long y = x | (x >>> 16) << 4;
+                    dst.set(Simd.LE_SHORT, out + 16 + 32 * m + 2 * r, (short) y);
+                    dst.set(Simd.LE_SHORT, out + 32 + 32 * m + 2 * r, (short) (y >>> 32));
                 }
             }
         }
