@@ -294,6 +294,81 @@ final class IntKernels {
         a3.intoArray(out, o + 3 * stride);
     }
 
+    /**
+     * Eight Q4_K rows at once from their {@link InterleavedQ4_K} form (group {@code group}) times one
+     * activation row from block {@code xBlock}: results to out[o .. o + 8]. The group's scales and
+     * mins come as floats ({@link InterleavedQ4_K#groupScales}). The canonical sequence for each row
+     * of a repacked Q4_K tensor: per sub-block in column order, the exact integer dot product of the
+     * quants (0..15) with the activation quants, converted and fused into the row's accumulator with
+     * (d * scale) * dx, then the min term fused in: -(dmin * min) times dx * (sum of the activation
+     * quants). Quants are summed in 16-bit lanes as {@link #dotQ4_0x8} does.
+     */
+    static void dotQ4_Kx8(MemorySegment p, long group, int superBlocks, float[] scales, float[] mins, int[] xPairs, float[] xd, float[] xs,
+                          int xBlock, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8);
+        long q0 = InterleavedQ4_K.quants(group, superBlocks, 0);
+        for (int k = 0, subBlocks = 8 * superBlocks; k < subBlocks; k++) {
+            long at = q0 + (long) k * InterleavedQ4_K.SUB_BLOCK_BYTES;
+            int xp = (xBlock + k) * 16;
+            ShortVector s = ShortVector.zero(S16);
+            for (int c = 0; c < 8; c++) {
+                ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, at + 16 * c, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+                s = s.add(w.and((short) 0x0F).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * c]).reinterpretAsShorts()))
+                        .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * c + 1]).reinterpretAsShorts()));
+            }
+            IntVector i = (IntVector) s.reinterpretAsInts();
+            IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+            acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * k).mul(xd[xBlock + k]), acc);
+            acc = FloatVector.fromArray(F8, mins, 8 * k).neg().fma(FloatVector.broadcast(F8, xs[xBlock + k]), acc);
+        }
+        acc.intoArray(out, o);
+    }
+
+    /**
+     * {@link #dotQ4_Kx8} for four activation rows at once, as {@link #dotQ4_0x8x4} is for Q4_0: the
+     * four rows' pairs, scaled sums and scales interleaved ({@link QuantizedRows#interleave4}).
+     */
+    static void dotQ4_Kx8x4(MemorySegment p, long group, int superBlocks, float[] scales, float[] mins, int[] xi, int xo, float[] xs, float[] xds, int so,
+                            float[] out, int o, int stride) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
+        ShortVector zero = ShortVector.zero(S16), s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+        long q0 = InterleavedQ4_K.quants(group, superBlocks, 0);
+        for (int k = 0, n = 64 * superBlocks; k < n; k++) {
+            int c = k & 7, q = xo + 8 * k;
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector l = w.and((short) 0x0F), h = w.lanewise(VectorOperators.LSHR, 4);
+            s0 = s0.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts()));
+            s1 = s1.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts()));
+            s2 = s2.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts()));
+            s3 = s3.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts()));
+            if (c == 7) {
+                int b = k >> 3, sb = so + 4 * b;
+                FloatVector d = FloatVector.fromArray(F8, scales, 8 * b), m = FloatVector.fromArray(F8, mins, 8 * b).neg();
+                IntVector i = (IntVector) s0.reinterpretAsInts();
+                a0 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), a0);
+                a0 = m.fma(FloatVector.broadcast(F8, xs[sb]), a0);
+                i = (IntVector) s1.reinterpretAsInts();
+                a1 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), a1);
+                a1 = m.fma(FloatVector.broadcast(F8, xs[sb + 1]), a1);
+                i = (IntVector) s2.reinterpretAsInts();
+                a2 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), a2);
+                a2 = m.fma(FloatVector.broadcast(F8, xs[sb + 2]), a2);
+                i = (IntVector) s3.reinterpretAsInts();
+                a3 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), a3);
+                a3 = m.fma(FloatVector.broadcast(F8, xs[sb + 3]), a3);
+                s0 = s1 = s2 = s3 = zero;
+            }
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + stride);
+        a2.intoArray(out, o + 2 * stride);
+        a3.intoArray(out, o + 3 * stride);
+    }
+
     /** The weight scales of an {@link InterleavedQ4_0} group as floats, 8 per block (row order), to dw[0 ..]. */
     static void groupScales(MemorySegment p, long group, int blocks, float[] dw) {
         long g0 = group * blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES;

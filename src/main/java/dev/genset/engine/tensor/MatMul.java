@@ -18,8 +18,9 @@ import static dev.genset.engine.tensor.Simd.L;
  * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the calling
  * thread), then each block's product is an exact integer dot product scaled by the two block
  * scales ({@link IntKernels}). Q6_K, Q3_K and Q5_0 weights are first repacked, once per tensor, to a byte per
- * value ({@link PackedQuants}); Q4_0 weights whose rows come in whole groups of eight are repacked with
- * eight rows interleaved ({@link InterleavedQ4_0}), in the same bytes. The other types multiply floats.
+ * value ({@link PackedQuants}); Q4_0 and Q4_K weights whose rows come in whole groups of eight are
+ * repacked with eight rows interleaved ({@link InterleavedQ4_0}, {@link InterleavedQ4_K}), in the same
+ * bytes. The other types multiply floats.
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the
@@ -76,11 +77,12 @@ public final class MatMul {
             if (job.integer) job.xq.quantize(x, batch, cols);
             if (job.integer && w instanceof Q6_KTensor q6) job.q6 = q6.packed(pool);  // packed on first use, on the pool
             if (job.integer && w instanceof DecodedTensor d && d.packs()) job.q6 = d.packed(pool);
-            if (job.integer && w instanceof Q4_0Tensor q4 && (job.q4 = q4.interleaved(pool, cols)) != null) {
+            if (job.integer && (w instanceof Q4_0Tensor q4 && (job.q4 = q4.interleaved(pool, cols)) != null
+                    || w instanceof Q4_KTensor q4k && (job.q4k = q4k.interleaved(pool, cols)) != null)) {
                 job.xq.pairUp();
                 if (batch >= 4) job.xq.interleave4();
             }
-            int n = job.q4 != null ? rows / InterleavedQ4_0.ROWS : job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
+            int n = job.q4 != null || job.q4k != null ? rows / 8 : job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
             pool.forRange(n, job, (long) rows * cols * batch);
         } finally {
             job.clear();
@@ -97,6 +99,8 @@ public final class MatMul {
         PackedQuants q6;
         /** Q4_0 weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
         InterleavedQ4_0 q4;
+        /** Q4_K weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
+        InterleavedQ4_K q4k;
         /** The activations quantized to 8 bits, for weights that take the integer kernels. */
         final QuantizedRows xq = new QuantizedRows();
 
@@ -116,6 +120,7 @@ public final class MatMul {
             w = null;
             q6 = null;
             q4 = null;
+            q4k = null;
             x = out = null;
             busy = false;
         }
@@ -124,6 +129,8 @@ public final class MatMul {
         public void run(int from, int to) {
             if (q4 != null) {
                 interleavedQ4_0(q4, xq, batch, out, rows, from, to);
+            } else if (q4k != null) {
+                interleavedQ4_K(q4k, xq, batch, out, rows, from, to);
             } else if (integer) {
                 if (batch == 1) intSingleRow(w, q6, xq, out, from, to, cols);
                 else intTiled(w, q6, xq, batch, out, rows, cols, from, to);
@@ -209,6 +216,31 @@ public final class MatMul {
         for (int g = from; g < to; g++)
             for (int b = 4 * quads; b < batch; b++)
                 IntKernels.dotQ4_0x8(w.data, g, blocks, x.pairs, x.sums, x.d, b * blocks, out, b * rows + InterleavedQ4_0.ROWS * g);
+    }
+
+    /** {@link #interleavedQ4_0} for Q4_K: each group's scales and mins unpacked to floats first. */
+    static void interleavedQ4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        int superBlocks = w.cols / Q4_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
+        float[][] sh = SCALES.get(), mh = MINS.get();
+        if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
+        if (mh[0].length < 8 * blocks) mh[0] = new float[8 * blocks];
+        float[] scales = sh[0], mins = mh[0], tmp = LANES.get();
+        int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
+        for (int t0 = 0; t0 < quads; t0 += chunk) {
+            int t1 = Math.min(quads, t0 + chunk);
+            for (int g = from; g < to; g++) {
+                InterleavedQ4_K.groupScales(w.data, g, superBlocks, scales, mins, tmp);
+                for (int t = t0; t < t1; t++)
+                    IntKernels.dotQ4_Kx8x4(w.data, g, superBlocks, scales, mins, x.pairs4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4, t * 4 * blocks,
+                            out, 4 * t * rows + 8 * g, rows);
+            }
+        }
+        if (4 * quads < batch)
+            for (int g = from; g < to; g++) {
+                InterleavedQ4_K.groupScales(w.data, g, superBlocks, scales, mins, tmp);
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ4_Kx8(w.data, g, superBlocks, scales, mins, x.pairs, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+            }
     }
 
     /** Q4_K or Q5_K rows: each row's scales and mins unpacked, then its fused kernel. */

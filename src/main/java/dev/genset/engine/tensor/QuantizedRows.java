@@ -47,17 +47,18 @@ final class QuantizedRows {
         for (int b = 0, n = rows * blocks; b < n; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, sums, b);
     }
 
-    /** {@link #pairs}, {@link #sums} and {@link #d} of each run of four rows interleaved (see {@link IntKernels#dotQ4_0x8x4}); rows past the last four are left out. */
+    /** {@link #pairs}, {@link #sums}, {@link #d} and {@link #scaledSums} of each run of four rows interleaved (see {@link IntKernels#dotQ4_0x8x4}); rows past the last four are left out. */
     int[] pairs4 = new int[0], sums4 = new int[0];
-    float[] d4 = new float[0];
+    float[] d4 = new float[0], scaledSums4 = new float[0];
 
-    /** Fills {@link #pairs4}, {@link #sums4} and {@link #d4} from {@link #pairs}, {@link #sums} and {@link #d}. */
+    /** Fills {@link #pairs4}, {@link #sums4}, {@link #d4} and {@link #scaledSums4} from the per-row arrays. */
     void interleave4() {
         int quads = rows / 4, half = cols / 2;
         if (pairs4.length < quads * 4 * half) pairs4 = new int[quads * 4 * half];
         if (sums4.length < quads * 4 * blocks) {
             sums4 = new int[quads * 4 * blocks];
             d4 = new float[quads * 4 * blocks];
+            scaledSums4 = new float[quads * 4 * blocks];
         }
         for (int t = 0; t < quads; t++)
             for (int a = 0; a < 4; a++) {
@@ -66,6 +67,7 @@ final class QuantizedRows {
                 for (int b = 0; b < blocks; b++) {
                     sums4[4 * (t * blocks + b) + a] = sums[row * blocks + b];
                     d4[4 * (t * blocks + b) + a] = d[row * blocks + b];
+                    scaledSums4[4 * (t * blocks + b) + a] = scaledSums[row * blocks + b];
                 }
             }
     }
