@@ -294,14 +294,35 @@ final class IntKernels {
         a3.intoArray(out, o + 3 * stride);
     }
 
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+
+    /**
+     * The scales and mins of {@link InterleavedQ4_K} group g as floats, sub-block k's 8 rows at [8k ..]:
+     * d * scale to scales and dmin * min to mins (the products {@link #unpackQ4_K} makes), converted
+     * from the group's headers 8 rows at a time.
+     */
+    static void groupScalesQ4_K(MemorySegment p, long g, int superBlocks, float[] scales, float[] mins) {
+        for (int sb = 0; sb < superBlocks; sb++) {
+            long h = InterleavedQ4_K.header(g, superBlocks, sb);
+            FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE)), dmin = halfToFloat(ShortVector.fromMemorySegment(S8, p, h + 16, LE));
+            for (int k = 0; k < 8; k++) {
+                long sc = h + 32 + 16 * k;
+                d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc, LE).convertShape(VectorOperators.B2I, I8, 0).convert(VectorOperators.I2F, 0))
+                        .intoArray(scales, 8 * (8 * sb + k));
+                dmin.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc + 8, LE).convertShape(VectorOperators.B2I, I8, 0).convert(VectorOperators.I2F, 0))
+                        .intoArray(mins, 8 * (8 * sb + k));
+            }
+        }
+    }
+
     /**
      * Eight Q4_K rows at once from their {@link InterleavedQ4_K} form (group {@code group}) times one
-     * activation row from block {@code xBlock}: results to out[o .. o + 8]. The group's scales and
-     * mins come as floats ({@link InterleavedQ4_K#groupScales}). The canonical sequence for each row
-     * of a repacked Q4_K tensor: per sub-block in column order, the exact integer dot product of the
-     * quants (0..15) with the activation quants, converted and fused into the row's accumulator with
-     * (d * scale) * dx, then the min term fused in: -(dmin * min) times dx * (sum of the activation
-     * quants). Quants are summed in 16-bit lanes as {@link #dotQ4_0x8} does.
+     * activation row from block {@code xBlock}: results to out[o .. o + 8]. The canonical sequence
+     * for each row of a repacked Q4_K tensor: per sub-block in column order, the exact integer dot
+     * product of the quants (0..15) with the activation quants, converted and fused into the row's
+     * accumulator with (d * scale) * dx, then the min term fused in: -(dmin * min) times dx * (the sum
+     * of the activation quants). Quants are summed in 16-bit lanes as {@link #dotQ4_0x8} does; the
+     * group's scales and mins come as floats ({@link #groupScalesQ4_K}).
      */
     static void dotQ4_Kx8(MemorySegment p, long group, int superBlocks, float[] scales, float[] mins, int[] xPairs, float[] xd, float[] xs,
                           int xBlock, float[] out, int o) {

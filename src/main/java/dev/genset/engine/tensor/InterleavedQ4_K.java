@@ -10,14 +10,15 @@ import java.lang.foreign.ValueLayout;
  * kernel reads each sub-block of each row on its own (about twice Q4_0's work per value); here a
  * sub-block of eight rows costs what a Q4_0 block of eight rows does, plus its scale and min.
  *
- * <p>Layout, per group of 8 rows: first the headers of every super-block, 8 rows of 16 bytes each
- * (d, dmin and the 12 packed scale bytes, as stored), then per super-block and sub-block 128 bytes of
- * quants in {@link InterleavedQ4_0}'s chunk order (chunk c: values 4c .. 4c+3 of each row r in bytes
- * 2r, 2r + 1). Headers apart let a group's scales be unpacked in one pass over a few hundred bytes.
- * The bytes per super-block stay 144.
+ * <p>Layout, per group of 8 rows: first a header per super-block (160 bytes): the 8 rows' d as fp16,
+ * their dmin, then per sub-block the 8 rows' 6-bit scales and the 8 rows' mins, a byte each
+ * (unpacked from the stored 12-byte form, so the kernels convert them 8 at a time); then per
+ * super-block and sub-block 128 bytes of quants in {@link InterleavedQ4_0}'s chunk order (chunk c:
+ * values 4c .. 4c+3 of each row r in bytes 2r, 2r + 1). 1,184 bytes per super-block of 8 rows
+ * where the stored form has 1,152.
  */
 final class InterleavedQ4_K {
-    static final int ROWS = 8, HEADER = 16, SUB_BLOCK_BYTES = 128;
+    static final int ROWS = 8, HEADER = 160, SUB_BLOCK_BYTES = 128, GROUP_SUPER_BLOCK_BYTES = HEADER + 8 * SUB_BLOCK_BYTES;
 
     final MemorySegment data;
     final int cols;
@@ -39,12 +40,22 @@ final class InterleavedQ4_K {
 
     /** Bytes of one group: 8 rows of {@code superBlocks} super-blocks. */
     static long groupBytes(int superBlocks) {
-        return (long) ROWS * superBlocks * Q4_KTensor.BYTES;
+        return (long) superBlocks * GROUP_SUPER_BLOCK_BYTES;
+    }
+
+    /** Bytes the interleaved form of a tensor of {@code size} values takes. */
+    static long bytes(long size) {
+        return size / (ROWS * Q4_KTensor.BLOCK) * GROUP_SUPER_BLOCK_BYTES;
+    }
+
+    /** Byte offset of super-block sb's header in group g. */
+    static long header(long g, int superBlocks, int sb) {
+        return g * groupBytes(superBlocks) + (long) sb * HEADER;
     }
 
     /** Byte offset of the quants of sub-block k (counted over the row) in group g. */
     static long quants(long g, int superBlocks, int k) {
-        return g * groupBytes(superBlocks) + (long) superBlocks * ROWS * HEADER + (long) k * SUB_BLOCK_BYTES;
+        return g * groupBytes(superBlocks) + (long) superBlocks * HEADER + (long) k * SUB_BLOCK_BYTES;
     }
 
     static InterleavedQ4_K of(Q4_KTensor t, int cols, Parallel pool) {
@@ -58,7 +69,8 @@ final class InterleavedQ4_K {
             pool.forRange(tasks, (from, to) -> {
                 long first = (long) from * GROUPS_PER_TASK, end = Math.min(groups, (long) to * GROUPS_PER_TASK);
                 for (long g = first; g < end; g++) packGroup(src, g, superBlocks, data);
-                if (src.isMapped()) src.asSlice(first * groupBytes(superBlocks), (end - first) * groupBytes(superBlocks)).unload();
+                long stored = (long) ROWS * superBlocks * Q4_KTensor.BYTES;
+                if (src.isMapped()) src.asSlice(first * stored, (end - first) * stored).unload();
             }, t.size());
         } catch (RuntimeException | Error e) {
             arena.close();
@@ -68,19 +80,27 @@ final class InterleavedQ4_K {
     }
 
     /**
-     * Group g. Sub-blocks 2h and 2h + 1 of a super-block take the low and high nibbles of the same
-     * 32 bytes, value j in byte j; each 8-byte word gives two chunks by {@link InterleavedQ4_0#packGroup}'s shifts.
+     * Group g. The header's scales and mins are unpacked as {@link IntKernels#unpackQ4_K} does (three
+     * 32-bit words hold all 16, a byte each). Sub-blocks 2h and 2h + 1 of a super-block take the low
+     * and high nibbles of the same 32 bytes, value j in byte j; each 8-byte word gives two chunks by
+     * {@link InterleavedQ4_0#packGroup}'s shifts.
      */
     static void packGroup(MemorySegment src, long g, int superBlocks, MemorySegment dst) {
-        long base = g * groupBytes(superBlocks);
-        for (int sb = 0; sb < superBlocks; sb++)
+        for (int sb = 0; sb < superBlocks; sb++) {
+            long h = header(g, superBlocks, sb);
             for (int r = 0; r < ROWS; r++) {
                 long in = ((g * ROWS + r) * superBlocks + sb) * Q4_KTensor.BYTES;
-                MemorySegment.copy(src, in, dst, base + ((long) sb * ROWS + r) * HEADER, HEADER);
+                dst.set(Simd.LE_SHORT, h + 2 * r, src.get(Simd.LE_SHORT, in));
+                dst.set(Simd.LE_SHORT, h + 16 + 2 * r, src.get(Simd.LE_SHORT, in + 2));
+                int u0 = src.get(Simd.LE_INT, in + 4), u1 = src.get(Simd.LE_INT, in + 8), u2 = src.get(Simd.LE_INT, in + 12);
+                long scales = (u0 & 0x3F3F3F3FL) | ((long) ((u2 & 0x0F0F0F0F) | ((u0 >>> 6) & 0x03030303) << 4) << 32);
+                long mins = (u1 & 0x3F3F3F3FL) | ((long) (((u2 >>> 4) & 0x0F0F0F0F) | ((u1 >>> 6) & 0x03030303) << 4) << 32);
                 for (int k = 0; k < 8; k++) {
+                    dst.set(ValueLayout.JAVA_BYTE, h + 32 + 16 * k + r, (byte) (scales >>> 8 * k));
+                    dst.set(ValueLayout.JAVA_BYTE, h + 40 + 16 * k + r, (byte) (mins >>> 8 * k));
                     long out = quants(g, superBlocks, 8 * sb + k) + 2 * r;
                     for (int m = 0; m < 4; m++) {
-                        long word = src.get(LE_LONG, in + HEADER + 32 * (k >> 1) + 8 * m);
+                        long word = src.get(LE_LONG, in + 16 + 32 * (k >> 1) + 8 * m);
                         long x = ((k & 1) == 0 ? word : word >>> 4) & NIBBLES;
                         long y = x | (x >>> 16) << 4;
                         dst.set(Simd.LE_SHORT, out + 32 * m, (short) y);
@@ -88,23 +108,15 @@ final class InterleavedQ4_K {
                     }
                 }
             }
+        }
     }
 
-    /**
-     * The scales of group g as floats, for sub-block k (over the row) and row r at [8k + r]: d * scale
-     * to scales, dmin * min to mins (the same products {@link IntKernels#unpackQ4_K} makes).
-     * {@code tmp} is scratch for 16 floats.
-     */
-    static void groupScales(MemorySegment p, long g, int superBlocks, float[] scales, float[] mins, float[] tmp) {
-        long base = g * groupBytes(superBlocks);
-        for (int sb = 0; sb < superBlocks; sb++)
-            for (int r = 0; r < ROWS; r++) {
-                IntKernels.unpackQ4_K(p, base + ((long) sb * ROWS + r) * HEADER, tmp, 0, tmp, 8);
-                for (int k = 0; k < 8; k++) {
-                    scales[8 * (8 * sb + k) + r] = tmp[k];
-                    mins[8 * (8 * sb + k) + r] = tmp[8 + k];
-                }
-            }
+    /** Row r's d * scale (index 0) and dmin * min (index 1) of sub-block k of group g, as the kernels form them (tests). */
+    float[] scaleAndMin(long g, int k, int r) {
+        int superBlocks = cols / Q4_KTensor.BLOCK;
+        long h = header(g, superBlocks, k / 8);
+        float d = Simd.f16(data, h + 2 * r), dmin = Simd.f16(data, h + 16 + 2 * r);
+        return new float[] {d * data.get(ValueLayout.JAVA_BYTE, h + 32 + 16 * (k % 8) + r), dmin * data.get(ValueLayout.JAVA_BYTE, h + 40 + 16 * (k % 8) + r)};
     }
 
     /** The stored quant (0..15) of value j of sub-block k of row r of group g, read back (tests). */

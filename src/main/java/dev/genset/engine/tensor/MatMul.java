@@ -218,18 +218,18 @@ public final class MatMul {
                 IntKernels.dotQ4_0x8(w.data, g, blocks, x.pairs, x.sums, x.d, b * blocks, out, b * rows + InterleavedQ4_0.ROWS * g);
     }
 
-    /** {@link #interleavedQ4_0} for Q4_K: each group's scales and mins unpacked to floats first. */
+    /** {@link #interleavedQ4_0} for Q4_K. */
     static void interleavedQ4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int superBlocks = w.cols / Q4_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         float[][] sh = SCALES.get(), mh = MINS.get();
         if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
         if (mh[0].length < 8 * blocks) mh[0] = new float[8 * blocks];
-        float[] scales = sh[0], mins = mh[0], tmp = LANES.get();
+        float[] scales = sh[0], mins = mh[0];
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g++) {
-                InterleavedQ4_K.groupScales(w.data, g, superBlocks, scales, mins, tmp);
+                IntKernels.groupScalesQ4_K(w.data, g, superBlocks, scales, mins);
                 for (int t = t0; t < t1; t++)
                     IntKernels.dotQ4_Kx8x4(w.data, g, superBlocks, scales, mins, x.pairs4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4, t * 4 * blocks,
                             out, 4 * t * rows + 8 * g, rows);
@@ -237,7 +237,7 @@ public final class MatMul {
         }
         if (4 * quads < batch)
             for (int g = from; g < to; g++) {
-                InterleavedQ4_K.groupScales(w.data, g, superBlocks, scales, mins, tmp);
+                IntKernels.groupScalesQ4_K(w.data, g, superBlocks, scales, mins);
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ4_Kx8(w.data, g, superBlocks, scales, mins, x.pairs, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
             }

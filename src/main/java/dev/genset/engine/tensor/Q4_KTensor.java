@@ -50,7 +50,7 @@ public final class Q4_KTensor extends FloatTensor {
 
     @Override
     public long repackedBytes() {
-        return keepStored ? 0 : size / BLOCK * BYTES;
+        return keepStored ? 0 : InterleavedQ4_K.bytes(size);
     }
 
     @Override
