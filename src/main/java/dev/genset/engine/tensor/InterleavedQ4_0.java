@@ -1,5 +1,6 @@
 package dev.genset.engine.tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -21,9 +22,49 @@ import java.lang.foreign.MemorySegment;
  * quants, 0..15). Groups follow each other, blocks in column order within a group.
  */
 final class InterleavedQ4_0 {
-    private InterleavedQ4_0() {}
+    static final int ROWS = 8, GROUP_BLOCK_BYTES = ROWS * Q4_0Tensor.BYTES;
 
-    static final int ROWS = InterleavedRows.ROWS, GROUP_BLOCK_BYTES = ROWS * Q4_0Tensor.BYTES;
+    /** The repacked bytes. */
+    final MemorySegment data;
+    /** Values per row. */
+    final int cols;
+    private final Arena arena;
+
+    private InterleavedQ4_0(MemorySegment data, int cols, Arena arena) {
+        this.data = data;
+        this.cols = cols;
+        this.arena = arena;
+    }
+
+    void free() {
+        arena.close();
+    }
+
+    /** Groups packed per task: enough to be worth a hand-off. */
+    private static final int GROUPS_PER_TASK = 16;
+
+    /** Repacks a tensor of rows of {@code cols} values (rows a multiple of 8) on the pool's threads. */
+    static InterleavedQ4_0 of(Q4_0Tensor t, int cols, Parallel pool) {
+        MemorySegment src = t.segment();
+        int blocks = cols / Q4_0Tensor.BLOCK;
+        long groups = t.size() / cols / ROWS;
+        Arena arena = Arena.ofShared();
+        MemorySegment data = arena.allocate(groups * blocks * GROUP_BLOCK_BYTES, 64);
+        int tasks = (int) ((groups + GROUPS_PER_TASK - 1) / GROUPS_PER_TASK);
+        try {
+            pool.forRange(tasks, (from, to) -> {
+                long first = (long) from * GROUPS_PER_TASK, end = Math.min(groups, (long) to * GROUPS_PER_TASK);
+                for (long g = first; g < end; g++) packGroup(src, g, blocks, data);
+                // the kernels do not read the stored bytes again: let the kernel drop their pages
+                long bytesPerGroup = (long) ROWS * blocks * Q4_0Tensor.BYTES;
+                if (src.isMapped()) src.asSlice(first * bytesPerGroup, (end - first) * bytesPerGroup).unload();
+            }, t.size());
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+        return new InterleavedQ4_0(data, cols, arena);
+    }
 
     private static final java.lang.foreign.ValueLayout.OfLong LE_LONG = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
     private static final long NIBBLES = 0x0F0F0F0F0F0F0F0FL;
@@ -35,8 +76,8 @@ final class InterleavedQ4_0 {
      * down two bytes and up one nibble puts values k and k + 2 into byte k, so bytes 0, 1 are chunk
      * 2m's pair for this row and bytes 4, 5 chunk 2m + 1's (nibbles never carry across bytes).
      */
-    static void packGroup(MemorySegment src, long g, int cols, MemorySegment dst) {
-        for (int b = 0, blocks = cols / Q4_0Tensor.BLOCK; b < blocks; b++) {
+    static void packGroup(MemorySegment src, long g, int blocks, MemorySegment dst) {
+        for (int b = 0; b < blocks; b++) {
             long out = (g * blocks + b) * GROUP_BLOCK_BYTES;
             for (int r = 0; r < ROWS; r++) {
                 long in = ((g * ROWS + r) * blocks + b) * Q4_0Tensor.BYTES;
@@ -55,9 +96,7 @@ final class InterleavedQ4_0 {
     }
 
     /** The stored quant (0..15) of value j of block b of row r of group g, read back from the packed bytes (tests). */
-    static int quant(InterleavedRows p, long g, int b, int r, int j) {
-        int cols = p.cols;
-        MemorySegment data = p.data;
+    int quant(long g, int b, int r, int j) {
         int c = j / 4, e = j % 2, high = (j % 4) / 2;
         int packed = data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, (g * (cols / 32) + b) * GROUP_BLOCK_BYTES + 16 + 16 * c + 2 * r + e) & 0xFF;
         return high == 0 ? packed & 0xF : packed >>> 4;

@@ -1,5 +1,6 @@
 package dev.genset.engine.tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -17,10 +18,23 @@ import java.lang.foreign.ValueLayout;
  * where the stored form has 1,152.
  */
 final class InterleavedQ4_K {
-    private InterleavedQ4_K() {}
+    static final int ROWS = 8, HEADER = 160, SUB_BLOCK_BYTES = 128, GROUP_SUPER_BLOCK_BYTES = HEADER + 8 * SUB_BLOCK_BYTES;
 
-    static final int ROWS = InterleavedRows.ROWS, HEADER = 160, SUB_BLOCK_BYTES = 128, GROUP_SUPER_BLOCK_BYTES = HEADER + 8 * SUB_BLOCK_BYTES;
+    final MemorySegment data;
+    final int cols;
+    private final Arena arena;
 
+    private InterleavedQ4_K(MemorySegment data, int cols, Arena arena) {
+        this.data = data;
+        this.cols = cols;
+        this.arena = arena;
+    }
+
+    void free() {
+        arena.close();
+    }
+
+    private static final int GROUPS_PER_TASK = 16;
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
     private static final long NIBBLES = 0x0F0F0F0F0F0F0F0FL;
 
@@ -44,14 +58,34 @@ final class InterleavedQ4_K {
         return g * groupBytes(superBlocks) + (long) superBlocks * HEADER + (long) k * SUB_BLOCK_BYTES;
     }
 
+    static InterleavedQ4_K of(Q4_KTensor t, int cols, Parallel pool) {
+        MemorySegment src = t.segment();
+        int superBlocks = cols / Q4_KTensor.BLOCK;
+        long groups = t.size() / cols / ROWS;
+        Arena arena = Arena.ofShared();
+        MemorySegment data = arena.allocate(groups * groupBytes(superBlocks), 64);
+        int tasks = (int) ((groups + GROUPS_PER_TASK - 1) / GROUPS_PER_TASK);
+        try {
+            pool.forRange(tasks, (from, to) -> {
+                long first = (long) from * GROUPS_PER_TASK, end = Math.min(groups, (long) to * GROUPS_PER_TASK);
+                for (long g = first; g < end; g++) packGroup(src, g, superBlocks, data);
+                long stored = (long) ROWS * superBlocks * Q4_KTensor.BYTES;
+                if (src.isMapped()) src.asSlice(first * stored, (end - first) * stored).unload();
+            }, t.size());
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+        return new InterleavedQ4_K(data, cols, arena);
+    }
+
     /**
      * Group g. The header's scales and mins are unpacked as {@link IntKernels#unpackQ4_K} does (three
      * 32-bit words hold all 16, a byte each). Sub-blocks 2h and 2h + 1 of a super-block take the low
      * and high nibbles of the same 32 bytes, value j in byte j; each 8-byte word gives two chunks by
      * {@link InterleavedQ4_0#packGroup}'s shifts.
      */
-    static void packGroup(MemorySegment src, long g, int cols, MemorySegment dst) {
-        int superBlocks = cols / Q4_KTensor.BLOCK;
+    static void packGroup(MemorySegment src, long g, int superBlocks, MemorySegment dst) {
         for (int sb = 0; sb < superBlocks; sb++) {
             long h = header(g, superBlocks, sb);
             for (int r = 0; r < ROWS; r++) {
@@ -78,18 +112,16 @@ final class InterleavedQ4_K {
     }
 
     /** Row r's d * scale (index 0) and dmin * min (index 1) of sub-block k of group g, as the kernels form them (tests). */
-    static float[] scaleAndMin(InterleavedRows p, long g, int k, int r) {
-        int superBlocks = p.cols / Q4_KTensor.BLOCK;
-        MemorySegment data = p.data;
+    float[] scaleAndMin(long g, int k, int r) {
+        int superBlocks = cols / Q4_KTensor.BLOCK;
         long h = header(g, superBlocks, k / 8);
         float d = Simd.f16(data, h + 2 * r), dmin = Simd.f16(data, h + 16 + 2 * r);
         return new float[] {d * data.get(ValueLayout.JAVA_BYTE, h + 32 + 16 * (k % 8) + r), dmin * data.get(ValueLayout.JAVA_BYTE, h + 40 + 16 * (k % 8) + r)};
     }
 
     /** The stored quant (0..15) of value j of sub-block k of row r of group g, read back (tests). */
-    static int quant(InterleavedRows p, long g, int k, int r, int j) {
-        int superBlocks = p.cols / Q4_KTensor.BLOCK;
-        MemorySegment data = p.data;
+    int quant(long g, int k, int r, int j) {
+        int superBlocks = cols / Q4_KTensor.BLOCK;
         int c = j / 4, e = j % 2, high = (j % 4) / 2;
         int packed = data.get(ValueLayout.JAVA_BYTE, quants(g, superBlocks, k) + 16 * c + 2 * r + e) & 0xFF;
         return high == 0 ? packed & 0xF : packed >>> 4;

@@ -98,9 +98,9 @@ public final class MatMul {
         /** Packed weights (Q6_K, and Q3_K or Q5_0 where repacked) in the form the integer kernels read. */
         PackedQuants q6;
         /** Q4_0 weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
-        InterleavedRows q4;
+        InterleavedQ4_0 q4;
         /** Q4_K weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
-        InterleavedRows q4k;
+        InterleavedQ4_K q4k;
         /** The activations quantized to 8 bits, for weights that take the integer kernels. */
         final QuantizedRows xq = new QuantizedRows();
 
@@ -194,7 +194,7 @@ public final class MatMul {
      * from the core's cache for the rest of it. Both kernels do the single-row sequence, so results
      * are batch-invariant.
      */
-    static void interleavedQ4_0(InterleavedRows w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+    static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         float[] dw = null;
         if (quads > 0) {
@@ -219,7 +219,7 @@ public final class MatMul {
     }
 
     /** {@link #interleavedQ4_0} for Q4_K. */
-    static void interleavedQ4_K(InterleavedRows w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+    static void interleavedQ4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int superBlocks = w.cols / Q4_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         float[][] sh = SCALES.get(), mh = MINS.get();
         if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];

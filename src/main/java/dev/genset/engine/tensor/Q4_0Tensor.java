@@ -26,30 +26,34 @@ public final class Q4_0Tensor extends FloatTensor {
         super(segment, size);
     }
 
-    /** The form the matrix products multiply ({@link InterleavedQ4_0}), made on first use. */
-    private final InterleavedRows.Slot interleaved = new InterleavedRows.Slot();
+    /** The form the matrix products multiply, made on first use ({@link InterleavedQ4_0}); null until then. */
+    private InterleavedQ4_0 interleaved;
+    private boolean keepStored;
 
     /**
      * The interleaved form for rows of {@code cols} values, made on first use with the pool's threads;
      * null when products stay on the stored bytes (rows not a multiple of 8, or {@link #keepStored}).
      */
-    InterleavedRows interleaved(Parallel pool, int cols) {
-        return interleaved.get(this, cols, (long) cols / BLOCK * InterleavedQ4_0.GROUP_BLOCK_BYTES, InterleavedQ4_0::packGroup, pool);
+    synchronized InterleavedQ4_0 interleaved(Parallel pool, int cols) {
+        if (keepStored || size % ((long) cols * InterleavedQ4_0.ROWS) != 0) return null;
+        if (interleaved == null) interleaved = InterleavedQ4_0.of(this, cols, pool);
+        return interleaved.cols == cols ? interleaved : null;
     }
 
     @Override
-    public void release() {
-        interleaved.free();
+    public synchronized void release() {
+        if (interleaved != null) interleaved.free();
+        interleaved = null;
     }
 
     @Override
     public long repackedBytes() {
-        return interleaved.keptStored() ? 0 : size / BLOCK * BYTES;
+        return keepStored ? 0 : size / BLOCK * BYTES;
     }
 
     @Override
-    public void keepStored() {
-        interleaved.keepStored();
+    public synchronized void keepStored() {
+        keepStored = true;
     }
 
     @Override

@@ -28,30 +28,34 @@ public final class Q4_KTensor extends FloatTensor {
         super(segment, size);
     }
 
-    /** The form the matrix products multiply ({@link InterleavedQ4_K}), made on first use. */
-    private final InterleavedRows.Slot interleaved = new InterleavedRows.Slot();
+    /** The form the matrix products multiply, made on first use ({@link InterleavedQ4_K}); null until then. */
+    private InterleavedQ4_K interleaved;
+    private boolean keepStored;
 
     /**
      * The interleaved form for rows of {@code cols} values, made on first use with the pool's threads;
      * null when products stay on the stored bytes (rows not a multiple of 8, or {@link #keepStored}).
      */
-    InterleavedRows interleaved(Parallel pool, int cols) {
-        return interleaved.get(this, cols, InterleavedQ4_K.groupBytes(cols / BLOCK), InterleavedQ4_K::packGroup, pool);
+    synchronized InterleavedQ4_K interleaved(Parallel pool, int cols) {
+        if (keepStored || size % ((long) cols * InterleavedQ4_K.ROWS) != 0) return null;
+        if (interleaved == null) interleaved = InterleavedQ4_K.of(this, cols, pool);
+        return interleaved.cols == cols ? interleaved : null;
     }
 
     @Override
-    public void release() {
-        interleaved.free();
+    public synchronized void release() {
+        if (interleaved != null) interleaved.free();
+        interleaved = null;
     }
 
     @Override
     public long repackedBytes() {
-        return interleaved.keptStored() ? 0 : InterleavedQ4_K.bytes(size);
+        return keepStored ? 0 : InterleavedQ4_K.bytes(size);
     }
 
     @Override
-    public void keepStored() {
-        interleaved.keepStored();
+    public synchronized void keepStored() {
+        keepStored = true;
     }
 
     @Override

@@ -38,7 +38,7 @@ class InterleavedQ4_0Test {
         int rows = 24, cols = 96, blocks = cols / 32;
         var w = (Q4_0Tensor) TensorTestData.quantized(GgmlType.Q4_0, TensorTestData.weights(3, rows * cols));
         try (Parallel pool = new Parallel(2)) {
-            InterleavedRows p = w.interleaved(pool, cols);
+            InterleavedQ4_0 p = w.interleaved(pool, cols);
             assertThat(p).isNotNull();
             for (int g = 0; g < rows / 8; g++)
                 for (int b = 0; b < blocks; b++)
@@ -47,7 +47,7 @@ class InterleavedQ4_0Test {
                         assertThat(p.data.get(Simd.LE_SHORT, ((long) g * blocks + b) * InterleavedQ4_0.GROUP_BLOCK_BYTES + 2 * r))
                                 .isEqualTo(w.segment().get(Simd.LE_SHORT, (row * blocks + b) * Q4_0Tensor.BYTES));
                         for (int j = 0; j < 32; j++)
-                            assertThat(InterleavedQ4_0.quant(p, g, b, r, j)).as("g=%d b=%d r=%d j=%d", g, b, r, j).isEqualTo(storedQuant(w.segment(), row, blocks, b, j));
+                            assertThat(p.quant(g, b, r, j)).as("g=%d b=%d r=%d j=%d", g, b, r, j).isEqualTo(storedQuant(w.segment(), row, blocks, b, j));
                     }
         } finally {
             w.release();

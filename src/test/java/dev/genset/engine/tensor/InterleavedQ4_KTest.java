@@ -25,7 +25,7 @@ class InterleavedQ4_KTest {
         int rows = 16, cols = 512, superBlocks = 2;
         var w = (Q4_KTensor) TensorTestData.quantized(GgmlType.Q4_K, TensorTestData.weights(3, rows * cols));
         try (Parallel pool = new Parallel(2)) {
-            InterleavedRows p = w.interleaved(pool, cols);
+            InterleavedQ4_K p = w.interleaved(pool, cols);
             assertThat(p).isNotNull();
             float[] want = new float[16];
             for (int g = 0; g < rows / 8; g++)
@@ -33,9 +33,9 @@ class InterleavedQ4_KTest {
                     long row = 8L * g + r;
                     for (int k = 0; k < 8 * superBlocks; k++) {
                         for (int j = 0; j < 32; j++)
-                            assertThat(InterleavedQ4_K.quant(p, g, k, r, j)).as("g=%d k=%d r=%d j=%d", g, k, r, j).isEqualTo(storedQuant(w.segment(), row, superBlocks, k, j));
+                            assertThat(p.quant(g, k, r, j)).as("g=%d k=%d r=%d j=%d", g, k, r, j).isEqualTo(storedQuant(w.segment(), row, superBlocks, k, j));
                         IntKernels.unpackQ4_K(w.segment(), (row * superBlocks + k / 8) * Q4_KTensor.BYTES, want, 0, want, 8);
-                        assertThat(InterleavedQ4_K.scaleAndMin(p, g, k, r)).containsExactly(want[k % 8], want[8 + k % 8]);
+                        assertThat(p.scaleAndMin(g, k, r)).containsExactly(want[k % 8], want[8 + k % 8]);
                     }
                 }
         } finally {
