@@ -228,21 +228,23 @@ final class IntKernels {
      */
     static void dotQ4_0x8(MemorySegment p, long group, int blocks, int[] xPairs, int[] xSums, float[] xd, int xBlock, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F8);
-        long g0 = group * blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES;
-        for (int b = 0; b < blocks; b++) {
-            long at = g0 + (long) b * InterleavedQ4_0.GROUP_BLOCK_BYTES;
-            int xp = (xBlock + b) * 16;
-            ShortVector s = ShortVector.zero(S16);
-            for (int c = 0; c < 8; c++) {
-                ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, at + 16 + 16 * c, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                s = s.add(w.and((short) 0x0F).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * c]).reinterpretAsShorts()))
-                        .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * c + 1]).reinterpretAsShorts()));
+        ShortVector zero = ShortVector.zero(S16), s = zero;
+        long sc = InterleavedQ4_0.scales(group, blocks), q = InterleavedQ4_0.quants(group, blocks);
+        int xp = xBlock * 16;
+        // one chunk per step, the block's end under a branch: C2 keeps this loop in registers
+        for (int k = 0, n = 8 * blocks; k < n; k++) {
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            s = s.add(w.and((short) 0x0F).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k]).reinterpretAsShorts()))
+                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k + 1]).reinterpretAsShorts()));
+            if ((k & 7) == 7) {
+                int b = k >> 3;
+                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(8 * xSums[xBlock + b]);
+                FloatVector scale = halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * b, LE)).mul(xd[xBlock + b]);
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(scale, acc);
+                s = zero;
             }
-            IntVector i = (IntVector) s.reinterpretAsInts();
-            IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                    .sub(8 * xSums[xBlock + b]);
-            FloatVector scale = halfToFloat(ShortVector.fromMemorySegment(S8, p, at, LE)).mul(xd[xBlock + b]);
-            acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(scale, acc);
         }
         acc.intoArray(out, o);
     }
@@ -252,46 +254,46 @@ final class IntKernels {
      * split: the same operations per (row, activation row), so bit-identical results. The four rows'
      * pairs, sums and scales come interleaved ({@link QuantizedRows#interleave4}: pair k of row a at
      * xi[xo + 4k + a], block b's sum and scale at [so + 4b + a]); the group's weight scales come as
-     * floats ({@link #groupScales}). Results for activation row a to out[o + a * stride ..]. One
+     * floats ({@link #groupScalesQ4_0}). Results for activation row a to out[o + a * stride ..]. One
      * chunk per loop step, the block's end under a branch: a body with more steps made C2 hoist every
      * load and product to the top and spill them (a third slower).
      */
     static void dotQ4_0x8x4(MemorySegment p, long group, int blocks, float[] dw, int[] xi, int xo, int[] xs, float[] xds, int so,
                             float[] out, int o, int stride) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
         ShortVector zero = ShortVector.zero(S16), s0 = zero, s1 = zero, s2 = zero, s3 = zero;
-        long g0 = group * blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES;
+        FloatVector none = FloatVector.zero(F8);
+        none.intoArray(out, o);
+        none.intoArray(out, o + stride);
+        none.intoArray(out, o + 2 * stride);
+        none.intoArray(out, o + 3 * stride);
+        long q0 = InterleavedQ4_0.quants(group, blocks);
         for (int k = 0, n = 8 * blocks; k < n; k++) {
-            int c = k & 7, q = xo + 8 * k;
-            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, g0 + (long) (k >> 3) * InterleavedQ4_0.GROUP_BLOCK_BYTES + 16 + 16 * c, LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            int q = xo + 8 * k;
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector l = w.and((short) 0x0F), h = w.lanewise(VectorOperators.LSHR, 4);
             s0 = s0.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts()));
             s1 = s1.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts()));
             s2 = s2.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts()));
             s3 = s3.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts()));
-            if (c == 7) {
+            if ((k & 7) == 7) {
+                // the four float accumulators live in out: in registers they were spilled every step
                 int b = k >> 3, sb = so + 4 * b;
                 FloatVector d = FloatVector.fromArray(F8, dw, 8 * b);
                 IntVector i = (IntVector) s0.reinterpretAsInts();
-                a0 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), a0);
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(8 * xs[sb]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
                 i = (IntVector) s1.reinterpretAsInts();
-                a1 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 1]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), a1);
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(8 * xs[sb + 1]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
                 i = (IntVector) s2.reinterpretAsInts();
-                a2 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 2]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), a2);
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(8 * xs[sb + 2]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
                 i = (IntVector) s3.reinterpretAsInts();
-                a3 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 3]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), a3);
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .sub(8 * xs[sb + 3]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
                 s0 = s1 = s2 = s3 = zero;
             }
         }
-        a0.intoArray(out, o);
-        a1.intoArray(out, o + stride);
-        a2.intoArray(out, o + 2 * stride);
-        a3.intoArray(out, o + 3 * stride);
     }
 
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
@@ -327,20 +329,22 @@ final class IntKernels {
     static void dotQ4_Kx8(MemorySegment p, long group, int superBlocks, float[] scales, float[] mins, int[] xPairs, float[] xd, float[] xs,
                           int xBlock, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F8);
+        ShortVector zero = ShortVector.zero(S16), s = zero;
         long q0 = InterleavedQ4_K.quants(group, superBlocks, 0);
-        for (int k = 0, subBlocks = 8 * superBlocks; k < subBlocks; k++) {
-            long at = q0 + (long) k * InterleavedQ4_K.SUB_BLOCK_BYTES;
-            int xp = (xBlock + k) * 16;
-            ShortVector s = ShortVector.zero(S16);
-            for (int c = 0; c < 8; c++) {
-                ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, at + 16 * c, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-                s = s.add(w.and((short) 0x0F).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * c]).reinterpretAsShorts()))
-                        .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * c + 1]).reinterpretAsShorts()));
+        int xp = xBlock * 16;
+        // one chunk per step, the sub-block's end under a branch (as dotQ4_0x8)
+        for (int k = 0, n = 64 * superBlocks; k < n; k++) {
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            s = s.add(w.and((short) 0x0F).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k]).reinterpretAsShorts()))
+                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k + 1]).reinterpretAsShorts()));
+            if ((k & 7) == 7) {
+                int b = k >> 3;
+                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * b).mul(xd[xBlock + b]), acc);
+                acc = FloatVector.fromArray(F8, mins, 8 * b).neg().fma(FloatVector.broadcast(F8, xs[xBlock + b]), acc);
+                s = zero;
             }
-            IntVector i = (IntVector) s.reinterpretAsInts();
-            IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-            acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * k).mul(xd[xBlock + k]), acc);
-            acc = FloatVector.fromArray(F8, mins, 8 * k).neg().fma(FloatVector.broadcast(F8, xs[xBlock + k]), acc);
         }
         acc.intoArray(out, o);
     }
@@ -391,10 +395,10 @@ final class IntKernels {
     }
 
     /** The weight scales of an {@link InterleavedQ4_0} group as floats, 8 per block (row order), to dw[0 ..]. */
-    static void groupScales(MemorySegment p, long group, int blocks, float[] dw) {
-        long g0 = group * blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES;
+    static void groupScalesQ4_0(MemorySegment p, long group, int blocks, float[] dw) {
+        long sc = InterleavedQ4_0.scales(group, blocks);
         for (int b = 0; b < blocks; b++)
-            halfToFloat(ShortVector.fromMemorySegment(S8, p, g0 + (long) b * InterleavedQ4_0.GROUP_BLOCK_BYTES, LE)).intoArray(dw, 8 * b);
+            halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * b, LE)).intoArray(dw, 8 * b);
     }
 
     /**

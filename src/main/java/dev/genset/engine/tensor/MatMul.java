@@ -208,7 +208,7 @@ public final class MatMul {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g++) {
                 int o = InterleavedQ4_0.ROWS * g;
-                IntKernels.groupScales(w.data, g, blocks, dw);
+                IntKernels.groupScalesQ4_0(w.data, g, blocks, dw);
                 for (int t = t0; t < t1; t++)
                     IntKernels.dotQ4_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks, out, 4 * t * rows + o, rows);
             }

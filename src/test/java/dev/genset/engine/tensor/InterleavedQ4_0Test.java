@@ -44,7 +44,7 @@ class InterleavedQ4_0Test {
                 for (int b = 0; b < blocks; b++)
                     for (int r = 0; r < 8; r++) {
                         long row = 8L * g + r;
-                        assertThat(p.data.get(Simd.LE_SHORT, ((long) g * blocks + b) * InterleavedQ4_0.GROUP_BLOCK_BYTES + 2 * r))
+                        assertThat(p.scale(g, b, r))
                                 .isEqualTo(w.segment().get(Simd.LE_SHORT, (row * blocks + b) * Q4_0Tensor.BYTES));
                         for (int j = 0; j < 32; j++)
                             assertThat(p.quant(g, b, r, j)).as("g=%d b=%d r=%d j=%d", g, b, r, j).isEqualTo(storedQuant(w.segment(), row, blocks, b, j));
