@@ -177,8 +177,10 @@ class ServerLifecycleTest {
 
     @Test
     void aRequestPipelinedBehindAWatchedOneIsServed() throws Exception {
-        try (TestServer s = new TestServer(c -> c)) {
-            try (Socket socket = send(s, "/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":500,\"temperature\":0,\"ignore_eos\":true}")) {
+        // long enough that the pipelined request surely comes while it is generated (the default
+        // context ended it after 124 tokens, which a fast moment finished within the 20 ms below)
+        try (TestServer s = new TestServer(c -> c.withContextSize(4096))) {
+            try (Socket socket = send(s, "/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":1000,\"temperature\":0,\"ignore_eos\":true}")) {
                 awaitBusy(s);
                 Thread.sleep(20); // the watch waits on the connection by now
                 socket.getOutputStream().write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
