@@ -188,29 +188,39 @@ public final class MatMul {
     }
 
     /**
-     * Groups [from, to) of 8 interleaved Q4_0 rows against every activation row: for each group, the
-     * activation rows four at a time (in chunks that stay in L2, as {@link #intTiled} takes them) and
-     * then one by one, so the group's bytes (a few kilobytes) are read from memory once per chunk and
-     * from the core's cache for the rest of it. Both kernels do the single-row sequence, so results
-     * are batch-invariant.
+     * Groups [from, to) of 8 interleaved Q4_0 rows against every activation row: for each pair of
+     * groups (or a group left over), the activation rows four at a time (in chunks that stay in L2,
+     * as {@link #intTiled} takes them) and then one by one, so the groups' bytes (a few kilobytes)
+     * are read from memory once per chunk and from the core's cache for the rest of it. Every
+     * kernel does the single-row sequence, so results are batch-invariant.
      */
     static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
-        float[] dw = null;
+        float[] dw = null, dw2 = null;
         if (quads > 0) {
-            float[][] sh = SCALES.get();
+            float[][] sh = SCALES.get(), sh2 = SECOND_SCALES.get();
             if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
+            if (sh2[0].length < 8 * blocks) sh2[0] = new float[8 * blocks];
             dw = sh[0];
+            dw2 = sh2[0];
         }
-        // runs of four activation rows in chunks whose pairs stay in L2 while the groups pass over them
+        // runs of four activation rows in chunks whose pairs stay in L2 while the groups pass over them,
+        // two groups at a time (sharing the activations' broadcasts), a group left over alone
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
-            for (int g = from; g < to; g++) {
+            for (int g = from; g < to; g += 2) {
                 int o = InterleavedQ4_0.ROWS * g;
                 IntKernels.groupScalesQ4_0(w.data, g, blocks, dw);
-                for (int t = t0; t < t1; t++)
-                    IntKernels.dotQ4_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks, out, 4 * t * rows + o, rows);
+                if (g + 1 < to) {
+                    IntKernels.groupScalesQ4_0(w.data, g + 1, blocks, dw2);
+                    for (int t = t0; t < t1; t++)
+                        IntKernels.dotQ4_0x16x4(w.data, g, blocks, dw, dw2, x.pairs4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks,
+                                out, 4 * t * rows + o, rows);
+                } else {
+                    for (int t = t0; t < t1; t++)
+                        IntKernels.dotQ4_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks, out, 4 * t * rows + o, rows);
+                }
             }
         }
         for (int g = from; g < to; g++)
@@ -221,18 +231,31 @@ public final class MatMul {
     /** {@link #interleavedQ4_0} for Q4_K. */
     static void interleavedQ4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int superBlocks = w.cols / Q4_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
-        float[][] sh = SCALES.get(), mh = MINS.get();
+        float[][] sh = SCALES.get(), mh = MINS.get(), sh2 = SECOND_SCALES.get(), mh2 = SECOND_MINS.get();
         if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
         if (mh[0].length < 8 * blocks) mh[0] = new float[8 * blocks];
-        float[] scales = sh[0], mins = mh[0];
+        float[] scales = sh[0], mins = mh[0], scales2 = null, mins2 = null;
+        if (quads > 0) {
+            if (sh2[0].length < 8 * blocks) sh2[0] = new float[8 * blocks];
+            if (mh2[0].length < 8 * blocks) mh2[0] = new float[8 * blocks];
+            scales2 = sh2[0];
+            mins2 = mh2[0];
+        }
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
-            for (int g = from; g < to; g++) {
+            for (int g = from; g < to; g += 2) {
                 IntKernels.groupScalesQ4_K(w.data, g, superBlocks, scales, mins);
-                for (int t = t0; t < t1; t++)
-                    IntKernels.dotQ4_Kx8x4(w.data, g, superBlocks, scales, mins, x.pairs4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4, t * 4 * blocks,
-                            out, 4 * t * rows + 8 * g, rows);
+                if (g + 1 < to) {
+                    IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, scales2, mins2);
+                    for (int t = t0; t < t1; t++)
+                        IntKernels.dotQ4_Kx16x4(w.data, g, superBlocks, scales, mins, scales2, mins2, x.pairs4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4,
+                                t * 4 * blocks, out, 4 * t * rows + 8 * g, rows);
+                } else {
+                    for (int t = t0; t < t1; t++)
+                        IntKernels.dotQ4_Kx8x4(w.data, g, superBlocks, scales, mins, x.pairs4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4, t * 4 * blocks,
+                                out, 4 * t * rows + 8 * g, rows);
+                }
             }
         }
         if (4 * quads < batch)
@@ -327,6 +350,9 @@ public final class MatMul {
     }
 
     private static final ThreadLocal<float[][]> MINS = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** The second group's scales and mins where two interleaved groups are multiplied at once. */
+    private static final ThreadLocal<float[][]> SECOND_SCALES = ThreadLocal.withInitial(() -> new float[1][0]),
+            SECOND_MINS = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
      * Subtracts the Q4_K (or Q5_K) min term of each pair from out (the tile kernels leave the lane sum
