@@ -97,10 +97,12 @@ class MatMulTest {
             long[] ids = Thread.getAllStackTraces().keySet().stream()
                     .filter(t -> t == Thread.currentThread() || t.getName().startsWith("genset-parallel-"))
                     .mapToLong(Thread::threadId).toArray();
-            // the minimum over rounds: JIT activity (recompilation, deoptimisation) can allocate once, and
-            // with other tests' large kernels in the compile queue a compilation can finish late
-            long least = Long.MAX_VALUE;
-            for (int round = 0; round < 40 && least >= 1024; round++) {
+            // the minimum over rounds: JIT activity (recompilation, deoptimisation) can allocate for a
+            // while: a kernel whose loop predicate fails on a new shape is recompiled (a third of a
+            // second for the largest), and meanwhile runs uncompiled; with other tests' kernels in the
+            // compile queue that can take seconds. Boxing in compiled code allocates in every round.
+            long least = Long.MAX_VALUE, deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            for (int round = 0; (round < 40 || System.nanoTime() < deadline) && least >= 1024; round++) {
                 long before = Arrays.stream(mx.getThreadAllocatedBytes(ids)).sum();
                 for (int i = 0; i < 200; i++) {
                     MatMul.matvec(pool, w, x, out, rows, cols);
