@@ -63,19 +63,8 @@ final class InterleavedQ4_0 {
         long groups = t.size() / cols / ROWS;
         Arena arena = Arena.ofShared();
         MemorySegment data = arena.allocate(groups * blocks * GROUP_BLOCK_BYTES, 64);
-        int tasks = (int) ((groups + GROUPS_PER_TASK - 1) / GROUPS_PER_TASK);
-        try {
-            pool.forRange(tasks, (from, to) -> {
-                long first = (long) from * GROUPS_PER_TASK, end = Math.min(groups, (long) to * GROUPS_PER_TASK);
-                for (long g = first; g < end; g++) packGroup(src, g, blocks, data);
-                // the kernels do not read the stored bytes again: let the kernel drop their pages
-                long bytesPerGroup = (long) ROWS * blocks * Q4_0Tensor.BYTES;
-                if (src.isMapped()) src.asSlice(first * bytesPerGroup, (end - first) * bytesPerGroup).unload();
-            }, t.size());
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
-        }
+        Repacking.run(pool, arena, src, groups, (long) ROWS * blocks * Q4_0Tensor.BYTES, GROUPS_PER_TASK, t.size(),
+                g -> packGroup(src, g, blocks, data));
         return new InterleavedQ4_0(data, cols, arena);
     }
 

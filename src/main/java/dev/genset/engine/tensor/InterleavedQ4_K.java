@@ -64,18 +64,8 @@ final class InterleavedQ4_K {
         long groups = t.size() / cols / ROWS;
         Arena arena = Arena.ofShared();
         MemorySegment data = arena.allocate(groups * groupBytes(superBlocks), 64);
-        int tasks = (int) ((groups + GROUPS_PER_TASK - 1) / GROUPS_PER_TASK);
-        try {
-            pool.forRange(tasks, (from, to) -> {
-                long first = (long) from * GROUPS_PER_TASK, end = Math.min(groups, (long) to * GROUPS_PER_TASK);
-                for (long g = first; g < end; g++) packGroup(src, g, superBlocks, data);
-                long stored = (long) ROWS * superBlocks * Q4_KTensor.BYTES;
-                if (src.isMapped()) src.asSlice(first * stored, (end - first) * stored).unload();
-            }, t.size());
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
-        }
+        Repacking.run(pool, arena, src, groups, (long) ROWS * superBlocks * Q4_KTensor.BYTES, GROUPS_PER_TASK, t.size(),
+                g -> packGroup(src, g, superBlocks, data));
         return new InterleavedQ4_K(data, cols, arena);
     }
 

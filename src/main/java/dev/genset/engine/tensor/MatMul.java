@@ -231,11 +231,12 @@ public final class MatMul {
     /** {@link #interleavedQ4_0} for Q4_K. */
     static void interleavedQ4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int superBlocks = w.cols / Q4_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
-        float[][] sh = SCALES.get(), mh = MINS.get(), sh2 = SECOND_SCALES.get(), mh2 = SECOND_MINS.get();
+        float[][] sh = SCALES.get(), mh = MINS.get();
         if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
         if (mh[0].length < 8 * blocks) mh[0] = new float[8 * blocks];
         float[] scales = sh[0], mins = mh[0], scales2 = null, mins2 = null;
-        if (quads > 0) {
+        if (quads > 0) {  // the second group's buffers only where groups are paired (not when decoding)
+            float[][] sh2 = SECOND_SCALES.get(), mh2 = SECOND_MINS.get();
             if (sh2[0].length < 8 * blocks) sh2[0] = new float[8 * blocks];
             if (mh2[0].length < 8 * blocks) mh2[0] = new float[8 * blocks];
             scales2 = sh2[0];

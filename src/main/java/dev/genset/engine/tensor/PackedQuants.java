@@ -103,18 +103,7 @@ final class PackedQuants {
         MemorySegment quants = arena.allocate(t.size(), 64);
         float[] scales = new float[(int) (t.size() / 16)];
         int perTask = SUPER_BLOCKS_PER_TASK * 256 / type.blockSize;
-        int tasks = (int) ((blocks + perTask - 1) / perTask);
-        try {
-            pool.forRange(tasks, (from, to) -> {
-                long first = (long) from * perTask, end = Math.min(blocks, (long) to * perTask);
-                for (long b = first; b < end; b++) packer.pack(src, b, quants, scales);
-                // the original bytes are not read again by the kernels: let the kernel drop their pages
-                if (src.isMapped()) src.asSlice(first * type.typeSize, (end - first) * type.typeSize).unload();
-            }, t.size());
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
-        }
+        Repacking.run(pool, arena, src, blocks, type.typeSize, perTask, t.size(), b -> packer.pack(src, b, quants, scales));
         return new PackedQuants(quants, scales, arena);
     }
 

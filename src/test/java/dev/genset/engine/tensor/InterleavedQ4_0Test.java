@@ -120,29 +120,6 @@ class InterleavedQ4_0Test {
     }
 
     @Test
-    void batchedProductsEqualSingleRowProductsBitForBit() {
-        // 6 groups pair up; 5 leave one group to the one-group kernel in some thread's range
-        for (int rows : new int[] {48, 40})
-        for (int cols : new int[] {32, 544}) {
-            var w = (Q4_0Tensor) TensorTestData.quantized(GgmlType.Q4_0, TensorTestData.weights(cols, rows * cols));
-            for (int threads : new int[] {1, 2, 3})
-                try (Parallel pool = new Parallel(threads)) {
-                    for (int batch = 2; batch <= 9; batch++) {
-                        float[] x = TensorTestData.activations(100L * batch + cols, batch * cols);
-                        float[] out = new float[batch * rows], one = new float[rows];
-                        MatMul.matmul(pool, w, x, batch, out, rows, cols);
-                        for (int b = 0; b < batch; b++) {
-                            MatMul.matvec(pool, w, Arrays.copyOfRange(x, b * cols, (b + 1) * cols), one, rows, cols);
-                            assertThat(Arrays.copyOfRange(out, b * rows, (b + 1) * rows)).as("rows=%d cols=%d threads=%d batch=%d row %d", rows, cols, threads, batch, b)
-                                    .containsExactly(one);
-                        }
-                    }
-                }
-            w.release();
-        }
-    }
-
-    @Test
     void keptStoredTensorsAreNotRepacked() {
         var w = (Q4_0Tensor) TensorTestData.quantized(GgmlType.Q4_0, TensorTestData.weights(5, 16 * 64));
         assertThat(w.repackedBytes()).isEqualTo(16 * 2 * Q4_0Tensor.BYTES);

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -74,29 +73,6 @@ class InterleavedQ4_KTest {
                     assertThat(Float.floatToRawIntBits(out[b * rows + r])).as("b=%d r=%d", b, r)
                             .isEqualTo(Float.floatToRawIntBits(reference(w, r, superBlocks, q, b)));
         } finally {
-            w.release();
-        }
-    }
-
-    @Test
-    void batchedProductsEqualSingleRowProductsBitForBit() {
-        // 5 groups leave one to the one-group kernel; 6 pair up
-        for (int rows : new int[] {40, 48})
-        for (int cols : new int[] {256, 768}) {
-            var w = (Q4_KTensor) TensorTestData.quantized(GgmlType.Q4_K, TensorTestData.weights(cols, rows * cols));
-            for (int threads : new int[] {1, 2, 3})
-                try (Parallel pool = new Parallel(threads)) {
-                    for (int batch = 2; batch <= 9; batch++) {
-                        float[] x = TensorTestData.activations(100L * batch + cols, batch * cols);
-                        float[] out = new float[batch * rows], one = new float[rows];
-                        MatMul.matmul(pool, w, x, batch, out, rows, cols);
-                        for (int b = 0; b < batch; b++) {
-                            MatMul.matvec(pool, w, Arrays.copyOfRange(x, b * cols, (b + 1) * cols), one, rows, cols);
-                            assertThat(Arrays.copyOfRange(out, b * rows, (b + 1) * rows)).as("rows=%d cols=%d threads=%d batch=%d row %d", rows, cols, threads, batch, b)
-                                    .containsExactly(one);
-                        }
-                    }
-                }
             w.release();
         }
     }
