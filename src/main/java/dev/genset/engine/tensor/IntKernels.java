@@ -250,6 +250,44 @@ final class IntKernels {
     }
 
     /**
+     * {@link #dotQ4_0x8} for two consecutive groups (group and group + 1, sixteen weight rows) and
+     * one activation row: each activation pair is broadcast once for both groups, and the loop's
+     * own instructions (counter, index, branch), which outnumbered the multiply-adds in the
+     * one-group loop, are shared by twice the work. The weight scales come as floats
+     * ({@link #groupScalesQ4_0}: dw for group, dw2 for group + 1), since a second inlined fp16
+     * conversion put this body past C2's inlining budget. The same operations per row as
+     * {@link #dotQ4_0x8}, so bit-identical results; group + 1's rows to out[o + 8 .. o + 16].
+     */
+    static void dotQ4_0x16(MemorySegment p, long group, int blocks, float[] dw, float[] dw2, int[] xPairs, int[] xSums, float[] xd, int xBlock,
+                           float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        ShortVector zero = ShortVector.zero(S16), s = zero, t = zero;
+        long q = InterleavedQ4_0.quants(group, blocks), q2 = InterleavedQ4_0.quants(group + 1, blocks);
+        int xp = xBlock * 16;
+        for (int k = 0, n = 8 * blocks; k < n; k++) {
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q2 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k]).reinterpretAsShorts();
+            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k + 1]).reinterpretAsShorts();
+            s = s.add(w.and((short) 0x0F).mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.add(v.and((short) 0x0F).mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            if ((k & 7) == 7) {
+                int b = k >> 3, xs = 8 * xSums[xBlock + b];
+                float dx = xd[xBlock + b];
+                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).sub(xs);
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
+                i = (IntVector) t.reinterpretAsInts();
+                sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).sub(xs);
+                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
+                s = t = zero;
+            }
+        }
+        acc.intoArray(out, o);
+        acc2.intoArray(out, o + 8);
+    }
+
+    /**
      * {@link #dotQ4_0x8} for four activation rows at once, sharing each weight load and its nibble
      * split: the same operations per (row, activation row), so bit-identical results. The four rows'
      * pairs, sums and scales come interleaved ({@link QuantizedRows#interleave4}: pair k of row a at
@@ -419,6 +457,42 @@ final class IntKernels {
             }
         }
         acc.intoArray(out, o);
+    }
+
+    /**
+     * {@link #dotQ4_Kx8} for two consecutive groups and one activation row, as {@link #dotQ4_0x16}
+     * is for Q4_0: scales and mins of group + 1 in scales2 and mins2, its rows to out[o + 8 ..].
+     */
+    static void dotQ4_Kx16(MemorySegment p, long group, int superBlocks, float[] scales, float[] mins, float[] scales2, float[] mins2,
+                           int[] xPairs, float[] xd, float[] xs, int xBlock, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        ShortVector zero = ShortVector.zero(S16), s = zero, t = zero;
+        long q = InterleavedQ4_K.quants(group, superBlocks, 0), q2 = InterleavedQ4_K.quants(group + 1, superBlocks, 0);
+        int xp = xBlock * 16;
+        for (int k = 0, n = 64 * superBlocks; k < n; k++) {
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q2 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
+            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k]).reinterpretAsShorts();
+            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k + 1]).reinterpretAsShorts();
+            s = s.add(w.and((short) 0x0F).mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.add(v.and((short) 0x0F).mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            if ((k & 7) == 7) {
+                int b = k >> 3;
+                float dx = xd[xBlock + b];
+                FloatVector sum = FloatVector.broadcast(F8, xs[xBlock + b]);
+                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * b).mul(dx), acc);
+                acc = FloatVector.fromArray(F8, mins, 8 * b).neg().fma(sum, acc);
+                i = (IntVector) t.reinterpretAsInts();
+                sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales2, 8 * b).mul(dx), acc2);
+                acc2 = FloatVector.fromArray(F8, mins2, 8 * b).neg().fma(sum, acc2);
+                s = t = zero;
+            }
+        }
+        acc.intoArray(out, o);
+        acc2.intoArray(out, o + 8);
     }
 
     /**

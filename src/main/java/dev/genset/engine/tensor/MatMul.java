@@ -196,14 +196,10 @@ public final class MatMul {
      */
     static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
-        float[] dw = null, dw2 = null;
-        if (quads > 0) {
-            float[][] sh = SCALES.get(), sh2 = SECOND_SCALES.get();
-            if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
-            if (sh2[0].length < 8 * blocks) sh2[0] = new float[8 * blocks];
-            dw = sh[0];
-            dw2 = sh2[0];
-        }
+        float[][] sh = SCALES.get(), sh2 = SECOND_SCALES.get();
+        if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
+        if (sh2[0].length < 8 * blocks) sh2[0] = new float[8 * blocks];
+        float[] dw = sh[0], dw2 = sh2[0];
         // runs of four activation rows in chunks whose pairs stay in L2 while the groups pass over them,
         // two groups at a time (sharing the activations' broadcasts), a group left over alone
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
@@ -223,9 +219,19 @@ public final class MatMul {
                 }
             }
         }
-        for (int g = from; g < to; g++)
-            for (int b = 4 * quads; b < batch; b++)
-                IntKernels.dotQ4_0x8(w.data, g, blocks, x.pairs, x.sums, x.d, b * blocks, out, b * rows + InterleavedQ4_0.ROWS * g);
+        if (4 * quads == batch) return;
+        for (int g = from; g < to; g += 2) {  // the rows left (a decode step's only row): pairs of groups too
+            int o = InterleavedQ4_0.ROWS * g;
+            if (g + 1 < to) {
+                IntKernels.groupScalesQ4_0(w.data, g, blocks, dw);
+                IntKernels.groupScalesQ4_0(w.data, g + 1, blocks, dw2);
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ4_0x16(w.data, g, blocks, dw, dw2, x.pairs, x.sums, x.d, b * blocks, out, b * rows + o);
+            } else {
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ4_0x8(w.data, g, blocks, x.pairs, x.sums, x.d, b * blocks, out, b * rows + o);
+            }
+        }
     }
 
     /** {@link #interleavedQ4_0} for Q4_K. */
@@ -234,14 +240,10 @@ public final class MatMul {
         float[][] sh = SCALES.get(), mh = MINS.get();
         if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
         if (mh[0].length < 8 * blocks) mh[0] = new float[8 * blocks];
-        float[] scales = sh[0], mins = mh[0], scales2 = null, mins2 = null;
-        if (quads > 0) {  // the second group's buffers only where groups are paired (not when decoding)
-            float[][] sh2 = SECOND_SCALES.get(), mh2 = SECOND_MINS.get();
-            if (sh2[0].length < 8 * blocks) sh2[0] = new float[8 * blocks];
-            if (mh2[0].length < 8 * blocks) mh2[0] = new float[8 * blocks];
-            scales2 = sh2[0];
-            mins2 = mh2[0];
-        }
+        float[][] sh2 = SECOND_SCALES.get(), mh2 = SECOND_MINS.get();
+        if (sh2[0].length < 8 * blocks) sh2[0] = new float[8 * blocks];
+        if (mh2[0].length < 8 * blocks) mh2[0] = new float[8 * blocks];
+        float[] scales = sh[0], mins = mh[0], scales2 = sh2[0], mins2 = mh2[0];
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
@@ -259,12 +261,18 @@ public final class MatMul {
                 }
             }
         }
-        if (4 * quads < batch)
-            for (int g = from; g < to; g++) {
-                IntKernels.groupScalesQ4_K(w.data, g, superBlocks, scales, mins);
+        if (4 * quads == batch) return;
+        for (int g = from; g < to; g += 2) {
+            IntKernels.groupScalesQ4_K(w.data, g, superBlocks, scales, mins);
+            if (g + 1 < to) {
+                IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, scales2, mins2);
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ4_Kx16(w.data, g, superBlocks, scales, mins, scales2, mins2, x.pairs, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+            } else {
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ4_Kx8(w.data, g, superBlocks, scales, mins, x.pairs, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
             }
+        }
     }
 
     /** Q4_K or Q5_K rows: each row's scales and mins unpacked, then its fused kernel. */
