@@ -754,6 +754,174 @@ final class IntKernels {
         }
     }
 
+    /** Group g's d * scale per row and 16-value sub-block, as floats: scales[8 * (16 sb + j) + r] ({@link InterleavedQ6_K}). */
+    static void groupScalesQ6_K(MemorySegment p, long g, int superBlocks, float[] scales) {
+        for (int sb = 0; sb < superBlocks; sb++) {
+            long h = InterleavedQ6_K.header(g, superBlocks, sb);
+            FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE));
+            for (int j = 0; j < 16; j++)
+                d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 16 + 8 * j, LE).convertShape(VectorOperators.B2I, I8, 0).convert(VectorOperators.I2F, 0))
+                        .intoArray(scales, 8 * (16 * sb + j));
+        }
+    }
+
+    /**
+     * Eight Q6_K rows at once from their {@link InterleavedQ6_K} form (group {@code group}) times one
+     * activation row from block {@code xBlock}: results to out[o .. o + 8]. The canonical sequence
+     * for each row of an interleaved Q6_K tensor: per 16-value sub-block in column order, the exact
+     * integer dot product of q - 32 with the activation quants, converted and fused into the row's
+     * accumulator with (d * scale) * dx (dx of the 32-value activation block holding the sub-block);
+     * the accumulator is the result. Per chunk the 16 bytes (two values of each row) are widened
+     * and multiplied with one broadcast activation pair; the group's d * scale come as floats
+     * ({@link #groupScalesQ6_K}).
+     */
+    static void dotQ6_Kx8(MemorySegment p, long group, int superBlocks, float[] scales, int[] xPairs, float[] xd, int xBlock, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8);
+        ShortVector zero = ShortVector.zero(S16), s = zero;
+        long q = InterleavedQ6_K.quants(group, superBlocks);
+        int xp = xBlock * 16;
+        for (int k = 0, n = 128 * superBlocks; k < n; k++) {
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
+            s = s.add(w.mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + k]).reinterpretAsShorts()));
+            if ((k & 7) == 7) {
+                int j = k >> 3;
+                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(xd[xBlock + (j >> 1)]), acc);
+                s = zero;
+            }
+        }
+        acc.intoArray(out, o);
+    }
+
+    /** {@link #dotQ6_Kx8} for groups group and group + 1 (as {@link #dotQ4_0x16}); group + 1's scales in scales2, its rows to out[o + 8 ..]. */
+    static void dotQ6_Kx16(MemorySegment p, long group, int superBlocks, float[] scales, float[] scales2, int[] xPairs, float[] xd, int xBlock,
+                           float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        ShortVector zero = ShortVector.zero(S16), s = zero, t = zero;
+        long q = InterleavedQ6_K.quants(group, superBlocks), q2 = InterleavedQ6_K.quants(group + 1, superBlocks);
+        int xp = xBlock * 16;
+        for (int k = 0, n = 128 * superBlocks; k < n; k++) {
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q2 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector x = (ShortVector) IntVector.broadcast(I8, xPairs[xp + k]).reinterpretAsShorts();
+            s = s.add(w.mul(x));
+            t = t.add(v.mul(x));
+            if ((k & 7) == 7) {
+                int j = k >> 3;
+                float dx = xd[xBlock + (j >> 1)];
+                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(dx), acc);
+                i = (IntVector) t.reinterpretAsInts();
+                sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales2, 8 * j).mul(dx), acc2);
+                s = t = zero;
+            }
+        }
+        acc.intoArray(out, o);
+        acc2.intoArray(out, o + 8);
+    }
+
+    /**
+     * {@link #dotQ6_Kx8} for four activation rows at once (as {@link #dotQ4_0x8x4} is for Q4_0): pair k
+     * of row a at xi[xo + 4k + a], block b's scale at xds[so + 4b + a]; results for activation row a
+     * to out[o + a * stride ..], the float accumulators kept there.
+     */
+    static void dotQ6_Kx8x4(MemorySegment p, long group, int superBlocks, float[] scales, int[] xi, int xo, float[] xds, int so,
+                            float[] out, int o, int stride) {
+        ShortVector zero = ShortVector.zero(S16), s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+        FloatVector none = FloatVector.zero(F8);
+        for (int a = 0; a < 4; a++) none.intoArray(out, o + a * stride);
+        long q0 = InterleavedQ6_K.quants(group, superBlocks);
+        for (int k = 0, n = 128 * superBlocks; k < n; k++) {
+            int q = xo + 4 * k;
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
+            s0 = s0.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts()));
+            s1 = s1.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts()));
+            s2 = s2.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts()));
+            s3 = s3.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts()));
+            if ((k & 7) == 7) {
+                int j = k >> 3, sb = so + 4 * (j >> 1);
+                FloatVector d = FloatVector.fromArray(F8, scales, 8 * j);
+                IntVector i;
+                i = (IntVector) s0.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
+                i = (IntVector) s1.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
+                i = (IntVector) s2.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
+                i = (IntVector) s3.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
+                s0 = s1 = s2 = s3 = zero;
+            }
+        }
+    }
+
+    /** {@link #dotQ6_Kx8x4} for groups group and group + 1 (as {@link #dotQ4_0x16x4}); group + 1's rows to out[o + 8 + a * stride ..]. */
+    static void dotQ6_Kx16x4(MemorySegment p, long group, int superBlocks, float[] scales, float[] scales2, int[] xi, int xo, float[] xds, int so,
+                             float[] out, int o, int stride) {
+        ShortVector zero = ShortVector.zero(S16), s0 = zero, s1 = zero, s2 = zero, s3 = zero, t0 = zero, t1 = zero, t2 = zero, t3 = zero;
+        FloatVector none = FloatVector.zero(F8);
+        for (int a = 0; a < 4; a++) {
+            none.intoArray(out, o + a * stride);
+            none.intoArray(out, o + 8 + a * stride);
+        }
+        long q0 = InterleavedQ6_K.quants(group, superBlocks), q1 = InterleavedQ6_K.quants(group + 1, superBlocks);
+        for (int k = 0, n = 128 * superBlocks; k < n; k++) {
+            int q = xo + 4 * k;
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector x;
+            x = (ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts();
+            s0 = s0.add(w.mul(x));
+            t0 = t0.add(v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts();
+            s1 = s1.add(w.mul(x));
+            t1 = t1.add(v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts();
+            s2 = s2.add(w.mul(x));
+            t2 = t2.add(v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts();
+            s3 = s3.add(w.mul(x));
+            t3 = t3.add(v.mul(x));
+            if ((k & 7) == 7) {
+                int j = k >> 3, sb = so + 4 * (j >> 1);
+                FloatVector d = FloatVector.fromArray(F8, scales, 8 * j), e = FloatVector.fromArray(F8, scales2, 8 * j);
+                IntVector i;
+                i = (IntVector) s0.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
+                i = (IntVector) t0.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb]), FloatVector.fromArray(F8, out, o + 8)).intoArray(out, o + 8);
+                i = (IntVector) s1.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
+                i = (IntVector) t1.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + 8 + stride)).intoArray(out, o + 8 + stride);
+                i = (IntVector) s2.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
+                i = (IntVector) t2.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 8 + 2 * stride)).intoArray(out, o + 8 + 2 * stride);
+                i = (IntVector) s3.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
+                i = (IntVector) t3.reinterpretAsInts();
+                ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 8 + 3 * stride)).intoArray(out, o + 8 + 3 * stride);
+                s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = zero;
+            }
+        }
+    }
+
     /**
      * Q6_K weights, from their {@link PackedQuants} form (q - 32 as one signed byte per value, d * scale
      * per 16-value group as a float). Per 32-value activation block the two 16-value halves have

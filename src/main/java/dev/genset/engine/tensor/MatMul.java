@@ -75,14 +75,15 @@ public final class MatMul {
         job.set(w, x, batch, out, rows, cols);
         try {
             if (job.integer) job.xq.quantize(x, batch, cols);
-            if (job.integer && w instanceof Q6_KTensor q6) job.q6 = q6.packed(pool);  // packed on first use, on the pool
+            if (job.integer && w instanceof Q6_KTensor q6 && (job.q6i = q6.interleaved(pool, cols)) == null)
+                job.q6 = q6.packed(pool);  // repacked on first use, on the pool
             if (job.integer && w instanceof DecodedTensor d && d.packs()) job.q6 = d.packed(pool);
             if (job.integer && (w instanceof Q4_0Tensor q4 && (job.q4 = q4.interleaved(pool, cols)) != null
-                    || w instanceof Q4_KTensor q4k && (job.q4k = q4k.interleaved(pool, cols)) != null)) {
+                    || w instanceof Q4_KTensor q4k && (job.q4k = q4k.interleaved(pool, cols)) != null || job.q6i != null)) {
                 job.xq.pairUp();
                 if (batch >= 4) job.xq.interleave4();
             }
-            int n = job.q4 != null || job.q4k != null ? rows / 8 : job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
+            int n = job.q4 != null || job.q4k != null || job.q6i != null ? rows / 8 : job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
             pool.forRange(n, job, (long) rows * cols * batch);
         } finally {
             job.clear();
@@ -101,6 +102,8 @@ public final class MatMul {
         InterleavedQ4_0 q4;
         /** Q4_K weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
         InterleavedQ4_K q4k;
+        /** Q6_K weights with eight rows interleaved (instead of {@link #q6}); then the range is over groups of 8 rows. */
+        InterleavedQ6_K q6i;
         /** The activations quantized to 8 bits, for weights that take the integer kernels. */
         final QuantizedRows xq = new QuantizedRows();
 
@@ -121,6 +124,7 @@ public final class MatMul {
             q6 = null;
             q4 = null;
             q4k = null;
+            q6i = null;
             x = out = null;
             busy = false;
         }
@@ -131,6 +135,8 @@ public final class MatMul {
                 interleavedQ4_0(q4, xq, batch, out, rows, from, to);
             } else if (q4k != null) {
                 interleavedQ4_K(q4k, xq, batch, out, rows, from, to);
+            } else if (q6i != null) {
+                interleavedQ6_K(q6i, xq, batch, out, rows, from, to);
             } else if (integer) {
                 if (batch == 1) intSingleRow(w, q6, xq, out, from, to, cols);
                 else intTiled(w, q6, xq, batch, out, rows, cols, from, to);
@@ -271,6 +277,43 @@ public final class MatMul {
             } else {
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ4_Kx8(w.data, g, superBlocks, scales, mins, x.pairs, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+            }
+        }
+    }
+
+    /** {@link #interleavedQ4_0} for Q6_K. */
+    static void interleavedQ6_K(InterleavedQ6_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        int superBlocks = w.cols / Q6_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4, subBlocks = 16 * superBlocks;
+        float[][] sh = SCALES.get(), sh2 = SECOND_SCALES.get();
+        if (sh[0].length < 8 * subBlocks) sh[0] = new float[8 * subBlocks];
+        if (sh2[0].length < 8 * subBlocks) sh2[0] = new float[8 * subBlocks];
+        float[] scales = sh[0], scales2 = sh2[0];
+        int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
+        for (int t0 = 0; t0 < quads; t0 += chunk) {
+            int t1 = Math.min(quads, t0 + chunk);
+            for (int g = from; g < to; g += 2) {
+                IntKernels.groupScalesQ6_K(w.data, g, superBlocks, scales);
+                if (g + 1 < to) {
+                    IntKernels.groupScalesQ6_K(w.data, g + 1, superBlocks, scales2);
+                    for (int t = t0; t < t1; t++)
+                        IntKernels.dotQ6_Kx16x4(w.data, g, superBlocks, scales, scales2, x.pairs4, t * 4 * (w.cols / 2), x.d4, t * 4 * blocks,
+                                out, 4 * t * rows + 8 * g, rows);
+                } else {
+                    for (int t = t0; t < t1; t++)
+                        IntKernels.dotQ6_Kx8x4(w.data, g, superBlocks, scales, x.pairs4, t * 4 * (w.cols / 2), x.d4, t * 4 * blocks, out, 4 * t * rows + 8 * g, rows);
+                }
+            }
+        }
+        if (4 * quads == batch) return;
+        for (int g = from; g < to; g += 2) {
+            IntKernels.groupScalesQ6_K(w.data, g, superBlocks, scales);
+            if (g + 1 < to) {
+                IntKernels.groupScalesQ6_K(w.data, g + 1, superBlocks, scales2);
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ6_Kx16(w.data, g, superBlocks, scales, scales2, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
+            } else {
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ6_Kx8(w.data, g, superBlocks, scales, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
             }
         }
     }

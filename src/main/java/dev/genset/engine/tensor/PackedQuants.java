@@ -145,16 +145,21 @@ final class PackedQuants {
      * puts 0xC0 in each byte whose bit 5 is set, with no carry) makes it a signed byte.
      */
     static void pack(MemorySegment src, long b, MemorySegment quants, float[] scales) {
-        long in = b * Q6_KTensor.BYTES, out = b * Q6_KTensor.BLOCK;
+        long in = b * Q6_KTensor.BYTES;
+        unpackQ6_K(src, in, quants, b * Q6_KTensor.BLOCK);
+        float d = Simd.f16(src, in + 208);
+        for (int g = 0; g < 16; g++) scales[(int) (16 * b) + g] = d * src.get(ValueLayout.JAVA_BYTE, in + 192 + g);
+    }
+
+    /** The 256 quants of the Q6_K super-block at byte {@code in}, as q - 32 in signed bytes, value order, to dst[out ..]. */
+    static void unpackQ6_K(MemorySegment src, long in, MemorySegment dst, long out) {
         for (int h = 0; h < 2; h++)
             for (int j = 0; j < 4; j++)
                 for (int c = 0; c < 32; c += 8) {
                     long ql = src.get(LE_LONG, in + 64 * h + 32 * (j & 1) + c), qh = src.get(LE_LONG, in + 128 + 32 * h + c);
                     long q = (ql >>> (4 * (j >> 1))) & NIBBLES | ((qh >>> (2 * j)) & TWO_BITS) << 4;
                     long v = q ^ BIT5;
-                    quants.set(LE_LONG, out + 128 * h + 32 * j + c, v | (v & BIT5) * 6);
+                    dst.set(LE_LONG, out + 128 * h + 32 * j + c, v | (v & BIT5) * 6);
                 }
-        float d = Simd.f16(src, in + 208);
-        for (int g = 0; g < 16; g++) scales[(int) (16 * b) + g] = d * src.get(ValueLayout.JAVA_BYTE, in + 192 + g);
     }
 }

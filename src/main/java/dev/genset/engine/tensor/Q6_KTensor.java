@@ -30,12 +30,27 @@ public final class Q6_KTensor extends FloatTensor {
     }
 
     private final PackedQuants.Slot packed = new PackedQuants.Slot();
+    /** The form the matrix products multiply where rows come in whole groups of eight; null until first use. */
+    private InterleavedQ6_K interleaved;
 
-    @Override
-    public void release() {
-        packed.free();
+    /**
+     * The interleaved form for rows of {@code cols} values, made on first use with the pool's threads;
+     * null when rows are not a multiple of 8 (products then take the {@link #packed} form).
+     */
+    synchronized InterleavedQ6_K interleaved(Parallel pool, int cols) {
+        if (size % ((long) cols * InterleavedQ6_K.ROWS) != 0) return null;
+        if (interleaved == null) interleaved = InterleavedQ6_K.of(this, cols, pool);
+        return interleaved.cols == cols ? interleaved : null;
     }
 
+    @Override
+    public synchronized void release() {
+        packed.free();
+        if (interleaved != null) interleaved.free();
+        interleaved = null;
+    }
+
+    /** The packed form's size, which bounds the interleaved form's (2,192 against 2,560 bytes per 8 x 256 values). */
     @Override
     public long repackedBytes() {
         return PackedQuants.bytes(size);

@@ -22,12 +22,12 @@ class BatchInvarianceTest {
     }
 
     /**
-     * 43: not a multiple of the tile height nor of the four-row decode kernel. Q4_0 and Q4_K are
+     * 43: not a multiple of the tile height nor of the four-row decode kernel. Q4_0, Q4_K and Q6_K are
      * repacked with eight rows interleaved where the rows are whole groups of 8: 48 (six groups,
      * multiplied two at a time) and 40 (five, one left to the one-group kernel) as well.
      */
     private static int[] rowCounts(GgmlType type) {
-        return type == GgmlType.Q4_0 || type == GgmlType.Q4_K ? new int[] {43, 48, 40} : new int[] {43};
+        return type == GgmlType.Q4_0 || type == GgmlType.Q4_K || type == GgmlType.Q6_K ? new int[] {43, 48, 40} : new int[] {43};
     }
 
     @ParameterizedTest

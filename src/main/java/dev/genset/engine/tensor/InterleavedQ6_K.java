@@ -1,0 +1,108 @@
+package dev.genset.engine.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Q6_K weights repacked once, on first use, with eight rows interleaved, the form
+ * {@link IntKernels#dotQ6_Kx8} multiplies: {@link InterleavedQ4_0}'s scheme with a signed byte
+ * (q - 32) per value. {@link PackedQuants}, Q6_K's form for rows not in whole groups of eight,
+ * multiplies one row at a time (about 22 vector operations per 32 values); here one 16-byte load
+ * holds two values of each of eight rows, each activation pair is broadcast once for the eight rows,
+ * and the products are summed in 16-bit lanes over each 16-value sub-block (8 products of at most
+ * 32 * 127 a lane: 32,512, exact) before they become ints and floats.
+ *
+ * <p>Layout, per group of 8 rows: first a header per super-block (144 bytes): the 8 rows' d as fp16,
+ * then per sub-block (16 values) the 8 rows' signed 8-bit scales; then the quants, 2,048 bytes per
+ * super-block: chunk k (16 bytes) holds values 2k and 2k + 1 of each row r in bytes 2r and 2r + 1,
+ * as q - 32. 2,192 bytes per super-block of 8 rows where the stored form has 1,680 and
+ * {@link PackedQuants} 2,560.
+ */
+final class InterleavedQ6_K {
+    static final int ROWS = 8, HEADER = 16 + 16 * ROWS, QUANT_BYTES = ROWS * Q6_KTensor.BLOCK, GROUP_SUPER_BLOCK_BYTES = HEADER + QUANT_BYTES;
+
+    final MemorySegment data;
+    final int cols;
+    private final Arena arena;
+
+    private InterleavedQ6_K(MemorySegment data, int cols, Arena arena) {
+        this.data = data;
+        this.cols = cols;
+        this.arena = arena;
+    }
+
+    void free() {
+        arena.close();
+    }
+
+    private static final int GROUPS_PER_TASK = 16;
+
+    static long groupBytes(int superBlocks) {
+        return (long) superBlocks * GROUP_SUPER_BLOCK_BYTES;
+    }
+
+    /** Bytes of the interleaved form of a tensor of {@code size} values. */
+    static long bytes(long size) {
+        return size / (ROWS * Q6_KTensor.BLOCK) * GROUP_SUPER_BLOCK_BYTES;
+    }
+
+    /** Byte offset of super-block sb's header in group g. */
+    static long header(long g, int superBlocks, int sb) {
+        return g * groupBytes(superBlocks) + (long) sb * HEADER;
+    }
+
+    /** Byte offset of group g's quants (chunk k of the group at 16k). */
+    static long quants(long g, int superBlocks) {
+        return g * groupBytes(superBlocks) + (long) superBlocks * HEADER;
+    }
+
+    /** Repacks a tensor of rows of {@code cols} values (rows a multiple of 8) on the pool's threads. */
+    static InterleavedQ6_K of(Q6_KTensor t, int cols, Parallel pool) {
+        MemorySegment src = t.segment();
+        int superBlocks = cols / Q6_KTensor.BLOCK;
+        long groups = t.size() / cols / ROWS;
+        Arena arena = Arena.ofShared();
+        MemorySegment data = arena.allocate(groups * groupBytes(superBlocks), 64);
+        Repacking.run(pool, arena, src, groups, (long) ROWS * superBlocks * Q6_KTensor.BYTES, GROUPS_PER_TASK, t.size(),
+                g -> packGroup(src, g, superBlocks, data));
+        return new InterleavedQ6_K(data, cols, arena);
+    }
+
+    /**
+     * Group g: per super-block and row, d and the scales copied into the header, and the 256 quants
+     * unpacked as {@link PackedQuants} unpacks them (signed bytes, value order) into a scratch row,
+     * whose value pairs then go to their chunks.
+     */
+    static void packGroup(MemorySegment src, long g, int superBlocks, MemorySegment dst) {
+        MemorySegment row = MemorySegment.ofArray(new long[Q6_KTensor.BLOCK / 8]);
+        long q = quants(g, superBlocks);
+        for (int sb = 0; sb < superBlocks; sb++) {
+            long h = header(g, superBlocks, sb);
+            for (int r = 0; r < ROWS; r++) {
+                long in = ((g * ROWS + r) * superBlocks + sb) * Q6_KTensor.BYTES;
+                dst.set(Simd.LE_SHORT, h + 2 * r, src.get(Simd.LE_SHORT, in + 208));
+                for (int j = 0; j < 16; j++) dst.set(ValueLayout.JAVA_BYTE, h + 16 + ROWS * j + r, src.get(ValueLayout.JAVA_BYTE, in + 192 + j));
+                PackedQuants.unpackQ6_K(src, in, row, 0);
+                long out = q + (long) sb * QUANT_BYTES + 2 * r;
+                for (int m = 0; m < Q6_KTensor.BLOCK / 2; m++) dst.set(Simd.LE_SHORT, out + 16L * m, row.get(Simd.LE_SHORT, 2L * m));
+            }
+        }
+    }
+
+    /** d of super-block sb of row r of group g, as stored (tests). */
+    short d(long g, int sb, int r) {
+        return data.get(Simd.LE_SHORT, header(g, cols / Q6_KTensor.BLOCK, sb) + 2 * r);
+    }
+
+    /** The scale of sub-block j of super-block sb of row r of group g (tests). */
+    int scale(long g, int sb, int j, int r) {
+        return data.get(ValueLayout.JAVA_BYTE, header(g, cols / Q6_KTensor.BLOCK, sb) + 16 + ROWS * j + r);
+    }
+
+    /** q - 32 of value e of super-block sb of row r of group g, read back from the packed bytes (tests). */
+    int quant(long g, int sb, int r, int e) {
+        int superBlocks = cols / Q6_KTensor.BLOCK;
+        return data.get(ValueLayout.JAVA_BYTE, quants(g, superBlocks) + (long) sb * QUANT_BYTES + 16L * (e / 2) + 2 * r + (e & 1));
+    }
+}
