@@ -74,14 +74,15 @@ public final class MatMul {
         if (job.busy) job = new Job();  // a product started from inside another one
         job.set(w, x, batch, out, rows, cols);
         try {
-            if (job.integer) job.xq.quantize(x, batch, cols);
-            if (job.integer && w instanceof Q6_KTensor q6 && (job.q6i = q6.interleaved(pool, cols)) == null)
-                job.q6 = q6.packed(pool);  // repacked on first use, on the pool
-            if (job.integer && w instanceof DecodedTensor d && d.packs()) job.q6 = d.packed(pool);
-            if (job.integer && (w instanceof Q4_0Tensor q4 && (job.q4 = q4.interleaved(pool, cols)) != null
-                    || w instanceof Q4_KTensor q4k && (job.q4k = q4k.interleaved(pool, cols)) != null || job.q6i != null)) {
-                job.xq.pairUp();
-                if (batch >= 4) job.xq.interleave4();
+            if (job.integer) {
+                // the repacked forms are made on first use, on the pool
+                if (w instanceof Q6_KTensor q6 && (job.q6i = q6.interleaved(pool, cols)) == null) job.q6 = q6.packed(pool);
+                if (w instanceof DecodedTensor d && d.packs()) job.q6 = d.packed(pool);
+                if (w instanceof Q4_0Tensor q4) job.q4 = q4.interleaved(pool, cols);
+                if (w instanceof Q4_KTensor q4k) job.q4k = q4k.interleaved(pool, cols);
+                // interleaved weights multiply activation pairs (and runs of four rows interleaved)
+                boolean pairs = job.q4 != null || job.q4k != null || job.q6i != null;
+                job.xq.quantize(pool, x, batch, cols, pairs, pairs && batch >= 4);
             }
             int n = job.q4 != null || job.q4k != null || job.q6i != null ? rows / 8 : job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
             pool.forRange(n, job, (long) rows * cols * batch);

@@ -34,6 +34,11 @@ final class QuantizedRows {
 
     /** Quantizes rows [0, rows) of x (cols values each, cols a multiple of 32). */
     void quantize(float[] x, int rows, int cols) {
+        size(rows, cols);
+        for (int b = 0, n = rows * blocks; b < n; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, sums, b);
+    }
+
+    private void size(int rows, int cols) {
         if (cols % BLOCK != 0) throw new IllegalArgumentException(cols + " columns is not a whole number of 32-value blocks");
         this.rows = rows;
         this.cols = cols;
@@ -44,8 +49,50 @@ final class QuantizedRows {
             scaledSums = new float[rows * blocks];
             sums = new int[rows * blocks];
         }
-        for (int b = 0, n = rows * blocks; b < n; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, sums, b);
     }
+
+    /**
+     * {@link #quantize}, then (if asked) {@link #pairUp} and {@link #interleave4}, four rows to a
+     * unit of work spread over the pool's threads: for a prompt this is a few hundred microseconds a
+     * product that the other threads would otherwise wait out. The same values as the one-thread calls.
+     */
+    void quantize(Parallel pool, float[] x, int rows, int cols, boolean pairs, boolean interleave) {
+        size(rows, cols);
+        int half = cols / 2, quads = rows / 4;
+        if (pairs && this.pairs.length < rows * half) this.pairs = new int[rows * half];
+        if (interleave) {
+            if (pairs4.length < quads * 4 * half) pairs4 = new int[quads * 4 * half];
+            if (sums4.length < quads * 4 * blocks) {
+                sums4 = new int[quads * 4 * blocks];
+                d4 = new float[quads * 4 * blocks];
+                scaledSums4 = new float[quads * 4 * blocks];
+            }
+        }
+        task.x = x;
+        task.pairs = pairs;
+        task.interleave = interleave;
+        try {
+            pool.forRange((rows + 3) / 4, task, 8L * rows * cols);
+        } finally {
+            task.x = null;
+        }
+    }
+
+    /** The reusable task of {@link #quantize(Parallel, float[], int, int, boolean, boolean)}: runs of four rows. */
+    private final class QuadTask implements Parallel.RangeTask {
+        float[] x;
+        boolean pairs, interleave;
+
+        @Override
+        public void run(int from, int to) {
+            int first = 4 * from, end = Math.min(rows, 4 * to);
+            for (int b = first * blocks; b < end * blocks; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, sums, b);
+            if (pairs) pairUp(first, end);
+            if (interleave) for (int t = from; t < to && 4 * t + 4 <= rows; t++) interleave4(t);
+        }
+    }
+
+    private final QuadTask task = new QuadTask();
 
     /** {@link #pairs}, {@link #sums}, {@link #d} and {@link #scaledSums} of each run of four rows interleaved (see {@link IntKernels#dotQ4_0x8x4}); rows past the last four are left out. */
     int[] pairs4 = new int[0], sums4 = new int[0];
@@ -60,23 +107,32 @@ final class QuantizedRows {
             d4 = new float[quads * 4 * blocks];
             scaledSums4 = new float[quads * 4 * blocks];
         }
-        for (int t = 0; t < quads; t++)
-            for (int a = 0; a < 4; a++) {
-                int row = 4 * t + a;
-                for (int k = 0; k < half; k++) pairs4[4 * (t * half + k) + a] = pairs[row * half + k];
-                for (int b = 0; b < blocks; b++) {
-                    sums4[4 * (t * blocks + b) + a] = sums[row * blocks + b];
-                    d4[4 * (t * blocks + b) + a] = d[row * blocks + b];
-                    scaledSums4[4 * (t * blocks + b) + a] = scaledSums[row * blocks + b];
-                }
+        for (int t = 0; t < quads; t++) interleave4(t);
+    }
+
+    /** Rows 4t .. 4t + 3 into the interleaved arrays. */
+    private void interleave4(int t) {
+        int half = cols / 2;
+        for (int a = 0; a < 4; a++) {
+            int row = 4 * t + a;
+            for (int k = 0; k < half; k++) pairs4[4 * (t * half + k) + a] = pairs[row * half + k];
+            for (int b = 0; b < blocks; b++) {
+                sums4[4 * (t * blocks + b) + a] = sums[row * blocks + b];
+                d4[4 * (t * blocks + b) + a] = d[row * blocks + b];
+                scaledSums4[4 * (t * blocks + b) + a] = scaledSums[row * blocks + b];
             }
+        }
     }
 
     /** Fills {@link #pairs} from the quantized values. */
     void pairUp() {
         int n = rows * cols / 2;
         if (pairs.length < n) pairs = new int[n];
-        for (int k = 0; k < n; k++) pairs[k] = (q[2 * k] & 0xFFFF) | q[2 * k + 1] << 16;
+        pairUp(0, rows);
+    }
+
+    private void pairUp(int first, int end) {
+        for (int k = first * cols / 2, n = end * cols / 2; k < n; k++) pairs[k] = (q[2 * k] & 0xFFFF) | q[2 * k + 1] << 16;
     }
 
     private static void quantizeBlock(float[] x, int off, short[] q, float[] d, float[] scaledSums, int[] sums, int block) {

@@ -53,6 +53,29 @@ class QuantizedRowsTest {
             }
     }
 
+    /** Spread over threads (rows not a whole number of fours, enough work to be shared), the same arrays as on one thread. */
+    @Test
+    void quantizingOnThePoolGivesTheOneThreadValues() {
+        int rows = 11, cols = 3200, half = cols / 2, blocks = cols / 32;
+        float[] x = TensorTestData.activations(9, rows * cols);
+        QuantizedRows one = new QuantizedRows(), shared = new QuantizedRows();
+        one.quantize(x, rows, cols);
+        one.pairUp();
+        one.interleave4();
+        try (Parallel pool = new Parallel(3)) {
+            shared.quantize(pool, x, rows, cols, true, true);
+        }
+        assertThat(java.util.Arrays.copyOf(shared.q, rows * cols)).containsExactly(java.util.Arrays.copyOf(one.q, rows * cols));
+        assertThat(java.util.Arrays.copyOf(shared.d, rows * blocks)).containsExactly(java.util.Arrays.copyOf(one.d, rows * blocks));
+        assertThat(java.util.Arrays.copyOf(shared.sums, rows * blocks)).containsExactly(java.util.Arrays.copyOf(one.sums, rows * blocks));
+        assertThat(java.util.Arrays.copyOf(shared.scaledSums, rows * blocks)).containsExactly(java.util.Arrays.copyOf(one.scaledSums, rows * blocks));
+        assertThat(java.util.Arrays.copyOf(shared.pairs, rows * half)).containsExactly(java.util.Arrays.copyOf(one.pairs, rows * half));
+        assertThat(java.util.Arrays.copyOf(shared.pairs4, 8 * half)).containsExactly(java.util.Arrays.copyOf(one.pairs4, 8 * half));
+        assertThat(java.util.Arrays.copyOf(shared.d4, 8 * blocks)).containsExactly(java.util.Arrays.copyOf(one.d4, 8 * blocks));
+        assertThat(java.util.Arrays.copyOf(shared.sums4, 8 * blocks)).containsExactly(java.util.Arrays.copyOf(one.sums4, 8 * blocks));
+        assertThat(java.util.Arrays.copyOf(shared.scaledSums4, 8 * blocks)).containsExactly(java.util.Arrays.copyOf(one.scaledSums4, 8 * blocks));
+    }
+
     /** The vector kernels (single row and tiles) agree with the scalar reference within float rounding. */
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
