@@ -1,5 +1,6 @@
 package dev.genset.engine.model;
 
+import dev.genset.engine.tensor.FloatTensor;
 import dev.genset.engine.tensor.MatMul;
 import dev.genset.engine.tensor.Parallel;
 
@@ -35,6 +36,11 @@ public final class Transformer {
     private final float[] rope;    // cos, sin per pair   [maxBatch x ropeDims]
     private final float[] normed;  // final-normed rows that want logits [maxBatch x dim]
 
+    // The products that share their input, per layer: one hand-off to the pool each.
+    private final FloatTensor[][] qkvWeights, gateUpWeights;
+    private final float[][] qkvOut, gateUpOut;
+    private final int[] qkvRows, gateUpRows;
+
     public Transformer(ModelConfig config, Weights weights, float[] ropeFreqFactors, Parallel pool, int maxBatch) {
         this.c = config;
         this.w = weights;
@@ -53,6 +59,17 @@ public final class Transformer {
         up = new float[maxBatch * c.ffnDim()];
         rope = new float[maxBatch * c.ropeDims()];
         normed = new float[maxBatch * c.dim()];
+        qkvWeights = new FloatTensor[c.layers()][];
+        gateUpWeights = new FloatTensor[c.layers()][];
+        for (int l = 0; l < c.layers(); l++) {
+            Weights.Layer layer = w.layers()[l];
+            qkvWeights[l] = new FloatTensor[] {layer.wq(), layer.wk(), layer.wv()};
+            gateUpWeights[l] = new FloatTensor[] {layer.wGate(), layer.wUp()};
+        }
+        qkvOut = new float[][] {q, k, v};
+        gateUpOut = new float[][] {gate, up};
+        qkvRows = new int[] {c.qDim(), c.kvDim(), c.kvDim()};
+        gateUpRows = new int[] {c.ffnDim(), c.ffnDim()};
     }
 
     public ModelConfig config() {
@@ -111,9 +128,7 @@ public final class Transformer {
             Weights.Layer layer = w.layers()[l];
             // Attention block: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
             for (int r = 0; r < n; r++) ArrayMath.rmsNorm(xb, r * dim, x, r * dim, layer.attnNorm(), dim, c.rmsEps());
-            MatMul.matmul(pool, layer.wq(), xb, n, q, qDim, dim);
-            MatMul.matmul(pool, layer.wk(), xb, n, k, kvDim, dim);
-            MatMul.matmul(pool, layer.wv(), xb, n, v, kvDim, dim);
+            MatMul.matmul(pool, qkvWeights[l], xb, n, qkvOut, qkvRows, dim);
             for (int r = 0; r < n; r++) {
                 if (layer.bq() != null) {
                     addBias(q, r * qDim, layer.bq());
@@ -137,8 +152,7 @@ public final class Transformer {
 
             // Feed-forward block (SwiGLU): x += Wdown · (silu(Wgate·norm(x)) * Wup·norm(x))
             for (int r = 0; r < n; r++) ArrayMath.rmsNorm(xb, r * dim, x, r * dim, layer.ffnNorm(), dim, c.rmsEps());
-            MatMul.matmul(pool, layer.wGate(), xb, n, gate, ffn, dim);
-            MatMul.matmul(pool, layer.wUp(), xb, n, up, ffn, dim);
+            MatMul.matmul(pool, gateUpWeights[l], xb, n, gateUpOut, gateUpRows, dim);
             ArrayMath.swiGlu(gate, up, n * ffn);
             MatMul.matmul(pool, layer.wDown(), gate, n, proj, dim, ffn);
             ArrayMath.addTo(x, proj, n * dim);

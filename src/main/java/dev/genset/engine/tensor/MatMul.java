@@ -65,38 +65,68 @@ public final class MatMul {
         return holder[0];
     }
 
+    /**
+     * Products of several matrices with the same activations (a layer's query, key and value
+     * projections; its gate and up projections): the activations are quantized once and the pool
+     * takes all the matrices' rows in one hand-off, instead of one of each per matrix (a decode step
+     * is made of such hand-offs, and each ends waiting for the slowest thread). out[i] is what
+     * {@link #matmul} of ws[i] gives, bit for bit.
+     */
+    public static void matmul(Parallel pool, FloatTensor[] ws, float[] x, int batch, float[][] outs, int[] rows, int cols) {
+        if (ws.length > MAX_PARTS) throw new IllegalArgumentException("at most " + MAX_PARTS + " matrices in one product, not " + ws.length);
+        run(pool, ws, null, x, batch, outs, null, rows, 0, cols);
+    }
+
+    private static final int MAX_PARTS = 4;
+
     private static void run(Parallel pool, FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
-        if (batch <= 0 || rows <= 0) return;
-        // GGUF guarantees this for every tensor (ggml's rule); the kernels rely on it
-        if (cols % w.type().blockSize != 0)
-            throw new IllegalArgumentException("rows of " + cols + " values are not whole " + w.type() + " blocks of " + w.type().blockSize);
+        run(pool, null, w, x, batch, null, out, null, rows, cols);
+    }
+
+    /** One matrix (w, out, rows) or several (ws, outs, rowCounts). */
+    private static void run(Parallel pool, FloatTensor[] ws, FloatTensor w, float[] x, int batch, float[][] outs, float[] out, int[] rowCounts, int rows,
+                            int cols) {
+        int count = ws != null ? ws.length : 1;
+        if (batch <= 0 || count == 0 || ws == null && rows <= 0) return;
         Job job = JOBS.get();
         if (job.busy) job = new Job();  // a product started from inside another one
-        job.set(w, x, batch, out, rows, cols);
+        job.set(x, batch, cols);
         try {
-            if (job.integer) {
-                // the repacked forms are made on first use, on the pool
-                if (w instanceof Q6_KTensor q6 && (job.q6i = q6.interleaved(pool, cols)) == null) job.q6 = q6.packed(pool);
-                if (w instanceof DecodedTensor d && d.packs()) job.q6 = d.packed(pool);
-                if (w instanceof Q4_0Tensor q4) job.q4 = q4.interleaved(pool, cols);
-                if (w instanceof Q4_KTensor q4k) job.q4k = q4k.interleaved(pool, cols);
-                // interleaved weights multiply activation pairs (and runs of four rows interleaved)
-                boolean pairs = job.q4 != null || job.q4k != null || job.q6i != null;
-                job.xq.quantize(pool, x, batch, cols, pairs, pairs && batch >= 4);
+            boolean integer = false, pairs = false;
+            long work = 0;
+            for (int i = 0; i < count; i++) {
+                FloatTensor m = ws != null ? ws[i] : w;
+                int r = ws != null ? rowCounts[i] : rows;
+                // GGUF guarantees this for every tensor (ggml's rule); the kernels rely on it
+                if (cols % m.type().blockSize != 0)
+                    throw new IllegalArgumentException("rows of " + cols + " values are not whole " + m.type() + " blocks of " + m.type().blockSize);
+                Part part = job.add(m, ws != null ? outs[i] : out, r);
+                if (part.integer) {
+                    // the repacked forms are made on first use, on the pool
+                    if (m instanceof Q6_KTensor q6 && (part.q6i = q6.interleaved(pool, cols)) == null) part.q6 = q6.packed(pool);
+                    if (m instanceof DecodedTensor d && d.packs()) part.q6 = d.packed(pool);
+                    if (m instanceof Q4_0Tensor q4) part.q4 = q4.interleaved(pool, cols);
+                    if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
+                    integer = true;
+                    pairs |= part.interleaved();
+                }
+                part.units = r <= 0 ? 0 : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
+                work += (long) r * cols * batch;
             }
-            int n = job.q4 != null || job.q4k != null || job.q6i != null ? rows / 8 : job.fused ? rows : (rows + TILE_ROWS - 1) / TILE_ROWS;
-            pool.forRange(n, job, (long) rows * cols * batch);
+            // interleaved weights multiply activation pairs (and runs of four rows interleaved)
+            if (integer) job.xq.quantize(pool, x, batch, cols, pairs, pairs && batch >= 4);
+            pool.forRange(job.seal(), job, work);
         } finally {
             job.clear();
         }
     }
 
-    /** The reusable task of one product; fields are set by the caller before forRange publishes it. */
-    private static final class Job implements Parallel.RangeTask {
+    /** One matrix of a product: its weights in the form the kernels read, its output, and its share of the range. */
+    private static final class Part {
         FloatTensor w;
-        float[] x, out;
-        int batch, rows, cols;
-        boolean busy, fused, integer;
+        float[] out;
+        int rows, units;
+        boolean integer;
         /** Packed weights (Q6_K, and Q3_K or Q5_0 where repacked) in the form the integer kernels read. */
         PackedQuants q6;
         /** Q4_0 weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
@@ -105,33 +135,24 @@ public final class MatMul {
         InterleavedQ4_K q4k;
         /** Q6_K weights with eight rows interleaved (instead of {@link #q6}); then the range is over groups of 8 rows. */
         InterleavedQ6_K q6i;
-        /** The activations quantized to 8 bits, for weights that take the integer kernels. */
-        final QuantizedRows xq = new QuantizedRows();
 
-        void set(FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
-            this.w = w;
-            this.x = x;
-            this.batch = batch;
-            this.out = out;
-            this.rows = rows;
-            this.cols = cols;
-            this.fused = batch == 1 && Simd.ENABLED;
-            this.integer = IntKernels.handles(w);
-            this.busy = true;
+        boolean interleaved() {
+            return q4 != null || q4k != null || q6i != null;
         }
 
         void clear() {
             w = null;
+            out = null;
             q6 = null;
             q4 = null;
             q4k = null;
             q6i = null;
-            x = out = null;
-            busy = false;
         }
 
-        @Override
-        public void run(int from, int to) {
+        /** Units [from, to) of this matrix. */
+        void run(Job job, int from, int to) {
+            QuantizedRows xq = job.xq;
+            int batch = job.batch, cols = job.cols;
             if (q4 != null) {
                 interleavedQ4_0(q4, xq, batch, out, rows, from, to);
             } else if (q4k != null) {
@@ -141,11 +162,70 @@ public final class MatMul {
             } else if (integer) {
                 if (batch == 1) intSingleRow(w, q6, xq, out, from, to, cols);
                 else intTiled(w, q6, xq, batch, out, rows, cols, from, to);
-            } else if (fused) {
-                singleRow(w, x, out, from, to, cols);
+            } else if (job.fused) {
+                singleRow(w, job.x, out, from, to, cols);
             } else {
                 float[] tile = tile(TILE_ROWS * cols);
-                for (int t = from; t < to; t++) tiled(w, x, batch, out, rows, cols, t * TILE_ROWS, tile);
+                for (int t = from; t < to; t++) tiled(w, job.x, batch, out, rows, cols, t * TILE_ROWS, tile);
+            }
+        }
+    }
+
+    /**
+     * The reusable task of one product, over the units of its matrices one after another; fields
+     * are set by the caller before forRange publishes it.
+     */
+    private static final class Job implements Parallel.RangeTask {
+        final Part[] parts = new Part[MAX_PARTS];
+        /** parts[i]'s units are [start[i], start[i + 1]). */
+        final int[] start = new int[MAX_PARTS + 1];
+        int count;
+        float[] x;
+        int batch, cols;
+        boolean busy, fused;
+        /** The activations quantized to 8 bits, for weights that take the integer kernels. */
+        final QuantizedRows xq = new QuantizedRows();
+
+        Job() {
+            for (int i = 0; i < MAX_PARTS; i++) parts[i] = new Part();
+        }
+
+        void set(float[] x, int batch, int cols) {
+            this.x = x;
+            this.batch = batch;
+            this.cols = cols;
+            this.fused = batch == 1 && Simd.ENABLED;
+            this.count = 0;
+            this.busy = true;
+        }
+
+        Part add(FloatTensor w, float[] out, int rows) {
+            Part p = parts[count++];
+            p.w = w;
+            p.out = out;
+            p.rows = rows;
+            p.integer = IntKernels.handles(w);
+            return p;
+        }
+
+        /** Lays the parts' units end to end; returns the total. */
+        int seal() {
+            for (int i = 0; i < count; i++) start[i + 1] = start[i] + parts[i].units;
+            return start[count];
+        }
+
+        void clear() {
+            for (int i = 0; i < count; i++) parts[i].clear();
+            count = 0;
+            x = null;
+            busy = false;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            for (int i = 0; i < count; i++) {
+                int a = Math.max(from, start[i]), b = Math.min(to, start[i + 1]);
+                if (a < b) parts[i].run(this, a - start[i], b - start[i]);
             }
         }
     }

@@ -78,6 +78,35 @@ class MatMulTest {
     }
 
     /** Boxed vectors (a kernel past C2's inlining budget) show up as allocation, and cost 100x in speed. */
+    /**
+     * Several matrices with the same activations in one product (mixed types, as a Q4_K_M file's
+     * projections are; rows in and out of whole groups of 8): each output bit for bit what its own
+     * product gives, for a decode step and for batches.
+     */
+    @Test
+    void matricesSharingTheirInputGiveWhatEachGivesAlone() {
+        int cols = 512;
+        GgmlType[] types = {GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F32, GgmlType.Q4_0};
+        int[] rows = {64, 24, 20, 43};
+        FloatTensor[] ws = new FloatTensor[types.length];
+        for (int i = 0; i < types.length; i++) ws[i] = TensorTestData.quantized(types[i], TensorTestData.weights(20 + i, rows[i] * cols));
+        try (Parallel pool = new Parallel(3)) {
+            for (int batch : new int[] {1, 6, 40}) {
+                float[] x = TensorTestData.activations(30 + batch, batch * cols);
+                float[][] outs = new float[types.length][];
+                for (int i = 0; i < types.length; i++) outs[i] = new float[batch * rows[i]];
+                MatMul.matmul(pool, ws, x, batch, outs, rows, cols);
+                for (int i = 0; i < types.length; i++) {
+                    float[] alone = new float[batch * rows[i]];
+                    MatMul.matmul(pool, ws[i], x, batch, alone, rows[i], cols);
+                    assertThat(outs[i]).as("%s, batch %d", types[i], batch).containsExactly(alone);
+                }
+            }
+        } finally {
+            for (FloatTensor w : ws) w.release();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void callsAllocateNothingOnceWarm(GgmlType type) {
