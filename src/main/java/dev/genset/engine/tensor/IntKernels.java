@@ -872,10 +872,11 @@ final class IntKernels {
             none.intoArray(out, o + 8 + a * stride);
         }
         long q0 = InterleavedQ6_K.quants(group, superBlocks), q1 = InterleavedQ6_K.quants(group + 1, superBlocks);
-        for (int k = 0, n = 128 * superBlocks; k < n; k++) {
-            int q = xo + 4 * k;
-            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
-            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
+        // two chunks a step: one chunk's work was too little to carry the loop's own instructions
+        for (int k = 1, n = 128 * superBlocks; k < n; k += 2) {
+            int q = xo + 4 * k - 4;
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k - 16, LE).convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k - 16, LE).convertShape(VectorOperators.B2S, S16, 0);
             ShortVector x;
             x = (ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts();
             s0 = s0.add(w.mul(x));
@@ -887,6 +888,20 @@ final class IntKernels {
             s2 = s2.add(w.mul(x));
             t2 = t2.add(v.mul(x));
             x = (ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts();
+            s3 = s3.add(w.mul(x));
+            t3 = t3.add(v.mul(x));
+            w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
+            v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts();
+            s0 = s0.add(w.mul(x));
+            t0 = t0.add(v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts();
+            s1 = s1.add(w.mul(x));
+            t1 = t1.add(v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts();
+            s2 = s2.add(w.mul(x));
+            t2 = t2.add(v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts();
             s3 = s3.add(w.mul(x));
             t3 = t3.add(v.mul(x));
             if ((k & 7) == 7) {
