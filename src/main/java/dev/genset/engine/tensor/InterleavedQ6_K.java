@@ -70,25 +70,46 @@ final class InterleavedQ6_K {
     }
 
     /**
-     * Group g: per super-block and row, d and the scales copied into the header, and the 256 quants
-     * unpacked as {@link PackedQuants} unpacks them (signed bytes, value order) into a scratch row,
-     * whose value pairs then go to their chunks.
+     * Group g: per super-block, each row's d and scales copied into the header and its 256 quants
+     * unpacked as {@link PackedQuants} unpacks them (signed bytes, value order, in 64-bit words);
+     * then each chunk is put together from the eight rows' value pairs in two words. Word
+     * operations keep this fast before the JIT has compiled it (it runs on a model's first token).
      */
     static void packGroup(MemorySegment src, long g, int superBlocks, MemorySegment dst) {
-        MemorySegment row = MemorySegment.ofArray(new long[Q6_KTensor.BLOCK / 8]);
+        long[][] rows = new long[ROWS][Q6_KTensor.BLOCK / 8];
+        long[] scales = new long[2 * ROWS];
         long q = quants(g, superBlocks);
         for (int sb = 0; sb < superBlocks; sb++) {
             long h = header(g, superBlocks, sb);
             for (int r = 0; r < ROWS; r++) {
                 long in = ((g * ROWS + r) * superBlocks + sb) * Q6_KTensor.BYTES;
                 dst.set(Simd.LE_SHORT, h + 2 * r, src.get(Simd.LE_SHORT, in + 208));
-                for (int j = 0; j < 16; j++) dst.set(ValueLayout.JAVA_BYTE, h + 16 + ROWS * j + r, src.get(ValueLayout.JAVA_BYTE, in + 192 + j));
-                PackedQuants.unpackQ6_K(src, in, row, 0);
-                long out = q + (long) sb * QUANT_BYTES + 2 * r;
-                for (int m = 0; m < Q6_KTensor.BLOCK / 2; m++) dst.set(Simd.LE_SHORT, out + 16L * m, row.get(Simd.LE_SHORT, 2L * m));
+                scales[2 * r] = src.get(LE_LONG, in + 192);
+                scales[2 * r + 1] = src.get(LE_LONG, in + 200);
+                PackedQuants.unpackQ6_K(src, in, rows[r]);
+            }
+            // sub-block j's scales, a byte per row: byte j of each row's 16 scale bytes
+            for (int j = 0; j < 16; j++) {
+                long word = 0;
+                for (int r = 0; r < ROWS; r++) word |= (scales[2 * r + (j >> 3)] >>> (8 * (j & 7)) & 0xFF) << (8 * r);
+                dst.set(LE_LONG, h + 16 + ROWS * j, word);
+            }
+            long out = q + (long) sb * QUANT_BYTES;
+            for (int m = 0; m < Q6_KTensor.BLOCK / 2; m++) {
+                // pair m of a row: bits 16 (m % 4) .. + 15 of its word m / 4
+                int shift = 16 * (m & 3), w = m >> 2;
+                long low = 0, high = 0;
+                for (int r = 0; r < 4; r++) {
+                    low |= (rows[r][w] >>> shift & 0xFFFF) << (16 * r);
+                    high |= (rows[r + 4][w] >>> shift & 0xFFFF) << (16 * r);
+                }
+                dst.set(LE_LONG, out + 16L * m, low);
+                dst.set(LE_LONG, out + 16L * m + 8, high);
             }
         }
     }
+
+    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
 
     /** d of super-block sb of row r of group g, as stored (tests). */
     short d(long g, int sb, int r) {

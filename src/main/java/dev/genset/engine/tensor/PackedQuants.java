@@ -155,11 +155,21 @@ final class PackedQuants {
     static void unpackQ6_K(MemorySegment src, long in, MemorySegment dst, long out) {
         for (int h = 0; h < 2; h++)
             for (int j = 0; j < 4; j++)
-                for (int c = 0; c < 32; c += 8) {
-                    long ql = src.get(LE_LONG, in + 64 * h + 32 * (j & 1) + c), qh = src.get(LE_LONG, in + 128 + 32 * h + c);
-                    long q = (ql >>> (4 * (j >> 1))) & NIBBLES | ((qh >>> (2 * j)) & TWO_BITS) << 4;
-                    long v = q ^ BIT5;
-                    dst.set(LE_LONG, out + 128 * h + 32 * j + c, v | (v & BIT5) * 6);
-                }
+                for (int c = 0; c < 32; c += 8) dst.set(LE_LONG, out + 128 * h + 32 * j + c, q6_KWord(src, in, h, j, c));
+    }
+
+    /** {@link #unpackQ6_K} into 32 little-endian words: word w holds values 8w .. 8w + 7. */
+    static void unpackQ6_K(MemorySegment src, long in, long[] words) {
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 4; j++)
+                for (int c = 0; c < 32; c += 8) words[(128 * h + 32 * j + c) / 8] = q6_KWord(src, in, h, j, c);
+    }
+
+    /** Values 128h + 32j + c .. + 7 of the super-block at byte {@code in}, as q - 32, a signed byte each (see {@link #pack}). */
+    private static long q6_KWord(MemorySegment src, long in, int h, int j, int c) {
+        long ql = src.get(LE_LONG, in + 64 * h + 32 * (j & 1) + c), qh = src.get(LE_LONG, in + 128 + 32 * h + c);
+        long q = (ql >>> (4 * (j >> 1))) & NIBBLES | ((qh >>> (2 * j)) & TWO_BITS) << 4;
+        long v = q ^ BIT5;
+        return v | (v & BIT5) * 6;
     }
 }
