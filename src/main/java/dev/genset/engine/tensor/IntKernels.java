@@ -27,7 +27,10 @@ import static dev.genset.engine.tensor.Simd.LE;
  * 2 * 128 * 127, so exact), adjacent 16-bit lanes added into 8 int lanes, those converted to float
  * and fused into one accumulator with the scale product dw * dx; at the end the 8 lanes summed in
  * lane order. Integer steps are exact, so only the float steps fix the order, and they are the
- * same everywhere.
+ * same everywhere. The interleaved forms ({@link InterleavedQ4_0}, {@link InterleavedQ4_K},
+ * {@link InterleavedQ6_K}) have sequences of their own, given with their one-group kernels
+ * ({@link #dotQ4_0x8}, {@link #dotQ4_Kx8}, {@link #dotQ6_Kx8}), which the two-group and four-row
+ * kernels repeat.
  *
  * <p>AVX2 has no byte dot-product instruction the Vector API reaches (vpmaddubsw), so widening
  * to 16 bits and multiplying 16 lanes at a time is the cheapest exact form found; it takes fewer

@@ -24,19 +24,11 @@ import java.lang.foreign.MemorySegment;
  * index, which keeps the kernels' loops simple for C2 (with each block's scales before its quants,
  * products took 5 to 8% longer).
  */
-final class InterleavedQ4_0 {
-    static final int ROWS = 8, GROUP_BLOCK_BYTES = ROWS * Q4_0Tensor.BYTES;
-
-    /** The repacked bytes. */
-    final MemorySegment data;
-    /** Values per row. */
-    final int cols;
-    private final Arena arena;
+final class InterleavedQ4_0 extends InterleavedRows {
+    static final int GROUP_BLOCK_BYTES = ROWS * Q4_0Tensor.BYTES;
 
     private InterleavedQ4_0(MemorySegment data, int cols, Arena arena) {
-        this.data = data;
-        this.cols = cols;
-        this.arena = arena;
+        super(data, cols, arena);
     }
 
     /** Byte offset of the scales of group g (16 bytes per block). */
@@ -49,23 +41,12 @@ final class InterleavedQ4_0 {
         return g * blocks * GROUP_BLOCK_BYTES + 16L * blocks;
     }
 
-    void free() {
-        arena.close();
-    }
-
-    /** Groups packed per task: enough to be worth a hand-off. */
-    private static final int GROUPS_PER_TASK = 16;
-
     /** Repacks a tensor of rows of {@code cols} values (rows a multiple of 8) on the pool's threads. */
     static InterleavedQ4_0 of(Q4_0Tensor t, int cols, Parallel pool) {
         MemorySegment src = t.segment();
         int blocks = cols / Q4_0Tensor.BLOCK;
-        long groups = t.size() / cols / ROWS;
         Arena arena = Arena.ofShared();
-        MemorySegment data = arena.allocate(groups * blocks * GROUP_BLOCK_BYTES, 64);
-        Repacking.run(pool, arena, src, groups, (long) ROWS * blocks * Q4_0Tensor.BYTES, GROUPS_PER_TASK, t.size(),
-                g -> packGroup(src, g, blocks, data));
-        return new InterleavedQ4_0(data, cols, arena);
+        return new InterleavedQ4_0(pack(t, cols, pool, (long) blocks * GROUP_BLOCK_BYTES, arena, (dst, g) -> packGroup(src, g, blocks, dst)), cols, arena);
     }
 
     private static final java.lang.foreign.ValueLayout.OfLong LE_LONG = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);

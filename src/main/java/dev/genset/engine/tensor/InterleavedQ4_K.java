@@ -17,24 +17,13 @@ import java.lang.foreign.ValueLayout;
  * values 4c .. 4c+3 of each row r in bytes 2r, 2r + 1). 1,184 bytes per super-block of 8 rows
  * where the stored form has 1,152.
  */
-final class InterleavedQ4_K {
-    static final int ROWS = 8, HEADER = 160, SUB_BLOCK_BYTES = 128, GROUP_SUPER_BLOCK_BYTES = HEADER + 8 * SUB_BLOCK_BYTES;
-
-    final MemorySegment data;
-    final int cols;
-    private final Arena arena;
+final class InterleavedQ4_K extends InterleavedRows {
+    static final int HEADER = 160, SUB_BLOCK_BYTES = 128, GROUP_SUPER_BLOCK_BYTES = HEADER + 8 * SUB_BLOCK_BYTES;
 
     private InterleavedQ4_K(MemorySegment data, int cols, Arena arena) {
-        this.data = data;
-        this.cols = cols;
-        this.arena = arena;
+        super(data, cols, arena);
     }
 
-    void free() {
-        arena.close();
-    }
-
-    private static final int GROUPS_PER_TASK = 16;
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
     private static final long NIBBLES = 0x0F0F0F0F0F0F0F0FL;
 
@@ -61,12 +50,8 @@ final class InterleavedQ4_K {
     static InterleavedQ4_K of(Q4_KTensor t, int cols, Parallel pool) {
         MemorySegment src = t.segment();
         int superBlocks = cols / Q4_KTensor.BLOCK;
-        long groups = t.size() / cols / ROWS;
         Arena arena = Arena.ofShared();
-        MemorySegment data = arena.allocate(groups * groupBytes(superBlocks), 64);
-        Repacking.run(pool, arena, src, groups, (long) ROWS * superBlocks * Q4_KTensor.BYTES, GROUPS_PER_TASK, t.size(),
-                g -> packGroup(src, g, superBlocks, data));
-        return new InterleavedQ4_K(data, cols, arena);
+        return new InterleavedQ4_K(pack(t, cols, pool, groupBytes(superBlocks), arena, (dst, g) -> packGroup(src, g, superBlocks, dst)), cols, arena);
     }
 
     /**

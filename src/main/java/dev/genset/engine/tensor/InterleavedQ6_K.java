@@ -19,24 +19,12 @@ import java.lang.foreign.ValueLayout;
  * as q - 32. 2,192 bytes per super-block of 8 rows where the stored form has 1,680 and
  * {@link PackedQuants} 2,560.
  */
-final class InterleavedQ6_K {
-    static final int ROWS = 8, HEADER = 16 + 16 * ROWS, QUANT_BYTES = ROWS * Q6_KTensor.BLOCK, GROUP_SUPER_BLOCK_BYTES = HEADER + QUANT_BYTES;
-
-    final MemorySegment data;
-    final int cols;
-    private final Arena arena;
+final class InterleavedQ6_K extends InterleavedRows {
+    static final int HEADER = 16 + 16 * ROWS, QUANT_BYTES = ROWS * Q6_KTensor.BLOCK, GROUP_SUPER_BLOCK_BYTES = HEADER + QUANT_BYTES;
 
     private InterleavedQ6_K(MemorySegment data, int cols, Arena arena) {
-        this.data = data;
-        this.cols = cols;
-        this.arena = arena;
+        super(data, cols, arena);
     }
-
-    void free() {
-        arena.close();
-    }
-
-    private static final int GROUPS_PER_TASK = 16;
 
     static long groupBytes(int superBlocks) {
         return (long) superBlocks * GROUP_SUPER_BLOCK_BYTES;
@@ -61,12 +49,8 @@ final class InterleavedQ6_K {
     static InterleavedQ6_K of(Q6_KTensor t, int cols, Parallel pool) {
         MemorySegment src = t.segment();
         int superBlocks = cols / Q6_KTensor.BLOCK;
-        long groups = t.size() / cols / ROWS;
         Arena arena = Arena.ofShared();
-        MemorySegment data = arena.allocate(groups * groupBytes(superBlocks), 64);
-        Repacking.run(pool, arena, src, groups, (long) ROWS * superBlocks * Q6_KTensor.BYTES, GROUPS_PER_TASK, t.size(),
-                g -> packGroup(src, g, superBlocks, data));
-        return new InterleavedQ6_K(data, cols, arena);
+        return new InterleavedQ6_K(pack(t, cols, pool, groupBytes(superBlocks), arena, (dst, g) -> packGroup(src, g, superBlocks, dst)), cols, arena);
     }
 
     /**

@@ -15,12 +15,13 @@ import static dev.genset.engine.tensor.Simd.L;
  * the same size (the task object and the decode buffers are reused per thread).
  *
  * <p><b>Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS (and Q3_K, Q5_0) multiply in integers</b>, as llama.cpp does: the activation rows are first
- * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the calling
- * thread), then each block's product is an exact integer dot product scaled by the two block
- * scales ({@link IntKernels}). Q6_K, Q3_K and Q5_0 weights are first repacked, once per tensor, to a byte per
- * value ({@link PackedQuants}); Q4_0 and Q4_K weights whose rows come in whole groups of eight are
- * repacked with eight rows interleaved ({@link InterleavedQ4_0}, {@link InterleavedQ4_K}), in the same
- * bytes. The other types multiply floats.
+ * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the pool's
+ * threads), then each block's product is an exact integer dot product scaled by the two block
+ * scales ({@link IntKernels}). Q4_0, Q4_K and Q6_K weights whose rows come in whole groups of eight
+ * are repacked, once per tensor, with eight rows interleaved ({@link InterleavedQ4_0},
+ * {@link InterleavedQ4_K}, {@link InterleavedQ6_K}); Q3_K and Q5_0 weights, and Q6_K in rows that
+ * are not, are repacked to a byte per value ({@link PackedQuants}). The other types multiply floats.
+ * Matrices that share their activations (a layer's query, key and value) can go in one product.
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the

@@ -9,7 +9,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * A tensor repacked for the integer kernels: each value's integer quant as one signed byte, in
  * value order, and each 16-value group's scale as a float, so that value = scale * quant exactly.
- * Q6_K (q - 32, d * scale: an fp16 times an 8-bit integer) is the first of the types packed so.
+ * Q6_K (q - 32, d * scale: an fp16 times an 8-bit integer) was the first of the types packed so;
+ * its tensors now take {@link InterleavedQ6_K} where their rows come in whole groups of eight.
  * Q3_K and Q5_0, which {@link DecodedTensor} reads, pack the same way (their
  * values are a float scale times a small integer too) and then multiply at Q6_K's speed rather
  * than through decoded floats (about ten times slower), for the same price in memory: 10 bits per

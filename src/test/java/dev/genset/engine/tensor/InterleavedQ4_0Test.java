@@ -78,15 +78,8 @@ class InterleavedQ4_0Test {
         // extreme activations: a block at full scale both ways (quants of +-127 everywhere)
         for (int j = 0; j < 32; j++) x[j] = j % 2 == 0 ? 50f : -50f;
         for (int j = 32; j < 64; j++) x[j] = -50f;
-        QuantizedRows q = new QuantizedRows();
-        q.quantize(x, batch, cols);
-        float[] out = new float[batch * rows];
-        try (Parallel pool = new Parallel(2)) {
-            MatMul.matmul(pool, w, x, batch, out, rows, cols);
-            for (int b = 0; b < batch; b++)
-                for (int r = 0; r < rows; r++)
-                    assertThat(Float.floatToRawIntBits(out[b * rows + r])).as("b=%d r=%d", b, r)
-                            .isEqualTo(Float.floatToRawIntBits(reference(w, r, blocks, q, b)));
+        try {
+            TensorTestData.assertProductsFollow(w, x, batch, rows, cols, (r, q, b) -> reference(w, r, blocks, q, b));
         } finally {
             w.release();
         }

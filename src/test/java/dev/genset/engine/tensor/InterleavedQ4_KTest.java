@@ -63,15 +63,8 @@ class InterleavedQ4_KTest {
         var w = (Q4_KTensor) TensorTestData.quantized(GgmlType.Q4_K, TensorTestData.weights(11, rows * cols));
         float[] x = TensorTestData.activations(12, batch * cols);
         for (int j = 0; j < 32; j++) x[j] = 40f;  // a block at full scale: quants of 127 everywhere
-        QuantizedRows q = new QuantizedRows();
-        q.quantize(x, batch, cols);
-        float[] out = new float[batch * rows];
-        try (Parallel pool = new Parallel(2)) {
-            MatMul.matmul(pool, w, x, batch, out, rows, cols);
-            for (int b = 0; b < batch; b++)
-                for (int r = 0; r < rows; r++)
-                    assertThat(Float.floatToRawIntBits(out[b * rows + r])).as("b=%d r=%d", b, r)
-                            .isEqualTo(Float.floatToRawIntBits(reference(w, r, superBlocks, q, b)));
+        try {
+            TensorTestData.assertProductsFollow(w, x, batch, rows, cols, (r, q, b) -> reference(w, r, superBlocks, q, b));
         } finally {
             w.release();
         }

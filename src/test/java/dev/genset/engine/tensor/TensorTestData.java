@@ -84,4 +84,24 @@ final class TensorTestData {
         b[off] = (byte) h;
         b[off + 1] = (byte) (h >> 8);
     }
+
+    /** The product a test writes out for one (weight row, activation row) pair from the quantized activations. */
+    @FunctionalInterface
+    interface Reference {
+        float product(int row, QuantizedRows x, int xRow);
+    }
+
+    /** Multiplies w with the batch x on two threads and checks every output against the reference, bit for bit. */
+    static void assertProductsFollow(FloatTensor w, float[] x, int batch, int rows, int cols, Reference reference) {
+        QuantizedRows q = new QuantizedRows();
+        q.quantize(x, batch, cols);
+        float[] out = new float[batch * rows];
+        try (Parallel pool = new Parallel(2)) {
+            MatMul.matmul(pool, w, x, batch, out, rows, cols);
+        }
+        for (int b = 0; b < batch; b++)
+            for (int r = 0; r < rows; r++)
+                org.assertj.core.api.Assertions.assertThat(Float.floatToRawIntBits(out[b * rows + r])).as("b=%d r=%d", b, r)
+                        .isEqualTo(Float.floatToRawIntBits(reference.product(r, q, b)));
+    }
 }
