@@ -293,7 +293,7 @@ final class IntKernels {
     /**
      * {@link #dotQ4_0x8} for four activation rows at once, sharing each weight load and its nibble
      * split: the same operations per (row, activation row), so bit-identical results. The four rows'
-     * pairs, sums and scales come interleaved ({@link QuantizedRows#interleave4}: pair k of row a at
+     * pairs, sums and scales come interleaved ({@link QuantizedRows#pairs4}: pair k of row a at
      * xi[xo + 4k + a], block b's sum and scale at [so + 4b + a]); the group's weight scales come as
      * floats ({@link #groupScalesQ4_0}). Results for activation row a to out[o + a * stride ..]. One
      * chunk per loop step, the block's end under a branch: a body with more steps made C2 hoist every
@@ -500,7 +500,7 @@ final class IntKernels {
 
     /**
      * {@link #dotQ4_Kx8} for four activation rows at once, as {@link #dotQ4_0x8x4} is for Q4_0: the
-     * four rows' pairs, scaled sums and scales interleaved ({@link QuantizedRows#interleave4}).
+     * four rows' pairs, scaled sums and scales interleaved ({@link QuantizedRows#pairs4}).
      */
     static void dotQ4_Kx8x4(MemorySegment p, long group, int superBlocks, float[] scales, float[] mins, int[] xi, int xo, float[] xs, float[] xds, int so,
                             float[] out, int o, int stride) {

@@ -61,9 +61,21 @@ public final class MatMul {
     private static final ThreadLocal<float[][]> TILES = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private static float[] tile(int size) {
-        float[][] holder = TILES.get();
-        if (holder[0].length < size) holder[0] = new float[size];
-        return holder[0];
+        return floats(TILES, size);
+    }
+
+    /** This thread's buffer from holder, at least {@code size} floats long (grown once, then reused). */
+    private static float[] floats(ThreadLocal<float[][]> holder, int size) {
+        float[][] h = holder.get();
+        if (h[0].length < size) h[0] = new float[size];
+        return h[0];
+    }
+
+    /** {@link #floats} for shorts. */
+    private static short[] shorts(ThreadLocal<short[][]> holder, int size) {
+        short[][] h = holder.get();
+        if (h[0].length < size) h[0] = new short[size];
+        return h[0];
     }
 
     /**
@@ -248,27 +260,24 @@ public final class MatMul {
             case DecodedTensor t when IntKernels.isQ3_K(t) -> {
                 // each row widened to 16-bit quants, then Q6_K's tile kernel (a fused kernel with the
                 // 3-bit unpacking measured no faster, and this shares the batched path's code)
-                float[][] sh = SCALES.get();
-                short[][] th = SHORT_TILES.get();
-                if (sh[0].length < 2 * blocks) sh[0] = new float[2 * blocks];
-                if (th[0].length < cols) th[0] = new short[cols];
+                float[] scales = floats(SCALES, 2 * blocks);
+                short[] row = shorts(SHORT_TILES, cols);
                 for (int r = from; r < to; r++) {
                     long first = (long) r * (blocks / 8);
-                    IntKernels.widenQ3_KScales(s, first, blocks / 8, sh[0], 0);
-                    IntKernels.widenQ3_K(s, first, blocks / 8, th[0], 0);
-                    out[r] = IntKernels.tileDotQ6_K(th[0], 0, sh[0], 0, x.q, x.d, 0, blocks);
+                    IntKernels.widenQ3_KScales(s, first, blocks / 8, scales, 0);
+                    IntKernels.widenQ3_K(s, first, blocks / 8, row, 0);
+                    out[r] = IntKernels.tileDotQ6_K(row, 0, scales, 0, x.q, x.d, 0, blocks);
                 }
             }
             case DecodedTensor t when t.type() == GgmlType.IQ4_NL -> {
                 for (int r = from; r < to; r++) out[r] = IntKernels.dotIQ4_NL(s, (long) r * blocks, x.q, x.d, 0, blocks);
             }
             case DecodedTensor t when t.type() == GgmlType.IQ4_XS -> {
-                float[][] sh = SCALES.get();
-                if (sh[0].length < blocks) sh[0] = new float[blocks];
+                float[] scales = floats(SCALES, blocks);
                 for (int r = from; r < to; r++) {
                     long first = (long) r * (blocks / 8);
-                    IntKernels.widenIQ4_XSScales(s, first, blocks / 8, sh[0], 0);
-                    out[r] = IntKernels.dotIQ4_XS(s, first, x.q, x.d, 0, blocks / 8, sh[0]);
+                    IntKernels.widenIQ4_XSScales(s, first, blocks / 8, scales, 0);
+                    out[r] = IntKernels.dotIQ4_XS(s, first, x.q, x.d, 0, blocks / 8, scales);
                 }
             }
             default -> throw new IllegalStateException(w.type() + " has no integer kernel");
@@ -284,10 +293,7 @@ public final class MatMul {
      */
     static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
-        float[][] sh = SCALES.get(), sh2 = SECOND_SCALES.get();
-        if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
-        if (sh2[0].length < 8 * blocks) sh2[0] = new float[8 * blocks];
-        float[] dw = sh[0], dw2 = sh2[0];
+        float[] dw = floats(SCALES, 8 * blocks), dw2 = floats(SECOND_SCALES, 8 * blocks);
         // runs of four activation rows in chunks whose pairs stay in L2 while the groups pass over them,
         // two groups at a time (sharing the activations' broadcasts), a group left over alone
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
@@ -325,13 +331,8 @@ public final class MatMul {
     /** {@link #interleavedQ4_0} for Q4_K. */
     static void interleavedQ4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int superBlocks = w.cols / Q4_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
-        float[][] sh = SCALES.get(), mh = MINS.get();
-        if (sh[0].length < 8 * blocks) sh[0] = new float[8 * blocks];
-        if (mh[0].length < 8 * blocks) mh[0] = new float[8 * blocks];
-        float[][] sh2 = SECOND_SCALES.get(), mh2 = SECOND_MINS.get();
-        if (sh2[0].length < 8 * blocks) sh2[0] = new float[8 * blocks];
-        if (mh2[0].length < 8 * blocks) mh2[0] = new float[8 * blocks];
-        float[] scales = sh[0], mins = mh[0], scales2 = sh2[0], mins2 = mh2[0];
+        float[] scales = floats(SCALES, 8 * blocks), mins = floats(MINS, 8 * blocks);
+        float[] scales2 = floats(SECOND_SCALES, 8 * blocks), mins2 = floats(SECOND_MINS, 8 * blocks);
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
@@ -366,10 +367,7 @@ public final class MatMul {
     /** {@link #interleavedQ4_0} for Q6_K. */
     static void interleavedQ6_K(InterleavedQ6_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int superBlocks = w.cols / Q6_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4, subBlocks = 16 * superBlocks;
-        float[][] sh = SCALES.get(), sh2 = SECOND_SCALES.get();
-        if (sh[0].length < 8 * subBlocks) sh[0] = new float[8 * subBlocks];
-        if (sh2[0].length < 8 * subBlocks) sh2[0] = new float[8 * subBlocks];
-        float[] scales = sh[0], scales2 = sh2[0];
+        float[] scales = floats(SCALES, 8 * subBlocks), scales2 = floats(SECOND_SCALES, 8 * subBlocks);
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
@@ -403,17 +401,15 @@ public final class MatMul {
     /** Q4_K or Q5_K rows: each row's scales and mins unpacked, then its fused kernel. */
     private static void kQuantRows(MemorySegment s, boolean q5, QuantizedRows x, float[] out, int from, int to, int blocks) {
         float[] lanes = LANES.get();
-        float[][] sh = SCALES.get(), mh = MINS.get();
-        if (sh[0].length < blocks) sh[0] = new float[blocks];
-        if (mh[0].length < blocks) mh[0] = new float[blocks];
+        float[] scales = floats(SCALES, blocks), mins = floats(MINS, blocks);
         for (int r = from; r < to; r++) {
             long first = (long) r * (blocks / 8);
             if (q5) {
-                IntKernels.widenQ5_KScales(s, first, blocks / 8, sh[0], 0, mh[0], 0);
-                out[r] = IntKernels.dotQ5_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, sh[0], mh[0], lanes);
+                IntKernels.widenQ5_KScales(s, first, blocks / 8, scales, 0, mins, 0);
+                out[r] = IntKernels.dotQ5_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, scales, mins, lanes);
             } else {
-                IntKernels.widenQ4_KScales(s, first, blocks / 8, sh[0], 0, mh[0], 0);
-                out[r] = IntKernels.dotQ4_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, sh[0], mh[0], lanes);
+                IntKernels.widenQ4_KScales(s, first, blocks / 8, scales, 0, mins, 0);
+                out[r] = IntKernels.dotQ4_K(s, first, x.q, x.d, x.scaledSums, 0, blocks / 8, scales, mins, lanes);
             }
         }
     }
@@ -432,12 +428,8 @@ public final class MatMul {
      */
     static void intTiled(FloatTensor w, PackedQuants q6, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to) {
         int blocks = cols / IntKernels.BLOCK;
-        short[][] th = SHORT_TILES.get();
-        if (th[0].length < TILE_ROWS * cols) th[0] = new short[TILE_ROWS * cols];
-        short[] tile = th[0];
-        float[][] dh = SCALES.get();
-        if (dh[0].length < TILE_ROWS * blocks) dh[0] = new float[TILE_ROWS * blocks];
-        float[] d = dh[0];
+        short[] tile = shorts(SHORT_TILES, TILE_ROWS * cols);
+        float[] d = floats(SCALES, TILE_ROWS * blocks);
         int chunk = Math.max(2, Math.min(batch, CHUNK_BYTES / (2 * cols)) & ~1);
         MemorySegment s = w.segment();
         if (q6 != null || IntKernels.isQ3_K(w)) {
@@ -445,12 +437,7 @@ public final class MatMul {
             return;
         }
         boolean q8 = w instanceof Q8_0Tensor, q4k = w instanceof Q4_KTensor, q5k = IntKernels.isQ5_K(w), withMins = q4k || q5k;
-        float[] mins = null;
-        if (withMins) {
-            float[][] mh = MINS.get();
-            if (mh[0].length < TILE_ROWS * blocks) mh[0] = new float[TILE_ROWS * blocks];
-            mins = mh[0];
-        }
+        float[] mins = withMins ? floats(MINS, TILE_ROWS * blocks) : null;
         float[] lanes = LANES.get();
         for (int b0 = 0; b0 < batch; b0 += chunk) {
             int b1 = Math.min(batch, b0 + chunk);
@@ -546,12 +533,8 @@ public final class MatMul {
                                  short[] tile, int chunk) {
         int blocks = cols / IntKernels.BLOCK;
         float[] lanes = LANES.get();
-        float[] tileScales = null;
-        if (p == null) {  // Q3_K, widened in place: the tile's scales, 16 per super-block, row after row
-            float[][] sh = SCALES.get();
-            if (sh[0].length < 2 * TILE_ROWS * blocks) sh[0] = new float[2 * TILE_ROWS * blocks];
-            tileScales = sh[0];
-        }
+        // Q3_K, widened in place: the tile's scales, 16 per super-block, row after row
+        float[] tileScales = p == null ? floats(SCALES, 2 * TILE_ROWS * blocks) : null;
         for (int b0 = 0; b0 < batch; b0 += chunk) {
             int b1 = Math.min(batch, b0 + chunk);
             for (int t = from; t < to; t++) {

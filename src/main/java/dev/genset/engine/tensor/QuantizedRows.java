@@ -27,7 +27,7 @@ final class QuantizedRows {
     int[] sums = new int[0];
     /**
      * Adjacent quants (2k, 2k + 1) of each row packed into one int, low half first: the form whose
-     * broadcast multiplies interleaved weights ({@link IntKernels#dotQ4_0x8}); made by {@link #pairUp}.
+     * broadcast multiplies interleaved weights ({@link IntKernels#dotQ4_0x8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean)}.
      */
     int[] pairs = new int[0];
     int rows, cols, blocks;
@@ -52,9 +52,10 @@ final class QuantizedRows {
     }
 
     /**
-     * {@link #quantize}, then (if asked) {@link #pairUp} and {@link #interleave4}, four rows to a
-     * unit of work spread over the pool's threads: for a prompt this is a few hundred microseconds a
-     * product that the other threads would otherwise wait out. The same values as the one-thread calls.
+     * {@link #quantize}, then (if asked) the {@link #pairs} and the runs of four rows interleaved
+     * ({@link #pairs4} and the rest), four rows to a unit of work spread over the pool's threads: for
+     * a prompt this is a few hundred microseconds a product that the other threads would otherwise
+     * wait out. The same values however the rows are split.
      */
     void quantize(Parallel pool, float[] x, int rows, int cols, boolean pairs, boolean interleave) {
         size(rows, cols);
@@ -98,19 +99,7 @@ final class QuantizedRows {
     int[] pairs4 = new int[0], sums4 = new int[0];
     float[] d4 = new float[0], scaledSums4 = new float[0];
 
-    /** Fills {@link #pairs4}, {@link #sums4}, {@link #d4} and {@link #scaledSums4} from the per-row arrays. */
-    void interleave4() {
-        int quads = rows / 4, half = cols / 2;
-        if (pairs4.length < quads * 4 * half) pairs4 = new int[quads * 4 * half];
-        if (sums4.length < quads * 4 * blocks) {
-            sums4 = new int[quads * 4 * blocks];
-            d4 = new float[quads * 4 * blocks];
-            scaledSums4 = new float[quads * 4 * blocks];
-        }
-        for (int t = 0; t < quads; t++) interleave4(t);
-    }
-
-    /** Rows 4t .. 4t + 3 into the interleaved arrays. */
+    /** Rows 4t .. 4t + 3 into {@link #pairs4}, {@link #sums4}, {@link #d4} and {@link #scaledSums4}. */
     private void interleave4(int t) {
         int half = cols / 2;
         for (int a = 0; a < 4; a++) {
@@ -124,13 +113,7 @@ final class QuantizedRows {
         }
     }
 
-    /** Fills {@link #pairs} from the quantized values. */
-    void pairUp() {
-        int n = rows * cols / 2;
-        if (pairs.length < n) pairs = new int[n];
-        pairUp(0, rows);
-    }
-
+    /** Rows [first, end) of {@link #pairs} from the quantized values. */
     private void pairUp(int first, int end) {
         for (int k = first * cols / 2, n = end * cols / 2; k < n; k++) pairs[k] = (q[2 * k] & 0xFFFF) | q[2 * k + 1] << 16;
     }

@@ -59,10 +59,8 @@ class QuantizedRowsTest {
         int rows = 11, cols = 3200, half = cols / 2, blocks = cols / 32;
         float[] x = TensorTestData.activations(9, rows * cols);
         QuantizedRows one = new QuantizedRows(), shared = new QuantizedRows();
-        one.quantize(x, rows, cols);
-        one.pairUp();
-        one.interleave4();
-        try (Parallel pool = new Parallel(3)) {
+        try (Parallel alone = new Parallel(1); Parallel pool = new Parallel(3)) {
+            one.quantize(alone, x, rows, cols, true, true);
             shared.quantize(pool, x, rows, cols, true, true);
         }
         assertThat(java.util.Arrays.copyOf(shared.q, rows * cols)).containsExactly(java.util.Arrays.copyOf(one.q, rows * cols));
