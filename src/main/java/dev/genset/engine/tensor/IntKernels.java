@@ -615,11 +615,16 @@ final class IntKernels {
         }
     }
 
-    /** The weight scales of an {@link InterleavedQ4_0} group as floats, 8 per block (row order), to dw[0 ..]. */
+    /**
+     * The weight scales of an {@link InterleavedQ4_0} group as floats, 8 per block (row order), to
+     * dw[0 ..]. A plain loop: C2 vectorises it into the CPU's own fp16 conversion (F16C), which
+     * took a quarter of the time of {@link #halfToFloat}'s nine vector operations per 8 scales, and
+     * this conversion is paid once per group and product when decoding.
+     */
     static void groupScalesQ4_0(MemorySegment p, long group, int blocks, float[] dw) {
         long sc = InterleavedQ4_0.scales(group, blocks);
-        for (int b = 0; b < blocks; b++)
-            halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * b, LE)).intoArray(dw, 8 * b);
+        for (int i = 0, n = 8 * blocks; i < n; i++)
+            dw[i] = Float.float16ToFloat(p.get(Simd.LE_SHORT, sc + 2L * i));
     }
 
     /**
