@@ -42,7 +42,7 @@ abstract sealed class InterleavedRows permits InterleavedQ4_0, InterleavedQ4_K, 
      */
     static MemorySegment pack(FloatTensor t, int cols, Parallel pool, long groupBytes, Arena arena, GroupPacker packer) {
         long groups = t.size() / cols / ROWS;
-        MemorySegment data = arena.allocate(groups * groupBytes, 64);
+        MemorySegment data = UninitializedMemory.allocate(arena, groups * groupBytes);
         long storedGroupBytes = (long) ROWS * (cols / t.type().blockSize) * t.type().typeSize;
         Repacking.run(pool, arena, t.segment(), groups, storedGroupBytes, GROUPS_PER_TASK, t.size(), g -> packer.pack(data, g));
         return data;

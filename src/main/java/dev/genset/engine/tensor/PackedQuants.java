@@ -101,7 +101,7 @@ final class PackedQuants {
         long blocks = t.size() / type.blockSize;
         if (t.size() / 16 > Integer.MAX_VALUE) throw new IllegalArgumentException(type + " tensor of " + t.size() + " values is too large to pack");
         Arena arena = Arena.ofShared();
-        MemorySegment quants = arena.allocate(t.size(), 64);
+        MemorySegment quants = UninitializedMemory.allocate(arena, t.size());
         float[] scales = new float[(int) (t.size() / 16)];
         int perTask = SUPER_BLOCKS_PER_TASK * 256 / type.blockSize;
         Repacking.run(pool, arena, src, blocks, type.typeSize, perTask, t.size(), b -> packer.pack(src, b, quants, scales));
