@@ -29,6 +29,7 @@ public final class Transformer {
     private final float[] q;       // queries             [maxBatch x qDim]
     private final float[] k;       // new keys            [maxBatch x kvDim]
     private final float[] v;       // new values          [maxBatch x kvDim]
+    private final float[] gluTail; // the gating's last vector, parked (ArrayMath.swiGlu)
     private final float[] att;     // attention output    [maxBatch x qDim]
     private final float[] proj;    // projection output   [maxBatch x dim]
     private final float[] gate;    // FFN gate            [maxBatch x ffn]
@@ -59,6 +60,7 @@ public final class Transformer {
         up = new float[maxBatch * c.ffnDim()];
         rope = new float[maxBatch * c.ropeDims()];
         normed = new float[maxBatch * c.dim()];
+        gluTail = new float[ArrayMath.LANES];
         qkvWeights = new FloatTensor[c.layers()][];
         gateUpWeights = new FloatTensor[c.layers()][];
         for (int l = 0; l < c.layers(); l++) {
@@ -153,7 +155,7 @@ public final class Transformer {
             // Feed-forward block (SwiGLU): x += Wdown · (silu(Wgate·norm(x)) * Wup·norm(x))
             for (int r = 0; r < n; r++) ArrayMath.rmsNorm(xb, r * dim, x, r * dim, layer.ffnNorm(), dim, c.rmsEps());
             MatMul.matmul(pool, gateUpWeights[l], xb, n, gateUpOut, gateUpRows, dim);
-            ArrayMath.swiGlu(gate, up, n * ffn);
+            ArrayMath.swiGlu(gate, up, n * ffn, gluTail);
             MatMul.matmul(pool, layer.wDown(), gate, n, proj, dim, ffn);
             ArrayMath.addTo(x, proj, n * dim);
         }
