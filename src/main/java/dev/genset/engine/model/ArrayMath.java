@@ -2,9 +2,10 @@ package dev.genset.engine.model;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
 
 /** Small vectorised operations on float arrays used by the forward pass (attention, norms). */
 final class ArrayMath {
@@ -24,6 +25,49 @@ final class ArrayMath {
         }
         for (; i < n; i++) sum += a[ai + i] * b[bi + i];
         return sum;
+    }
+
+    /**
+     * out[t] = {@link #dot}(a, ai, b, bi + t * stride, n) * scale for t in [0, count): attention's
+     * scores of one query against its cached keys. Four keys at a time, each dot product with
+     * exactly {@link #dot}'s operations (so the same bits), but four independent chains in flight:
+     * one dot product alone waits on its lane sum, eight dependent additions.
+     */
+    static void scaledDots(float[] a, int ai, float[] b, int bi, int stride, int count, int n, float scale, float[] out) {
+        int t = 0;
+        if (n >= S.length()) {
+            int bound = S.loopBound(n);
+            for (; t + 4 <= count; t += 4) {
+                int b0 = bi + t * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+                FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+                for (int i = 0; i < bound; i += S.length()) {
+                    FloatVector x = FloatVector.fromArray(S, a, ai + i);
+                    c0 = x.fma(FloatVector.fromArray(S, b, b0 + i), c0);
+                    c1 = x.fma(FloatVector.fromArray(S, b, b1 + i), c1);
+                    c2 = x.fma(FloatVector.fromArray(S, b, b2 + i), c2);
+                    c3 = x.fma(FloatVector.fromArray(S, b, b3 + i), c3);
+                }
+                // sumLanes' order, written out here: a vector passed to a helper that C2 did not inline is boxed
+                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+                for (int l = 0; l < S.length(); l++) {
+                    s0 += c0.lane(l);
+                    s1 += c1.lane(l);
+                    s2 += c2.lane(l);
+                    s3 += c3.lane(l);
+                }
+                for (int i = bound; i < n; i++) {
+                    s0 += a[ai + i] * b[b0 + i];
+                    s1 += a[ai + i] * b[b1 + i];
+                    s2 += a[ai + i] * b[b2 + i];
+                    s3 += a[ai + i] * b[b3 + i];
+                }
+                out[t] = s0 * scale;
+                out[t + 1] = s1 * scale;
+                out[t + 2] = s2 * scale;
+                out[t + 3] = s3 * scale;
+            }
+        }
+        for (; t < count; t++) out[t] = dot(a, ai, b, bi + t * stride, n) * scale;
     }
 
     /**
@@ -65,67 +109,58 @@ final class ArrayMath {
     }
 
     /**
-     * gate[i] = silu(gate[i]) * up[i] for i in [0, n): SwiGLU's gating, silu(g) = g / (1 + e^-g)
-     * with e^x from {@link #exp}, a vector at a time. A tail shorter than a vector is covered by
-     * one more step over the array's last whole vector, its gate inputs copied to {@code scratch}
-     * (at least {@link #LANES} floats) before the loop overwrites them: every element goes through
-     * the same operations wherever it sits. (A masked tail allocated a mask per call, and a second
-     * call site of the step, or a vector held across the loop, was boxed.) With {@link Math#exp}
-     * one element at a time this took 5 to 6 ms per layer for a 128-token prompt on one thread,
-     * about 4% of the prompt.
+     * gate[i] = silu(gate[i]) * up[i] for i in [0, n): SwiGLU's gating, silu(g) = g / (1 + e^-g),
+     * a vector at a time. e^x within a few units in the last place of {@link Math#exp} (Cephes'
+     * expf: x = k ln 2 + r with |r| <= ln 2 / 2, a polynomial for e^r, 2^k put into the exponent
+     * bits), from additions, multiplications, fmas and integer bit operations only, which give the
+     * same bits compiled or not (the Vector API's own EXP is a different function once the JIT
+     * compiles it, so a result would depend on compile timing); x clamped to [-87.3, 88.5] first,
+     * beyond which silu is g itself or a number too small to matter. The last (up to) one vector's
+     * worth of elements is copied to {@code scratch} (2 * {@link #LANES} floats), padded, before
+     * the loop overwrites any of it, and its step reads and writes there: every element goes
+     * through the same operations wherever it sits. One loop body, with nothing called: a vector
+     * passed to or returned from a helper that C2 did not inline (which depends on compile timing)
+     * is boxed, and a masked tail allocated its mask. With {@link Math#exp} one element at a time
+     * this took 5 to 6 ms per layer for a 128-token prompt on one thread, about 4% of the prompt.
      */
     static void swiGlu(float[] gate, float[] up, int n, float[] scratch) {
-        int lanes = S.length();
-        if (n < lanes) {  // only toy models: under a mask
-            VectorMask<Float> m = S.indexInRange(0, n);
-            gated(FloatVector.fromArray(S, gate, 0, m), FloatVector.fromArray(S, up, 0, m)).intoArray(gate, 0, m);
-            return;
+        int lanes = S.length(), last = Math.max(0, n - lanes), tail = n - last, full = n / lanes;
+        System.arraycopy(gate, last, scratch, 0, tail);
+        Arrays.fill(scratch, tail, lanes, 0f);
+        System.arraycopy(up, last, scratch, lanes, tail);
+        Arrays.fill(scratch, lanes + tail, 2 * lanes, 0f);
+        for (int k = 0; k <= full; k++) {
+            boolean inScratch = k == full;
+            float[] gs = inScratch ? scratch : gate, us = inScratch ? scratch : up;
+            int go = inScratch ? 0 : k * lanes, uo = inScratch ? lanes : k * lanes;
+            FloatVector g = FloatVector.fromArray(S, gs, go);
+            // e^-g
+            FloatVector c = g.neg().max(-87.3f).min(88.5f);
+            FloatVector t = c.fma(LOG2E, ROUNDER);
+            FloatVector kf = t.sub(ROUNDER);
+            FloatVector r = kf.fma(FloatVector.broadcast(S, -LN2_HIGH), c);
+            r = kf.fma(FloatVector.broadcast(S, -LN2_LOW), r);
+            FloatVector p = r.fma(P5, P4);
+            p = p.fma(r, FloatVector.broadcast(S, P3));
+            p = p.fma(r, FloatVector.broadcast(S, P2));
+            p = p.fma(r, FloatVector.broadcast(S, P1));
+            p = p.fma(r, FloatVector.broadcast(S, P0));
+            FloatVector er = p.fma(r.mul(r), r).add(1f);
+            IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(EXPONENT_OFFSET).lanewise(VectorOperators.LSHL, 23);
+            FloatVector e = er.mul((FloatVector) bits.reinterpretAsFloats());
+            g.div(e.add(1f)).mul(FloatVector.fromArray(S, us, uo)).intoArray(gs, go);
         }
-        System.arraycopy(gate, n - lanes, scratch, 0, lanes);
-        for (int k = 0, steps = n / lanes + 1; k < steps; k++) {
-            boolean tail = k == steps - 1;
-            int o = tail ? n - lanes : k * lanes;
-            gated(FloatVector.fromArray(S, tail ? scratch : gate, tail ? 0 : o), FloatVector.fromArray(S, up, o)).intoArray(gate, o);
-        }
+        System.arraycopy(scratch, 0, gate, last, tail);
     }
 
-    /** Floats of one vector of {@link #swiGlu}'s shape: the size of its scratch. */
+    /** Floats of one vector: {@link #swiGlu}'s scratch takes twice this. */
     static final int LANES = S.length();
-
-    private static FloatVector gated(FloatVector g, FloatVector u) {
-        return g.div(exp(g.neg()).add(1f)).mul(u);
-    }
 
     private static final float LOG2E = 1.44269504f, LN2_HIGH = 0.693359375f, LN2_LOW = -2.12194440e-4f;
     /** 1.5 * 2^23: added to a float of magnitude below 2^22, rounds it to an integer held in the low mantissa bits. */
     private static final float ROUNDER = 12582912f;
-
-    /**
-     * e^x lane by lane, within a few units in the last place of {@link Math#exp} (Cephes' expf:
-     * x = k ln 2 + r with |r| <= ln 2 / 2, a degree-7 polynomial for e^r, 2^k put into the exponent
-     * bits). Only additions, multiplications, fmas and integer bit operations, which give the same
-     * bits compiled or not (the Vector API's own EXP is a different function once the JIT compiles
-     * it, so a result would depend on compile timing). x is first clamped to [-87.3, 88.5]: beyond
-     * that silu is g itself, or a number too small to matter, either way.
-     */
-    static FloatVector exp(FloatVector x) {
-        FloatVector c = x.max(-87.3f).min(88.5f);
-        FloatVector t = c.fma(LOG2E, ROUNDER);          // k + 1.5 * 2^23, k = round(x / ln 2)
-        FloatVector k = t.sub(ROUNDER);
-        FloatVector r = k.fma(broadcast(k, -LN2_HIGH), c);
-        r = k.fma(broadcast(k, -LN2_LOW), r);
-        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
-        p = p.fma(r, broadcast(r, 8.3334519073e-3f));
-        p = p.fma(r, broadcast(r, 4.1665795894e-2f));
-        p = p.fma(r, broadcast(r, 1.6666665459e-1f));
-        p = p.fma(r, broadcast(r, 5.0000001201e-1f));
-        FloatVector er = p.fma(r.mul(r), r).add(1f);
-        // 2^k: k's bits sit at the bottom of t's mantissa; moved up into an exponent with the bias
-        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(Float.floatToRawIntBits(ROUNDER) - 127).lanewise(VectorOperators.LSHL, 23);
-        return er.mul((FloatVector) bits.reinterpretAsFloats());
-    }
-
-    private static FloatVector broadcast(FloatVector like, float value) {
-        return FloatVector.broadcast(like.species(), value);
-    }
+    private static final int EXPONENT_OFFSET = Float.floatToRawIntBits(ROUNDER) - 127;
+    /** e^r = 1 + r + r^2 (P0 + P1 r + ... + P5 r^5) on |r| <= ln 2 / 2 (Cephes' expf). */
+    private static final float P0 = 5.0000001201e-1f, P1 = 1.6666665459e-1f, P2 = 4.1665795894e-2f, P3 = 8.3334519073e-3f,
+            P4 = 1.3981999507e-3f, P5 = 1.9875691500e-4f;
 }

@@ -60,7 +60,7 @@ public final class Transformer {
         up = new float[maxBatch * c.ffnDim()];
         rope = new float[maxBatch * c.ropeDims()];
         normed = new float[maxBatch * c.dim()];
-        gluTail = new float[ArrayMath.LANES];
+        gluTail = new float[2 * ArrayMath.LANES];
         qkvWeights = new FloatTensor[c.layers()][];
         gateUpWeights = new FloatTensor[c.layers()][];
         for (int l = 0; l < c.layers(); l++) {
@@ -190,7 +190,13 @@ public final class Transformer {
 
     private final AttentionTask attention = new AttentionTask();
 
-    /** Scaled dot-product attention of one query head of one row over its cache, one pass (online softmax). */
+    /** Each thread's attention scores of one (row, head), grown to the longest context seen. */
+    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
+
+    /**
+     * Scaled dot-product attention of one query head of one row over its cache: the scores first
+     * (four keys at a time), then one pass over the values (online softmax).
+     */
     private void attend(int layer, int row, int head, int[] positions, KvCache[] caches) {
         final int headDim = c.headDim(), kvDim = c.kvDim();
         final int kvHead = head / (c.heads() / c.kvHeads());
@@ -198,10 +204,14 @@ public final class Transformer {
         final int qOff = row * c.qDim() + head * headDim;
         final float scale = (float) (1.0 / Math.sqrt(headDim));
         Arrays.fill(att, qOff, qOff + headDim, 0f);
+        int count = positions[row] + 1;
+        float[] scores = SCORES.get();
+        if (scores.length < count) SCORES.set(scores = new float[Math.max(count, 2 * scores.length)]);
+        ArrayMath.scaledDots(q, qOff, keys, kvHead * headDim, kvDim, count, headDim, scale, scores);
         float max = Float.NEGATIVE_INFINITY, sum = 0f;
-        for (int t = 0; t <= positions[row]; t++) {
+        for (int t = 0; t < count; t++) {
             int kvOff = t * kvDim + kvHead * headDim;
-            float score = ArrayMath.dot(q, qOff, keys, kvOff, headDim) * scale;
+            float score = scores[t];
             if (score > max) {
                 float rescale = (float) Math.exp(max - score);
                 sum *= rescale;
