@@ -28,49 +28,6 @@ final class ArrayMath {
     }
 
     /**
-     * out[t] = {@link #dot}(a, ai, b, bi + t * stride, n) * scale for t in [0, count): attention's
-     * scores of one query against its cached keys. Four keys at a time, each dot product with
-     * exactly {@link #dot}'s operations (so the same bits), but four independent chains in flight:
-     * one dot product alone waits on its lane sum, eight dependent additions.
-     */
-    static void scaledDots(float[] a, int ai, float[] b, int bi, int stride, int count, int n, float scale, float[] out) {
-        int t = 0;
-        if (n >= S.length()) {
-            int bound = S.loopBound(n);
-            for (; t + 4 <= count; t += 4) {
-                int b0 = bi + t * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
-                FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
-                for (int i = 0; i < bound; i += S.length()) {
-                    FloatVector x = FloatVector.fromArray(S, a, ai + i);
-                    c0 = x.fma(FloatVector.fromArray(S, b, b0 + i), c0);
-                    c1 = x.fma(FloatVector.fromArray(S, b, b1 + i), c1);
-                    c2 = x.fma(FloatVector.fromArray(S, b, b2 + i), c2);
-                    c3 = x.fma(FloatVector.fromArray(S, b, b3 + i), c3);
-                }
-                // sumLanes' order, written out here: a vector passed to a helper that C2 did not inline is boxed
-                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-                for (int l = 0; l < S.length(); l++) {
-                    s0 += c0.lane(l);
-                    s1 += c1.lane(l);
-                    s2 += c2.lane(l);
-                    s3 += c3.lane(l);
-                }
-                for (int i = bound; i < n; i++) {
-                    s0 += a[ai + i] * b[b0 + i];
-                    s1 += a[ai + i] * b[b1 + i];
-                    s2 += a[ai + i] * b[b2 + i];
-                    s3 += a[ai + i] * b[b3 + i];
-                }
-                out[t] = s0 * scale;
-                out[t + 1] = s1 * scale;
-                out[t + 2] = s2 * scale;
-                out[t + 3] = s3 * scale;
-            }
-        }
-        for (; t < count; t++) out[t] = dot(a, ai, b, bi + t * stride, n) * scale;
-    }
-
-    /**
      * The lanes added one after another. reduceLanes(ADD) leaves the order open, and the JIT's
      * intrinsic and the interpreter's fallback do differ in the last bit; this order is fixed, so
      * a result never depends on when the code was compiled.

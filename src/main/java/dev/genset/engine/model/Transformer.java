@@ -190,13 +190,7 @@ public final class Transformer {
 
     private final AttentionTask attention = new AttentionTask();
 
-    /** Each thread's attention scores of one (row, head), grown to the longest context seen. */
-    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
-
-    /**
-     * Scaled dot-product attention of one query head of one row over its cache: the scores first
-     * (four keys at a time), then one pass over the values (online softmax).
-     */
+    /** Scaled dot-product attention of one query head of one row over its cache, one pass (online softmax). */
     private void attend(int layer, int row, int head, int[] positions, KvCache[] caches) {
         final int headDim = c.headDim(), kvDim = c.kvDim();
         final int kvHead = head / (c.heads() / c.kvHeads());
@@ -204,14 +198,10 @@ public final class Transformer {
         final int qOff = row * c.qDim() + head * headDim;
         final float scale = (float) (1.0 / Math.sqrt(headDim));
         Arrays.fill(att, qOff, qOff + headDim, 0f);
-        int count = positions[row] + 1;
-        float[] scores = SCORES.get();
-        if (scores.length < count) SCORES.set(scores = new float[Math.max(count, 2 * scores.length)]);
-        ArrayMath.scaledDots(q, qOff, keys, kvHead * headDim, kvDim, count, headDim, scale, scores);
         float max = Float.NEGATIVE_INFINITY, sum = 0f;
-        for (int t = 0; t < count; t++) {
+        for (int t = 0; t <= positions[row]; t++) {
             int kvOff = t * kvDim + kvHead * headDim;
-            float score = scores[t];
+            float score = ArrayMath.dot(q, qOff, keys, kvOff, headDim) * scale;
             if (score > max) {
                 float rescale = (float) Math.exp(max - score);
                 sum *= rescale;

@@ -79,23 +79,4 @@ class ArrayMathTest {
         assertThat(gate[4]).isNaN();
         assertThat(gate[5]).isEqualTo(5e-31f);
     }
-
-    @Test
-    void scaledDotsGiveDotsBitsForEveryCountAndLength() {
-        SplittableRandom r = new SplittableRandom(7);
-        for (int n : new int[] {3, 8, 64, 67}) {
-            int stride = n + 5, count = 11;
-            float[] a = new float[n + 2], b = new float[2 + count * stride];
-            for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
-            for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
-            for (int c = 0; c <= count; c++) {
-                float[] out = new float[count];
-                ArrayMath.scaledDots(a, 1, b, 2, stride, c, n, 0.125f, out);
-                for (int t = 0; t < c; t++)
-                    assertThat(Float.floatToRawIntBits(out[t])).as("n %d count %d key %d", n, c, t)
-                            .isEqualTo(Float.floatToRawIntBits(ArrayMath.dot(a, 1, b, 2 + t * stride, n) * 0.125f));
-                for (int t = c; t < count; t++) assertThat(out[t]).isZero();
-            }
-        }
-    }
 }
