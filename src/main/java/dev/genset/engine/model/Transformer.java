@@ -29,7 +29,7 @@ public final class Transformer {
     private final float[] q;       // queries             [maxBatch x qDim]
     private final float[] k;       // new keys            [maxBatch x kvDim]
     private final float[] v;       // new values          [maxBatch x kvDim]
-    private final float[] gluTail; // the gating's last vector, parked (ArrayMath.swiGlu)
+    private final float[] gluTail; // the gating's last gate and up vectors, padded (ArrayMath.swiGlu)
     private final float[] att;     // attention output    [maxBatch x qDim]
     private final float[] proj;    // projection output   [maxBatch x dim]
     private final float[] gate;    // FFN gate            [maxBatch x ffn]

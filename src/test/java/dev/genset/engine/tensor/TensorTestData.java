@@ -91,14 +91,20 @@ final class TensorTestData {
         float product(int row, QuantizedRows x, int xRow);
     }
 
-    /** Multiplies w with the batch x on two threads and checks every output against the reference, bit for bit. */
-    static void assertProductsFollow(FloatTensor w, float[] x, int batch, int rows, int cols, Reference reference) {
-        QuantizedRows q = new QuantizedRows();
-        q.quantize(x, batch, cols);
+    /** w (rows x cols) times the batch x, on two threads: out[b * rows + r]. */
+    static float[] products(FloatTensor w, float[] x, int batch, int rows, int cols) {
         float[] out = new float[batch * rows];
         try (Parallel pool = new Parallel(2)) {
             MatMul.matmul(pool, w, x, batch, out, rows, cols);
         }
+        return out;
+    }
+
+    /** Multiplies w with the batch x on two threads and checks every output against the reference, bit for bit. */
+    static void assertProductsFollow(FloatTensor w, float[] x, int batch, int rows, int cols, Reference reference) {
+        QuantizedRows q = new QuantizedRows();
+        q.quantize(x, batch, cols);
+        float[] out = products(w, x, batch, rows, cols);
         for (int b = 0; b < batch; b++)
             for (int r = 0; r < rows; r++)
                 org.assertj.core.api.Assertions.assertThat(Float.floatToRawIntBits(out[b * rows + r])).as("b=%d r=%d", b, r)
