@@ -225,11 +225,16 @@ final class IntKernels {
      * lane sum). The same for every batch: the batched path calls this per activation row.
      *
      * <p>Per chunk (four values of each row) the 16 bytes are widened to 16-bit lanes (row r's
-     * values in lanes 2r, 2r + 1), the low and high nibbles multiplied with the broadcast activation
-     * pairs (4c, 4c + 1) and (4c + 2, 4c + 3), and everything summed in 16-bit lanes over the block
-     * (16 products of at most 15 * 127 a lane: exact); adjacent lanes are added into each row's int once per block.
+     * values in lanes 2r, 2r + 1), and each lane, byte a + 16b for low nibble a and high nibble b, is
+     * multiplied as it is with the broadcast activation pair (4c, 4c + 1) and, shifted down 4 bits,
+     * with the steps (x(4c+2) - 16 x(4c), x(4c+3) - 16 x(4c+1)) of {@link QuantizedRows#steps}: the
+     * high nibble's product with the first activation cancels, so the two products sum to exactly
+     * a x(4c) + b x(4c+2), with no mask. Everything is summed in 16-bit lanes over the block; the
+     * partial sums may wrap, but a lane's true sum (16 products of at most 15 * 127: 30,480) fits,
+     * so the wrapped sum is that sum. Adjacent lanes are added into each row's int once per block.
+     * (Without the mask, the batched kernel ran about 8% faster and decoding 2 to 5%.)
      */
-    static void dotQ4_0x8(MemorySegment p, long group, int blocks, int[] xPairs, int[] xSums, float[] xd, int xBlock, float[] out, int o) {
+    static void dotQ4_0x8(MemorySegment p, long group, int blocks, int[] xSteps, int[] xSums, float[] xd, int xBlock, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F8);
         ShortVector zero = ShortVector.zero(S16), s = zero;
         long sc = InterleavedQ4_0.scales(group, blocks), q = InterleavedQ4_0.quants(group, blocks);
@@ -237,8 +242,8 @@ final class IntKernels {
         // one chunk per step, the block's end under a branch: C2 keeps this loop in registers
         for (int k = 0, n = 8 * blocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            s = s.add(w.and((short) 0x0F).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k]).reinterpretAsShorts()))
-                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k + 1]).reinterpretAsShorts()));
+            s = s.add(w.mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretAsShorts()))
+                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretAsShorts()));
             if ((k & 7) == 7) {
                 int b = k >> 3;
                 IntVector i = (IntVector) s.reinterpretAsInts();
@@ -261,7 +266,7 @@ final class IntKernels {
      * conversion put this body past C2's inlining budget. The same operations per row as
      * {@link #dotQ4_0x8}, so bit-identical results; group + 1's rows to out[o + 8 .. o + 16].
      */
-    static void dotQ4_0x16(MemorySegment p, long group, int blocks, float[] dw, float[] dw2, int[] xPairs, int[] xSums, float[] xd, int xBlock,
+    static void dotQ4_0x16(MemorySegment p, long group, int blocks, float[] dw, float[] dw2, int[] xSteps, int[] xSums, float[] xd, int xBlock,
                            float[] out, int o) {
         FloatVector acc = FloatVector.zero(F8), acc2 = acc;
         ShortVector zero = ShortVector.zero(S16), s = zero, t = zero;
@@ -270,10 +275,10 @@ final class IntKernels {
         for (int k = 0, n = 8 * blocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q2 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k]).reinterpretAsShorts();
-            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k + 1]).reinterpretAsShorts();
-            s = s.add(w.and((short) 0x0F).mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
-            t = t.add(v.and((short) 0x0F).mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretAsShorts();
+            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretAsShorts();
+            s = s.add(w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.add(v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
             if ((k & 7) == 7) {
                 int b = k >> 3, xs = 8 * xSums[xBlock + b];
                 float dx = xd[xBlock + b];
@@ -291,9 +296,9 @@ final class IntKernels {
     }
 
     /**
-     * {@link #dotQ4_0x8} for four activation rows at once, sharing each weight load and its nibble
-     * split: the same operations per (row, activation row), so bit-identical results. The four rows'
-     * pairs, sums and scales come interleaved ({@link QuantizedRows#pairs4}: pair k of row a at
+     * {@link #dotQ4_0x8} for four activation rows at once, sharing each weight load and its shift:
+     * the same operations per (row, activation row), so bit-identical results. The four rows'
+     * steps, sums and scales come interleaved ({@link QuantizedRows#steps4}: int k of row a at
      * xi[xo + 4k + a], block b's sum and scale at [so + 4b + a]); the group's weight scales come as
      * floats ({@link #groupScalesQ4_0}). Results for activation row a to out[o + a * stride ..]. One
      * chunk per loop step, the block's end under a branch: a body with more steps made C2 hoist every
@@ -311,7 +316,7 @@ final class IntKernels {
         for (int k = 0, n = 8 * blocks; k < n; k++) {
             int q = xo + 8 * k;
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector l = w.and((short) 0x0F), h = w.lanewise(VectorOperators.LSHR, 4);
+            ShortVector l = w, h = w.lanewise(VectorOperators.LSHR, 4);
             s0 = s0.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts()));
             s1 = s1.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts()));
             s2 = s2.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts()));
@@ -357,7 +362,7 @@ final class IntKernels {
             int q = xo + 8 * k;
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector l = w.and((short) 0x0F), h = w.lanewise(VectorOperators.LSHR, 4), m = v.and((short) 0x0F), n = v.lanewise(VectorOperators.LSHR, 4);
+            ShortVector l = w, h = w.lanewise(VectorOperators.LSHR, 4), m = v, n = v.lanewise(VectorOperators.LSHR, 4);
             ShortVector xl, xh;
             xl = (ShortVector) IntVector.broadcast(I8, xi[q + 0]).reinterpretAsShorts();
             xh = (ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts();

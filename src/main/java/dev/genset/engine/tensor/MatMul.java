@@ -105,7 +105,7 @@ public final class MatMul {
         if (job.busy) job = new Job();  // a product started from inside another one
         job.set(x, batch, cols);
         try {
-            boolean integer = false, pairs = false;
+            boolean integer = false, pairs = false, steps = false;
             long work = 0;
             for (int i = 0; i < count; i++) {
                 FloatTensor m = ws != null ? ws[i] : w;
@@ -121,13 +121,14 @@ public final class MatMul {
                     if (m instanceof Q4_0Tensor q4) part.q4 = q4.interleaved(pool, cols);
                     if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
                     integer = true;
-                    pairs |= part.interleaved();
+                    pairs |= part.q4k != null || part.q6i != null;
+                    steps |= part.q4 != null;
                 }
                 part.units = r <= 0 ? 0 : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
                 work += (long) r * cols * batch;
             }
-            // interleaved weights multiply activation pairs (and runs of four rows interleaved)
-            if (integer) job.xq.quantize(pool, x, batch, cols, pairs, pairs && batch >= 4);
+            // interleaved weights multiply activation pairs or steps (and runs of four rows interleaved)
+            if (integer) job.xq.quantize(pool, x, batch, cols, pairs, steps, (pairs || steps) && batch >= 4);
             pool.forRange(job.seal(), job, work);
         } finally {
             job.clear();
@@ -305,11 +306,11 @@ public final class MatMul {
                 if (g + 1 < to) {
                     IntKernels.groupScalesQ4_0(w.data, g + 1, blocks, dw2);
                     for (int t = t0; t < t1; t++)
-                        IntKernels.dotQ4_0x16x4(w.data, g, blocks, dw, dw2, x.pairs4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks,
+                        IntKernels.dotQ4_0x16x4(w.data, g, blocks, dw, dw2, x.steps4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks,
                                 out, 4 * t * rows + o, rows);
                 } else {
                     for (int t = t0; t < t1; t++)
-                        IntKernels.dotQ4_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks, out, 4 * t * rows + o, rows);
+                        IntKernels.dotQ4_0x8x4(w.data, g, blocks, dw, x.steps4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks, out, 4 * t * rows + o, rows);
                 }
             }
         }
@@ -320,10 +321,10 @@ public final class MatMul {
                 IntKernels.groupScalesQ4_0(w.data, g, blocks, dw);
                 IntKernels.groupScalesQ4_0(w.data, g + 1, blocks, dw2);
                 for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ4_0x16(w.data, g, blocks, dw, dw2, x.pairs, x.sums, x.d, b * blocks, out, b * rows + o);
+                    IntKernels.dotQ4_0x16(w.data, g, blocks, dw, dw2, x.steps, x.sums, x.d, b * blocks, out, b * rows + o);
             } else {
                 for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ4_0x8(w.data, g, blocks, x.pairs, x.sums, x.d, b * blocks, out, b * rows + o);
+                    IntKernels.dotQ4_0x8(w.data, g, blocks, x.steps, x.sums, x.d, b * blocks, out, b * rows + o);
             }
         }
     }

@@ -27,9 +27,17 @@ final class QuantizedRows {
     int[] sums = new int[0];
     /**
      * Adjacent quants (2k, 2k + 1) of each row packed into one int, low half first: the form whose
-     * broadcast multiplies interleaved weights ({@link IntKernels#dotQ4_0x8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean)}.
+     * broadcast multiplies interleaved Q4_K and Q6_K weights ({@link IntKernels#dotQ4_Kx8},
+     * {@link IntKernels#dotQ6_Kx8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean)}.
      */
     int[] pairs = new int[0];
+    /**
+     * What {@link InterleavedQ4_0}'s byte lanes multiply: per run of four quants x0 .. x3, two ints,
+     * the pair (x0, x1) and the steps (x2 - 16 x0, x3 - 16 x1), low half first (see
+     * {@link IntKernels#dotQ4_0x8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean)}.
+     * A step is at most 127 + 16 * 127 in size: a short.
+     */
+    int[] steps = new int[0];
     int rows, cols, blocks;
 
     /** Quantizes rows [0, rows) of x (cols values each, cols a multiple of 32). */
@@ -52,17 +60,19 @@ final class QuantizedRows {
     }
 
     /**
-     * {@link #quantize}, then (if asked) the {@link #pairs} and the runs of four rows interleaved
-     * ({@link #pairs4} and the rest), four rows to a unit of work spread over the pool's threads: for
-     * a prompt this is a few hundred microseconds a product that the other threads would otherwise
-     * wait out. The same values however the rows are split.
+     * {@link #quantize}, then (if asked) the {@link #pairs}, the {@link #steps} and the runs of four
+     * rows interleaved ({@link #pairs4}, {@link #steps4} and the rest), four rows to a unit of work
+     * spread over the pool's threads: for a prompt this is a few hundred microseconds a product that
+     * the other threads would otherwise wait out. The same values however the rows are split.
      */
-    void quantize(Parallel pool, float[] x, int rows, int cols, boolean pairs, boolean interleave) {
+    void quantize(Parallel pool, float[] x, int rows, int cols, boolean pairs, boolean steps, boolean interleave) {
         size(rows, cols);
         int half = cols / 2, quads = rows / 4;
         if (pairs && this.pairs.length < rows * half) this.pairs = new int[rows * half];
+        if (steps && this.steps.length < rows * half) this.steps = new int[rows * half];
         if (interleave) {
-            if (pairs4.length < quads * 4 * half) pairs4 = new int[quads * 4 * half];
+            if (pairs && pairs4.length < quads * 4 * half) pairs4 = new int[quads * 4 * half];
+            if (steps && steps4.length < quads * 4 * half) steps4 = new int[quads * 4 * half];
             if (sums4.length < quads * 4 * blocks) {
                 sums4 = new int[quads * 4 * blocks];
                 d4 = new float[quads * 4 * blocks];
@@ -71,6 +81,7 @@ final class QuantizedRows {
         }
         task.x = x;
         task.pairs = pairs;
+        task.steps = steps;
         task.interleave = interleave;
         try {
             pool.forRange((rows + 3) / 4, task, 8L * rows * cols);
@@ -79,32 +90,37 @@ final class QuantizedRows {
         }
     }
 
-    /** The reusable task of {@link #quantize(Parallel, float[], int, int, boolean, boolean)}: runs of four rows. */
+    /** The reusable task of {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean)}: runs of four rows. */
     private final class QuadTask implements Parallel.RangeTask {
         float[] x;
-        boolean pairs, interleave;
+        boolean pairs, steps, interleave;
 
         @Override
         public void run(int from, int to) {
             int first = 4 * from, end = Math.min(rows, 4 * to);
             for (int b = first * blocks; b < end * blocks; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, sums, b);
             if (pairs) pairUp(first, end);
-            if (interleave) for (int t = from; t < to && 4 * t + 4 <= rows; t++) interleave4(t);
+            if (steps) stepUp(first, end);
+            if (interleave) for (int t = from; t < to && 4 * t + 4 <= rows; t++) interleave4(t, pairs, steps);
         }
     }
 
     private final QuadTask task = new QuadTask();
 
-    /** {@link #pairs}, {@link #sums}, {@link #d} and {@link #scaledSums} of each run of four rows interleaved (see {@link IntKernels#dotQ4_0x8x4}); rows past the last four are left out. */
-    int[] pairs4 = new int[0], sums4 = new int[0];
+    /**
+     * {@link #pairs}, {@link #steps}, {@link #sums}, {@link #d} and {@link #scaledSums} of each run of
+     * four rows interleaved (see {@link IntKernels#dotQ4_0x8x4}); rows past the last four are left out.
+     */
+    int[] pairs4 = new int[0], steps4 = new int[0], sums4 = new int[0];
     float[] d4 = new float[0], scaledSums4 = new float[0];
 
-    /** Rows 4t .. 4t + 3 into {@link #pairs4}, {@link #sums4}, {@link #d4} and {@link #scaledSums4}. */
-    private void interleave4(int t) {
+    /** Rows 4t .. 4t + 3 into {@link #pairs4} and {@link #steps4} (those asked for), {@link #sums4}, {@link #d4} and {@link #scaledSums4}. */
+    private void interleave4(int t, boolean pairs, boolean steps) {
         int half = cols / 2;
         for (int a = 0; a < 4; a++) {
             int row = 4 * t + a;
-            for (int k = 0; k < half; k++) pairs4[4 * (t * half + k) + a] = pairs[row * half + k];
+            if (pairs) for (int k = 0; k < half; k++) pairs4[4 * (t * half + k) + a] = this.pairs[row * half + k];
+            if (steps) for (int k = 0; k < half; k++) steps4[4 * (t * half + k) + a] = this.steps[row * half + k];
             for (int b = 0; b < blocks; b++) {
                 sums4[4 * (t * blocks + b) + a] = sums[row * blocks + b];
                 d4[4 * (t * blocks + b) + a] = d[row * blocks + b];
@@ -116,6 +132,14 @@ final class QuantizedRows {
     /** Rows [first, end) of {@link #pairs} from the quantized values. */
     private void pairUp(int first, int end) {
         for (int k = first * cols / 2, n = end * cols / 2; k < n; k++) pairs[k] = (q[2 * k] & 0xFFFF) | q[2 * k + 1] << 16;
+    }
+
+    /** Rows [first, end) of {@link #steps} from the quantized values: two ints per run of four. */
+    private void stepUp(int first, int end) {
+        for (int i = first * cols, n = end * cols; i < n; i += 4) {
+            steps[i / 2] = (q[i] & 0xFFFF) | q[i + 1] << 16;
+            steps[i / 2 + 1] = ((q[i + 2] - 16 * q[i]) & 0xFFFF) | (q[i + 3] - 16 * q[i + 1]) << 16;
+        }
     }
 
     private static void quantizeBlock(float[] x, int off, short[] q, float[] d, float[] scaledSums, int[] sums, int block) {

@@ -60,8 +60,8 @@ class QuantizedRowsTest {
         float[] x = TensorTestData.activations(9, rows * cols);
         QuantizedRows one = new QuantizedRows(), shared = new QuantizedRows();
         try (Parallel alone = new Parallel(1); Parallel pool = new Parallel(3)) {
-            one.quantize(alone, x, rows, cols, true, true);
-            shared.quantize(pool, x, rows, cols, true, true);
+            one.quantize(alone, x, rows, cols, true, true, true);
+            shared.quantize(pool, x, rows, cols, true, true, true);
         }
         assertThat(java.util.Arrays.copyOf(shared.q, rows * cols)).containsExactly(java.util.Arrays.copyOf(one.q, rows * cols));
         assertThat(java.util.Arrays.copyOf(shared.d, rows * blocks)).containsExactly(java.util.Arrays.copyOf(one.d, rows * blocks));
@@ -69,6 +69,8 @@ class QuantizedRowsTest {
         assertThat(java.util.Arrays.copyOf(shared.scaledSums, rows * blocks)).containsExactly(java.util.Arrays.copyOf(one.scaledSums, rows * blocks));
         assertThat(java.util.Arrays.copyOf(shared.pairs, rows * half)).containsExactly(java.util.Arrays.copyOf(one.pairs, rows * half));
         assertThat(java.util.Arrays.copyOf(shared.pairs4, 8 * half)).containsExactly(java.util.Arrays.copyOf(one.pairs4, 8 * half));
+        assertThat(java.util.Arrays.copyOf(shared.steps, rows * half)).containsExactly(java.util.Arrays.copyOf(one.steps, rows * half));
+        assertThat(java.util.Arrays.copyOf(shared.steps4, 8 * half)).containsExactly(java.util.Arrays.copyOf(one.steps4, 8 * half));
         assertThat(java.util.Arrays.copyOf(shared.d4, 8 * blocks)).containsExactly(java.util.Arrays.copyOf(one.d4, 8 * blocks));
         assertThat(java.util.Arrays.copyOf(shared.sums4, 8 * blocks)).containsExactly(java.util.Arrays.copyOf(one.sums4, 8 * blocks));
         assertThat(java.util.Arrays.copyOf(shared.scaledSums4, 8 * blocks)).containsExactly(java.util.Arrays.copyOf(one.scaledSums4, 8 * blocks));
@@ -92,5 +94,32 @@ class QuantizedRowsTest {
                 for (int i = 0; i < cols; i++) mag += Math.abs((double) w.getFloat((long) r * cols + i) * q.value(b, i));
                 assertThat((double) out[b * rows + r]).as("b=%d r=%d", b, r).isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-5 * mag));
             }
+    }
+
+    /**
+     * The steps' promise: a 16-bit lane holding a byte of two quants (low nibble a, high nibble b),
+     * multiplied as it is by the pair's quant and shifted down 4 bits times the step, sums (wrapping in
+     * 16 bits) to a * x_low + b * x_high, for every run of four, extremes included.
+     */
+    @Test
+    void stepsTelescopeToTheDotProduct() {
+        int cols = 64;
+        float[] x = TensorTestData.activations(5, cols);
+        for (int j = 0; j < 8; j++) x[j] = j % 2 == 0 ? 9f : -9f;  // quants of +-127
+        for (int j = 8; j < 16; j++) x[j] = -9f;
+        QuantizedRows q = new QuantizedRows();
+        try (Parallel pool = new Parallel(1)) {
+            q.quantize(pool, x, 1, cols, false, true, false);
+        }
+        for (int run = 0; run < cols / 4; run++)
+            for (int lane = 0; lane < 256; lane++)
+                for (int e = 0; e < 2; e++) {
+                    short pair = (short) (q.steps[2 * run] >> 16 * e), step = (short) (q.steps[2 * run + 1] >> 16 * e);
+                    short sum = (short) ((short) (lane * pair) + (short) ((lane >>> 4) * step));
+                    int want = (lane & 15) * q.q[4 * run + e] + (lane >>> 4) * q.q[4 * run + 2 + e];
+                    assertThat((int) sum).as("run %d lane %d e %d", run, lane, e).isEqualTo(want);
+                }
+        assertThat(q.q[0]).isEqualTo((short) 127);
+        assertThat(q.q[1]).isEqualTo((short) -127);
     }
 }
