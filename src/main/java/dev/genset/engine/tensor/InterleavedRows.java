@@ -44,7 +44,7 @@ abstract sealed class InterleavedRows permits InterleavedQ4_0, InterleavedQ4_K, 
         long groups = t.size() / cols / ROWS;
         MemorySegment data = UninitializedMemory.allocate(arena, groups * groupBytes);
         long storedGroupBytes = (long) ROWS * (cols / t.type().blockSize) * t.type().typeSize;
-        Repacking.run(pool, arena, t.segment(), groups, storedGroupBytes, GROUPS_PER_TASK, t.size(), g -> packer.pack(data, g));
+        Repacking.run(pool, arena, t.stored(), groups, storedGroupBytes, GROUPS_PER_TASK, t.size(), g -> packer.pack(data, g));
         return data;
     }
 }

@@ -104,7 +104,7 @@ final class PackedQuants {
         MemorySegment quants = UninitializedMemory.allocate(arena, t.size());
         float[] scales = new float[(int) (t.size() / 16)];
         int perTask = SUPER_BLOCKS_PER_TASK * 256 / type.blockSize;
-        Repacking.run(pool, arena, src, blocks, type.typeSize, perTask, t.size(), b -> packer.pack(src, b, quants, scales));
+        Repacking.run(pool, arena, t.stored(), blocks, type.typeSize, perTask, t.size(), b -> packer.pack(src, b, quants, scales));
         return new PackedQuants(quants, scales, arena);
     }
 
