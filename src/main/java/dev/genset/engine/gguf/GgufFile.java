@@ -42,6 +42,7 @@ public final class GgufFile implements AutoCloseable {
     private final Path path;
     private final Arena arena;
     private final MemorySegment file;
+    private static final boolean NATIVE_ACCESS = GgufFile.class.getModule().isNativeAccessEnabled();
     private final int version;
     private final Map<String, GgufValue> metadata;
     private final List<GgufTensorInfo> tensors;
@@ -53,7 +54,9 @@ public final class GgufFile implements AutoCloseable {
         this.path = path;
         this.arena = arena;
         this.file = file;
-        Parser p = new Parser(file);
+        // the header is read through a plain native view of a mapped file, as the kernels read the
+        // tensors (FloatTensor's kernel view): code that sees one segment class compiles tighter
+        Parser p = new Parser(file.isMapped() && NATIVE_ACCESS ? file.reinterpret(file.byteSize()) : file);
         if (file.byteSize() < 4) throw new GgufFormatException("not a GGUF file: only " + file.byteSize() + " bytes");
         int magic = p.i32("magic");
         if (magic != MAGIC) {
