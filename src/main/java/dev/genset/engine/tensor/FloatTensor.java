@@ -1,6 +1,7 @@
 package dev.genset.engine.tensor;
 
 import dev.genset.engine.gguf.GgmlType;
+import dev.genset.engine.gguf.GgufFile;
 import dev.genset.engine.gguf.GgufFormatException;
 
 import java.lang.foreign.MemorySegment;
@@ -15,7 +16,7 @@ import java.lang.foreign.MemorySegment;
  */
 public abstract sealed class FloatTensor
         permits F32Tensor, F16Tensor, BF16Tensor, Q8_0Tensor, Q4_0Tensor, Q4_KTensor, Q6_KTensor, DecodedTensor {
-    /** What the kernels read: the stored bytes, as a plain native segment where they were mapped from a file ({@link #kernelView}). */
+    /** What the kernels read: the stored bytes, as a plain native segment where they were mapped from a file ({@link GgufFile#nativeView}). */
     protected final MemorySegment segment;
     /** The stored bytes as given: for a model file, its mapped pages, which repacking releases once packed. */
     private final MemorySegment stored;
@@ -23,22 +24,8 @@ public abstract sealed class FloatTensor
 
     protected FloatTensor(MemorySegment segment, long size) {
         this.stored = segment;
-        this.segment = kernelView(segment);
+        this.segment = GgufFile.nativeView(segment);
         this.size = size;
-    }
-
-    private static final boolean NATIVE_ACCESS = FloatTensor.class.getModule().isNativeAccessEnabled();
-
-    /**
-     * A mapped file's bytes as an ordinary native segment (same memory, same lifetime, read-only).
-     * Every kernel then sees one segment class: the repacked weights are native memory, and where the
-     * kernels' memory accesses had also met mapped segments, C2 compiled their checks for both
-     * classes and the Q4_0 decode kernel ran a quarter slower (11.9 against 9.0 GMAC/s, one thread;
-     * with heap segments too, 6.3). Without native access (reinterpreting is restricted) the mapped
-     * segment is kept.
-     */
-    static MemorySegment kernelView(MemorySegment s) {
-        return s.isMapped() && NATIVE_ACCESS ? s.reinterpret(s.byteSize()) : s;
     }
 
     /** The stored bytes as given ({@link #segment} may be a view of them). */

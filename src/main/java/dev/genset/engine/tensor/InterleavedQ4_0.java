@@ -10,11 +10,10 @@ import java.lang.foreign.MemorySegment;
  * <p>Why: the Vector API has no byte dot product, so the stored form's kernel widens each block to
  * 16-bit lanes, multiplies them with the activation quants and adds adjacent lanes into ints per
  * block and row: about 40 instructions a block. Interleaved, one 16-byte load holds four values of
- * each of eight rows; each activation pair (or step, see {@link IntKernels#dotQ4_0x8}) is broadcast
- * and multiplied with all eight rows at once,
- * the products summed in 16-bit lanes over the whole block (unsigned nibbles times 8-bit
- * activations, 16 products a lane: at most 30,480, so exact), and only then turned into ints and
- * floats, once per block for eight rows. The bytes per block stay 18, so memory traffic is the
+ * each of eight rows; each activation pair (or step) is broadcast and multiplied with all eight rows
+ * at once, the products summed in 16-bit lanes over the whole block (exact: see
+ * {@link IntKernels#dotQ4_0x8}), and only then turned into ints and floats, once per block for
+ * eight rows. The bytes per block stay 18, so memory traffic is the
  * stored form's.
  *
  * <p>Layout, per group of 8 rows: first the scales, 16 bytes per 32-value block (the 8 rows' fp16
