@@ -27,10 +27,10 @@ import static dev.genset.engine.tensor.Simd.LE;
  * 2 * 128 * 127, so exact), adjacent 16-bit lanes added into 8 int lanes, those converted to float
  * and fused into one accumulator with the scale product dw * dx; at the end the 8 lanes summed in
  * lane order. Integer steps are exact, so only the float steps fix the order, and they are the
- * same everywhere. The interleaved forms ({@link InterleavedQ4_0}, {@link InterleavedQ4_K},
- * {@link InterleavedQ6_K}) have sequences of their own, given with their one-group kernels
- * ({@link #dotQ4_0x8}, {@link #dotQ4_Kx8}, {@link #dotQ6_Kx8}), which the two-group and four-row
- * kernels repeat.
+ * same everywhere. The interleaved forms ({@link InterleavedQ8_0}, {@link InterleavedQ4_0},
+ * {@link InterleavedQ4_K}, {@link InterleavedQ6_K}) have sequences of their own, given with their
+ * one-group kernels ({@link #dotQ8_0x8}, {@link #dotQ4_0x8}, {@link #dotQ4_Kx8}, {@link #dotQ6_Kx8}),
+ * which the two-group and four-row kernels repeat.
  *
  * <p>AVX2 has no byte dot-product instruction the Vector API reaches (vpmaddubsw), so widening
  * to 16 bits and multiplying 16 lanes at a time is the cheapest exact form found; it takes fewer
@@ -412,6 +412,150 @@ final class IntKernels {
                 s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = zero;
             }
         }
+    }
+
+    /** Added to each 16-bit lane sum of two Q8_0 products (at most 2 * 128 * 127 in size) to make it a non-negative 16-bit number. */
+    private static final short Q8_0_BIAS = (short) 0x8000;
+
+    /**
+     * Eight Q8_0 rows at once from their {@link InterleavedQ8_0} form (group {@code group}) times one
+     * activation row from block {@code xBlock} ({@link QuantizedRows#pairs}): results to out[o .. o + 8].
+     * The canonical sequence for each row of a repacked tensor: per block in column order, the exact
+     * integer dot product of weight and activation quants, converted to float and fused into the
+     * row's accumulator with the scale product dw * dx; the accumulator is the result (each row is
+     * one lane, so there is no lane sum). The same for every batch: the batched path calls this per
+     * activation row.
+     *
+     * <p>Two chunks per step: each chunk's 16 bytes widened to 16-bit lanes (row r's values in lanes
+     * 2r, 2r + 1), multiplied with the broadcast activation pair, the two chunks' products added in
+     * 16-bit lanes (exact: at most 2 * 128 * 127) and biased by 2^15 into unsigned 16-bit numbers.
+     * Read as ints, each of the eight lanes then holds hi * 2^16 + lo; the step adds the int to one
+     * sum and hi (the int shifted down) to another. At the block's end the lo sum is the first sum
+     * less 2^16 times the second (exact modulo 2^32, and it is below 2^32), the row's product is
+     * lo + hi less the eight steps' biases: one shift a step where splitting the halves apart took
+     * three.
+     */
+    static void dotQ8_0x8(MemorySegment p, long group, int blocks, int[] xPairs, float[] xd, int xBlock, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8);
+        IntVector zero = IntVector.zero(I8), lo = zero, hi = zero;
+        ShortVector bias = ShortVector.broadcast(S16, Q8_0_BIAS);
+        long sc = InterleavedQ8_0.scales(group, blocks), q = InterleavedQ8_0.quants(group, blocks);
+        int xp = xBlock * 16;
+        for (int m = 0, n = 8 * blocks; m < n; m++) {
+            ShortVector w = widen(ByteVector.fromMemorySegment(B16, p, q + 32L * m, LE));
+            ShortVector v = widen(ByteVector.fromMemorySegment(B16, p, q + 32L * m + 16, LE));
+            IntVector i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m]).reinterpretAsShorts())
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m + 1]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            lo = lo.add(i);
+            hi = hi.add(i.lanewise(VectorOperators.LSHR, 16));
+            if ((m & 7) == 7) {
+                int b = m >> 3;
+                FloatVector scale = halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * b, LE)).mul(xd[xBlock + b]);
+                acc = q8_0Sums(lo, hi).fma(scale, acc);
+                lo = hi = zero;
+            }
+        }
+        acc.intoArray(out, o);
+    }
+
+    /** A block's eight row products from the two sums of {@link #dotQ8_0x8}, as floats. */
+    private static FloatVector q8_0Sums(IntVector lo, IntVector hi) {
+        return (FloatVector) lo.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * {@link #dotQ8_0x8} for two consecutive groups (group and group + 1, sixteen weight rows) and
+     * one activation row, each activation pair broadcast once for both; weight scales as floats
+     * ({@link #groupScalesQ8_0}: dw for group, dw2 for group + 1). The same operations per row, so
+     * bit-identical results; group + 1's rows to out[o + 8 .. o + 16].
+     */
+    static void dotQ8_0x16(MemorySegment p, long group, int blocks, float[] dw, float[] dw2, int[] xPairs, float[] xd, int xBlock, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        IntVector zero = IntVector.zero(I8), lo = zero, hi = zero, lo2 = zero, hi2 = zero;
+        ShortVector bias = ShortVector.broadcast(S16, Q8_0_BIAS);
+        long q = InterleavedQ8_0.quants(group, blocks), q2 = InterleavedQ8_0.quants(group + 1, blocks);
+        int xp = xBlock * 16;
+        for (int m = 0, n = 8 * blocks; m < n; m++) {
+            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m]).reinterpretAsShorts();
+            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m + 1]).reinterpretAsShorts();
+            IntVector i = (IntVector) widen(ByteVector.fromMemorySegment(B16, p, q + 32L * m, LE)).mul(x0)
+                    .add(widen(ByteVector.fromMemorySegment(B16, p, q + 32L * m + 16, LE)).mul(x1)).add(bias).reinterpretAsInts();
+            IntVector j = (IntVector) widen(ByteVector.fromMemorySegment(B16, p, q2 + 32L * m, LE)).mul(x0)
+                    .add(widen(ByteVector.fromMemorySegment(B16, p, q2 + 32L * m + 16, LE)).mul(x1)).add(bias).reinterpretAsInts();
+            lo = lo.add(i);
+            hi = hi.add(i.lanewise(VectorOperators.LSHR, 16));
+            lo2 = lo2.add(j);
+            hi2 = hi2.add(j.lanewise(VectorOperators.LSHR, 16));
+            if ((m & 7) == 7) {
+                int b = m >> 3;
+                float dx = xd[xBlock + b];
+                acc = q8_0Sums(lo, hi).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
+                acc2 = q8_0Sums(lo2, hi2).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
+                lo = hi = lo2 = hi2 = zero;
+            }
+        }
+        acc.intoArray(out, o);
+        acc2.intoArray(out, o + 8);
+    }
+
+    /**
+     * {@link #dotQ8_0x8} for four activation rows at once, sharing each weight load: the same
+     * operations per (row, activation row), so bit-identical results. The four rows' pairs and
+     * scales come interleaved ({@link QuantizedRows#pairs4}: pair k of row a at xi[xo + 4k + a], block
+     * b's scale at xds[so + 4b + a]); the group's weight scales as floats ({@link #groupScalesQ8_0}).
+     * Results for activation row a to out[o + a * stride ..].
+     */
+    static void dotQ8_0x8x4(MemorySegment p, long group, int blocks, float[] dw, int[] xi, int xo, float[] xds, int so,
+                            float[] out, int o, int stride) {
+        IntVector zero = IntVector.zero(I8), l0 = zero, l1 = zero, l2 = zero, l3 = zero, h0 = zero, h1 = zero, h2 = zero, h3 = zero;
+        ShortVector bias = ShortVector.broadcast(S16, Q8_0_BIAS);
+        FloatVector none = FloatVector.zero(F8);
+        for (int a = 0; a < 4; a++) none.intoArray(out, o + a * stride);
+        long q0 = InterleavedQ8_0.quants(group, blocks);
+        for (int m = 0, n = 8 * blocks; m < n; m++) {
+            int q = xo + 8 * m;
+            ShortVector w = widen(ByteVector.fromMemorySegment(B16, p, q0 + 32L * m, LE));
+            ShortVector v = widen(ByteVector.fromMemorySegment(B16, p, q0 + 32L * m + 16, LE));
+            IntVector i;
+            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            l0 = l0.add(i);
+            h0 = h0.add(i.lanewise(VectorOperators.LSHR, 16));
+            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            l1 = l1.add(i);
+            h1 = h1.add(i.lanewise(VectorOperators.LSHR, 16));
+            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            l2 = l2.add(i);
+            h2 = h2.add(i.lanewise(VectorOperators.LSHR, 16));
+            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts())
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            l3 = l3.add(i);
+            h3 = h3.add(i.lanewise(VectorOperators.LSHR, 16));
+            if ((m & 7) == 7) {
+                // the four float accumulators live in out, as in dotQ4_0x8x4
+                int b = m >> 3, sb = so + 4 * b;
+                FloatVector d = FloatVector.fromArray(F8, dw, 8 * b);
+                // q8_0Sums written out: calls to it here went past C2's node budget for inlining
+                ((FloatVector) l0.sub(h0.lanewise(VectorOperators.LSHL, 16)).add(h0).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0))
+                        .fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
+                ((FloatVector) l1.sub(h1.lanewise(VectorOperators.LSHL, 16)).add(h1).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0))
+                        .fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
+                ((FloatVector) l2.sub(h2.lanewise(VectorOperators.LSHL, 16)).add(h2).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0))
+                        .fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
+                ((FloatVector) l3.sub(h3.lanewise(VectorOperators.LSHL, 16)).add(h3).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0))
+                        .fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
+                l0 = l1 = l2 = l3 = h0 = h1 = h2 = h3 = zero;
+            }
+        }
+    }
+
+    /** The weight scales of an {@link InterleavedQ8_0} group as floats, 8 per block (row order), to dw[0 ..] (as {@link #groupScalesQ4_0}). */
+    static void groupScalesQ8_0(MemorySegment p, long group, int blocks, float[] dw) {
+        long sc = InterleavedQ8_0.scales(group, blocks);
+        for (int i = 0, n = 8 * blocks; i < n; i++)
+            dw[i] = Float.float16ToFloat(p.get(Simd.LE_SHORT, sc + 2L * i));
     }
 
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;

@@ -4,11 +4,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * What the forms with eight rows interleaved share ({@link InterleavedQ4_0}, {@link InterleavedQ4_K},
+ * What the forms with eight rows interleaved share ({@link InterleavedQ8_0}, {@link InterleavedQ4_0}, {@link InterleavedQ4_K},
  * {@link InterleavedQ6_K}): their bytes, group after group of eight rows, the row length they
  * were made for, and the arena that owns the bytes (freed with the tensor), and the packing loop.
  */
-abstract sealed class InterleavedRows permits InterleavedQ4_0, InterleavedQ4_K, InterleavedQ6_K {
+abstract sealed class InterleavedRows permits InterleavedQ4_0, InterleavedQ8_0, InterleavedQ4_K, InterleavedQ6_K {
     static final int ROWS = 8;
     /** Groups packed per task: enough to be worth a hand-off. */
     private static final int GROUPS_PER_TASK = 16;

@@ -17,8 +17,8 @@ import static dev.genset.engine.tensor.Simd.L;
  * <p><b>Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS (and Q3_K, Q5_0) multiply in integers</b>, as llama.cpp does: the activation rows are first
  * quantized to 8 bits per 32-value block ({@link QuantizedRows}, once per call, on the pool's
  * threads), then each block's product is an exact integer dot product scaled by the two block
- * scales ({@link IntKernels}). Q4_0, Q4_K and Q6_K weights whose rows come in whole groups of eight
- * are repacked, once per tensor, with eight rows interleaved ({@link InterleavedQ4_0},
+ * scales ({@link IntKernels}). Q8_0, Q4_0, Q4_K and Q6_K weights whose rows come in whole groups of eight
+ * are repacked, once per tensor, with eight rows interleaved ({@link InterleavedQ8_0}, {@link InterleavedQ4_0},
  * {@link InterleavedQ4_K}, {@link InterleavedQ6_K}); Q3_K and Q5_0 weights, and Q6_K in rows that
  * are not, are repacked to a byte per value ({@link PackedQuants}). The other types multiply floats.
  * Matrices that share their activations (a layer's query, key and value) can go in one product.
@@ -119,9 +119,10 @@ public final class MatMul {
                     if (m instanceof Q6_KTensor q6 && (part.q6i = q6.interleaved(pool, cols)) == null) part.q6 = q6.packed(pool);
                     if (m instanceof DecodedTensor d && d.packs()) part.q6 = d.packed(pool);
                     if (m instanceof Q4_0Tensor q4) part.q4 = q4.interleaved(pool, cols);
+                    if (m instanceof Q8_0Tensor q8) part.q8 = q8.interleaved(pool, cols);
                     if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
                     integer = true;
-                    pairs |= part.q4k != null || part.q6i != null;
+                    pairs |= part.q8 != null || part.q4k != null || part.q6i != null;
                     steps |= part.q4 != null;
                 }
                 part.units = r <= 0 ? 0 : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
@@ -145,13 +146,15 @@ public final class MatMul {
         PackedQuants q6;
         /** Q4_0 weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
         InterleavedQ4_0 q4;
+        /** Q8_0 weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
+        InterleavedQ8_0 q8;
         /** Q4_K weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
         InterleavedQ4_K q4k;
         /** Q6_K weights with eight rows interleaved (instead of {@link #q6}); then the range is over groups of 8 rows. */
         InterleavedQ6_K q6i;
 
         boolean interleaved() {
-            return q4 != null || q4k != null || q6i != null;
+            return q4 != null || q8 != null || q4k != null || q6i != null;
         }
 
         void clear() {
@@ -159,6 +162,7 @@ public final class MatMul {
             out = null;
             q6 = null;
             q4 = null;
+            q8 = null;
             q4k = null;
             q6i = null;
         }
@@ -169,6 +173,8 @@ public final class MatMul {
             int batch = job.batch, cols = job.cols;
             if (q4 != null) {
                 interleavedQ4_0(q4, xq, batch, out, rows, from, to);
+            } else if (q8 != null) {
+                interleavedQ8_0(q8, xq, batch, out, rows, from, to);
             } else if (q4k != null) {
                 interleavedQ4_K(q4k, xq, batch, out, rows, from, to);
             } else if (q6i != null) {
@@ -325,6 +331,33 @@ public final class MatMul {
             } else {
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ4_0x8(w.data, g, blocks, x.steps, x.sums, x.d, b * blocks, out, b * rows + o);
+            }
+        }
+    }
+
+    /** {@link #interleavedQ4_0} for Q8_0. */
+    static void interleavedQ8_0(InterleavedQ8_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
+        float[] dw = floats(SCALES, 8 * blocks), dw2 = floats(SECOND_SCALES, 8 * blocks);
+        int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
+        for (int t0 = 0; t0 < quads; t0 += chunk) {
+            int t1 = Math.min(quads, t0 + chunk);
+            for (int g = from; g < to; g++) {
+                IntKernels.groupScalesQ8_0(w.data, g, blocks, dw);
+                for (int t = t0; t < t1; t++)
+                    IntKernels.dotQ8_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.d4, t * 4 * blocks, out, 4 * t * rows + 8 * g, rows);
+            }
+        }
+        if (4 * quads == batch) return;
+        for (int g = from; g < to; g += 2) {
+            if (g + 1 < to) {
+                IntKernels.groupScalesQ8_0(w.data, g, blocks, dw);
+                IntKernels.groupScalesQ8_0(w.data, g + 1, blocks, dw2);
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ8_0x16(w.data, g, blocks, dw, dw2, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
+            } else {
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ8_0x8(w.data, g, blocks, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
             }
         }
     }

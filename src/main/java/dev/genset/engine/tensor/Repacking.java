@@ -3,7 +3,7 @@ package dev.genset.engine.tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-/** The parallel loop shared by the repacked forms ({@link PackedQuants}, {@link InterleavedQ4_0}, {@link InterleavedQ4_K}). */
+/** The parallel loop shared by the repacked forms ({@link PackedQuants} and the interleaved forms, {@link InterleavedRows}). */
 final class Repacking {
     private Repacking() {}
 

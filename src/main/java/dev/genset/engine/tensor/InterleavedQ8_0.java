@@ -1,0 +1,73 @@
+package dev.genset.engine.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Q8_0 weights repacked once, on first use, with eight rows interleaved, the form
+ * {@link IntKernels#dotQ8_0x8} multiplies.
+ *
+ * <p>Why: in the stored form each block of each row is widened, multiplied with the activation
+ * quants, and its 16-bit products turned into ints, floats and a scaled sum on its own. Interleaved,
+ * one 16-byte load holds two values of each of eight rows; each activation pair is broadcast and
+ * multiplied with all eight rows at once, and the turn to ints, floats and the scale is made once
+ * per block for eight rows. The bytes per block stay 34, so memory traffic is the stored form's.
+ *
+ * <p>Layout, per group of 8 rows: first the scales, 16 bytes per 32-value block (the 8 rows'
+ * fp16 scales), then the quants, 256 bytes per block: 16 chunks of 16 bytes; chunk c holds values
+ * 2c and 2c + 1 of row r in bytes 2r and 2r + 1. Groups follow each other, blocks in column order
+ * within a group (the layout of {@link InterleavedQ4_0}, whose scale reader serves both).
+ */
+final class InterleavedQ8_0 extends InterleavedRows {
+    static final int GROUP_BLOCK_BYTES = ROWS * Q8_0Tensor.BYTES;
+
+    private InterleavedQ8_0(MemorySegment data, int cols, Arena arena) {
+        super(data, cols, arena);
+    }
+
+    /** Byte offset of the scales of group g (16 bytes per block). */
+    static long scales(long g, int blocks) {
+        return g * blocks * GROUP_BLOCK_BYTES;
+    }
+
+    /** Byte offset of the quants of group g (256 bytes per block, chunk k of the row at 16k). */
+    static long quants(long g, int blocks) {
+        return g * blocks * GROUP_BLOCK_BYTES + 16L * blocks;
+    }
+
+    /** Repacks a tensor of rows of {@code cols} values (rows a multiple of 8) on the pool's threads. */
+    static InterleavedQ8_0 of(Q8_0Tensor t, int cols, Parallel pool) {
+        MemorySegment src = t.segment();
+        int blocks = cols / Q8_0Tensor.BLOCK;
+        Arena arena = Arena.ofShared();
+        return new InterleavedQ8_0(pack(t, cols, pool, (long) blocks * GROUP_BLOCK_BYTES, arena, (dst, g) -> packGroup(src, g, blocks, dst)), cols, arena);
+    }
+
+    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);
+
+    /** Group g: for each block and row, the scale copied, and the 32 quants as 16 pairs, pair c to chunk c. */
+    static void packGroup(MemorySegment src, long g, int blocks, MemorySegment dst) {
+        for (int b = 0; b < blocks; b++) {
+            long scales = scales(g, blocks) + 16L * b, out = quants(g, blocks) + 256L * b;
+            for (int r = 0; r < ROWS; r++) {
+                long in = ((g * ROWS + r) * blocks + b) * Q8_0Tensor.BYTES;
+                dst.set(Simd.LE_SHORT, scales + 2 * r, src.get(Simd.LE_SHORT, in));
+                for (int m = 0; m < 4; m++) {  // four pairs a long
+                    long word = src.get(LE_LONG, in + 2 + 8 * m);
+                    for (int e = 0; e < 4; e++) dst.set(Simd.LE_SHORT, out + 16 * (4 * m + e) + 2 * r, (short) (word >>> 16 * e));
+                }
+            }
+        }
+    }
+
+    /** The fp16 scale of block b of row r of group g, as stored (tests). */
+    short scale(long g, int b, int r) {
+        return data.get(Simd.LE_SHORT, scales(g, cols / 32) + 16L * b + 2 * r);
+    }
+
+    /** The quant of value j of block b of row r of group g, read back from the packed bytes (tests). */
+    byte quant(long g, int b, int r, int j) {
+        return data.get(ValueLayout.JAVA_BYTE, quants(g, cols / 32) + 256L * b + 16 * (j / 2) + 2 * r + j % 2);
+    }
+}
