@@ -585,10 +585,11 @@ final class IntKernels {
      * for each row of a repacked Q4_K tensor: per sub-block in column order, the exact integer dot
      * product of the quants (0..15) with the activation quants, converted and fused into the row's
      * accumulator with (d * scale) * dx, then the min term fused in: -(dmin * min) times dx * (the sum
-     * of the activation quants). Quants are summed in 16-bit lanes as {@link #dotQ4_0x8} does; the
+     * of the activation quants). Quants are multiplied unmasked with the activation steps and summed in
+     * 16-bit lanes as {@link #dotQ4_0x8} does ({@link QuantizedRows#steps}); the
      * group's scales and mins come as floats ({@link #groupScalesQ4_K}).
      */
-    static void dotQ4_Kx8(MemorySegment p, long group, int superBlocks, float[] scales, float[] mins, int[] xPairs, float[] xd, float[] xs,
+    static void dotQ4_Kx8(MemorySegment p, long group, int superBlocks, float[] scales, float[] mins, int[] xSteps, float[] xd, float[] xs,
                           int xBlock, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F8);
         ShortVector zero = ShortVector.zero(S16), s = zero;
@@ -597,8 +598,8 @@ final class IntKernels {
         // one chunk per step, the sub-block's end under a branch (as dotQ4_0x8)
         for (int k = 0, n = 64 * superBlocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            s = s.add(w.and((short) 0x0F).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k]).reinterpretAsShorts()))
-                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k + 1]).reinterpretAsShorts()));
+            s = s.add(w.mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretAsShorts()))
+                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretAsShorts()));
             if ((k & 7) == 7) {
                 int b = k >> 3;
                 IntVector i = (IntVector) s.reinterpretAsInts();
@@ -616,7 +617,7 @@ final class IntKernels {
      * is for Q4_0: scales and mins of group + 1 in scales2 and mins2, its rows to out[o + 8 ..].
      */
     static void dotQ4_Kx16(MemorySegment p, long group, int superBlocks, float[] scales, float[] mins, float[] scales2, float[] mins2,
-                           int[] xPairs, float[] xd, float[] xs, int xBlock, float[] out, int o) {
+                           int[] xSteps, float[] xd, float[] xs, int xBlock, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F8), acc2 = acc;
         ShortVector zero = ShortVector.zero(S16), s = zero, t = zero;
         long q = InterleavedQ4_K.quants(group, superBlocks, 0), q2 = InterleavedQ4_K.quants(group + 1, superBlocks, 0);
@@ -624,10 +625,10 @@ final class IntKernels {
         for (int k = 0, n = 64 * superBlocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q2 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k]).reinterpretAsShorts();
-            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * k + 1]).reinterpretAsShorts();
-            s = s.add(w.and((short) 0x0F).mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
-            t = t.add(v.and((short) 0x0F).mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretAsShorts();
+            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretAsShorts();
+            s = s.add(w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.add(v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
             if ((k & 7) == 7) {
                 int b = k >> 3;
                 float dx = xd[xBlock + b];
@@ -659,11 +660,11 @@ final class IntKernels {
         for (int k = 0, n = 64 * superBlocks; k < n; k++) {
             int c = k & 7, q = xo + 8 * k;
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector l = w.and((short) 0x0F), h = w.lanewise(VectorOperators.LSHR, 4);
-            s0 = s0.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts()));
-            s1 = s1.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts()));
-            s2 = s2.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts()));
-            s3 = s3.add(l.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts()));
+            ShortVector h = w.lanewise(VectorOperators.LSHR, 4);
+            s0 = s0.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts()));
+            s1 = s1.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts()));
+            s2 = s2.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts()));
+            s3 = s3.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts()));
             if (c == 7) {
                 int b = k >> 3, sb = so + 4 * b;
                 FloatVector d = FloatVector.fromArray(F8, scales, 8 * b), m = FloatVector.fromArray(F8, mins, 8 * b).neg();
@@ -711,24 +712,24 @@ final class IntKernels {
             int q = xo + 8 * k;
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector l = w.and((short) 0x0F), h = w.lanewise(VectorOperators.LSHR, 4), m = v.and((short) 0x0F), n = v.lanewise(VectorOperators.LSHR, 4);
+            ShortVector h = w.lanewise(VectorOperators.LSHR, 4), n = v.lanewise(VectorOperators.LSHR, 4);
             ShortVector xl, xh;
             xl = (ShortVector) IntVector.broadcast(I8, xi[q + 0]).reinterpretAsShorts();
             xh = (ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts();
-            s0 = s0.add(l.mul(xl)).add(h.mul(xh));
-            t0 = t0.add(m.mul(xl)).add(n.mul(xh));
+            s0 = s0.add(w.mul(xl)).add(h.mul(xh));
+            t0 = t0.add(v.mul(xl)).add(n.mul(xh));
             xl = (ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts();
             xh = (ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts();
-            s1 = s1.add(l.mul(xl)).add(h.mul(xh));
-            t1 = t1.add(m.mul(xl)).add(n.mul(xh));
+            s1 = s1.add(w.mul(xl)).add(h.mul(xh));
+            t1 = t1.add(v.mul(xl)).add(n.mul(xh));
             xl = (ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts();
             xh = (ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts();
-            s2 = s2.add(l.mul(xl)).add(h.mul(xh));
-            t2 = t2.add(m.mul(xl)).add(n.mul(xh));
+            s2 = s2.add(w.mul(xl)).add(h.mul(xh));
+            t2 = t2.add(v.mul(xl)).add(n.mul(xh));
             xl = (ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts();
             xh = (ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts();
-            s3 = s3.add(l.mul(xl)).add(h.mul(xh));
-            t3 = t3.add(m.mul(xl)).add(n.mul(xh));
+            s3 = s3.add(w.mul(xl)).add(h.mul(xh));
+            t3 = t3.add(v.mul(xl)).add(n.mul(xh));
             if ((k & 7) == 7) {
                 // the eight float accumulators live in out, as in dotQ4_0x16x4
                 int b = k >> 3, sb = so + 4 * b;

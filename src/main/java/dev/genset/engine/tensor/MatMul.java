@@ -122,8 +122,8 @@ public final class MatMul {
                     if (m instanceof Q8_0Tensor q8) part.q8 = q8.interleaved(pool, cols);
                     if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
                     integer = true;
-                    pairs |= part.q8 != null || part.q4k != null || part.q6i != null;
-                    steps |= part.q4 != null;
+                    pairs |= part.q8 != null || part.q6i != null;
+                    steps |= part.q4 != null || part.q4k != null;
                 }
                 part.units = r <= 0 ? 0 : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
                 work += (long) r * cols * batch;
@@ -375,11 +375,11 @@ public final class MatMul {
                 if (g + 1 < to) {
                     IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, scales2, mins2);
                     for (int t = t0; t < t1; t++)
-                        IntKernels.dotQ4_Kx16x4(w.data, g, superBlocks, scales, mins, scales2, mins2, x.pairs4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4,
+                        IntKernels.dotQ4_Kx16x4(w.data, g, superBlocks, scales, mins, scales2, mins2, x.steps4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4,
                                 t * 4 * blocks, out, 4 * t * rows + 8 * g, rows);
                 } else {
                     for (int t = t0; t < t1; t++)
-                        IntKernels.dotQ4_Kx8x4(w.data, g, superBlocks, scales, mins, x.pairs4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4, t * 4 * blocks,
+                        IntKernels.dotQ4_Kx8x4(w.data, g, superBlocks, scales, mins, x.steps4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4, t * 4 * blocks,
                                 out, 4 * t * rows + 8 * g, rows);
                 }
             }
@@ -390,10 +390,10 @@ public final class MatMul {
             if (g + 1 < to) {
                 IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, scales2, mins2);
                 for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ4_Kx16(w.data, g, superBlocks, scales, mins, scales2, mins2, x.pairs, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+                    IntKernels.dotQ4_Kx16(w.data, g, superBlocks, scales, mins, scales2, mins2, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
             } else {
                 for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ4_Kx8(w.data, g, superBlocks, scales, mins, x.pairs, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+                    IntKernels.dotQ4_Kx8(w.data, g, superBlocks, scales, mins, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
             }
         }
     }

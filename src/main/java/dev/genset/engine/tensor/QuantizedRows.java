@@ -27,12 +27,12 @@ final class QuantizedRows {
     int[] sums = new int[0];
     /**
      * Adjacent quants (2k, 2k + 1) of each row packed into one int, low half first: the form whose
-     * broadcast multiplies interleaved Q4_K and Q6_K weights ({@link IntKernels#dotQ4_Kx8},
+     * broadcast multiplies interleaved Q8_0 and Q6_K weights ({@link IntKernels#dotQ8_0x8},
      * {@link IntKernels#dotQ6_Kx8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean)}.
      */
     int[] pairs = new int[0];
     /**
-     * What {@link InterleavedQ4_0}'s byte lanes multiply: per run of four quants x0 .. x3, two ints,
+     * What the byte lanes of {@link InterleavedQ4_0} and {@link InterleavedQ4_K} multiply: per run of four quants x0 .. x3, two ints,
      * the pair (x0, x1) and the steps (x2 - 16 x0, x3 - 16 x1), low half first (see
      * {@link IntKernels#dotQ4_0x8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean)}.
      * A step is at most 127 + 16 * 127 in size: a short.
