@@ -733,32 +733,31 @@ final class IntKernels {
             if ((k & 7) == 7) {
                 // the eight float accumulators live in out, as in dotQ4_0x16x4
                 int b = k >> 3, sb = so + 4 * b;
-                FloatVector d = FloatVector.fromArray(F8, scales, 8 * b), dm = FloatVector.fromArray(F8, mins, 8 * b).neg();
-                FloatVector e = FloatVector.fromArray(F8, scales2, 8 * b), em = FloatVector.fromArray(F8, mins2, 8 * b).neg();
+                FloatVector d = FloatVector.fromArray(F8, scales, 8 * b), e = FloatVector.fromArray(F8, scales2, 8 * b);
                 IntVector i;
                 i = (IntVector) s0.reinterpretAsInts();
-                dm.fma(FloatVector.broadcast(F8, xs[sb]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                FloatVector.fromArray(F8, mins, 8 * b).neg().fma(FloatVector.broadcast(F8, xs[sb]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o))).intoArray(out, o);
                 i = (IntVector) t0.reinterpretAsInts();
-                em.fma(FloatVector.broadcast(F8, xs[sb]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                FloatVector.fromArray(F8, mins2, 8 * b).neg().fma(FloatVector.broadcast(F8, xs[sb]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb]), FloatVector.fromArray(F8, out, o + 8))).intoArray(out, o + 8);
                 i = (IntVector) s1.reinterpretAsInts();
-                dm.fma(FloatVector.broadcast(F8, xs[sb + 1]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                FloatVector.fromArray(F8, mins, 8 * b).neg().fma(FloatVector.broadcast(F8, xs[sb + 1]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride))).intoArray(out, o + stride);
                 i = (IntVector) t1.reinterpretAsInts();
-                em.fma(FloatVector.broadcast(F8, xs[sb + 1]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                FloatVector.fromArray(F8, mins2, 8 * b).neg().fma(FloatVector.broadcast(F8, xs[sb + 1]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + 8 + stride))).intoArray(out, o + 8 + stride);
                 i = (IntVector) s2.reinterpretAsInts();
-                dm.fma(FloatVector.broadcast(F8, xs[sb + 2]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                FloatVector.fromArray(F8, mins, 8 * b).neg().fma(FloatVector.broadcast(F8, xs[sb + 2]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride))).intoArray(out, o + 2 * stride);
                 i = (IntVector) t2.reinterpretAsInts();
-                em.fma(FloatVector.broadcast(F8, xs[sb + 2]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                FloatVector.fromArray(F8, mins2, 8 * b).neg().fma(FloatVector.broadcast(F8, xs[sb + 2]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 8 + 2 * stride))).intoArray(out, o + 8 + 2 * stride);
                 i = (IntVector) s3.reinterpretAsInts();
-                dm.fma(FloatVector.broadcast(F8, xs[sb + 3]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                FloatVector.fromArray(F8, mins, 8 * b).neg().fma(FloatVector.broadcast(F8, xs[sb + 3]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride))).intoArray(out, o + 3 * stride);
                 i = (IntVector) t3.reinterpretAsInts();
-                em.fma(FloatVector.broadcast(F8, xs[sb + 3]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                FloatVector.fromArray(F8, mins2, 8 * b).neg().fma(FloatVector.broadcast(F8, xs[sb + 3]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 8 + 3 * stride))).intoArray(out, o + 8 + 3 * stride);
                 s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = zero;
             }
