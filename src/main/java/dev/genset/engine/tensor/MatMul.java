@@ -365,35 +365,35 @@ public final class MatMul {
     /** {@link #interleavedQ4_0} for Q4_K. */
     static void interleavedQ4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int superBlocks = w.cols / Q4_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
-        float[] scales = floats(SCALES, 8 * blocks), mins = floats(MINS, 8 * blocks);
-        float[] scales2 = floats(SECOND_SCALES, 8 * blocks), mins2 = floats(SECOND_MINS, 8 * blocks);
+        // each sub-block's 8 scales, then its 8 mins
+        float[] sm = floats(SCALES, 16 * blocks), sm2 = floats(SECOND_SCALES, 16 * blocks);
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g += 2) {
-                IntKernels.groupScalesQ4_K(w.data, g, superBlocks, scales, mins);
+                IntKernels.groupScalesQ4_K(w.data, g, superBlocks, sm);
                 if (g + 1 < to) {
-                    IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, scales2, mins2);
+                    IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, sm2);
                     for (int t = t0; t < t1; t++)
-                        IntKernels.dotQ4_Kx16x4(w.data, g, superBlocks, scales, mins, scales2, mins2, x.steps4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4,
+                        IntKernels.dotQ4_Kx16x4(w.data, g, superBlocks, sm, sm2, x.steps4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4,
                                 t * 4 * blocks, out, 4 * t * rows + 8 * g, rows);
                 } else {
                     for (int t = t0; t < t1; t++)
-                        IntKernels.dotQ4_Kx8x4(w.data, g, superBlocks, scales, mins, x.steps4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4, t * 4 * blocks,
+                        IntKernels.dotQ4_Kx8x4(w.data, g, superBlocks, sm, x.steps4, t * 4 * (w.cols / 2), x.scaledSums4, x.d4, t * 4 * blocks,
                                 out, 4 * t * rows + 8 * g, rows);
                 }
             }
         }
         if (4 * quads == batch) return;
         for (int g = from; g < to; g += 2) {
-            IntKernels.groupScalesQ4_K(w.data, g, superBlocks, scales, mins);
+            IntKernels.groupScalesQ4_K(w.data, g, superBlocks, sm);
             if (g + 1 < to) {
-                IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, scales2, mins2);
+                IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, sm2);
                 for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ4_Kx16(w.data, g, superBlocks, scales, mins, scales2, mins2, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+                    IntKernels.dotQ4_Kx16(w.data, g, superBlocks, sm, sm2, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
             } else {
                 for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ4_Kx8(w.data, g, superBlocks, scales, mins, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+                    IntKernels.dotQ4_Kx8(w.data, g, superBlocks, sm, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
             }
         }
     }
@@ -506,8 +506,7 @@ public final class MatMul {
 
     private static final ThreadLocal<float[][]> MINS = ThreadLocal.withInitial(() -> new float[1][0]);
     /** The second group's scales and mins where two interleaved groups are multiplied at once. */
-    private static final ThreadLocal<float[][]> SECOND_SCALES = ThreadLocal.withInitial(() -> new float[1][0]),
-            SECOND_MINS = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<float[][]> SECOND_SCALES = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**
      * Subtracts the Q4_K (or Q5_K) min term of each pair from out (the tile kernels leave the lane sum
