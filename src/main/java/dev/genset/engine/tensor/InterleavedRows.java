@@ -29,6 +29,45 @@ abstract sealed class InterleavedRows permits InterleavedQ4_0, InterleavedQ8_0, 
         arena.close();
     }
 
+    /** Makes a tensor's interleaved form for rows of {@code cols} values on the pool's threads ({@code InterleavedQ4_0::of} and the like). */
+    @FunctionalInterface
+    interface Maker<F extends FloatTensor, T extends InterleavedRows> {
+        T of(F tensor, int cols, Parallel pool);
+    }
+
+    /**
+     * Where a tensor keeps its interleaved form: made on first use, freed on release, never made once
+     * the tensor is told to keep its stored form. Products ask for it on every call, so it must not
+     * allocate once made (the makers are method references, which capture nothing).
+     */
+    static final class Slot<F extends FloatTensor, T extends InterleavedRows> {
+        private T form;
+        private boolean keepStored;
+
+        /**
+         * The form of tensor t for rows of {@code cols} values, made on first use; null when products
+         * stay on the stored bytes (rows not in whole groups of eight, or {@link #keepStored}).
+         */
+        synchronized T get(F t, int cols, Parallel pool, Maker<F, T> maker) {
+            if (keepStored || t.size() % ((long) cols * ROWS) != 0) return null;
+            if (form == null) form = maker.of(t, cols, pool);
+            return form.cols == cols ? form : null;
+        }
+
+        synchronized void free() {
+            if (form != null) form.free();
+            form = null;
+        }
+
+        synchronized void keepStored() {
+            keepStored = true;
+        }
+
+        synchronized boolean keepsStored() {
+            return keepStored;
+        }
+    }
+
     /** Packs group {@code group} (rows 8 * group ..) into dst. */
     @FunctionalInterface
     interface GroupPacker {

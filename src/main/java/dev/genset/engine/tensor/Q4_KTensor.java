@@ -28,34 +28,30 @@ public final class Q4_KTensor extends FloatTensor {
         super(segment, size);
     }
 
-    /** The form the matrix products multiply, made on first use ({@link InterleavedQ4_K}); null until then. */
-    private InterleavedQ4_K interleaved;
-    private boolean keepStored;
+    /** The form the matrix products multiply, made on first use ({@link InterleavedQ4_K}). */
+    private final InterleavedRows.Slot<Q4_KTensor, InterleavedQ4_K> interleaved = new InterleavedRows.Slot<>();
 
     /**
      * The interleaved form for rows of {@code cols} values, made on first use with the pool's threads;
      * null when products stay on the stored bytes (rows not a multiple of 8, or {@link #keepStored}).
      */
-    synchronized InterleavedQ4_K interleaved(Parallel pool, int cols) {
-        if (keepStored || size % ((long) cols * InterleavedQ4_K.ROWS) != 0) return null;
-        if (interleaved == null) interleaved = InterleavedQ4_K.of(this, cols, pool);
-        return interleaved.cols == cols ? interleaved : null;
+    InterleavedQ4_K interleaved(Parallel pool, int cols) {
+        return interleaved.get(this, cols, pool, InterleavedQ4_K::of);
     }
 
     @Override
-    public synchronized void release() {
-        if (interleaved != null) interleaved.free();
-        interleaved = null;
+    public void release() {
+        interleaved.free();
     }
 
     @Override
     public long repackedBytes() {
-        return keepStored ? 0 : InterleavedQ4_K.bytes(size);
+        return interleaved.keepsStored() ? 0 : InterleavedQ4_K.bytes(size);
     }
 
     @Override
-    public synchronized void keepStored() {
-        keepStored = true;
+    public void keepStored() {
+        interleaved.keepStored();
     }
 
     @Override

@@ -30,24 +30,21 @@ public final class Q6_KTensor extends FloatTensor {
     }
 
     private final PackedQuants.Slot packed = new PackedQuants.Slot();
-    /** The form the matrix products multiply where rows come in whole groups of eight; null until first use. */
-    private InterleavedQ6_K interleaved;
+    /** The form the matrix products multiply where rows come in whole groups of eight, made on first use. */
+    private final InterleavedRows.Slot<Q6_KTensor, InterleavedQ6_K> interleaved = new InterleavedRows.Slot<>();
 
     /**
      * The interleaved form for rows of {@code cols} values, made on first use with the pool's threads;
      * null when rows are not a multiple of 8 (products then take the {@link #packed} form).
      */
-    synchronized InterleavedQ6_K interleaved(Parallel pool, int cols) {
-        if (size % ((long) cols * InterleavedQ6_K.ROWS) != 0) return null;
-        if (interleaved == null) interleaved = InterleavedQ6_K.of(this, cols, pool);
-        return interleaved.cols == cols ? interleaved : null;
+    InterleavedQ6_K interleaved(Parallel pool, int cols) {
+        return interleaved.get(this, cols, pool, InterleavedQ6_K::of);
     }
 
     @Override
-    public synchronized void release() {
+    public void release() {
         packed.free();
-        if (interleaved != null) interleaved.free();
-        interleaved = null;
+        interleaved.free();
     }
 
     /** The packed form's size, which bounds the interleaved form's (2,192 against 2,560 bytes per 8 x 256 values). */

@@ -22,34 +22,30 @@ public final class Q8_0Tensor extends FloatTensor {
         super(segment, size);
     }
 
-    /** The form the matrix products multiply, made on first use ({@link InterleavedQ8_0}); null until then. */
-    private InterleavedQ8_0 interleaved;
-    private boolean keepStored;
+    /** The form the matrix products multiply, made on first use ({@link InterleavedQ8_0}). */
+    private final InterleavedRows.Slot<Q8_0Tensor, InterleavedQ8_0> interleaved = new InterleavedRows.Slot<>();
 
     /**
      * The interleaved form for rows of {@code cols} values, made on first use with the pool's threads;
      * null when products stay on the stored bytes (rows not a multiple of 8, or {@link #keepStored}).
      */
-    synchronized InterleavedQ8_0 interleaved(Parallel pool, int cols) {
-        if (keepStored || size % ((long) cols * InterleavedQ8_0.ROWS) != 0) return null;
-        if (interleaved == null) interleaved = InterleavedQ8_0.of(this, cols, pool);
-        return interleaved.cols == cols ? interleaved : null;
+    InterleavedQ8_0 interleaved(Parallel pool, int cols) {
+        return interleaved.get(this, cols, pool, InterleavedQ8_0::of);
     }
 
     @Override
-    public synchronized void release() {
-        if (interleaved != null) interleaved.free();
-        interleaved = null;
+    public void release() {
+        interleaved.free();
     }
 
     @Override
     public long repackedBytes() {
-        return keepStored ? 0 : size / BLOCK * BYTES;
+        return interleaved.keepsStored() ? 0 : size / BLOCK * BYTES;
     }
 
     @Override
-    public synchronized void keepStored() {
-        keepStored = true;
+    public void keepStored() {
+        interleaved.keepStored();
     }
 
     @Override
