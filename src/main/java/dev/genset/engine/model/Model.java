@@ -81,19 +81,16 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * Runs the forward pass on a scratch cache, as a prompt of seven tokens in one batch and then two
+     * Runs the forward pass on a scratch cache, as a prompt of three tokens in one batch and then two
      * single tokens, and discards the results: the kernels of both paths (batched, as prefill and a
-     * multi-sequence decode step use them: four activation rows at a time, then rows in pairs and
-     * one left over; and single-row) are
+     * multi-sequence decode step use them, rows in pairs and one left over; and single-row) are
      * compiled by the JIT and the weights paged in, so that the first request waits for neither
      * (on a 1B model, about 1.5 s of it); then the embedding lookup of a few hundred rows. Returns
      * the nanoseconds it took.
      */
     public long warmUp(Parallel pool) {
         long start = System.nanoTime();
-        // seven rows: a run of four (the interleaved forms' four-row kernels, which every prompt of
-        // four tokens or more takes) and three more (pairs and one left over)
-        int batch = 7, vocab = config.vocabSize();
+        int batch = 3, vocab = config.vocabSize();
         Transformer t = newTransformer(pool, batch);
         KvCache cache = newCache(batch + 2);
         float[] logits = new float[vocab];
