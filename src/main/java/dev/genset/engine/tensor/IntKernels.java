@@ -262,7 +262,7 @@ final class IntKernels {
      * one activation row: each activation pair is broadcast once for both groups, and the loop's
      * own instructions (counter, index, branch), which outnumbered the multiply-adds in the
      * one-group loop, are shared by twice the work. The weight scales come as floats
-     * ({@link #groupScalesQ4_0}: dw for group, dw2 for group + 1), since a second inlined fp16
+     * ({@link #groupScales}: dw for group, dw2 for group + 1), since a second inlined fp16
      * conversion put this body past C2's inlining budget. The same operations per row as
      * {@link #dotQ4_0x8}, so bit-identical results; group + 1's rows to out[o + 8 .. o + 16].
      */
@@ -300,7 +300,7 @@ final class IntKernels {
      * the same operations per (row, activation row), so bit-identical results. The four rows'
      * steps, sums and scales come interleaved ({@link QuantizedRows#steps4}: int k of row a at
      * xi[xo + 4k + a], block b's sum and scale at [so + 4b + a]); the group's weight scales come as
-     * floats ({@link #groupScalesQ4_0}). Results for activation row a to out[o + a * stride ..]. One
+     * floats ({@link #groupScales}). Results for activation row a to out[o + a * stride ..]. One
      * chunk per loop step, the block's end under a branch: a body with more steps made C2 hoist every
      * load and product to the top and spill them (a third slower).
      */
@@ -466,7 +466,7 @@ final class IntKernels {
     /**
      * {@link #dotQ8_0x8} for two consecutive groups (group and group + 1, sixteen weight rows) and
      * one activation row, each activation pair broadcast once for both; weight scales as floats
-     * ({@link #groupScalesQ8_0}: dw for group, dw2 for group + 1). The same operations per row, so
+     * ({@link #groupScales}: dw for group, dw2 for group + 1). The same operations per row, so
      * bit-identical results; group + 1's rows to out[o + 8 .. o + 16].
      */
     static void dotQ8_0x16(MemorySegment p, long group, int blocks, float[] dw, float[] dw2, int[] xPairs, float[] xd, int xBlock, float[] out, int o) {
@@ -502,7 +502,7 @@ final class IntKernels {
      * {@link #dotQ8_0x8} for four activation rows at once, sharing each weight load: the same
      * operations per (row, activation row), so bit-identical results. The four rows' pairs and
      * scales come interleaved ({@link QuantizedRows#pairs4}: pair k of row a at xi[xo + 4k + a], block
-     * b's scale at xds[so + 4b + a]); the group's weight scales as floats ({@link #groupScalesQ8_0}).
+     * b's scale at xds[so + 4b + a]); the group's weight scales as floats ({@link #groupScales}).
      * Results for activation row a to out[o + a * stride ..].
      */
     static void dotQ8_0x8x4(MemorySegment p, long group, int blocks, float[] dw, int[] xi, int xo, float[] xds, int so,
@@ -549,13 +549,6 @@ final class IntKernels {
                 l0 = l1 = l2 = l3 = h0 = h1 = h2 = h3 = zero;
             }
         }
-    }
-
-    /** The weight scales of an {@link InterleavedQ8_0} group as floats, 8 per block (row order), to dw[0 ..] (as {@link #groupScalesQ4_0}). */
-    static void groupScalesQ8_0(MemorySegment p, long group, int blocks, float[] dw) {
-        long sc = InterleavedQ8_0.scales(group, blocks);
-        for (int i = 0, n = 8 * blocks; i < n; i++)
-            dw[i] = Float.float16ToFloat(p.get(Simd.LE_SHORT, sc + 2L * i));
     }
 
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
@@ -617,7 +610,7 @@ final class IntKernels {
 
     /**
      * {@link #dotQ4_Kx8} for two consecutive groups and one activation row, as {@link #dotQ4_0x16}
-     * is for Q4_0: scales and mins of group + 1 in scales2 and mins2, its rows to out[o + 8 ..].
+     * is for Q4_0: scales and mins of group + 1 in sm2, its rows to out[o + 8 ..].
      */
     static void dotQ4_Kx16(MemorySegment p, long group, int superBlocks, float[] sm, float[] sm2,
                            int[] xSteps, float[] xd, float[] xs, int xBlock, float[] out, int o) {
@@ -653,7 +646,7 @@ final class IntKernels {
 
     /**
      * {@link #dotQ4_Kx8} for four activation rows at once, as {@link #dotQ4_0x8x4} is for Q4_0: the
-     * four rows' pairs, scaled sums and scales interleaved ({@link QuantizedRows#pairs4}).
+     * four rows' steps, scaled sums and scales interleaved ({@link QuantizedRows#steps4}).
      */
     static void dotQ4_Kx8x4(MemorySegment p, long group, int superBlocks, float[] sm, int[] xi, int xo, float[] xs, float[] xds, int so,
                             float[] out, int o, int stride) {
@@ -698,9 +691,9 @@ final class IntKernels {
 
     /**
      * {@link #dotQ4_Kx8x4} for two consecutive groups (group and group + 1) at once, as
-     * {@link #dotQ4_0x16x4} is for Q4_0: each activation pair broadcast once for sixteen rows; the
-     * same operations per (row, activation row), so bit-identical results. The second group's scales
-     * and mins come in scales2 and mins2; its results to out[o + 8 + a * stride ..].
+     * {@link #dotQ4_0x16x4} is for Q4_0: each activation pair or step broadcast once for sixteen rows;
+     * the same operations per (row, activation row), so bit-identical results. The second group's
+     * scales and mins come in sm2; its results to out[o + 8 + a * stride ..].
      */
     static void dotQ4_Kx16x4(MemorySegment p, long group, int superBlocks, float[] sm, float[] sm2,
                              int[] xi, int xo, float[] xs, float[] xds, int so, float[] out, int o, int stride) {
@@ -768,15 +761,16 @@ final class IntKernels {
     }
 
     /**
-     * The weight scales of an {@link InterleavedQ4_0} group as floats, 8 per block (row order), to
-     * dw[0 ..]. A plain loop: C2 vectorises it into the CPU's own fp16 conversion (F16C), which
-     * took a quarter of the time of {@link #halfToFloat}'s nine vector operations per 8 scales, and
-     * this conversion is paid once per group and product when decoding.
+     * The weight scales of an {@link InterleavedQ4_0} or {@link InterleavedQ8_0} group (8 fp16 per
+     * block, row order, from byte {@code at}) as floats, to dw[0 ..]. A plain loop: C2 vectorises it
+     * into the CPU's own fp16 conversion (F16C), which took a quarter of the time of
+     * {@link #halfToFloat}'s nine vector operations per 8 scales, and this conversion is paid once per
+     * group and product when decoding (a nested loop over blocks and rows in its place made Q8_0
+     * decoding a quarter slower).
      */
-    static void groupScalesQ4_0(MemorySegment p, long group, int blocks, float[] dw) {
-        long sc = InterleavedQ4_0.scales(group, blocks);
+    static void groupScales(MemorySegment p, long at, int blocks, float[] dw) {
         for (int i = 0, n = 8 * blocks; i < n; i++)
-            dw[i] = Float.float16ToFloat(p.get(Simd.LE_SHORT, sc + 2L * i));
+            dw[i] = Float.float16ToFloat(p.get(Simd.LE_SHORT, at + 2L * i));
     }
 
     /**

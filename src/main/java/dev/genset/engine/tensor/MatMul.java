@@ -308,9 +308,9 @@ public final class MatMul {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g += 2) {
                 int o = InterleavedQ4_0.ROWS * g;
-                IntKernels.groupScalesQ4_0(w.data, g, blocks, dw);
+                IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g, blocks), blocks, dw);
                 if (g + 1 < to) {
-                    IntKernels.groupScalesQ4_0(w.data, g + 1, blocks, dw2);
+                    IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g + 1, blocks), blocks, dw2);
                     for (int t = t0; t < t1; t++)
                         IntKernels.dotQ4_0x16x4(w.data, g, blocks, dw, dw2, x.steps4, t * 4 * (w.cols / 2), x.sums4, x.d4, t * 4 * blocks,
                                 out, 4 * t * rows + o, rows);
@@ -324,8 +324,8 @@ public final class MatMul {
         for (int g = from; g < to; g += 2) {  // the rows left (a decode step's only row): pairs of groups too
             int o = InterleavedQ4_0.ROWS * g;
             if (g + 1 < to) {
-                IntKernels.groupScalesQ4_0(w.data, g, blocks, dw);
-                IntKernels.groupScalesQ4_0(w.data, g + 1, blocks, dw2);
+                IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g, blocks), blocks, dw);
+                IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g + 1, blocks), blocks, dw2);
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ4_0x16(w.data, g, blocks, dw, dw2, x.steps, x.sums, x.d, b * blocks, out, b * rows + o);
             } else {
@@ -343,7 +343,7 @@ public final class MatMul {
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g++) {
-                IntKernels.groupScalesQ8_0(w.data, g, blocks, dw);
+                IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g, blocks), blocks, dw);
                 for (int t = t0; t < t1; t++)
                     IntKernels.dotQ8_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.d4, t * 4 * blocks, out, 4 * t * rows + 8 * g, rows);
             }
@@ -351,8 +351,8 @@ public final class MatMul {
         if (4 * quads == batch) return;
         for (int g = from; g < to; g += 2) {
             if (g + 1 < to) {
-                IntKernels.groupScalesQ8_0(w.data, g, blocks, dw);
-                IntKernels.groupScalesQ8_0(w.data, g + 1, blocks, dw2);
+                IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g, blocks), blocks, dw);
+                IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g + 1, blocks), blocks, dw2);
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ8_0x16(w.data, g, blocks, dw, dw2, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
             } else {
