@@ -53,28 +53,30 @@ final class InterleavedQ8_0 extends InterleavedRows {
      * (16-bit units): row r's pair c to chunk c. Four rows' longs (four pairs each) are transposed
      * as 4 x 4 blocks of pairs in registers, two steps of masks and shifts, into the two longs of
      * each chunk (rows 0-3, rows 4-7): about 1.5 times as fast as moving pair by pair, which
-     * matters because the whole file is packed before the first token.
+     * matters because the whole file is packed before the first token. Written as flat loops: with
+     * nested constant loops, which C2 unrolls whole at the launcher's higher LoopUnrollLimit, this
+     * method took a second to compile, all of it before the first token.
      */
     static void packGroup(MemorySegment src, long g, int blocks, MemorySegment dst) {
-        for (int b = 0; b < blocks; b++) {
-            long scales = scales(g, blocks) + 16L * b, out = quants(g, blocks) + 256L * b;
-            long row0 = (g * ROWS * blocks + b) * Q8_0Tensor.BYTES, stride = (long) blocks * Q8_0Tensor.BYTES;
-            for (int r = 0; r < ROWS; r++) dst.set(Simd.LE_SHORT, scales + 2 * r, src.get(Simd.LE_SHORT, row0 + r * stride));
-            for (int half = 0; half < 2; half++) {  // rows 0-3 to each chunk's first long, rows 4-7 to its second
-                long in = row0 + 4 * half * stride + 2;
-                for (int m = 0; m < 4; m++) {  // pairs 4m .. 4m + 3 of each row
-                    long a = src.get(LE_LONG, in + 8 * m), bb = src.get(LE_LONG, in + stride + 8 * m);
-                    long c = src.get(LE_LONG, in + 2 * stride + 8 * m), d = src.get(LE_LONG, in + 3 * stride + 8 * m);
-                    // pairs (a0 b0 a2 b2), (a1 b1 a3 b3), (c0 d0 c2 d2), (c1 d1 c3 d3), low pair first
-                    long ab0 = a & EVEN_SHORTS | (bb & EVEN_SHORTS) << 16, ab1 = a >>> 16 & EVEN_SHORTS | bb & ~EVEN_SHORTS;
-                    long cd0 = c & EVEN_SHORTS | (d & EVEN_SHORTS) << 16, cd1 = c >>> 16 & EVEN_SHORTS | d & ~EVEN_SHORTS;
-                    long chunk = out + 64L * m + 8 * half;
-                    dst.set(LE_LONG, chunk, ab0 & LOW_INTS | cd0 << 32);
-                    dst.set(LE_LONG, chunk + 16, ab1 & LOW_INTS | cd1 << 32);
-                    dst.set(LE_LONG, chunk + 32, ab0 >>> 32 | cd0 & ~LOW_INTS);
-                    dst.set(LE_LONG, chunk + 48, ab1 >>> 32 | cd1 & ~LOW_INTS);
-                }
-            }
+        long row0 = g * ROWS * blocks * Q8_0Tensor.BYTES, stride = (long) blocks * Q8_0Tensor.BYTES;
+        long scales = scales(g, blocks), quants = quants(g, blocks);
+        for (int i = 0; i < ROWS * blocks; i++) {  // block i / 8 of row i % 8
+            int b = i >>> 3, r = i & 7;
+            dst.set(Simd.LE_SHORT, scales + 16L * b + 2 * r, src.get(Simd.LE_SHORT, row0 + b * Q8_0Tensor.BYTES + r * stride));
+        }
+        for (int i = 0; i < 8 * blocks; i++) {
+            int b = i >>> 3, half = i >>> 2 & 1, m = i & 3;  // rows 4 * half .. + 3, pairs 4m .. 4m + 3 of each row
+            long in = row0 + b * Q8_0Tensor.BYTES + 4 * half * stride + 2 + 8 * m;
+            long a = src.get(LE_LONG, in), bb = src.get(LE_LONG, in + stride);
+            long c = src.get(LE_LONG, in + 2 * stride), d = src.get(LE_LONG, in + 3 * stride);
+            // pairs (a0 b0 a2 b2), (a1 b1 a3 b3), (c0 d0 c2 d2), (c1 d1 c3 d3), low pair first
+            long ab0 = a & EVEN_SHORTS | (bb & EVEN_SHORTS) << 16, ab1 = a >>> 16 & EVEN_SHORTS | bb & ~EVEN_SHORTS;
+            long cd0 = c & EVEN_SHORTS | (d & EVEN_SHORTS) << 16, cd1 = c >>> 16 & EVEN_SHORTS | d & ~EVEN_SHORTS;
+            long chunk = quants + 256L * b + 64L * m + 8 * half;
+            dst.set(LE_LONG, chunk, ab0 & LOW_INTS | cd0 << 32);
+            dst.set(LE_LONG, chunk + 16, ab1 & LOW_INTS | cd1 << 32);
+            dst.set(LE_LONG, chunk + 32, ab0 >>> 32 | cd0 & ~LOW_INTS);
+            dst.set(LE_LONG, chunk + 48, ab1 >>> 32 | cd1 & ~LOW_INTS);
         }
     }
 
