@@ -49,7 +49,7 @@ final class InterleavedQ8_0 extends InterleavedRows {
     private static final long EVEN_SHORTS = 0x0000FFFF0000FFFFL, LOW_INTS = 0x00000000FFFFFFFFL;
 
     /**
-     * Group g: for each block, the eight rows' scales copied, and their quants transposed as pairs
+     * Group g: the eight rows' scales copied block by block, then their quants transposed as pairs
      * (16-bit units): row r's pair c to chunk c. Four rows' longs (four pairs each) are transposed
      * as 4 x 4 blocks of pairs in registers, two steps of masks and shifts, into the two longs of
      * each chunk (rows 0-3, rows 4-7): about 1.5 times as fast as moving pair by pair, which
