@@ -12,15 +12,61 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Measures the engine as llama-bench does: prompt processing (the whole prompt as one batch) and
- * token generation (one token per forward pass from an empty cache), random tokens, no sampling.
+ * Measures the engine as llama-bench does: prompt processing (the whole prompt as one batch),
+ * token generation (one token per forward pass) and the two in a row (pp then tg), from an empty
+ * cache or from one already holding {@code depth} tokens (llama-bench's {@code -d}: speed deep in a
+ * conversation, where attention reads a long cache). Random tokens, no sampling; a warm-up run
+ * before the timed repetitions; the depth's tokens are computed once, untimed, and kept.
  */
 public final class EngineBench {
 
+    /** One test: {@code nPrompt} tokens as one batch, then {@code nGen} generated one at a time, after {@code depth} cached tokens. */
+    public record Test(int nPrompt, int nGen, int depth) {
+        public Test {
+            if (nPrompt < 0 || nGen < 0 || depth < 0) throw new IllegalArgumentException("token counts must not be negative");
+            if (nPrompt + nGen == 0) throw new IllegalArgumentException("a test needs prompt or generated tokens");
+        }
+
+        public static Test pp(int n) {
+            return new Test(n, 0, 0);
+        }
+
+        public static Test tg(int n) {
+            return new Test(0, n, 0);
+        }
+
+        public Test atDepth(int d) {
+            return new Test(nPrompt, nGen, d);
+        }
+
+        /** llama-bench's name for it: pp512, tg128, pp512+tg128, with " @ d4096" at a depth. */
+        public String name() {
+            String base = nGen == 0 ? "pp" + nPrompt : nPrompt == 0 ? "tg" + nGen : "pp" + nPrompt + "+tg" + nGen;
+            return depth > 0 ? base + " @ d" + depth : base;
+        }
+    }
+
     /** One test's timings: {@code samplesNs} per repetition, after a warm-up run. */
-    public record Result(String test, int nPrompt, int nGen, long[] samplesNs) {
+    public record Result(Test spec, long[] samplesNs) {
+        public String test() {
+            return spec.name();
+        }
+
+        public int nPrompt() {
+            return spec.nPrompt();
+        }
+
+        public int nGen() {
+            return spec.nGen();
+        }
+
+        public int nDepth() {
+            return spec.depth();
+        }
+
+        /** Tokens a repetition processes (the depth's are not counted, as llama-bench does not). */
         public int tokens() {
-            return nPrompt + nGen;
+            return nPrompt() + nGen();
         }
 
         public double[] samplesTs() {
@@ -52,6 +98,9 @@ public final class EngineBench {
         }
     }
 
+    /** Rows per forward pass while filling a depth: prompt batches of this size, as a server's prefill takes them. */
+    static final int DEPTH_BATCH = 512;
+
     private final Model model;
     private final Parallel pool;
     private final SplittableRandom random = new SplittableRandom(1234);
@@ -61,50 +110,55 @@ public final class EngineBench {
         this.pool = pool;
     }
 
+    /** pp{@code nPrompt} then tg{@code nGen} from an empty cache (a count of 0 skips its test). */
     public List<Result> run(int nPrompt, int nGen, int repetitions) {
         List<Result> results = new ArrayList<>();
-        if (nPrompt > 0) results.add(measure("pp" + nPrompt, nPrompt, 0, repetitions));
-        if (nGen > 0) results.add(measure("tg" + nGen, 0, nGen, repetitions));
+        if (nPrompt > 0) results.add(measure(Test.pp(nPrompt), repetitions));
+        if (nGen > 0) results.add(measure(Test.tg(nGen), repetitions));
         return results;
     }
 
-    private Result measure(String name, int nPrompt, int nGen, int repetitions) {
-        int ctx = Math.max(nPrompt, nGen) + 1;
-        Transformer t = model.newTransformer(pool, Math.max(1, nPrompt));
-        KvCache cache = model.newCache(ctx);
+    public Result measure(Test test, int repetitions) {
+        if (repetitions < 1) throw new IllegalArgumentException("repetitions must be at least 1");
+        Transformer t = model.newTransformer(pool, Math.max(1, Math.max(test.nPrompt(), Math.min(test.depth(), DEPTH_BATCH))));
+        KvCache cache = model.newCache(test.depth() + test.nPrompt() + test.nGen() + 1);
         float[] logits = new float[model.config().vocabSize()];
+        for (int filled = 0; filled < test.depth(); filled += DEPTH_BATCH)
+            prompt(t, cache, filled, Math.min(DEPTH_BATCH, test.depth() - filled), logits);
         long[] samples = new long[repetitions];
         for (int rep = -1; rep < repetitions; rep++) { // rep -1 is the warm-up
-            cache.truncate(0);
+            cache.truncate(test.depth());
             long start = System.nanoTime();
-            if (nPrompt > 0) prompt(t, cache, nPrompt, logits);
-            else generate(t, cache, nGen, logits);
+            if (test.nPrompt() > 0) prompt(t, cache, test.depth(), test.nPrompt(), logits);
+            generate(t, cache, test.depth() + test.nPrompt(), test.nGen(), logits);
             long elapsed = System.nanoTime() - start;
             if (rep >= 0) samples[rep] = elapsed;
         }
-        return new Result(name, nPrompt, nGen, samples);
+        return new Result(test, samples);
     }
 
-    private void prompt(Transformer t, KvCache cache, int n, float[] logits) {
+    /** n random tokens at positions from, from + 1, ... as one batch. */
+    private void prompt(Transformer t, KvCache cache, int from, int n, float[] logits) {
         int[] tokens = new int[n], positions = new int[n];
         KvCache[] caches = new KvCache[n];
         boolean[] want = new boolean[n];
         for (int i = 0; i < n; i++) {
             tokens[i] = randomToken();
-            positions[i] = i;
+            positions[i] = from + i;
             caches[i] = cache;
         }
         want[n - 1] = true;
         t.forward(n, tokens, positions, caches, want, logits);
     }
 
-    private void generate(Transformer t, KvCache cache, int n, float[] logits) {
+    /** n random tokens at positions from, from + 1, ..., one forward pass each. */
+    private void generate(Transformer t, KvCache cache, int from, int n, float[] logits) {
         int[] token = new int[1], position = new int[1];
         KvCache[] caches = {cache};
         boolean[] want = {true};
         for (int i = 0; i < n; i++) {
             token[0] = randomToken();
-            position[0] = i;
+            position[0] = from + i;
             t.forward(1, token, position, caches, want, logits);
         }
     }

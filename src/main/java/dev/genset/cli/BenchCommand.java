@@ -14,29 +14,42 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", subcommands = {BenchServeCommand.class}, description = {
         "Measure prompt processing (pp) and token generation (tg) speed, as llama-bench does.",
-        "--json prints llama-bench's JSON fields; --bandwidth measures memory read bandwidth and the generation ceiling it sets."})
+        "Numbers may be lists and ranges, as llama-bench takes them: 128,512 or 1-4 or 64-512*2 or 0-4096+1024; every combination is run.",
+        "--bandwidth measures memory read bandwidth and the generation ceiling it sets."})
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "GGUF model (default: the bundled model).")
-    Path model;
+    @Option(names = {"-m", "--model"}, paramLabel = "FILE", split = ",", description = "GGUF models, comma-separated or repeated (default: the bundled model).")
+    List<Path> models;
 
-    @Option(names = {"-p", "--n-prompt"}, defaultValue = "128", description = "Prompt tokens for pp (0 skips; default: ${DEFAULT-VALUE}).")
-    int nPrompt;
+    @Option(names = {"-p", "--n-prompt"}, paramLabel = "N", defaultValue = "128", description = "Prompt tokens for pp tests (0 skips; default: ${DEFAULT-VALUE}).")
+    String nPrompt;
 
-    @Option(names = {"-n", "--n-gen"}, defaultValue = "64", description = "Tokens for tg (0 skips; default: ${DEFAULT-VALUE}).")
-    int nGen;
+    @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "64", description = "Tokens for tg tests (0 skips; default: ${DEFAULT-VALUE}).")
+    String nGen;
 
-    @Option(names = {"-t", "--threads"}, description = "Threads (default: all cores).")
-    Integer threads;
+    @Option(names = {"-pg", "--prompt-gen"}, paramLabel = "PP,TG", description = "A test of PP prompt tokens then TG generated ones, timed together (repeatable).")
+    List<String> promptGen = new ArrayList<>();
+
+    @Option(names = {"-d", "--n-depth"}, paramLabel = "N", defaultValue = "0",
+            description = "Tokens already in the KV cache when each test starts (computed once, untimed; default: ${DEFAULT-VALUE}).")
+    String nDepth;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
+    String threads;
 
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "Repetitions after a warm-up (default: ${DEFAULT-VALUE}).")
     int repetitions;
 
-    @Option(names = "--json", description = "Print a JSON array, one object per test, with llama-bench's field names.")
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "md",
+            description = "md (a table), csv, json (one array) or jsonl (one object a line), with llama-bench's field names (default: ${DEFAULT-VALUE}).")
+    String output;
+
+    @Option(names = "--json", description = "The same as -o json.")
     boolean json;
 
     @Option(names = "--bandwidth", description = "Measure memory read bandwidth (and, with -m, the generation ceiling it sets).")
@@ -45,18 +58,91 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (repetitions < 1) throw new IllegalArgumentException("-r must be at least 1");
-        if (nPrompt < 0 || nGen < 0) throw new IllegalArgumentException("-p and -n must not be negative");
-        int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        Path path = model != null ? model : ModelOptions.bundledModel();
-        try (Parallel pool = new Parallel(nThreads)) {
-            if (bandwidth) return bandwidth(pool, nThreads, model != null ? path : null);
+        String format = json ? "json" : output;
+        if (!List.of("md", "csv", "json", "jsonl").contains(format))
+            throw new IllegalArgumentException("-o takes md, csv, json or jsonl, not '" + output + "'");
+        List<Integer> prompts = numbers("-p", nPrompt), gens = numbers("-n", nGen), depths = numbers("-d", nDepth);
+        List<Integer> threadCounts = threads != null ? numbers("-t", threads) : List.of(Runtime.getRuntime().availableProcessors());
+        for (int t : threadCounts) if (t < 1) throw new IllegalArgumentException("-t must be at least 1, not " + t);
+        List<EngineBench.Test> tests = new ArrayList<>();
+        for (int p : prompts) if (p > 0) tests.add(EngineBench.Test.pp(p));
+        for (int n : gens) if (n > 0) tests.add(EngineBench.Test.tg(n));
+        for (String pg : promptGen) tests.add(promptGen(pg));
+        if (tests.isEmpty() && !bandwidth) throw new IllegalArgumentException("no test to run: -p and -n are 0 and no -pg was given");
+        List<Path> paths = models != null && !models.isEmpty() ? models : List.of(ModelOptions.bundledModel());
+
+        if (bandwidth) {
+            for (int t : threadCounts)
+                try (Parallel pool = new Parallel(t)) {
+                    bandwidth(pool, t, models != null && !models.isEmpty() ? paths.get(0) : null);
+                }
+            return 0;
+        }
+        Report report = new Report(format);
+        for (Path path : paths) {
             try (Model m = Model.load(path)) {
-                List<EngineBench.Result> results = new EngineBench(m, pool).run(nPrompt, nGen, repetitions);
-                if (json) printJson(m, path, nThreads, results);
-                else printTable(m, nThreads, results);
+                for (int t : threadCounts)
+                    try (Parallel pool = new Parallel(t)) {
+                        EngineBench bench = new EngineBench(m, pool);
+                        for (int depth : depths)
+                            for (EngineBench.Test test : tests) report.add(m, path, t, bench.measure(test.atDepth(depth), repetitions));
+                    }
             }
         }
+        report.finish();
         return 0;
+    }
+
+    /**
+     * The values of a numeric option as llama-bench reads them: comma-separated items, each a number
+     * or a range {@code first-last} (step 1), {@code first-last+step} or {@code first-last*factor}.
+     */
+    static List<Integer> numbers(String option, String spec) {
+        List<Integer> values = new ArrayList<>();
+        for (String item : spec.split(",", -1)) {
+            String s = item.strip();
+            try {
+                int dash = s.indexOf('-', 1);
+                if (dash < 0) {
+                    values.add(nonNegative(option, Integer.parseInt(s)));
+                    continue;
+                }
+                int op = Math.max(s.indexOf('+', dash), s.indexOf('*', dash));
+                int first = nonNegative(option, Integer.parseInt(s.substring(0, dash)));
+                int last = nonNegative(option, Integer.parseInt(op < 0 ? s.substring(dash + 1) : s.substring(dash + 1, op)));
+                int by = op < 0 ? 1 : Integer.parseInt(s.substring(op + 1));
+                boolean times = op >= 0 && s.charAt(op) == '*';
+                if (times ? by < 2 || first < 1 : by < 1)
+                    throw new IllegalArgumentException(option + ": the range '" + s + "' never reaches its end");
+                if (last < first) throw new IllegalArgumentException(option + ": the range '" + s + "' ends before it starts");
+                for (long v = first; v <= last; v = times ? v * by : v + by) {
+                    values.add((int) v);
+                    if (values.size() > 10_000) throw new IllegalArgumentException(option + ": '" + spec + "' gives more than 10,000 values");
+                }
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + " takes numbers, lists (128,512) and ranges (1-4, 64-512*2, 0-4096+1024), not '" + spec + "'");
+            }
+        }
+        return values;
+    }
+
+    private static int nonNegative(String option, int v) {
+        if (v < 0) throw new IllegalArgumentException(option + " must not be negative, not " + v);
+        return v;
+    }
+
+    /** One -pg value, "PP,TG". */
+    static EngineBench.Test promptGen(String spec) {
+        String[] parts = spec.split(",");
+        try {
+            if (parts.length == 2) {
+                int pp = Integer.parseInt(parts[0].strip()), tg = Integer.parseInt(parts[1].strip());
+                if (pp > 0 && tg > 0) return new EngineBench.Test(pp, tg, 0);
+            }
+        } catch (NumberFormatException ignored) {
+            // the message below says what is expected
+        }
+        throw new IllegalArgumentException("-pg takes two positive numbers, prompt tokens and generated ones (512,128), not '" + spec + "'");
     }
 
     private int bandwidth(Parallel pool, int nThreads, Path modelPath) throws Exception {
@@ -84,7 +170,8 @@ final class BenchCommand implements Callable<Integer> {
 
     static String modelType(Model m) {
         long params = m.gguf().tensors().stream().mapToLong(GgufTensorInfo::elementCount).sum();
-        String size = params >= 1e9 ? Math.round(params / 1e9) + "B" : params >= 1e8 ? String.format("%.1fB", params / 1e9) : Math.round(params / 1e6) + "M";
+        String size = params >= 1e9 ? Math.round(params / 1e9) + "B" : params >= 1e8 ? String.format("%.1fB", params / 1e9)
+                : params >= 1e6 ? Math.round(params / 1e6) + "M" : Math.round(params / 1e3) + "K";
         return m.config().architecture() + " " + size + " " + fileTypeName(m);
     }
 
@@ -115,25 +202,70 @@ final class BenchCommand implements Callable<Integer> {
         };
     }
 
-    private static void printTable(Model m, int threads, List<EngineBench.Result> results) {
-        long params = m.gguf().tensors().stream().mapToLong(GgufTensorInfo::elementCount).sum();
-        String fmt = "| %-24s | %10s | %10s | %-10s | %7s | %8s | %20s |%n";
-        System.out.printf(fmt, "model", "size", "params", "backend", "threads", "test", "t/s");
-        System.out.printf(fmt, "-".repeat(24), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(7), "-".repeat(8), "-".repeat(20));
-        for (EngineBench.Result r : results) {
-            System.out.printf(fmt, modelType(m), String.format("%.2f GiB", m.weightBytes() / (double) (1L << 30)),
-                    String.format("%.2f B", params / 1e9), "CPU (Java)", threads, r.test(), String.format("%.2f ± %.2f", r.avgTs(), r.stddevTs()));
-        }
-        System.out.println();
-        System.out.println("cpu: " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores visible; java " + Runtime.version());
-    }
+    /** Prints results in the chosen format: table, CSV and JSON lines row by row as tests finish, a JSON array at the end. */
+    private static final class Report {
+        private static final String ROW = "| %-24s | %10s | %10s | %-10s | %7s | %16s | %20s |%n";
+        private final String format;
+        private final ObjectMapper om = new ObjectMapper();
+        private final ArrayNode all = om.createArrayNode();
+        private boolean started;
 
-    private static void printJson(Model m, Path path, int threads, List<EngineBench.Result> results) throws Exception {
-        ObjectMapper om = new ObjectMapper();
-        ArrayNode arr = om.createArrayNode();
-        long params = m.gguf().tensors().stream().mapToLong(GgufTensorInfo::elementCount).sum();
-        for (EngineBench.Result r : results) {
-            ObjectNode o = arr.addObject();
+        Report(String format) {
+            this.format = format;
+        }
+
+        void add(Model m, Path path, int threads, EngineBench.Result r) throws Exception {
+            ObjectNode o = fields(m, path, threads, r);
+            switch (format) {
+                case "md" -> {
+                    if (!started) {
+                        System.out.printf(ROW, "model", "size", "params", "backend", "threads", "test", "t/s");
+                        System.out.printf(ROW, "-".repeat(24), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(7), "-".repeat(16), "-".repeat(20));
+                    }
+                    System.out.printf(ROW, modelType(m), size(m.weightBytes()), count(o.get("model_n_params").asLong()), "CPU (Java)", threads, r.test(),
+                            String.format("%.2f ± %.2f", r.avgTs(), r.stddevTs()));
+                }
+                case "csv" -> {
+                    List<String> names = new ArrayList<>(), values = new ArrayList<>();
+                    o.fields().forEachRemaining(f -> {
+                        if (f.getValue().isArray()) return;  // samples: not in llama-bench's CSV either
+                        names.add(f.getKey());
+                        values.add(csv(f.getValue().asText()));
+                    });
+                    if (!started) System.out.println(String.join(",", names));
+                    System.out.println(String.join(",", values));
+                }
+                case "jsonl" -> System.out.println(om.writeValueAsString(o));
+                default -> all.add(o);
+            }
+            System.out.flush();
+            started = true;
+        }
+
+        void finish() throws Exception {
+            if (format.equals("json")) System.out.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(all));
+            else if (format.equals("md")) {
+                System.out.println();
+                System.out.println("cpu: " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores visible; java " + Runtime.version());
+            }
+        }
+
+        /** Sizes and counts as llama-bench prints them. */
+        private static String size(long bytes) {
+            return bytes >= 1L << 30 ? String.format("%.2f GiB", bytes / 0x1p30) : String.format("%.2f MiB", bytes / 0x1p20);
+        }
+
+        private static String count(long n) {
+            return n >= 1e9 ? String.format("%.2f B", n / 1e9) : n >= 1e6 ? String.format("%.2f M", n / 1e6) : String.format("%.2f K", n / 1e3);
+        }
+
+        private static String csv(String v) {
+            return "\"" + v.replace("\"", "\"\"") + "\"";
+        }
+
+        private ObjectNode fields(Model m, Path path, int threads, EngineBench.Result r) {
+            long params = m.gguf().tensors().stream().mapToLong(GgufTensorInfo::elementCount).sum();
+            ObjectNode o = om.createObjectNode();
             o.put("build_commit", "genset");
             o.put("build_number", 0);
             o.put("cpu_info", cpuModel());
@@ -151,6 +283,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("n_gpu_layers", 0);
             o.put("n_prompt", r.nPrompt());
             o.put("n_gen", r.nGen());
+            o.put("n_depth", r.nDepth());
             o.put("test_time", Instant.now().toString());
             o.put("avg_ns", Math.round(r.avgNs()));
             o.put("stddev_ns", Math.round(r.stddevNs()));
@@ -160,7 +293,7 @@ final class BenchCommand implements Callable<Integer> {
             for (long s : r.samplesNs()) ns.add(s);
             ArrayNode ts = o.putArray("samples_ts");
             for (double s : r.samplesTs()) ts.add(s);
+            return o;
         }
-        System.out.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(arr));
     }
 }

@@ -1,0 +1,101 @@
+package dev.genset.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.genset.testing.Cli;
+import dev.genset.testing.TestFiles;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** {@code genset bench} takes llama-bench's lists, ranges, depths, prompt-then-generate tests and output formats. */
+class BenchCommandTest {
+
+    @Test
+    void numbersAreListsAndRangesAsLlamaBenchReadsThem() {
+        assertThat(BenchCommand.numbers("-p", "128")).containsExactly(128);
+        assertThat(BenchCommand.numbers("-p", "0,128, 512")).containsExactly(0, 128, 512);
+        assertThat(BenchCommand.numbers("-t", "1-4")).containsExactly(1, 2, 3, 4);
+        assertThat(BenchCommand.numbers("-p", "64-512*2")).containsExactly(64, 128, 256, 512);
+        assertThat(BenchCommand.numbers("-d", "0-4096+1024")).containsExactly(0, 1024, 2048, 3072, 4096);
+        assertThat(BenchCommand.numbers("-p", "16,1-2")).containsExactly(16, 1, 2);
+    }
+
+    @Test
+    void badNumbersAreRefusedWithTheOptionNamed() {
+        assertThatThrownBy(() -> BenchCommand.numbers("-p", "12x")).hasMessageContaining("-p takes numbers").hasMessageContaining("'12x'");
+        assertThatThrownBy(() -> BenchCommand.numbers("-n", "-5")).hasMessageContaining("-n");
+        assertThatThrownBy(() -> BenchCommand.numbers("-p", "8-4")).hasMessageContaining("ends before it starts");
+        assertThatThrownBy(() -> BenchCommand.numbers("-p", "0-8*2")).hasMessageContaining("never reaches its end");
+        assertThatThrownBy(() -> BenchCommand.numbers("-p", "1-8+0")).hasMessageContaining("never reaches its end");
+        assertThatThrownBy(() -> BenchCommand.numbers("-p", "1,,2")).hasMessageContaining("-p takes numbers");
+        assertThatThrownBy(() -> BenchCommand.numbers("-p", "0-100000")).hasMessageContaining("more than 10,000");
+        assertThatThrownBy(() -> BenchCommand.promptGen("512")).hasMessageContaining("-pg takes two positive numbers");
+        assertThatThrownBy(() -> BenchCommand.promptGen("512,0")).hasMessageContaining("-pg");
+        assertThat(BenchCommand.promptGen("512, 128").name()).isEqualTo("pp512+tg128");
+    }
+
+    @Test
+    void everyCombinationRunsAtEveryDepthAndThreadCount() throws Exception {
+        var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "8,16", "-n", "4", "-pg", "8,4", "-d", "0,24", "-t", "1-2",
+                "-r", "2", "-o", "jsonl");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        List<JsonNode> rows = new ArrayList<>();
+        for (String line : r.out().strip().split("\n")) rows.add(new ObjectMapper().readTree(line));
+        // threads, then depth, then the tests: pp for each -p, tg for each -n, then each -pg
+        List<String> want = new ArrayList<>();
+        for (int t = 1; t <= 2; t++)
+            for (int d : new int[] {0, 24})
+                for (String test : new String[] {"8/0", "16/0", "0/4", "8/4"}) want.add(t + " " + d + " " + test);
+        assertThat(rows).extracting(o -> o.get("n_threads").asInt() + " " + o.get("n_depth").asInt() + " " + o.get("n_prompt").asInt() + "/"
+                + o.get("n_gen").asInt()).containsExactlyElementsOf(want);
+        for (JsonNode o : rows) {
+            assertThat(o.get("samples_ns").size()).isEqualTo(2);
+            assertThat(o.get("avg_ts").asDouble()).isPositive();
+            // t/s counts the test's own tokens, not the depth's
+            double ts = (o.get("n_prompt").asInt() + o.get("n_gen").asInt()) * 1e9 / o.get("samples_ns").get(0).asLong();
+            assertThat(o.get("samples_ts").get(0).asDouble()).isCloseTo(ts, org.assertj.core.data.Percentage.withPercentage(1e-6));
+        }
+    }
+
+    @Test
+    void tableNamesTestsAsLlamaBenchDoes() {
+        var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "8", "-n", "4", "-pg", "8,4", "-d", "16", "-t", "1", "-r", "1");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("| model ", " t/s |").contains(" pp8 @ d16 |", " tg4 @ d16 |", " pp8+tg4 @ d16 |")
+                .contains(" MiB |", " K |");  // a 1 MiB, 293K-parameter model
+    }
+
+    @Test
+    void csvHasLlamaBenchsHeaderAndQuotedValues() {
+        var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "8", "-n", "4", "-t", "1", "-r", "1", "-o", "csv");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        String[] lines = r.out().strip().split("\n");
+        assertThat(lines).hasSize(3);
+        List<String> header = List.of(lines[0].split(","));
+        assertThat(header).contains("model_type", "n_threads", "n_prompt", "n_gen", "n_depth", "avg_ts", "stddev_ts").doesNotContain("samples_ns");
+        for (int i = 1; i < 3; i++) {
+            String[] values = lines[i].split("\",\"");
+            assertThat(values).hasSameSizeAs(header);
+            assertThat(lines[i]).startsWith("\"").endsWith("\"");
+        }
+        assertThat(lines[1]).contains("\"8\",\"0\",\"0\"");  // n_prompt, n_gen, n_depth of pp8
+    }
+
+    @Test
+    void unknownFormatsAndEmptyRunsAreRefused() {
+        var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-o", "xml");
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.err()).contains("-o takes md, csv, json or jsonl");
+        r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "0", "-n", "0");
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.err()).contains("no test to run");
+        r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-t", "0");
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.err()).contains("-t must be at least 1");
+    }
+}
