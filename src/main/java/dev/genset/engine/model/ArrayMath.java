@@ -91,26 +91,69 @@ final class ArrayMath {
             float[] gs = inScratch ? scratch : gate, us = inScratch ? scratch : up;
             int go = inScratch ? 0 : k * lanes, uo = inScratch ? lanes : k * lanes;
             FloatVector g = FloatVector.fromArray(S, gs, go);
-            // e^-g
-            FloatVector c = g.neg().max(-87.3f).min(88.5f);
-            FloatVector t = c.fma(LOG2E, ROUNDER);
-            FloatVector kf = t.sub(ROUNDER);
-            FloatVector r = kf.fma(FloatVector.broadcast(S, -LN2_HIGH), c);
-            r = kf.fma(FloatVector.broadcast(S, -LN2_LOW), r);
-            FloatVector p = r.fma(P5, P4);
-            p = p.fma(r, FloatVector.broadcast(S, P3));
-            p = p.fma(r, FloatVector.broadcast(S, P2));
-            p = p.fma(r, FloatVector.broadcast(S, P1));
-            p = p.fma(r, FloatVector.broadcast(S, P0));
-            FloatVector er = p.fma(r.mul(r), r).add(1f);
-            IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(EXPONENT_OFFSET).lanewise(VectorOperators.LSHL, 23);
-            FloatVector e = er.mul((FloatVector) bits.reinterpretAsFloats());
-            g.div(e.add(1f)).mul(FloatVector.fromArray(S, us, uo)).intoArray(gs, go);
+            g.div(exp(g.neg()).add(1f)).mul(FloatVector.fromArray(S, us, uo)).intoArray(gs, go);
         }
         System.arraycopy(scratch, 0, gate, last, tail);
     }
 
-    /** Floats of one vector: {@link #swiGlu}'s scratch takes twice this. */
+    /**
+     * e^x lane by lane ({@link #swiGlu} says how), x clamped to [-87.3, 88.5]. Each lane's result
+     * depends on that lane alone. Always inlined (the launcher's JIT flags): a vector passed to a
+     * call C2 did not inline is boxed.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(-87.3f).min(88.5f);
+        FloatVector t = c.fma(LOG2E, ROUNDER);
+        FloatVector kf = t.sub(ROUNDER);
+        FloatVector r = kf.fma(FloatVector.broadcast(S, -LN2_HIGH), c);
+        r = kf.fma(FloatVector.broadcast(S, -LN2_LOW), r);
+        FloatVector p = r.fma(P5, P4);
+        p = p.fma(r, FloatVector.broadcast(S, P3));
+        p = p.fma(r, FloatVector.broadcast(S, P2));
+        p = p.fma(r, FloatVector.broadcast(S, P1));
+        p = p.fma(r, FloatVector.broadcast(S, P0));
+        FloatVector er = p.fma(r.mul(r), r).add(1f);
+        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(EXPONENT_OFFSET).lanewise(VectorOperators.LSHL, 23);
+        return er.mul((FloatVector) bits.reinterpretAsFloats());
+    }
+
+    /**
+     * Softmax numerators in place: s[i] = e^(s[i] - max) for i in [0, n), max the largest s[i];
+     * returns their sum. Every element goes through the same vector operations (the last, partial
+     * vector's elements through {@code scratch}, {@link #LANES} floats), and the sum is taken in an
+     * order fixed by n alone: lane j of a vector accumulator takes elements j, j + LANES, ... of
+     * the whole vectors, the lanes are added in order, then the partial vector's elements one by one.
+     */
+    static float softmaxNumerators(float[] s, int n, float[] scratch) {
+        int lanes = S.length(), full = n / lanes, whole = full * lanes;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, s[i]);
+        FloatVector m = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
+        for (int k = 0; k < whole; k += lanes) {
+            FloatVector e = exp(FloatVector.fromArray(S, s, k).sub(m));
+            e.intoArray(s, k);
+            acc = acc.add(e);
+        }
+        float sum = sumLanes(acc);
+        if (whole < n) {
+            System.arraycopy(s, whole, scratch, 0, n - whole);
+            Arrays.fill(scratch, n - whole, lanes, max);
+            exp(FloatVector.fromArray(S, scratch, 0).sub(m)).intoArray(scratch, 0);
+            for (int i = 0; i < n - whole; i++) sum += s[whole + i] = scratch[i];
+        }
+        return sum;
+    }
+
+    /** y[yi + i] += a * x[xi + i] for i in [0, n), one fma each. */
+    static void axpy(float[] y, int yi, float a, float[] x, int xi, int n) {
+        int i = 0;
+        FloatVector va = FloatVector.broadcast(S, a);
+        for (int bound = S.loopBound(n); i < bound; i += S.length())
+            FloatVector.fromArray(S, x, xi + i).fma(va, FloatVector.fromArray(S, y, yi + i)).intoArray(y, yi + i);
+        for (; i < n; i++) y[yi + i] = Math.fma(x[xi + i], a, y[yi + i]);
+    }
+
+    /** Floats of one vector: {@link #swiGlu}'s scratch takes twice this, {@link #softmaxNumerators}'s this. */
     static final int LANES = S.length();
 
     private static final float LOG2E = 1.44269504f, LN2_HIGH = 0.693359375f, LN2_LOW = -2.12194440e-4f;
