@@ -144,13 +144,37 @@ final class ArrayMath {
         return sum;
     }
 
-    /** y[yi + i] += a * x[xi + i] for i in [0, n), one fma each. */
-    static void axpy(float[] y, int yi, float a, float[] x, int xi, int n) {
-        int i = 0;
-        FloatVector va = FloatVector.broadcast(S, a);
-        for (int bound = S.loopBound(n); i < bound; i += S.length())
-            FloatVector.fromArray(S, x, xi + i).fma(va, FloatVector.fromArray(S, y, yi + i)).intoArray(y, yi + i);
-        for (; i < n; i++) y[yi + i] = Math.fma(x[xi + i], a, y[yi + i]);
+    /**
+     * out[o + i] = the sum over t in [0, n) of w[t] * x[xi + t * stride + i], for i in [0, dim): one
+     * fma a term, in order of t, from zero. The sums are kept in registers, four vectors' worth of
+     * i at a time, while t runs: with the sums in memory, each term waited for the last one's store.
+     */
+    static void weightedSum(float[] out, int o, float[] w, int n, float[] x, int xi, int stride, int dim) {
+        int lanes = S.length(), i = 0;
+        for (; i + 4 * lanes <= dim; i += 4 * lanes) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int t = 0, at = xi + i; t < n; t++, at += stride) {
+                FloatVector wt = FloatVector.broadcast(S, w[t]);
+                a0 = FloatVector.fromArray(S, x, at).fma(wt, a0);
+                a1 = FloatVector.fromArray(S, x, at + lanes).fma(wt, a1);
+                a2 = FloatVector.fromArray(S, x, at + 2 * lanes).fma(wt, a2);
+                a3 = FloatVector.fromArray(S, x, at + 3 * lanes).fma(wt, a3);
+            }
+            a0.intoArray(out, o + i);
+            a1.intoArray(out, o + i + lanes);
+            a2.intoArray(out, o + i + 2 * lanes);
+            a3.intoArray(out, o + i + 3 * lanes);
+        }
+        for (; i + lanes <= dim; i += lanes) {
+            FloatVector a = FloatVector.zero(S);
+            for (int t = 0, at = xi + i; t < n; t++, at += stride) a = FloatVector.fromArray(S, x, at).fma(FloatVector.broadcast(S, w[t]), a);
+            a.intoArray(out, o + i);
+        }
+        for (; i < dim; i++) {
+            float a = 0f;
+            for (int t = 0, at = xi + i; t < n; t++, at += stride) a = Math.fma(x[at], w[t], a);
+            out[o + i] = a;
+        }
     }
 
     /** Floats of one vector: {@link #swiGlu}'s scratch takes twice this, {@link #softmaxNumerators}'s this. */

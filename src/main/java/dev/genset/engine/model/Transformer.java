@@ -4,7 +4,6 @@ import dev.genset.engine.tensor.FloatTensor;
 import dev.genset.engine.tensor.MatMul;
 import dev.genset.engine.tensor.Parallel;
 
-import java.util.Arrays;
 
 /**
  * The forward pass of a Llama-family transformer over a batch of tokens.
@@ -211,8 +210,7 @@ public final class Transformer {
         final float scale = (float) (1.0 / Math.sqrt(headDim));
         for (int t = 0; t < n; t++) scores[t] = ArrayMath.dot(q, qOff, keys, t * kvDim + kv, headDim) * scale;
         float inv = 1f / ArrayMath.softmaxNumerators(scores, n, tail);
-        Arrays.fill(att, qOff, qOff + headDim, 0f);
-        for (int t = 0; t < n; t++) ArrayMath.axpy(att, qOff, scores[t], values, t * kvDim + kv, headDim);
+        ArrayMath.weightedSum(att, qOff, scores, n, values, kv, kvDim, headDim);
         for (int i = 0; i < headDim; i++) att[qOff + i] *= inv;
     }
 
