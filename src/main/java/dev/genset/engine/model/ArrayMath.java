@@ -38,19 +38,6 @@ final class ArrayMath {
         return sum;
     }
 
-    /** y[yi + i] = y[yi + i] * scale + alpha * x[xi + i]. */
-    static void scaleAdd(float[] y, int yi, float scale, float alpha, float[] x, int xi, int n) {
-        int i = 0;
-        if (n >= S.length()) {
-            FloatVector vs = FloatVector.broadcast(S, scale), va = FloatVector.broadcast(S, alpha);
-            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-                FloatVector vy = FloatVector.fromArray(S, y, yi + i);
-                FloatVector.fromArray(S, x, xi + i).fma(va, vy.mul(vs)).intoArray(y, yi + i);
-            }
-        }
-        for (; i < n; i++) y[yi + i] = y[yi + i] * scale + alpha * x[xi + i];
-    }
-
     /** out[oi + i] = x[xi + i] * rms_scale * weight[i], the RMS taken over x[xi .. xi+n) as ggml does it (double sum). */
     static void rmsNorm(float[] out, int oi, float[] x, int xi, float[] weight, int n, float eps) {
         double sum = 0;
