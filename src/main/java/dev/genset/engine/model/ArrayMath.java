@@ -30,25 +30,13 @@ final class ArrayMath {
     /**
      * The lanes added one after another. reduceLanes(ADD) leaves the order open, and the JIT's
      * intrinsic and the interpreter's fallback do differ in the last bit; this order is fixed, so
-     * a result never depends on when the code was compiled.
+     * a result never depends on when the code was compiled. Always inlined (the launcher's JIT
+     * flags): passed to a call C2 did not inline, its vector was boxed.
      */
     static float sumLanes(FloatVector v) {
         float sum = 0f;
         for (int i = 0; i < v.length(); i++) sum += v.lane(i);
         return sum;
-    }
-
-    /** y[yi + i] = y[yi + i] * scale + alpha * x[xi + i]. */
-    static void scaleAdd(float[] y, int yi, float scale, float alpha, float[] x, int xi, int n) {
-        int i = 0;
-        if (n >= S.length()) {
-            FloatVector vs = FloatVector.broadcast(S, scale), va = FloatVector.broadcast(S, alpha);
-            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-                FloatVector vy = FloatVector.fromArray(S, y, yi + i);
-                FloatVector.fromArray(S, x, xi + i).fma(va, vy.mul(vs)).intoArray(y, yi + i);
-            }
-        }
-        for (; i < n; i++) y[yi + i] = y[yi + i] * scale + alpha * x[xi + i];
     }
 
     /** out[oi + i] = x[xi + i] * rms_scale * weight[i], the RMS taken over x[xi .. xi+n) as ggml does it (double sum). */
@@ -91,26 +79,102 @@ final class ArrayMath {
             float[] gs = inScratch ? scratch : gate, us = inScratch ? scratch : up;
             int go = inScratch ? 0 : k * lanes, uo = inScratch ? lanes : k * lanes;
             FloatVector g = FloatVector.fromArray(S, gs, go);
-            // e^-g
-            FloatVector c = g.neg().max(-87.3f).min(88.5f);
-            FloatVector t = c.fma(LOG2E, ROUNDER);
-            FloatVector kf = t.sub(ROUNDER);
-            FloatVector r = kf.fma(FloatVector.broadcast(S, -LN2_HIGH), c);
-            r = kf.fma(FloatVector.broadcast(S, -LN2_LOW), r);
-            FloatVector p = r.fma(P5, P4);
-            p = p.fma(r, FloatVector.broadcast(S, P3));
-            p = p.fma(r, FloatVector.broadcast(S, P2));
-            p = p.fma(r, FloatVector.broadcast(S, P1));
-            p = p.fma(r, FloatVector.broadcast(S, P0));
-            FloatVector er = p.fma(r.mul(r), r).add(1f);
-            IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(EXPONENT_OFFSET).lanewise(VectorOperators.LSHL, 23);
-            FloatVector e = er.mul((FloatVector) bits.reinterpretAsFloats());
-            g.div(e.add(1f)).mul(FloatVector.fromArray(S, us, uo)).intoArray(gs, go);
+            g.div(exp(g.neg()).add(1f)).mul(FloatVector.fromArray(S, us, uo)).intoArray(gs, go);
         }
         System.arraycopy(scratch, 0, gate, last, tail);
     }
 
-    /** Floats of one vector: {@link #swiGlu}'s scratch takes twice this. */
+    /**
+     * e^x lane by lane ({@link #swiGlu} says how), x clamped to [-87.3, 88.5]. Each lane's result
+     * depends on that lane alone. Always inlined (the launcher's JIT flags): a vector passed to a
+     * call C2 did not inline is boxed.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(-87.3f).min(88.5f);
+        FloatVector t = c.fma(LOG2E, ROUNDER);
+        FloatVector kf = t.sub(ROUNDER);
+        FloatVector r = kf.fma(FloatVector.broadcast(S, -LN2_HIGH), c);
+        r = kf.fma(FloatVector.broadcast(S, -LN2_LOW), r);
+        FloatVector p = r.fma(P5, P4);
+        p = p.fma(r, FloatVector.broadcast(S, P3));
+        p = p.fma(r, FloatVector.broadcast(S, P2));
+        p = p.fma(r, FloatVector.broadcast(S, P1));
+        p = p.fma(r, FloatVector.broadcast(S, P0));
+        FloatVector er = p.fma(r.mul(r), r).add(1f);
+        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(EXPONENT_OFFSET).lanewise(VectorOperators.LSHL, 23);
+        return er.mul((FloatVector) bits.reinterpretAsFloats());
+    }
+
+    /**
+     * Softmax numerators in place: s[i] = e^(s[i] - max) for i in [0, n), max the largest s[i];
+     * returns their sum. One loop body for every vector, the last (partial) one read from and
+     * written to {@code scratch} ({@link #LANES} floats, padded with the maximum), as {@link #swiGlu}
+     * does: a separate path for the partial vector was compiled as a rare one, with its vector
+     * operations left as calls that box. The sum is taken in an order fixed by n alone: lane j of a
+     * vector accumulator takes elements j, j + LANES, ... (padding counts zero), then the lanes are
+     * added in order. The accumulator is the argument of each add, never its receiver: a loop's
+     * vector has no class C2 knows unless a profile says so.
+     */
+    static float softmaxNumerators(float[] s, int n, float[] scratch) {
+        int lanes = S.length(), full = n / lanes, whole = full * lanes, tail = n - whole;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, s[i]);
+        System.arraycopy(s, whole, scratch, 0, tail);
+        Arrays.fill(scratch, tail, lanes, max);
+        FloatVector m = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
+        for (int k = 0; k <= full; k++) {
+            boolean inScratch = k == full;
+            float[] a = inScratch ? scratch : s;
+            int o = inScratch ? 0 : k * lanes;
+            FloatVector e = exp(FloatVector.fromArray(S, a, o).sub(m));
+            e.intoArray(a, o);
+            acc = e.mul(FloatVector.fromArray(S, ONES_THEN_ZEROS, inScratch ? lanes - tail : 0)).add(acc);
+        }
+        System.arraycopy(scratch, 0, s, whole, tail);
+        return sumLanes(acc);
+    }
+
+    /** LANES ones, then LANES zeros: a vector read from offset LANES - k counts its first k lanes. */
+    private static final float[] ONES_THEN_ZEROS = new float[2 * S.length()];
+
+    static {
+        Arrays.fill(ONES_THEN_ZEROS, 0, S.length(), 1f);
+    }
+
+    /**
+     * out[o + i] = the sum over t in [0, n) of w[t] * x[xi + t * stride + i], for i in [0, dim): one
+     * fma a term, in order of t, from zero. The sums are kept in registers, four vectors' worth of
+     * i at a time, while t runs: with the sums in memory, each term waited for the last one's store.
+     */
+    static void weightedSum(float[] out, int o, float[] w, int n, float[] x, int xi, int stride, int dim) {
+        int lanes = S.length(), i = 0;
+        for (; i + 4 * lanes <= dim; i += 4 * lanes) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int t = 0, at = xi + i; t < n; t++, at += stride) {
+                FloatVector wt = FloatVector.broadcast(S, w[t]);
+                a0 = FloatVector.fromArray(S, x, at).fma(wt, a0);
+                a1 = FloatVector.fromArray(S, x, at + lanes).fma(wt, a1);
+                a2 = FloatVector.fromArray(S, x, at + 2 * lanes).fma(wt, a2);
+                a3 = FloatVector.fromArray(S, x, at + 3 * lanes).fma(wt, a3);
+            }
+            a0.intoArray(out, o + i);
+            a1.intoArray(out, o + i + lanes);
+            a2.intoArray(out, o + i + 2 * lanes);
+            a3.intoArray(out, o + i + 3 * lanes);
+        }
+        for (; i + lanes <= dim; i += lanes) {
+            FloatVector a = FloatVector.zero(S);
+            for (int t = 0, at = xi + i; t < n; t++, at += stride) a = FloatVector.fromArray(S, x, at).fma(FloatVector.broadcast(S, w[t]), a);
+            a.intoArray(out, o + i);
+        }
+        for (; i < dim; i++) {
+            float a = 0f;
+            for (int t = 0, at = xi + i; t < n; t++, at += stride) a = Math.fma(x[at], w[t], a);
+            out[o + i] = a;
+        }
+    }
+
+    /** Floats of one vector: {@link #swiGlu}'s scratch takes twice this, {@link #softmaxNumerators}'s this. */
     static final int LANES = S.length();
 
     private static final float LOG2E = 1.44269504f, LN2_HIGH = 0.693359375f, LN2_LOW = -2.12194440e-4f;

@@ -4,7 +4,6 @@ import dev.genset.engine.tensor.FloatTensor;
 import dev.genset.engine.tensor.MatMul;
 import dev.genset.engine.tensor.Parallel;
 
-import java.util.Arrays;
 
 /**
  * The forward pass of a Llama-family transformer over a batch of tokens.
@@ -184,35 +183,34 @@ public final class Transformer {
 
         @Override
         public void run(int from, int to) {
-            for (int i = from; i < to; i++) attend(layer, i / c.heads(), i % c.heads(), positions, caches);
+            int longest = 0;  // sized to the caches, not the positions: grown once a cache, not as a sequence grows
+            for (int i = from; i < to; i++) longest = Math.max(longest, caches[i / c.heads()].capacity());
+            float[][] s = SCORES.get();
+            if (s[0].length < longest) s[0] = new float[longest];
+            for (int i = from; i < to; i++) attend(layer, i / c.heads(), i % c.heads(), positions, caches, s[0], s[1]);
         }
     }
 
     private final AttentionTask attention = new AttentionTask();
 
-    /** Scaled dot-product attention of one query head of one row over its cache, one pass (online softmax). */
-    private void attend(int layer, int row, int head, int[] positions, KvCache[] caches) {
-        final int headDim = c.headDim(), kvDim = c.kvDim();
-        final int kvHead = head / (c.heads() / c.kvHeads());
+    /** Each thread's attention scores (as long as the largest cache seen) and the softmax's partial-vector scratch. */
+    private static final ThreadLocal<float[][]> SCORES = ThreadLocal.withInitial(() -> new float[][] {new float[256], new float[ArrayMath.LANES]});
+
+    /**
+     * Scaled dot-product attention of one query head of one row over its cache, in two passes: the
+     * scores, then their softmax numerators a vector at a time ({@link ArrayMath#softmaxNumerators}),
+     * then the values weighted by them and divided by their sum. The same operations for a row
+     * whether it is decoded alone, in a batch of sequences or as part of a prompt.
+     */
+    private void attend(int layer, int row, int head, int[] positions, KvCache[] caches, float[] scores, float[] tail) {
+        final int headDim = c.headDim(), kvDim = c.kvDim(), n = positions[row] + 1;
+        final int kv = head / (c.heads() / c.kvHeads()) * headDim;
         final float[] keys = caches[row].keys[layer], values = caches[row].values[layer];
         final int qOff = row * c.qDim() + head * headDim;
         final float scale = (float) (1.0 / Math.sqrt(headDim));
-        Arrays.fill(att, qOff, qOff + headDim, 0f);
-        float max = Float.NEGATIVE_INFINITY, sum = 0f;
-        for (int t = 0; t <= positions[row]; t++) {
-            int kvOff = t * kvDim + kvHead * headDim;
-            float score = ArrayMath.dot(q, qOff, keys, kvOff, headDim) * scale;
-            if (score > max) {
-                float rescale = (float) Math.exp(max - score);
-                sum *= rescale;
-                ArrayMath.scaleAdd(att, qOff, rescale, 0f, values, kvOff, headDim);
-                max = score;
-            }
-            float e = (float) Math.exp(score - max);
-            sum += e;
-            ArrayMath.scaleAdd(att, qOff, 1f, e, values, kvOff, headDim);
-        }
-        float inv = 1f / sum;
+        for (int t = 0; t < n; t++) scores[t] = ArrayMath.dot(q, qOff, keys, t * kvDim + kv, headDim) * scale;
+        float inv = 1f / ArrayMath.softmaxNumerators(scores, n, tail);
+        ArrayMath.weightedSum(att, qOff, scores, n, values, kv, kvDim, headDim);
         for (int i = 0; i < headDim; i++) att[qOff + i] *= inv;
     }
 

@@ -79,4 +79,68 @@ class ArrayMathTest {
         assertThat(gate[4]).isNaN();
         assertThat(gate[5]).isEqualTo(5e-31f);
     }
+
+    @Test
+    void softmaxNumeratorsAreExpOfTheGapToTheMaximumAndSumInTheirDocumentedOrder() {
+        SplittableRandom r = new SplittableRandom(7);
+        for (int n = 1; n <= 3 * ArrayMath.LANES + 1; n++) {
+            int off = 0;
+            float[] s = new float[off + n + 3], scores = new float[n];
+            for (int i = 0; i < n; i++) s[off + i] = scores[i] = (float) (r.nextDouble() * 40 - 30);
+            s[off + n] = 1e9f;  // past the end: neither read as the maximum nor written
+            float sum = ArrayMath.softmaxNumerators(s, n, new float[ArrayMath.LANES]);
+            float max = Float.NEGATIVE_INFINITY;
+            for (float x : scores) max = Math.max(max, x);
+            for (int i = 0; i < n; i++) {
+                float want = (float) Math.exp(scores[i] - max);
+                assertThat(Math.abs(s[off + i] - want)).as("n=%d element %d", n, i).isLessThanOrEqualTo(4 * Math.ulp(want) + 1e-37f);
+            }
+            assertThat(s[off + n]).isEqualTo(1e9f);
+            // lane j takes elements j, j + LANES, ... in order (the partial vector's too), then the lanes in order
+            int lanes = ArrayMath.LANES;
+            float[] laneSums = new float[lanes];
+            for (int i = 0; i < n; i++) laneSums[i % lanes] += s[off + i];
+            float want = 0f;
+            for (float l : laneSums) want += l;
+            assertThat(sum).as("n=%d", n).isEqualTo(want);
+        }
+    }
+
+    @Test
+    void aScoreGetsTheSameNumeratorWhateverTheOtherScores() {
+        // a row's attention in a prompt sees as many scores as its position, in decoding the same: the
+        // numerator of a score depends on it and the maximum only, not on the count or its place
+        SplittableRandom r = new SplittableRandom(8);
+        int n = 3 * ArrayMath.LANES + 3;
+        float[] base = new float[n];
+        for (int i = 0; i < n; i++) base[i] = (float) (r.nextDouble() * 20 - 10);
+        base[0] = 50f;  // the maximum comes first, so every prefix has the same one
+        float[] full = base.clone();
+        ArrayMath.softmaxNumerators(full, n, new float[ArrayMath.LANES]);
+        for (int m = 1; m < n; m++) {
+            float[] prefix = java.util.Arrays.copyOf(base, m);
+            ArrayMath.softmaxNumerators(prefix, m, new float[ArrayMath.LANES]);
+            for (int i = 0; i < m; i++)
+                assertThat(Float.floatToRawIntBits(prefix[i])).as("prefix %d element %d", m, i).isEqualTo(Float.floatToRawIntBits(full[i]));
+        }
+    }
+
+    @Test
+    void weightedSumIsOneFmaATermInOrderForEveryWidth() {
+        SplittableRandom r = new SplittableRandom(9);
+        int stride = 5 * ArrayMath.LANES + 7, n = 37;
+        for (int dim = 1; dim <= 5 * ArrayMath.LANES + 3; dim++) {
+            float[] w = new float[n], x = new float[3 + n * stride], out = new float[dim + 4];
+            for (int t = 0; t < n; t++) w[t] = (float) r.nextDouble();
+            for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 2 - 1);
+            out[2 + dim] = 42f;
+            ArrayMath.weightedSum(out, 2, w, n, x, 3, stride, dim);
+            for (int i = 0; i < dim; i++) {
+                float want = 0f;
+                for (int t = 0; t < n; t++) want = Math.fma(x[3 + t * stride + i], w[t], want);
+                assertThat(Float.floatToRawIntBits(out[2 + i])).as("dim %d element %d", dim, i).isEqualTo(Float.floatToRawIntBits(want));
+            }
+            assertThat(out[2 + dim]).isEqualTo(42f);
+        }
+    }
 }
