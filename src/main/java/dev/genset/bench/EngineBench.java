@@ -16,7 +16,7 @@ import java.util.SplittableRandom;
  * token generation (one token per forward pass) and the two in a row (pp then tg), from an empty
  * cache or from one already holding {@code depth} tokens (llama-bench's {@code -d}: speed deep in a
  * conversation, where attention reads a long cache). Random tokens, no sampling; a warm-up run
- * before the timed repetitions; the depth's tokens are computed once, untimed, and kept.
+ * before the timed repetitions; the depth's tokens are computed once, untimed, for all the tests at that depth.
  */
 public final class EngineBench {
 
@@ -112,29 +112,42 @@ public final class EngineBench {
 
     /** pp{@code nPrompt} then tg{@code nGen} from an empty cache (a count of 0 skips its test). */
     public List<Result> run(int nPrompt, int nGen, int repetitions) {
-        List<Result> results = new ArrayList<>();
-        if (nPrompt > 0) results.add(measure(Test.pp(nPrompt), repetitions));
-        if (nGen > 0) results.add(measure(Test.tg(nGen), repetitions));
-        return results;
+        List<Test> tests = new ArrayList<>();
+        if (nPrompt > 0) tests.add(Test.pp(nPrompt));
+        if (nGen > 0) tests.add(Test.tg(nGen));
+        return measure(tests, 0, repetitions);
     }
 
-    public Result measure(Test test, int repetitions) {
+    /**
+     * Each test after {@code depth} cached tokens (its own depth is ignored): the depth's tokens are
+     * computed once for all the tests, and each repetition starts from them.
+     */
+    public List<Result> measure(List<Test> tests, int depth, int repetitions) {
         if (repetitions < 1) throw new IllegalArgumentException("repetitions must be at least 1");
-        Transformer t = model.newTransformer(pool, Math.max(1, Math.max(test.nPrompt(), Math.min(test.depth(), DEPTH_BATCH))));
-        KvCache cache = model.newCache(test.depth() + test.nPrompt() + test.nGen() + 1);
-        float[] logits = new float[model.config().vocabSize()];
-        for (int filled = 0; filled < test.depth(); filled += DEPTH_BATCH)
-            prompt(t, cache, filled, Math.min(DEPTH_BATCH, test.depth() - filled), logits);
-        long[] samples = new long[repetitions];
-        for (int rep = -1; rep < repetitions; rep++) { // rep -1 is the warm-up
-            cache.truncate(test.depth());
-            long start = System.nanoTime();
-            if (test.nPrompt() > 0) prompt(t, cache, test.depth(), test.nPrompt(), logits);
-            generate(t, cache, test.depth() + test.nPrompt(), test.nGen(), logits);
-            long elapsed = System.nanoTime() - start;
-            if (rep >= 0) samples[rep] = elapsed;
+        int maxBatch = Math.min(depth, DEPTH_BATCH), longest = 0;
+        for (Test test : tests) {
+            maxBatch = Math.max(maxBatch, test.nPrompt());
+            longest = Math.max(longest, test.nPrompt() + test.nGen());
         }
-        return new Result(test, samples);
+        Transformer t = model.newTransformer(pool, Math.max(1, maxBatch));
+        KvCache cache = model.newCache(depth + longest + 1);
+        float[] logits = new float[model.config().vocabSize()];
+        for (int filled = 0; filled < depth; filled += DEPTH_BATCH)
+            prompt(t, cache, filled, Math.min(DEPTH_BATCH, depth - filled), logits);
+        List<Result> results = new ArrayList<>();
+        for (Test test : tests) {
+            long[] samples = new long[repetitions];
+            for (int rep = -1; rep < repetitions; rep++) { // rep -1 is the warm-up
+                cache.truncate(depth);
+                long start = System.nanoTime();
+                if (test.nPrompt() > 0) prompt(t, cache, depth, test.nPrompt(), logits);
+                generate(t, cache, depth + test.nPrompt(), test.nGen(), logits);
+                long elapsed = System.nanoTime() - start;
+                if (rep >= 0) samples[rep] = elapsed;
+            }
+            results.add(new Result(test.atDepth(depth), samples));
+        }
+        return results;
     }
 
     /** n random tokens at positions from, from + 1, ... as one batch. */

@@ -85,7 +85,7 @@ final class BenchCommand implements Callable<Integer> {
                     try (Parallel pool = new Parallel(t)) {
                         EngineBench bench = new EngineBench(m, pool);
                         for (int depth : depths)
-                            for (EngineBench.Test test : tests) report.add(m, path, t, bench.measure(test.atDepth(depth), repetitions));
+                            for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) report.add(m, path, t, r);
                     }
             }
         }

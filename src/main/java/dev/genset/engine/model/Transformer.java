@@ -194,7 +194,7 @@ public final class Transformer {
     private final AttentionTask attention = new AttentionTask();
 
     /** Each thread's attention scores (as long as the largest cache seen) and the softmax's partial-vector scratch. */
-    private static final ThreadLocal<float[][]> SCORES = ThreadLocal.withInitial(() -> new float[][] {new float[256], new float[ArrayMath.LANES]});
+    private static final ThreadLocal<float[][]> SCORES = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[ArrayMath.LANES]});
 
     /**
      * Scaled dot-product attention of one query head of one row over its cache, in two passes: the
