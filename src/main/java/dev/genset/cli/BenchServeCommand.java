@@ -30,6 +30,10 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = {"-p", "--prompt"}, defaultValue = "Once upon a time", description = "The prompt (default: ${DEFAULT-VALUE}).")
     String prompt;
 
+    @Option(names = "--prompt-tokens", defaultValue = "0", description = "Give every request a prompt of its own of about this many tokens "
+            + "(words drawn at random, counted with the server's /tokenize where it has one), so each is prefilled in full; 0 sends --prompt to all.")
+    int promptTokens;
+
     @Option(names = "--model", description = "Model id to ask for (default: the server's default).")
     String model;
 
@@ -49,8 +53,9 @@ final class BenchServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (requests < 1) throw new IllegalArgumentException("--requests must be at least 1");
         for (int c : concurrency) if (c < 1 || c > 4096) throw new IllegalArgumentException("--concurrency values must be between 1 and 4096");
+        if (promptTokens < 0) throw new IllegalArgumentException("--prompt-tokens must not be negative");
         String base = url.endsWith("/") ? url : url + "/";
-        ServeBenchmark bench = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(base), model, prompt, maxTokens, chat, !noIgnoreEos,
+        ServeBenchmark bench = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(base), model, prompt, promptTokens, maxTokens, chat, !noIgnoreEos,
                 Duration.ofSeconds(timeoutSeconds)));
         bench.run(1, 1); // warm-up
         List<ServeBenchmark.Level> levels = new ArrayList<>();

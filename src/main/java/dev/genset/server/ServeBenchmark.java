@@ -23,26 +23,90 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Load for a running OpenAI-compatible server: at each concurrency level, a fixed number of
  * streamed completion requests with that many in flight at once; reports aggregate generated
- * tokens per second and time-to-first-token percentiles.
+ * tokens per second and time-to-first-token percentiles. With a prompt length asked for (as vLLM's
+ * benchmark takes a random input length), every request gets a prompt of its own of about that many
+ * tokens, so no request finds another's prefix in the server's cache and each prompt is prefilled
+ * in full.
  */
 public final class ServeBenchmark {
 
     /** What to send. */
-    public record Plan(URI baseUrl, String model, String prompt, int maxTokens, boolean chat, boolean ignoreEos, Duration requestTimeout) {}
+    /**
+     * What to send. With {@code promptTokens} above zero, request i's prompt is {@link #promptFor}(i)
+     * of about that many tokens instead of {@code prompt}.
+     */
+    public record Plan(URI baseUrl, String model, String prompt, int promptTokens, int maxTokens, boolean chat, boolean ignoreEos,
+                       Duration requestTimeout) {
+        public Plan(URI baseUrl, String model, String prompt, int maxTokens, boolean chat, boolean ignoreEos, Duration requestTimeout) {
+            this(baseUrl, model, prompt, 0, maxTokens, chat, ignoreEos, requestTimeout);
+        }
+    }
 
-    /** One request's timings; {@code error} is null when it succeeded. */
-    public record Sample(long ttftNanos, long totalNanos, int tokens, String error) {}
+    /** One request's timings and token counts (prompt tokens as the server's usage gave them, 0 if it did not); {@code error} is null when it succeeded. */
+    public record Sample(long ttftNanos, long totalNanos, int tokens, int promptTokens, String error) {
+        static Sample failed(String error) {
+            return new Sample(0, 0, 0, 0, error);
+        }
+    }
 
-    /** One concurrency level's results. */
+    /** One concurrency level's results; prompt tokens as the server counted them. */
     public record Level(int concurrency, int requests, int errors, long wallNanos, long tokens, double tokensPerSecond,
-                        double requestsPerSecond, double ttftP50Ms, double ttftP99Ms, double itlP50Ms, String firstError) {}
+                        double requestsPerSecond, double ttftP50Ms, double ttftP99Ms, double itlP50Ms, long promptTokens,
+                        double promptTokensPerSecond, String firstError) {}
 
     private final Plan plan;
     private final HttpClient http;
+    /** Words per request prompt, when the plan asks for a prompt length. */
+    private final int promptWords;
+    /** Requests sent so far, over every level: each gets its own prompt. */
+    private final AtomicInteger sent = new AtomicInteger();
 
     public ServeBenchmark(Plan plan) {
+        if (plan.promptTokens() < 0) throw new IllegalArgumentException("prompt length must not be negative");
         this.plan = plan;
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+        this.promptWords = plan.promptTokens() > 0 ? wordsFor(plan.promptTokens()) : 0;
+    }
+
+    /** Common words, from which the prompts are drawn: each is a token or two for the usual vocabularies. */
+    private static final String[] WORDS = ("the of and to in is was for on that with as by at from his her they this which are be "
+            + "had not have one all were their there been has when who will more no if out so said what up its about into than them "
+            + "can only other new some could time these two may then do first any my now such like our over man me even most made after "
+            + "also did many before must through back years where much your way well down should because each just those people how too "
+            + "little state good very make world still own see men work long get here between both life being under never day same another "
+            + "know while last might us great old year off come since against go came right used take three").split(" ");
+
+    /**
+     * Request i's prompt of {@code words} words: its number, then words drawn by a generator seeded
+     * with it, so prompts differ from their first tokens on and runs repeat.
+     */
+    public static String promptFor(int i, int words) {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(0x9E3779B97F4A7C15L * (i + 1));
+        StringBuilder sb = new StringBuilder("Request ").append(i).append(':');
+        for (int w = 0; w < words; w++) sb.append(' ').append(WORDS[random.nextInt(WORDS.length)]);
+        return sb.toString();
+    }
+
+    /**
+     * Words for a prompt of about {@code tokens} tokens: the server's {@code /tokenize} (llama.cpp's
+     * and Genset's) counts a sample; a server without it is taken at 1.3 tokens a word.
+     */
+    private int wordsFor(int tokens) {
+        int sampleWords = 400;
+        double perWord = 1.3;
+        try {
+            ObjectNode body = Json.MAPPER.createObjectNode().put("content", promptFor(0, sampleWords));
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(plan.baseUrl().resolve("tokenize")).timeout(Duration.ofSeconds(30))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(Json.write(body))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            JsonNode counted = r.statusCode() == 200 ? Json.MAPPER.readTree(r.body()).path("tokens") : null;
+            if (counted != null && counted.isArray() && counted.size() > 0) perWord = counted.size() / (double) (sampleWords + 3);
+        } catch (java.io.IOException e) {
+            // no tokenizer endpoint: the estimate stands
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return Math.max(1, (int) Math.round(tokens / perWord) - 3);
     }
 
     /** Runs {@code requests} requests with {@code concurrency} in flight. */
@@ -54,25 +118,25 @@ public final class ServeBenchmark {
             List<Future<?>> workers = new ArrayList<>();
             for (int w = 0; w < concurrency; w++) {
                 workers.add(pool.submit(() -> {
-                    while (next.getAndIncrement() < requests) samples.add(one());
+                    while (next.getAndIncrement() < requests) samples.add(one(sent.getAndIncrement()));
                 }));
             }
             for (Future<?> f : workers) {
                 try {
                     f.get();
                 } catch (java.util.concurrent.ExecutionException e) {
-                    samples.add(new Sample(0, 0, 0, String.valueOf(e.getCause())));
+                    samples.add(Sample.failed(String.valueOf(e.getCause())));
                 }
             }
         }
         long wall = System.nanoTime() - start;
         List<Sample> ok = samples.stream().filter(s -> s.error() == null).toList();
-        long tokens = ok.stream().mapToLong(Sample::tokens).sum();
+        long tokens = ok.stream().mapToLong(Sample::tokens).sum(), promptTokens = ok.stream().mapToLong(Sample::promptTokens).sum();
         double[] ttft = ok.stream().mapToDouble(s -> s.ttftNanos() / 1e6).sorted().toArray();
         double[] itl = ok.stream().filter(s -> s.tokens() > 1).mapToDouble(s -> (s.totalNanos() - s.ttftNanos()) / 1e6 / (s.tokens() - 1)).sorted().toArray();
         String firstError = samples.stream().map(Sample::error).filter(e -> e != null).findFirst().orElse(null);
         return new Level(concurrency, samples.size(), samples.size() - ok.size(), wall, tokens, tokens * 1e9 / wall, ok.size() * 1e9 / wall,
-                percentile(ttft, 50), percentile(ttft, 99), percentile(itl, 50), firstError);
+                percentile(ttft, 50), percentile(ttft, 99), percentile(itl, 50), promptTokens, promptTokens * 1e9 / wall, firstError);
     }
 
     static double percentile(double[] sorted, double p) {
@@ -81,25 +145,26 @@ public final class ServeBenchmark {
         return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
     }
 
-    /** One streamed request. */
-    Sample one() {
+    /** Streamed request number i. */
+    Sample one(int i) {
         ObjectNode body = Json.MAPPER.createObjectNode();
         if (plan.model() != null) body.put("model", plan.model());
-        if (plan.chat()) body.putArray("messages").addObject().put("role", "user").put("content", plan.prompt());
-        else body.put("prompt", plan.prompt());
+        String prompt = promptWords > 0 ? promptFor(i, promptWords) : plan.prompt();
+        if (plan.chat()) body.putArray("messages").addObject().put("role", "user").put("content", prompt);
+        else body.put("prompt", prompt);
         body.put("max_tokens", plan.maxTokens()).put("stream", true).put("temperature", 0);
         if (plan.ignoreEos()) body.put("ignore_eos", true);
         body.putObject("stream_options").put("include_usage", true);
         String path = plan.chat() ? "v1/chat/completions" : "v1/completions";
         long start = System.nanoTime(), first = 0;
-        int tokens = -1, chunks = 0;
+        int tokens = -1, chunks = 0, promptTokens = 0;
         try {
             HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(plan.baseUrl().resolve(path)).timeout(plan.requestTimeout())
                     .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(Json.write(body))).build(),
                     HttpResponse.BodyHandlers.ofInputStream());
             if (r.statusCode() != 200) {
                 String text = new String(r.body().readNBytes(500), StandardCharsets.UTF_8);
-                return new Sample(0, 0, 0, "HTTP " + r.statusCode() + ": " + text);
+                return Sample.failed("HTTP " + r.statusCode() + ": " + text);
             }
             try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
                 for (String line; (line = in.readLine()) != null; ) {
@@ -107,8 +172,11 @@ public final class ServeBenchmark {
                     String data = line.substring(6);
                     if (data.equals("[DONE]")) break;
                     JsonNode j = Json.MAPPER.readTree(data);
-                    if (j.has("error")) return new Sample(0, 0, 0, j.get("error").path("message").asText());
-                    if (j.path("usage").isObject()) tokens = j.path("usage").path("completion_tokens").asInt();
+                    if (j.has("error")) return Sample.failed(j.get("error").path("message").asText());
+                    if (j.path("usage").isObject()) {
+                        tokens = j.path("usage").path("completion_tokens").asInt();
+                        promptTokens = j.path("usage").path("prompt_tokens").asInt();
+                    }
                     JsonNode c = j.path("choices").path(0);
                     String text = plan.chat() ? c.path("delta").path("content").asText("") : c.path("text").asText("");
                     if (!text.isEmpty()) {
@@ -118,20 +186,20 @@ public final class ServeBenchmark {
                 }
             }
         } catch (Exception e) {
-            return new Sample(0, 0, 0, e.toString());
+            return Sample.failed(e.toString());
         }
         long end = System.nanoTime();
         if (first == 0) first = end;
-        return new Sample(first - start, end - start, tokens >= 0 ? tokens : chunks, null);
+        return new Sample(first - start, end - start, tokens >= 0 ? tokens : chunks, promptTokens, null);
     }
 
     /** The results as a table. */
     public static String table(List<Level> levels) {
-        StringBuilder sb = new StringBuilder(String.format("%11s %8s %6s %10s %8s %12s %12s %11s%n",
-                "concurrency", "requests", "errors", "gen tok/s", "req/s", "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms"));
+        StringBuilder sb = new StringBuilder(String.format("%11s %8s %6s %10s %8s %12s %12s %11s %13s%n",
+                "concurrency", "requests", "errors", "gen tok/s", "req/s", "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms", "prompt tok/s"));
         for (Level l : levels) {
-            sb.append(String.format("%11d %8d %6d %10.1f %8.2f %12.1f %12.1f %11.2f%n", l.concurrency(), l.requests(), l.errors(),
-                    l.tokensPerSecond(), l.requestsPerSecond(), l.ttftP50Ms(), l.ttftP99Ms(), l.itlP50Ms()));
+            sb.append(String.format("%11d %8d %6d %10.1f %8.2f %12.1f %12.1f %11.2f %13.1f%n", l.concurrency(), l.requests(), l.errors(),
+                    l.tokensPerSecond(), l.requestsPerSecond(), l.ttftP50Ms(), l.ttftP99Ms(), l.itlP50Ms(), l.promptTokensPerSecond()));
             if (l.firstError() != null) sb.append("            first error: ").append(l.firstError()).append('\n');
         }
         return sb.toString();

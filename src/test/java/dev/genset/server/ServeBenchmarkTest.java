@@ -30,4 +30,21 @@ class ServeBenchmarkTest {
                     .run(2, 2).errors()).isZero();
         }
     }
+
+    /** A prompt length asked for: each request its own prompt, about that long as the server counts it. */
+    @Test
+    void givesEveryRequestAPromptOfItsOwnOfTheLengthAskedFor() throws Exception {
+        assertThat(ServeBenchmark.promptFor(1, 50)).isNotEqualTo(ServeBenchmark.promptFor(2, 50)).isEqualTo(ServeBenchmark.promptFor(1, 50));
+        assertThat(ServeBenchmark.promptFor(3, 50).split(" ")).hasSize(52);  // "Request 3:" and 50 words
+        try (TestServer s = new TestServer(c -> c.withParallel(2))) {
+            ServeBenchmark b = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(s.base + "/"), null, "unused", 120, 4, false, true, Duration.ofSeconds(30)));
+            ServeBenchmark.Level l = b.run(2, 4);
+            assertThat(l.errors()).as(l.firstError()).isZero();
+            assertThat(l.promptTokens() / (double) l.requests()).as("mean prompt tokens").isBetween(100.0, 140.0);
+            assertThat(l.promptTokensPerSecond()).isPositive();
+            assertThat(ServeBenchmark.table(List.of(l))).contains("prompt tok/s");
+            assertThat(Main.execute("bench", "serve", "--url", s.base, "--concurrency", "1", "--requests", "1", "-n", "2", "--prompt-tokens", "30")).isZero();
+            assertThat(Main.execute("bench", "serve", "--url", s.base, "--prompt-tokens", "-1")).isNotZero();
+        }
+    }
 }
