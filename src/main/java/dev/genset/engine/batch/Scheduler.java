@@ -32,7 +32,10 @@ import java.util.function.Consumer;
  * admits waiting sequences into free slots, then runs one forward pass whose rows are the next
  * token of every generating sequence followed by prompt chunks of newly admitted ones, and samples
  * from the logits of each. A new sequence takes the free slot whose cached tokens share the
- * longest prefix with its prompt, and only evaluates the rest (multi-turn chat).
+ * longest prefix with its prompt, and only evaluates the rest (multi-turn chat). A prompt also
+ * takes what any other slot has already computed of it (a shared system prompt, the same prompt
+ * sent by many clients), copied rather than computed again, and waits for an older prompt that is
+ * computing the part they share instead of computing it alongside.
  *
  * <p>Each row's result depends only on that row's token, position and cache, so a sequence gives
  * the same tokens whatever else shares its batch (as long as the matrix kernels compute each row
@@ -349,11 +352,14 @@ public final class Scheduler implements AutoCloseable {
             n++;
             inBatch.add(s);
         }
-        // Then prompt chunks, oldest sequence first, as far as the batch has room.
+        // Then prompt chunks, oldest sequence first, as far as the batch has room; each prompt
+        // first takes what other slots have computed of it, or waits for an older one computing it.
         Slot[] prompting = Arrays.stream(slots).filter(s -> s.run != null && !s.run.generating)
                 .sorted((a, b) -> Long.compare(a.run.seq.id(), b.run.seq.id())).toArray(Slot[]::new);
+        for (Slot s : prompting) copySharedPrefix(s);
         for (Slot s : prompting) {
             if (n == maxBatch) break;
+            if (waitsForSharedPrefix(s, prompting)) continue;
             Run run = s.run;
             int[] prompt = run.seq.request().prompt();
             int k = Math.min(maxBatch - n, prompt.length - run.promptPos);
@@ -390,6 +396,71 @@ public final class Scheduler implements AutoCloseable {
                 fail(s, e);
             }
         }
+    }
+
+    /**
+     * Whether a prompt of {@code length} tokens sharing its first {@code common} with another is
+     * worth taking from it: a prefix of 16 tokens or more, or more than half the prompt (not a
+     * bare BOS token in front of a different text).
+     */
+    private static boolean worthSharing(int common, int length) {
+        return common >= 16 || 2 * common > length;
+    }
+
+    /** The prefix of the prompt a run may take from elsewhere: never the last token, whose logits it needs. */
+    private static int sharable(int common, int[] prompt) {
+        return Math.min(common, prompt.length - 1);
+    }
+
+    /**
+     * Copies into slot s's cache the longest prefix of its prompt that another slot (running or
+     * free) has computed beyond what s holds, when that is worth it. Not for prompts that want
+     * logprobs of their own tokens, which need every position's logits.
+     */
+    private void copySharedPrefix(Slot s) {
+        Run run = s.run;
+        GenerationRequest r = run.seq.request();
+        if (r.promptLogprobs()) return;
+        int[] prompt = r.prompt();
+        Slot from = null;
+        int best = run.promptPos;
+        for (Slot o : slots) {
+            if (o == s) continue;
+            int c = sharable(o.tokens.commonPrefix(prompt), prompt);
+            if (c > best) {
+                from = o;
+                best = c;
+            }
+        }
+        if (from == null || !worthSharing(best, prompt.length)) return;
+        s.cache.copyFrom(from.cache, best);
+        for (int p = run.promptPos; p < best; p++) s.tokens.add(prompt[p]);
+        run.cached += best - run.promptPos;
+        run.promptPos = best;
+    }
+
+    /**
+     * Whether slot s should leave its prompt out of this step because an older prompt, in the
+     * batch before it, is computing a prefix the two share (worth sharing, and beyond what s has):
+     * s copies it when it is done rather than computing it too.
+     */
+    private static boolean waitsForSharedPrefix(Slot s, Slot[] prompting) {
+        Run run = s.run;
+        GenerationRequest r = run.seq.request();
+        if (r.promptLogprobs()) return false;
+        int[] prompt = r.prompt();
+        for (Slot o : prompting) {
+            if (o == s) return false;  // only older prompts, which come first
+            int c = sharable(commonPrefix(o.run.seq.request().prompt(), prompt), prompt);
+            if (c > run.promptPos && o.run.promptPos < c && worthSharing(c, prompt.length)) return true;
+        }
+        return false;
+    }
+
+    private static int commonPrefix(int[] a, int[] b) {
+        int n = Math.min(a.length, b.length), i = 0;
+        while (i < n && a[i] == b[i]) i++;
+        return i;
     }
 
     private void advancePrompt(Slot s, Run run) {
@@ -539,7 +610,7 @@ public final class Scheduler implements AutoCloseable {
         List<TokenInfo> pendingInfo = new ArrayList<>();
         final float[] raw = new float[vocab];
         final float[] work;
-        final int cached;
+        int cached;             // prompt tokens not evaluated: found in the slot or copied from another
         final long startNanos;
         long promptNanos = -1, genStart;
         int promptPos;          // next prompt index to evaluate

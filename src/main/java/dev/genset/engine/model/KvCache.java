@@ -35,6 +35,25 @@ public final class KvCache {
         length = newLength;
     }
 
+    /**
+     * Fills positions [length, end) with another cache's entries there, as if this sequence had
+     * computed them: the keys and values of a position depend only on the tokens up to it, and a
+     * forward pass gives the same bits in any batch, so the copy is what computing would give. The
+     * caller vouches that both sequences hold the same tokens up to {@code end}.
+     */
+    public void copyFrom(KvCache other, int end) {
+        if (other == this || keys.length != other.keys.length || keys[0].length / capacity != other.keys[0].length / other.capacity)
+            throw new IllegalArgumentException("copying between caches of different models");
+        if (end > other.length || end > capacity || end < length)
+            throw new IllegalArgumentException("cannot copy positions up to " + end + " (this cache holds " + length + ", the other " + other.length + ")");
+        int kvDim = keys[0].length / capacity, from = length * kvDim, count = (end - length) * kvDim;
+        for (int l = 0; l < keys.length; l++) {
+            System.arraycopy(other.keys[l], from, keys[l], from, count);
+            System.arraycopy(other.values[l], from, values[l], from, count);
+        }
+        length = end;
+    }
+
     void advanceTo(int newLength) {
         if (newLength > length) length = newLength;
     }

@@ -161,6 +161,54 @@ class SchedulerTest {
         }
     }
 
+    /**
+     * Many clients sending the same prompt, or prompts behind one system prompt, at once: the
+     * shared part is computed once and copied to the other slots, and every sequence still gives
+     * what it gives alone, bit for bit.
+     */
+    @Test
+    void promptsSentTogetherComputeTheirSharedPrefixOnce() throws Exception {
+        String system = "Once upon a time there was a little girl named Lily. She loved to play outside in the park with her friends.";
+        String[] prompts = {system + " One day", system + " One day", system + " One day", system + " Her mom said", system + " The sun"};
+        List<Outcome> alone = new ArrayList<>();
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 8))) {
+            for (String p : prompts) alone.add(run(s, GenerationRequest.greedy(encode(p), 20).withTopLogprobs(1)));
+        }
+        int shared = commonPrefixLength(encode(prompts[0]), encode(prompts[3]));
+        assertThat(shared).as("tokens of the system prompt").isGreaterThanOrEqualTo(16);
+        try (Scheduler t = new Scheduler(model, pool, new Scheduler.Config(5, 128, 16, 8))) {
+            List<Collector> cs = new ArrayList<>();
+            for (String p : prompts) {
+                Collector c = new Collector();
+                t.submit(GenerationRequest.greedy(encode(p), 20).withTopLogprobs(1), c.events::add);
+                cs.add(c);
+            }
+            List<Outcome> together = new ArrayList<>();
+            for (Collector c : cs) together.add(c.await());
+            for (int i = 0; i < prompts.length; i++) {
+                assertThat(together.get(i).tokens()).as(prompts[i]).isEqualTo(alone.get(i).tokens());
+                for (int j = 0; j < together.get(i).infos().size(); j++)
+                    assertThat(together.get(i).infos().get(j).logprob()).isEqualTo(alone.get(i).infos().get(j).logprob());
+            }
+            int length = encode(prompts[0]).length;
+            assertThat(together.get(0).done().cachedTokens()).isZero();
+            assertThat(together.get(1).done().cachedTokens()).as("the same prompt").isEqualTo(length - 1);
+            assertThat(together.get(2).done().cachedTokens()).isEqualTo(length - 1);
+            assertThat(together.get(3).done().cachedTokens()).as("behind the same system prompt").isGreaterThanOrEqualTo(shared);
+            assertThat(together.get(4).done().cachedTokens()).isGreaterThanOrEqualTo(shared);
+            long evaluated = 0;
+            for (String p : prompts) evaluated += encode(p).length;
+            for (Outcome o : together) evaluated -= o.done().cachedTokens();
+            assertThat(t.stats().promptTokens()).as("prompt tokens computed").isEqualTo(evaluated);
+        }
+    }
+
+    private static int commonPrefixLength(int[] a, int[] b) {
+        int i = 0;
+        while (i < Math.min(a.length, b.length) && a[i] == b[i]) i++;
+        return i;
+    }
+
     @Test
     void promptLogprobsMatchTheLogprobsOfGeneratedTokens() throws Exception {
         try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 128, 8, 4))) {

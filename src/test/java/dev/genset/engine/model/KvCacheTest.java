@@ -1,0 +1,48 @@
+package dev.genset.engine.model;
+
+import dev.genset.engine.tensor.Parallel;
+import dev.genset.testing.TestFiles;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** {@link KvCache#copyFrom}: a prefix copied from another sequence's cache is what computing it would give. */
+class KvCacheTest {
+
+    @Test
+    void aCopiedPrefixContinuesAsAComputedOne() throws Exception {
+        try (Model model = Model.load(TestFiles.storiesModel()); Parallel pool = new Parallel(2)) {
+            Transformer t = model.newTransformer(pool, 8);
+            int vocab = model.config().vocabSize();
+            int[] prompt = GreedyConformanceTest.PROMPT;
+            KvCache computed = model.newCache(16), other = model.newCache(16), copied = model.newCache(16);
+            float[] want = new float[vocab], got = new float[vocab];
+            // computed: the whole prompt; other: its first three tokens
+            t.forward(prompt.length, prompt, new int[] {0, 1, 2, 3, 4}, filled(prompt.length, computed), last(prompt.length), want);
+            t.forward(3, prompt, new int[] {0, 1, 2}, filled(3, other), last(3), new float[vocab]);
+            copied.copyFrom(other, 3);
+            assertThat(copied.length()).isEqualTo(3);
+            t.forward(2, new int[] {prompt[3], prompt[4]}, new int[] {3, 4}, filled(2, copied), last(2), got);
+            assertThat(got).containsExactly(want);
+
+            assertThatThrownBy(() -> copied.copyFrom(other, 4)).as("beyond what the other holds").isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> copied.copyFrom(other, 2)).as("behind what this one holds").isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> copied.copyFrom(copied, 5)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    private static KvCache[] filled(int n, KvCache cache) {
+        KvCache[] caches = new KvCache[n];
+        Arrays.fill(caches, cache);
+        return caches;
+    }
+
+    private static boolean[] last(int n) {
+        boolean[] want = new boolean[n];
+        want[n - 1] = true;
+        return want;
+    }
+}
