@@ -247,6 +247,28 @@ class ServerApiTest {
         assertThat(again.json().at("/usage/prompt_tokens_details/cached_tokens").asInt()).isEqualTo(prompt - 1);
     }
 
+    /** Requests sent together behind one long system prompt compute it once: the others report it as cached. */
+    @Test
+    void concurrentRequestsShareTheirSystemPrompt() throws Exception {
+        String system = "Once upon a time there was a little girl named Lily. She loved to play outside in the park with her friends every day.";
+        java.util.List<java.util.concurrent.Future<TestServer.Reply>> replies = new java.util.ArrayList<>();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (String user : new String[] {"Tell me about Tom.", "What did Lily see?", "Where is the park?"}) {
+                String body = "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"system\",\"content\":" + quote(system)
+                        + "},{\"role\":\"user\",\"content\":" + quote(user) + "}],\"max_tokens\":4,\"temperature\":0}";
+                replies.add(threads.submit(() -> s.post("/v1/chat/completions", body)));
+            }
+        }
+        int shared = 0;
+        for (var f : replies) {
+            TestServer.Reply r = f.get();
+            assertThat(r.status()).isEqualTo(200);
+            shared += r.json().at("/usage/prompt_tokens_details/cached_tokens").asInt();
+        }
+        int systemTokens = s.post("/tokenize", "{\"content\":" + quote(system) + "}").json().get("tokens").size();
+        assertThat(shared).as("cached tokens over the three").isGreaterThanOrEqualTo(systemTokens);
+    }
+
     @Test
     void tokenizeAndDetokenize() throws Exception {
         var t = s.post("/tokenize", "{\"content\":\"Once upon a time\"}");
