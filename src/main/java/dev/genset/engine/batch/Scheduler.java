@@ -356,10 +356,16 @@ public final class Scheduler implements AutoCloseable {
         // first takes what other slots have computed of it, or waits for an older one computing it.
         Slot[] prompting = Arrays.stream(slots).filter(s -> s.run != null && !s.run.generating)
                 .sorted((a, b) -> Long.compare(a.run.seq.id(), b.run.seq.id())).toArray(Slot[]::new);
-        for (Slot s : prompting) copySharedPrefix(s);
+        for (Slot s : prompting) {
+            try {
+                copySharedPrefix(s);
+            } catch (RuntimeException e) {
+                fail(s, e);  // that sequence, not the scheduler
+            }
+        }
         for (Slot s : prompting) {
             if (n == maxBatch) break;
-            if (waitsForSharedPrefix(s, prompting)) continue;
+            if (s.run == null || waitsForSharedPrefix(s, prompting)) continue;
             Run run = s.run;
             int[] prompt = run.seq.request().prompt();
             int k = Math.min(maxBatch - n, prompt.length - run.promptPos);
@@ -451,6 +457,7 @@ public final class Scheduler implements AutoCloseable {
         int[] prompt = r.prompt();
         for (Slot o : prompting) {
             if (o == s) return false;  // only older prompts, which come first
+            if (o.run == null) continue;
             int c = sharable(commonPrefix(o.run.seq.request().prompt(), prompt), prompt);
             if (c > run.promptPos && o.run.promptPos < c && worthSharing(c, prompt.length)) return true;
         }
