@@ -122,12 +122,7 @@ class SchedulerTest {
             for (String p : prompts) alone.add(run(s, GenerationRequest.greedy(encode(p), 60).withTopLogprobs(2)));
             // A fresh scheduler so no prompt is served from a slot's cache, then all at once.
             try (Scheduler t = new Scheduler(model, pool, new Scheduler.Config(8, 128, 16, 16))) {
-                List<Collector> cs = new ArrayList<>();
-                for (String p : prompts) {
-                    Collector c = new Collector();
-                    t.submit(GenerationRequest.greedy(encode(p), 60).withTopLogprobs(2), c.events::add);
-                    cs.add(c);
-                }
+                List<Collector> cs = submitAll(t, prompts, 60, 2);
                 for (int i = 0; i < prompts.length; i++) {
                     Outcome o = cs.get(i).await();
                     assertThat(o.text()).as(prompts[i]).isEqualTo(alone.get(i).text());
@@ -177,12 +172,7 @@ class SchedulerTest {
         int shared = commonPrefixLength(encode(prompts[0]), encode(prompts[3]));
         assertThat(shared).as("tokens of the system prompt").isGreaterThanOrEqualTo(16);
         try (Scheduler t = new Scheduler(model, pool, new Scheduler.Config(5, 128, 16, 8))) {
-            List<Collector> cs = new ArrayList<>();
-            for (String p : prompts) {
-                Collector c = new Collector();
-                t.submit(GenerationRequest.greedy(encode(p), 20).withTopLogprobs(1), c.events::add);
-                cs.add(c);
-            }
+            List<Collector> cs = submitAll(t, prompts, 20, 1);
             List<Outcome> together = new ArrayList<>();
             for (Collector c : cs) together.add(c.await());
             for (int i = 0; i < prompts.length; i++) {
@@ -201,6 +191,17 @@ class SchedulerTest {
             for (Outcome o : together) evaluated -= o.done().cachedTokens();
             assertThat(t.stats().promptTokens()).as("prompt tokens computed").isEqualTo(evaluated);
         }
+    }
+
+    /** Greedy requests for every prompt submitted at once, without waiting for any. */
+    List<Collector> submitAll(Scheduler t, String[] prompts, int maxTokens, int topLogprobs) {
+        List<Collector> cs = new ArrayList<>();
+        for (String p : prompts) {
+            Collector c = new Collector();
+            t.submit(GenerationRequest.greedy(encode(p), maxTokens).withTopLogprobs(topLogprobs), c.events::add);
+            cs.add(c);
+        }
+        return cs;
     }
 
     private static int commonPrefixLength(int[] a, int[] b) {
