@@ -30,7 +30,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ServeBenchmark {
 
-    /** What to send. */
     /**
      * What to send. With {@code promptTokens} above zero, request i's prompt is {@link #promptFor}(i)
      * of about that many tokens instead of {@code prompt}.
@@ -92,7 +91,7 @@ public final class ServeBenchmark {
      * and Genset's) counts a sample; a server without it is taken at 1.3 tokens a word.
      */
     private int wordsFor(int tokens) {
-        int sampleWords = 400;
+        int sampleWords = 400;  // the leading "Request i:" counts as about three words more
         double perWord = 1.3;
         try {
             ObjectNode body = Json.MAPPER.createObjectNode().put("content", promptFor(0, sampleWords));
