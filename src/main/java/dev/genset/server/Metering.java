@@ -71,6 +71,18 @@ final class Metering {
     private boolean openAccess = true;
 
     /**
+     * The scope within which this request's prompt may reuse computed prompts and be reused: the
+     * caller's team, else its key (one tenant's prompts are not to be found, nor timed, through
+     * another's cached tokens), narrowed by a {@code cache_salt} if the request gives one; null
+     * (the one shared scope) for requests without a key and without a salt.
+     */
+    String cacheScope(String salt) {
+        String tenant = caller == null ? null : caller.team() != null ? "team " + caller.team().id() : "key " + caller.key().id();
+        if (salt == null) return tenant;
+        return (tenant == null ? "" : tenant + " ") + "salt " + salt;
+    }
+
+    /**
      * Model management (pull, delete): the admin key, or anyone while the server is open (no keys
      * exist and it serves on loopback or was started open), or anyone without a gateway.
      */

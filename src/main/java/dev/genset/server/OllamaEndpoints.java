@@ -237,7 +237,7 @@ final class OllamaEndpoints {
         int ctx = m.scheduler().contextSize();
         call.meter().admit(m.id, tokens.length, maxTokens > 0 ? maxTokens : Math.max(1, ctx - tokens.length));
         GenerationRequest req = new GenerationRequest(tokens, maxTokens == 0 ? 1 : maxTokens, sp.toConfig(0), stops, sp.ignoreEos(), -1, false,
-                sp.logitBias(), constraint, timeout);
+                sp.logitBias(), constraint, timeout, call.meter().cacheScope(null));
         Job job = Job.submit(m.scheduler(), List.of(req), call.start(), metrics, m.id);
         call.meter().job(job, 1);
         String id = m.id;

@@ -118,7 +118,8 @@ final class OpenAiEndpoints {
         List<GenerationRequest> reqs = new ArrayList<>();
         for (int i = 0; i < sp.n(); i++) {
             reqs.add(new GenerationRequest(prompt, maxTokens == null ? -1 : maxTokens, sp.toConfig(i), stops, sp.ignoreEos(),
-                    logprobs ? (topLogprobs == null ? 0 : topLogprobs) : -1, false, sp.logitBias(), constraint, timeout));
+                    logprobs ? (topLogprobs == null ? 0 : topLogprobs) : -1, false, sp.logitBias(), constraint, timeout,
+                    call.meter().cacheScope(sp.cacheSalt())));
         }
         int ctx = model.scheduler().contextSize();
         call.meter().admit(model.id, prompt.length, (long) sp.n() * (maxTokens != null ? maxTokens : Math.max(1, ctx - prompt.length)));
@@ -493,7 +494,8 @@ final class OpenAiEndpoints {
         for (Prompt p : prompts) {
             for (int i = 0; i < sp.n(); i++) {
                 reqs.add(new GenerationRequest(p.tokens, maxTokens, sp.toConfig(i), sp.stopOrEmpty(), sp.ignoreEos(),
-                        logprobs == null ? -1 : logprobs, echo && logprobs != null, sp.logitBias(), null, timeout));
+                        logprobs == null ? -1 : logprobs, echo && logprobs != null, sp.logitBias(), null, timeout,
+                        call.meter().cacheScope(sp.cacheSalt())));
             }
         }
         long promptTokens = 0;

@@ -13,14 +13,15 @@ import java.util.Set;
  * The sampling fields chat and text completions share, read strictly. Fields a request leaves out
  * take llama.cpp's defaults (temperature 0.8, top_k 40, top_p 0.95, min_p 0.05), as its server does.
  * {@code top_k}, {@code min_p}, {@code repeat_penalty}, {@code repeat_last_n} and {@code ignore_eos}
- * are llama.cpp's extensions.
+ * are llama.cpp's extensions; {@code cache_salt} is vLLM's: only requests with the same salt (within
+ * the same team or key) reuse each other's computed prompts.
  */
 record SamplingParams(Double temperature, Double topP, Integer topK, Double minP, Double repeatPenalty, Integer repeatLastN,
                       double presencePenalty, double frequencyPenalty, Long seed, int n, List<String> stop,
-                      Map<Integer, Float> logitBias, boolean ignoreEos) {
+                      Map<Integer, Float> logitBias, boolean ignoreEos, String cacheSalt) {
 
     static final Set<String> FIELDS = Set.of("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "repeat_last_n",
-            "presence_penalty", "frequency_penalty", "seed", "n", "stop", "logit_bias", "ignore_eos", "user");
+            "presence_penalty", "frequency_penalty", "seed", "n", "stop", "logit_bias", "ignore_eos", "user", "cache_salt");
     static final int MAX_N = 16;
     static final int MAX_STOP = 16;
 
@@ -40,7 +41,8 @@ record SamplingParams(Double temperature, Double topP, Integer topK, Double minP
                 j.integer("n", 1, MAX_N) == null ? 1 : j.integer("n", 1, MAX_N),
                 j.stringOrStrings("stop", MAX_STOP),
                 logitBias(j),
-                j.bool("ignore_eos", false));
+                j.bool("ignore_eos", false),
+                j.string("cache_salt", null));
     }
 
     private static double orZero(Double d) {

@@ -278,6 +278,34 @@ class GatewayServerTest {
         assertThat(settledCount()).isEqualTo(before + 1);
     }
 
+    /**
+     * Computed prompts are reused within a key, or within a team, never across them, nor across
+     * {@code cache_salt}s: one tenant's prompt is not to be found through another's cached tokens.
+     */
+    @Test
+    void cachedPromptsStayWithTheirKeyOrTeam() throws Exception {
+        String own = createKey("{\"name\":\"cache-own\"}"), stranger = createKey("{\"name\":\"cache-stranger\"}");
+        assertThat(s.send("POST", "/admin/teams", "{\"name\":\"cache-team\"}", "Authorization", "Bearer " + ADMIN).status()).isEqualTo(201);
+        String mate = createKey("{\"name\":\"cache-mate\",\"team\":\"cache-team\"}"), mate2 = createKey("{\"name\":\"cache-mate2\",\"team\":\"cache-team\"}");
+        String prompt = "The secret of the old house was a little red box hidden under the stairs, and only Tom knew where it was. ";
+        java.util.function.BiFunction<String, String, Integer> cached = (k, extra) -> {
+            try {
+                var r = s.post("/v1/completions", "{\"prompt\":" + TestServer.JSON.valueToTree(prompt) + ",\"max_tokens\":2,\"temperature\":0" + extra + "}", auth(k));
+                assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+                return r.json().at("/usage/prompt_tokens_details/cached_tokens").asInt();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        cached.apply(own, "");
+        assertThat(cached.apply(own, "")).as("the same key again").isPositive();
+        assertThat(cached.apply(stranger, "")).as("another key").isZero();
+        assertThat(cached.apply(own, ",\"cache_salt\":\"s1\"")).as("a salt of its own").isZero();
+        assertThat(cached.apply(own, ",\"cache_salt\":\"s1\"")).as("the same salt again").isPositive();
+        cached.apply(mate, "");
+        assertThat(cached.apply(mate2, "")).as("a key of the same team").isPositive();
+    }
+
     @Test
     void aModelTheKeyMayNotUseIs403() throws Exception {
         String k = createKey("{\"name\":\"narrow\",\"models\":[\"some-other-model\"]}");

@@ -23,10 +23,13 @@ import java.util.function.Supplier;
  * @param logitBias       added to the logits of these token ids before sampling
  * @param constraint      makes a fresh constraint on the tokens that may be sampled, or null
  * @param timeout         the sequence is cancelled when it has run (queued or active) this long; null: never
+ * @param cacheScope      whose computed prompts this one may reuse and leave for reuse: only those of
+ *                        requests with the same scope (a team, an API key), so one tenant's prompts are
+ *                        never found in another's cached tokens; null: the scope of every request without one
  */
 public record GenerationRequest(int[] prompt, int maxTokens, SamplerConfig sampling, List<String> stop, boolean ignoreEos,
                                 int topLogprobs, boolean promptLogprobs, Map<Integer, Float> logitBias,
-                                Supplier<? extends TokenConstraint> constraint, Duration timeout) {
+                                Supplier<? extends TokenConstraint> constraint, Duration timeout, String cacheScope) {
     public GenerationRequest {
         if (prompt == null || prompt.length == 0) throw new IllegalArgumentException("the prompt is empty");
         prompt = prompt.clone();
@@ -35,33 +38,43 @@ public record GenerationRequest(int[] prompt, int maxTokens, SamplerConfig sampl
         logitBias = logitBias == null ? Map.of() : Map.copyOf(logitBias);
     }
 
+    /** A request in the shared cache scope. */
+    public GenerationRequest(int[] prompt, int maxTokens, SamplerConfig sampling, List<String> stop, boolean ignoreEos, int topLogprobs,
+                             boolean promptLogprobs, Map<Integer, Float> logitBias, Supplier<? extends TokenConstraint> constraint, Duration timeout) {
+        this(prompt, maxTokens, sampling, stop, ignoreEos, topLogprobs, promptLogprobs, logitBias, constraint, timeout, null);
+    }
+
     /** Greedy decoding of at most {@code maxTokens} tokens, nothing else. */
     public static GenerationRequest greedy(int[] prompt, int maxTokens) {
         return new GenerationRequest(prompt, maxTokens, SamplerConfig.greedy(), List.of(), false, -1, false, null, null, null);
     }
 
     public GenerationRequest withTopLogprobs(int n) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, ignoreEos, n, promptLogprobs, logitBias, constraint, timeout);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, ignoreEos, n, promptLogprobs, logitBias, constraint, timeout, cacheScope);
     }
 
     public GenerationRequest withPromptLogprobs(boolean v) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, ignoreEos, topLogprobs, v, logitBias, constraint, timeout);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, ignoreEos, topLogprobs, v, logitBias, constraint, timeout, cacheScope);
     }
 
     public GenerationRequest withIgnoreEos(boolean v) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, v, topLogprobs, promptLogprobs, logitBias, constraint, timeout);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, v, topLogprobs, promptLogprobs, logitBias, constraint, timeout, cacheScope);
     }
 
     public GenerationRequest withStop(List<String> v) {
-        return new GenerationRequest(prompt, maxTokens, sampling, v, ignoreEos, topLogprobs, promptLogprobs, logitBias, constraint, timeout);
+        return new GenerationRequest(prompt, maxTokens, sampling, v, ignoreEos, topLogprobs, promptLogprobs, logitBias, constraint, timeout, cacheScope);
     }
 
     public GenerationRequest withConstraint(Supplier<? extends TokenConstraint> v) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, ignoreEos, topLogprobs, promptLogprobs, logitBias, v, timeout);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, ignoreEos, topLogprobs, promptLogprobs, logitBias, v, timeout, cacheScope);
     }
 
     public GenerationRequest withTimeout(Duration v) {
-        return new GenerationRequest(prompt, maxTokens, sampling, stop, ignoreEos, topLogprobs, promptLogprobs, logitBias, constraint, v);
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, ignoreEos, topLogprobs, promptLogprobs, logitBias, constraint, v, cacheScope);
+    }
+
+    public GenerationRequest withCacheScope(String v) {
+        return new GenerationRequest(prompt, maxTokens, sampling, stop, ignoreEos, topLogprobs, promptLogprobs, logitBias, constraint, timeout, v);
     }
 
     public boolean wantsLogprobs() {

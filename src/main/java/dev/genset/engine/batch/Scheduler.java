@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
@@ -298,7 +299,7 @@ public final class Scheduler implements AutoCloseable {
         int bestCommon = -1;
         for (Slot s : slots) {
             if (s.run != null) continue;
-            int common = r.promptLogprobs() ? 0 : s.tokens.commonPrefix(r.prompt());
+            int common = reusablePrefix(s, r);
             if (common > bestCommon || common == bestCommon && s.lastUsed < best.lastUsed) {
                 best = s;
                 bestCommon = common;
@@ -315,9 +316,10 @@ public final class Scheduler implements AutoCloseable {
     private void start(Slot slot, Sequence seq, long now) {
         GenerationRequest r = seq.request();
         int[] prompt = r.prompt();
-        int common = r.promptLogprobs() ? 0 : Math.min(slot.tokens.commonPrefix(prompt), prompt.length - 1); // the last token is always evaluated, for its logits
+        int common = Math.min(reusablePrefix(slot, r), prompt.length - 1); // the last token is always evaluated, for its logits
         slot.cache.truncate(Math.min(common, slot.cache.length()));
         slot.tokens.size = slot.cache.length();
+        slot.scope = r.cacheScope();
         Run run = new Run(seq, common, now);
         for (int t : prompt) run.sampler.accept(t);
         if (r.promptLogprobs()) run.promptInfo.add(new TokenInfo(prompt[0], tokenizer.tokenBytes(prompt[0]), Float.NaN, List.of()));
@@ -413,6 +415,15 @@ public final class Scheduler implements AutoCloseable {
         return common >= 16 || 2 * common > length;
     }
 
+    /**
+     * The prefix of r's prompt that slot s holds and r may reuse: none for a prompt that wants
+     * logprobs of its own tokens (every position's logits), none across cache scopes (one
+     * tenant's prompts are not to be found, nor timed, through another's cached tokens).
+     */
+    private static int reusablePrefix(Slot s, GenerationRequest r) {
+        return r.promptLogprobs() || !Objects.equals(s.scope, r.cacheScope()) ? 0 : s.tokens.commonPrefix(r.prompt());
+    }
+
     /** The prefix of the prompt a run may take from elsewhere: never the last token, whose logits it needs. */
     private static int sharable(int common, int[] prompt) {
         return Math.min(common, prompt.length - 1);
@@ -432,7 +443,7 @@ public final class Scheduler implements AutoCloseable {
         int best = run.promptPos;
         for (Slot o : slots) {
             if (o == s) continue;
-            int c = sharable(o.tokens.commonPrefix(prompt), prompt);
+            int c = sharable(reusablePrefix(o, r), prompt);
             if (c > best) {
                 from = o;
                 best = c;
@@ -457,7 +468,7 @@ public final class Scheduler implements AutoCloseable {
         int[] prompt = r.prompt();
         for (Slot o : prompting) {
             if (o == s) return false;  // only older prompts, which come first
-            if (o.run == null) continue;
+            if (o.run == null || !Objects.equals(o.run.seq.request().cacheScope(), r.cacheScope())) continue;
             int c = sharable(commonPrefix(o.run.seq.request().prompt(), prompt), prompt);
             if (c > run.promptPos && o.run.promptPos < c && worthSharing(c, prompt.length)) return true;
         }
@@ -596,6 +607,7 @@ public final class Scheduler implements AutoCloseable {
         final int index;
         final KvCache cache;
         final Tokens tokens = new Tokens();
+        String scope;  // the cache scope of the requests whose tokens these are
         Run run;
         long lastUsed;
 

@@ -193,6 +193,25 @@ class SchedulerTest {
         }
     }
 
+    /** Prompts of different cache scopes neither wait for nor copy each other's computed tokens; the same scope does. */
+    @Test
+    void cacheScopesKeepComputedPromptsApart() throws Exception {
+        int[] prompt = encode("Once upon a time there was a little girl named Lily. She loved to play outside in the park with her friends.");
+        try (Scheduler t = new Scheduler(model, pool, new Scheduler.Config(4, 128, 16, 8))) {
+            Collector a = new Collector(), b = new Collector(), c = new Collector();
+            t.submit(GenerationRequest.greedy(prompt, 4).withCacheScope("team a"), a.events::add);
+            t.submit(GenerationRequest.greedy(prompt, 4).withCacheScope("team b"), b.events::add);
+            t.submit(GenerationRequest.greedy(prompt, 4).withCacheScope("team a"), c.events::add);
+            Outcome first = a.await(), other = b.await(), same = c.await();
+            assertThat(first.done().cachedTokens()).isZero();
+            assertThat(other.done().cachedTokens()).as("another scope").isZero();
+            assertThat(same.done().cachedTokens()).as("the same scope").isEqualTo(prompt.length - 1);
+            assertThat(first.text()).isNotEmpty();
+            assertThat(other.text()).isEqualTo(first.text());
+            assertThat(same.text()).isEqualTo(first.text());
+        }
+    }
+
     /** Greedy requests for every prompt submitted at once, without waiting for any. */
     List<Collector> submitAll(Scheduler t, String[] prompts, int maxTokens, int topLogprobs) {
         List<Collector> cs = new ArrayList<>();
