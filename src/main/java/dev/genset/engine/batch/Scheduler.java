@@ -36,7 +36,8 @@ import java.util.function.Consumer;
  * longest prefix with its prompt, and only evaluates the rest (multi-turn chat). A prompt also
  * takes what any other slot has already computed of it (a shared system prompt, the same prompt
  * sent by many clients), copied rather than computed again, and waits for an older prompt that is
- * computing the part they share instead of computing it alongside.
+ * computing the part they share instead of computing it alongside. All such reuse stays among
+ * requests of one cache scope ({@link GenerationRequest#cacheScope}).
  *
  * <p>Each row's result depends only on that row's token, position and cache, so a sequence gives
  * the same tokens whatever else shares its batch (as long as the matrix kernels compute each row
