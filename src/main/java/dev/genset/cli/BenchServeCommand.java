@@ -34,6 +34,10 @@ final class BenchServeCommand implements Callable<Integer> {
             + "(words drawn at random, counted with the server's /tokenize where it has one), so each is prefilled in full; 0 sends --prompt to all.")
     int promptTokens;
 
+    @Option(names = "--shared-prefix-tokens", defaultValue = "0", description = "With --prompt-tokens: the first this many tokens of every "
+            + "prompt are the same (a system prompt), the rest its own.")
+    int sharedTokens;
+
     @Option(names = "--model", description = "Model id to ask for (default: the server's default).")
     String model;
 
@@ -53,9 +57,11 @@ final class BenchServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (requests < 1) throw new IllegalArgumentException("--requests must be at least 1");
         for (int c : concurrency) if (c < 1 || c > 4096) throw new IllegalArgumentException("--concurrency values must be between 1 and 4096");
-        if (promptTokens < 0) throw new IllegalArgumentException("--prompt-tokens must not be negative");
+        if (promptTokens < 0 || sharedTokens < 0) throw new IllegalArgumentException("--prompt-tokens and --shared-prefix-tokens must not be negative");
+        if (sharedTokens > 0 && sharedTokens >= promptTokens)
+            throw new IllegalArgumentException("--shared-prefix-tokens must be less than --prompt-tokens");
         String base = url.endsWith("/") ? url : url + "/";
-        ServeBenchmark bench = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(base), model, prompt, promptTokens, maxTokens, chat, !noIgnoreEos,
+        ServeBenchmark bench = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(base), model, prompt, promptTokens, sharedTokens, maxTokens, chat, !noIgnoreEos,
                 Duration.ofSeconds(timeoutSeconds)));
         bench.run(1, 1); // warm-up
         List<ServeBenchmark.Level> levels = new ArrayList<>();

@@ -32,12 +32,19 @@ public final class ServeBenchmark {
 
     /**
      * What to send. With {@code promptTokens} above zero, request i's prompt is {@link #promptFor}(i)
-     * of about that many tokens instead of {@code prompt}.
+     * of about that many tokens instead of {@code prompt}, the first {@code sharedTokens} of them the
+     * same in every request (a system prompt; vLLM's benchmark calls it prefix repetition).
      */
-    public record Plan(URI baseUrl, String model, String prompt, int promptTokens, int maxTokens, boolean chat, boolean ignoreEos,
-                       Duration requestTimeout) {
+    public record Plan(URI baseUrl, String model, String prompt, int promptTokens, int sharedTokens, int maxTokens, boolean chat,
+                       boolean ignoreEos, Duration requestTimeout) {
+        public Plan {
+            if (promptTokens < 0 || sharedTokens < 0) throw new IllegalArgumentException("prompt lengths must not be negative");
+            if (sharedTokens > 0 && sharedTokens >= promptTokens)
+                throw new IllegalArgumentException("the shared prefix (" + sharedTokens + " tokens) must be shorter than the prompt (" + promptTokens + ")");
+        }
+
         public Plan(URI baseUrl, String model, String prompt, int maxTokens, boolean chat, boolean ignoreEos, Duration requestTimeout) {
-            this(baseUrl, model, prompt, 0, maxTokens, chat, ignoreEos, requestTimeout);
+            this(baseUrl, model, prompt, 0, 0, maxTokens, chat, ignoreEos, requestTimeout);
         }
     }
 
@@ -55,16 +62,18 @@ public final class ServeBenchmark {
 
     private final Plan plan;
     private final HttpClient http;
-    /** Words per request prompt, when the plan asks for a prompt length. */
-    private final int promptWords;
+    /** Words of every request's shared prefix, and words of its own after it, when the plan asks for a prompt length. */
+    private final int sharedWords, promptWords;
     /** Requests sent so far, over every level: each gets its own prompt. */
     private final AtomicInteger sent = new AtomicInteger();
 
     public ServeBenchmark(Plan plan) {
-        if (plan.promptTokens() < 0) throw new IllegalArgumentException("prompt length must not be negative");
         this.plan = plan;
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
-        this.promptWords = plan.promptTokens() > 0 ? wordsFor(plan.promptTokens()) : 0;
+        double perWord = plan.promptTokens() > 0 ? tokensPerWord() : 0;
+        // the leading "Request i:" counts as about three words
+        this.sharedWords = (int) Math.round(plan.sharedTokens() / Math.max(perWord, 1e-9));
+        this.promptWords = plan.promptTokens() > 0 ? Math.max(1, (int) Math.round((plan.promptTokens() - plan.sharedTokens()) / perWord) - 3) : 0;
     }
 
     /** Common words, from which the prompts are drawn: each is a token or two for the usual vocabularies. */
@@ -80,17 +89,28 @@ public final class ServeBenchmark {
      * with it, so prompts differ from their first tokens on and runs repeat.
      */
     public static String promptFor(int i, int words) {
+        return promptFor(i, 0, words);
+    }
+
+    /**
+     * Request i's prompt: {@code sharedWords} words that every request starts with (drawn the same
+     * way for all), then its number and {@code words} words of its own, as {@link #promptFor(int, int)}.
+     */
+    public static String promptFor(int i, int sharedWords, int words) {
+        StringBuilder sb = new StringBuilder();
+        java.util.SplittableRandom shared = new java.util.SplittableRandom(0x5DEECE66DL);
+        for (int w = 0; w < sharedWords; w++) sb.append(WORDS[shared.nextInt(WORDS.length)]).append(' ');
         java.util.SplittableRandom random = new java.util.SplittableRandom(0x9E3779B97F4A7C15L * (i + 1));
-        StringBuilder sb = new StringBuilder("Request ").append(i).append(':');
+        sb.append("Request ").append(i).append(':');
         for (int w = 0; w < words; w++) sb.append(' ').append(WORDS[random.nextInt(WORDS.length)]);
         return sb.toString();
     }
 
     /**
-     * Words for a prompt of about {@code tokens} tokens: the server's {@code /tokenize} (llama.cpp's
-     * and Genset's) counts a sample; a server without it is taken at 1.3 tokens a word.
+     * Tokens a word of these prompts takes: the server's {@code /tokenize} (llama.cpp's and
+     * Genset's) counts a sample; a server without it is taken at 1.3 tokens a word.
      */
-    private int wordsFor(int tokens) {
+    private double tokensPerWord() {
         int sampleWords = 400;  // the leading "Request i:" counts as about three words more
         double perWord = 1.3;
         try {
@@ -105,7 +125,7 @@ public final class ServeBenchmark {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return Math.max(1, (int) Math.round(tokens / perWord) - 3);
+        return perWord;
     }
 
     /** Runs {@code requests} requests with {@code concurrency} in flight. */
@@ -148,7 +168,7 @@ public final class ServeBenchmark {
     Sample one(int i) {
         ObjectNode body = Json.MAPPER.createObjectNode();
         if (plan.model() != null) body.put("model", plan.model());
-        String prompt = promptWords > 0 ? promptFor(i, promptWords) : plan.prompt();
+        String prompt = promptWords > 0 ? promptFor(i, sharedWords, promptWords) : plan.prompt();
         if (plan.chat()) body.putArray("messages").addObject().put("role", "user").put("content", prompt);
         else body.put("prompt", prompt);
         body.put("max_tokens", plan.maxTokens()).put("stream", true).put("temperature", 0);

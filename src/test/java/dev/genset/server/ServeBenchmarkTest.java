@@ -37,7 +37,7 @@ class ServeBenchmarkTest {
         assertThat(ServeBenchmark.promptFor(1, 50)).isNotEqualTo(ServeBenchmark.promptFor(2, 50)).isEqualTo(ServeBenchmark.promptFor(1, 50));
         assertThat(ServeBenchmark.promptFor(3, 50).split(" ")).hasSize(52);  // "Request 3:" and 50 words
         try (TestServer s = new TestServer(c -> c.withParallel(2))) {
-            ServeBenchmark b = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(s.base + "/"), null, "unused", 120, 4, false, true, Duration.ofSeconds(30)));
+            ServeBenchmark b = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(s.base + "/"), null, "unused", 120, 0, 4, false, true, Duration.ofSeconds(30)));
             ServeBenchmark.Level l = b.run(2, 4);
             assertThat(l.errors()).as(l.firstError()).isZero();
             assertThat(l.promptTokens() / (double) l.requests()).as("mean prompt tokens").isBetween(100.0, 140.0);
@@ -45,6 +45,14 @@ class ServeBenchmarkTest {
             assertThat(ServeBenchmark.table(List.of(l))).contains("prompt tok/s");
             assertThat(Main.execute("bench", "serve", "--url", s.base, "--concurrency", "1", "--requests", "1", "-n", "2", "--prompt-tokens", "30")).isZero();
             assertThat(Main.execute("bench", "serve", "--url", s.base, "--prompt-tokens", "-1")).isNotZero();
+            // a shared system prompt: every prompt starts the same and goes on with its own words
+            assertThat(ServeBenchmark.promptFor(1, 30, 10)).startsWith(ServeBenchmark.promptFor(2, 30, 10).substring(0, ServeBenchmark.promptFor(2, 30, 0).indexOf("Request")))
+                    .isNotEqualTo(ServeBenchmark.promptFor(2, 30, 10));
+            ServeBenchmark shared = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(s.base + "/"), null, "unused", 120, 80, 4, false, true, Duration.ofSeconds(30)));
+            ServeBenchmark.Level sl = shared.run(2, 4);
+            assertThat(sl.errors()).as(sl.firstError()).isZero();
+            assertThat(sl.promptTokens() / (double) sl.requests()).as("mean prompt tokens").isBetween(100.0, 140.0);
+            assertThat(Main.execute("bench", "serve", "--url", s.base, "--prompt-tokens", "20", "--shared-prefix-tokens", "20")).isNotZero();
         }
     }
 }
