@@ -212,6 +212,49 @@ class SchedulerTest {
         }
     }
 
+    /**
+     * A mixed load: prompts drawn from a few prefixes with suffixes of their own, in two cache
+     * scopes, more of them than slots, some cancelled at once. Whatever was copied, waited for or
+     * computed, every finished sequence gives what it gives alone.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {7, 8, 9, 10, 11, 12})
+    void aMixedLoadOfSharedPrefixesGivesWhatEachGivesAlone(int seed) throws Exception {
+        String[] prefixes = {"Once upon a time there was a little girl named Lily. She loved to play outside", "Tom had a big red ball and a small dog",
+                "The sun was shining and the birds were singing in the tall green trees"};
+        String[] suffixes = {"", " One day", " in the park", " with her mom", " and then", " but"};
+        java.util.Random random = new java.util.Random(seed);
+        int count = 14;
+        String[] prompts = new String[count];
+        String[] scopes = new String[count];
+        for (int i = 0; i < count; i++) {
+            prompts[i] = prefixes[random.nextInt(prefixes.length)] + suffixes[random.nextInt(suffixes.length)];
+            scopes[i] = random.nextBoolean() ? "a" : null;
+        }
+        List<String> alone = new ArrayList<>();
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 16))) {
+            for (String p : prompts) alone.add(run(s, GenerationRequest.greedy(encode(p), 12)).text());
+        }
+        try (Scheduler t = new Scheduler(model, pool, new Scheduler.Config(4, 128, 16, 16))) {
+            List<Collector> cs = new ArrayList<>();
+            List<Sequence> seqs = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                Collector c = new Collector();
+                seqs.add(t.submit(GenerationRequest.greedy(encode(prompts[i]), 12).withCacheScope(scopes[i]), c.events::add));
+                cs.add(c);
+            }
+            for (int i = 3; i < count; i += 5) seqs.get(i).cancel();
+            int cached = 0;
+            for (int i = 0; i < count; i++) {
+                Outcome o = cs.get(i).await();
+                if (o.done().reason() == FinishReason.CANCELLED) continue;
+                assertThat(o.text()).as("%d: %s", i, prompts[i]).isEqualTo(alone.get(i));
+                cached += o.done().cachedTokens();
+            }
+            assertThat(cached).as("prompt tokens found computed").isPositive();
+        }
+    }
+
     /** Greedy requests for every prompt submitted at once, without waiting for any. */
     List<Collector> submitAll(Scheduler t, String[] prompts, int maxTokens, int topLogprobs) {
         List<Collector> cs = new ArrayList<>();
