@@ -23,7 +23,7 @@ final class ServerMetrics {
 
     void promptTokens(String model, int n, int cached) {
         Counter.builder("genset.prompt.tokens").description("Prompt tokens received").tag("model", model).register(registry).increment(n);
-        Counter.builder("genset.prompt.tokens.cached").description("Prompt tokens served from a slot's cache").tag("model", model).register(registry).increment(cached);
+        Counter.builder("genset.prompt.tokens.cached").description("Prompt tokens not computed: found in a slot's cache or copied from another slot").tag("model", model).register(registry).increment(cached);
     }
 
     void generatedTokens(String model, int n) {
