@@ -69,12 +69,13 @@ final class BenchCommand implements Callable<Integer> {
         for (int n : gens) if (n > 0) tests.add(EngineBench.Test.tg(n));
         for (String pg : promptGen) tests.add(promptGen(pg));
         if (tests.isEmpty() && !bandwidth) throw new IllegalArgumentException("no test to run: -p and -n are 0 and no -pg was given");
-        List<Path> paths = models != null && !models.isEmpty() ? models : List.of(ModelOptions.bundledModel());
+        boolean modelsGiven = models != null && !models.isEmpty();
+        List<Path> paths = modelsGiven ? models : List.of(ModelOptions.bundledModel());
 
         if (bandwidth) {
             for (int t : threadCounts)
                 try (Parallel pool = new Parallel(t)) {
-                    bandwidth(pool, t, models != null && !models.isEmpty() ? paths.get(0) : null);
+                    bandwidth(pool, t, modelsGiven ? paths.get(0) : null);
                 }
             return 0;
         }

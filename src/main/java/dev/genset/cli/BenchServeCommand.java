@@ -57,9 +57,6 @@ final class BenchServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (requests < 1) throw new IllegalArgumentException("--requests must be at least 1");
         for (int c : concurrency) if (c < 1 || c > 4096) throw new IllegalArgumentException("--concurrency values must be between 1 and 4096");
-        if (promptTokens < 0 || sharedTokens < 0) throw new IllegalArgumentException("--prompt-tokens and --shared-prefix-tokens must not be negative");
-        if (sharedTokens > 0 && sharedTokens >= promptTokens)
-            throw new IllegalArgumentException("--shared-prefix-tokens must be less than --prompt-tokens");
         String base = url.endsWith("/") ? url : url + "/";
         ServeBenchmark bench = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(base), model, prompt, promptTokens, sharedTokens, maxTokens, chat, !noIgnoreEos,
                 Duration.ofSeconds(timeoutSeconds)));

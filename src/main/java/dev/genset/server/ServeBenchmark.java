@@ -38,9 +38,9 @@ public final class ServeBenchmark {
     public record Plan(URI baseUrl, String model, String prompt, int promptTokens, int sharedTokens, int maxTokens, boolean chat,
                        boolean ignoreEos, Duration requestTimeout) {
         public Plan {
-            if (promptTokens < 0 || sharedTokens < 0) throw new IllegalArgumentException("prompt lengths must not be negative");
+            if (promptTokens < 0 || sharedTokens < 0) throw new IllegalArgumentException("prompt lengths (--prompt-tokens, --shared-prefix-tokens) must not be negative");
             if (sharedTokens > 0 && sharedTokens >= promptTokens)
-                throw new IllegalArgumentException("the shared prefix (" + sharedTokens + " tokens) must be shorter than the prompt (" + promptTokens + ")");
+                throw new IllegalArgumentException("the shared prefix (--shared-prefix-tokens " + sharedTokens + ") must be shorter than the prompt (--prompt-tokens " + promptTokens + ")");
         }
 
         public Plan(URI baseUrl, String model, String prompt, int maxTokens, boolean chat, boolean ignoreEos, Duration requestTimeout) {
@@ -70,10 +70,14 @@ public final class ServeBenchmark {
     public ServeBenchmark(Plan plan) {
         this.plan = plan;
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
-        double perWord = plan.promptTokens() > 0 ? tokensPerWord() : 0;
-        // the leading "Request i:" counts as about three words
-        this.sharedWords = (int) Math.round(plan.sharedTokens() / Math.max(perWord, 1e-9));
-        this.promptWords = plan.promptTokens() > 0 ? Math.max(1, (int) Math.round((plan.promptTokens() - plan.sharedTokens()) / perWord) - 3) : 0;
+        if (plan.promptTokens() > 0) {
+            double perWord = tokensPerWord();
+            this.sharedWords = (int) Math.round(plan.sharedTokens() / perWord);
+            // the leading "Request i:" counts as about three words
+            this.promptWords = Math.max(1, (int) Math.round((plan.promptTokens() - plan.sharedTokens()) / perWord) - 3);
+        } else {
+            this.sharedWords = this.promptWords = 0;
+        }
     }
 
     /** Common words, from which the prompts are drawn: each is a token or two for the usual vocabularies. */

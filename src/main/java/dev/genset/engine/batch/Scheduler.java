@@ -470,14 +470,16 @@ public final class Scheduler implements AutoCloseable {
         for (Slot o : prompting) {
             if (o == s) return false;  // only older prompts, which come first
             if (o.run == null || !Objects.equals(o.run.seq.request().cacheScope(), r.cacheScope())) continue;
-            int c = sharable(commonPrefix(o.run.seq.request().prompt(), prompt), prompt);
+            int[] other = o.run.seq.request().prompt();
+            int c = sharable(commonPrefix(other, other.length, prompt), prompt);
             if (c > run.promptPos && o.run.promptPos < c && worthSharing(c, prompt.length)) return true;
         }
         return false;
     }
 
-    private static int commonPrefix(int[] a, int[] b) {
-        int n = Math.min(a.length, b.length), i = 0;
+    /** How many of the first {@code aLength} of a and of b are the same. */
+    private static int commonPrefix(int[] a, int aLength, int[] b) {
+        int n = Math.min(aLength, b.length), i = 0;
         while (i < n && a[i] == b[i]) i++;
         return i;
     }
@@ -678,9 +680,7 @@ public final class Scheduler implements AutoCloseable {
         }
 
         int commonPrefix(int[] other) {
-            int n = Math.min(size, other.length), i = 0;
-            while (i < n && a[i] == other[i]) i++;
-            return i;
+            return Scheduler.commonPrefix(a, size, other);
         }
     }
 }

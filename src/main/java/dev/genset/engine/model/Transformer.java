@@ -4,7 +4,6 @@ import dev.genset.engine.tensor.FloatTensor;
 import dev.genset.engine.tensor.MatMul;
 import dev.genset.engine.tensor.Parallel;
 
-
 /**
  * The forward pass of a Llama-family transformer over a batch of tokens.
  *
