@@ -38,6 +38,10 @@ final class BenchServeCommand implements Callable<Integer> {
             + "prompt are the same (a system prompt), the rest its own.")
     int sharedTokens;
 
+    @Option(names = "--prefixes", defaultValue = "1", description = "With --shared-prefix-tokens: this many different shared prefixes, "
+            + "request i starting with prefix i mod this (system prompts or conversations taking turns; default: ${DEFAULT-VALUE}).")
+    int prefixes;
+
     @Option(names = "--model", description = "Model id to ask for (default: the server's default).")
     String model;
 
@@ -58,7 +62,7 @@ final class BenchServeCommand implements Callable<Integer> {
         if (requests < 1) throw new IllegalArgumentException("--requests must be at least 1");
         for (int c : concurrency) if (c < 1 || c > 4096) throw new IllegalArgumentException("--concurrency values must be between 1 and 4096");
         String base = url.endsWith("/") ? url : url + "/";
-        ServeBenchmark bench = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(base), model, prompt, promptTokens, sharedTokens, maxTokens, chat, !noIgnoreEos,
+        ServeBenchmark bench = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(base), model, prompt, promptTokens, sharedTokens, prefixes, maxTokens, chat, !noIgnoreEos,
                 Duration.ofSeconds(timeoutSeconds)));
         bench.run(1, 1); // warm-up
         List<ServeBenchmark.Level> levels = new ArrayList<>();

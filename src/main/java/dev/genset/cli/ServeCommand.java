@@ -56,6 +56,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-b", "--batch-size"}, paramLabel = "B", defaultValue = "128", description = "Rows in one forward pass at most (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Option(names = {"-cram", "--cache-ram"}, paramLabel = "MiB", defaultValue = "8192", description = "Memory per model for computed prompts kept after "
+            + "their slot moved on, so a later prompt starting the same way (the next turn of a chat, a system prompt) skips computing it; "
+            + "at most half the Java heap; 0 keeps none, -1 as much as that allows (default: ${DEFAULT-VALUE}).")
+    long cacheRamMiB;
+
     @Option(names = "--no-warmup", description = "Do not run each model's forward pass once at load (the warm-up makes the JIT compile the kernels then, not during the first request).")
     boolean noWarmup;
 
@@ -113,7 +118,7 @@ final class ServeCommand implements Callable<Integer> {
         if (k < 1) throw new IllegalArgumentException("--threads must be at least 1");
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout must be at least 1 second");
         ServerConfig config = new ServerConfig(host, port, paths, parallel, contextSize, k, batchSize, queue,
-                Duration.ofSeconds(timeoutSeconds), maxBody, Duration.ofSeconds(Math.max(0, graceSeconds)), !noWarmup);
+                Duration.ofSeconds(timeoutSeconds), maxBody, Duration.ofSeconds(Math.max(0, graceSeconds)), !noWarmup, promptCacheBytes(cacheRamMiB));
         String adminKey = null;
         if (adminKeyFile != null) {
             adminKey = Files.readString(adminKeyFile).strip();
@@ -165,6 +170,14 @@ final class ServeCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--memory-budget " + s + ": use a size such as 8G, 512M or a number of bytes");
         }
+    }
+
+    /** --cache-ram's MiB as bytes: -1 for as much as the server allows. */
+    static long promptCacheBytes(long mib) {
+        if (mib == -1) return Long.MAX_VALUE;
+        if (mib < 0) throw new IllegalArgumentException("--cache-ram must be a number of MiB, 0 for none or -1 for no limit of its own: " + mib);
+        if (mib > Long.MAX_VALUE >> 20) return Long.MAX_VALUE;
+        return mib << 20;
     }
 
     private static int envThreads() {

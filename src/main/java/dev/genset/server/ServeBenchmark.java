@@ -33,14 +33,24 @@ public final class ServeBenchmark {
     /**
      * What to send. With {@code promptTokens} above zero, request i's prompt is {@link #promptFor}(i)
      * of about that many tokens instead of {@code prompt}, the first {@code sharedTokens} of them the
-     * same in every request (a system prompt; vLLM's benchmark calls it prefix repetition).
+     * same in every request (a system prompt; vLLM's benchmark calls it prefix repetition), or in
+     * every {@code prefixes}-th one: request i starts with prefix i mod {@code prefixes} (several
+     * system prompts, or conversations, taking turns; vLLM's number of prefixes).
      */
-    public record Plan(URI baseUrl, String model, String prompt, int promptTokens, int sharedTokens, int maxTokens, boolean chat,
+    public record Plan(URI baseUrl, String model, String prompt, int promptTokens, int sharedTokens, int prefixes, int maxTokens, boolean chat,
                        boolean ignoreEos, Duration requestTimeout) {
         public Plan {
             if (promptTokens < 0 || sharedTokens < 0) throw new IllegalArgumentException("prompt lengths (--prompt-tokens, --shared-prefix-tokens) must not be negative");
             if (sharedTokens > 0 && sharedTokens >= promptTokens)
                 throw new IllegalArgumentException("the shared prefix (--shared-prefix-tokens " + sharedTokens + ") must be shorter than the prompt (--prompt-tokens " + promptTokens + ")");
+            if (prefixes < 1) throw new IllegalArgumentException("--prefixes must be at least 1");
+            if (prefixes > 1 && sharedTokens == 0) throw new IllegalArgumentException("--prefixes needs --shared-prefix-tokens");
+        }
+
+        /** With one shared prefix (or none). */
+        public Plan(URI baseUrl, String model, String prompt, int promptTokens, int sharedTokens, int maxTokens, boolean chat,
+                    boolean ignoreEos, Duration requestTimeout) {
+            this(baseUrl, model, prompt, promptTokens, sharedTokens, 1, maxTokens, chat, ignoreEos, requestTimeout);
         }
 
         public Plan(URI baseUrl, String model, String prompt, int maxTokens, boolean chat, boolean ignoreEos, Duration requestTimeout) {
@@ -101,8 +111,13 @@ public final class ServeBenchmark {
      * way for all), then its number and {@code words} words of its own, as {@link #promptFor(int, int)}.
      */
     public static String promptFor(int i, int sharedWords, int words) {
+        return promptFor(i, 0, sharedWords, words);
+    }
+
+    /** {@link #promptFor(int, int, int)} behind shared prefix number {@code prefix} (each drawn with a seed of its own). */
+    public static String promptFor(int i, int prefix, int sharedWords, int words) {
         StringBuilder sb = new StringBuilder();
-        java.util.SplittableRandom shared = new java.util.SplittableRandom(0x5DEECE66DL);
+        java.util.SplittableRandom shared = new java.util.SplittableRandom(0x5DEECE66DL + 0x2545F4914F6CDD1DL * prefix);
         for (int w = 0; w < sharedWords; w++) sb.append(WORDS[shared.nextInt(WORDS.length)]).append(' ');
         java.util.SplittableRandom random = new java.util.SplittableRandom(0x9E3779B97F4A7C15L * (i + 1));
         sb.append("Request ").append(i).append(':');
@@ -172,7 +187,7 @@ public final class ServeBenchmark {
     Sample one(int i) {
         ObjectNode body = Json.MAPPER.createObjectNode();
         if (plan.model() != null) body.put("model", plan.model());
-        String prompt = promptWords > 0 ? promptFor(i, sharedWords, promptWords) : plan.prompt();
+        String prompt = promptWords > 0 ? promptFor(i, i % plan.prefixes(), sharedWords, promptWords) : plan.prompt();
         if (plan.chat()) body.putArray("messages").addObject().put("role", "user").put("content", prompt);
         else body.put("prompt", prompt);
         body.put("max_tokens", plan.maxTokens()).put("stream", true).put("temperature", 0);

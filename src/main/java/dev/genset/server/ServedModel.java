@@ -63,7 +63,11 @@ final class ServedModel implements AutoCloseable {
             Model m = Model.load(path);
             int ctx = config.contextSize() != null ? config.contextSize() : Math.min(m.config().contextLength(), 4096);
             Parallel p = new Parallel(config.threads());
-            Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity()));
+            Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity(),
+                    promptCacheBytes(config.promptCacheBytes())));
+            long cacheRam = s.config().promptCacheBytes();
+            System.getLogger("genset.serve").log(System.Logger.Level.INFO, cacheRam == 0 ? "prompt cache of " + id + " is off"
+                    : "prompt cache of " + id + ": up to " + cacheRam / (1 << 20) + " MiB (--cache-ram; 0 turns it off)");
             if (config.warmup()) {
                 long ns = m.warmUp(p);
                 System.getLogger("genset.serve").log(System.Logger.Level.INFO, "warmed up " + id + " in " + ns / 1_000_000 + " ms");
@@ -80,6 +84,14 @@ final class ServedModel implements AutoCloseable {
             state = State.FAILED;
             System.getLogger("genset.serve").log(System.Logger.Level.ERROR, "cannot load " + path + ": " + failure);
         }
+    }
+
+    /**
+     * The prompt cache's size: as asked, but at most half the Java heap's limit (the cache lives
+     * on the heap, beside the slots' KV caches; its entries are dropped under pressure anyway).
+     */
+    static long promptCacheBytes(long asked) {
+        return Math.min(asked, Runtime.getRuntime().maxMemory() / 2);
     }
 
     /** Blocks until loading ends (tests, startup with --wait). */

@@ -20,10 +20,15 @@ import java.util.List;
  * @param shutdownGrace  how long a shutdown lets running generations finish
  * @param warmup         run each model's forward pass once at load, before it is ready, so the JIT compiles its
  *                       kernels then and not during the first request (as llama.cpp's server does; --no-warmup)
+ * @param promptCacheBytes bytes per model of computed prompts kept after their slot moved on, for later prompts
+ *                       that start the same way (llama.cpp's --cache-ram); at most half the Java heap; 0 for none
  */
 public record ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,
                            int batchSize, int queueCapacity, Duration requestTimeout, long maxBodyBytes, Duration shutdownGrace,
-                           boolean warmup) {
+                           boolean warmup, long promptCacheBytes) {
+    /** llama.cpp's server's default for its prompt cache (8 GiB). */
+    public static final long DEFAULT_PROMPT_CACHE_BYTES = 8L << 30;
+
     public ServerConfig {
         if (models == null || models.isEmpty()) throw new IllegalArgumentException("no model to serve");
         models = List.copyOf(models);
@@ -33,6 +38,14 @@ public record ServerConfig(String host, int port, List<Path> models, int paralle
         if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1");
         if (queueCapacity < 0) throw new IllegalArgumentException("the queue size must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("the body limit must be at least 1 KiB");
+        if (promptCacheBytes < 0) throw new IllegalArgumentException("--cache-ram must be >= 0");
+    }
+
+    public ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,
+                        int batchSize, int queueCapacity, Duration requestTimeout, long maxBodyBytes, Duration shutdownGrace,
+                        boolean warmup) {
+        this(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup,
+                DEFAULT_PROMPT_CACHE_BYTES);
     }
 
     /** With warm-up on. */
@@ -47,38 +60,42 @@ public record ServerConfig(String host, int port, List<Path> models, int paralle
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
+        return new ServerConfig(host, p, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
     }
 
     public ServerConfig withParallel(int p) {
-        return new ServerConfig(host, port, models, p, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
+        return new ServerConfig(host, port, models, p, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
     }
 
     public ServerConfig withContextSize(Integer c) {
-        return new ServerConfig(host, port, models, parallel, c, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
+        return new ServerConfig(host, port, models, parallel, c, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
     }
 
     public ServerConfig withThreads(int t) {
-        return new ServerConfig(host, port, models, parallel, contextSize, t, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
+        return new ServerConfig(host, port, models, parallel, contextSize, t, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
     }
 
     public ServerConfig withQueueCapacity(int q) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, q, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, q, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
     }
 
     public ServerConfig withRequestTimeout(Duration d) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, d, maxBodyBytes, shutdownGrace, warmup);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, d, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
     }
 
     public ServerConfig withMaxBodyBytes(long b) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, b, shutdownGrace, warmup);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, b, shutdownGrace, warmup, promptCacheBytes);
     }
 
     public ServerConfig withBatchSize(int b) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, b, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, b, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
     }
 
     public ServerConfig withWarmup(boolean w) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, w);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, w, promptCacheBytes);
+    }
+
+    public ServerConfig withPromptCacheBytes(long b) {
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, b);
     }
 }

@@ -64,6 +64,13 @@ final class ServerMetrics {
                 .description("Slots (sequences decoded together)").tag("model", id).register(registry);
         Gauge.builder("genset.model.ready", watched, w -> read(w.get(id), x -> 1))
                 .description("1 while the model is loaded").tag("model", id).register(registry);
+        Gauge.builder("genset.prompt.cache.prompts", watched, w -> read(w.get(id), x -> x.scheduler().stats().cachedPrompts()))
+                .description("Computed prompts kept after their slot moved on (--cache-ram)").tag("model", id).register(registry);
+        Gauge.builder("genset.prompt.cache.size", watched, w -> read(w.get(id), x -> x.scheduler().stats().cachedPromptBytes()))
+                .description("Memory their keys and values take").baseUnit("bytes").tag("model", id).register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("genset.prompt.cache.restored", watched,
+                        w -> read(w.get(id), x -> x.scheduler().stats().restoredTokens()))
+                .description("Prompt tokens copied from the prompt cache instead of computed").baseUnit("tokens").tag("model", id).register(registry);
     }
 
     private static double read(ServedModel m, java.util.function.ToDoubleFunction<ServedModel> f) {

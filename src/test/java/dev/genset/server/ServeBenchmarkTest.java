@@ -53,6 +53,14 @@ class ServeBenchmarkTest {
             assertThat(sl.errors()).as(sl.firstError()).isZero();
             assertThat(sl.promptTokens() / (double) sl.requests()).as("mean prompt tokens").isBetween(100.0, 140.0);
             assertThat(Main.execute("bench", "serve", "--url", s.base, "--prompt-tokens", "20", "--shared-prefix-tokens", "20")).isNotZero();
+            // several shared prefixes taking turns
+            String first = ServeBenchmark.promptFor(0, 0, 30, 0), second = ServeBenchmark.promptFor(1, 1, 30, 0);
+            assertThat(first).isEqualTo(ServeBenchmark.promptFor(2, 0, 30, 0).replace("Request 2:", "Request 0:")).isNotEqualTo(second.replace("Request 1:", "Request 0:"));
+            assertThat(ServeBenchmark.promptFor(0, 30, 5)).as("prefix 0 is the single shared prefix").isEqualTo(ServeBenchmark.promptFor(0, 0, 30, 5));
+            ServeBenchmark turns = new ServeBenchmark(new ServeBenchmark.Plan(URI.create(s.base + "/"), null, "unused", 90, 60, 3, 4, false, true, Duration.ofSeconds(30)));
+            ServeBenchmark.Level tl = turns.run(2, 6);
+            assertThat(tl.errors()).as(tl.firstError()).isZero();
+            assertThat(Main.execute("bench", "serve", "--url", s.base, "--prompt-tokens", "20", "--prefixes", "2")).as("prefixes without a shared prefix").isNotZero();
         }
     }
 }

@@ -36,8 +36,10 @@ import java.util.function.Consumer;
  * longest prefix with its prompt, and only evaluates the rest (multi-turn chat). A prompt also
  * takes what any other slot has already computed of it (a shared system prompt, the same prompt
  * sent by many clients), copied rather than computed again, and waits for an older prompt that is
- * computing the part they share instead of computing it alongside. All such reuse stays among
- * requests of one cache scope ({@link GenerationRequest#cacheScope}).
+ * computing the part they share instead of computing it alongside. What a slot held before a
+ * new sequence overwrote it goes to the {@link PromptCache} (when configured), from which later
+ * prompts copy it in the same way. All such reuse stays among requests of one cache scope
+ * ({@link GenerationRequest#cacheScope}).
  *
  * <p>Each row's result depends only on that row's token, position and cache, so a sequence gives
  * the same tokens whatever else shares its batch (as long as the matrix kernels compute each row
@@ -50,21 +52,36 @@ public final class Scheduler implements AutoCloseable {
      * @param contextSize   positions in each slot's KV cache
      * @param batchSize     rows in one forward pass at most (raised to {@code slots} if smaller)
      * @param queueCapacity sequences that may wait for a slot; beyond that {@link #submit} refuses
+     * @param promptCacheBytes bytes of keys and values kept of prompts whose slot has moved on
+     *                      ({@link PromptCache}); 0 keeps none
      *
      * <p>Every row of a forward pass computes exactly what it would alone (the kernels are
      * batch-invariant), so a sequence's tokens and log-probabilities never depend on its company.
      */
-    public record Config(int slots, int contextSize, int batchSize, int queueCapacity) {
+    public record Config(int slots, int contextSize, int batchSize, int queueCapacity, long promptCacheBytes) {
         public Config {
             if (slots < 1) throw new IllegalArgumentException("slots must be at least 1");
             if (contextSize < 2) throw new IllegalArgumentException("context size must be at least 2");
             if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1");
             if (queueCapacity < 0) throw new IllegalArgumentException("queue capacity must be >= 0");
+            if (promptCacheBytes < 0) throw new IllegalArgumentException("the prompt cache's size must be >= 0");
+        }
+
+        /** Without a prompt cache: only what the slots hold is reused. */
+        public Config(int slots, int contextSize, int batchSize, int queueCapacity) {
+            this(slots, contextSize, batchSize, queueCapacity, 0);
         }
     }
 
-    /** A snapshot of the scheduler's load. */
-    public record Stats(int slots, int busySlots, int queued, long steps, long promptTokens, long generatedTokens) {}
+    /**
+     * A snapshot of the scheduler's load.
+     *
+     * @param cachedPrompts     prompts kept in the prompt cache
+     * @param cachedPromptBytes bytes their keys and values take
+     * @param restoredTokens    prompt tokens copied from the prompt cache so far
+     */
+    public record Stats(int slots, int busySlots, int queued, long steps, long promptTokens, long generatedTokens,
+                        int cachedPrompts, long cachedPromptBytes, long restoredTokens) {}
 
     private final Model model;
     private final Tokenizer tokenizer;
@@ -73,6 +90,7 @@ public final class Scheduler implements AutoCloseable {
     private final Transformer transformer;
     private final int maxBatch;
     private final Slot[] slots;
+    private final PromptCache promptCache;
 
     // The batch of one forward pass, allocated once.
     private final int[] rowTokens, rowPositions;
@@ -90,7 +108,9 @@ public final class Scheduler implements AutoCloseable {
     private volatile int busy;
     private final AtomicLong ids = new AtomicLong();
     private long useClock;
-    private volatile long steps, promptTokens, generatedTokens;
+    private volatile long steps, promptTokens, generatedTokens, restoredTokens;
+    private volatile int cachedPrompts;
+    private volatile long cachedPromptBytes;
     private final Thread thread;
 
     public Scheduler(Model model, Parallel pool, Config config) {
@@ -103,6 +123,8 @@ public final class Scheduler implements AutoCloseable {
         this.transformer = model.newTransformer(pool, rows);
         this.slots = new Slot[config.slots()];
         for (int i = 0; i < slots.length; i++) slots[i] = new Slot(i, model.newCache(config.contextSize()));
+        long bytesPerToken = 2L * model.config().layers() * model.config().kvDim() * Float.BYTES;
+        this.promptCache = new PromptCache(config.promptCacheBytes(), bytesPerToken, model::newCache);
         rowTokens = new int[rows];
         rowPositions = new int[rows];
         rowCaches = new KvCache[rows];
@@ -163,7 +185,7 @@ public final class Scheduler implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        return new Stats(slots.length, busy, q, steps, promptTokens, generatedTokens);
+        return new Stats(slots.length, busy, q, steps, promptTokens, generatedTokens, cachedPrompts, cachedPromptBytes, restoredTokens);
     }
 
     public int busySlots() {
@@ -318,6 +340,7 @@ public final class Scheduler implements AutoCloseable {
         GenerationRequest r = seq.request();
         int[] prompt = r.prompt();
         int common = Math.min(reusablePrefix(slot, r), prompt.length - 1); // the last token is always evaluated, for its logits
+        if (common < slot.cache.length()) keepInPromptCache(slot);
         slot.cache.truncate(Math.min(common, slot.cache.length()));
         slot.tokens.size = slot.cache.length();
         slot.scope = r.cacheScope();
@@ -326,6 +349,29 @@ public final class Scheduler implements AutoCloseable {
         if (r.promptLogprobs()) run.promptInfo.add(new TokenInfo(prompt[0], tokenizer.tokenBytes(prompt[0]), Float.NaN, List.of()));
         slot.run = run;
         busy++;
+    }
+
+    /**
+     * Saves what slot s holds to the prompt cache before a new sequence overwrites it, unless
+     * another slot of its scope holds all of it too (that one is saved when its turn comes).
+     * Failing to keep it costs a later prompt time, never a sequence.
+     */
+    private void keepInPromptCache(Slot s) {
+        int length = s.cache.length();
+        if (length < PromptCache.MIN_TOKENS || config.promptCacheBytes() == 0) return;
+        for (Slot o : slots)
+            if (o != s && Objects.equals(o.scope, s.scope) && commonPrefix(o.tokens.a, o.tokens.size, s.tokens.a, length) == length) return;
+        try {
+            promptCache.save(s.tokens.a, length, s.scope, s.cache);
+        } catch (RuntimeException e) {
+            System.getLogger("genset.scheduler").log(System.Logger.Level.WARNING, "could not keep a prompt in the prompt cache: " + e);
+        }
+        promptCacheChanged();
+    }
+
+    private void promptCacheChanged() {
+        cachedPrompts = promptCache.entries();
+        cachedPromptBytes = promptCache.bytes();
     }
 
     private void expire() {
@@ -432,27 +478,42 @@ public final class Scheduler implements AutoCloseable {
 
     /**
      * Copies into slot s's cache the longest prefix of its prompt that another slot (running or
-     * free) has computed beyond what s holds, when that is worth it. Not for prompts that want
-     * logprobs of their own tokens, which need every position's logits.
+     * free) has computed, or the prompt cache holds, beyond what s holds, when that is worth it.
+     * Not for prompts that want logprobs of their own tokens, which need every position's logits.
      */
     private void copySharedPrefix(Slot s) {
         Run run = s.run;
         GenerationRequest r = run.seq.request();
         if (r.promptLogprobs()) return;
         int[] prompt = r.prompt();
-        Slot from = null;
+        KvCache from = null;
         int best = run.promptPos;
         for (Slot o : slots) {
             if (o == s) continue;
             int c = sharable(reusablePrefix(o, r), prompt);
             if (c > best) {
-                from = o;
+                from = o.cache;
                 best = c;
             }
         }
+        PromptCache.Match kept = promptCache.entries() == 0 ? null : promptCache.longest(prompt, r.cacheScope());
+        promptCacheChanged();  // it forgets entries the collector dropped
+        boolean restored = false;
+        if (kept != null && sharable(kept.common(), prompt) > best) {
+            KvCache c = kept.entry().cache();
+            if (c != null) {
+                from = c;
+                best = sharable(kept.common(), prompt);
+                restored = true;
+            }
+        }
         if (from == null || !worthSharing(best, prompt.length)) return;
-        s.cache.copyFrom(from.cache, best);
+        s.cache.copyFrom(from, best);
         for (int p = run.promptPos; p < best; p++) s.tokens.add(prompt[p]);
+        if (restored) {
+            promptCache.touch(kept.entry());
+            restoredTokens += best - run.promptPos;
+        }
         run.cached += best - run.promptPos;
         run.promptPos = best;
     }
@@ -479,7 +540,12 @@ public final class Scheduler implements AutoCloseable {
 
     /** How many of the first {@code aLength} of a and of b are the same. */
     private static int commonPrefix(int[] a, int aLength, int[] b) {
-        int n = Math.min(aLength, b.length), i = 0;
+        return commonPrefix(a, aLength, b, b.length);
+    }
+
+    /** How many of the first {@code aLength} of a and the first {@code bLength} of b are the same. */
+    private static int commonPrefix(int[] a, int aLength, int[] b, int bLength) {
+        int n = Math.min(aLength, bLength), i = 0;
         while (i < n && a[i] == b[i]) i++;
         return i;
     }

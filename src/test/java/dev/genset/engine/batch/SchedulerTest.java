@@ -213,6 +213,49 @@ class SchedulerTest {
     }
 
     /**
+     * One slot, so every new prompt overwrites what it holds: a prompt the slot moved on from comes
+     * back from the prompt cache, with the tokens and logprobs computing it gives, counted as
+     * cached; the next turn of its conversation too. Not in another scope, and not without a cache.
+     */
+    @Test
+    void promptsTheSlotMovedOnFromComeBackFromThePromptCache() throws Exception {
+        String story = "Once upon a time there was a little girl named Lily. She loved to play outside in the park with her friends.";
+        int[] prompt = encode(story), other = encode("Tom had a big red ball and a small dog. He liked to run and jump in the garden every day.");
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 8, 1 << 20))) {
+            Outcome first = run(s, GenerationRequest.greedy(prompt, 8).withTopLogprobs(1));
+            assertThat(s.stats().cachedPrompts()).isZero();
+            run(s, GenerationRequest.greedy(other, 8));
+            assertThat(s.stats().cachedPrompts()).as("the story, kept when the slot moved on").isEqualTo(1);
+            assertThat(s.stats().cachedPromptBytes()).isPositive();
+
+            Outcome again = run(s, GenerationRequest.greedy(prompt, 8).withTopLogprobs(1));
+            assertThat(again.done().cachedTokens()).isEqualTo(prompt.length - 1);
+            assertThat(s.stats().restoredTokens()).as("all but the BOS token the slot still held").isEqualTo(prompt.length - 2);
+            assertThat(again.tokens()).isEqualTo(first.tokens());
+            for (int j = 0; j < first.infos().size(); j++)
+                assertThat(again.infos().get(j).logprob()).isEqualTo(first.infos().get(j).logprob());
+            assertThat(s.stats().cachedPrompts()).as("the other prompt, kept in turn").isEqualTo(2);
+
+            int[] nextTurn = encode(story + first.text() + " One day");
+            run(s, GenerationRequest.greedy(other, 8));
+            Outcome turn = run(s, GenerationRequest.greedy(nextTurn, 8));
+            assertThat(turn.done().cachedTokens()).as("the conversation so far, prompt and answer").isGreaterThan(prompt.length);
+            try (Scheduler fresh = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 8))) {
+                assertThat(run(fresh, GenerationRequest.greedy(nextTurn, 8)).text()).isEqualTo(turn.text());
+            }
+
+            run(s, GenerationRequest.greedy(other, 8));
+            assertThat(run(s, GenerationRequest.greedy(prompt, 8).withCacheScope("team b")).done().cachedTokens()).as("another scope").isZero();
+        }
+        try (Scheduler none = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 8))) {
+            run(none, GenerationRequest.greedy(prompt, 8));
+            run(none, GenerationRequest.greedy(other, 8));
+            assertThat(run(none, GenerationRequest.greedy(prompt, 8)).done().cachedTokens()).as("no prompt cache: the BOS token the slot holds").isEqualTo(1);
+            assertThat(none.stats().cachedPrompts()).isZero();
+        }
+    }
+
+    /**
      * A mixed load: prompts drawn from a few prefixes with suffixes of their own, in two cache
      * scopes, more of them than slots, some cancelled at once. Whatever was copied, waited for or
      * computed, every finished sequence gives what it gives alone.
