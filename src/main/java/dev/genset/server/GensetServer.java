@@ -42,6 +42,7 @@ public final class GensetServer implements AutoCloseable {
     private final ServerMetrics metrics = new ServerMetrics();
     private final OpenAiEndpoints openai;
     private final EmbeddingsEndpoint embeddings;
+    private final ResponsesEndpoint responses;
     private final OllamaEndpoints ollama;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
@@ -84,6 +85,13 @@ public final class GensetServer implements AutoCloseable {
         }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
         this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout(), upstream);
         this.embeddings = new EmbeddingsEndpoint(upstream, metrics);
+        this.responses = new ResponsesEndpoint(openai, upstream, new ResponseStore(RESPONSES_KEPT), () -> {
+            try {
+                return models.idOf(null);
+            } catch (ApiException none) {
+                return "";
+            }
+        });
         this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout(), upstream, openai.chatPath(), openai.completionsPath(), embeddings);
         this.server = WebServer.builder()
                 .host(config.host())
@@ -163,6 +171,12 @@ public final class GensetServer implements AutoCloseable {
                 .post("/chat/completions", handler("chat", true, openai::chat))
                 .post("/v1/completions", handler("completions", true, openai::completions))
                 .post("/completions", handler("completions", true, openai::completions))
+                .post("/v1/responses", handler("responses", true, responses::create))
+                .post("/responses", handler("responses", true, responses::create))
+                .get("/v1/responses/{id}", (req, res) -> handler("responses", false,
+                        (b, rs, c) -> responses.get(req.path().pathParameters().get("id"), rs, c)).handle(req, res))
+                .delete("/v1/responses/{id}", (req, res) -> handler("responses", false,
+                        (b, rs, c) -> responses.delete(req.path().pathParameters().get("id"), rs, c)).handle(req, res))
                 .post("/v1/embeddings", handler("embeddings", true, embeddings::embeddings))
                 .post("/embeddings", handler("embeddings", true, embeddings::embeddings))
                 .post("/tokenize", handler("tokenize", false, this::tokenize))
@@ -192,6 +206,9 @@ public final class GensetServer implements AutoCloseable {
                     sendError(res, e);
                 });
     }
+
+    /** Responses kept for previous_response_id and GET /v1/responses/{id}, the least recently used dropped beyond this. */
+    static final int RESPONSES_KEPT = 10_000;
 
     @FunctionalInterface
     interface Endpoint {

@@ -86,6 +86,25 @@ class LocalFallbackTest {
                 + ",\"temperature\":0,\"ignore_eos\":true" + (stream ? ",\"stream\":true" : "") + "}";
     }
 
+    /** The Responses API takes the chat routes: upstream alone, and a dead upstream falling back to the engine; booked once each. */
+    @Test
+    void responsesTakeTheSameRoutes() throws Exception {
+        for (String model : new String[] {"story-c", "story-b"}) {
+            var r = s.post("/v1/responses", "{\"model\":\"" + model + "\",\"input\":\"Tell me a story\",\"max_output_tokens\":6,\"temperature\":0}", auth);
+            assertThat(r.status()).as(model + ": " + r.raw().body()).isEqualTo(200);
+            assertThat(r.json().at("/output/0/content/0/text").asText()).as(model).isNotEmpty();
+            UsageRow booked = row(r);
+            assertThat(booked.deployment()).isEqualTo(model.equals("story-c") ? "remote-c" : "engine-b");
+            assertThat(booked.completionTokens()).isEqualTo(r.json().at("/usage/output_tokens").asLong()).isPositive();
+            assertThat(booked.promptTokens()).isEqualTo(r.json().at("/usage/input_tokens").asLong());
+            List<String> events = s.streamEvents("/v1/responses", "{\"model\":\"" + model
+                    + "\",\"input\":\"Tell me a story\",\"max_output_tokens\":6,\"temperature\":0,\"stream\":true}", auth);
+            assertThat(events.getFirst()).isEqualTo("response.created");
+            assertThat(events).as(model).contains("response.output_text.delta");
+            assertThat(events.getLast()).isIn("response.completed", "response.incomplete");
+        }
+    }
+
     static UsageRow row(TestServer.Reply r) throws InterruptedException {
         return GatewayServerTest.bookedRow(gateway, r.raw().headers().firstValue("x-request-id").orElseThrow());
     }

@@ -75,6 +75,18 @@ final class TestServer implements AutoCloseable {
         return new Reply(r.statusCode(), parse(r.body()), r);
     }
 
+    /** The event: names of a streamed response (the Responses API's typed events), in order. */
+    List<String> streamEvents(String path, String body, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (headers.length > 0) b.headers(headers);
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) throw new AssertionError("status " + r.statusCode() + ": " + r.body());
+        List<String> events = new ArrayList<>();
+        for (String line : r.body().split("\n")) if (line.startsWith("event: ")) events.add(line.substring(7));
+        return events;
+    }
+
     /** The data: payloads of a streamed response, in order (the last is "[DONE]" when the stream ended normally). */
     List<String> stream(String path, String body) throws Exception {
         HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
