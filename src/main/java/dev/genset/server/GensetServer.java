@@ -85,7 +85,7 @@ public final class GensetServer implements AutoCloseable {
         }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
         this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout(), upstream);
         this.embeddings = new EmbeddingsEndpoint(upstream, metrics);
-        this.responses = new ResponsesEndpoint(openai, upstream, new ResponseStore(RESPONSES_KEPT), () -> {
+        this.responses = new ResponsesEndpoint(openai, upstream, new ResponseStore(RESPONSES_KEPT, RESPONSES_CHARS), () -> {
             try {
                 return models.idOf(null);
             } catch (ApiException none) {
@@ -209,6 +209,8 @@ public final class GensetServer implements AutoCloseable {
 
     /** Responses kept for previous_response_id and GET /v1/responses/{id}, the least recently used dropped beyond this. */
     static final int RESPONSES_KEPT = 10_000;
+    /** ... and beyond this many characters of their JSON together (conversations grow with every turn). */
+    static final long RESPONSES_CHARS = 256L << 20;
 
     @FunctionalInterface
     interface Endpoint {

@@ -91,6 +91,7 @@ public final class Scheduler implements AutoCloseable {
     private final int maxBatch;
     private final Slot[] slots;
     private final PromptCache promptCache;
+    private final List<Slot> admitted = new ArrayList<>();  // slots given a sequence in this admission, to start
 
     // The batch of one forward pass, allocated once.
     private final int[] rowTokens, rowPositions;
@@ -308,12 +309,30 @@ public final class Scheduler implements AutoCloseable {
             }
             while (!queue.isEmpty() && busy < slots.length) {
                 Sequence s = queue.pollFirst();
-                start(pickSlot(s.request()), s, now);
+                Slot slot = pickSlot(s.request());
+                slot.admitted = s;
+                busy++;
+                admitted.add(slot);
             }
             if (busy == 0 && queue.isEmpty()) idle.signalAll();
         } finally {
             lock.unlock();
         }
+        // started outside the lock: keeping what a slot held in the prompt cache copies its keys and
+        // values, which submitters and the metrics need not wait for
+        for (Slot slot : admitted) {
+            Sequence seq = slot.admitted;
+            slot.admitted = null;
+            try {
+                start(slot, seq, now);
+            } catch (RuntimeException e) {  // that sequence fails, not the scheduler
+                slot.cache.truncate(0);
+                slot.tokens.size = 0;
+                seq.emit(new SequenceEvent.Failed(e));
+                release(slot);
+            }
+        }
+        admitted.clear();
     }
 
     /** The free slot sharing the longest prefix with the prompt; ties go to the least recently used. */
@@ -321,7 +340,7 @@ public final class Scheduler implements AutoCloseable {
         Slot best = null;
         int bestCommon = -1;
         for (Slot s : slots) {
-            if (s.run != null) continue;
+            if (s.run != null || s.admitted != null) continue;
             int common = reusablePrefix(s, r);
             if (common > bestCommon || common == bestCommon && s.lastUsed < best.lastUsed) {
                 best = s;
@@ -331,7 +350,7 @@ public final class Scheduler implements AutoCloseable {
         // A prefix covering at most half the prompt (say, only a BOS token or a system prompt) is not
         // worth evicting another conversation for: take the least recently used slot instead.
         if (2L * bestCommon <= r.prompt().length) {
-            for (Slot s : slots) if (s.run == null && s.lastUsed < best.lastUsed) best = s;
+            for (Slot s : slots) if (s.run == null && s.admitted == null && s.lastUsed < best.lastUsed) best = s;
         }
         return best;
     }
@@ -348,7 +367,6 @@ public final class Scheduler implements AutoCloseable {
         for (int t : prompt) run.sampler.accept(t);
         if (r.promptLogprobs()) run.promptInfo.add(new TokenInfo(prompt[0], tokenizer.tokenBytes(prompt[0]), Float.NaN, List.of()));
         slot.run = run;
-        busy++;
     }
 
     /**
@@ -678,6 +696,7 @@ public final class Scheduler implements AutoCloseable {
         final Tokens tokens = new Tokens();
         String scope;  // the cache scope of the requests whose tokens these are
         Run run;
+        Sequence admitted;  // taken from the queue for this slot, not started yet
         long lastUsed;
 
         Slot(int index, KvCache cache) {

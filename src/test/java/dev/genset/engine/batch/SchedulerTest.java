@@ -255,6 +255,23 @@ class SchedulerTest {
         }
     }
 
+    /** A sequence that cannot start (its constraint fails to build) fails alone; the slot and the scheduler go on. */
+    @Test
+    void aSequenceThatCannotStartFailsAlone() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 4))) {
+            LinkedBlockingQueue<SequenceEvent> events = new LinkedBlockingQueue<>();
+            s.submit(GenerationRequest.greedy(encode("Once upon a time"), 4).withConstraint(() -> {
+                throw new IllegalStateException("no constraint today");
+            }), events::add);
+            SequenceEvent e = events.poll(30, TimeUnit.SECONDS);
+            assertThat(e).isInstanceOf(SequenceEvent.Failed.class);
+            assertThat(((SequenceEvent.Failed) e).error()).hasMessage("no constraint today");
+            assertThat(run(s, GenerationRequest.greedy(encode("Once upon a time"), 4)).done().completionTokens()).isEqualTo(4);
+            assertThat(s.awaitIdle(Duration.ofSeconds(5))).isTrue();
+            assertThat(s.busySlots()).isZero();
+        }
+    }
+
     /**
      * A mixed load: prompts drawn from a few prefixes with suffixes of their own, in two cache
      * scopes, more of them than slots, some cancelled at once. Whatever was copied, waited for or
