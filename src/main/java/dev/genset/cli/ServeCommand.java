@@ -41,7 +41,8 @@ final class ServeCommand implements Callable<Integer> {
             + "(5m, 30s, 1h; 0 unloads at once, -1 keeps it loaded; a request's keep_alive overrides it; default: ${DEFAULT-VALUE}).")
     String keepAlive;
 
-    @Option(names = "--memory-budget", paramLabel = "BYTES", description = "Memory all loaded models may take together (e.g. 8G); the least recently used idle model is unloaded to make room (default: unlimited).")
+    @Option(names = "--memory-budget", paramLabel = "BYTES", description = "Memory all loaded models may take together (e.g. 8G), each counted as its file and its slots' KV caches; "
+            + "the least recently used idle model is unloaded to make room (default: unlimited).")
     String memoryBudget;
 
     @Option(names = {"-np", "--parallel"}, paramLabel = "N", defaultValue = "4", description = "Sequences decoded together per model (slots; default: ${DEFAULT-VALUE}).")

@@ -52,7 +52,7 @@ final class ModelRegistry implements AutoCloseable {
             configured.put(id, p);
         }
         this.manager = ModelManager.<ServedModel>builder(this::pathOf, this::load)
-                .keepAlive(options.keepAlive()).memoryBudget(options.memoryBudget()).build();
+                .keepAlive(options.keepAlive()).memoryBudget(options.memoryBudget()).sizer(p -> ServedModel.memoryNeeded(p, config)).build();
     }
 
     /** Starts loading the configured models, kept loaded until a request's keep_alive says otherwise. */

@@ -61,7 +61,7 @@ final class ServedModel implements AutoCloseable {
     private void load() {
         try {
             Model m = Model.load(path);
-            int ctx = config.contextSize() != null ? config.contextSize() : Math.min(m.config().contextLength(), 4096);
+            int ctx = contextSize(m.config(), config);
             Parallel p = new Parallel(config.threads());
             Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity(),
                     promptCacheBytes(config.promptCacheBytes())));
@@ -83,6 +83,27 @@ final class ServedModel implements AutoCloseable {
             failure = e.getMessage() == null ? e.toString() : e.getMessage();
             state = State.FAILED;
             System.getLogger("genset.serve").log(System.Logger.Level.ERROR, "cannot load " + path + ": " + failure);
+        }
+    }
+
+    /** The context of each slot: as configured, else the model's, at most 4096. */
+    static int contextSize(dev.genset.engine.model.ModelConfig model, ServerConfig config) {
+        return config.contextSize() != null ? config.contextSize() : Math.min(model.contextLength(), 4096);
+    }
+
+    /**
+     * The memory a model takes once loaded, for the memory budget: its file (the weights, mapped or
+     * repacked once with the file's pages released) and its slots' KV caches. The prompt cache is
+     * left out: the heap drops it under pressure. A file whose header cannot be read counts as its
+     * size (loading it will say what is wrong).
+     */
+    static long memoryNeeded(Path path, ServerConfig config) throws java.io.IOException {
+        long file = java.nio.file.Files.size(path);
+        try (GgufFile gguf = GgufFile.open(path)) {
+            var model = dev.genset.engine.model.ModelConfig.fromGguf(gguf);
+            return file + 2L * model.layers() * model.kvDim() * Float.BYTES * contextSize(model, config) * config.parallel();
+        } catch (RuntimeException unreadable) {
+            return file;
         }
     }
 
