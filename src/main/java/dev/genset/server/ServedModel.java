@@ -108,11 +108,14 @@ final class ServedModel implements AutoCloseable {
     }
 
     /**
-     * The prompt cache's size: as asked, but at most half the Java heap's limit (the cache lives
-     * on the heap, beside the slots' KV caches; its entries are dropped under pressure anyway).
+     * The prompt cache's size: as asked, but at most a quarter of the machine's memory (it lives
+     * outside the Java heap, filled as slots move on, and llama.cpp's default of 8 GiB is more
+     * than many machines can spare beside their models).
      */
     static long promptCacheBytes(long asked) {
-        return Math.min(asked, Runtime.getRuntime().maxMemory() / 2);
+        long physical = java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getTotalMemorySize() : Runtime.getRuntime().maxMemory() * 4;
+        return Math.min(asked, physical / 4);
     }
 
     /** Blocks until loading ends (tests, startup with --wait). */

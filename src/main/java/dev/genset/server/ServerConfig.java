@@ -21,7 +21,7 @@ import java.util.List;
  * @param warmup         run each model's forward pass once at load, before it is ready, so the JIT compiles its
  *                       kernels then and not during the first request (as llama.cpp's server does; --no-warmup)
  * @param promptCacheBytes bytes per model of computed prompts kept after their slot moved on, for later prompts
- *                       that start the same way (llama.cpp's --cache-ram); at most half the Java heap; 0 for none
+ *                       that start the same way (llama.cpp's --cache-ram); at most a quarter of the machine's memory; 0 for none
  */
 public record ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,
                            int batchSize, int queueCapacity, Duration requestTimeout, long maxBodyBytes, Duration shutdownGrace,

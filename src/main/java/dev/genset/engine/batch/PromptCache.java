@@ -1,13 +1,14 @@
 package dev.genset.engine.batch;
 
 import dev.genset.engine.model.KvCache;
+import dev.genset.engine.tensor.UninitializedMemory;
 
-import java.lang.ref.SoftReference;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.IntFunction;
 
 /**
  * Computed prompts kept after their slot has moved on to another one, so a later prompt that
@@ -15,34 +16,37 @@ import java.util.function.IntFunction;
  * copies their keys and values instead of computing them again. What llama.cpp's server keeps in
  * host memory with {@code --cache-ram}, and vLLM in the blocks it has not reused yet.
  *
- * <p>Bounded by bytes; the least recently used entries go first. Each entry's keys and values are
- * held softly: under heap pressure the collector drops them rather than let another allocation
- * fail, and a dropped entry is forgotten when next looked at. Entries are kept per cache scope and
- * found only within it. Used by the scheduler thread alone.
+ * <p>Bounded by bytes; the least recently used entries go first. The keys and values live outside
+ * the Java heap, each entry in memory of its own, freed when it is dropped: gigabytes of them on
+ * the heap would be copied about by every full collection, stopping the scheduler for as long.
+ * Entries are kept per cache scope and found only within it. Used by the scheduler thread alone,
+ * which owns their memory; {@link #clear} frees it all.
  */
 final class PromptCache {
 
     /** Prompts shorter than this are not worth an entry (the scheduler copies 16 tokens or more). */
     static final int MIN_TOKENS = 16;
 
-    /** A kept prompt: its tokens and, while the heap allows, their keys and values. */
+    /** A kept prompt: its tokens and their keys and values ({@link KvCache#save}'s layout). */
     static final class Entry {
         final int[] tokens;
         final String scope;
         final long bytes;
-        private final SoftReference<KvCache> kv;
+        private final Arena arena;
+        private final MemorySegment kv;
         long lastUsed;
 
-        Entry(int[] tokens, String scope, long bytes, KvCache kv) {
+        Entry(int[] tokens, String scope, Arena arena, MemorySegment kv) {
             this.tokens = tokens;
             this.scope = scope;
-            this.bytes = bytes;
-            this.kv = new SoftReference<>(kv);
+            this.arena = arena;
+            this.kv = kv;
+            this.bytes = kv.byteSize();
         }
 
-        /** The keys and values, or null once the collector has dropped them. */
-        KvCache cache() {
-            return kv.get();
+        /** Fills {@code into}'s positions from its length up to {@code end} from this entry. */
+        void restore(KvCache into, int end) {
+            into.restore(kv, tokens.length, end);
         }
     }
 
@@ -50,21 +54,13 @@ final class PromptCache {
     record Match(Entry entry, int common) {}
 
     private final long budget;
-    private final long bytesPerToken;
-    private final IntFunction<KvCache> newCache;
     private final List<Entry> entries = new ArrayList<>();
     private long used, clock;
 
-    /**
-     * @param budget        bytes the kept keys and values may take together; 0 keeps nothing
-     * @param bytesPerToken bytes one position's keys and values take (all layers)
-     * @param newCache      makes an empty KV cache of the given number of positions
-     */
-    PromptCache(long budget, long bytesPerToken, IntFunction<KvCache> newCache) {
+    /** @param budget bytes the kept keys and values may take together; 0 keeps nothing */
+    PromptCache(long budget) {
         if (budget < 0) throw new IllegalArgumentException("the prompt cache's size must be >= 0");
         this.budget = budget;
-        this.bytesPerToken = bytesPerToken;
-        this.newCache = newCache;
     }
 
     /**
@@ -73,15 +69,11 @@ final class PromptCache {
      * replaced. Returns whether a new entry was made.
      */
     boolean save(int[] tokens, int length, String scope, KvCache from) {
-        long bytes = length * bytesPerToken;
+        long bytes = length * from.bytesPerPosition();
         if (length < MIN_TOKENS || bytes > budget || length > from.length()) return false;
         for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
             Entry e = it.next();
             if (!Objects.equals(e.scope, scope)) continue;
-            if (e.cache() == null) {
-                remove(it, e);
-                continue;
-            }
             int common = commonPrefix(e.tokens, e.tokens.length, tokens, length);
             if (common == length) {  // already held, by this entry or a longer one
                 e.lastUsed = ++clock;
@@ -90,14 +82,17 @@ final class PromptCache {
             if (common == e.tokens.length) remove(it, e);  // the new entry holds all of it
         }
         while (used + bytes > budget) evictLeastRecentlyUsed();
-        KvCache kv;
+        Arena arena = Arena.ofConfined();
+        MemorySegment kv;
         try {
-            kv = newCache.apply(length);
-        } catch (OutOfMemoryError heapFull) {
-            return false;  // a cache: better to keep nothing than to take the heap others need
+            kv = UninitializedMemory.allocate(arena, bytes);
+            from.save(kv, length);
+        } catch (OutOfMemoryError | RuntimeException e) {
+            arena.close();
+            if (e instanceof OutOfMemoryError) return false;  // a cache: better to keep nothing than to take memory others need
+            throw e;
         }
-        kv.copyFrom(from, length);
-        Entry e = new Entry(java.util.Arrays.copyOf(tokens, length), scope, bytes, kv);
+        Entry e = new Entry(java.util.Arrays.copyOf(tokens, length), scope, arena, kv);
         e.lastUsed = ++clock;
         entries.add(e);
         used += bytes;
@@ -113,10 +108,6 @@ final class PromptCache {
             if (!Objects.equals(e.scope, scope)) continue;
             int common = commonPrefix(e.tokens, e.tokens.length, prompt, prompt.length);
             if (common <= bestCommon) continue;
-            if (e.cache() == null) {
-                remove(it, e);
-                continue;
-            }
             best = e;
             bestCommon = common;
         }
@@ -142,16 +133,25 @@ final class PromptCache {
         return n;
     }
 
+    /** Frees every entry (the scheduler stopping). */
+    void clear() {
+        for (Entry e : entries) e.arena.close();
+        entries.clear();
+        used = 0;
+    }
+
     private void evictLeastRecentlyUsed() {
         Entry oldest = null;
         for (Entry e : entries) if (oldest == null || e.lastUsed < oldest.lastUsed) oldest = e;
         entries.remove(oldest);
         used -= oldest.bytes;
+        oldest.arena.close();
     }
 
     private void remove(Iterator<Entry> it, Entry e) {
         it.remove();
         used -= e.bytes;
+        e.arena.close();
     }
 
     private static int commonPrefix(int[] a, int aLength, int[] b, int bLength) {

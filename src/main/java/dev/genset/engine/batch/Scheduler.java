@@ -124,8 +124,7 @@ public final class Scheduler implements AutoCloseable {
         this.transformer = model.newTransformer(pool, rows);
         this.slots = new Slot[config.slots()];
         for (int i = 0; i < slots.length; i++) slots[i] = new Slot(i, model.newCache(config.contextSize()));
-        long bytesPerToken = 2L * model.config().layers() * model.config().kvDim() * Float.BYTES;
-        this.promptCache = new PromptCache(config.promptCacheBytes(), bytesPerToken, model::newCache);
+        this.promptCache = new PromptCache(config.promptCacheBytes());
         rowTokens = new int[rows];
         rowPositions = new int[rows];
         rowCaches = new KvCache[rows];
@@ -281,6 +280,8 @@ public final class Scheduler implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            promptCache.clear();  // its memory is this thread's
+            promptCacheChanged();
             // Whatever is left ends now.
             for (Slot s : slots) if (s.run != null) finish(s, FinishReason.CANCELLED, false);
             lock.lock();
@@ -515,18 +516,11 @@ public final class Scheduler implements AutoCloseable {
             }
         }
         PromptCache.Match kept = promptCache.entries() == 0 ? null : promptCache.longest(prompt, r.cacheScope());
-        promptCacheChanged();  // it forgets entries the collector dropped
-        boolean restored = false;
-        if (kept != null && sharable(kept.common(), prompt) > best) {
-            KvCache c = kept.entry().cache();
-            if (c != null) {
-                from = c;
-                best = sharable(kept.common(), prompt);
-                restored = true;
-            }
-        }
-        if (from == null || !worthSharing(best, prompt.length)) return;
-        s.cache.copyFrom(from, best);
+        boolean restored = kept != null && sharable(kept.common(), prompt) > best;
+        if (restored) best = sharable(kept.common(), prompt);
+        if (!restored && from == null || !worthSharing(best, prompt.length)) return;
+        if (restored) kept.entry().restore(s.cache, best);
+        else s.cache.copyFrom(from, best);
         for (int p = run.promptPos; p < best; p++) s.tokens.add(prompt[p]);
         if (restored) {
             promptCache.touch(kept.entry());

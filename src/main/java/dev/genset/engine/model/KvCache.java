@@ -1,5 +1,8 @@
 package dev.genset.engine.model;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * The keys and values one sequence has computed so far, per layer, for positions [0, capacity).
  * Sized to the context the caller asks for, not the model's training context.
@@ -50,6 +53,46 @@ public final class KvCache {
         for (int l = 0; l < keys.length; l++) {
             System.arraycopy(other.keys[l], from, keys[l], from, count);
             System.arraycopy(other.values[l], from, values[l], from, count);
+        }
+        length = end;
+    }
+
+    /** Bytes one position's keys and values take, over every layer. */
+    public long bytesPerPosition() {
+        return 2L * keys.length * (keys[0].length / capacity) * Float.BYTES;
+    }
+
+    /**
+     * Writes positions [0, end) to {@code dst} ({@code end * bytesPerPosition()} bytes), layer by
+     * layer, each layer's keys then its values: a copy kept outside the heap that {@link #restore}
+     * reads back.
+     */
+    public void save(MemorySegment dst, int end) {
+        if (end < 0 || end > length) throw new IllegalArgumentException("cannot save positions up to " + end + " of " + length);
+        int kvDim = keys[0].length / capacity, count = end * kvDim;
+        if (dst.byteSize() < end * bytesPerPosition()) throw new IllegalArgumentException("the copy needs " + end * bytesPerPosition() + " bytes");
+        long at = 0;
+        for (int l = 0; l < keys.length; l++) {
+            MemorySegment.copy(keys[l], 0, dst, ValueLayout.JAVA_FLOAT, at, count);
+            at += (long) count * Float.BYTES;
+            MemorySegment.copy(values[l], 0, dst, ValueLayout.JAVA_FLOAT, at, count);
+            at += (long) count * Float.BYTES;
+        }
+    }
+
+    /**
+     * Fills positions [length, end) from a copy {@link #save} made of {@code saved} positions of a
+     * cache of the same model, as if this sequence had computed them (see {@link #copyFrom}).
+     */
+    public void restore(MemorySegment src, int saved, int end) {
+        if (end > saved || end > capacity || end < length)
+            throw new IllegalArgumentException("cannot restore positions up to " + end + " (this cache holds " + length + ", the copy " + saved + ")");
+        if (src.byteSize() != saved * bytesPerPosition()) throw new IllegalArgumentException("a copy of another model's cache");
+        int kvDim = keys[0].length / capacity, from = length * kvDim, count = (end - length) * kvDim;
+        long layerBytes = (long) saved * kvDim * Float.BYTES;
+        for (int l = 0; l < keys.length; l++) {
+            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, 2 * l * layerBytes + (long) from * Float.BYTES, keys[l], from, count);
+            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, (2 * l + 1) * layerBytes + (long) from * Float.BYTES, values[l], from, count);
         }
         length = end;
     }

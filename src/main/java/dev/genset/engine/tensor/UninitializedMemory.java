@@ -15,7 +15,7 @@ import java.lang.invoke.MethodHandle;
  * from the kernel as untouched pages, so their first write is the packing's own. Freed when the
  * arena closes. Falls back to {@link Arena#allocate} where native access is not enabled.
  */
-final class UninitializedMemory {
+public final class UninitializedMemory {
     private UninitializedMemory() {}
 
     private static final long ALIGN = 64;
@@ -44,7 +44,7 @@ final class UninitializedMemory {
     }
 
     /** {@code bytes} bytes aligned to 64, contents undefined, freed when {@code arena} closes. */
-    static MemorySegment allocate(Arena arena, long bytes) {
+    public static MemorySegment allocate(Arena arena, long bytes) {
         if (ALIGNED_ALLOC == null) return arena.allocate(bytes, ALIGN);
         long size = Math.max(ALIGN, (bytes + ALIGN - 1) / ALIGN * ALIGN);  // aligned_alloc wants a multiple of the alignment
         MemorySegment block;

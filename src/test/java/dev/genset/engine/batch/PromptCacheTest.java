@@ -50,7 +50,7 @@ class PromptCacheTest {
     }
 
     PromptCache cacheOf(int tokens) {
-        return new PromptCache(tokens * bytesPerToken, bytesPerToken, model::newCache);
+        return new PromptCache(tokens * bytesPerToken);
     }
 
     @Test
@@ -80,7 +80,7 @@ class PromptCacheTest {
         KvCache original = computed(a);
         c.save(a, a.length, null, original);
         KvCache restored = model.newCache(64);
-        restored.copyFrom(c.longest(a, null).entry().cache(), 19);
+        c.longest(a, null).entry().restore(restored, 19);
         KvCache recomputed = computed(Arrays.copyOf(a, 19));
         assertThat(restored.length()).isEqualTo(19);
         // continuing both from position 19 gives the same logits
@@ -112,12 +112,26 @@ class PromptCacheTest {
     }
 
     @Test
+    void aRestoreContinuesWhereTheCacheStands() {
+        PromptCache c = cacheOf(100);
+        int[] a = tokens(10, 30);
+        c.save(a, a.length, null, computed(a));
+        KvCache partly = computed(Arrays.copyOf(a, 12));  // holds the first 12 already
+        c.longest(a, null).entry().restore(partly, 29);
+        KvCache whole = computed(Arrays.copyOf(a, 29));
+        assertThat(next(partly, a[29])).isEqualTo(next(whole, a[29]));
+        c.clear();
+        assertThat(c.entries()).isZero();
+        assertThat(c.bytes()).isZero();
+    }
+
+    @Test
     void refusesWhatIsTooShortOrTooLarge() {
         PromptCache c = cacheOf(30);
         int[] shortOne = tokens(10, PromptCache.MIN_TOKENS - 1), large = tokens(10, 40);
         assertThat(c.save(shortOne, shortOne.length, null, computed(shortOne))).isFalse();
         assertThat(c.save(large, large.length, null, computed(large))).as("over the whole budget").isFalse();
-        PromptCache none = new PromptCache(0, bytesPerToken, model::newCache);
+        PromptCache none = new PromptCache(0);
         int[] a = tokens(10, 20);
         assertThat(none.save(a, a.length, null, computed(a))).isFalse();
         assertThat(c.entries() + none.entries()).isZero();

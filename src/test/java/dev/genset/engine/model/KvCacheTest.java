@@ -34,6 +34,33 @@ class KvCacheTest {
         }
     }
 
+    /** A prefix saved outside the heap and restored continues as a computed one; bad ranges and sizes are refused. */
+    @Test
+    void aSavedPrefixRestoresAsComputed() throws Exception {
+        try (Model model = Model.load(TestFiles.storiesModel()); Parallel pool = new Parallel(2);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            Transformer t = model.newTransformer(pool, 8);
+            int vocab = model.config().vocabSize();
+            int[] prompt = GreedyConformanceTest.PROMPT;
+            KvCache computed = model.newCache(16), restored = model.newCache(16);
+            float[] want = new float[vocab], got = new float[vocab];
+            t.forward(prompt.length, prompt, new int[] {0, 1, 2, 3, 4}, filled(prompt.length, computed), last(prompt.length), want);
+            var saved = arena.allocate(4 * computed.bytesPerPosition());
+            computed.save(saved, 4);
+            restored.restore(saved, 4, 4);
+            t.forward(1, new int[] {prompt[4]}, new int[] {4}, filled(1, restored), last(1), got);
+            assertThat(got).containsExactly(want);
+
+            KvCache fresh = model.newCache(16);
+            assertThatThrownBy(() -> computed.save(saved, 6)).as("beyond what it holds").isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> computed.save(arena.allocate(8), 4)).as("too small").isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> fresh.restore(saved, 4, 5)).as("beyond the copy").isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> fresh.restore(saved.asSlice(0, 3 * computed.bytesPerPosition()), 4, 2))
+                    .as("a copy of another size").isInstanceOf(IllegalArgumentException.class);
+            assertThat(fresh.length()).isZero();
+        }
+    }
+
     private static KvCache[] filled(int n, KvCache cache) {
         KvCache[] caches = new KvCache[n];
         Arrays.fill(caches, cache);
