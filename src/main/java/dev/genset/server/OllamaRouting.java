@@ -204,7 +204,7 @@ final class OllamaRouting {
     private static final class NdjsonSink extends ClientStream implements ResponseSink {
         private final String model;
         private final boolean chat;
-        private final StringBuilder pending = new StringBuilder();
+        private final SseData lines = new SseData();
         String finishReason;
         /** Tool calls streamed in pieces, by index: OpenAI's shape, arguments joined. */
         final ArrayNode toolCalls = Json.MAPPER.createArrayNode();
@@ -222,12 +222,7 @@ final class OllamaRouting {
 
         @Override
         public void chunk(byte[] data) throws IOException {
-            pending.append(new String(data, StandardCharsets.UTF_8));
-            for (int nl; (nl = pending.indexOf("\n")) >= 0; ) {
-                String l = pending.substring(0, nl).trim();
-                pending.delete(0, nl + 1);
-                if (!l.startsWith("data:")) continue;
-                String payload = l.substring(5).trim();
+            for (String payload : lines.feed(data)) {
                 if (payload.isEmpty() || payload.equals("[DONE]")) continue;
                 JsonNode event;
                 try {

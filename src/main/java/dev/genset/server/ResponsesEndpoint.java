@@ -217,7 +217,7 @@ final class ResponsesEndpoint {
      */
     static final class ResponsesStream extends ClientStream implements ResponseSink {
         private final ResponseObject r;
-        private final StringBuilder pending = new StringBuilder();
+        private final SseData lines = new SseData();
         private int sequence;
         private boolean completed, failed;
 
@@ -242,12 +242,8 @@ final class ResponsesEndpoint {
 
         @Override
         public void chunk(byte[] data) throws IOException {
-            pending.append(new String(data, StandardCharsets.UTF_8));
-            for (int end; (end = pending.indexOf("\n")) >= 0; ) {
-                String line = pending.substring(0, end).trim();
-                pending.delete(0, end + 1);
-                if (!line.startsWith("data:") || completed || failed) continue;
-                String payload = line.substring(5).trim();
+            for (String payload : lines.feed(data)) {
+                if (completed || failed) continue;
                 if (payload.equals("[DONE]")) {
                     finish();
                     continue;
