@@ -37,8 +37,6 @@ final class ResponsesEndpoint {
     private static final Set<String> PASSED_TO_CHAT = Set.of("model", "temperature", "top_p", "parallel_tool_calls", "user", "keep_alive",
             "seed", "top_k", "min_p", "repeat_penalty", "repeat_last_n", "presence_penalty", "frequency_penalty", "stop", "logit_bias",
             "ignore_eos", "cache_salt");
-    private static final Set<String> INCLUDABLE = Set.of("message.output_text.logprobs", "reasoning.encrypted_content", "web_search_call.action.sources",
-            "code_interpreter_call.outputs", "computer_call_output.output.image_url", "file_search_call.results", "message.input_image.image_url");
 
     private final OpenAiEndpoints openai;
     private final Upstream upstream;
@@ -86,9 +84,8 @@ final class ResponsesEndpoint {
         ResponsesInput.format(j, chat);
         Integer topLogprobs = j.integer("top_logprobs", 0, 20);
         List<String> includeList = j.stringOrStrings("include", 16);
+        // only the output's logprobs can be included here; other values name what this server has none of (hosted tools, reasoning)
         Set<String> include = includeList == null ? Set.of() : new HashSet<>(includeList);
-        for (String i : include)
-            if (!INCLUDABLE.contains(i)) throw ApiException.invalid("include", "invalid_value", "Invalid value for 'include': '" + i + "'.");
         if (include.contains("message.output_text.logprobs") || topLogprobs != null && topLogprobs > 0) {
             chat.put("logprobs", true);
             if (topLogprobs != null) chat.put("top_logprobs", topLogprobs);
