@@ -146,6 +146,24 @@ class ResponsesApiTest {
     }
 
     @Test
+    void logprobsComeWithTheTextWhenIncluded() throws Exception {
+        var r = s.post("/v1/responses", "{\"model\":\"stories260K\",\"input\":\"Once upon a time\",\"max_output_tokens\":5,\"temperature\":0,"
+                + "\"include\":[\"message.output_text.logprobs\",\"reasoning.encrypted_content\"],\"top_logprobs\":2}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        JsonNode lp = r.json().at("/output/0/content/0/logprobs");
+        assertThat(lp.size()).isEqualTo(r.json().at("/usage/output_tokens").asInt());
+        StringBuilder tokens = new StringBuilder();
+        for (JsonNode t : lp) {
+            assertThat(t.get("logprob").asDouble()).isLessThanOrEqualTo(0);
+            assertThat(t.get("top_logprobs")).hasSize(2);
+            tokens.append(t.get("token").asText());
+        }
+        assertThat(tokens.toString()).isEqualTo(r.json().at("/output/0/content/0/text").asText());
+        var plain = s.post("/v1/responses", "{\"model\":\"stories260K\",\"input\":\"Once upon a time\",\"max_output_tokens\":5,\"temperature\":0}");
+        assertThat(plain.json().at("/output/0/content/0/logprobs")).as("not asked for").isEmpty();
+    }
+
+    @Test
     void autoTruncationDropsTheOldestTurnsToFit() throws Exception {
         var input = TestServer.JSON.createArrayNode();
         String turn = "Once upon a time there was a little girl named Lily. She loved to play outside in the park with her friends. ".repeat(3);
