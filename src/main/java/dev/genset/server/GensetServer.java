@@ -85,7 +85,8 @@ public final class GensetServer implements AutoCloseable {
         }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
         this.openai = new OpenAiEndpoints(models, metrics, config.requestTimeout(), upstream);
         this.embeddings = new EmbeddingsEndpoint(upstream, metrics);
-        this.responses = new ResponsesEndpoint(openai, upstream, new ResponseStore(RESPONSES_KEPT, RESPONSES_CHARS), () -> {
+        this.responses = new ResponsesEndpoint(openai, upstream, gateway == null ? new ResponseStore.InMemory(RESPONSES_KEPT, RESPONSES_CHARS)
+                : new ResponseStore.InDatabase(new dev.genset.store.StoredResponses(gateway.store()), RESPONSES_RETENTION), () -> {
             try {
                 return models.idOf(null);
             } catch (ApiException none) {
@@ -207,10 +208,12 @@ public final class GensetServer implements AutoCloseable {
                 });
     }
 
-    /** Responses kept for previous_response_id and GET /v1/responses/{id}, the least recently used dropped beyond this. */
+    /** Without a database, responses kept for previous_response_id and GET /v1/responses/{id}, the least recently used dropped beyond this... */
     static final int RESPONSES_KEPT = 10_000;
     /** ... and beyond this many characters of their JSON together (conversations grow with every turn). */
     static final long RESPONSES_CHARS = 256L << 20;
+    /** With a database, responses are kept there this long, as OpenAI keeps them. */
+    static final java.time.Duration RESPONSES_RETENTION = java.time.Duration.ofDays(30);
 
     @FunctionalInterface
     interface Endpoint {

@@ -19,8 +19,8 @@ import java.util.Set;
  * completions' shape and runs the chat path (a model served here, or routed upstream by the gateway
  * with fallback, metered and booked as a chat request is); its answer comes back as a response
  * object, or streamed as the Responses API's typed events as it is generated. Responses are kept
- * (unless {@code store} is false) for {@code previous_response_id}, which continues the
- * conversation they ended, within their owner's scope.
+ * ({@link ResponseStore}: the database, else memory; unless {@code store} is false) for
+ * {@code previous_response_id}, which continues the conversation they ended, within their owner's scope.
  *
  * <p>Function tools, {@code tool_choice}, {@code text.format} (JSON mode and schemas, enforced by
  * constrained decoding), logprobs and the sampling parameters map onto chat's; hosted tools (web or

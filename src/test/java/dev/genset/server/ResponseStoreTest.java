@@ -16,7 +16,7 @@ class ResponseStoreTest {
 
     @Test
     void keepsTheMostRecentlyUsedWithinItsCount() {
-        ResponseStore store = new ResponseStore(2, 1 << 20);
+        ResponseStore store = new ResponseStore.InMemory(2, 1 << 20);
         store.put("a", entry(null, "a"));
         store.put("b", entry(null, "b"));
         assertThat(store.get("a", null)).isNotNull();  // b is now the least recently used
@@ -28,7 +28,7 @@ class ResponseStoreTest {
 
     @Test
     void keepsWithinItsSize() {
-        ResponseStore store = new ResponseStore(100, 200);
+        ResponseStore store = new ResponseStore.InMemory(100, 200);
         store.put("a", entry(null, "x".repeat(40)));
         store.put("b", entry(null, "y".repeat(40)));
         assertThat(store.get("a", null)).as("two no longer fit").isNull();
@@ -40,7 +40,7 @@ class ResponseStoreTest {
 
     @Test
     void anotherOwnerFindsNothing() {
-        ResponseStore store = new ResponseStore(10, 1 << 20);
+        ResponseStore store = new ResponseStore.InMemory(10, 1 << 20);
         store.put("a", entry("key 1", "a"));
         assertThat(store.get("a", "key 2")).isNull();
         assertThat(store.get("a", null)).isNull();

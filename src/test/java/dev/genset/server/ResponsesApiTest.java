@@ -237,6 +237,28 @@ class ResponsesApiTest {
         assertThat(events.getLast()).isEqualTo("response.completed");
     }
 
+    /** With a database, kept responses outlive the server that answered them and are found by another server on it. */
+    @Test
+    void keptResponsesLiveInTheDatabase(@TempDir Path dir) throws Exception {
+        Database db = Database.sqlite(dir.resolve("genset.db"));
+        String body = "{\"model\":\"stories260K\",\"input\":\"Tell me about Lily.\",\"max_output_tokens\":8,\"temperature\":0}";
+        TestServer.Reply first;
+        try (Gateway gateway = Gateway.open(GatewayConfig.of(db)); TestServer one = new TestServer(c -> c, gateway)) {
+            first = one.post("/v1/responses", body);
+            assertThat(first.status()).isEqualTo(200);
+        }
+        String id = first.json().get("id").asText();
+        try (Gateway gateway = Gateway.open(GatewayConfig.of(db)); TestServer two = new TestServer(c -> c, gateway)) {
+            var kept = two.get("/v1/responses/" + id);
+            assertThat(kept.status()).isEqualTo(200);
+            assertThat(kept.json().at("/output/0/content/0/text").asText()).isEqualTo(first.json().at("/output/0/content/0/text").asText());
+            var next = two.post("/v1/responses", "{\"model\":\"stories260K\",\"input\":\"And then?\",\"previous_response_id\":\"" + id
+                    + "\",\"max_output_tokens\":4,\"temperature\":0}");
+            assertThat(next.status()).as(next.raw().body()).isEqualTo(200);
+            assertThat(next.json().at("/usage/input_tokens").asInt()).isGreaterThan(first.json().at("/usage/input_tokens").asInt());
+        }
+    }
+
     /** With API keys, a kept response belongs to its key's scope: another key neither reads nor continues it. */
     @Test
     void keptResponsesStayWithTheirOwner(@TempDir Path dir) throws Exception {
