@@ -176,6 +176,8 @@ public final class GensetServer implements AutoCloseable {
                 .post("/responses", handler("responses", true, responses::create))
                 .get("/v1/responses/{id}", (req, res) -> handler("responses", false,
                         (b, rs, c) -> responses.get(req.path().pathParameters().get("id"), rs, c)).handle(req, res))
+                .get("/v1/responses/{id}/input_items", (req, res) -> handler("responses", false,
+                        (b, rs, c) -> responses.inputItems(req.path().pathParameters().get("id"), query(req), rs, c)).handle(req, res))
                 .delete("/v1/responses/{id}", (req, res) -> handler("responses", false,
                         (b, rs, c) -> responses.delete(req.path().pathParameters().get("id"), rs, c)).handle(req, res))
                 .post("/v1/embeddings", handler("embeddings", true, embeddings::embeddings))
@@ -214,6 +216,13 @@ public final class GensetServer implements AutoCloseable {
     static final long RESPONSES_CHARS = 256L << 20;
     /** With a database, responses are kept there this long, as OpenAI keeps them. */
     static final java.time.Duration RESPONSES_RETENTION = java.time.Duration.ofDays(30);
+
+    /** A request's query parameters, the first value of each. */
+    private static java.util.Map<String, String> query(ServerRequest req) {
+        java.util.Map<String, String> q = new java.util.HashMap<>();
+        for (String name : req.query().names()) q.put(name, req.query().first(name).orElse(""));
+        return q;
+    }
 
     @FunctionalInterface
     interface Endpoint {

@@ -20,8 +20,8 @@ import java.util.Objects;
  * (not found, rather than forbidden: ids are not to be probed).
  */
 sealed interface ResponseStore permits ResponseStore.InMemory, ResponseStore.InDatabase {
-    /** A kept response: the object as sent, and the messages a follow-up continues from. */
-    record Entry(String owner, ObjectNode response, ArrayNode conversation) {}
+    /** A kept response: the object as sent, the messages a follow-up continues from, and its request's input items. */
+    record Entry(String owner, ObjectNode response, ArrayNode conversation, ArrayNode inputItems) {}
 
     void put(String id, Entry e);
 
@@ -49,7 +49,7 @@ sealed interface ResponseStore permits ResponseStore.InMemory, ResponseStore.InD
 
         @Override
         public synchronized void put(String id, Entry e) {
-            long size = Json.write(e.response()).length() + Json.write(e.conversation()).length();
+            long size = Json.write(e.response()).length() + Json.write(e.conversation()).length() + Json.write(e.inputItems()).length();
             if (size > maxChars) return;  // a conversation larger than the whole store is not kept
             remove(id);
             entries.put(id, e);
@@ -94,7 +94,7 @@ sealed interface ResponseStore permits ResponseStore.InMemory, ResponseStore.InD
         @Override
         public void put(String id, Entry e) {
             long now = System.currentTimeMillis();
-            table.put(id, e.owner(), now, Json.write(e.response()), Json.write(e.conversation()));
+            table.put(id, e.owner(), now, new StoredResponses.Row(Json.write(e.response()), Json.write(e.conversation()), Json.write(e.inputItems())));
             if (now - lastPrune > 60_000) {  // at most once a minute, by whichever request comes
                 lastPrune = now;
                 table.deleteBefore(now - retention.toMillis());
@@ -106,8 +106,9 @@ sealed interface ResponseStore permits ResponseStore.InMemory, ResponseStore.InD
             StoredResponses.Row row = table.get(id, owner);
             if (row == null) return null;
             try {
-                JsonNode response = Json.MAPPER.readTree(row.response()), conversation = Json.MAPPER.readTree(row.conversation());
-                return new Entry(owner, (ObjectNode) response, (ArrayNode) conversation);
+                JsonNode response = Json.MAPPER.readTree(row.response()), conversation = Json.MAPPER.readTree(row.conversation()),
+                        items = Json.MAPPER.readTree(row.inputItems());
+                return new Entry(owner, (ObjectNode) response, (ArrayNode) conversation, (ArrayNode) items);
             } catch (IOException | ClassCastException e) {
                 throw new UncheckedIOException("stored response " + id + " is not readable", e instanceof IOException io ? io : new IOException(e));
             }

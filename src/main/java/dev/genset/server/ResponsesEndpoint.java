@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -69,6 +70,7 @@ final class ResponsesEndpoint {
             conversation.addAll(previous.conversation().deepCopy());
         }
         ResponsesInput.messages(j.get("input"), conversation);
+        ArrayNode inputItems = ResponsesInput.items(j.get("input"));
         ArrayNode messages = chat.putArray("messages");
         JsonNode instructions = j.get("instructions");
         if (instructions != null && !instructions.isNull()) {
@@ -126,7 +128,7 @@ final class ResponsesEndpoint {
                 } else {
                     serveLocally(chat, new Reply.Routed(sink), call, truncation.equals("auto"));
                 }
-                if (sink.completed() && keep) keepResponse(r, conversation, owner);
+                if (sink.completed() && keep) keepResponse(r, conversation, inputItems, owner);
             }
             return;
         }
@@ -139,7 +141,7 @@ final class ResponsesEndpoint {
             answer = Json.MAPPER.readTree(reply.outcome("local").body());
         }
         r.fromChat(answer);
-        if (keep) keepResponse(r, conversation, owner);
+        if (keep) keepResponse(r, conversation, inputItems, owner);
         OpenAiEndpoints.send(res, r.json());
     }
 
@@ -168,9 +170,9 @@ final class ResponsesEndpoint {
         return true;
     }
 
-    private void keepResponse(ResponseObject r, ArrayNode conversation, String owner) {
+    private void keepResponse(ResponseObject r, ArrayNode conversation, ArrayNode inputItems, String owner) {
         conversation.add(r.assistantMessage());
-        store.put(r.id, new ResponseStore.Entry(owner, r.json().deepCopy(), conversation));
+        store.put(r.id, new ResponseStore.Entry(owner, r.json().deepCopy(), conversation, inputItems));
     }
 
     /** A routed stream that failed before its first event: the upstream's error as the client's. */
@@ -197,6 +199,42 @@ final class ResponsesEndpoint {
     void delete(String id, ServerResponse res, Call call) {
         if (!store.delete(id, call.meter().cacheScope(null))) throw notFound(id);
         OpenAiEndpoints.send(res, Json.MAPPER.createObjectNode().put("id", id).put("object", "response").put("deleted", true));
+    }
+
+    /**
+     * {@code GET /v1/responses/{id}/input_items}: the response's input items, newest first unless
+     * {@code order=asc}, {@code limit} (1 to 100, default 20) at a time after the item {@code after}.
+     */
+    void inputItems(String id, Map<String, String> query, ServerResponse res, Call call) {
+        ResponseStore.Entry e = store.get(id, call.meter().cacheScope(null));
+        if (e == null) throw notFound(id);
+        String order = query.getOrDefault("order", "desc");
+        if (!order.equals("asc") && !order.equals("desc"))
+            throw ApiException.invalid("order", "invalid_value", "Invalid value: '" + order + "'. Supported values are: 'asc' and 'desc'.");
+        int limit;
+        try {
+            limit = Integer.parseInt(query.getOrDefault("limit", "20"));
+        } catch (NumberFormatException notANumber) {
+            throw ApiException.invalid("limit", "invalid_type", "Invalid 'limit': expected an integer.");
+        }
+        if (limit < 1 || limit > 100) throw ApiException.invalid("limit", "invalid_value", "Invalid 'limit': it must be between 1 and 100.");
+        List<JsonNode> items = new java.util.ArrayList<>();
+        e.inputItems().forEach(items::add);
+        if (order.equals("desc")) java.util.Collections.reverse(items);
+        int from = 0;
+        String after = query.get("after");
+        if (after != null) {
+            while (from < items.size() && !items.get(from).path("id").asText().equals(after)) from++;
+            if (from == items.size()) throw ApiException.invalid("after", "invalid_value", "No input item with id '" + after + "' in response '" + id + "'.");
+            from++;
+        }
+        ObjectNode list = Json.MAPPER.createObjectNode().put("object", "list");
+        ArrayNode data = list.putArray("data");
+        for (int i = from; i < Math.min(items.size(), from + limit); i++) data.add(items.get(i));
+        if (data.isEmpty()) list.putNull("first_id").putNull("last_id");
+        else list.put("first_id", data.get(0).path("id").asText()).put("last_id", data.get(data.size() - 1).path("id").asText());
+        list.put("has_more", from + limit < items.size());
+        OpenAiEndpoints.send(res, list);
     }
 
     private static ApiException notFound(String id) {

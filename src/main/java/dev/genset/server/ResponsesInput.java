@@ -67,6 +67,33 @@ final class ResponsesInput {
         }
     }
 
+    /**
+     * The request's input as the Responses API lists it ({@code GET /v1/responses/{id}/input_items}):
+     * each item with its type and an id, a message's text content as parts. Call after
+     * {@link #messages}, which checks the items.
+     */
+    static ArrayNode items(JsonNode input) {
+        ArrayNode out = Json.MAPPER.createArrayNode();
+        if (input == null || input.isNull()) return out;
+        if (input.isTextual()) {
+            ObjectNode m = out.addObject().put("id", "msg_" + OpenAiEndpoints.randomId()).put("type", "message").put("role", "user");
+            m.putArray("content").addObject().put("type", "input_text").put("text", input.textValue());
+            return out;
+        }
+        for (JsonNode given : input) {
+            ObjectNode item = ((ObjectNode) given).deepCopy();
+            String type = item.path("type").asText("message");
+            item.put("type", type);
+            if (!item.hasNonNull("id")) item.put("id", (type.equals("message") ? "msg_" : type.equals("function_call") ? "fc_" : "fco_") + OpenAiEndpoints.randomId());
+            if (type.equals("message") && item.path("content").isTextual()) {
+                String text = item.get("content").textValue();
+                item.putArray("content").addObject().put("type", item.path("role").asText().equals("assistant") ? "output_text" : "input_text").put("text", text);
+            }
+            out.add(item);
+        }
+        return out;
+    }
+
     /** A message's content (a string, or text parts) as one string. */
     private static String content(JsonNode content, String path, String role) {
         if (content == null) throw ApiException.invalid(path, "missing_required_parameter", "Missing required parameter: '" + path + "'.");

@@ -7,7 +7,7 @@ package dev.genset.store;
  */
 public final class StoredResponses {
     /** A kept response's JSON and its conversation's. */
-    public record Row(String response, String conversation) {}
+    public record Row(String response, String conversation, String inputItems) {}
 
     private final Store store;
 
@@ -16,19 +16,19 @@ public final class StoredResponses {
     }
 
     /** Keeps a response ({@code owner} null: no keys); an id kept before is replaced. */
-    public void put(String id, String owner, long createdAtMillis, String response, String conversation) {
+    public void put(String id, String owner, long createdAtMillis, Row row) {
         store.tx(c -> {
             Store.update(c, "DELETE FROM responses WHERE id = ?", id);
-            Store.update(c, "INSERT INTO responses (id, owner, created_at, response, conversation) VALUES (?, ?, ?, ?, ?)",
-                    id, owner(owner), createdAtMillis, response, conversation);
+            Store.update(c, "INSERT INTO responses (id, owner, created_at, response, conversation, input_items) VALUES (?, ?, ?, ?, ?, ?)",
+                    id, owner(owner), createdAtMillis, row.response(), row.conversation(), row.inputItems());
             return null;
         });
     }
 
     /** The owner's response of that id, or null (another's is not found). */
     public Row get(String id, String owner) {
-        return store.call(c -> Store.queryOne(c, "SELECT response, conversation FROM responses WHERE id = ? AND owner = ?",
-                rs -> new Row(rs.getString(1), rs.getString(2)), id, owner(owner)));
+        return store.call(c -> Store.queryOne(c, "SELECT response, conversation, input_items FROM responses WHERE id = ? AND owner = ?",
+                rs -> new Row(rs.getString(1), rs.getString(2), rs.getString(3)), id, owner(owner)));
     }
 
     /** Deletes the owner's response of that id; whether there was one. */

@@ -11,7 +11,7 @@ class ResponseStoreTest {
         ObjectNode response = Json.MAPPER.createObjectNode().put("text", text);
         ArrayNode conversation = Json.MAPPER.createArrayNode();
         conversation.addObject().put("role", "user").put("content", text);
-        return new ResponseStore.Entry(owner, response, conversation);
+        return new ResponseStore.Entry(owner, response, conversation, Json.MAPPER.createArrayNode());
     }
 
     @Test

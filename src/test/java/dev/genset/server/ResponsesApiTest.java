@@ -131,6 +131,33 @@ class ResponsesApiTest {
     }
 
     @Test
+    void inputItemsAreListedAsTheApiListsThem() throws Exception {
+        Response plain = client.responses().create(params("Once upon a time").build());
+        var items = client.responses().inputItems().list(plain.id()).data();
+        assertThat(items).hasSize(1);
+        assertThat(items.getFirst().asResponseInputMessageItem().content().getFirst().asInputText().text()).isEqualTo("Once upon a time");
+
+        var r = s.post("/v1/responses", "{\"model\":\"stories260K\",\"max_output_tokens\":4,\"input\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+                + "{\"role\":\"assistant\",\"content\":\"Hello\"},{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"Story?\"}]}]}");
+        String id = r.json().get("id").asText();
+        var desc = s.get("/v1/responses/" + id + "/input_items");
+        assertThat(desc.status()).isEqualTo(200);
+        assertThat(desc.json().get("data")).hasSize(3);
+        assertThat(desc.json().at("/data/0/content/0/text").asText()).as("newest first").isEqualTo("Story?");
+        assertThat(desc.json().at("/data/1/content/0/type").asText()).isEqualTo("output_text");
+        assertThat(desc.json().get("has_more").asBoolean()).isFalse();
+        var page = s.get("/v1/responses/" + id + "/input_items?order=asc&limit=2");
+        assertThat(page.json().get("data")).hasSize(2);
+        assertThat(page.json().at("/data/0/content/0/text").asText()).isEqualTo("Hi");
+        assertThat(page.json().get("has_more").asBoolean()).isTrue();
+        var rest = s.get("/v1/responses/" + id + "/input_items?order=asc&after=" + page.json().get("last_id").asText());
+        assertThat(rest.json().get("data")).hasSize(1);
+        assertThat(rest.json().at("/data/0/content/0/text").asText()).isEqualTo("Story?");
+        assertThat(s.get("/v1/responses/" + id + "/input_items?limit=0").status()).isEqualTo(400);
+        assertThat(s.get("/v1/responses/resp_nope/input_items").status()).isEqualTo(404);
+    }
+
+    @Test
     void unsupportedToolsAndBadFieldsAreRefused() throws Exception {
         assertThatThrownBy(() -> client.responses().create(params("Hi").background(true).build())).isInstanceOf(BadRequestException.class);
         var r = s.post("/v1/responses", "{\"model\":\"stories260K\",\"input\":\"Hi\",\"tools\":[{\"type\":\"web_search\"}]}");
