@@ -264,6 +264,34 @@ class ResponsesApiTest {
         assertThat(events.getLast()).isEqualTo("response.completed");
     }
 
+    /** A streamed function call as the SDK reads it: every event parses, and the arguments add up to the call. */
+    @Test
+    void theSdkReadsAStreamedFunctionCall() throws Exception {
+        var tool = com.openai.models.responses.FunctionTool.builder().name("get_weather").strict(true)
+                .parameters(com.openai.models.responses.FunctionTool.Parameters.builder()
+                        .putAdditionalProperty("type", com.openai.core.JsonValue.from("object"))
+                        .putAdditionalProperty("properties", com.openai.core.JsonValue.from(java.util.Map.of("city", java.util.Map.of("type", "string", "maxLength", 10))))
+                        .putAdditionalProperty("required", com.openai.core.JsonValue.from(List.of("city")))
+                        .putAdditionalProperty("additionalProperties", com.openai.core.JsonValue.from(false)).build()).build();
+        StringBuilder deltas = new StringBuilder();
+        List<ResponseStreamEvent> events = new ArrayList<>();
+        try (StreamResponse<ResponseStreamEvent> stream = client.responses().createStreaming(params("Weather in Paris?").maxOutputTokens(60)
+                .addTool(tool).toolChoice(com.openai.models.responses.ToolChoiceOptions.REQUIRED).build())) {
+            stream.stream().forEach(e -> {
+                events.add(e);
+                e.functionCallArgumentsDelta().ifPresent(d -> deltas.append(d.delta()));
+            });
+        }
+        var done = events.stream().filter(ResponseStreamEvent::isFunctionCallArgumentsDone).findFirst().orElseThrow().asFunctionCallArgumentsDone();
+        assertThat(done.arguments()).isEqualTo(deltas.toString());
+        assertThat(TestServer.JSON.readTree(done.arguments()).get("city").isTextual()).isTrue();
+        var item = events.stream().filter(ResponseStreamEvent::isOutputItemDone).findFirst().orElseThrow().asOutputItemDone().item();
+        assertThat(item.asFunctionCall().name()).isEqualTo("get_weather");
+        assertThat(item.asFunctionCall().callId()).isNotEmpty();
+        Response whole = events.getLast().asCompleted().response();
+        assertThat(whole.output().getFirst().asFunctionCall().arguments()).isEqualTo(done.arguments());
+    }
+
     /** With a database, kept responses outlive the server that answered them and are found by another server on it. */
     @Test
     void keptResponsesLiveInTheDatabase(@TempDir Path dir) throws Exception {
