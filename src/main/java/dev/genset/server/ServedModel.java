@@ -94,8 +94,8 @@ final class ServedModel implements AutoCloseable {
     /**
      * The memory a model takes once loaded, for the memory budget: its file (the weights, mapped or
      * repacked once with the file's pages released) and its slots' KV caches. The prompt cache is
-     * left out: the heap drops it under pressure. A file whose header cannot be read counts as its
-     * size (loading it will say what is wrong).
+     * left out: it has a bound of its own (--cache-ram) and fills only as slots move on. A file
+     * whose header cannot be read counts as its size (loading it will say what is wrong).
      */
     static long memoryNeeded(Path path, ServerConfig config) throws java.io.IOException {
         long file = java.nio.file.Files.size(path);
