@@ -36,7 +36,7 @@ final class OpenAiEndpoints {
 
     private static final Set<String> CHAT_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "messages", "stream", "stream_options",
             "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "response_format", "store", "metadata",
-            "service_tier", "parallel_tool_calls", "tools", "tool_choice"));
+            "service_tier", "parallel_tool_calls", "tools", "tool_choice", "reasoning_format"));
     private static final Set<String> COMPLETION_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "prompt", "suffix", "stream",
             "stream_options", "max_tokens", "echo", "logprobs", "best_of"));
     private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name", "tool_call_id", "tool_calls", "refusal");
@@ -89,6 +89,9 @@ final class OpenAiEndpoints {
         if (topLogprobs != null && !logprobs)
             throw ApiException.invalid("top_logprobs", "invalid_value", "'top_logprobs' requires 'logprobs' to be true.");
         Supplier<TokenConstraint> constraint = responseFormat(j, model);
+        String reasoningFormat = j.string("reasoning_format", "auto");
+        if (!Set.of("auto", "deepseek", "none").contains(reasoningFormat))
+            throw ApiException.invalid("reasoning_format", "invalid_value", "Invalid value: '" + reasoningFormat + "'. Supported values are: 'auto', 'deepseek' and 'none'.");
         ToolCalls.Spec tools = tools(j);
         SamplingParams sp = SamplingParams.parse(j);
 
@@ -100,6 +103,8 @@ final class OpenAiEndpoints {
             throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
         }
         String text = rendered.text();
+        // a reasoning model's thinking goes to reasoning_content, as llama.cpp's server and vLLM return it
+        Boolean startsInside = !reasoningFormat.equals("none") && model.reasons() ? ReasoningSplit.opens(text) : null;
         if (tools.active() && tools.forced())
             constraint = JsonConstraint.factory(model.tokenizer(), tools.callSchema(rendered.argumentsKey()), rendered.callPrefix());
         else if (tools.active() && constraint == null) { // a call the model opens must be a valid one
@@ -127,7 +132,7 @@ final class OpenAiEndpoints {
         call.meter().job(job, sp.n());
         String id = "chatcmpl-" + randomId();
         long created = System.currentTimeMillis() / 1000;
-        if (stream) streamChat(job, target.stream(), call.meter(), id, created, model.id, includeUsage, logprobs, tok, tools);
+        if (stream) streamChat(job, target.stream(), call.meter(), id, created, model.id, includeUsage, logprobs, tok, tools, startsInside);
         else {
             call.watchClient(job);
             Outcome[] out = collect(job, sp.n());
@@ -137,9 +142,16 @@ final class OpenAiEndpoints {
                 ObjectNode c = choices.addObject();
                 c.put("index", i);
                 ObjectNode msg = c.putObject("message");
-                String content = out[i].text.toString();
+                String content = out[i].text.toString(), reasoning = "";
+                if (startsInside != null) {
+                    ReasoningSplit split = new ReasoningSplit(startsInside);
+                    ReasoningSplit.Piece a = split.push(content), b = split.flush();
+                    reasoning = a.reasoning() + b.reasoning();
+                    content = a.content() + b.content();
+                }
                 ToolCalls.Reply reply = tools.active() ? ToolCalls.reply(content, tools) : ToolCalls.Reply.plain(content);
                 msg.put("role", "assistant").put("content", reply.content()).putNull("refusal");
+                if (!reasoning.isEmpty()) msg.put("reasoning_content", reasoning);
                 if (!reply.calls().isEmpty()) msg.set("tool_calls", ToolCalls.json(reply.calls()));
                 if (logprobs) chatLogprobs(c.putObject("logprobs"), out[i].logprobs, tok);
                 else c.putNull("logprobs");
@@ -290,10 +302,17 @@ final class OpenAiEndpoints {
         };
     }
 
+    /** @param startsInside null: replies are not split into reasoning and answer; else whether the prompt opened the reasoning */
     private void streamChat(Job job, Sse stream, Metering meter, String id, long created, String model, boolean includeUsage, boolean logprobs, Tokenizer tok,
-                            ToolCalls.Spec tools) throws InterruptedException {
+                            ToolCalls.Spec tools, Boolean startsInside) throws InterruptedException {
         Outcome[] out = new Outcome[job.choices()];
         for (int i = 0; i < out.length; i++) out[i] = new Outcome();
+        ReasoningSplit[] splits = new ReasoningSplit[out.length];
+        List<List<TokenInfo>> splitHeld = new ArrayList<>();
+        for (int i = 0; i < out.length; i++) {
+            if (startsInside != null) splits[i] = new ReasoningSplit(startsInside);
+            splitHeld.add(new ArrayList<>());
+        }
         ToolCalls.Stream[] calls = new ToolCalls.Stream[out.length];
         List<List<TokenInfo>> heldLogprobs = new ArrayList<>();
         for (int i = 0; i < out.length; i++) {
@@ -316,6 +335,24 @@ final class OpenAiEndpoints {
                             out[c].add(x);
                             String text = x.text();
                             List<TokenInfo> infos = x.logprobs();
+                            if (splits[c] != null) {
+                                ReasoningSplit.Piece p = splits[c].push(text);
+                                text = p.content();
+                                if (!splitHeld.get(c).isEmpty()) {  // logprobs of text the split held back come with what it turned into
+                                    splitHeld.get(c).addAll(infos);
+                                    infos = List.copyOf(splitHeld.get(c));
+                                    splitHeld.get(c).clear();
+                                }
+                                if (!p.reasoning().isEmpty()) {  // the tokens' logprobs go with the reasoning unless answer text came too
+                                    ObjectNode lp = null;
+                                    if (logprobs && text.isEmpty()) chatLogprobs(lp = Json.MAPPER.createObjectNode(), infos, tok);
+                                    sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode().put("reasoning_content", p.reasoning()), lp, null, includeUsage));
+                                    if (text.isEmpty()) continue;
+                                } else if (text.isEmpty()) {
+                                    splitHeld.get(c).addAll(infos);
+                                    continue;
+                                }
+                            }
                             List<ToolCalls.Delta> pieces = List.of();
                             if (calls[c] != null) { // held text waits, its logprobs with it
                                 heldLogprobs.get(c).addAll(infos);
@@ -346,6 +383,18 @@ final class OpenAiEndpoints {
                                 return;
                             }
                             String finish = d.reason().apiName();
+                            if (splits[c] != null) {  // what the split still held: an unfinished reasoning, or a few chars of answer
+                                ReasoningSplit.Piece p = splits[c].flush();
+                                ObjectNode flp = null;
+                                if (logprobs && !splitHeld.get(c).isEmpty()) chatLogprobs(flp = Json.MAPPER.createObjectNode(), splitHeld.get(c), tok);
+                                splitHeld.get(c).clear();
+                                if (!p.reasoning().isEmpty()) {
+                                    sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode().put("reasoning_content", p.reasoning()), flp, null, includeUsage));
+                                    flp = null;
+                                }
+                                if (!p.content().isEmpty() || flp != null)
+                                    sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode().put("content", p.content()), flp, null, includeUsage));
+                            }
                             ObjectNode lp = null;
                             if (calls[c] != null) {
                                 if (logprobs && !heldLogprobs.get(c).isEmpty()) chatLogprobs(lp = Json.MAPPER.createObjectNode(), heldLogprobs.get(c), tok);

@@ -21,9 +21,9 @@ final class ResponseObject {
     String finishReason;
     private JsonNode usage;
 
-    /** An output item: the assistant's message, or one function call. */
+    /** An output item: the model's reasoning, the assistant's message, or one function call. */
     static final class Item {
-        final boolean message;
+        final boolean message, reasoning;
         final String id;
         int index = -1;  // its place in the output once announced (streams)
         final StringBuilder text = new StringBuilder();
@@ -33,8 +33,13 @@ final class ResponseObject {
         ResponseObject owner;
 
         Item(boolean message) {
+            this(message, false);
+        }
+
+        Item(boolean message, boolean reasoning) {
             this.message = message;
-            this.id = (message ? "msg_" : "fc_") + OpenAiEndpoints.randomId();
+            this.reasoning = reasoning;
+            this.id = (reasoning ? "rs_" : message ? "msg_" : "fc_") + OpenAiEndpoints.randomId();
         }
 
         boolean isMessage() {
@@ -44,8 +49,12 @@ final class ResponseObject {
         /** The item as the output shows it: done, or in progress (streams announce items before their content). */
         ObjectNode json(boolean done) {
             ObjectNode o = Json.MAPPER.createObjectNode();
-            String status = !done ? "in_progress" : message && "length".equals(owner.finishReason) ? "incomplete" : "completed";
-            if (message) {
+            String status = !done ? "in_progress" : (message || reasoning) && "length".equals(owner.finishReason) ? "incomplete" : "completed";
+            if (reasoning) {
+                o.put("id", id).put("type", "reasoning").put("status", status);
+                o.putArray("summary");
+                o.putArray("content").addObject().put("type", "reasoning_text").put("text", text.toString());
+            } else if (message) {
                 o.put("id", id).put("type", "message").put("status", status).put("role", "assistant");
                 o.putArray("content").add(outputText(text.toString(), logprobs));
             } else {
@@ -88,10 +97,16 @@ final class ResponseObject {
         return add(new Item(true));
     }
 
+    /** The model's reasoning (made on first use). */
+    Item reasoning() {
+        for (Item i : items) if (i.reasoning) return i;
+        return add(new Item(false, true));
+    }
+
     /** Function call number {@code index} of the chat answer (made on first use). */
     Item call(int index) {
         int k = 0;
-        for (Item i : items) if (!i.message && k++ == index) return i;
+        for (Item i : items) if (!i.message && !i.reasoning && k++ == index) return i;
         Item made = null;
         while (k <= index) {
             made = add(new Item(false));
@@ -120,9 +135,10 @@ final class ResponseObject {
         model(answer.path("model").asText(null));
         JsonNode choice = answer.path("choices").path(0);
         JsonNode msg = choice.path("message");
-        String text = msg.path("content").asText("");
+        String text = msg.path("content").asText(""), thought = msg.path("reasoning_content").asText("");
         JsonNode calls = msg.path("tool_calls");
-        if (!text.isEmpty() || !calls.isArray() || calls.isEmpty()) {
+        if (!thought.isEmpty()) reasoning().text.append(thought);
+        if (!text.isEmpty() || (!calls.isArray() || calls.isEmpty()) && thought.isEmpty()) {
             Item m = message();
             m.text.append(text);
             m.logprobs.addAll(logprobs(choice.path("logprobs").path("content")));
@@ -176,6 +192,7 @@ final class ResponseObject {
         StringBuilder text = new StringBuilder();
         ArrayNode calls = Json.MAPPER.createArrayNode();
         for (Item i : items) {
+            if (i.reasoning) continue;  // templates leave past reasoning out of the conversation
             if (i.message) text.append(i.text);
             else calls.addObject().put("id", i.callId).put("type", "function").putObject("function").put("name", i.name)
                     .put("arguments", i.arguments.toString());

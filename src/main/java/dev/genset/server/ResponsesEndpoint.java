@@ -298,6 +298,8 @@ final class ResponsesEndpoint {
                 JsonNode choice = chunk.path("choices").path(0);
                 if (choice.isMissingNode()) continue;
                 JsonNode delta = choice.path("delta");
+                String thought = delta.path("reasoning_content").asText("");
+                if (!thought.isEmpty()) reasoning(thought);
                 String text = delta.path("content").asText("");
                 JsonNode logprobs = choice.path("logprobs").path("content");
                 if (!text.isEmpty() || logprobs.isArray() && !logprobs.isEmpty()) text(text, logprobs);
@@ -321,6 +323,18 @@ final class ResponsesEndpoint {
             event("response.output_text.delta", part(m).put("delta", text).set("logprobs", lp));
         }
 
+        private void reasoning(String text) throws IOException {
+            ResponseObject.Item item = r.reasoning();
+            if (item.index < 0) {
+                item.index = r.items.indexOf(item);
+                ObjectNode added = item.json(false);
+                ((ArrayNode) added.get("content")).removeAll();
+                event("response.output_item.added", at(item).set("item", added));
+            }
+            item.text.append(text);
+            event("response.reasoning_text.delta", part(item).put("delta", text));
+        }
+
         private void call(JsonNode piece) throws IOException {
             ResponseObject.Item c = r.call(piece.path("index").asInt(0));
             JsonNode fn = piece.path("function");
@@ -339,7 +353,9 @@ final class ResponsesEndpoint {
             completed = true;
             for (ResponseObject.Item item : r.items) {
                 if (item.index < 0) continue;
-                if (item.isMessage()) {
+                if (item.reasoning) {
+                    event("response.reasoning_text.done", part(item).put("text", item.text.toString()));
+                } else if (item.isMessage()) {
                     ObjectNode done = part(item).put("text", item.text.toString());
                     done.set("logprobs", item.logprobs.deepCopy());
                     event("response.output_text.done", done);

@@ -37,6 +37,7 @@ final class ServedModel implements AutoCloseable {
     private ChatTemplate template;
     private List<String> templateStops = List.of();
     private int[] fim; // prefix, suffix, middle token ids, or null
+    private boolean reasons; // its template knows reasoning tags: replies are split into reasoning and answer
     private Embedder embedder;           // made with embedThread, on the first embeddings request
     private ExecutorService embedThread; // runs embeddings one request at a time
 
@@ -75,6 +76,7 @@ final class ServedModel implements AutoCloseable {
             this.template = m.chatTemplate();
             this.templateStops = stopsFor(template, m.tokenizer());
             this.fim = fimTokens(m.gguf(), m.tokenizer());
+            this.reasons = ReasoningSplit.usedBy(m.gguf().getString("tokenizer.chat_template", null));
             this.model = m;
             this.pool = p;
             this.scheduler = s;
@@ -153,6 +155,12 @@ final class ServedModel implements AutoCloseable {
 
     List<String> templateStops() {
         return templateStops;
+    }
+
+    /** Whether the model's replies open with a reasoning between {@code <think>} tags (its template says so). */
+    boolean reasons() {
+        ready();
+        return reasons;
     }
 
     int[] fim() {

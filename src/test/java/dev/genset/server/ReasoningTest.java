@@ -1,0 +1,108 @@
+package dev.genset.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.genset.engine.gguf.GgufFile;
+import dev.genset.engine.gguf.GgufTensorInfo;
+import dev.genset.engine.gguf.GgufWriter;
+import dev.genset.testing.TestFiles;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A reasoning model's thinking comes apart from its answer: the bundled model given a template that
+ * opens a {@code <think>} block at the assistant's turn (as DeepSeek-R1's does), so everything it
+ * writes is reasoning; and one whose template knows the tags but does not open them, so nothing is.
+ */
+@Timeout(120)
+class ReasoningTest {
+    @TempDir
+    static Path dir;
+    static TestServer s;
+
+    static final String THINKING = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] | replace('</think>', '') }}\n{% endfor %}"
+            + "{% if add_generation_prompt %}assistant: <think>\n{% endif %}";
+    static final String KNOWS_TAGS = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] | replace('</think>', '') }}\n{% endfor %}"
+            + "{% if add_generation_prompt %}assistant:{% endif %}";
+
+    @BeforeAll
+    static void start() throws Exception {
+        List<Path> models = List.of(withTemplate("stories-think", THINKING), withTemplate("stories-tags", KNOWS_TAGS));
+        s = new TestServer(c -> new ServerConfig(c.host(), c.port(), models, c.parallel(), 512, c.threads(), c.batchSize(),
+                c.queueCapacity(), c.requestTimeout(), c.maxBodyBytes(), c.shutdownGrace()));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (s != null) s.close();
+    }
+
+    static Path withTemplate(String name, String template) throws Exception {
+        Path model = dir.resolve(name + ".gguf");
+        try (GgufFile f = GgufFile.open(TestFiles.storiesModel())) {
+            GgufWriter w = new GgufWriter().putAll(f.metadata()).putString("tokenizer.chat_template", template);
+            for (GgufTensorInfo t : f.tensors()) w.addTensor(t.name(), t.shape(), t.type(), f.data(t).toArray(ValueLayout.JAVA_BYTE));
+            w.write(model);
+        }
+        return model;
+    }
+
+    static String chat(String model, String extra) {
+        return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story.\"}],\"max_tokens\":12,\"temperature\":0" + extra + "}";
+    }
+
+    @Test
+    void thinkingGoesToReasoningContent() throws Exception {
+        var r = s.post("/v1/chat/completions", chat("stories-think", ""));
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        String reasoning = r.json().at("/choices/0/message/reasoning_content").asText();
+        assertThat(reasoning).isNotEmpty();
+        assertThat(r.json().at("/choices/0/message/content").asText()).isEmpty();
+        var raw = s.post("/v1/chat/completions", chat("stories-think", ",\"reasoning_format\":\"none\""));
+        assertThat(raw.json().at("/choices/0/message/content").asText()).isEqualTo(reasoning);
+        assertThat(raw.json().at("/choices/0/message").has("reasoning_content")).isFalse();
+        assertThat(s.post("/v1/chat/completions", chat("stories-think", ",\"reasoning_format\":\"loud\"")).status()).isEqualTo(400);
+
+        // streamed: the same reasoning in reasoning_content deltas, no answer text
+        StringBuilder streamed = new StringBuilder(), content = new StringBuilder();
+        for (String data : s.stream("/v1/chat/completions", chat("stories-think", ",\"stream\":true,\"logprobs\":true"))) {
+            if (data.equals("[DONE]")) continue;
+            JsonNode delta = TestServer.JSON.readTree(data).at("/choices/0/delta");
+            streamed.append(delta.path("reasoning_content").asText(""));
+            content.append(delta.path("content").asText(""));
+        }
+        assertThat(streamed.toString()).isEqualTo(reasoning);
+        assertThat(content.toString()).isEmpty();
+    }
+
+    @Test
+    void aTemplateThatDoesNotOpenTheTagsGivesAnAnswer() throws Exception {
+        var r = s.post("/v1/chat/completions", chat("stories-tags", ""));
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().at("/choices/0/message/content").asText()).isNotEmpty();
+        assertThat(r.json().at("/choices/0/message").has("reasoning_content")).isFalse();
+    }
+
+    @Test
+    void theResponsesApiGivesAReasoningItem() throws Exception {
+        String body = "{\"model\":\"stories-think\",\"input\":\"Tell me a story.\",\"max_output_tokens\":12,\"temperature\":0";
+        var r = s.post("/v1/responses", body + "}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        JsonNode item = r.json().at("/output/0");
+        assertThat(item.get("type").asText()).isEqualTo("reasoning");
+        assertThat(item.get("id").asText()).startsWith("rs_");
+        String thought = item.at("/content/0/text").asText();
+        assertThat(thought).isEqualTo(s.post("/v1/chat/completions", chat("stories-think", "")).json().at("/choices/0/message/reasoning_content").asText());
+        assertThat(r.json().get("output")).as("no empty message beside it").hasSize(1);
+        List<String> events = s.streamEvents("/v1/responses", body + ",\"stream\":true}");
+        assertThat(events).contains("response.reasoning_text.delta", "response.reasoning_text.done").doesNotContain("response.output_text.delta");
+    }
+}
