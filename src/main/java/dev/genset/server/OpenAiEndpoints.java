@@ -103,8 +103,10 @@ final class OpenAiEndpoints {
             throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
         }
         String text = rendered.text();
-        // a reasoning model's thinking goes to reasoning_content, as llama.cpp's server and vLLM return it
-        Boolean startsInside = !reasoningFormat.equals("none") && model.reasons() ? ReasoningSplit.opens(text) : null;
+        // a reasoning model's thinking goes to reasoning_content, as llama.cpp's server and vLLM return it; not when the
+        // reply is constrained from its first token (a JSON format, a forced call), which leaves no room for thinking
+        boolean constrainedFromStart = constraint != null || tools.active() && tools.forced();
+        Boolean startsInside = !reasoningFormat.equals("none") && model.reasons() && !constrainedFromStart ? ReasoningSplit.opens(text) : null;
         if (tools.active() && tools.forced())
             constraint = JsonConstraint.factory(model.tokenizer(), tools.callSchema(rendered.argumentsKey()), rendered.callPrefix());
         else if (tools.active() && constraint == null) { // a call the model opens must be a valid one

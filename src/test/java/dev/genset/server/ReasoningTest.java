@@ -70,6 +70,11 @@ class ReasoningTest {
         assertThat(raw.json().at("/choices/0/message/content").asText()).isEqualTo(reasoning);
         assertThat(raw.json().at("/choices/0/message").has("reasoning_content")).isFalse();
         assertThat(s.post("/v1/chat/completions", chat("stories-think", ",\"reasoning_format\":\"loud\"")).status()).isEqualTo(400);
+        // a JSON reply has no room to think: it is the content
+        var json = s.post("/v1/chat/completions", chat("stories-think", ",\"max_tokens\":40,\"response_format\":{\"type\":\"json_object\"}").replace(",\"max_tokens\":12", ""));
+        assertThat(json.status()).as(json.raw().body()).isEqualTo(200);
+        assertThat(json.json().at("/choices/0/message").has("reasoning_content")).isFalse();
+        assertThat(json.json().at("/choices/0/message/content").asText()).startsWith("{");
 
         // streamed: the same reasoning in reasoning_content deltas, no answer text
         StringBuilder streamed = new StringBuilder(), content = new StringBuilder();
