@@ -132,11 +132,13 @@ final class OllamaEndpoints {
             loadOrUnload(name, keep, res, call, false);
             return;
         }
+        Boolean think = think(j);
         long t0 = System.nanoTime();
         ServedModel m = call.model(name, keep, true);
         long loadNanos = System.nanoTime() - t0;
         Tokenizer tok = m.tokenizer();
         String text;
+        Boolean startsInside = null;
         String system = j.string("system", null);
         if (j.bool("raw", false) || !m.model().gguf().has("tokenizer.chat_template")) {
             text = system == null ? prompt : system + "\n" + prompt;
@@ -144,7 +146,8 @@ final class OllamaEndpoints {
             List<ChatMessage> msgs = new ArrayList<>();
             if (system != null) msgs.add(new ChatMessage("system", system));
             msgs.add(new ChatMessage("user", prompt));
-            text = apply(m, msgs);
+            text = apply(m, msgs, think);
+            startsInside = thinking(m, think, text);
         }
         int[] tokens = encode(tok, text);
         JsonNode ctx = j.get("context");
@@ -160,7 +163,7 @@ final class OllamaEndpoints {
             System.arraycopy(tokens, 0, joined, prefix.length, tokens.length);
             tokens = joined;
         }
-        run(j, m, tokens, res, call, t0, loadNanos, false);
+        run(j, m, tokens, res, call, t0, loadNanos, false, startsInside);
     }
 
     void chat(byte[] body, ServerResponse res, Call call) throws IOException, InterruptedException {
@@ -184,16 +187,41 @@ final class OllamaEndpoints {
             if (role.isEmpty()) throw ApiException.invalid("messages[" + i + "].role", "missing_required_parameter", "Missing 'role' in messages[" + i + "].");
             msgs.add(new ChatMessage(role, n.path("content").asText("")));
         }
+        Boolean think = think(j);
         long t0 = System.nanoTime();
         ServedModel m = call.model(name, keep, true);
         long loadNanos = System.nanoTime() - t0;
-        int[] tokens = encode(m.tokenizer(), apply(m, msgs));
-        run(j, m, tokens, res, call, t0, loadNanos, true);
+        String text = apply(m, msgs, think);
+        int[] tokens = encode(m.tokenizer(), text);
+        run(j, m, tokens, res, call, t0, loadNanos, true, thinking(m, think, text));
     }
 
-    private static String apply(ServedModel m, List<ChatMessage> msgs) {
+    /**
+     * A request's {@code think}: null when not given, else whether the model is to think (Ollama's
+     * levels "low", "medium" and "high" mean yes).
+     */
+    private static Boolean think(Json j) {
+        JsonNode v = j.get("think");
+        if (v == null || v.isNull()) return null;
+        if (v.isBoolean()) return v.booleanValue();
+        if (v.isTextual() && java.util.Set.of("low", "medium", "high").contains(v.textValue())) return true;
+        throw ApiException.invalid("think", "invalid_value", "'think' must be true, false, \"low\", \"medium\" or \"high\".");
+    }
+
+    /**
+     * With {@code think: true} a thinking model's reasoning comes as {@code thinking}, apart from its
+     * answer (null: not split); a model whose template knows no thinking refuses it, as Ollama does.
+     */
+    private static Boolean thinking(ServedModel m, Boolean think, String prompt) {
+        if (!Boolean.TRUE.equals(think)) return null;
+        if (!m.reasons()) throw ApiException.invalid("think", "invalid_value", "\"" + m.id + "\" does not support thinking");
+        return ReasoningSplit.opens(prompt);
+    }
+
+    /** The conversation in the model's template; {@code think} false asks the template to skip thinking (Qwen3's enable_thinking). */
+    private static String apply(ServedModel m, List<ChatMessage> msgs, Boolean think) {
         try {
-            return m.template().apply(msgs, true);
+            return m.template().apply(msgs, true, think == null ? java.util.Map.of() : java.util.Map.of("enable_thinking", think));
         } catch (RuntimeException e) {
             throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
         }
@@ -224,7 +252,8 @@ final class OllamaEndpoints {
         OpenAiEndpoints.send(res, r);
     }
 
-    private void run(Json j, ServedModel m, int[] tokens, ServerResponse res, Call call, long t0, long loadNanos, boolean chat)
+    /** @param startsInside null: the reply is not split into thinking and answer; else whether the prompt opened the thinking */
+    private void run(Json j, ServedModel m, int[] tokens, ServerResponse res, Call call, long t0, long loadNanos, boolean chat, Boolean startsInside)
             throws IOException, InterruptedException {
         boolean stream = j.bool("stream", true);
         Json options = j.object("options");
@@ -262,12 +291,22 @@ final class OllamaEndpoints {
             if (done == null || done.reason() == dev.genset.engine.generate.FinishReason.CANCELLED)
                 throw done != null && done.timedOut() ? new ApiException(504, "timeout_error", "The generation did not finish in time.", null, "timeout")
                         : ApiException.unavailable("The generation was cancelled.");
-            OpenAiEndpoints.send(res, last(id, chat, text.toString(), done, t0, loadNanos));
+            ObjectNode whole;
+            if (startsInside != null) {
+                ReasoningSplit split = new ReasoningSplit(startsInside);
+                ReasoningSplit.Piece a = split.push(text.toString()), b = split.flush();
+                whole = last(id, chat, a.content() + b.content(), done, t0, loadNanos);
+                withThinking(whole, chat, a.reasoning() + b.reasoning());
+            } else {
+                whole = last(id, chat, text.toString(), done, t0, loadNanos);
+            }
+            OpenAiEndpoints.send(res, whole);
             return;
         }
         res.status(200);
         res.header("Content-Type", "application/x-ndjson");
         OutputStream out = res.outputStream();
+        ReasoningSplit split = startsInside == null ? null : new ReasoningSplit(startsInside);
         try {
             while (!job.done()) {
                 Job.Tagged t = job.next(Duration.ofSeconds(1));
@@ -275,7 +314,8 @@ final class OllamaEndpoints {
                 switch (t.event()) {
                     case SequenceEvent.Text x -> {
                         if (x.text().isEmpty()) continue;
-                        line(out, part(id, chat, x.text()));
+                        if (split == null) line(out, part(id, chat, x.text()));
+                        else pieces(out, id, chat, split.push(x.text()));
                     }
                     case SequenceEvent.Done d -> {
                         if (d.reason() == dev.genset.engine.generate.FinishReason.CANCELLED) {
@@ -283,6 +323,7 @@ final class OllamaEndpoints {
                             job.cancelAndDrain();
                             return;
                         }
+                        if (split != null) pieces(out, id, chat, split.flush());
                         line(out, last(id, chat, "", d, t0, loadNanos));
                     }
                     case SequenceEvent.Failed f -> {
@@ -303,6 +344,20 @@ final class OllamaEndpoints {
                 // the client is gone
             }
         }
+    }
+
+    /** A split piece as Ollama's lines: its thinking, then its answer text. */
+    private static void pieces(OutputStream out, String id, boolean chat, ReasoningSplit.Piece p) throws IOException {
+        if (!p.reasoning().isEmpty()) line(out, withThinking(part(id, chat, ""), chat, p.reasoning()));
+        if (!p.content().isEmpty()) line(out, part(id, chat, p.content()));
+    }
+
+    /** Adds thinking to a line: a chat message's {@code thinking}, or generate's. */
+    private static ObjectNode withThinking(ObjectNode line, boolean chat, String thinking) {
+        if (thinking.isEmpty()) return line;
+        if (chat) ((ObjectNode) line.get("message")).put("thinking", thinking);
+        else line.put("thinking", thinking);
+        return line;
     }
 
     private static void line(OutputStream out, JsonNode json) throws IOException {

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -36,7 +37,7 @@ final class OpenAiEndpoints {
 
     private static final Set<String> CHAT_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "messages", "stream", "stream_options",
             "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "response_format", "store", "metadata",
-            "service_tier", "parallel_tool_calls", "tools", "tool_choice", "reasoning_format"));
+            "service_tier", "parallel_tool_calls", "tools", "tool_choice", "reasoning_format", "chat_template_kwargs"));
     private static final Set<String> COMPLETION_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "prompt", "suffix", "stream",
             "stream_options", "max_tokens", "echo", "logprobs", "best_of"));
     private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name", "tool_call_id", "tool_calls", "refusal");
@@ -98,7 +99,7 @@ final class OpenAiEndpoints {
         var template = model.template();
         ChatTools.Prompt rendered;
         try {
-            rendered = ChatTools.apply(template, messages, tools.forTemplate());
+            rendered = ChatTools.apply(template, messages, tools.forTemplate(), templateKwargs(j));
         } catch (RuntimeException e) {
             throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
         }
@@ -249,6 +250,18 @@ final class OpenAiEndpoints {
             out.add(new ToolCall(id, name, arguments));
         }
         return out;
+    }
+
+    /** A request's {@code chat_template_kwargs} (llama.cpp's and vLLM's): extra variables for the model's chat template. */
+    static Map<String, Object> templateKwargs(Json j) {
+        Json kwargs = j.object("chat_template_kwargs");
+        if (kwargs == null) return Map.of();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> vars = Json.MAPPER.convertValue(kwargs.node(), Map.class);
+        for (String reserved : new String[] {"messages", "tools", "add_generation_prompt", "bos_token", "eos_token"})
+            if (vars.containsKey(reserved)) throw ApiException.invalid("chat_template_kwargs." + reserved, "invalid_value",
+                    "'" + reserved + "' is set by the server, not by chat_template_kwargs.");
+        return vars;
     }
 
     private static boolean streamOptions(Json j, boolean stream) {

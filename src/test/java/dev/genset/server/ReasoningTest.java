@@ -29,7 +29,8 @@ class ReasoningTest {
     static TestServer s;
 
     static final String THINKING = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] | replace('</think>', '') }}\n{% endfor %}"
-            + "{% if add_generation_prompt %}assistant: <think>\n{% endif %}";
+            + "{% if add_generation_prompt %}assistant: {% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n"
+            + "{% else %}<think>\n{% endif %}{% endif %}";
     static final String KNOWS_TAGS = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] | replace('</think>', '') }}\n{% endfor %}"
             + "{% if add_generation_prompt %}assistant:{% endif %}";
 
@@ -86,6 +87,45 @@ class ReasoningTest {
         }
         assertThat(streamed.toString()).isEqualTo(reasoning);
         assertThat(content.toString()).isEmpty();
+    }
+
+    /** chat_template_kwargs reach the template: Qwen3's enable_thinking false closes the thinking before the model writes. */
+    @Test
+    void enableThinkingFalseGivesAnAnswer() throws Exception {
+        var r = s.post("/v1/chat/completions", chat("stories-think", ",\"chat_template_kwargs\":{\"enable_thinking\":false}"));
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        assertThat(r.json().at("/choices/0/message/content").asText()).isNotEmpty();
+        assertThat(r.json().at("/choices/0/message").has("reasoning_content")).isFalse();
+        assertThat(s.post("/v1/chat/completions", chat("stories-think", ",\"chat_template_kwargs\":{\"messages\":[]}")).status()).isEqualTo(400);
+    }
+
+    /** Ollama's think: true gives thinking apart, false asks the template not to think, unset leaves the text as it was. */
+    @Test
+    void ollamaThink() throws Exception {
+        String body = "{\"model\":\"stories-think\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story.\"}],\"stream\":false,"
+                + "\"options\":{\"num_predict\":12,\"temperature\":0}";
+        var thinking = s.post("/api/chat", body + ",\"think\":true}");
+        assertThat(thinking.status()).as(thinking.raw().body()).isEqualTo(200);
+        String thought = thinking.json().at("/message/thinking").asText();
+        assertThat(thought).isNotEmpty();
+        assertThat(thinking.json().at("/message/content").asText()).isEmpty();
+        var raw = s.post("/api/chat", body + "}");
+        assertThat(raw.json().at("/message/content").asText()).isEqualTo(thought);
+        assertThat(raw.json().at("/message").has("thinking")).isFalse();
+        var answer = s.post("/api/chat", body + ",\"think\":false}");
+        assertThat(answer.json().at("/message/content").asText()).isNotEmpty();
+        assertThat(s.post("/api/chat", body.replace("stories-think", "stories-tags").replace("\"stream\":false", "\"stream\":false,\"think\":\"high\"") + "}").status())
+                .isEqualTo(200);
+        assertThat(s.post("/api/chat", body + ",\"think\":\"very\"}").status()).isEqualTo(400);
+
+        StringBuilder streamed = new StringBuilder();
+        var lines = s.send("POST", "/api/chat", body.replace("\"stream\":false", "\"stream\":true") + ",\"think\":true}").raw().body().split("\n");
+        for (String l : lines) streamed.append(TestServer.JSON.readTree(l).at("/message/thinking").asText(""));
+        assertThat(streamed.toString()).isEqualTo(thought);
+        var generated = s.post("/api/generate", "{\"model\":\"stories-think\",\"prompt\":\"Tell me a story.\",\"stream\":false,\"think\":true,"
+                + "\"options\":{\"num_predict\":12,\"temperature\":0}}");
+        assertThat(generated.json().get("thinking").asText()).isNotEmpty();
+        assertThat(generated.json().get("response").asText()).isEmpty();
     }
 
     @Test

@@ -46,11 +46,21 @@ public final class ChatTools {
 
     /** Renders the conversation with the generation prompt; {@code tools} may be null (none offered). */
     public static Prompt apply(ChatTemplate template, List<ChatMessage> messages, Tools tools) {
+        return apply(template, messages, tools, Map.of());
+    }
+
+    /**
+     * As {@link #apply(ChatTemplate, List, Tools)}, with extra template variables (a request's
+     * {@code chat_template_kwargs}, such as Qwen3's {@code enable_thinking}).
+     */
+    public static Prompt apply(ChatTemplate template, List<ChatMessage> messages, Tools tools, Map<String, ?> variables) {
         var support = template instanceof JinjaChatTemplate j ? j.toolSupport() : JinjaChatTemplate.ToolSupport.NONE;
         List<ChatMessage> msgs = polyfill(messages, support);
-        if (tools == null || tools.tools().isEmpty()) return new Prompt(template.apply(msgs, true), false, "arguments", "");
+        if (tools == null || tools.tools().isEmpty()) return new Prompt(template.apply(msgs, true, variables), false, "arguments", "");
         if (support.tools()) {
-            String text = template.apply(msgs, true, Map.of("tools", tools.tools()));
+            Map<String, Object> withTools = new java.util.HashMap<>(variables);
+            withTools.put("tools", tools.tools());
+            String text = template.apply(msgs, true, withTools);
             boolean all = true;
             for (String name : names(tools)) all &= text.contains(name);
             if (all) return new Prompt(text, true, support.argumentsKey(), support.callPrefix());
@@ -62,7 +72,7 @@ public final class ChatTools {
             withSystem.set(0, s.withContent(s.content().isEmpty() ? description : s.content() + "\n\n" + description));
         } else withSystem.addFirst(ChatMessage.system(description));
         try {
-            return new Prompt(template.apply(withSystem, true), false, "arguments", "");
+            return new Prompt(template.apply(withSystem, true, variables), false, "arguments", "");
         } catch (ChatTemplateException e) {
             if (e.kind() != ChatTemplateException.Kind.RAISED) throw e;
             // a template that refuses system turns (Gemma's): the description opens the first user turn
@@ -70,7 +80,7 @@ public final class ChatTools {
             for (int i = 0; i < inUser.size(); i++) {
                 if (inUser.get(i).role().equals("user")) {
                     inUser.set(i, inUser.get(i).withContent(description + "\n\n" + inUser.get(i).content()));
-                    return new Prompt(template.apply(inUser, true), false, "arguments", "");
+                    return new Prompt(template.apply(inUser, true, variables), false, "arguments", "");
                 }
             }
             throw e;
