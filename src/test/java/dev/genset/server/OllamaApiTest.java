@@ -71,6 +71,17 @@ class OllamaApiTest {
         assertThat(s.post("/api/embeddings", "{\"model\":\"stories\"}").json().get("error").asText()).contains("prompt");
     }
 
+    /** As Ollama answers: a model whose template knows no thinking refuses think: true; false and no think are plain chats. */
+    @Test
+    void aModelWithoutThinkingRefusesThink() throws Exception {
+        String chat = "{\"model\":\"stories\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"stream\":false,\"options\":{\"num_predict\":2}";
+        var refused = s.post("/api/chat", chat + ",\"think\":true}");
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.json().get("error").asText()).contains("does not support thinking");
+        assertThat(s.post("/api/chat", chat + ",\"think\":false}").status()).isEqualTo(200);
+        assertThat(s.post("/api/chat", chat + "}").status()).isEqualTo(200);
+    }
+
     @Test
     void version() throws Exception {
         var r = s.get("/api/version");
