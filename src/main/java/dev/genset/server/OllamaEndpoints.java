@@ -82,7 +82,7 @@ final class OllamaEndpoints {
         if (j.has("dimensions")) request.set("dimensions", j.get("dimensions"));
         request.put("truncate", j.bool("truncate", true));
         long loadNanos = loadUnlessRouted(name, j, request, call);
-        JsonNode answer = OllamaRouting.whole(name, embeddings.outcome(request, call), "data");
+        JsonNode answer = Upstream.whole(name, embeddings.outcome(request, call), "data");
         ObjectNode r = Json.MAPPER.createObjectNode().put("model", name);
         ArrayNode vectors = r.putArray("embeddings");
         for (JsonNode d : answer.path("data")) vectors.add(d.path("embedding"));
@@ -110,7 +110,7 @@ final class OllamaEndpoints {
         String prompt = j.requiredString("prompt");
         ObjectNode request = Json.MAPPER.createObjectNode().put("model", name).put("input", prompt).put("truncate", true);
         loadUnlessRouted(name, j, request, call);
-        JsonNode answer = OllamaRouting.whole(name, this.embeddings.outcome(request, call), "data");
+        JsonNode answer = Upstream.whole(name, this.embeddings.outcome(request, call), "data");
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.set("embedding", answer.path("data").path(0).path("embedding"));
         OpenAiEndpoints.send(res, r);
@@ -293,10 +293,8 @@ final class OllamaEndpoints {
                         : ApiException.unavailable("The generation was cancelled.");
             ObjectNode whole;
             if (startsInside != null) {
-                ReasoningSplit split = new ReasoningSplit(startsInside);
-                ReasoningSplit.Piece a = split.push(text.toString()), b = split.flush();
-                whole = last(id, chat, a.content() + b.content(), done, t0, loadNanos);
-                withThinking(whole, chat, a.reasoning() + b.reasoning());
+                ReasoningSplit.Piece split = ReasoningSplit.of(text.toString(), startsInside);
+                whole = withThinking(last(id, chat, split.content(), done, t0, loadNanos), chat, split.reasoning());
             } else {
                 whole = last(id, chat, text.toString(), done, t0, loadNanos);
             }

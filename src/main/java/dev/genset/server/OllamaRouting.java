@@ -117,7 +117,7 @@ final class OllamaRouting {
         long t0 = System.nanoTime();
         if (!stream) {
             Outcome o = upstream.route(path, body, call, null, local);
-            JsonNode answer = whole(model, o, "choices");
+            JsonNode answer = Upstream.whole(model, o, "choices");
             JsonNode choice = answer.path("choices").path(0);
             String text = choice.has("message") ? choice.path("message").path("content").asText("") : choice.path("text").asText("");
             ObjectNode whole = OllamaEndpoints.part(model, chat, text);
@@ -146,34 +146,7 @@ final class OllamaRouting {
             }
         }
         // not streamed: the upstream answered with an error (or not at all) before any event
-        if (o.body() == null || o.status() <= 0) throw Upstream.failed(model, o);
-        throw upstreamError(o.status(), answer(model, o));
-    }
-
-    /**
-     * A whole (not streamed) OpenAI answer as JSON, which must hold {@code field}; no answer, an
-     * error status or anything else is thrown as the error the client gets.
-     */
-    static JsonNode whole(String model, Outcome o, String field) {
-        if (o.body() == null || o.status() <= 0) throw Upstream.failed(model, o);
-        JsonNode answer = answer(model, o);
-        if (o.status() < 200 || o.status() >= 300 || !answer.has(field)) throw upstreamError(o.status(), answer);
-        return answer;
-    }
-
-    /** The upstream's answer as JSON; anything else (a proxy's error page) is the upstream's failure, a 502. */
-    private static JsonNode answer(String model, Outcome o) {
-        try {
-            return Json.MAPPER.readTree(o.body());
-        } catch (IOException notJson) {
-            return Json.MAPPER.createObjectNode().put("error", "the upstream of model '" + model + "' answered " + o.status() + " with a body that is not JSON");
-        }
-    }
-
-    private static ApiException upstreamError(int status, JsonNode answer) {
-        String message = answer.path("error").path("message").asText(answer.path("error").asText("the upstream answered " + status));
-        int code = status >= 400 ? status : 502;
-        return new ApiException(code, code < 500 ? "invalid_request_error" : "upstream_error", message, null, "upstream_error");
+        throw Upstream.error(model, o);
     }
 
     /** OpenAI's tool calls (arguments as a JSON string) as Ollama's (arguments as an object) in the message of {@code line}. */

@@ -147,10 +147,9 @@ final class OpenAiEndpoints {
                 ObjectNode msg = c.putObject("message");
                 String content = out[i].text.toString(), reasoning = "";
                 if (startsInside != null) {
-                    ReasoningSplit split = new ReasoningSplit(startsInside);
-                    ReasoningSplit.Piece a = split.push(content), b = split.flush();
-                    reasoning = a.reasoning() + b.reasoning();
-                    content = a.content() + b.content();
+                    ReasoningSplit.Piece split = ReasoningSplit.of(content, startsInside);
+                    reasoning = split.reasoning();
+                    content = split.content();
                 }
                 ToolCalls.Reply reply = tools.active() ? ToolCalls.reply(content, tools) : ToolCalls.Reply.plain(content);
                 msg.put("role", "assistant").put("content", reply.content()).putNull("refusal");

@@ -25,6 +25,13 @@ final class ReasoningSplit {
         this.state = startsInside ? State.INSIDE : State.BEFORE;
     }
 
+    /** The split of a whole reply. */
+    static Piece of(String text, boolean startsInside) {
+        ReasoningSplit split = new ReasoningSplit(startsInside);
+        Piece a = split.push(text), b = split.flush();
+        return new Piece(a.reasoning() + b.reasoning(), a.content() + b.content());
+    }
+
     /** Whether a chat template's text uses reasoning tags: then its model's replies are split. */
     static boolean usedBy(String templateSource) {
         return templateSource != null && templateSource.contains(CLOSE);

@@ -23,7 +23,9 @@ final class ResponseObject {
 
     /** An output item: the model's reasoning, the assistant's message, or one function call. */
     static final class Item {
-        final boolean message, reasoning;
+        enum Kind { REASONING, MESSAGE, CALL }
+
+        final Kind kind;
         final String id;
         int index = -1;  // its place in the output once announced (streams)
         final StringBuilder text = new StringBuilder();
@@ -32,29 +34,24 @@ final class ResponseObject {
         final StringBuilder arguments = new StringBuilder();
         ResponseObject owner;
 
-        Item(boolean message) {
-            this(message, false);
-        }
-
-        Item(boolean message, boolean reasoning) {
-            this.message = message;
-            this.reasoning = reasoning;
-            this.id = (reasoning ? "rs_" : message ? "msg_" : "fc_") + OpenAiEndpoints.randomId();
-        }
-
-        boolean isMessage() {
-            return message;
+        Item(Kind kind) {
+            this.kind = kind;
+            this.id = switch (kind) {
+                case REASONING -> "rs_";
+                case MESSAGE -> "msg_";
+                case CALL -> "fc_";
+            } + OpenAiEndpoints.randomId();
         }
 
         /** The item as the output shows it: done, or in progress (streams announce items before their content). */
         ObjectNode json(boolean done) {
             ObjectNode o = Json.MAPPER.createObjectNode();
-            String status = !done ? "in_progress" : (message || reasoning) && "length".equals(owner.finishReason) ? "incomplete" : "completed";
-            if (reasoning) {
+            String status = !done ? "in_progress" : kind != Kind.CALL && "length".equals(owner.finishReason) ? "incomplete" : "completed";
+            if (kind == Kind.REASONING) {
                 o.put("id", id).put("type", "reasoning").put("status", status);
                 o.putArray("summary");
                 o.putArray("content").addObject().put("type", "reasoning_text").put("text", text.toString());
-            } else if (message) {
+            } else if (kind == Kind.MESSAGE) {
                 o.put("id", id).put("type", "message").put("status", status).put("role", "assistant");
                 o.putArray("content").add(outputText(text.toString(), logprobs));
             } else {
@@ -93,23 +90,26 @@ final class ResponseObject {
 
     /** The assistant message (made on first use). */
     Item message() {
-        for (Item i : items) if (i.message) return i;
-        return add(new Item(true));
+        return first(Item.Kind.MESSAGE);
     }
 
     /** The model's reasoning (made on first use). */
     Item reasoning() {
-        for (Item i : items) if (i.reasoning) return i;
-        return add(new Item(false, true));
+        return first(Item.Kind.REASONING);
+    }
+
+    private Item first(Item.Kind kind) {
+        for (Item i : items) if (i.kind == kind) return i;
+        return add(new Item(kind));
     }
 
     /** Function call number {@code index} of the chat answer (made on first use). */
     Item call(int index) {
         int k = 0;
-        for (Item i : items) if (!i.message && !i.reasoning && k++ == index) return i;
+        for (Item i : items) if (i.kind == Item.Kind.CALL && k++ == index) return i;
         Item made = null;
         while (k <= index) {
-            made = add(new Item(false));
+            made = add(new Item(Item.Kind.CALL));
             k++;
         }
         return made;
@@ -192,8 +192,8 @@ final class ResponseObject {
         StringBuilder text = new StringBuilder();
         ArrayNode calls = Json.MAPPER.createArrayNode();
         for (Item i : items) {
-            if (i.reasoning) continue;  // templates leave past reasoning out of the conversation
-            if (i.message) text.append(i.text);
+            if (i.kind == Item.Kind.REASONING) continue;  // templates leave past reasoning out of the conversation
+            if (i.kind == Item.Kind.MESSAGE) text.append(i.text);
             else calls.addObject().put("id", i.callId).put("type", "function").putObject("function").put("name", i.name)
                     .put("arguments", i.arguments.toString());
         }

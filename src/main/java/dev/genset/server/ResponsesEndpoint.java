@@ -124,7 +124,7 @@ final class ResponsesEndpoint {
                 Outcome o;
                 if (upstream.handles(model)) {
                     o = upstream.route("/chat/completions", chat, call, sink, openai.chatPath());
-                    if (!o.streamed()) throw failedBeforeStreaming(model, o);
+                    if (!o.streamed()) throw Upstream.error(model, o);
                 } else {
                     serveLocally(chat, new Reply.Routed(sink), call, truncation.equals("auto"));
                 }
@@ -134,7 +134,7 @@ final class ResponsesEndpoint {
         }
         JsonNode answer;
         if (upstream.handles(model)) {
-            answer = OllamaRouting.whole(model, upstream.route("/chat/completions", chat, call, null, openai.chatPath()), "choices");
+            answer = Upstream.whole(model, upstream.route("/chat/completions", chat, call, null, openai.chatPath()), "choices");
         } else {
             Reply.Routed reply = new Reply.Routed(null);
             serveLocally(chat, reply, call, truncation.equals("auto"));
@@ -173,19 +173,6 @@ final class ResponsesEndpoint {
     private void keepResponse(ResponseObject r, ArrayNode conversation, ArrayNode inputItems, String owner) {
         conversation.add(r.assistantMessage());
         store.put(r.id, new ResponseStore.Entry(owner, r.json().deepCopy(), conversation, inputItems));
-    }
-
-    /** A routed stream that failed before its first event: the upstream's error as the client's. */
-    private static ApiException failedBeforeStreaming(String model, Outcome o) {
-        if (o.body() == null || o.status() <= 0) return Upstream.failed(model, o);
-        try {
-            JsonNode e = Json.MAPPER.readTree(o.body()).path("error");
-            int status = o.status() >= 400 ? o.status() : 502;
-            return new ApiException(status, e.path("type").asText(status < 500 ? "invalid_request_error" : "upstream_error"),
-                    e.path("message").asText("the upstream answered " + o.status()), e.path("param").asText(null), e.path("code").asText(null));
-        } catch (IOException notJson) {
-            return Upstream.failed(model, o);
-        }
     }
 
     // ---- GET and DELETE /v1/responses/{id} -----------------------------------------------------
@@ -311,7 +298,7 @@ final class ResponsesEndpoint {
         private void text(String text, JsonNode logprobs) throws IOException {
             ResponseObject.Item m = r.message();
             if (m.index < 0) {
-                m.index = r.items.size() - 1;
+                m.index = r.items.indexOf(m);
                 ObjectNode added = m.json(false);
                 ((ArrayNode) added.get("content")).removeAll();
                 event("response.output_item.added", at(m).set("item", added));
@@ -353,9 +340,9 @@ final class ResponsesEndpoint {
             completed = true;
             for (ResponseObject.Item item : r.items) {
                 if (item.index < 0) continue;
-                if (item.reasoning) {
+                if (item.kind == ResponseObject.Item.Kind.REASONING) {
                     event("response.reasoning_text.done", part(item).put("text", item.text.toString()));
-                } else if (item.isMessage()) {
+                } else if (item.kind == ResponseObject.Item.Kind.MESSAGE) {
                     ObjectNode done = part(item).put("text", item.text.toString());
                     done.set("logprobs", item.logprobs.deepCopy());
                     event("response.output_text.done", done);

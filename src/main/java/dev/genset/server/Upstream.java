@@ -82,6 +82,41 @@ final class Upstream {
     }
 
     /**
+     * A whole (not streamed) OpenAI answer as JSON, which must hold {@code field}; no answer, an
+     * error status or anything else is thrown as the error the client gets.
+     */
+    static JsonNode whole(String model, Outcome o, String field) {
+        if (o.body() == null || o.status() <= 0) throw failed(model, o);
+        JsonNode answer = answer(model, o);
+        if (o.status() < 200 || o.status() >= 300 || !answer.has(field)) throw upstreamError(o.status(), answer);
+        return answer;
+    }
+
+    /** The error for a routed request answered with an error (or not at all) instead of a stream or a whole answer. */
+    static ApiException error(String model, Outcome o) {
+        if (o.body() == null || o.status() <= 0) return failed(model, o);
+        return upstreamError(o.status(), answer(model, o));
+    }
+
+    /** The upstream's answer as JSON; anything else (a proxy's error page) is the upstream's failure, a 502. */
+    private static JsonNode answer(String model, Outcome o) {
+        try {
+            return Json.MAPPER.readTree(o.body());
+        } catch (java.io.IOException notJson) {
+            return Json.MAPPER.createObjectNode().put("error", "the upstream of model '" + model + "' answered " + o.status() + " with a body that is not JSON");
+        }
+    }
+
+    /** The upstream's error as the client's: its message, and its type, param and code where it gives them. */
+    private static ApiException upstreamError(int status, JsonNode answer) {
+        JsonNode e = answer.path("error");
+        String message = e.path("message").asText(e.asText("the upstream answered " + status));
+        int code = status >= 400 ? status : 502;
+        return new ApiException(code, e.path("type").asText(code < 500 ? "invalid_request_error" : "upstream_error"), message,
+                e.path("param").asText(null), e.path("code").asText("upstream_error"));
+    }
+
+    /**
      * Admits an OpenAI-shaped request, routes it and books its usage; the caller answers the
      * client. A stream went to {@code sink} as it came ({@link Outcome#streamed()}); otherwise the
      * outcome carries the deployment's whole answer, or none.

@@ -36,13 +36,18 @@ class OpenAiSdkTest {
     @BeforeAll
     static void start() throws Exception {
         s = new TestServer(c -> c);
-        client = OpenAIOkHttpClient.builder().baseUrl(s.base + "/v1").apiKey("unused").maxRetries(0).timeout(Duration.ofSeconds(60)).build();
+        client = sdkClient(s);
     }
 
     @AfterAll
     static void stop() {
         client.close();
         s.close();
+    }
+
+    /** The official SDK's client for a test server, without retries. */
+    static OpenAIClient sdkClient(TestServer server) {
+        return OpenAIOkHttpClient.builder().baseUrl(server.base + "/v1").apiKey("unused").maxRetries(0).timeout(Duration.ofSeconds(60)).build();
     }
 
     static ChatCompletionCreateParams.Builder chat(String user) {

@@ -2,7 +2,6 @@ package dev.genset.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
@@ -21,7 +20,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -37,7 +35,7 @@ class ResponsesApiTest {
     @BeforeAll
     static void start() throws Exception {
         s = new TestServer(c -> c.withContextSize(1024)); // room for the tool descriptions
-        client = OpenAIOkHttpClient.builder().baseUrl(s.base + "/v1").apiKey("unused").maxRetries(0).timeout(Duration.ofSeconds(60)).build();
+        client = OpenAiSdkTest.sdkClient(s);
     }
 
     @AfterAll

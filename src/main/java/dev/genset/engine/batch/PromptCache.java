@@ -74,7 +74,7 @@ final class PromptCache {
         for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
             Entry e = it.next();
             if (!Objects.equals(e.scope, scope)) continue;
-            int common = commonPrefix(e.tokens, e.tokens.length, tokens, length);
+            int common = Scheduler.commonPrefix(e.tokens, e.tokens.length, tokens, length);
             if (common == length) {  // already held, by this entry or a longer one
                 e.lastUsed = ++clock;
                 return false;
@@ -87,9 +87,11 @@ final class PromptCache {
         try {
             kv = UninitializedMemory.allocate(arena, bytes);
             from.save(kv, length);
-        } catch (OutOfMemoryError | RuntimeException e) {
+        } catch (OutOfMemoryError noMemory) {
             arena.close();
-            if (e instanceof OutOfMemoryError) return false;  // a cache: better to keep nothing than to take memory others need
+            return false;  // a cache: better to keep nothing than to take memory others need
+        } catch (RuntimeException e) {
+            arena.close();
             throw e;
         }
         Entry e = new Entry(java.util.Arrays.copyOf(tokens, length), scope, arena, kv);
@@ -103,10 +105,9 @@ final class PromptCache {
     Match longest(int[] prompt, String scope) {
         Entry best = null;
         int bestCommon = 0;
-        for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
-            Entry e = it.next();
+        for (Entry e : entries) {
             if (!Objects.equals(e.scope, scope)) continue;
-            int common = commonPrefix(e.tokens, e.tokens.length, prompt, prompt.length);
+            int common = Scheduler.commonPrefix(e.tokens, e.tokens.length, prompt, prompt.length);
             if (common <= bestCommon) continue;
             best = e;
             bestCommon = common;
@@ -152,11 +153,5 @@ final class PromptCache {
         it.remove();
         used -= e.bytes;
         e.arena.close();
-    }
-
-    private static int commonPrefix(int[] a, int aLength, int[] b, int bLength) {
-        int n = Math.min(aLength, bLength), i = 0;
-        while (i < n && a[i] == b[i]) i++;
-        return i;
     }
 }

@@ -556,10 +556,9 @@ public final class Scheduler implements AutoCloseable {
     }
 
     /** How many of the first {@code aLength} of a and the first {@code bLength} of b are the same. */
-    private static int commonPrefix(int[] a, int aLength, int[] b, int bLength) {
-        int n = Math.min(aLength, bLength), i = 0;
-        while (i < n && a[i] == b[i]) i++;
-        return i;
+    static int commonPrefix(int[] a, int aLength, int[] b, int bLength) {
+        int at = Arrays.mismatch(a, 0, aLength, b, 0, bLength);
+        return at < 0 ? aLength : at;
     }
 
     private void advancePrompt(Slot s, Run run) {
