@@ -69,7 +69,7 @@ final class PromptCache {
      * replaced. Returns whether a new entry was made.
      */
     boolean save(int[] tokens, int length, String scope, KvCache from) {
-        long bytes = length * from.bytesPerPosition();
+        long bytes = from.savedBytes(length);
         if (length < MIN_TOKENS || bytes > budget || length > from.length()) return false;
         for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
             Entry e = it.next();

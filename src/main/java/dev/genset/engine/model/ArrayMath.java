@@ -13,18 +13,36 @@ final class ArrayMath {
 
     private ArrayMath() {}
 
-    /** sum of a[ai + i] * b[bi + i] for i in [0, n). */
-    static float dot(float[] a, int ai, float[] b, int bi, int n) {
-        int i = 0;
-        float sum = 0f;
-        if (n >= S.length()) {
-            FloatVector acc = FloatVector.zero(S);
-            for (int bound = S.loopBound(n); i < bound; i += S.length())
-                acc = FloatVector.fromArray(S, a, ai + i).fma(FloatVector.fromArray(S, b, bi + i), acc);
-            sum = sumLanes(acc);
+    /**
+     * Attention scores of one query against a tile of {@link #TILE} keys in {@link KvCache}'s
+     * layout (channel c of the tile's position j at keys[ko + c * TILE + j]):
+     * s[so + j] = scale * (the sum over c in [0, dim) of q[qo + c] * key_j[c]), the sum one fma a
+     * channel in order of c, from zero, a position a lane. The tile's eight vectors go side by side,
+     * eight chains of fmas that overlap their latency, their loads at fixed distances from one
+     * index. There is no sum across lanes: that took longer than the products it summed.
+     */
+    static void scores(float[] s, int so, float[] q, int qo, float[] keys, int ko, int dim, float scale) {
+        int lanes = S.length();
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int c = 0, at = ko; c < dim; c++, at += TILE) {
+            FloatVector qc = FloatVector.broadcast(S, q[qo + c]);
+            a0 = FloatVector.fromArray(S, keys, at).fma(qc, a0);
+            a1 = FloatVector.fromArray(S, keys, at + lanes).fma(qc, a1);
+            a2 = FloatVector.fromArray(S, keys, at + 2 * lanes).fma(qc, a2);
+            a3 = FloatVector.fromArray(S, keys, at + 3 * lanes).fma(qc, a3);
+            a4 = FloatVector.fromArray(S, keys, at + 4 * lanes).fma(qc, a4);
+            a5 = FloatVector.fromArray(S, keys, at + 5 * lanes).fma(qc, a5);
+            a6 = FloatVector.fromArray(S, keys, at + 6 * lanes).fma(qc, a6);
+            a7 = FloatVector.fromArray(S, keys, at + 7 * lanes).fma(qc, a7);
         }
-        for (; i < n; i++) sum += a[ai + i] * b[bi + i];
-        return sum;
+        a0.mul(scale).intoArray(s, so);
+        a1.mul(scale).intoArray(s, so + lanes);
+        a2.mul(scale).intoArray(s, so + 2 * lanes);
+        a3.mul(scale).intoArray(s, so + 3 * lanes);
+        a4.mul(scale).intoArray(s, so + 4 * lanes);
+        a5.mul(scale).intoArray(s, so + 5 * lanes);
+        a6.mul(scale).intoArray(s, so + 6 * lanes);
+        a7.mul(scale).intoArray(s, so + 7 * lanes);
     }
 
     /**
@@ -106,7 +124,7 @@ final class ArrayMath {
     }
 
     /**
-     * Softmax numerators in place: s[i] = e^(s[i] - max) for i in [0, n), max the largest s[i];
+     * Softmax numerators in place: s[so + i] = e^(s[so + i] - max) for i in [0, n), max the largest;
      * returns their sum. One loop body for every vector, the last (partial) one read from and
      * written to {@code scratch} ({@link #LANES} floats, padded with the maximum), as {@link #swiGlu}
      * does: a separate path for the partial vector was compiled as a rare one, with its vector
@@ -115,22 +133,22 @@ final class ArrayMath {
      * added in order. The accumulator is the argument of each add, never its receiver: a loop's
      * vector has no class C2 knows unless a profile says so.
      */
-    static float softmaxNumerators(float[] s, int n, float[] scratch) {
+    static float softmaxNumerators(float[] s, int so, int n, float[] scratch) {
         int lanes = S.length(), full = n / lanes, whole = full * lanes, tail = n - whole;
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, s[i]);
-        System.arraycopy(s, whole, scratch, 0, tail);
+        for (int i = 0; i < n; i++) max = Math.max(max, s[so + i]);
+        System.arraycopy(s, so + whole, scratch, 0, tail);
         Arrays.fill(scratch, tail, lanes, max);
         FloatVector m = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
         for (int k = 0; k <= full; k++) {
             boolean inScratch = k == full;
             float[] a = inScratch ? scratch : s;
-            int o = inScratch ? 0 : k * lanes;
+            int o = inScratch ? 0 : so + k * lanes;
             FloatVector e = exp(FloatVector.fromArray(S, a, o).sub(m));
             e.intoArray(a, o);
             acc = e.mul(FloatVector.fromArray(S, ONES_THEN_ZEROS, inScratch ? lanes - tail : 0)).add(acc);
         }
-        System.arraycopy(scratch, 0, s, whole, tail);
+        System.arraycopy(scratch, 0, s, so + whole, tail);
         return sumLanes(acc);
     }
 
@@ -142,16 +160,45 @@ final class ArrayMath {
     }
 
     /**
-     * out[o + i] = the sum over t in [0, n) of w[t] * x[xi + t * stride + i], for i in [0, dim): one
-     * fma a term, in order of t, from zero. The sums are kept in registers, four vectors' worth of
-     * i at a time, while t runs: with the sums in memory, each term waited for the last one's store.
+     * out[o + i] += the sum over t in [0, n) of w[wi + t] * x[xi + t * stride + i], for i in [0, dim):
+     * one fma a term, in order of t, onto what out holds; from zeros, a whole sum, and a sum taken
+     * over consecutive runs of t gives the same bits as one taken at once. The sums are kept in
+     * registers, eight vectors' worth of i at a time (then four, then one), while t runs: with the
+     * sums in memory, each term waited for the last one's store, and with fewer than about five
+     * chains of fmas, for the one before's result.
      */
-    static void weightedSum(float[] out, int o, float[] w, int n, float[] x, int xi, int stride, int dim) {
+    static void weightedSum(float[] out, int o, float[] w, int wi, int n, float[] x, int xi, int stride, int dim) {
         int lanes = S.length(), i = 0;
-        for (; i + 4 * lanes <= dim; i += 4 * lanes) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 8 * lanes <= dim; i += 8 * lanes) {
+            FloatVector a0 = FloatVector.fromArray(S, out, o + i), a1 = FloatVector.fromArray(S, out, o + i + lanes);
+            FloatVector a2 = FloatVector.fromArray(S, out, o + i + 2 * lanes), a3 = FloatVector.fromArray(S, out, o + i + 3 * lanes);
+            FloatVector a4 = FloatVector.fromArray(S, out, o + i + 4 * lanes), a5 = FloatVector.fromArray(S, out, o + i + 5 * lanes);
+            FloatVector a6 = FloatVector.fromArray(S, out, o + i + 6 * lanes), a7 = FloatVector.fromArray(S, out, o + i + 7 * lanes);
             for (int t = 0, at = xi + i; t < n; t++, at += stride) {
-                FloatVector wt = FloatVector.broadcast(S, w[t]);
+                FloatVector wt = FloatVector.broadcast(S, w[wi + t]);
+                a0 = FloatVector.fromArray(S, x, at).fma(wt, a0);
+                a1 = FloatVector.fromArray(S, x, at + lanes).fma(wt, a1);
+                a2 = FloatVector.fromArray(S, x, at + 2 * lanes).fma(wt, a2);
+                a3 = FloatVector.fromArray(S, x, at + 3 * lanes).fma(wt, a3);
+                a4 = FloatVector.fromArray(S, x, at + 4 * lanes).fma(wt, a4);
+                a5 = FloatVector.fromArray(S, x, at + 5 * lanes).fma(wt, a5);
+                a6 = FloatVector.fromArray(S, x, at + 6 * lanes).fma(wt, a6);
+                a7 = FloatVector.fromArray(S, x, at + 7 * lanes).fma(wt, a7);
+            }
+            a0.intoArray(out, o + i);
+            a1.intoArray(out, o + i + lanes);
+            a2.intoArray(out, o + i + 2 * lanes);
+            a3.intoArray(out, o + i + 3 * lanes);
+            a4.intoArray(out, o + i + 4 * lanes);
+            a5.intoArray(out, o + i + 5 * lanes);
+            a6.intoArray(out, o + i + 6 * lanes);
+            a7.intoArray(out, o + i + 7 * lanes);
+        }
+        for (; i + 4 * lanes <= dim; i += 4 * lanes) {
+            FloatVector a0 = FloatVector.fromArray(S, out, o + i), a1 = FloatVector.fromArray(S, out, o + i + lanes);
+            FloatVector a2 = FloatVector.fromArray(S, out, o + i + 2 * lanes), a3 = FloatVector.fromArray(S, out, o + i + 3 * lanes);
+            for (int t = 0, at = xi + i; t < n; t++, at += stride) {
+                FloatVector wt = FloatVector.broadcast(S, w[wi + t]);
                 a0 = FloatVector.fromArray(S, x, at).fma(wt, a0);
                 a1 = FloatVector.fromArray(S, x, at + lanes).fma(wt, a1);
                 a2 = FloatVector.fromArray(S, x, at + 2 * lanes).fma(wt, a2);
@@ -163,19 +210,22 @@ final class ArrayMath {
             a3.intoArray(out, o + i + 3 * lanes);
         }
         for (; i + lanes <= dim; i += lanes) {
-            FloatVector a = FloatVector.zero(S);
-            for (int t = 0, at = xi + i; t < n; t++, at += stride) a = FloatVector.fromArray(S, x, at).fma(FloatVector.broadcast(S, w[t]), a);
+            FloatVector a = FloatVector.fromArray(S, out, o + i);
+            for (int t = 0, at = xi + i; t < n; t++, at += stride) a = FloatVector.fromArray(S, x, at).fma(FloatVector.broadcast(S, w[wi + t]), a);
             a.intoArray(out, o + i);
         }
         for (; i < dim; i++) {
-            float a = 0f;
-            for (int t = 0, at = xi + i; t < n; t++, at += stride) a = Math.fma(x[at], w[t], a);
+            float a = out[o + i];
+            for (int t = 0, at = xi + i; t < n; t++, at += stride) a = Math.fma(x[at], w[wi + t], a);
             out[o + i] = a;
         }
     }
 
     /** Floats of one vector: {@link #swiGlu}'s scratch takes twice this, {@link #softmaxNumerators}'s this. */
     static final int LANES = S.length();
+
+    /** Positions in a tile of keys ({@link #scores}): eight vectors. */
+    static final int TILE = 8 * LANES;
 
     private static final float LOG2E = 1.44269504f, LN2_HIGH = 0.693359375f, LN2_LOW = -2.12194440e-4f;
     /** 1.5 * 2^23: added to a float of magnitude below 2^22, rounds it to an integer held in the low mantissa bits. */

@@ -4,6 +4,8 @@ import dev.genset.engine.tensor.FloatTensor;
 import dev.genset.engine.tensor.MatMul;
 import dev.genset.engine.tensor.Parallel;
 
+import java.util.Arrays;
+
 /**
  * The forward pass of a Llama-family transformer over a batch of tokens.
  *
@@ -142,8 +144,7 @@ public final class Transformer {
                 for (int h = 0; h < c.heads(); h++) rotate(q, r * qDim + h * c.headDim(), r * c.ropeDims());
                 for (int h = 0; h < c.kvHeads(); h++) rotate(k, r * kvDim + h * c.headDim(), r * c.ropeDims());
                 // The cache holds this row's key and value from now on; later rows of the batch see them.
-                System.arraycopy(k, r * kvDim, caches[r].keys[l], positions[r] * kvDim, kvDim);
-                System.arraycopy(v, r * kvDim, caches[r].values[l], positions[r] * kvDim, kvDim);
+                caches[r].put(l, positions[r], k, r * kvDim, v, r * kvDim);
             }
             attention.set(l, positions, caches);
             pool.forRange(n * c.heads(), attention, attentionWork(n, positions));
@@ -168,7 +169,11 @@ public final class Transformer {
         return work;
     }
 
-    /** The attention step as a reusable task over (row, head) pairs, so a forward pass allocates nothing. */
+    /**
+     * The attention step as a reusable task over (row, query head) pairs, so a forward pass
+     * allocates nothing. A range's consecutive heads of one row that share a KV head are taken
+     * together ({@link #attend}).
+     */
     private final class AttentionTask implements Parallel.RangeTask {
         private int layer;
         private int[] positions;
@@ -183,34 +188,58 @@ public final class Transformer {
         @Override
         public void run(int from, int to) {
             int longest = 0;  // sized to the caches, not the positions: grown once a cache, not as a sequence grows
-            for (int i = from; i < to; i++) longest = Math.max(longest, caches[i / c.heads()].capacity());
+            for (int i = from; i < to; i++) longest = Math.max(longest, caches[i / c.heads()].capacity() + KvCache.TILE);
             float[][] s = SCORES.get();
-            if (s[0].length < longest) s[0] = new float[longest];
-            for (int i = from; i < to; i++) attend(layer, i / c.heads(), i % c.heads(), positions, caches, s[0], s[1]);
+            int group = c.heads() / c.kvHeads();
+            if (s[0].length < group * longest) s[0] = new float[group * longest];
+            if (s[2].length < group) s[2] = new float[group];
+            for (int i = from; i < to; ) {
+                int row = i / c.heads(), head = i % c.heads();
+                int end = Math.min(to, row * c.heads() + (head / group + 1) * group);  // this KV head's last query head, + 1
+                attend(layer, row, head, end - i, positions, caches[row], s[0], s[1], s[2]);
+                i = end;
+            }
         }
     }
 
     private final AttentionTask attention = new AttentionTask();
 
-    /** Each thread's attention scores (as long as the largest cache seen) and the softmax's partial-vector scratch. */
-    private static final ThreadLocal<float[][]> SCORES = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[ArrayMath.LANES]});
+    /** Each thread's attention scores (a KV head's query heads' worth, each as long as the largest cache seen), the softmax's partial-vector scratch and the heads' softmax sums. */
+    private static final ThreadLocal<float[][]> SCORES = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[ArrayMath.LANES], new float[0]});
+
+    /** Value positions taken at a time for all the heads of a group: 8 KiB or so (64 channels), read from memory once and then from the first-level cache. */
+    private static final int VALUE_POSITIONS = 32;
 
     /**
-     * Scaled dot-product attention of one query head of one row over its cache, in two passes: the
-     * scores, then their softmax numerators a vector at a time ({@link ArrayMath#softmaxNumerators}),
-     * then the values weighted by them and divided by their sum. The same operations for a row
-     * whether it is decoded alone, in a batch of sequences or as part of a prompt.
+     * Scaled dot-product attention of query heads [head, head + heads) of one row, which share one
+     * KV head, over the row's cache, in three passes: the scores of every head, a tile of keys at
+     * a time ({@link ArrayMath#scores}); each head's softmax numerators a vector at a time
+     * ({@link ArrayMath#softmaxNumerators}); the values weighted by them, a few positions at a
+     * time for every head, then divided by their sum. Heads take turns over each tile of keys and
+     * run of values, so it is read from memory once for the group, not once a head. Each head's
+     * numbers go through the same operations whichever heads it is taken with, and whether its
+     * row is decoded alone, in a batch of sequences or as part of a prompt.
      */
-    private void attend(int layer, int row, int head, int[] positions, KvCache[] caches, float[] scores, float[] tail) {
-        final int headDim = c.headDim(), kvDim = c.kvDim(), n = positions[row] + 1;
-        final int kv = head / (c.heads() / c.kvHeads()) * headDim;
-        final float[] keys = caches[row].keys[layer], values = caches[row].values[layer];
-        final int qOff = row * c.qDim() + head * headDim;
+    private void attend(int layer, int row, int head, int heads, int[] positions, KvCache cache, float[] scores, float[] tail, float[] sums) {
+        final int headDim = c.headDim(), kvDim = c.kvDim(), qDim = c.qDim(), n = positions[row] + 1;
+        final int kvHead = head / (c.heads() / c.kvHeads()), tiles = (n + KvCache.TILE - 1) / KvCache.TILE, stride = tiles * KvCache.TILE;
+        final float[] keys = cache.keys[layer], values = cache.values[layer];
+        final int tileStride = cache.keyTileStride(), keyOffset = cache.keyOffset(kvHead), qOff = row * qDim + head * headDim;
         final float scale = (float) (1.0 / Math.sqrt(headDim));
-        for (int t = 0; t < n; t++) scores[t] = ArrayMath.dot(q, qOff, keys, t * kvDim + kv, headDim) * scale;
-        float inv = 1f / ArrayMath.softmaxNumerators(scores, n, tail);
-        ArrayMath.weightedSum(att, qOff, scores, n, values, kv, kvDim, headDim);
-        for (int i = 0; i < headDim; i++) att[qOff + i] *= inv;
+        for (int t = 0; t < tiles; t++)
+            for (int h = 0; h < heads; h++)
+                ArrayMath.scores(scores, h * stride + t * KvCache.TILE, q, qOff + h * headDim, keys, keyOffset + t * tileStride, headDim, scale);
+        for (int h = 0; h < heads; h++) sums[h] = ArrayMath.softmaxNumerators(scores, h * stride, n, tail);
+        Arrays.fill(att, qOff, qOff + heads * headDim, 0f);
+        for (int t = 0; t < n; t += VALUE_POSITIONS) {
+            int count = Math.min(VALUE_POSITIONS, n - t);
+            for (int h = 0; h < heads; h++)
+                ArrayMath.weightedSum(att, qOff + h * headDim, scores, h * stride + t, count, values, t * kvDim + kvHead * headDim, kvDim, headDim);
+        }
+        for (int h = 0; h < heads; h++) {
+            float inv = 1f / sums[h];
+            for (int i = 0, o = qOff + h * headDim; i < headDim; i++) att[o + i] *= inv;
+        }
     }
 
     /** cos and sin of each rotated pair's angle at this position, computed as ggml does (iterated theta, float). */

@@ -16,13 +16,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PromptCacheTest {
     static Model model;
     static Parallel pool;
-    static long bytesPerToken;
 
     @BeforeAll
     static void load() throws Exception {
         model = Model.load(TestFiles.storiesModel());
         pool = new Parallel(1);
-        bytesPerToken = 2L * model.config().layers() * model.config().kvDim() * Float.BYTES;
     }
 
     @AfterAll
@@ -49,8 +47,13 @@ class PromptCacheTest {
         return t;
     }
 
+    /** What an entry of this many tokens takes. */
+    static long bytes(int tokens) {
+        return model.newCache(64).savedBytes(tokens);
+    }
+
     PromptCache cacheOf(int tokens) {
-        return new PromptCache(tokens * bytesPerToken);
+        return new PromptCache(bytes(tokens));
     }
 
     @Test
@@ -61,7 +64,7 @@ class PromptCacheTest {
         assertThat(c.save(a, a.length, "x", computed(a))).isTrue();
         assertThat(c.save(b, 25, "x", computed(b))).as("extends a, so replaces it").isTrue();
         assertThat(c.entries()).isEqualTo(1);
-        assertThat(c.bytes()).isEqualTo(25 * bytesPerToken);
+        assertThat(c.bytes()).isEqualTo(bytes(25));
         assertThat(c.save(a, a.length, "x", computed(a))).as("held by the longer entry").isFalse();
         assertThat(c.save(a, a.length, "y", computed(a))).as("another scope keeps its own").isTrue();
 
@@ -96,7 +99,7 @@ class PromptCacheTest {
 
     @Test
     void keepsWithinItsBudgetDroppingTheLeastRecentlyUsed() {
-        PromptCache c = cacheOf(60);
+        PromptCache c = new PromptCache(3 * bytes(20));
         int[] a = tokens(10, 20), b = tokens(40, 20), d = tokens(70, 20), e = tokens(100, 20);
         c.save(a, 20, null, computed(a));
         c.save(b, 20, null, computed(b));
@@ -104,7 +107,7 @@ class PromptCacheTest {
         c.touch(c.longest(a, null).entry());  // b is now the least recently used
         c.save(e, 20, null, computed(e));
         assertThat(c.entries()).isEqualTo(3);
-        assertThat(c.bytes()).isEqualTo(60 * bytesPerToken);
+        assertThat(c.bytes()).isEqualTo(3 * bytes(20));
         assertThat(c.longest(b, null)).as("evicted").isNull();
         assertThat(c.longest(a, null).common()).isEqualTo(20);
         assertThat(c.longest(e, null).common()).isEqualTo(20);

@@ -84,11 +84,11 @@ class ArrayMathTest {
     void softmaxNumeratorsAreExpOfTheGapToTheMaximumAndSumInTheirDocumentedOrder() {
         SplittableRandom r = new SplittableRandom(7);
         for (int n = 1; n <= 3 * ArrayMath.LANES + 1; n++) {
-            int off = 0;
+            int off = n % 3;
             float[] s = new float[off + n + 3], scores = new float[n];
             for (int i = 0; i < n; i++) s[off + i] = scores[i] = (float) (r.nextDouble() * 40 - 30);
             s[off + n] = 1e9f;  // past the end: neither read as the maximum nor written
-            float sum = ArrayMath.softmaxNumerators(s, n, new float[ArrayMath.LANES]);
+            float sum = ArrayMath.softmaxNumerators(s, off, n, new float[ArrayMath.LANES]);
             float max = Float.NEGATIVE_INFINITY;
             for (float x : scores) max = Math.max(max, x);
             for (int i = 0; i < n; i++) {
@@ -116,31 +116,61 @@ class ArrayMathTest {
         for (int i = 0; i < n; i++) base[i] = (float) (r.nextDouble() * 20 - 10);
         base[0] = 50f;  // the maximum comes first, so every prefix has the same one
         float[] full = base.clone();
-        ArrayMath.softmaxNumerators(full, n, new float[ArrayMath.LANES]);
+        ArrayMath.softmaxNumerators(full, 0, n, new float[ArrayMath.LANES]);
         for (int m = 1; m < n; m++) {
             float[] prefix = java.util.Arrays.copyOf(base, m);
-            ArrayMath.softmaxNumerators(prefix, m, new float[ArrayMath.LANES]);
+            ArrayMath.softmaxNumerators(prefix, 0, m, new float[ArrayMath.LANES]);
             for (int i = 0; i < m; i++)
                 assertThat(Float.floatToRawIntBits(prefix[i])).as("prefix %d element %d", m, i).isEqualTo(Float.floatToRawIntBits(full[i]));
         }
     }
 
     @Test
-    void weightedSumIsOneFmaATermInOrderForEveryWidth() {
+    void weightedSumIsOneFmaATermInOrderForEveryWidthAndRunsOfTermsAddUpToTheWhole() {
         SplittableRandom r = new SplittableRandom(9);
         int stride = 5 * ArrayMath.LANES + 7, n = 37;
         for (int dim = 1; dim <= 5 * ArrayMath.LANES + 3; dim++) {
-            float[] w = new float[n], x = new float[3 + n * stride], out = new float[dim + 4];
-            for (int t = 0; t < n; t++) w[t] = (float) r.nextDouble();
+            float[] w = new float[1 + n], x = new float[3 + n * stride], out = new float[dim + 4], runs = new float[dim + 4];
+            for (int t = 0; t < n; t++) w[1 + t] = (float) r.nextDouble();
             for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 2 - 1);
-            out[2 + dim] = 42f;
-            ArrayMath.weightedSum(out, 2, w, n, x, 3, stride, dim);
+            out[2 + dim] = runs[2 + dim] = 42f;
+            ArrayMath.weightedSum(out, 2, w, 1, n, x, 3, stride, dim);
+            // the same terms in runs of 5, 11 and the rest, each continuing the last
+            ArrayMath.weightedSum(runs, 2, w, 1, 5, x, 3, stride, dim);
+            ArrayMath.weightedSum(runs, 2, w, 6, 11, x, 3 + 5 * stride, stride, dim);
+            ArrayMath.weightedSum(runs, 2, w, 17, n - 16, x, 3 + 16 * stride, stride, dim);
             for (int i = 0; i < dim; i++) {
                 float want = 0f;
-                for (int t = 0; t < n; t++) want = Math.fma(x[3 + t * stride + i], w[t], want);
+                for (int t = 0; t < n; t++) want = Math.fma(x[3 + t * stride + i], w[1 + t], want);
                 assertThat(Float.floatToRawIntBits(out[2 + i])).as("dim %d element %d", dim, i).isEqualTo(Float.floatToRawIntBits(want));
+                assertThat(Float.floatToRawIntBits(runs[2 + i])).as("runs: dim %d element %d", dim, i).isEqualTo(Float.floatToRawIntBits(want));
             }
             assertThat(out[2 + dim]).isEqualTo(42f);
+            assertThat(runs[2 + dim]).isEqualTo(42f);
+        }
+    }
+
+    @Test
+    void aScoreIsOneFmaAChannelInOrderThenScaled() {
+        SplittableRandom r = new SplittableRandom(10);
+        int tile = ArrayMath.TILE;
+        for (int dim : new int[] {1, 3, 8, 64, 67}) {
+            int ko = 5;
+            float[] keys = new float[ko + dim * tile + 3], q = new float[2 + dim];
+            for (int i = 0; i < keys.length; i++) keys[i] = (float) (r.nextDouble() * 2 - 1);
+            for (int i = 0; i < q.length; i++) q[i] = (float) (r.nextDouble() * 2 - 1);
+            float scale = 0.125f;
+            float[] s = new float[1 + tile + 1];
+            s[tile + 1] = 42f;
+            ArrayMath.scores(s, 1, q, 2, keys, ko, dim, scale);
+            for (int j = 0; j < tile; j++) {
+                float want = 0f;
+                for (int c = 0; c < dim; c++) want = Math.fma(keys[ko + c * tile + j], q[2 + c], want);
+                want *= scale;
+                assertThat(Float.floatToRawIntBits(s[1 + j])).as("dim %d position %d", dim, j).isEqualTo(Float.floatToRawIntBits(want));
+            }
+            assertThat(s[0]).isZero();
+            assertThat(s[tile + 1]).isEqualTo(42f);
         }
     }
 }

@@ -45,7 +45,7 @@ class KvCacheTest {
             KvCache computed = model.newCache(16), restored = model.newCache(16);
             float[] want = new float[vocab], got = new float[vocab];
             t.forward(prompt.length, prompt, new int[] {0, 1, 2, 3, 4}, filled(prompt.length, computed), last(prompt.length), want);
-            var saved = arena.allocate(4 * computed.bytesPerPosition());
+            var saved = arena.allocate(computed.savedBytes(4));
             computed.save(saved, 4);
             restored.restore(saved, 4, 4);
             t.forward(1, new int[] {prompt[4]}, new int[] {4}, filled(1, restored), last(1), got);
@@ -55,7 +55,7 @@ class KvCacheTest {
             assertThatThrownBy(() -> computed.save(saved, 6)).as("beyond what it holds").isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> computed.save(arena.allocate(8), 4)).as("too small").isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> fresh.restore(saved, 4, 5)).as("beyond the copy").isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> fresh.restore(saved.asSlice(0, 3 * computed.bytesPerPosition()), 4, 2))
+            assertThatThrownBy(() -> fresh.restore(saved.asSlice(0, computed.savedBytes(3)), 4, 2))
                     .as("a copy of another size").isInstanceOf(IllegalArgumentException.class);
             assertThat(fresh.length()).isZero();
         }
