@@ -215,7 +215,8 @@ public final class Transformer {
      * KV head, over the row's cache, in three passes: the scores of every head, a tile of keys at
      * a time ({@link ArrayMath#scores}); each head's softmax numerators a vector at a time
      * ({@link ArrayMath#softmaxNumerators}); the values weighted by them, a few positions at a
-     * time for every head, then divided by their sum. Heads take turns over each tile of keys and
+     * time for every head, two heads to each load of a value ({@link ArrayMath#weightedSum2}),
+     * then divided by their sum. Heads take turns over each tile of keys and
      * run of values, so it is read from memory once for the group, not once a head. Each head's
      * numbers go through the same operations whichever heads it is taken with, and whether its
      * row is decoded alone, in a batch of sequences or as part of a prompt.
@@ -233,8 +234,10 @@ public final class Transformer {
         Arrays.fill(att, qOff, qOff + heads * headDim, 0f);
         for (int t = 0; t < n; t += VALUE_POSITIONS) {
             int count = Math.min(VALUE_POSITIONS, n - t);
-            for (int h = 0; h < heads; h++)
-                ArrayMath.weightedSum(att, qOff + h * headDim, scores, h * stride + t, count, values, t * kvDim + kvHead * headDim, kvDim, headDim);
+            int h = 0, v = t * kvDim + kvHead * headDim;
+            for (; h + 2 <= heads; h += 2)
+                ArrayMath.weightedSum2(att, qOff + h * headDim, qOff + (h + 1) * headDim, scores, h * stride + t, (h + 1) * stride + t, count, values, v, kvDim, headDim);
+            if (h < heads) ArrayMath.weightedSum(att, qOff + h * headDim, scores, h * stride + t, count, values, v, kvDim, headDim);
         }
         for (int h = 0; h < heads; h++) {
             float inv = 1f / sums[h];

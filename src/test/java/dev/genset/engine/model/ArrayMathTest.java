@@ -151,6 +151,24 @@ class ArrayMathTest {
     }
 
     @Test
+    void twoWeightedSumsOverTheSameRowsAreEachWhatTheyAreAlone() {
+        SplittableRandom r = new SplittableRandom(11);
+        int stride = 10 * ArrayMath.LANES + 7, n = 29;
+        for (int dim = 1; dim <= 9 * ArrayMath.LANES + 3; dim++) {
+            float[] w = new float[2 * n + 1], x = new float[3 + n * stride];
+            for (int t = 0; t < w.length; t++) w[t] = (float) r.nextDouble();
+            for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 2 - 1);
+            float[] both = new float[2 * dim + 3], alone = new float[2 * dim + 3];
+            for (int i = 0; i < both.length; i++) both[i] = alone[i] = (float) r.nextDouble();  // sums continue from what is there
+            ArrayMath.weightedSum2(both, 1, 2 + dim, w, 0, n + 1, n, x, 3, stride, dim);
+            ArrayMath.weightedSum(alone, 1, w, 0, n, x, 3, stride, dim);
+            ArrayMath.weightedSum(alone, 2 + dim, w, n + 1, n, x, 3, stride, dim);
+            for (int i = 0; i < both.length; i++)
+                assertThat(Float.floatToRawIntBits(both[i])).as("dim %d element %d", dim, i).isEqualTo(Float.floatToRawIntBits(alone[i]));
+        }
+    }
+
+    @Test
     void aScoreIsOneFmaAChannelInOrderThenScaled() {
         SplittableRandom r = new SplittableRandom(10);
         int tile = ArrayMath.TILE;
