@@ -169,37 +169,11 @@ final class ArrayMath {
      * out[o + i] += the sum over t in [0, n) of w[wi + t] * x[xi + t * stride + i], for i in [0, dim):
      * one fma a term, in order of t, onto what out holds; from zeros, a whole sum, and a sum taken
      * over consecutive runs of t gives the same bits as one taken at once. The sums are kept in
-     * registers, eight vectors' worth of i at a time (then four, then one), while t runs: with the
-     * sums in memory, each term waited for the last one's store, and with fewer than about five
-     * chains of fmas, for the one before's result.
+     * registers, four vectors' worth of i at a time, while t runs: with the sums in memory, each
+     * term waited for the last one's store.
      */
     static void weightedSum(float[] out, int o, float[] w, int wi, int n, float[] x, int xi, int stride, int dim) {
         int lanes = S.length(), i = 0;
-        for (; i + 8 * lanes <= dim; i += 8 * lanes) {
-            FloatVector a0 = FloatVector.fromArray(S, out, o + i), a1 = FloatVector.fromArray(S, out, o + i + lanes);
-            FloatVector a2 = FloatVector.fromArray(S, out, o + i + 2 * lanes), a3 = FloatVector.fromArray(S, out, o + i + 3 * lanes);
-            FloatVector a4 = FloatVector.fromArray(S, out, o + i + 4 * lanes), a5 = FloatVector.fromArray(S, out, o + i + 5 * lanes);
-            FloatVector a6 = FloatVector.fromArray(S, out, o + i + 6 * lanes), a7 = FloatVector.fromArray(S, out, o + i + 7 * lanes);
-            for (int t = 0, at = xi + i; t < n; t++, at += stride) {
-                FloatVector wt = FloatVector.broadcast(S, w[wi + t]);
-                a0 = FloatVector.fromArray(S, x, at).fma(wt, a0);
-                a1 = FloatVector.fromArray(S, x, at + lanes).fma(wt, a1);
-                a2 = FloatVector.fromArray(S, x, at + 2 * lanes).fma(wt, a2);
-                a3 = FloatVector.fromArray(S, x, at + 3 * lanes).fma(wt, a3);
-                a4 = FloatVector.fromArray(S, x, at + 4 * lanes).fma(wt, a4);
-                a5 = FloatVector.fromArray(S, x, at + 5 * lanes).fma(wt, a5);
-                a6 = FloatVector.fromArray(S, x, at + 6 * lanes).fma(wt, a6);
-                a7 = FloatVector.fromArray(S, x, at + 7 * lanes).fma(wt, a7);
-            }
-            a0.intoArray(out, o + i);
-            a1.intoArray(out, o + i + lanes);
-            a2.intoArray(out, o + i + 2 * lanes);
-            a3.intoArray(out, o + i + 3 * lanes);
-            a4.intoArray(out, o + i + 4 * lanes);
-            a5.intoArray(out, o + i + 5 * lanes);
-            a6.intoArray(out, o + i + 6 * lanes);
-            a7.intoArray(out, o + i + 7 * lanes);
-        }
         for (; i + 4 * lanes <= dim; i += 4 * lanes) {
             FloatVector a0 = FloatVector.fromArray(S, out, o + i), a1 = FloatVector.fromArray(S, out, o + i + lanes);
             FloatVector a2 = FloatVector.fromArray(S, out, o + i + 2 * lanes), a3 = FloatVector.fromArray(S, out, o + i + 3 * lanes);
