@@ -222,10 +222,20 @@ public final class Transformer {
      * row is decoded alone, in a batch of sequences or as part of a prompt.
      */
     private void attend(int layer, int row, int head, int heads, int[] positions, KvCache cache, float[] scores, float[] tail, float[] sums) {
-        final int headDim = c.headDim(), kvDim = c.kvDim(), qDim = c.qDim(), n = positions[row] + 1;
-        final int kvHead = head / (c.heads() / c.kvHeads()), tiles = (n + KvCache.TILE - 1) / KvCache.TILE, stride = tiles * KvCache.TILE;
-        final float[] keys = cache.keys[layer], values = cache.values[layer];
-        final int tileStride = cache.keyTileStride(), keyOffset = cache.keyOffset(kvHead), qOff = row * qDim + head * headDim;
+        final int headDim = c.headDim(), kvHead = head / (c.heads() / c.kvHeads());
+        attend(q, att, row * c.qDim() + head * headDim, heads, headDim, positions[row] + 1,
+                cache.keys[layer], cache.keyOffset(kvHead), cache.keyTileStride(), cache.values[layer], kvHead * headDim, c.kvDim(),
+                scores, tail, sums);
+    }
+
+    /**
+     * {@link #attend} on plain arrays: the queries of {@code heads} heads from q[qOff ..] (headDim
+     * floats each), their outputs to att[qOff ..]; n positions of keys from keys[keyOffset ..]
+     * (tiles tileStride apart) and of values from values[valueOffset ..] (positions valueStride apart).
+     */
+    static void attend(float[] q, float[] att, int qOff, int heads, int headDim, int n, float[] keys, int keyOffset, int tileStride,
+                       float[] values, int valueOffset, int valueStride, float[] scores, float[] tail, float[] sums) {
+        final int tiles = (n + KvCache.TILE - 1) / KvCache.TILE, stride = tiles * KvCache.TILE;
         final float scale = (float) (1.0 / Math.sqrt(headDim));
         for (int t = 0; t < tiles; t++)
             for (int h = 0; h < heads; h++)
@@ -234,10 +244,10 @@ public final class Transformer {
         Arrays.fill(att, qOff, qOff + heads * headDim, 0f);
         for (int t = 0; t < n; t += VALUE_POSITIONS) {
             int count = Math.min(VALUE_POSITIONS, n - t);
-            int h = 0, v = t * kvDim + kvHead * headDim;
+            int h = 0, v = valueOffset + t * valueStride;
             for (; h + 2 <= heads; h += 2)
-                ArrayMath.weightedSum2(att, qOff + h * headDim, qOff + (h + 1) * headDim, scores, h * stride + t, (h + 1) * stride + t, count, values, v, kvDim, headDim);
-            if (h < heads) ArrayMath.weightedSum(att, qOff + h * headDim, scores, h * stride + t, count, values, v, kvDim, headDim);
+                ArrayMath.weightedSum2(att, qOff + h * headDim, qOff + (h + 1) * headDim, scores, h * stride + t, (h + 1) * stride + t, count, values, v, valueStride, headDim);
+            if (h < heads) ArrayMath.weightedSum(att, qOff + h * headDim, scores, h * stride + t, count, values, v, valueStride, headDim);
         }
         for (int h = 0; h < heads; h++) {
             float inv = 1f / sums[h];
