@@ -61,6 +61,39 @@ class KvCacheTest {
         }
     }
 
+    /** Copies and restores that start and end inside tiles of keys (which move whole) continue as computed ones. */
+    @Test
+    void copiesAcrossTilesOfKeysContinueAsComputed() throws Exception {
+        try (Model model = Model.load(TestFiles.storiesModel()); Parallel pool = new Parallel(2);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            int n = 2 * KvCache.TILE + 10, vocab = model.config().vocabSize();
+            Transformer t = model.newTransformer(pool, n);
+            int[] tokens = new int[n], pos = new int[n];
+            for (int i = 0; i < n; i++) {
+                tokens[i] = 1 + (i * 37) % (vocab - 1);
+                pos[i] = i;
+            }
+            KvCache computed = model.newCache(n + 1), other = model.newCache(n + 1), copied = model.newCache(n + 1), restored = model.newCache(n + 1);
+            float[] want = new float[vocab], got = new float[vocab];
+            t.forward(n, tokens, pos, filled(n, computed), last(n), want);
+            int end = KvCache.TILE + 30, start = KvCache.TILE - 5;  // start in tile 0, end in tile 1
+            t.forward(end, tokens, pos, filled(end, other), last(end), new float[vocab]);
+            t.forward(start, tokens, pos, filled(start, copied), last(start), new float[vocab]);
+            copied.copyFrom(other, end);
+            int rest = n - end;
+            t.forward(rest, java.util.Arrays.copyOfRange(tokens, end, n), java.util.Arrays.copyOfRange(pos, end, n), filled(rest, copied), last(rest), got);
+            assertThat(got).containsExactly(want);
+
+            var saved = arena.allocate(other.savedBytes(end));
+            other.save(saved, end);
+            t.forward(start, tokens, pos, filled(start, restored), last(start), new float[vocab]);
+            restored.restore(saved, end, end - 3);
+            int more = n - (end - 3);
+            t.forward(more, java.util.Arrays.copyOfRange(tokens, end - 3, n), java.util.Arrays.copyOfRange(pos, end - 3, n), filled(more, restored), last(more), got);
+            assertThat(got).containsExactly(want);
+        }
+    }
+
     private static KvCache[] filled(int n, KvCache cache) {
         KvCache[] caches = new KvCache[n];
         Arrays.fill(caches, cache);

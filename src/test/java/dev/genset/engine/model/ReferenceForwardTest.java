@@ -55,6 +55,36 @@ class ReferenceForwardTest {
         }
     }
 
+    /**
+     * A sequence long enough to span several tiles of keys, with eight query heads over two KV heads
+     * (so heads are taken in pairs and alone), prompt rows in one batch against the reference.
+     */
+    @org.junit.jupiter.api.Test
+    void matchesScalarReferenceAcrossTilesOfKeys(@TempDir Path dir) throws Exception {
+        SyntheticModel sm = new SyntheticModel("llama", 64, 2, 8, 2, 48, 77);
+        int n = 2 * KvCache.TILE + 21;
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        int[] tokens = new int[n];
+        for (int i = 0; i < n; i++) tokens[i] = 3 + r.nextInt(sm.vocab - 3);
+        double[][] expected = reference(sm, tokens);
+        try (Model model = Model.load(sm.write(dir.resolve("long.gguf"))); Parallel pool = new Parallel(2)) {
+            int vocab = model.config().vocabSize();
+            Transformer t = model.newTransformer(pool, n);
+            KvCache cache = model.newCache(n + 3);
+            float[] logits = new float[n * vocab];
+            KvCache[] caches = new KvCache[n];
+            Arrays.fill(caches, cache);
+            boolean[] want = new boolean[n];
+            Arrays.fill(want, true);
+            int[] pos = new int[n];
+            Arrays.setAll(pos, i -> i);
+            t.forward(n, tokens, pos, caches, want, logits);
+            for (int p = 0; p < n; p += 7)
+                for (int v = 0; v < vocab; v++)
+                    assertThat((double) logits[p * vocab + v]).as("pos %d token %d", p, v).isCloseTo(expected[p][v], within(2e-3 * (1 + Math.abs(expected[p][v]))));
+        }
+    }
+
     // ---- the reference ------------------------------------------------------------------------
 
     static double[][] reference(SyntheticModel m, int[] tokens) {
