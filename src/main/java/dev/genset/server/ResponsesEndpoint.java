@@ -297,13 +297,7 @@ final class ResponsesEndpoint {
 
         private void text(String text, JsonNode logprobs) throws IOException {
             ResponseObject.Item m = r.message();
-            if (m.index < 0) {
-                m.index = r.items.indexOf(m);
-                ObjectNode added = m.json(false);
-                ((ArrayNode) added.get("content")).removeAll();
-                event("response.output_item.added", at(m).set("item", added));
-                event("response.content_part.added", part(m).set("part", ResponseObject.outputText("", Json.MAPPER.createArrayNode())));
-            }
+            if (added(m)) event("response.content_part.added", part(m).set("part", ResponseObject.outputText("", Json.MAPPER.createArrayNode())));
             m.text.append(text);
             ArrayNode lp = ResponseObject.logprobs(logprobs);
             m.logprobs.addAll(lp);
@@ -312,14 +306,19 @@ final class ResponsesEndpoint {
 
         private void reasoning(String text) throws IOException {
             ResponseObject.Item item = r.reasoning();
-            if (item.index < 0) {
-                item.index = r.items.indexOf(item);
-                ObjectNode added = item.json(false);
-                ((ArrayNode) added.get("content")).removeAll();
-                event("response.output_item.added", at(item).set("item", added));
-            }
+            added(item);
             item.text.append(text);
             event("response.reasoning_text.delta", part(item).put("delta", text));
+        }
+
+        /** Announces a text item (the message or the reasoning) with its first text: whether this was that first time. */
+        private boolean added(ResponseObject.Item item) throws IOException {
+            if (item.index >= 0) return false;
+            item.index = r.items.indexOf(item);
+            ObjectNode added = item.json(false);
+            ((ArrayNode) added.get("content")).removeAll();
+            event("response.output_item.added", at(item).set("item", added));
+            return true;
         }
 
         private void call(JsonNode piece) throws IOException {
