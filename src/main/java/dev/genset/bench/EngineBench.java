@@ -2,6 +2,7 @@ package dev.genset.bench;
 
 import dev.genset.engine.gguf.GgufTensorInfo;
 import dev.genset.engine.model.KvCache;
+import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.model.Transformer;
 import dev.genset.engine.tensor.Parallel;
@@ -103,11 +104,20 @@ public final class EngineBench {
 
     private final Model model;
     private final Parallel pool;
+    private final KvType keyType, valueType;
     private final SplittableRandom random = new SplittableRandom(1234);
 
+    /** Benchmarks with a KV cache of f32 keys and values. */
     public EngineBench(Model model, Parallel pool) {
+        this(model, pool, KvType.F32, KvType.F32);
+    }
+
+    /** Benchmarks with a KV cache of these types (llama-bench's {@code -ctk}, {@code -ctv}). */
+    public EngineBench(Model model, Parallel pool, KvType keyType, KvType valueType) {
         this.model = model;
         this.pool = pool;
+        this.keyType = keyType;
+        this.valueType = valueType;
     }
 
     /** pp{@code nPrompt} then tg{@code nGen} from an empty cache (a count of 0 skips its test). */
@@ -130,7 +140,7 @@ public final class EngineBench {
             longest = Math.max(longest, test.nPrompt() + test.nGen());
         }
         Transformer t = model.newTransformer(pool, Math.max(1, maxBatch));
-        KvCache cache = model.newCache(depth + longest + 1);
+        KvCache cache = model.newCache(depth + longest + 1, keyType, valueType);
         float[] logits = new float[model.config().vocabSize()];
         for (int filled = 0; filled < depth; filled += DEPTH_BATCH)
             prompt(t, cache, filled, Math.min(DEPTH_BATCH, depth - filled), logits);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.bench.BandwidthProbe;
 import dev.genset.bench.EngineBench;
 import dev.genset.engine.gguf.GgufTensorInfo;
+import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tensor.Parallel;
 import picocli.CommandLine.Command;
@@ -42,6 +43,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
     String threads;
 
+    @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f32",
+            description = "KV cache type of keys: f32 or f16, or a list (default: ${DEFAULT-VALUE}).")
+    String cacheTypeK;
+
+    @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f32",
+            description = "KV cache type of values: f32 or f16, or a list (default: ${DEFAULT-VALUE}).")
+    String cacheTypeV;
+
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "Repetitions after a warm-up (default: ${DEFAULT-VALUE}).")
     int repetitions;
 
@@ -64,6 +73,7 @@ final class BenchCommand implements Callable<Integer> {
         List<Integer> prompts = numbers("-p", nPrompt), gens = numbers("-n", nGen), depths = numbers("-d", nDepth);
         List<Integer> threadCounts = threads != null ? numbers("-t", threads) : List.of(Runtime.getRuntime().availableProcessors());
         for (int t : threadCounts) if (t < 1) throw new IllegalArgumentException("-t must be at least 1, not " + t);
+        List<KvType> keyTypes = types(cacheTypeK), valueTypes = types(cacheTypeV);
         List<EngineBench.Test> tests = new ArrayList<>();
         for (int p : prompts) if (p > 0) tests.add(EngineBench.Test.pp(p));
         for (int n : gens) if (n > 0) tests.add(EngineBench.Test.tg(n));
@@ -79,19 +89,30 @@ final class BenchCommand implements Callable<Integer> {
                 }
             return 0;
         }
-        Report report = new Report(format);
+        boolean typeColumns = !keyTypes.equals(List.of(KvType.F32)) || !valueTypes.equals(List.of(KvType.F32));
+        Report report = new Report(format, typeColumns);
         for (Path path : paths) {
             try (Model m = Model.load(path)) {
                 for (int t : threadCounts)
                     try (Parallel pool = new Parallel(t)) {
-                        EngineBench bench = new EngineBench(m, pool);
-                        for (int depth : depths)
-                            for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) report.add(m, path, t, r);
+                        for (KvType k : keyTypes)
+                            for (KvType v : valueTypes) {
+                                EngineBench bench = new EngineBench(m, pool, k, v);
+                                for (int depth : depths)
+                                    for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) report.add(m, path, t, k, v, r);
+                            }
                     }
             }
         }
         report.finish();
         return 0;
+    }
+
+    /** The values of -ctk or -ctv: comma-separated type names. */
+    static List<KvType> types(String spec) {
+        List<KvType> types = new ArrayList<>();
+        for (String item : spec.split(",", -1)) types.add(KvType.parse(item));
+        return types;
     }
 
     /**
@@ -206,25 +227,39 @@ final class BenchCommand implements Callable<Integer> {
     /** Prints results in the chosen format: table, CSV and JSON lines row by row as tests finish, a JSON array at the end. */
     private static final class Report {
         private static final String ROW = "| %-24s | %10s | %10s | %-10s | %7s | %16s | %20s |%n";
+        private static final String TYPED_ROW = "| %-24s | %10s | %10s | %-10s | %7s | %6s | %6s | %16s | %20s |%n";
         private final String format;
+        private final boolean typeColumns;
         private final ObjectMapper om = new ObjectMapper();
         private final ArrayNode all = om.createArrayNode();
         private boolean started;
 
-        Report(String format) {
+        /** typeColumns: the table shows the KV cache types (as llama-bench does when they are not its default). */
+        Report(String format, boolean typeColumns) {
             this.format = format;
+            this.typeColumns = typeColumns;
         }
 
-        void add(Model m, Path path, int threads, EngineBench.Result r) throws Exception {
-            ObjectNode o = fields(m, path, threads, r);
+        void add(Model m, Path path, int threads, KvType keyType, KvType valueType, EngineBench.Result r) throws Exception {
+            ObjectNode o = fields(m, path, threads, keyType, valueType, r);
             switch (format) {
                 case "md" -> {
-                    if (!started) {
-                        System.out.printf(ROW, "model", "size", "params", "backend", "threads", "test", "t/s");
-                        System.out.printf(ROW, "-".repeat(24), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(7), "-".repeat(16), "-".repeat(20));
+                    String ts = String.format("%.2f ± %.2f", r.avgTs(), r.stddevTs());
+                    String type = modelType(m), size = size(m.weightBytes()), params = count(o.get("model_n_params").asLong());
+                    if (typeColumns) {
+                        if (!started) {
+                            System.out.printf(TYPED_ROW, "model", "size", "params", "backend", "threads", "type_k", "type_v", "test", "t/s");
+                            System.out.printf(TYPED_ROW, "-".repeat(24), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(7), "-".repeat(6), "-".repeat(6),
+                                    "-".repeat(16), "-".repeat(20));
+                        }
+                        System.out.printf(TYPED_ROW, type, size, params, "CPU (Java)", threads, keyType.label(), valueType.label(), r.test(), ts);
+                    } else {
+                        if (!started) {
+                            System.out.printf(ROW, "model", "size", "params", "backend", "threads", "test", "t/s");
+                            System.out.printf(ROW, "-".repeat(24), "-".repeat(10), "-".repeat(10), "-".repeat(10), "-".repeat(7), "-".repeat(16), "-".repeat(20));
+                        }
+                        System.out.printf(ROW, type, size, params, "CPU (Java)", threads, r.test(), ts);
                     }
-                    System.out.printf(ROW, modelType(m), size(m.weightBytes()), count(o.get("model_n_params").asLong()), "CPU (Java)", threads, r.test(),
-                            String.format("%.2f ± %.2f", r.avgTs(), r.stddevTs()));
                 }
                 case "csv" -> {
                     List<String> names = new ArrayList<>(), values = new ArrayList<>();
@@ -264,7 +299,7 @@ final class BenchCommand implements Callable<Integer> {
             return "\"" + v.replace("\"", "\"\"") + "\"";
         }
 
-        private ObjectNode fields(Model m, Path path, int threads, EngineBench.Result r) {
+        private ObjectNode fields(Model m, Path path, int threads, KvType keyType, KvType valueType, EngineBench.Result r) {
             long params = m.gguf().tensors().stream().mapToLong(GgufTensorInfo::elementCount).sum();
             ObjectNode o = om.createObjectNode();
             o.put("build_commit", "genset");
@@ -279,8 +314,8 @@ final class BenchCommand implements Callable<Integer> {
             o.put("n_batch", Math.max(1, r.nPrompt()));
             o.put("n_ubatch", Math.max(1, r.nPrompt()));
             o.put("n_threads", threads);
-            o.put("type_k", "f32");
-            o.put("type_v", "f32");
+            o.put("type_k", keyType.label());
+            o.put("type_v", valueType.label());
             o.put("n_gpu_layers", 0);
             o.put("n_prompt", r.nPrompt());
             o.put("n_gen", r.nGen());

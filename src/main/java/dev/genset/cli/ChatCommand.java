@@ -25,6 +25,7 @@ import java.util.concurrent.Callable;
         "Type a message and press Enter; /reset starts over, /exit (or end of input) quits."})
 final class ChatCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
+    @Mixin KvCacheOptions kvCacheOptions;
     @Mixin SamplingOptions sampling;
 
     @Option(names = "--system", paramLabel = "TEXT", description = "A system message opening the conversation.")
@@ -44,7 +45,8 @@ final class ChatCommand implements Callable<Integer> {
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {
             Tokenizer tok = model.tokenizer();
             ChatTemplate chat = template != null ? ChatTemplate.builtin(template) : model.chatTemplate();
-            Generator generator = new Generator(model, pool, modelOptions.contextSize(model.config().contextLength()), modelOptions.batchSize);
+            Generator generator = new Generator(model, pool, modelOptions.contextSize(model.config().contextLength()), modelOptions.batchSize,
+                    kvCacheOptions.keyType(), kvCacheOptions.valueType());
             // Turn markers of the common formats end a reply even when the vocabulary lacks them as tokens.
             List<String> stops = List.of("<|im_end|>", "<|im_start|>", "<|eot_id|>", "</s>", "[INST]");
             List<ChatMessage> history = new ArrayList<>();

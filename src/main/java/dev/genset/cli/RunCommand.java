@@ -17,6 +17,7 @@ import java.util.concurrent.Callable;
 @Command(name = "run", description = "Generate a continuation of PROMPT, streamed to stdout; statistics go to stderr.")
 final class RunCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
+    @Mixin KvCacheOptions kvCacheOptions;
     @Mixin SamplingOptions sampling;
 
     @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "-1", description = "Tokens to generate; -1 until end of text or context (default: ${DEFAULT-VALUE}).")
@@ -43,7 +44,8 @@ final class RunCommand implements Callable<Integer> {
             int[] tokens = model.tokenizer().encode(prompt, !noBos, true);
             if (tokens.length == 0) throw new IllegalArgumentException("the prompt is empty and the model adds no beginning-of-text token");
             int ctx = modelOptions.contextSize(model.config().contextLength());
-            Generator generator = new Generator(model, pool, ctx, Math.max(1, Math.min(modelOptions.batchSize, tokens.length)));
+            Generator generator = new Generator(model, pool, ctx, Math.max(1, Math.min(modelOptions.batchSize, tokens.length)),
+                    kvCacheOptions.keyType(), kvCacheOptions.valueType());
             long beforePrompt = System.nanoTime() - start;
             GenerationResult r = generator.generate(tokens, new GenerationOptions(maxTokens, sampling.toConfig(), stop, ignoreEos), text -> {
                 out.print(text);

@@ -57,6 +57,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-b", "--batch-size"}, paramLabel = "B", defaultValue = "128", description = "Rows in one forward pass at most (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @picocli.CommandLine.Mixin
+    KvCacheOptions kvCacheOptions = new KvCacheOptions();
+
     @Option(names = {"-cram", "--cache-ram"}, paramLabel = "MiB", defaultValue = "8192", description = "Memory per model for computed prompts kept after "
             + "their slot moved on, so a later prompt starting the same way (the next turn of a chat, a system prompt) skips computing it; "
             + "at most a quarter of the machine's memory; 0 keeps none, -1 as much as that allows (default: ${DEFAULT-VALUE}).")
@@ -119,7 +122,8 @@ final class ServeCommand implements Callable<Integer> {
         if (k < 1) throw new IllegalArgumentException("--threads must be at least 1");
         if (timeoutSeconds < 1) throw new IllegalArgumentException("--timeout must be at least 1 second");
         ServerConfig config = new ServerConfig(host, port, paths, parallel, contextSize, k, batchSize, queue,
-                Duration.ofSeconds(timeoutSeconds), maxBody, Duration.ofSeconds(Math.max(0, graceSeconds)), !noWarmup, promptCacheBytes(cacheRamMiB));
+                Duration.ofSeconds(timeoutSeconds), maxBody, Duration.ofSeconds(Math.max(0, graceSeconds)), !noWarmup, promptCacheBytes(cacheRamMiB),
+                kvCacheOptions.keyType(), kvCacheOptions.valueType());
         String adminKey = null;
         if (adminKeyFile != null) {
             adminKey = Files.readString(adminKeyFile).strip();

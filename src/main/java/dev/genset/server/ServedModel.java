@@ -65,7 +65,7 @@ final class ServedModel implements AutoCloseable {
             int ctx = contextSize(m.config(), config);
             Parallel p = new Parallel(config.threads());
             Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity(),
-                    promptCacheBytes(config.promptCacheBytes())));
+                    promptCacheBytes(config.promptCacheBytes()), config.cacheTypeK(), config.cacheTypeV()));
             long cacheRam = s.config().promptCacheBytes();
             System.getLogger("genset.serve").log(System.Logger.Level.INFO, cacheRam == 0 ? "prompt cache of " + id + " is off"
                     : "prompt cache of " + id + ": up to " + cacheRam / (1 << 20) + " MiB (--cache-ram; 0 turns it off)");
@@ -103,7 +103,7 @@ final class ServedModel implements AutoCloseable {
         long file = java.nio.file.Files.size(path);
         try (GgufFile gguf = GgufFile.open(path)) {
             var model = dev.genset.engine.model.ModelConfig.fromGguf(gguf);
-            return file + 2L * model.layers() * model.kvDim() * Float.BYTES * contextSize(model, config) * config.parallel();
+            return file + dev.genset.engine.model.KvCache.bytes(model, contextSize(model, config), config.cacheTypeK(), config.cacheTypeV()) * config.parallel();
         } catch (RuntimeException unreadable) {
             return file;
         }

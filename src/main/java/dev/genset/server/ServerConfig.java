@@ -1,5 +1,7 @@
 package dev.genset.server;
 
+import dev.genset.engine.model.KvType;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -22,10 +24,12 @@ import java.util.List;
  *                       kernels then and not during the first request (as llama.cpp's server does; --no-warmup)
  * @param promptCacheBytes bytes per model of computed prompts kept after their slot moved on, for later prompts
  *                       that start the same way (llama.cpp's --cache-ram); at most a quarter of the machine's memory; 0 for none
+ * @param cacheTypeK     how the slots' KV caches store keys (--cache-type-k)
+ * @param cacheTypeV     how they store values (--cache-type-v)
  */
 public record ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,
                            int batchSize, int queueCapacity, Duration requestTimeout, long maxBodyBytes, Duration shutdownGrace,
-                           boolean warmup, long promptCacheBytes) {
+                           boolean warmup, long promptCacheBytes, KvType cacheTypeK, KvType cacheTypeV) {
     /** llama.cpp's server's default for its prompt cache (8 GiB). */
     public static final long DEFAULT_PROMPT_CACHE_BYTES = 8L << 30;
 
@@ -39,6 +43,15 @@ public record ServerConfig(String host, int port, List<Path> models, int paralle
         if (queueCapacity < 0) throw new IllegalArgumentException("the queue size must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("the body limit must be at least 1 KiB");
         if (promptCacheBytes < 0) throw new IllegalArgumentException("--cache-ram must be >= 0");
+        if (cacheTypeK == null || cacheTypeV == null) throw new IllegalArgumentException("no KV cache type");
+    }
+
+    /** With f32 keys and values in the KV caches. */
+    public ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,
+                        int batchSize, int queueCapacity, Duration requestTimeout, long maxBodyBytes, Duration shutdownGrace,
+                        boolean warmup, long promptCacheBytes) {
+        this(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup,
+                promptCacheBytes, KvType.F32, KvType.F32);
     }
 
     public ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,
@@ -60,42 +73,46 @@ public record ServerConfig(String host, int port, List<Path> models, int paralle
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
+        return new ServerConfig(host, p, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes, cacheTypeK, cacheTypeV);
     }
 
     public ServerConfig withParallel(int p) {
-        return new ServerConfig(host, port, models, p, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
+        return new ServerConfig(host, port, models, p, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes, cacheTypeK, cacheTypeV);
     }
 
     public ServerConfig withContextSize(Integer c) {
-        return new ServerConfig(host, port, models, parallel, c, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
+        return new ServerConfig(host, port, models, parallel, c, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes, cacheTypeK, cacheTypeV);
     }
 
     public ServerConfig withThreads(int t) {
-        return new ServerConfig(host, port, models, parallel, contextSize, t, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
+        return new ServerConfig(host, port, models, parallel, contextSize, t, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes, cacheTypeK, cacheTypeV);
     }
 
     public ServerConfig withQueueCapacity(int q) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, q, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, q, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes, cacheTypeK, cacheTypeV);
     }
 
     public ServerConfig withRequestTimeout(Duration d) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, d, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, d, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes, cacheTypeK, cacheTypeV);
     }
 
     public ServerConfig withMaxBodyBytes(long b) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, b, shutdownGrace, warmup, promptCacheBytes);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, b, shutdownGrace, warmup, promptCacheBytes, cacheTypeK, cacheTypeV);
     }
 
     public ServerConfig withBatchSize(int b) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, b, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, b, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes, cacheTypeK, cacheTypeV);
     }
 
     public ServerConfig withWarmup(boolean w) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, w, promptCacheBytes);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, w, promptCacheBytes, cacheTypeK, cacheTypeV);
     }
 
     public ServerConfig withPromptCacheBytes(long b) {
-        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, b);
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, b, cacheTypeK, cacheTypeV);
+    }
+
+    public ServerConfig withCacheTypes(KvType k, KvType v) {
+        return new ServerConfig(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup, promptCacheBytes, k, v);
     }
 }

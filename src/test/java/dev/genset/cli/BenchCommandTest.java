@@ -86,6 +86,28 @@ class BenchCommandTest {
         assertThat(lines[1]).contains("\"8\",\"0\",\"0\"");  // n_prompt, n_gen, n_depth of pp8
     }
 
+    /** -ctk and -ctv take lists, as llama-bench's do: every combination runs, reported in type_k and type_v and as table columns. */
+    @Test
+    void kvCacheTypesAreListsReportedAsLlamaBenchReportsThem() throws Exception {
+        String model = TestFiles.storiesModel().toString();
+        var r = Cli.run("bench", "-m", model, "-p", "0", "-n", "4", "-d", "8", "-t", "1", "-r", "1", "-ctk", "f32,f16", "-ctv", "f16", "-o", "jsonl");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        List<String> types = new ArrayList<>();
+        for (String line : r.out().strip().split("\n")) {
+            JsonNode o = new ObjectMapper().readTree(line);
+            types.add(o.get("type_k").asText() + "/" + o.get("type_v").asText());
+        }
+        assertThat(types).containsExactly("f32/f16", "f16/f16");
+        r = Cli.run("bench", "-m", model, "-p", "0", "-n", "4", "-t", "1", "-r", "1", "-ctk", "f16");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("| type_k | type_v |").containsPattern("\\|\\s+f16 \\|\\s+f32 \\|\\s+tg4 \\|");
+        r = Cli.run("bench", "-m", model, "-p", "0", "-n", "4", "-t", "1", "-r", "1");
+        assertThat(r.out()).as("no type columns at the default").doesNotContain("type_k");
+        r = Cli.run("bench", "-m", model, "-ctv", "q4_0");
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.err()).contains("unsupported KV cache type 'q4_0'");
+    }
+
     @Test
     void unknownFormatsAndEmptyRunsAreRefused() {
         var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-o", "xml");

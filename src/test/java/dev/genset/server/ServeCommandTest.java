@@ -29,18 +29,20 @@ class ServeCommandTest {
         assertThat(Main.execute("serve", "--model", "no-such-model:v9", "--port", "0")).isEqualTo(1);
     }
 
-    /** The memory budget counts a model's slots' KV caches beside its file, as Ollama's estimate does. */
+    /** The memory budget counts a model's slots' KV caches beside its file, as Ollama's estimate does, at their storage type (whole tiles of 64 positions here). */
     @Test
     void aModelsMemoryIsItsFileAndItsSlotsCaches(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.nio.file.Path file = dev.genset.testing.TestFiles.storiesModel();
-        ServerConfig config = ServerConfig.defaults(java.util.List.of(file)).withParallel(3).withContextSize(100);
+        ServerConfig config = ServerConfig.defaults(java.util.List.of(file)).withParallel(3).withContextSize(128);
         long perToken;
         try (dev.genset.engine.gguf.GgufFile g = dev.genset.engine.gguf.GgufFile.open(file)) {
             var m = dev.genset.engine.model.ModelConfig.fromGguf(g);
             perToken = 2L * m.layers() * m.kvDim() * Float.BYTES;
         }
-        assertThat(ServedModel.memoryNeeded(file, config)).isEqualTo(java.nio.file.Files.size(file) + 3 * 100 * perToken);
-        assertThat(ServedModel.memoryNeeded(file, config.withParallel(6))).isEqualTo(java.nio.file.Files.size(file) + 6 * 100 * perToken);
+        assertThat(ServedModel.memoryNeeded(file, config)).isEqualTo(java.nio.file.Files.size(file) + 3 * 128 * perToken);
+        assertThat(ServedModel.memoryNeeded(file, config.withParallel(6))).isEqualTo(java.nio.file.Files.size(file) + 6 * 128 * perToken);
+        var f16 = dev.genset.engine.model.KvType.F16;
+        assertThat(ServedModel.memoryNeeded(file, config.withCacheTypes(f16, f16))).isEqualTo(java.nio.file.Files.size(file) + 3 * 128 * perToken / 2);
         java.nio.file.Path junk = java.nio.file.Files.write(dir.resolve("junk.gguf"), new byte[100]);
         assertThat(ServedModel.memoryNeeded(junk, config)).as("an unreadable file counts as its size").isEqualTo(100);
     }

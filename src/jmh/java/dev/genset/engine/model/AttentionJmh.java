@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * The attention kernels for the query heads of one KV head over {@code positions} cached
  * positions, one thread, with keys and values laid out as {@link KvCache} keeps them: the
  * scores alone, and the whole step as the forward pass takes it (scores, softmax, the values
- * weighted two heads at a time). Divide by positions times heads for the time per position and
+ * weighted two heads at a time), with keys and values stored as f32 or f16. Divide by positions times heads for the time per position and
  * head. Built and run only with the {@code jmh} Maven profile (see
  * BENCHMARKS.md).
  */
@@ -43,21 +43,22 @@ public class AttentionJmh {
     @Param({"64"})
     public int headDim;
 
-    /** KV heads in a position's row of values (the stride between positions). */
-    @Param({"4"})
-    public int kvHeads;
+    /** How keys and values are stored: "f32" or "f16" (converted a tile or run at a time). */
+    @Param({"f32", "f16"})
+    public String type;
 
-    private float[] keys, values, q, att, scores, tail, sums;
-    private int tiles, stride, kvDim;
+    private float[] keys, values, q, att;
+    private short[] halfKeys, halfValues;
+    private float[][] scratch;
+    private int tiles, stride;
 
     @Setup(Level.Trial)
     public void setUp() {
         SplittableRandom random = new SplittableRandom(42);
-        kvDim = kvHeads * headDim;
         tiles = (positions + ArrayMath.TILE - 1) / ArrayMath.TILE;
         stride = tiles * ArrayMath.TILE;
-        keys = new float[stride * kvDim];
-        values = new float[stride * kvDim];
+        keys = new float[stride * headDim];  // one KV head's, as the cache keeps them
+        values = new float[stride * headDim];
         for (int i = 0; i < keys.length; i++) {
             keys[i] = (float) random.nextGaussian();
             values[i] = (float) random.nextGaussian();
@@ -65,25 +66,35 @@ public class AttentionJmh {
         q = new float[heads * headDim];
         for (int i = 0; i < q.length; i++) q[i] = (float) random.nextGaussian();
         att = new float[heads * headDim];
-        scores = new float[heads * stride];
-        tail = new float[ArrayMath.LANES];
-        sums = new float[heads];
+        scratch = new float[][] {new float[heads * stride], new float[ArrayMath.LANES], new float[heads],
+                new float[headDim * ArrayMath.TILE], new float[headDim * Transformer.VALUE_POSITIONS]};
+        if (KvType.parse(type) == KvType.F16) {
+            halfKeys = new short[keys.length];
+            halfValues = new short[values.length];
+            for (int i = 0; i < keys.length; i++) {
+                halfKeys[i] = Float.floatToFloat16(keys[i]);
+                halfValues[i] = Float.floatToFloat16(values[i]);
+            }
+            keys = null;
+            values = null;
+        }
     }
 
-    /** Every head's scores, a tile of keys at a time for all the heads (KV head 0's keys). */
+    /** Every head's scores, a tile of keys at a time for all the heads (KV head 0's keys; f32 only). */
     @Benchmark
     public float[] scores() {
+        if (keys == null) return null;
         float scale = (float) (1.0 / Math.sqrt(headDim));
         for (int t = 0; t < tiles; t++)
             for (int h = 0; h < heads; h++)
-                ArrayMath.scores(scores, h * stride + t * ArrayMath.TILE, q, h * headDim, keys, t * ArrayMath.TILE * kvDim, headDim, scale);
-        return scores;
+                ArrayMath.scores(scratch[0], h * stride + t * ArrayMath.TILE, q, h * headDim, keys, t * ArrayMath.TILE * headDim, headDim, scale);
+        return scratch[0];
     }
 
     /** The whole step for the group as the forward pass takes it: scores, softmax numerators, weighted values. */
     @Benchmark
     public float[] attend() {
-        Transformer.attend(q, att, 0, heads, headDim, positions, keys, 0, ArrayMath.TILE * kvDim, values, 0, kvDim, scores, tail, sums);
+        Transformer.attend(q, att, 0, heads, headDim, positions, keys, halfKeys, 0, ArrayMath.TILE * headDim, values, halfValues, 0, headDim, scratch);
         return att;
     }
 }

@@ -3,6 +3,7 @@ package dev.genset.engine.batch;
 import dev.genset.engine.generate.FinishReason;
 import dev.genset.engine.generate.Utf8Accumulator;
 import dev.genset.engine.model.KvCache;
+import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.model.Transformer;
 import dev.genset.engine.sampling.LogProbs;
@@ -54,17 +55,25 @@ public final class Scheduler implements AutoCloseable {
      * @param queueCapacity sequences that may wait for a slot; beyond that {@link #submit} refuses
      * @param promptCacheBytes bytes of keys and values kept of prompts whose slot has moved on
      *                      ({@link PromptCache}); 0 keeps none
+     * @param keyType       how the slots' KV caches store keys
+     * @param valueType     how they store values
      *
      * <p>Every row of a forward pass computes exactly what it would alone (the kernels are
      * batch-invariant), so a sequence's tokens and log-probabilities never depend on its company.
      */
-    public record Config(int slots, int contextSize, int batchSize, int queueCapacity, long promptCacheBytes) {
+    public record Config(int slots, int contextSize, int batchSize, int queueCapacity, long promptCacheBytes, KvType keyType, KvType valueType) {
         public Config {
+            if (keyType == null || valueType == null) throw new IllegalArgumentException("no KV cache type");
             if (slots < 1) throw new IllegalArgumentException("slots must be at least 1");
             if (contextSize < 2) throw new IllegalArgumentException("context size must be at least 2");
             if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1");
             if (queueCapacity < 0) throw new IllegalArgumentException("queue capacity must be >= 0");
             if (promptCacheBytes < 0) throw new IllegalArgumentException("the prompt cache's size must be >= 0");
+        }
+
+        /** KV caches of f32. */
+        public Config(int slots, int contextSize, int batchSize, int queueCapacity, long promptCacheBytes) {
+            this(slots, contextSize, batchSize, queueCapacity, promptCacheBytes, KvType.F32, KvType.F32);
         }
 
         /** Without a prompt cache: only what the slots hold is reused. */
@@ -123,7 +132,7 @@ public final class Scheduler implements AutoCloseable {
         int rows = maxBatch;
         this.transformer = model.newTransformer(pool, rows);
         this.slots = new Slot[config.slots()];
-        for (int i = 0; i < slots.length; i++) slots[i] = new Slot(i, model.newCache(config.contextSize()));
+        for (int i = 0; i < slots.length; i++) slots[i] = new Slot(i, model.newCache(config.contextSize(), config.keyType(), config.valueType()));
         this.promptCache = new PromptCache(config.promptCacheBytes());
         rowTokens = new int[rows];
         rowPositions = new int[rows];

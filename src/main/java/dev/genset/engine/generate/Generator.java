@@ -1,6 +1,7 @@
 package dev.genset.engine.generate;
 
 import dev.genset.engine.model.KvCache;
+import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.model.Transformer;
 import dev.genset.engine.sampling.Sampler;
@@ -30,12 +31,17 @@ public final class Generator {
     private final KvCache[] oneCache;
     private final boolean[] oneWant = {true};
 
+    /** A generator whose KV cache holds f32. */
     public Generator(Model model, Parallel pool, int contextSize, int batchSize) {
+        this(model, pool, contextSize, batchSize, KvType.F32, KvType.F32);
+    }
+
+    public Generator(Model model, Parallel pool, int contextSize, int batchSize, KvType keyType, KvType valueType) {
         this.model = model;
         this.tokenizer = model.tokenizer();
         this.vocab = model.config().vocabSize();
         this.transformer = model.newTransformer(pool, batchSize);
-        this.cache = model.newCache(contextSize);
+        this.cache = model.newCache(contextSize, keyType, valueType);
         this.logits = new float[vocab];
         this.oneCache = new KvCache[] {cache};
     }

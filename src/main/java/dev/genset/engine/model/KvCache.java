@@ -7,36 +7,61 @@ import java.lang.foreign.ValueLayout;
  * The keys and values one sequence has computed so far, per layer, for positions [0, capacity).
  * Sized to the context the caller asks for, not the model's training context.
  *
- * <p>Values are kept a position at a time ({@code [position][kvHead][channel]}), the form the
- * attention's weighted sum reads. Keys are kept in tiles of {@link #TILE} positions, and within
- * a tile and a KV head channel by channel ({@code [tile][kvHead][channel][position in tile]}):
- * channel c of a tile's positions is a run of floats, so a query's scores for a tile are one
- * fma a channel for each of its vectors, the positions side by side in the lanes
- * ({@link ArrayMath#scores}), with no sum across lanes per score. Arrays are allocated to whole
- * tiles; the positions past the end of a tile's filled part hold stale numbers that the attention
- * computes and ignores.
+ * <p>Each KV head's keys and values are kept apart from the other heads', so that the attention
+ * of its query heads reads one run of memory. Values are kept a position at a time
+ * ({@code [kvHead][position][channel]}), the form the attention's weighted sum reads. Keys are kept
+ * in tiles of {@link #TILE} positions, and within a tile channel by channel
+ * ({@code [kvHead][tile][channel][position in tile]}): channel c of a tile's positions is a run of
+ * numbers, so a query's scores for a tile are one fma a channel for each of its vectors, the
+ * positions side by side in the lanes ({@link ArrayMath#scores}), with no sum across lanes per
+ * score. Arrays are allocated to whole tiles; the positions past the end of a tile's filled part
+ * hold stale numbers that the attention computes and ignores.
+ *
+ * <p>Keys and values are each stored as f32 or f16 ({@link KvType}); attention reads f16 a tile
+ * (or a run of values) at a time into f32 scratch and computes as it does on f32.
  */
 public final class KvCache {
     /** Positions per tile of keys. */
     static final int TILE = ArrayMath.TILE;
 
-    final float[][] keys;    // [layer][tile][kvHead][channel][position in tile]
-    final float[][] values;  // [layer][position][kvHead][channel]
-    private final int capacity, kvDim, headDim, tileFloats;
-    private int length;      // positions [0, length) hold valid entries
+    // Keys in the first array of each pair if stored as f32, in the second if f16 (the other null); values alike.
+    final float[][] keys;      // [layer][kvHead][tile][channel][position in tile]
+    final short[][] halfKeys;
+    final float[][] values;    // [layer][kvHead][position][channel]
+    final short[][] halfValues;
+    private final KvType keyType, valueType;
+    private final int capacity, kvDim, kvHeads, headDim, tileSize, headSize;  // headSize: numbers of one KV head, keys or values
+    private int length;        // positions [0, length) hold valid entries
 
+    /** A cache of f32 keys and values. */
     public KvCache(ModelConfig config, int capacity) {
+        this(config, capacity, KvType.F32, KvType.F32);
+    }
+
+    public KvCache(ModelConfig config, int capacity, KvType keyType, KvType valueType) {
         if (capacity <= 0) throw new IllegalArgumentException("context size must be positive");
         long padded = tiles(capacity) * (long) TILE;
-        long bytes = 2L * config.layers() * padded * config.kvDim() * Float.BYTES;
         if (padded * config.kvDim() > Integer.MAX_VALUE - 8)
-            throw new IllegalArgumentException("context size " + capacity + " is too large for one KV cache (" + bytes / (1 << 20) + " MiB)");
+            throw new IllegalArgumentException("context size " + capacity + " is too large for one KV cache ("
+                    + bytes(config, capacity, keyType, valueType) / (1 << 20) + " MiB)");
         this.capacity = capacity;
         this.kvDim = config.kvDim();
+        this.kvHeads = config.kvHeads();
         this.headDim = config.headDim();
-        this.tileFloats = TILE * kvDim;
-        this.keys = new float[config.layers()][(int) padded * kvDim];
-        this.values = new float[config.layers()][(int) padded * kvDim];
+        this.tileSize = TILE * headDim;
+        this.headSize = (int) padded * headDim;
+        this.keyType = keyType;
+        this.valueType = valueType;
+        int layers = config.layers(), size = (int) padded * kvDim;
+        this.keys = keyType == KvType.F32 ? new float[layers][size] : null;
+        this.halfKeys = keyType == KvType.F16 ? new short[layers][size] : null;
+        this.values = valueType == KvType.F32 ? new float[layers][size] : null;
+        this.halfValues = valueType == KvType.F16 ? new short[layers][size] : null;
+    }
+
+    /** Bytes a cache of this capacity and these types holds, all layers' keys and values (padding included). */
+    public static long bytes(ModelConfig config, int capacity, KvType keyType, KvType valueType) {
+        return (long) config.layers() * tiles(capacity) * TILE * config.kvDim() * (keyType.bytes() + valueType.bytes());
     }
 
     private static int tiles(int positions) {
@@ -45,6 +70,14 @@ public final class KvCache {
 
     public int capacity() {
         return capacity;
+    }
+
+    public KvType keyType() {
+        return keyType;
+    }
+
+    public KvType valueType() {
+        return valueType;
     }
 
     /** Number of positions whose keys and values are filled. */
@@ -60,19 +93,50 @@ public final class KvCache {
 
     /** Stores the key (kvDim floats from k[ko]) and value (from v[vo]) of {@code position} in {@code layer}. */
     void put(int layer, int position, float[] k, int ko, float[] v, int vo) {
-        float[] layerKeys = keys[layer];
-        int at = position / TILE * tileFloats + position % TILE;
-        for (int i = 0; i < kvDim; i++) layerKeys[at + i * TILE] = k[ko + i];  // channel i of KV head i / headDim
-        System.arraycopy(v, vo, values[layer], position * kvDim, kvDim);
+        int at = position / TILE * tileSize + position % TILE;  // in each head's keys, channel c goes to at + c * TILE
+        for (int h = 0; h < kvHeads; h++) {
+            int keyAt = h * headSize + at, valueAt = h * headSize + position * headDim, from = h * headDim;
+            if (halfKeys != null) {
+                short[] layerKeys = halfKeys[layer];
+                for (int c = 0; c < headDim; c++) layerKeys[keyAt + c * TILE] = Float.floatToFloat16(k[ko + from + c]);
+            } else {
+                float[] layerKeys = keys[layer];
+                for (int c = 0; c < headDim; c++) layerKeys[keyAt + c * TILE] = k[ko + from + c];
+            }
+            if (halfValues != null) {
+                short[] layerValues = halfValues[layer];
+                for (int c = 0; c < headDim; c++) layerValues[valueAt + c] = Float.floatToFloat16(v[vo + from + c]);
+            } else {
+                System.arraycopy(v, vo + from, values[layer], valueAt, headDim);
+            }
+        }
     }
 
-    /** Offset in a layer's keys of the first tile of a KV head; the next tile of that head is {@link #keyTileStride} further. */
+    /** Offset in a layer's keys of the first tile of a KV head; its next tile is {@link #keyTileStride} further. */
     int keyOffset(int kvHead) {
-        return kvHead * headDim * TILE;
+        return kvHead * headSize;
     }
 
     int keyTileStride() {
-        return tileFloats;
+        return tileSize;
+    }
+
+    /** Offset in a layer's values of a KV head's first position; its next is {@link #headDim} further. */
+    int valueOffset(int kvHead) {
+        return kvHead * headSize;
+    }
+
+    /** A layer's keys as stored: a float[] or a short[] of f16 bits. */
+    private Object keyArray(int layer) {
+        return halfKeys != null ? halfKeys[layer] : keys[layer];
+    }
+
+    private Object valueArray(int layer) {
+        return halfValues != null ? halfValues[layer] : values[layer];
+    }
+
+    private int layers() {
+        return keys != null ? keys.length : halfKeys.length;
     }
 
     /**
@@ -83,57 +147,77 @@ public final class KvCache {
      * whole tiles: the tile's positions before {@code length} get the same bits again.)
      */
     public void copyFrom(KvCache other, int end) {
-        if (other == this || keys.length != other.keys.length || kvDim != other.kvDim || headDim != other.headDim)
+        if (other == this || layers() != other.layers() || kvDim != other.kvDim || headDim != other.headDim)
             throw new IllegalArgumentException("copying between caches of different models");
+        if (keyType != other.keyType || valueType != other.valueType)
+            throw new IllegalArgumentException("copying between caches of different types");
         if (end > other.length || end > capacity || end < length)
             throw new IllegalArgumentException("cannot copy positions up to " + end + " (this cache holds " + length + ", the other " + other.length + ")");
-        int from = length * kvDim, count = (end - length) * kvDim;
-        int keyFrom = length / TILE * tileFloats, keyCount = tiles(end) * tileFloats - keyFrom;
-        for (int l = 0; l < keys.length; l++) {
-            System.arraycopy(other.keys[l], keyFrom, keys[l], keyFrom, keyCount);
-            System.arraycopy(other.values[l], from, values[l], from, count);
-        }
+        int from = length * headDim, count = (end - length) * headDim;
+        int keyFrom = length / TILE * tileSize, keyCount = tiles(end) * tileSize - keyFrom;
+        for (int l = 0; l < layers(); l++)
+            for (int h = 0; h < kvHeads; h++) {
+                System.arraycopy(other.keyArray(l), h * headSize + keyFrom, keyArray(l), h * headSize + keyFrom, keyCount);
+                System.arraycopy(other.valueArray(l), h * headSize + from, valueArray(l), h * headSize + from, count);
+            }
         length = end;
     }
 
     /** Bytes {@link #save} writes for positions [0, end): the keys' last tile is kept whole. */
     public long savedBytes(int end) {
-        return (long) keys.length * ((long) tiles(end) * TILE + end) * kvDim * Float.BYTES;
+        return (long) layers() * layerBytes(end);
+    }
+
+    private long layerBytes(int end) {
+        return kvHeads * headBytes(end);
+    }
+
+    /** Bytes saved of one KV head of one layer: its key tiles, then its values. */
+    private long headBytes(int end) {
+        return keyBytes(end) + (long) end * headDim * valueType.bytes();
+    }
+
+    private long keyBytes(int end) {
+        return (long) tiles(end) * tileSize * keyType.bytes();
+    }
+
+    private static ValueLayout layout(KvType type) {
+        return type == KvType.F16 ? ValueLayout.JAVA_SHORT_UNALIGNED : ValueLayout.JAVA_FLOAT_UNALIGNED;
     }
 
     /**
-     * Writes positions [0, end) to {@code dst} ({@link #savedBytes} bytes), layer by layer, each
-     * layer's key tiles then its values: a copy kept outside the heap that {@link #restore} reads back.
+     * Writes positions [0, end) to {@code dst} ({@link #savedBytes} bytes), layer by layer and
+     * KV head by KV head, each head's key tiles then its values, as stored: a copy kept outside
+     * the heap that {@link #restore} reads back.
      */
     public void save(MemorySegment dst, int end) {
         if (end < 0 || end > length) throw new IllegalArgumentException("cannot save positions up to " + end + " of " + length);
         if (dst.byteSize() < savedBytes(end)) throw new IllegalArgumentException("the copy needs " + savedBytes(end) + " bytes");
-        int keyCount = tiles(end) * tileFloats, count = end * kvDim;
+        int keyCount = tiles(end) * tileSize, count = end * headDim;
         long at = 0;
-        for (int l = 0; l < keys.length; l++) {
-            MemorySegment.copy(keys[l], 0, dst, ValueLayout.JAVA_FLOAT, at, keyCount);
-            at += (long) keyCount * Float.BYTES;
-            MemorySegment.copy(values[l], 0, dst, ValueLayout.JAVA_FLOAT, at, count);
-            at += (long) count * Float.BYTES;
-        }
+        for (int l = 0; l < layers(); l++)
+            for (int h = 0; h < kvHeads; h++, at += headBytes(end)) {
+                MemorySegment.copy(keyArray(l), h * headSize, dst, layout(keyType), at, keyCount);
+                MemorySegment.copy(valueArray(l), h * headSize, dst, layout(valueType), at + keyBytes(end), count);
+            }
     }
 
     /**
      * Fills positions [length, end) from a copy {@link #save} made of {@code saved} positions of a
-     * cache of the same model, as if this sequence had computed them (see {@link #copyFrom}).
+     * cache of the same model and types, as if this sequence had computed them (see {@link #copyFrom}).
      */
     public void restore(MemorySegment src, int saved, int end) {
         if (end > saved || end > capacity || end < length)
             throw new IllegalArgumentException("cannot restore positions up to " + end + " (this cache holds " + length + ", the copy " + saved + ")");
-        if (src.byteSize() != savedBytes(saved)) throw new IllegalArgumentException("a copy of another model's cache");
-        int from = length * kvDim, count = (end - length) * kvDim;
-        int keyFrom = length / TILE * tileFloats, keyCount = tiles(end) * tileFloats - keyFrom;
-        long layerBytes = ((long) tiles(saved) * tileFloats + (long) saved * kvDim) * Float.BYTES;
-        long valuesAt = (long) tiles(saved) * tileFloats * Float.BYTES;
-        for (int l = 0; l < keys.length; l++) {
-            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, l * layerBytes + (long) keyFrom * Float.BYTES, keys[l], keyFrom, keyCount);
-            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, l * layerBytes + valuesAt + (long) from * Float.BYTES, values[l], from, count);
-        }
+        if (src.byteSize() != savedBytes(saved)) throw new IllegalArgumentException("a copy of another model's cache, or of another type");
+        int from = length * headDim, count = (end - length) * headDim;
+        int keyFrom = length / TILE * tileSize, keyCount = tiles(end) * tileSize - keyFrom;
+        long at = 0;
+        for (int l = 0; l < layers(); l++)
+            for (int h = 0; h < kvHeads; h++, at += headBytes(saved)) {
+                MemorySegment.copy(src, layout(keyType), at + (long) keyFrom * keyType.bytes(), keyArray(l), h * headSize + keyFrom, keyCount);
+                MemorySegment.copy(src, layout(valueType), at + keyBytes(saved) + (long) from * valueType.bytes(), valueArray(l), h * headSize + from, count);
+            }
         length = end;
     }
 

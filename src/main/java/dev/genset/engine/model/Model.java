@@ -76,8 +76,13 @@ public final class Model implements AutoCloseable {
         return new Transformer(config, weights, ropeFreqFactors, pool, maxBatch);
     }
 
+    /** A cache of f32 keys and values for {@code contextSize} positions. */
     public KvCache newCache(int contextSize) {
         return new KvCache(config, contextSize);
+    }
+
+    public KvCache newCache(int contextSize, KvType keyType, KvType valueType) {
+        return new KvCache(config, contextSize, keyType, valueType);
     }
 
     /**

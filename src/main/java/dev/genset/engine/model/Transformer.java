@@ -189,14 +189,16 @@ public final class Transformer {
         public void run(int from, int to) {
             int longest = 0;  // sized to the caches, not the positions: grown once a cache, not as a sequence grows
             for (int i = from; i < to; i++) longest = Math.max(longest, caches[i / c.heads()].capacity() + KvCache.TILE);
-            float[][] s = SCORES.get();
-            int group = c.heads() / c.kvHeads();
+            float[][] s = SCRATCH.get();
+            int group = c.heads() / c.kvHeads(), headDim = c.headDim();
             if (s[0].length < group * longest) s[0] = new float[group * longest];
             if (s[2].length < group) s[2] = new float[group];
+            if (s[3].length < headDim * KvCache.TILE) s[3] = new float[headDim * KvCache.TILE];
+            if (s[4].length < headDim * VALUE_POSITIONS) s[4] = new float[headDim * VALUE_POSITIONS];
             for (int i = from; i < to; ) {
                 int row = i / c.heads(), head = i % c.heads();
                 int end = Math.min(to, row * c.heads() + (head / group + 1) * group);  // this KV head's last query head, + 1
-                attend(layer, row, head, end - i, positions, caches[row], s[0], s[1], s[2]);
+                attend(layer, row, head, end - i, positions, caches[row], s);
                 i = end;
             }
         }
@@ -204,11 +206,16 @@ public final class Transformer {
 
     private final AttentionTask attention = new AttentionTask();
 
-    /** Each thread's attention scores (a KV head's query heads' worth, each as long as the largest cache seen), the softmax's partial-vector scratch and the heads' softmax sums. */
-    private static final ThreadLocal<float[][]> SCORES = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[ArrayMath.LANES], new float[0]});
+    /**
+     * Each thread's attention scratch: the scores (a KV head's query heads' worth, each as long as
+     * the largest cache seen), the softmax's partial-vector scratch, the heads' softmax sums, and
+     * room for a tile of keys and a run of values converted from f16.
+     */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(
+            () -> new float[][] {new float[0], new float[ArrayMath.LANES], new float[0], new float[0], new float[0]});
 
     /** Value positions taken at a time for all the heads of a group: 8 KiB or so (64 channels), read from memory once and then from the first-level cache. */
-    private static final int VALUE_POSITIONS = 32;
+    static final int VALUE_POSITIONS = 32;
 
     /**
      * Scaled dot-product attention of query heads [head, head + heads) of one row, which share one
@@ -217,37 +224,61 @@ public final class Transformer {
      * ({@link ArrayMath#softmaxNumerators}); the values weighted by them, a few positions at a
      * time for every head, two heads to each load of a value ({@link ArrayMath#weightedSum2}),
      * then divided by their sum. Heads take turns over each tile of keys and
-     * run of values, so it is read from memory once for the group, not once a head. Each head's
-     * numbers go through the same operations whichever heads it is taken with, and whether its
-     * row is decoded alone, in a batch of sequences or as part of a prompt.
+     * run of values, so it is read from memory once for the group, not once a head (and, stored as
+     * f16, converted once for the group). Each head's numbers go through the same operations
+     * whichever heads it is taken with, and whether its row is decoded alone, in a batch of
+     * sequences or as part of a prompt.
      */
-    private void attend(int layer, int row, int head, int heads, int[] positions, KvCache cache, float[] scores, float[] tail, float[] sums) {
+    private void attend(int layer, int row, int head, int heads, int[] positions, KvCache cache, float[][] scratch) {
         final int headDim = c.headDim(), kvHead = head / (c.heads() / c.kvHeads());
         attend(q, att, row * c.qDim() + head * headDim, heads, headDim, positions[row] + 1,
-                cache.keys[layer], cache.keyOffset(kvHead), cache.keyTileStride(), cache.values[layer], kvHead * headDim, c.kvDim(),
-                scores, tail, sums);
+                cache.keys == null ? null : cache.keys[layer], cache.halfKeys == null ? null : cache.halfKeys[layer],
+                cache.keyOffset(kvHead), cache.keyTileStride(),
+                cache.values == null ? null : cache.values[layer], cache.halfValues == null ? null : cache.halfValues[layer],
+                cache.valueOffset(kvHead), headDim, scratch);
     }
 
     /**
      * {@link #attend} on plain arrays: the queries of {@code heads} heads from q[qOff ..] (headDim
-     * floats each), their outputs to att[qOff ..]; n positions of keys from keys[keyOffset ..]
-     * (tiles tileStride apart) and of values from values[valueOffset ..] (positions valueStride apart).
+     * floats each), their outputs to att[qOff ..]; n positions of keys from keys[keyOffset ..], or
+     * halfKeys if keys is null (tiles tileStride apart), and of values from values[valueOffset ..],
+     * or halfValues if values is null (positions valueStride apart). The scratch arrays are those of
+     * {@link #SCRATCH}, large enough.
      */
-    static void attend(float[] q, float[] att, int qOff, int heads, int headDim, int n, float[] keys, int keyOffset, int tileStride,
-                       float[] values, int valueOffset, int valueStride, float[] scores, float[] tail, float[] sums) {
+    static void attend(float[] q, float[] att, int qOff, int heads, int headDim, int n,
+                       float[] keys, short[] halfKeys, int keyOffset, int tileStride,
+                       float[] values, short[] halfValues, int valueOffset, int valueStride, float[][] scratch) {
+        final float[] scores = scratch[0], tail = scratch[1], sums = scratch[2], keyTile = scratch[3], valueRun = scratch[4];
         final int tiles = (n + KvCache.TILE - 1) / KvCache.TILE, stride = tiles * KvCache.TILE;
         final float scale = (float) (1.0 / Math.sqrt(headDim));
-        for (int t = 0; t < tiles; t++)
+        for (int t = 0; t < tiles; t++) {
+            float[] k = keys;
+            int ko = keyOffset + t * tileStride;
+            if (keys == null) {
+                ArrayMath.halfToFloat(halfKeys, ko, keyTile, 0, headDim * KvCache.TILE);
+                k = keyTile;
+                ko = 0;
+            }
             for (int h = 0; h < heads; h++)
-                ArrayMath.scores(scores, h * stride + t * KvCache.TILE, q, qOff + h * headDim, keys, keyOffset + t * tileStride, headDim, scale);
+                ArrayMath.scores(scores, h * stride + t * KvCache.TILE, q, qOff + h * headDim, k, ko, headDim, scale);
+        }
         for (int h = 0; h < heads; h++) sums[h] = ArrayMath.softmaxNumerators(scores, h * stride, n, tail);
         Arrays.fill(att, qOff, qOff + heads * headDim, 0f);
         for (int t = 0; t < n; t += VALUE_POSITIONS) {
             int count = Math.min(VALUE_POSITIONS, n - t);
-            int h = 0, v = valueOffset + t * valueStride;
+            float[] x = values;
+            int v = valueOffset + t * valueStride, xStride = valueStride;
+            if (values == null) {
+                if (valueStride == headDim) ArrayMath.halfToFloat(halfValues, v, valueRun, 0, count * headDim);
+                else for (int p = 0; p < count; p++) ArrayMath.halfToFloat(halfValues, v + p * valueStride, valueRun, p * headDim, headDim);
+                x = valueRun;
+                v = 0;
+                xStride = headDim;
+            }
+            int h = 0;
             for (; h + 2 <= heads; h += 2)
-                ArrayMath.weightedSum2(att, qOff + h * headDim, qOff + (h + 1) * headDim, scores, h * stride + t, (h + 1) * stride + t, count, values, v, valueStride, headDim);
-            if (h < heads) ArrayMath.weightedSum(att, qOff + h * headDim, scores, h * stride + t, count, values, v, valueStride, headDim);
+                ArrayMath.weightedSum2(att, qOff + h * headDim, qOff + (h + 1) * headDim, scores, h * stride + t, (h + 1) * stride + t, count, x, v, xStride, headDim);
+            if (h < heads) ArrayMath.weightedSum(att, qOff + h * headDim, scores, h * stride + t, count, x, v, xStride, headDim);
         }
         for (int h = 0; h < heads; h++) {
             float inv = 1f / sums[h];

@@ -21,8 +21,12 @@ class GreedyConformanceTest {
     }
 
     static int[] greedy(Model model, Transformer t, boolean batchedPrompt) {
+        return greedy(model, t, batchedPrompt, KvType.F32);
+    }
+
+    static int[] greedy(Model model, Transformer t, boolean batchedPrompt, KvType kvType) {
         int vocab = model.config().vocabSize();
-        KvCache cache = model.newCache(128);
+        KvCache cache = model.newCache(128, kvType, kvType);
         float[] logits = new float[vocab * t.maxBatch()];
         int next;
         if (batchedPrompt) {
@@ -49,6 +53,15 @@ class GreedyConformanceTest {
     void tokenByTokenPromptMatchesLlamaCpp() throws Exception {
         try (Model model = Model.load(TestFiles.storiesModel()); Parallel pool = new Parallel(2)) {
             assertThat(greedy(model, model.newTransformer(pool, 1), false)).containsExactly(LLAMA_CPP_CONTINUATION);
+        }
+    }
+
+    /** llama.cpp's own cache holds f16 by default, as this one does here. */
+    @Test
+    void withAnF16CacheMatchesLlamaCpp() throws Exception {
+        try (Model model = Model.load(TestFiles.storiesModel()); Parallel pool = new Parallel(2)) {
+            assertThat(greedy(model, model.newTransformer(pool, 8), true, KvType.F16)).containsExactly(LLAMA_CPP_CONTINUATION);
+            assertThat(greedy(model, model.newTransformer(pool, 1), false, KvType.F16)).containsExactly(LLAMA_CPP_CONTINUATION);
         }
     }
 

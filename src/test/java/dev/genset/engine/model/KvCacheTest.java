@@ -3,6 +3,8 @@ package dev.genset.engine.model;
 import dev.genset.engine.tensor.Parallel;
 import dev.genset.testing.TestFiles;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Arrays;
 
@@ -61,9 +63,11 @@ class KvCacheTest {
         }
     }
 
-    /** Copies and restores that start and end inside tiles of keys (which move whole) continue as computed ones. */
-    @Test
-    void copiesAcrossTilesOfKeysContinueAsComputed() throws Exception {
+    /** Copies and restores that start and end inside tiles of keys (which move whole) continue as computed ones, for each storage type. */
+    @ParameterizedTest
+    @CsvSource({"f32, f32", "f16, f16", "f16, f32", "f32, f16"})
+    void copiesAcrossTilesOfKeysContinueAsComputed(String keyType, String valueType) throws Exception {
+        KvType kt = KvType.parse(keyType), vt = KvType.parse(valueType);
         try (Model model = Model.load(TestFiles.storiesModel()); Parallel pool = new Parallel(2);
              java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             int n = 2 * KvCache.TILE + 10, vocab = model.config().vocabSize();
@@ -73,7 +77,8 @@ class KvCacheTest {
                 tokens[i] = 1 + (i * 37) % (vocab - 1);
                 pos[i] = i;
             }
-            KvCache computed = model.newCache(n + 1), other = model.newCache(n + 1), copied = model.newCache(n + 1), restored = model.newCache(n + 1);
+            KvCache computed = model.newCache(n + 1, kt, vt), other = model.newCache(n + 1, kt, vt), copied = model.newCache(n + 1, kt, vt),
+                    restored = model.newCache(n + 1, kt, vt);
             float[] want = new float[vocab], got = new float[vocab];
             t.forward(n, tokens, pos, filled(n, computed), last(n), want);
             int end = KvCache.TILE + 30, start = KvCache.TILE - 5;  // start in tile 0, end in tile 1
@@ -92,6 +97,50 @@ class KvCacheTest {
             t.forward(more, java.util.Arrays.copyOfRange(tokens, end - 3, n), java.util.Arrays.copyOfRange(pos, end - 3, n), filled(more, restored), last(more), got);
             assertThat(got).containsExactly(want);
         }
+    }
+
+    /**
+     * An f16 cache holds exactly what an f32 cache holds, rounded to half precision (compared in the
+     * first layer, whose keys and values do not depend on the cache's type), in half the memory;
+     * caches of different types do not copy into each other.
+     */
+    @Test
+    void anF16CacheHoldsTheF32NumbersRoundedToHalf() throws Exception {
+        try (Model model = Model.load(TestFiles.storiesModel()); Parallel pool = new Parallel(2);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            Transformer t = model.newTransformer(pool, 8);
+            int[] prompt = GreedyConformanceTest.PROMPT;
+            int[] pos = {0, 1, 2, 3, 4};
+            KvCache full = model.newCache(16), half = model.newCache(16, KvType.F16, KvType.F16);
+            float[] logits = new float[model.config().vocabSize()];
+            t.forward(prompt.length, prompt, pos, filled(prompt.length, full), last(prompt.length), logits);
+            t.forward(prompt.length, prompt, pos, filled(prompt.length, half), last(prompt.length), logits);
+            assertThat(half.keys).isNull();
+            assertThat(half.values).isNull();
+            int nonZero = 0;
+            for (int i = 0; i < full.keys[0].length; i++) {
+                assertThat(half.halfKeys[0][i]).as("key number %d", i).isEqualTo(Float.floatToFloat16(full.keys[0][i]));
+                assertThat(half.halfValues[0][i]).as("value number %d", i).isEqualTo(Float.floatToFloat16(full.values[0][i]));
+                if (full.keys[0][i] != 0) nonZero++;
+            }
+            assertThat(nonZero).as("the prompt's keys were stored").isEqualTo(prompt.length * model.config().kvDim());
+            assertThat(KvCache.bytes(model.config(), 16, KvType.F16, KvType.F16) * 2).isEqualTo(KvCache.bytes(model.config(), 16, KvType.F32, KvType.F32));
+            assertThat(half.savedBytes(4) * 2).isEqualTo(full.savedBytes(4));
+
+            KvCache other = model.newCache(16, KvType.F16, KvType.F32);
+            assertThatThrownBy(() -> other.copyFrom(half, 4)).hasMessageContaining("different types");
+            var saved = arena.allocate(full.savedBytes(4));
+            full.save(saved, 4);
+            assertThatThrownBy(() -> model.newCache(16, KvType.F16, KvType.F16).restore(saved, 4, 4)).hasMessageContaining("another type");
+        }
+    }
+
+    @Test
+    void typesAreNamedAsLlamaCppNamesThem() {
+        assertThat(KvType.parse("f16")).isEqualTo(KvType.F16);
+        assertThat(KvType.parse(" F32 ")).isEqualTo(KvType.F32);
+        assertThat(KvType.F16.label()).isEqualTo("f16");
+        assertThatThrownBy(() -> KvType.parse("q8_0")).hasMessageContaining("unsupported KV cache type 'q8_0'").hasMessageContaining("f32, f16");
     }
 
     private static KvCache[] filled(int n, KvCache cache) {

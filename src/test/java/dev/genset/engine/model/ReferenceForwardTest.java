@@ -4,7 +4,7 @@ import dev.genset.engine.tensor.Parallel;
 import dev.genset.testing.SyntheticModel;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -20,11 +20,12 @@ import static org.assertj.core.api.Assertions.within;
 class ReferenceForwardTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "qwen3"})
-    void matchesScalarReference(String arch, @TempDir Path dir) throws Exception {
+    @CsvSource({"llama, f32", "qwen2, f32", "qwen3, f32", "llama, f16", "qwen3, f16"})
+    void matchesScalarReference(String arch, String kvType, @TempDir Path dir) throws Exception {
         SyntheticModel sm = new SyntheticModel(arch, 32, 2, 4, 2, 48, arch.hashCode());
         int[] tokens = {1, 70, 200, 259, 262, 5, 99};
-        double[][] expected = reference(sm, tokens);
+        KvType type = KvType.parse(kvType);
+        double[][] expected = reference(sm, tokens, type == KvType.F16);
         try (Model model = Model.load(sm.write(dir.resolve(arch + ".gguf"))); Parallel pool = new Parallel(2)) {
             assertThat(model.config().ropeNeox()).isEqualTo(!arch.equals("llama"));
             assertThat(model.config().qkvBias()).isEqualTo(arch.equals("qwen2"));
@@ -32,7 +33,7 @@ class ReferenceForwardTest {
             int vocab = model.config().vocabSize();
             // All positions in one batch, every row asking for logits.
             Transformer t = model.newTransformer(pool, tokens.length);
-            KvCache cache = model.newCache(16);
+            KvCache cache = model.newCache(16, type, type);
             float[] logits = new float[tokens.length * vocab];
             KvCache[] caches = new KvCache[tokens.length];
             Arrays.fill(caches, cache);
@@ -46,7 +47,7 @@ class ReferenceForwardTest {
                     assertThat((double) logits[p * vocab + v]).as("%s pos %d token %d", arch, p, v).isCloseTo(expected[p][v], within(2e-3 * (1 + Math.abs(expected[p][v]))));
             // One token at a time gives the same logits as the batch.
             Transformer one = model.newTransformer(pool, 1);
-            KvCache cache2 = model.newCache(16);
+            KvCache cache2 = model.newCache(16, type, type);
             float[] l1 = new float[vocab];
             for (int p = 0; p < tokens.length; p++) {
                 one.forward(1, new int[] {tokens[p]}, new int[] {p}, new KvCache[] {cache2}, new boolean[] {true}, l1);
@@ -57,20 +58,23 @@ class ReferenceForwardTest {
 
     /**
      * A sequence long enough to span several tiles of keys, with eight query heads over two KV heads
-     * (so heads are taken in pairs and alone), prompt rows in one batch against the reference.
+     * (so heads are taken in pairs and alone), prompt rows in one batch against the reference; keys
+     * and values stored as f32, as f16 (the reference rounds them to half precision too), and mixed.
      */
-    @org.junit.jupiter.api.Test
-    void matchesScalarReferenceAcrossTilesOfKeys(@TempDir Path dir) throws Exception {
+    @ParameterizedTest
+    @CsvSource({"f32, f32", "f16, f16", "f16, f32", "f32, f16"})
+    void matchesScalarReferenceAcrossTilesOfKeys(String keyType, String valueType, @TempDir Path dir) throws Exception {
         SyntheticModel sm = new SyntheticModel("llama", 64, 2, 8, 2, 48, 77);
         int n = 2 * KvCache.TILE + 21;
         java.util.SplittableRandom r = new java.util.SplittableRandom(5);
         int[] tokens = new int[n];
         for (int i = 0; i < n; i++) tokens[i] = 3 + r.nextInt(sm.vocab - 3);
-        double[][] expected = reference(sm, tokens);
+        KvType keys = KvType.parse(keyType), values = KvType.parse(valueType);
+        double[][] expected = reference(sm, tokens, keys == KvType.F16, values == KvType.F16);
         try (Model model = Model.load(sm.write(dir.resolve("long.gguf"))); Parallel pool = new Parallel(2)) {
             int vocab = model.config().vocabSize();
             Transformer t = model.newTransformer(pool, n);
-            KvCache cache = model.newCache(n + 3);
+            KvCache cache = model.newCache(n + 3, keys, values);
             float[] logits = new float[n * vocab];
             KvCache[] caches = new KvCache[n];
             Arrays.fill(caches, cache);
@@ -87,7 +91,12 @@ class ReferenceForwardTest {
 
     // ---- the reference ------------------------------------------------------------------------
 
-    static double[][] reference(SyntheticModel m, int[] tokens) {
+    static double[][] reference(SyntheticModel m, int[] tokens, boolean halfKv) {
+        return reference(m, tokens, halfKv, halfKv);
+    }
+
+    /** The logits of every position; with halfKeys or halfValues, each key or value is rounded to half precision first, as an f16 cache stores it. */
+    static double[][] reference(SyntheticModel m, int[] tokens, boolean halfKeys, boolean halfValues) {
         int n = tokens.length, dim = m.dim, hd = m.headDim, kvDim = m.kvHeads * hd;
         boolean neox = !m.arch.equals("llama");
         double[][] x = new double[n][dim];
@@ -113,6 +122,8 @@ class ReferenceForwardTest {
                     if (m.tensors.containsKey(b + "attn_k_norm.weight")) normSlice(k[p], h2 * hd, hd, m.tensors.get(b + "attn_k_norm.weight"), m.eps);
                     rope(k[p], h2 * hd, hd, p, m.ropeBase, neox);
                 }
+                if (halfKeys) toHalf(k[p]);
+                if (halfValues) toHalf(v[p]);
             }
             for (int p = 0; p < n; p++) {
                 double[] out = new double[m.heads * hd];
@@ -143,6 +154,10 @@ class ReferenceForwardTest {
         double[][] logits = new double[n][];
         for (int p = 0; p < n; p++) logits[p] = matvec(m.tensors.get("output.weight"), norm(x[p], m.tensors.get("output_norm.weight"), m.eps), m.vocab);
         return logits;
+    }
+
+    static void toHalf(double[] x) {
+        for (int i = 0; i < x.length; i++) x[i] = Float.float16ToFloat(Float.floatToFloat16((float) x[i]));
     }
 
     static double[] matvec(float[] w, double[] x, int rows) {
