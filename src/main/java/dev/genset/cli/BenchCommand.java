@@ -43,12 +43,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
     String threads;
 
-    @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f32",
-            description = "KV cache type of keys: f32 or f16, or a list (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f16",
+            description = "KV cache type of keys: f16 or f32, or a list (default: ${DEFAULT-VALUE}, as llama-bench's).")
     String cacheTypeK;
 
-    @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f32",
-            description = "KV cache type of values: f32 or f16, or a list (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16",
+            description = "KV cache type of values: f16 or f32, or a list (default: ${DEFAULT-VALUE}).")
     String cacheTypeV;
 
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "Repetitions after a warm-up (default: ${DEFAULT-VALUE}).")
@@ -89,7 +89,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             return 0;
         }
-        boolean typeColumns = !keyTypes.equals(List.of(KvType.F32)) || !valueTypes.equals(List.of(KvType.F32));
+        boolean typeColumns = !keyTypes.equals(List.of(KvType.F16)) || !valueTypes.equals(List.of(KvType.F16));
         Report report = new Report(format, typeColumns);
         for (Path path : paths) {
             try (Model m = Model.load(path)) {

@@ -46,12 +46,12 @@ public record ServerConfig(String host, int port, List<Path> models, int paralle
         if (cacheTypeK == null || cacheTypeV == null) throw new IllegalArgumentException("no KV cache type");
     }
 
-    /** With f32 keys and values in the KV caches. */
+    /** With f16 keys and values in the KV caches, as llama.cpp's server keeps them. */
     public ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,
                         int batchSize, int queueCapacity, Duration requestTimeout, long maxBodyBytes, Duration shutdownGrace,
                         boolean warmup, long promptCacheBytes) {
         this(host, port, models, parallel, contextSize, threads, batchSize, queueCapacity, requestTimeout, maxBodyBytes, shutdownGrace, warmup,
-                promptCacheBytes, KvType.F32, KvType.F32);
+                promptCacheBytes, KvType.F16, KvType.F16);
     }
 
     public ServerConfig(String host, int port, List<Path> models, int parallel, Integer contextSize, int threads,

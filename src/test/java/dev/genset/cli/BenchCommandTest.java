@@ -86,7 +86,7 @@ class BenchCommandTest {
         assertThat(lines[1]).contains("\"8\",\"0\",\"0\"");  // n_prompt, n_gen, n_depth of pp8
     }
 
-    /** -ctk and -ctv take lists, as llama-bench's do: every combination runs, reported in type_k and type_v and as table columns. */
+    /** -ctk and -ctv take lists, as llama-bench's do: every combination runs, reported in type_k and type_v, and as table columns when not the default f16. */
     @Test
     void kvCacheTypesAreListsReportedAsLlamaBenchReportsThem() throws Exception {
         String model = TestFiles.storiesModel().toString();
@@ -98,9 +98,11 @@ class BenchCommandTest {
             types.add(o.get("type_k").asText() + "/" + o.get("type_v").asText());
         }
         assertThat(types).containsExactly("f32/f16", "f16/f16");
-        r = Cli.run("bench", "-m", model, "-p", "0", "-n", "4", "-t", "1", "-r", "1", "-ctk", "f16");
+        r = Cli.run("bench", "-m", model, "-p", "0", "-n", "4", "-t", "1", "-r", "1", "-ctv", "f32");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).contains("| type_k | type_v |").containsPattern("\\|\\s+f16 \\|\\s+f32 \\|\\s+tg4 \\|");
+        r = Cli.run("bench", "-m", model, "-p", "0", "-n", "4", "-t", "1", "-r", "1", "-o", "json");
+        assertThat(new ObjectMapper().readTree(r.out()).get(0).get("type_k").asText()).as("f16 by default, as llama-bench").isEqualTo("f16");
         r = Cli.run("bench", "-m", model, "-p", "0", "-n", "4", "-t", "1", "-r", "1");
         assertThat(r.out()).as("no type columns at the default").doesNotContain("type_k");
         r = Cli.run("bench", "-m", model, "-ctv", "q4_0");

@@ -24,10 +24,10 @@ class RunCommandTest {
         assertThat(r.err()).containsPattern("load: [0-9]+ ms \\| first token: [0-9]+ ms \\| prompt: 5 tokens, [0-9.]+ t/s \\| generated: 32 tokens, [0-9.]+ t/s");
     }
 
-    /** With an f16 cache, as llama.cpp's own, the continuation is still llama.cpp's; an unknown type is one line. */
+    /** With an f32 cache (f16 is the default, as llama.cpp's) the continuation is still llama.cpp's; an unknown type is one line. */
     @Test
-    void anF16CacheGivesLlamaCppsContinuationToo() {
-        var r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "32", "-ctk", "f16", "--cache-type-v", "f16", "Once upon a time");
+    void anF32CacheGivesLlamaCppsContinuationToo() {
+        var r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "32", "-ctk", "f32", "--cache-type-v", "f32", "Once upon a time");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo(LLAMA_CPP_CONTINUATION);
         r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "-n", "4", "-ctk", "bf16", "Once");

@@ -29,7 +29,9 @@ class RemoteModelTest {
 
     @Test
     void loglikelihoodThroughGensetServeEqualsTheLocalEngine() throws Exception {
-        ServerConfig config = ServerConfig.defaults(List.of(TestFiles.storiesModel())).withPort(0).withThreads(2).withParallel(2).withContextSize(256);
+        // the server's KV caches hold f32 here, as the in-process engine's do (f16, the server's default, moves logprobs by about 1e-4)
+        ServerConfig config = ServerConfig.defaults(List.of(TestFiles.storiesModel())).withPort(0).withThreads(2).withParallel(2).withContextSize(256)
+                .withCacheTypes(dev.genset.engine.model.KvType.F32, dev.genset.engine.model.KvType.F32);
         List<LoglikelihoodRequest> requests = List.of(
                 new LoglikelihoodRequest("Once upon a time,", " there was a little girl named Lily"),
                 new LoglikelihoodRequest("Once upon a time,", " the stock market fell"),

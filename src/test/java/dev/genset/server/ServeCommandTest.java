@@ -37,12 +37,12 @@ class ServeCommandTest {
         long perToken;
         try (dev.genset.engine.gguf.GgufFile g = dev.genset.engine.gguf.GgufFile.open(file)) {
             var m = dev.genset.engine.model.ModelConfig.fromGguf(g);
-            perToken = 2L * m.layers() * m.kvDim() * Float.BYTES;
+            perToken = 2L * m.layers() * m.kvDim() * Short.BYTES;  // f16 keys and values, the default
         }
         assertThat(ServedModel.memoryNeeded(file, config)).isEqualTo(java.nio.file.Files.size(file) + 3 * 128 * perToken);
         assertThat(ServedModel.memoryNeeded(file, config.withParallel(6))).isEqualTo(java.nio.file.Files.size(file) + 6 * 128 * perToken);
-        var f16 = dev.genset.engine.model.KvType.F16;
-        assertThat(ServedModel.memoryNeeded(file, config.withCacheTypes(f16, f16))).isEqualTo(java.nio.file.Files.size(file) + 3 * 128 * perToken / 2);
+        var f32 = dev.genset.engine.model.KvType.F32;
+        assertThat(ServedModel.memoryNeeded(file, config.withCacheTypes(f32, f32))).isEqualTo(java.nio.file.Files.size(file) + 3 * 128 * perToken * 2);
         java.nio.file.Path junk = java.nio.file.Files.write(dir.resolve("junk.gguf"), new byte[100]);
         assertThat(ServedModel.memoryNeeded(junk, config)).as("an unreadable file counts as its size").isEqualTo(100);
     }

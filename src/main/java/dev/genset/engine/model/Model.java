@@ -91,13 +91,18 @@ public final class Model implements AutoCloseable {
      * multi-sequence decode step use them, rows in pairs and one left over; and single-row) are
      * compiled by the JIT and the weights paged in, so that the first request waits for neither
      * (on a 1B model, about 1.5 s of it); then the embedding lookup of a few hundred rows. Returns
-     * the nanoseconds it took.
+     * the nanoseconds it took. The scratch cache holds f32.
      */
     public long warmUp(Parallel pool) {
+        return warmUp(pool, KvType.F32, KvType.F32);
+    }
+
+    /** {@link #warmUp(Parallel)} with a scratch cache of these types, as the caches it warms up for store keys and values. */
+    public long warmUp(Parallel pool, KvType keyType, KvType valueType) {
         long start = System.nanoTime();
         int batch = 3, vocab = config.vocabSize();
         Transformer t = newTransformer(pool, batch);
-        KvCache cache = newCache(batch + 2);
+        KvCache cache = newCache(batch + 2, keyType, valueType);
         float[] logits = new float[vocab];
         int[] tokens = new int[batch], positions = new int[batch];
         KvCache[] caches = new KvCache[batch];
