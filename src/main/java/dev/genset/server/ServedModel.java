@@ -66,6 +66,9 @@ final class ServedModel implements AutoCloseable {
             Parallel p = new Parallel(config.threads());
             Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity(),
                     promptCacheBytes(config.promptCacheBytes()), config.cacheTypeK(), config.cacheTypeV()));
+            long kvBytes = dev.genset.engine.model.KvCache.bytes(m.config(), ctx, config.cacheTypeK(), config.cacheTypeV()) * config.parallel();
+            System.getLogger("genset.serve").log(System.Logger.Level.INFO, "KV caches of " + id + ": " + config.parallel() + " slots of " + ctx
+                    + " positions, keys " + config.cacheTypeK().label() + ", values " + config.cacheTypeV().label() + ", " + (kvBytes >= 1 << 20 ? kvBytes / (1 << 20) + " MiB" : kvBytes / 1024 + " KiB"));
             long cacheRam = s.config().promptCacheBytes();
             System.getLogger("genset.serve").log(System.Logger.Level.INFO, cacheRam == 0 ? "prompt cache of " + id + " is off"
                     : "prompt cache of " + id + ": up to " + cacheRam / (1 << 20) + " MiB (--cache-ram; 0 turns it off)");
