@@ -66,7 +66,7 @@ final class ServedModel implements AutoCloseable {
             Parallel p = new Parallel(config.threads());
             Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity(),
                     promptCacheBytes(config.promptCacheBytes()), config.cacheTypeK(), config.cacheTypeV()));
-            long kvBytes = dev.genset.engine.model.KvCache.bytes(m.config(), ctx, config.cacheTypeK(), config.cacheTypeV()) * config.parallel();
+            long kvBytes = kvCacheBytes(m.config(), config);
             System.getLogger("genset.serve").log(System.Logger.Level.INFO, "KV caches of " + id + ": " + config.parallel() + " slots of " + ctx
                     + " positions, keys " + config.cacheTypeK().label() + ", values " + config.cacheTypeV().label() + ", " + (kvBytes >= 1 << 20 ? kvBytes / (1 << 20) + " MiB" : kvBytes / 1024 + " KiB"));
             long cacheRam = s.config().promptCacheBytes();
@@ -106,10 +106,15 @@ final class ServedModel implements AutoCloseable {
         long file = java.nio.file.Files.size(path);
         try (GgufFile gguf = GgufFile.open(path)) {
             var model = dev.genset.engine.model.ModelConfig.fromGguf(gguf);
-            return file + dev.genset.engine.model.KvCache.bytes(model, contextSize(model, config), config.cacheTypeK(), config.cacheTypeV()) * config.parallel();
+            return file + kvCacheBytes(model, config);
         } catch (RuntimeException unreadable) {
             return file;
         }
+    }
+
+    /** The slots' KV caches together, at their context and storage types. */
+    static long kvCacheBytes(dev.genset.engine.model.ModelConfig model, ServerConfig config) {
+        return dev.genset.engine.model.KvCache.bytes(model, contextSize(model, config), config.cacheTypeK(), config.cacheTypeV()) * config.parallel();
     }
 
     /**

@@ -94,7 +94,7 @@ public class AttentionJmh {
     /** The whole step for the group as the forward pass takes it: scores, softmax numerators, weighted values. */
     @Benchmark
     public float[] attend() {
-        Transformer.attend(q, att, 0, heads, headDim, positions, keys, halfKeys, 0, ArrayMath.TILE * headDim, values, halfValues, 0, headDim, scratch);
+        Transformer.attend(q, att, 0, heads, headDim, positions, keys, halfKeys, 0, ArrayMath.TILE * headDim, values, halfValues, 0, scratch);
         return att;
     }
 }

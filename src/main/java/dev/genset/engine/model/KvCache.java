@@ -30,7 +30,7 @@ public final class KvCache {
     final float[][] values;    // [layer][kvHead][position][channel]
     final short[][] halfValues;
     private final KvType keyType, valueType;
-    private final int capacity, kvDim, kvHeads, headDim, tileSize, headSize;  // headSize: numbers of one KV head, keys or values
+    private final int capacity, kvHeads, headDim, tileSize, headSize;  // headSize: numbers of one KV head, keys or values
     private int length;        // positions [0, length) hold valid entries
 
     /** A cache of f32 keys and values. */
@@ -45,14 +45,13 @@ public final class KvCache {
             throw new IllegalArgumentException("context size " + capacity + " is too large for one KV cache ("
                     + bytes(config, capacity, keyType, valueType) / (1 << 20) + " MiB)");
         this.capacity = capacity;
-        this.kvDim = config.kvDim();
         this.kvHeads = config.kvHeads();
         this.headDim = config.headDim();
         this.tileSize = TILE * headDim;
         this.headSize = (int) padded * headDim;
         this.keyType = keyType;
         this.valueType = valueType;
-        int layers = config.layers(), size = (int) padded * kvDim;
+        int layers = config.layers(), size = (int) padded * config.kvDim();
         this.keys = keyType == KvType.F32 ? new float[layers][size] : null;
         this.halfKeys = keyType == KvType.F16 ? new short[layers][size] : null;
         this.values = valueType == KvType.F32 ? new float[layers][size] : null;
@@ -147,7 +146,7 @@ public final class KvCache {
      * whole tiles: the tile's positions before {@code length} get the same bits again.)
      */
     public void copyFrom(KvCache other, int end) {
-        if (other == this || layers() != other.layers() || kvDim != other.kvDim || headDim != other.headDim)
+        if (other == this || layers() != other.layers() || kvHeads != other.kvHeads || headDim != other.headDim)
             throw new IllegalArgumentException("copying between caches of different models");
         if (keyType != other.keyType || valueType != other.valueType)
             throw new IllegalArgumentException("copying between caches of different types");

@@ -235,19 +235,19 @@ public final class Transformer {
                 cache.keys == null ? null : cache.keys[layer], cache.halfKeys == null ? null : cache.halfKeys[layer],
                 cache.keyOffset(kvHead), cache.keyTileStride(),
                 cache.values == null ? null : cache.values[layer], cache.halfValues == null ? null : cache.halfValues[layer],
-                cache.valueOffset(kvHead), headDim, scratch);
+                cache.valueOffset(kvHead), scratch);
     }
 
     /**
      * {@link #attend} on plain arrays: the queries of {@code heads} heads from q[qOff ..] (headDim
      * floats each), their outputs to att[qOff ..]; n positions of keys from keys[keyOffset ..], or
      * halfKeys if keys is null (tiles tileStride apart), and of values from values[valueOffset ..],
-     * or halfValues if values is null (positions valueStride apart). The scratch arrays are those of
+     * or halfValues if values is null (one position's headDim numbers after another's). The scratch arrays are those of
      * {@link #SCRATCH}, large enough.
      */
     static void attend(float[] q, float[] att, int qOff, int heads, int headDim, int n,
                        float[] keys, short[] halfKeys, int keyOffset, int tileStride,
-                       float[] values, short[] halfValues, int valueOffset, int valueStride, float[][] scratch) {
+                       float[] values, short[] halfValues, int valueOffset, float[][] scratch) {
         final float[] scores = scratch[0], tail = scratch[1], sums = scratch[2], keyTile = scratch[3], valueRun = scratch[4];
         final int tiles = (n + KvCache.TILE - 1) / KvCache.TILE, stride = tiles * KvCache.TILE;
         final float scale = (float) (1.0 / Math.sqrt(headDim));
@@ -267,18 +267,16 @@ public final class Transformer {
         for (int t = 0; t < n; t += VALUE_POSITIONS) {
             int count = Math.min(VALUE_POSITIONS, n - t);
             float[] x = values;
-            int v = valueOffset + t * valueStride, xStride = valueStride;
+            int v = valueOffset + t * headDim;
             if (values == null) {
-                if (valueStride == headDim) ArrayMath.halfToFloat(halfValues, v, valueRun, 0, count * headDim);
-                else for (int p = 0; p < count; p++) ArrayMath.halfToFloat(halfValues, v + p * valueStride, valueRun, p * headDim, headDim);
+                ArrayMath.halfToFloat(halfValues, v, valueRun, 0, count * headDim);
                 x = valueRun;
                 v = 0;
-                xStride = headDim;
             }
             int h = 0;
             for (; h + 2 <= heads; h += 2)
-                ArrayMath.weightedSum2(att, qOff + h * headDim, qOff + (h + 1) * headDim, scores, h * stride + t, (h + 1) * stride + t, count, x, v, xStride, headDim);
-            if (h < heads) ArrayMath.weightedSum(att, qOff + h * headDim, scores, h * stride + t, count, x, v, xStride, headDim);
+                ArrayMath.weightedSum2(att, qOff + h * headDim, qOff + (h + 1) * headDim, scores, h * stride + t, (h + 1) * stride + t, count, x, v, headDim, headDim);
+            if (h < heads) ArrayMath.weightedSum(att, qOff + h * headDim, scores, h * stride + t, count, x, v, headDim, headDim);
         }
         for (int h = 0; h < heads; h++) {
             float inv = 1f / sums[h];
