@@ -9,6 +9,7 @@ import dev.genset.engine.gguf.GgufTensorInfo;
 import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tensor.Parallel;
+import dev.genset.engine.tensor.UninitializedMemory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -51,6 +52,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "KV cache type of values: f16 or f32, or a list (default: ${DEFAULT-VALUE}).")
     String cacheTypeV;
 
+    @picocli.CommandLine.Mixin
+    HugePagesOption hugePages = new HugePagesOption();
+
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "Repetitions after a warm-up (default: ${DEFAULT-VALUE}).")
     int repetitions;
 
@@ -89,6 +93,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             return 0;
         }
+        hugePages.apply();
         boolean typeColumns = !keyTypes.equals(List.of(KvType.F16)) || !valueTypes.equals(List.of(KvType.F16));
         Report report = new Report(format, typeColumns);
         for (Path path : paths) {
@@ -316,6 +321,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("n_threads", threads);
             o.put("type_k", keyType.label());
             o.put("type_v", valueType.label());
+            o.put("huge_pages", UninitializedMemory.hugePagesAdvised());  // not llama-bench's: repacked weights on transparent huge pages
             o.put("n_gpu_layers", 0);
             o.put("n_prompt", r.nPrompt());
             o.put("n_gen", r.nGen());

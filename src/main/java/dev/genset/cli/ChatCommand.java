@@ -26,6 +26,7 @@ import java.util.concurrent.Callable;
 final class ChatCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
     @Mixin KvCacheOptions kvCacheOptions;
+    @Mixin HugePagesOption hugePages;
     @Mixin SamplingOptions sampling;
 
     @Option(names = "--system", paramLabel = "TEXT", description = "A system message opening the conversation.")
@@ -42,6 +43,7 @@ final class ChatCommand implements Callable<Integer> {
         PrintStream out = System.out;
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         boolean terminal = System.console() != null && System.console().isTerminal();
+        hugePages.apply();
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {
             Tokenizer tok = model.tokenizer();
             ChatTemplate chat = template != null ? ChatTemplate.builtin(template) : model.chatTemplate();

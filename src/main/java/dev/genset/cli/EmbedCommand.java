@@ -20,6 +20,7 @@ import java.util.concurrent.Callable;
         "the model's final hidden states pooled (its GGUF's pooling, else their mean) and scaled to unit length, as /v1/embeddings gives them."})
 final class EmbedCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
+    @Mixin HugePagesOption hugePages;
 
     @Option(names = "--pooling", paramLabel = "P", description = "mean, cls (first token) or last (default: the model's, else mean).")
     String pooling;
@@ -37,6 +38,7 @@ final class EmbedCommand implements Callable<Integer> {
         if (jsonl != null) inputs.addAll(JsonLines.strings(jsonl));
         if (inputs.isEmpty()) throw new IllegalArgumentException("nothing to embed: give TEXT or --jsonl F");
         PrintStream out = System.out;
+        hugePages.apply();
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {
             Embedder.Pooling p = pooling == null ? Embedder.Pooling.of(model.gguf()) : switch (pooling.toLowerCase(java.util.Locale.ROOT)) {
                 case "mean" -> Embedder.Pooling.MEAN;

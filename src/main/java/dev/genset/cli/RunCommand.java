@@ -18,6 +18,7 @@ import java.util.concurrent.Callable;
 final class RunCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
     @Mixin KvCacheOptions kvCacheOptions;
+    @Mixin HugePagesOption hugePages;
     @Mixin SamplingOptions sampling;
 
     @Option(names = {"-n", "--n-predict"}, paramLabel = "N", defaultValue = "-1", description = "Tokens to generate; -1 until end of text or context (default: ${DEFAULT-VALUE}).")
@@ -38,6 +39,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
+        hugePages.apply();
         long start = System.nanoTime();
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {
             long loadNanos = System.nanoTime() - start;

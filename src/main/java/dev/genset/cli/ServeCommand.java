@@ -60,6 +60,9 @@ final class ServeCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     KvCacheOptions kvCacheOptions = new KvCacheOptions();
 
+    @picocli.CommandLine.Mixin
+    HugePagesOption hugePages = new HugePagesOption();
+
     @Option(names = {"-cram", "--cache-ram"}, paramLabel = "MiB", defaultValue = "8192", description = "Memory per model for computed prompts kept after "
             + "their slot moved on, so a later prompt starting the same way (the next turn of a chat, a system prompt) skips computing it; "
             + "at most a quarter of the machine's memory; 0 keeps none, -1 as much as that allows (default: ${DEFAULT-VALUE}).")
@@ -95,6 +98,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        hugePages.apply();
         List<String> named = new ArrayList<>(models);
         if (named.isEmpty()) {
             String env = System.getenv("GENSET_MODEL");

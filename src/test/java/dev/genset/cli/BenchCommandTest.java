@@ -86,6 +86,21 @@ class BenchCommandTest {
         assertThat(lines[1]).contains("\"8\",\"0\",\"0\"");  // n_prompt, n_gen, n_depth of pp8
     }
 
+    /** --huge-pages is reported in each result (a field of ours beside llama-bench's), and off by default. */
+    @Test
+    void hugePagesAreReported() throws Exception {
+        String model = TestFiles.storiesModel().toString();
+        var r = Cli.run("bench", "-m", model, "-p", "0", "-n", "2", "-t", "1", "-r", "1", "-o", "json");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(new ObjectMapper().readTree(r.out()).get(0).get("huge_pages").asBoolean()).isFalse();
+        boolean linuxWithThp = java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/kernel/mm/transparent_hugepage"));
+        r = Cli.run("bench", "-m", model, "-p", "0", "-n", "2", "-t", "1", "-r", "1", "-o", "json", "--huge-pages");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(new ObjectMapper().readTree(r.out()).get(0).get("huge_pages").asBoolean()).isEqualTo(linuxWithThp);
+        r = Cli.run("bench", "-m", model, "-p", "0", "-n", "2", "-t", "1", "-r", "1", "-o", "json");
+        assertThat(new ObjectMapper().readTree(r.out()).get(0).get("huge_pages").asBoolean()).as("each command sets it anew").isFalse();
+    }
+
     /** -ctk and -ctv take lists, as llama-bench's do: every combination runs, reported in type_k and type_v, and as table columns when not the default f16. */
     @Test
     void kvCacheTypesAreListsReportedAsLlamaBenchReportsThem() throws Exception {
