@@ -1,6 +1,7 @@
 package dev.genset.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tensor.Parallel;
 import dev.genset.eval.Evaluator;
@@ -68,6 +69,11 @@ final class EvalCommand implements Runnable {
         @Option(names = {"-b", "--batch-size"}, paramLabel = "B", defaultValue = "128", description = "Tokens per forward pass of a local model (default: ${DEFAULT-VALUE}).")
         int batchSize;
 
+        /** A local model's KV cache: f16 by default, as genset serve's and llama.cpp's, so local and served results agree. */
+        @CommandLine.Mixin KvCacheOptions kvCache = new KvCacheOptions();
+
+        @CommandLine.Mixin HugePagesOption hugePages = new HugePagesOption();
+
         String spec() {
             if (model != null && !model.isBlank()) return model;
             String env = System.getenv("GENSET_MODEL");
@@ -87,7 +93,8 @@ final class EvalCommand implements Runnable {
 
         LanguageModel open() throws Exception {
             if (contextSize != null && contextSize < 2) throw new IllegalArgumentException("--ctx-size must be at least 2");
-            return Models.open(spec(), threads(), contextSize, batchSize, apiKey, concurrency);
+            hugePages.apply();
+            return Models.open(spec(), threads(), contextSize, batchSize, kvCache.keyType(), kvCache.valueType(), apiKey, concurrency);
         }
     }
 
@@ -152,6 +159,10 @@ final class EvalCommand implements Runnable {
             if (numFewshot != null) options.put("num_fewshot", numFewshot);
             options.put("bootstrap_iters", bootstrap);
             options.put("seed", seed);
+            if (!OpenAiModel.isSpec(model.spec())) {  // a local model's cache types move its log-likelihoods a little
+                options.put("cache_type_k", model.kvCache.keyType().label());
+                options.put("cache_type_v", model.kvCache.valueType().label());
+            }
             RunResult run = RunResult.of(name, Models.describe(model.spec()), options, results);
             if (!noStore) err.println("genset: stored " + ResultStore.standard().save(run));
             if (output != null) ResultStore.JSON.writeValue(output.toFile(), run);
@@ -197,8 +208,13 @@ final class EvalCommand implements Runnable {
         @Option(names = {"-t", "--threads"}, paramLabel = "K", description = "Worker threads (default: $GENSET_THREADS, else all cores).")
         Integer threads;
 
-        @Option(names = "--json", description = "Print the result as JSON (ppl, stderr, tokens, ctx, chunks, scored, nll, running).")
+        @Option(names = "--json", description = "Print the result as JSON (ppl, stderr, tokens, ctx, chunks, scored, nll, running, type_k, type_v).")
         boolean json;
+
+        /** f16 by default, as llama-perplexity's, whose figures these are compared with. */
+        @CommandLine.Mixin KvCacheOptions kvCache = new KvCacheOptions();
+
+        @CommandLine.Mixin HugePagesOption hugePages = new HugePagesOption();
 
         @Override
         public Integer call() throws Exception {
@@ -210,13 +226,16 @@ final class EvalCommand implements Runnable {
                 throw new IllegalArgumentException("perplexity needs a local GGUF model (for an endpoint, run a perplexity task: genset eval run story-ppl --model " + spec + ")");
             String text = Files.readString(file, StandardCharsets.UTF_8);
             PrintStream out = System.out;
+            KvType keyType = kvCache.keyType(), valueType = kvCache.valueType();
+            hugePages.apply();
             try (Model m = Model.load(Path.of(spec)); Parallel pool = new Parallel(ms.threads())) {
-                Perplexity.Result r = Perplexity.compute(m, pool, text, ctx, batch, null);
+                Perplexity.Result r = Perplexity.compute(m, pool, text, ctx, batch, keyType, valueType, null);
                 if (json) {
                     ObjectNode o = ResultStore.JSON.createObjectNode();
                     o.put("model", Models.describe(spec)).put("file", file.getFileName().toString())
                             .put("ppl", r.ppl()).put("stderr", r.stderr()).put("tokens", r.tokens()).put("ctx", r.ctx())
-                            .put("chunks", r.chunks()).put("scored", r.scored()).put("nll", r.nll());
+                            .put("chunks", r.chunks()).put("scored", r.scored()).put("nll", r.nll())
+                            .put("type_k", keyType.label()).put("type_v", valueType.label());
                     var arr = o.putArray("running");
                     r.running().forEach(arr::add);
                     out.println(ResultStore.JSON.writeValueAsString(o));

@@ -1,5 +1,6 @@
 package dev.genset.eval;
 
+import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tensor.Parallel;
 import dev.genset.engine.tokenizer.Tokenizer;
@@ -37,6 +38,12 @@ public final class Perplexity {
 
     /** Scores {@code text}; {@code onChunk} (may be null) sees the running perplexity after each chunk. */
     public static Result compute(Model model, Parallel pool, String text, int ctx, int batchSize, java.util.function.IntConsumer onChunk) {
+        return compute(model, pool, text, ctx, batchSize, KvType.F32, KvType.F32, onChunk);
+    }
+
+    /** The same with a KV cache of these types (llama-perplexity's default is f16). */
+    public static Result compute(Model model, Parallel pool, String text, int ctx, int batchSize, KvType keyType, KvType valueType,
+                                 java.util.function.IntConsumer onChunk) {
         if (ctx < 4) throw new IllegalArgumentException("the context must be at least 4 tokens");
         Tokenizer tok = model.tokenizer();
         boolean addBos = tok.addBos() && tok.bos() != Tokenizer.NONE;
@@ -45,7 +52,7 @@ public final class Perplexity {
         if (chunks < 1)
             throw new IllegalArgumentException("the text has " + all.length + " tokens, fewer than one chunk of " + ctx + "; use a longer text or a smaller context");
         int first = ctx / 2;
-        TokenScorer scorer = new TokenScorer(model, pool, ctx, batchSize);
+        TokenScorer scorer = new TokenScorer(model, pool, ctx, batchSize, keyType, valueType);
         double[] sums = new double[2]; // sum of NLL, sum of NLL squared
         int[] count = {0};
         List<Double> running = new ArrayList<>();

@@ -44,6 +44,12 @@ class EvalCliTest {
         assertThat(j.get("tokens").asInt()).isEqualTo(888);
         assertThat(j.get("ctx").asInt()).isEqualTo(128);
         assertThat(j.get("running").size()).isEqualTo(6);
+        assertThat(j.get("type_k").asText() + "/" + j.get("type_v").asText()).as("llama-perplexity's default cache").isEqualTo("f16/f16");
+        Cli.Result f32 = cli("eval", "perplexity", "--model", model, "--file", file, "--ctx", "128", "-t", "2", "--json", "-ctk", "f32", "-ctv", "f32");
+        assertThat(f32.exitCode()).as(f32.err()).isZero();
+        JsonNode j32 = new ObjectMapper().readTree(f32.out());
+        assertThat(j32.get("type_k").asText() + "/" + j32.get("type_v").asText()).isEqualTo("f32/f32");
+        assertThat(j32.get("nll").asDouble()).isNotEqualTo(j.get("nll").asDouble()).isCloseTo(j.get("nll").asDouble(), within(1e-3));
 
         Cli.Result text = cli("eval", "perplexity", "--model", model, "--file", file, "-c", "128", "-t", "2");
         assertThat(text.out()).startsWith("[1]3.9").contains("Final estimate: PPL = 4.55");
@@ -61,6 +67,7 @@ class EvalCliTest {
         assertThat(acc.get("value").asDouble()).isBetween(0.0, 1.0);
         assertThat(acc.has("stderr")).isTrue();
         assertThat(j.get("tasks").get(0).get("documents").asInt()).isEqualTo(4);
+        assertThat(j.get("options").get("cache_type_k").asText()).as("a local model's cache type is part of the result").isEqualTo("f16");
         try (var files = Files.list(home.resolve("eval/runs"))) {
             assertThat(files.count()).isEqualTo(1);
         }

@@ -3,6 +3,7 @@ package dev.genset.eval.model;
 import dev.genset.engine.generate.GenerationOptions;
 import dev.genset.engine.generate.GenerationResult;
 import dev.genset.engine.generate.Generator;
+import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.sampling.SamplerConfig;
 import dev.genset.engine.tensor.Parallel;
@@ -31,9 +32,18 @@ public final class LocalModel implements LanguageModel {
     private final Tokenizer tok;
     private TokenScorer scorer;
     private Generator generator;
+    private final KvType keyType, valueType;
 
-    /** Uses {@code model} and {@code pool}; {@code owns}: close them with this. */
+    /** Uses {@code model} and {@code pool} with f32 KV caches; {@code owns}: close them with this. */
     public LocalModel(Model model, Parallel pool, int contextSize, int batchSize, boolean owns) {
+        this(model, pool, contextSize, batchSize, KvType.F32, KvType.F32, owns);
+    }
+
+    /** The same with KV caches storing keys and values as {@code keyType} and {@code valueType}. */
+    public LocalModel(Model model, Parallel pool, int contextSize, int batchSize, KvType keyType, KvType valueType, boolean owns) {
+        if (keyType == null || valueType == null) throw new IllegalArgumentException("no KV cache type");
+        this.keyType = keyType;
+        this.valueType = valueType;
         if (contextSize < 2) throw new IllegalArgumentException("context size must be at least 2");
         this.model = model;
         this.pool = pool;
@@ -150,7 +160,7 @@ public final class LocalModel implements LanguageModel {
         for (int i = 0; i < n; i++) order[i] = i;
         Arrays.sort(order, Comparator.comparing(i -> requests.get(i).prompt()));
         String[] out = new String[n];
-        if (generator == null) generator = new Generator(model, pool, contextSize, Math.min(batchSize, contextSize));
+        if (generator == null) generator = new Generator(model, pool, contextSize, Math.min(batchSize, contextSize), keyType, valueType);
         for (int i : order) {
             GenerationRequest r = requests.get(i);
             int[] prompt = encode(r.prompt());
@@ -197,7 +207,7 @@ public final class LocalModel implements LanguageModel {
     }
 
     private TokenScorer scorer() {
-        if (scorer == null) scorer = new TokenScorer(model, pool, contextSize, batchSize);
+        if (scorer == null) scorer = new TokenScorer(model, pool, contextSize, batchSize, keyType, valueType);
         return scorer;
     }
 

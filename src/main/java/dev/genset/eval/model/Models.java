@@ -1,5 +1,6 @@
 package dev.genset.eval.model;
 
+import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tensor.Parallel;
 
@@ -21,6 +22,12 @@ public final class Models {
      * @param concurrency requests in flight (endpoint)
      */
     public static LanguageModel open(String spec, int threads, Integer contextSize, int batchSize, String apiKey, int concurrency) throws IOException {
+        return open(spec, threads, contextSize, batchSize, KvType.F32, KvType.F32, apiKey, concurrency);
+    }
+
+    /** The same with a local model's KV caches of these types (an endpoint's are its own business). */
+    public static LanguageModel open(String spec, int threads, Integer contextSize, int batchSize, KvType keyType, KvType valueType,
+                                     String apiKey, int concurrency) throws IOException {
         if (OpenAiModel.isSpec(spec)) {
             String key = apiKey != null ? apiKey : System.getenv("OPENAI_API_KEY");
             return OpenAiModel.fromSpec(spec, key, concurrency);
@@ -30,7 +37,7 @@ public final class Models {
         Model model = Model.load(path);
         try {
             int ctx = contextSize != null ? contextSize : Math.min(model.config().contextLength(), 4096);
-            return new LocalModel(model, new Parallel(threads), ctx, batchSize, true);
+            return new LocalModel(model, new Parallel(threads), ctx, batchSize, keyType, valueType, true);
         } catch (RuntimeException e) {
             model.close();
             throw e;

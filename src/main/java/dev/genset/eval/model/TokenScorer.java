@@ -1,6 +1,7 @@
 package dev.genset.eval.model;
 
 import dev.genset.engine.model.KvCache;
+import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.model.Transformer;
 import dev.genset.engine.tensor.Parallel;
@@ -35,10 +36,16 @@ public final class TokenScorer {
     private final boolean[] want;
     private int[] cached = new int[0]; // the tokens whose keys and values the cache holds
 
+    /** With an f32 KV cache. */
     public TokenScorer(Model model, Parallel pool, int contextSize, int batchSize) {
+        this(model, pool, contextSize, batchSize, KvType.F32, KvType.F32);
+    }
+
+    /** With a KV cache storing keys and values as {@code keyType} and {@code valueType}. */
+    public TokenScorer(Model model, Parallel pool, int contextSize, int batchSize, KvType keyType, KvType valueType) {
         this.batch = Math.max(1, Math.min(batchSize, contextSize));
         this.transformer = model.newTransformer(pool, batch);
-        this.cache = model.newCache(contextSize);
+        this.cache = model.newCache(contextSize, keyType, valueType);
         this.vocab = model.config().vocabSize();
         this.logits = new float[batch * vocab];
         this.tokens = new int[batch];
