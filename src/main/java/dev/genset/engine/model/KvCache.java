@@ -1,7 +1,6 @@
 package dev.genset.engine.model;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * The keys and values one sequence has computed so far, per layer, for positions [0, capacity).
@@ -17,18 +16,16 @@ import java.lang.foreign.ValueLayout;
  * score. Arrays are allocated to whole tiles; the positions past the end of a tile's filled part
  * hold stale numbers that the attention computes and ignores.
  *
- * <p>Keys and values are each stored as f32 or f16 ({@link KvType}); attention reads f16 a tile
- * (or a run of values) at a time into f32 scratch and computes as it does on f32.
+ * <p>Keys and values are each stored as f32, f16 or q8_0 ({@link KvType}, {@link KvStore});
+ * attention reads f16 and q8_0 a tile (or a run of values) at a time into f32 scratch and computes
+ * as it does on f32.
  */
 public final class KvCache {
     /** Positions per tile of keys. */
     static final int TILE = ArrayMath.TILE;
 
-    // Keys in the first array of each pair if stored as f32, in the second if f16 (the other null); values alike.
-    final float[][] keys;      // [layer][kvHead][tile][channel][position in tile]
-    final short[][] halfKeys;
-    final float[][] values;    // [layer][kvHead][position][channel]
-    final short[][] halfValues;
+    final KvStore[] keys;      // [layer], each [kvHead][tile][channel][position in tile]
+    final KvStore[] values;    // [layer], each [kvHead][position][channel]
     private final KvType keyType, valueType;
     private final int capacity, kvHeads, headDim, tileSize, headSize;  // headSize: numbers of one KV head, keys or values
     private int length;        // positions [0, length) hold valid entries
@@ -40,6 +37,10 @@ public final class KvCache {
 
     public KvCache(ModelConfig config, int capacity, KvType keyType, KvType valueType) {
         if (capacity <= 0) throw new IllegalArgumentException("context size must be positive");
+        for (KvType type : new KvType[] {keyType, valueType})
+            if (config.headDim() % type.blockSize() != 0)
+                throw new IllegalArgumentException("a " + type.label() + " KV cache needs heads of a multiple of " + type.blockSize()
+                        + " numbers; this model's have " + config.headDim());
         long padded = tiles(capacity) * (long) TILE;
         if (padded * config.kvDim() > Integer.MAX_VALUE - 8)
             throw new IllegalArgumentException("context size " + capacity + " is too large for one KV cache ("
@@ -52,15 +53,18 @@ public final class KvCache {
         this.keyType = keyType;
         this.valueType = valueType;
         int layers = config.layers(), size = (int) padded * config.kvDim();
-        this.keys = keyType == KvType.F32 ? new float[layers][size] : null;
-        this.halfKeys = keyType == KvType.F16 ? new short[layers][size] : null;
-        this.values = valueType == KvType.F32 ? new float[layers][size] : null;
-        this.halfValues = valueType == KvType.F16 ? new short[layers][size] : null;
+        this.keys = new KvStore[layers];
+        this.values = new KvStore[layers];
+        for (int l = 0; l < layers; l++) {
+            keys[l] = new KvStore(keyType, size);
+            values[l] = new KvStore(valueType, size);
+        }
     }
 
     /** Bytes a cache of this capacity and these types holds, all layers' keys and values (padding included). */
     public static long bytes(ModelConfig config, int capacity, KvType keyType, KvType valueType) {
-        return (long) config.layers() * tiles(capacity) * TILE * config.kvDim() * (keyType.bytes() + valueType.bytes());
+        long numbers = (long) tiles(capacity) * TILE * config.kvDim();
+        return config.layers() * (keyType.bytes(numbers) + valueType.bytes(numbers));
     }
 
     private static int tiles(int positions) {
@@ -92,22 +96,10 @@ public final class KvCache {
 
     /** Stores the key (kvDim floats from k[ko]) and value (from v[vo]) of {@code position} in {@code layer}. */
     void put(int layer, int position, float[] k, int ko, float[] v, int vo) {
-        int at = position / TILE * tileSize + position % TILE;  // in each head's keys, channel c goes to at + c * TILE
+        int tile = position / TILE * tileSize, p = position % TILE;
         for (int h = 0; h < kvHeads; h++) {
-            int keyAt = h * headSize + at, valueAt = h * headSize + position * headDim, from = h * headDim;
-            if (halfKeys != null) {
-                short[] layerKeys = halfKeys[layer];
-                for (int c = 0; c < headDim; c++) layerKeys[keyAt + c * TILE] = Float.floatToFloat16(k[ko + from + c]);
-            } else {
-                float[] layerKeys = keys[layer];
-                for (int c = 0; c < headDim; c++) layerKeys[keyAt + c * TILE] = k[ko + from + c];
-            }
-            if (halfValues != null) {
-                short[] layerValues = halfValues[layer];
-                for (int c = 0; c < headDim; c++) layerValues[valueAt + c] = Float.floatToFloat16(v[vo + from + c]);
-            } else {
-                System.arraycopy(v, vo + from, values[layer], valueAt, headDim);
-            }
+            keys[layer].putTiled(h * headSize + tile, p, k, ko + h * headDim, headDim);
+            values[layer].putRun(h * headSize + position * headDim, v, vo + h * headDim, headDim);
         }
     }
 
@@ -125,17 +117,8 @@ public final class KvCache {
         return kvHead * headSize;
     }
 
-    /** A layer's keys as stored: a float[] or a short[] of f16 bits. */
-    private Object keyArray(int layer) {
-        return halfKeys != null ? halfKeys[layer] : keys[layer];
-    }
-
-    private Object valueArray(int layer) {
-        return halfValues != null ? halfValues[layer] : values[layer];
-    }
-
     private int layers() {
-        return keys != null ? keys.length : halfKeys.length;
+        return keys.length;
     }
 
     /**
@@ -156,8 +139,8 @@ public final class KvCache {
         int keyFrom = length / TILE * tileSize, keyCount = tiles(end) * tileSize - keyFrom;
         for (int l = 0; l < layers(); l++)
             for (int h = 0; h < kvHeads; h++) {
-                System.arraycopy(other.keyArray(l), h * headSize + keyFrom, keyArray(l), h * headSize + keyFrom, keyCount);
-                System.arraycopy(other.valueArray(l), h * headSize + from, valueArray(l), h * headSize + from, count);
+                keys[l].copy(other.keys[l], h * headSize + keyFrom, keyCount);
+                values[l].copy(other.values[l], h * headSize + from, count);
             }
         length = end;
     }
@@ -173,15 +156,11 @@ public final class KvCache {
 
     /** Bytes saved of one KV head of one layer: its key tiles, then its values. */
     private long headBytes(int end) {
-        return keyBytes(end) + (long) end * headDim * valueType.bytes();
+        return keyBytes(end) + valueType.bytes((long) end * headDim);
     }
 
     private long keyBytes(int end) {
-        return (long) tiles(end) * tileSize * keyType.bytes();
-    }
-
-    private static ValueLayout layout(KvType type) {
-        return type == KvType.F16 ? ValueLayout.JAVA_SHORT_UNALIGNED : ValueLayout.JAVA_FLOAT_UNALIGNED;
+        return keyType.bytes((long) tiles(end) * tileSize);
     }
 
     /**
@@ -196,8 +175,8 @@ public final class KvCache {
         long at = 0;
         for (int l = 0; l < layers(); l++)
             for (int h = 0; h < kvHeads; h++, at += headBytes(end)) {
-                MemorySegment.copy(keyArray(l), h * headSize, dst, layout(keyType), at, keyCount);
-                MemorySegment.copy(valueArray(l), h * headSize, dst, layout(valueType), at + keyBytes(end), count);
+                keys[l].save(h * headSize, keyCount, dst, at);
+                values[l].save(h * headSize, count, dst, at + keyBytes(end));
             }
     }
 
@@ -214,8 +193,8 @@ public final class KvCache {
         long at = 0;
         for (int l = 0; l < layers(); l++)
             for (int h = 0; h < kvHeads; h++, at += headBytes(saved)) {
-                MemorySegment.copy(src, layout(keyType), at + (long) keyFrom * keyType.bytes(), keyArray(l), h * headSize + keyFrom, keyCount);
-                MemorySegment.copy(src, layout(valueType), at + keyBytes(saved) + (long) from * valueType.bytes(), valueArray(l), h * headSize + from, count);
+                keys[l].restore(src, at, h * headSize, tiles(saved) * tileSize, keyFrom, keyCount);
+                values[l].restore(src, at + keyBytes(saved), h * headSize, saved * headDim, from, count);
             }
         length = end;
     }

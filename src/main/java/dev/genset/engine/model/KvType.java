@@ -7,25 +7,35 @@ import java.util.stream.Collectors;
 /**
  * How a {@link KvCache} stores its keys or its values, named as llama.cpp's {@code --cache-type-k}
  * and {@code --cache-type-v} name them. f16 halves the memory of f32 (llama.cpp's default too);
- * attention converts a tile at a time back to f32 and computes in f32, so the two differ only by
- * the rounding of each stored number to half precision.
+ * q8_0 takes a little more than half of f16's: ggml's block of 32 numbers as 8-bit integers with
+ * one f16 scale, here 32 channels of one position. Attention converts a tile at a time back to
+ * f32 and computes in f32, so the types differ only by the rounding of what is stored.
  */
 public enum KvType {
-    F32(Float.BYTES),
-    F16(Short.BYTES);
+    F32(Float.BYTES, 1),
+    F16(Short.BYTES, 1),
+    /** 32 bytes of quants and a 2-byte scale per block of 32. */
+    Q8_0(34, 32);
 
-    private final int bytes;
+    private final int blockBytes, blockSize;
 
-    KvType(int bytes) {
-        this.bytes = bytes;
+    KvType(int blockBytes, int blockSize) {
+        this.blockBytes = blockBytes;
+        this.blockSize = blockSize;
     }
 
-    /** Bytes per stored number. */
-    public int bytes() {
-        return bytes;
+    /** Numbers stored together (sharing a scale): a head's size must be a multiple of it. */
+    public int blockSize() {
+        return blockSize;
     }
 
-    /** The name on the command line and in reports: "f32", "f16". */
+    /** Bytes that {@code numbers} numbers take, a multiple of {@link #blockSize} of them. */
+    public long bytes(long numbers) {
+        if (numbers % blockSize != 0) throw new IllegalArgumentException(numbers + " numbers are not whole blocks of " + label());
+        return numbers / blockSize * blockBytes;
+    }
+
+    /** The name on the command line and in reports: "f32", "f16", "q8_0". */
     public String label() {
         return name().toLowerCase(Locale.ROOT);
     }

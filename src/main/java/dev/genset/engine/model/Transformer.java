@@ -195,6 +195,7 @@ public final class Transformer {
             if (s[2].length < group) s[2] = new float[group];
             if (s[3].length < headDim * KvCache.TILE) s[3] = new float[headDim * KvCache.TILE];
             if (s[4].length < headDim * VALUE_POSITIONS) s[4] = new float[headDim * VALUE_POSITIONS];
+            if (s[5].length < KvCache.TILE) s[5] = new float[KvCache.TILE];
             for (int i = from; i < to; ) {
                 int row = i / c.heads(), head = i % c.heads();
                 int end = Math.min(to, row * c.heads() + (head / group + 1) * group);  // this KV head's last query head, + 1
@@ -208,11 +209,11 @@ public final class Transformer {
 
     /**
      * Each thread's attention scratch: the scores (a KV head's query heads' worth, each as long as
-     * the largest cache seen), the softmax's partial-vector scratch, the heads' softmax sums, and
-     * room for a tile of keys and a run of values converted from f16.
+     * the largest cache seen), the softmax's partial-vector scratch, the heads' softmax sums,
+     * room for a tile of keys and a run of values converted from f16 or q8_0, and a tile's scales.
      */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(
-            () -> new float[][] {new float[0], new float[ArrayMath.LANES], new float[0], new float[0], new float[0]});
+            () -> new float[][] {new float[0], new float[ArrayMath.LANES], new float[0], new float[0], new float[0], new float[0]});
 
     /** Value positions taken at a time for all the heads of a group: 8 KiB or so (64 channels), read from memory once and then from the first-level cache. */
     static final int VALUE_POSITIONS = 32;
@@ -225,37 +226,33 @@ public final class Transformer {
      * time for every head, two heads to each load of a value ({@link ArrayMath#weightedSum2}),
      * then divided by their sum. Heads take turns over each tile of keys and
      * run of values, so it is read from memory once for the group, not once a head (and, stored as
-     * f16, converted once for the group). Each head's numbers go through the same operations
+     * f16 or q8_0, converted once for the group). Each head's numbers go through the same operations
      * whichever heads it is taken with, and whether its row is decoded alone, in a batch of
      * sequences or as part of a prompt.
      */
     private void attend(int layer, int row, int head, int heads, int[] positions, KvCache cache, float[][] scratch) {
         final int headDim = c.headDim(), kvHead = head / (c.heads() / c.kvHeads());
         attend(q, att, row * c.qDim() + head * headDim, heads, headDim, positions[row] + 1,
-                cache.keys == null ? null : cache.keys[layer], cache.halfKeys == null ? null : cache.halfKeys[layer],
-                cache.keyOffset(kvHead), cache.keyTileStride(),
-                cache.values == null ? null : cache.values[layer], cache.halfValues == null ? null : cache.halfValues[layer],
-                cache.valueOffset(kvHead), scratch);
+                cache.keys[layer], cache.keyOffset(kvHead), cache.keyTileStride(), cache.values[layer], cache.valueOffset(kvHead), scratch);
     }
 
     /**
      * {@link #attend} on plain arrays: the queries of {@code heads} heads from q[qOff ..] (headDim
-     * floats each), their outputs to att[qOff ..]; n positions of keys from keys[keyOffset ..], or
-     * halfKeys if keys is null (tiles tileStride apart), and of values from values[valueOffset ..],
-     * or halfValues if values is null (one position's headDim numbers after another's). The scratch arrays are those of
+     * floats each), their outputs to att[qOff ..]; n positions of keys from keys' numbers at
+     * keyOffset (tiles tileStride apart), and of values from values' numbers at valueOffset (one
+     * position's headDim numbers after another's). The scratch arrays are those of
      * {@link #SCRATCH}, large enough.
      */
     static void attend(float[] q, float[] att, int qOff, int heads, int headDim, int n,
-                       float[] keys, short[] halfKeys, int keyOffset, int tileStride,
-                       float[] values, short[] halfValues, int valueOffset, float[][] scratch) {
+                       KvStore keys, int keyOffset, int tileStride, KvStore values, int valueOffset, float[][] scratch) {
         final float[] scores = scratch[0], tail = scratch[1], sums = scratch[2], keyTile = scratch[3], valueRun = scratch[4];
         final int tiles = (n + KvCache.TILE - 1) / KvCache.TILE, stride = tiles * KvCache.TILE;
         final float scale = (float) (1.0 / Math.sqrt(headDim));
         for (int t = 0; t < tiles; t++) {
-            float[] k = keys;
+            float[] k = keys.f32;
             int ko = keyOffset + t * tileStride;
-            if (keys == null) {
-                ArrayMath.halfToFloat(halfKeys, ko, keyTile, 0, headDim * KvCache.TILE);
+            if (k == null) {
+                keys.tileToFloat(ko, headDim, keyTile, scratch[5]);
                 k = keyTile;
                 ko = 0;
             }
@@ -266,10 +263,10 @@ public final class Transformer {
         Arrays.fill(att, qOff, qOff + heads * headDim, 0f);
         for (int t = 0; t < n; t += VALUE_POSITIONS) {
             int count = Math.min(VALUE_POSITIONS, n - t);
-            float[] x = values;
+            float[] x = values.f32;
             int v = valueOffset + t * headDim;
-            if (values == null) {
-                ArrayMath.halfToFloat(halfValues, v, valueRun, 0, count * headDim);
+            if (x == null) {
+                values.runToFloat(v, count * headDim, valueRun);
                 x = valueRun;
                 v = 0;
             }

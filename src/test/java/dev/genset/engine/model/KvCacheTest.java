@@ -1,11 +1,16 @@
 package dev.genset.engine.model;
 
+import dev.genset.engine.gguf.GgmlType;
 import dev.genset.engine.tensor.Parallel;
+import dev.genset.engine.tensor.Quantizer;
+import dev.genset.testing.SyntheticModel;
 import dev.genset.testing.TestFiles;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.nio.file.Path;
 import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -65,10 +70,12 @@ class KvCacheTest {
 
     /** Copies and restores that start and end inside tiles of keys (which move whole) continue as computed ones, for each storage type. */
     @ParameterizedTest
-    @CsvSource({"f32, f32", "f16, f16", "f16, f32", "f32, f16"})
-    void copiesAcrossTilesOfKeysContinueAsComputed(String keyType, String valueType) throws Exception {
+    @CsvSource({"f32, f32", "f16, f16", "f16, f32", "f32, f16", "q8_0, q8_0", "q8_0, f16", "f32, q8_0"})
+    void copiesAcrossTilesOfKeysContinueAsComputed(String keyType, String valueType, @TempDir Path dir) throws Exception {
         KvType kt = KvType.parse(keyType), vt = KvType.parse(valueType);
-        try (Model model = Model.load(TestFiles.storiesModel()); Parallel pool = new Parallel(2);
+        // q8_0 needs heads of whole blocks of 32: a model with heads of 64 channels
+        Path file = kt == KvType.Q8_0 || vt == KvType.Q8_0 ? new SyntheticModel("llama", 256, 2, 4, 2, 48, 3).write(dir.resolve("q8.gguf")) : TestFiles.storiesModel();
+        try (Model model = Model.load(file); Parallel pool = new Parallel(2);
              java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             int n = 2 * KvCache.TILE + 10, vocab = model.config().vocabSize();
             Transformer t = model.newTransformer(pool, n);
@@ -115,13 +122,13 @@ class KvCacheTest {
             float[] logits = new float[model.config().vocabSize()];
             t.forward(prompt.length, prompt, pos, filled(prompt.length, full), last(prompt.length), logits);
             t.forward(prompt.length, prompt, pos, filled(prompt.length, half), last(prompt.length), logits);
-            assertThat(half.keys).isNull();
-            assertThat(half.values).isNull();
+            assertThat(half.keys[0].f32).isNull();
+            assertThat(half.values[0].f32).isNull();
             int nonZero = 0;
-            for (int i = 0; i < full.keys[0].length; i++) {
-                assertThat(half.halfKeys[0][i]).as("key number %d", i).isEqualTo(Float.floatToFloat16(full.keys[0][i]));
-                assertThat(half.halfValues[0][i]).as("value number %d", i).isEqualTo(Float.floatToFloat16(full.values[0][i]));
-                if (full.keys[0][i] != 0) nonZero++;
+            for (int i = 0; i < full.keys[0].f32.length; i++) {
+                assertThat(half.keys[0].f16[i]).as("key number %d", i).isEqualTo(Float.floatToFloat16(full.keys[0].f32[i]));
+                assertThat(half.values[0].f16[i]).as("value number %d", i).isEqualTo(Float.floatToFloat16(full.values[0].f32[i]));
+                if (full.keys[0].f32[i] != 0) nonZero++;
             }
             assertThat(nonZero).as("the prompt's keys were stored").isEqualTo(prompt.length * model.config().kvDim());
             assertThat(KvCache.bytes(model.config(), 16, KvType.F16, KvType.F16) * 2).isEqualTo(KvCache.bytes(model.config(), 16, KvType.F32, KvType.F32));
@@ -135,12 +142,68 @@ class KvCacheTest {
         }
     }
 
+    /**
+     * A q8_0 cache holds, for every 32 channels of a position, exactly the block ggml's reference
+     * quantizer makes of the f32 cache's numbers (compared in the first layer, over two tiles of
+     * keys, both KV heads, both blocks of a head), in 34 bytes for f16's 64; a model whose heads
+     * are not whole blocks is refused.
+     */
+    @Test
+    void aQ8_0CacheHoldsGgmlBlocksOfTheF32Numbers(@TempDir Path dir) throws Exception {
+        var sm = new SyntheticModel("llama", 256, 2, 4, 2, 48, 9);  // heads of 64 channels
+        try (Model model = Model.load(sm.write(dir.resolve("q8.gguf"))); Parallel pool = new Parallel(2)) {
+            int n = KvCache.TILE + 9, capacity = 2 * KvCache.TILE, headDim = model.config().headDim(), kvHeads = model.config().kvHeads();
+            assertThat(headDim).isEqualTo(64);
+            int[] tokens = new int[n], pos = new int[n];
+            for (int i = 0; i < n; i++) {
+                tokens[i] = 3 + (i * 31) % (model.config().vocabSize() - 3);
+                pos[i] = i;
+            }
+            Transformer t = model.newTransformer(pool, n);
+            KvCache full = model.newCache(capacity), q8 = model.newCache(capacity, KvType.Q8_0, KvType.Q8_0);
+            float[] logits = new float[model.config().vocabSize()];
+            t.forward(n, tokens, pos, filled(n, full), last(n), logits);
+            t.forward(n, tokens, pos, filled(n, q8), last(n), logits);
+            int headSize = capacity * headDim, tileSize = KvCache.TILE * headDim;
+            float[] keyBlock = new float[32], valueBlock = new float[32];
+            for (int p = 0; p < n; p++)
+                for (int h = 0; h < kvHeads; h++)
+                    for (int b = 0; b < headDim / 32; b++) {
+                        int keyAt = h * headSize + p / KvCache.TILE * tileSize + p % KvCache.TILE, valueAt = h * headSize + p * headDim;
+                        for (int i = 0; i < 32; i++) {
+                            keyBlock[i] = full.keys[0].f32[keyAt + (b * 32 + i) * KvCache.TILE];
+                            valueBlock[i] = full.values[0].f32[valueAt + b * 32 + i];
+                        }
+                        byte[] key = Quantizer.quantize(GgmlType.Q8_0, keyBlock), value = Quantizer.quantize(GgmlType.Q8_0, valueBlock);
+                        int keyScale = keyAt / tileSize * (tileSize / 32) + b * KvCache.TILE + p % KvCache.TILE;
+                        assertThat(q8.keys[0].scales[keyScale]).as("key scale, position %d head %d block %d", p, h, b).isEqualTo(littleShort(key, 0));
+                        assertThat(q8.values[0].scales[(valueAt + b * 32) / 32]).as("value scale, position %d head %d block %d", p, h, b).isEqualTo(littleShort(value, 0));
+                        for (int i = 0; i < 32; i++) {
+                            assertThat(q8.keys[0].quants[keyAt + (b * 32 + i) * KvCache.TILE]).as("key, position %d head %d channel %d", p, h, b * 32 + i).isEqualTo(key[2 + i]);
+                            assertThat(q8.values[0].quants[valueAt + b * 32 + i]).as("value, position %d head %d channel %d", p, h, b * 32 + i).isEqualTo(value[2 + i]);
+                        }
+                    }
+            assertThat(KvCache.bytes(model.config(), capacity, KvType.Q8_0, KvType.Q8_0) * 64)
+                    .isEqualTo(KvCache.bytes(model.config(), capacity, KvType.F16, KvType.F16) * 34);
+        }
+        try (Model stories = Model.load(TestFiles.storiesModel())) {
+            assertThatThrownBy(() -> stories.newCache(16, KvType.F16, KvType.Q8_0))
+                    .hasMessage("a q8_0 KV cache needs heads of a multiple of 32 numbers; this model's have 8");
+        }
+    }
+
+    private static short littleShort(byte[] b, int at) {
+        return (short) ((b[at] & 0xff) | b[at + 1] << 8);
+    }
+
     @Test
     void typesAreNamedAsLlamaCppNamesThem() {
         assertThat(KvType.parse("f16")).isEqualTo(KvType.F16);
         assertThat(KvType.parse(" F32 ")).isEqualTo(KvType.F32);
         assertThat(KvType.F16.label()).isEqualTo("f16");
-        assertThatThrownBy(() -> KvType.parse("q8_0")).hasMessageContaining("unsupported KV cache type 'q8_0'").hasMessageContaining("f32, f16");
+        assertThat(KvType.parse("Q8_0")).isEqualTo(KvType.Q8_0);
+        assertThat(KvType.Q8_0.label()).isEqualTo("q8_0");
+        assertThatThrownBy(() -> KvType.parse("q4_0")).hasMessageContaining("unsupported KV cache type 'q4_0'").hasMessageContaining("f32, f16, q8_0");
     }
 
     private static KvCache[] filled(int n, KvCache cache) {

@@ -25,7 +25,7 @@ class ReferenceForwardTest {
         SyntheticModel sm = new SyntheticModel(arch, 32, 2, 4, 2, 48, arch.hashCode());
         int[] tokens = {1, 70, 200, 259, 262, 5, 99};
         KvType type = KvType.parse(kvType);
-        double[][] expected = reference(sm, tokens, type == KvType.F16);
+        double[][] expected = reference(sm, tokens, type, type);
         try (Model model = Model.load(sm.write(dir.resolve(arch + ".gguf"))); Parallel pool = new Parallel(2)) {
             assertThat(model.config().ropeNeox()).isEqualTo(!arch.equals("llama"));
             assertThat(model.config().qkvBias()).isEqualTo(arch.equals("qwen2"));
@@ -60,6 +60,9 @@ class ReferenceForwardTest {
      * A sequence long enough to span several tiles of keys, with eight query heads over two KV heads
      * (so heads are taken in pairs and alone), prompt rows in one batch against the reference; keys
      * and values stored as f32, as f16 (the reference rounds them to half precision too), and mixed.
+     * (q8_0 is compared with its reference at the attention, {@link AttentionTest}: through a whole
+     * forward pass, the few roundings that float and double decide differently move a stored number
+     * by a whole step, 1/127 of its block's largest, and the logits by up to tenths.)
      */
     @ParameterizedTest
     @CsvSource({"f32, f32", "f16, f16", "f16, f32", "f32, f16"})
@@ -70,7 +73,7 @@ class ReferenceForwardTest {
         int[] tokens = new int[n];
         for (int i = 0; i < n; i++) tokens[i] = 3 + r.nextInt(sm.vocab - 3);
         KvType keys = KvType.parse(keyType), values = KvType.parse(valueType);
-        double[][] expected = reference(sm, tokens, keys == KvType.F16, values == KvType.F16);
+        double[][] expected = reference(sm, tokens, keys, values);
         try (Model model = Model.load(sm.write(dir.resolve("long.gguf"))); Parallel pool = new Parallel(2)) {
             int vocab = model.config().vocabSize();
             Transformer t = model.newTransformer(pool, n);
@@ -91,12 +94,12 @@ class ReferenceForwardTest {
 
     // ---- the reference ------------------------------------------------------------------------
 
-    static double[][] reference(SyntheticModel m, int[] tokens, boolean halfKv) {
-        return reference(m, tokens, halfKv, halfKv);
-    }
-
-    /** The logits of every position; with halfKeys or halfValues, each key or value is rounded to half precision first, as an f16 cache stores it. */
-    static double[][] reference(SyntheticModel m, int[] tokens, boolean halfKeys, boolean halfValues) {
+    /**
+     * The logits of every position, each key and value rounded first as a cache of keyType and
+     * valueType stores it: to half precision for f16, to ggml's q8_0 blocks (32 channels of one
+     * position, the reference quantizer's rounding) for q8_0.
+     */
+    static double[][] reference(SyntheticModel m, int[] tokens, KvType keyType, KvType valueType) {
         int n = tokens.length, dim = m.dim, hd = m.headDim, kvDim = m.kvHeads * hd;
         boolean neox = !m.arch.equals("llama");
         double[][] x = new double[n][dim];
@@ -122,8 +125,8 @@ class ReferenceForwardTest {
                     if (m.tensors.containsKey(b + "attn_k_norm.weight")) normSlice(k[p], h2 * hd, hd, m.tensors.get(b + "attn_k_norm.weight"), m.eps);
                     rope(k[p], h2 * hd, hd, p, m.ropeBase, neox);
                 }
-                if (halfKeys) toHalf(k[p]);
-                if (halfValues) toHalf(v[p]);
+                roundAsStored(k[p], keyType);
+                roundAsStored(v[p], valueType);
             }
             for (int p = 0; p < n; p++) {
                 double[] out = new double[m.heads * hd];
@@ -156,8 +159,21 @@ class ReferenceForwardTest {
         return logits;
     }
 
-    static void toHalf(double[] x) {
-        for (int i = 0; i < x.length; i++) x[i] = Float.float16ToFloat(Float.floatToFloat16((float) x[i]));
+    static void roundAsStored(double[] x, KvType type) {
+        switch (type) {
+            case F32 -> { }
+            case F16 -> {
+                for (int i = 0; i < x.length; i++) x[i] = Float.float16ToFloat(Float.floatToFloat16((float) x[i]));
+            }
+            case Q8_0 -> {
+                for (int b = 0; b < x.length; b += 32) {
+                    float amax = 0;
+                    for (int i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs((float) x[i]));
+                    float d = amax / 127, id = d != 0 ? 1 / d : 0, stored = Float.float16ToFloat(Float.floatToFloat16(d));
+                    for (int i = b; i < b + 32; i++) x[i] = Math.copySign(Math.floor(Math.abs((float) x[i] * id) + 0.5f), x[i]) * stored;
+                }
+            }
+        }
     }
 
     static double[] matvec(float[] w, double[] x, int rows) {

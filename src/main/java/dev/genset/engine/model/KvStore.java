@@ -1,0 +1,155 @@
+package dev.genset.engine.model;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * One layer's keys or values as a {@link KvCache} stores them ({@link KvType}): a flat run of
+ * numbers in the order the cache lays them out. f32 is read in place; f16 and q8_0 are converted
+ * to f32 a tile of keys or a run of values at a time into the attention's scratch.
+ *
+ * <p>q8_0 is ggml's block: 32 numbers as 8-bit integers times one f16 scale, here 32 channels of
+ * one position (a head's size must be a multiple of 32). A run of values holds a block as 32
+ * consecutive numbers; a tile of keys, which lays channel c of its positions side by side, holds
+ * a block's numbers {@link KvCache#TILE} apart. Either way a tile or a run is whole blocks, and
+ * the scales are kept one per 32 numbers in the order the blocks start, so the numbers
+ * [from, from + n) of whole blocks have their scales at [from / 32, (from + n) / 32).
+ */
+final class KvStore {
+    static final int BLOCK = 32;
+
+    final KvType type;
+    /** The numbers as f32, or null. */
+    final float[] f32;
+    /** As f16 bits, or null. */
+    final short[] f16;
+    /** As q8_0's integers and their scales' f16 bits, or null. */
+    final byte[] quants;
+    final short[] scales;
+
+    KvStore(KvType type, int numbers) {
+        this.type = type;
+        this.f32 = type == KvType.F32 ? new float[numbers] : null;
+        this.f16 = type == KvType.F16 ? new short[numbers] : null;
+        this.quants = type == KvType.Q8_0 ? new byte[numbers] : null;
+        this.scales = type == KvType.Q8_0 ? new short[numbers / BLOCK] : null;
+    }
+
+    /** Stores one position's value: {@code n} numbers from src[s] at [at, at + n) (whole blocks for q8_0). */
+    void putRun(int at, float[] src, int s, int n) {
+        switch (type) {
+            case F32 -> System.arraycopy(src, s, f32, at, n);
+            case F16 -> {
+                for (int c = 0; c < n; c++) f16[at + c] = Float.floatToFloat16(src[s + c]);
+            }
+            case Q8_0 -> {
+                for (int b = 0; b < n; b += BLOCK) scales[(at + b) / BLOCK] = quantize(src, s + b, quants, at + b, 1);
+            }
+        }
+    }
+
+    /**
+     * Stores one position's key: {@code n} channels from src[s], channel c at
+     * {@code tile + c * TILE + p} for the tile starting at {@code tile} and position p in it.
+     */
+    void putTiled(int tile, int p, float[] src, int s, int n) {
+        int at = tile + p;
+        switch (type) {
+            case F32 -> {
+                for (int c = 0; c < n; c++) f32[at + c * KvCache.TILE] = src[s + c];
+            }
+            case F16 -> {
+                for (int c = 0; c < n; c++) f16[at + c * KvCache.TILE] = Float.floatToFloat16(src[s + c]);
+            }
+            case Q8_0 -> {  // block b of the tile's positions: scales [tile / 32 + b * TILE, + TILE)
+                for (int b = 0; b < n / BLOCK; b++)
+                    scales[tile / BLOCK + b * KvCache.TILE + p] = quantize(src, s + b * BLOCK, quants, at + b * BLOCK * KvCache.TILE, KvCache.TILE);
+            }
+        }
+    }
+
+    /**
+     * Quantizes the 32 numbers from src[s] as ggml's reference quantizer does (d = absmax / 127,
+     * q = x / d rounded half away from zero) to dst[at + i * step]; returns d's f16 bits.
+     */
+    private static short quantize(float[] src, int s, byte[] dst, int at, int step) {
+        float amax = 0;
+        for (int i = 0; i < BLOCK; i++) amax = Math.max(amax, Math.abs(src[s + i]));
+        float d = amax / 127, id = d != 0 ? 1 / d : 0;
+        for (int i = 0; i < BLOCK; i++) {
+            float x = src[s + i] * id;
+            dst[at + i * step] = (byte) (int) Math.copySign(Math.floor(Math.abs(x) + 0.5f), x);
+        }
+        return Float.floatToFloat16(d);
+    }
+
+    /** The n numbers from {@code at}, a run of values (whole positions), as f32 in dst[0, n). */
+    void runToFloat(int at, int n, float[] dst) {
+        if (f16 != null) {
+            ArrayMath.halfToFloat(f16, at, dst, 0, n);
+            return;
+        }
+        for (int b = 0; b < n; b += BLOCK) {
+            float d = Float.float16ToFloat(scales[(at + b) / BLOCK]);
+            for (int i = 0; i < BLOCK; i++) dst[b + i] = quants[at + b + i] * d;
+        }
+    }
+
+    /**
+     * The tile of keys starting at {@code tile} ({@code channels} channels of {@link KvCache#TILE}
+     * positions) as f32 in dst, in its own layout; tileScales holds TILE floats of scratch.
+     */
+    void tileToFloat(int tile, int channels, float[] dst, float[] tileScales) {
+        final int T = KvCache.TILE;
+        if (f16 != null) {
+            ArrayMath.halfToFloat(f16, tile, dst, 0, channels * T);
+            return;
+        }
+        for (int b = 0; b < channels / BLOCK; b++) {
+            ArrayMath.halfToFloat(scales, tile / BLOCK + b * T, tileScales, 0, T);
+            for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) {
+                int o = c * T;
+                for (int p = 0; p < T; p++) dst[o + p] = quants[tile + o + p] * tileScales[p];
+            }
+        }
+    }
+
+    /** Copies numbers [from, from + n) (whole blocks) of another store of the same type. */
+    void copy(KvStore other, int from, int n) {
+        switch (type) {
+            case F32 -> System.arraycopy(other.f32, from, f32, from, n);
+            case F16 -> System.arraycopy(other.f16, from, f16, from, n);
+            case Q8_0 -> {
+                System.arraycopy(other.quants, from, quants, from, n);
+                System.arraycopy(other.scales, from / BLOCK, scales, from / BLOCK, n / BLOCK);
+            }
+        }
+    }
+
+    /** Writes numbers [start, start + n) (whole blocks) to dst at {@code at}: {@code type.bytes(n)} bytes, as stored (q8_0: the quants, then the scales). */
+    void save(int start, int n, MemorySegment dst, long at) {
+        switch (type) {
+            case F32 -> MemorySegment.copy(f32, start, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, at, n);
+            case F16 -> MemorySegment.copy(f16, start, dst, ValueLayout.JAVA_SHORT_UNALIGNED, at, n);
+            case Q8_0 -> {
+                MemorySegment.copy(quants, start, dst, ValueLayout.JAVA_BYTE, at, n);
+                MemorySegment.copy(scales, start / BLOCK, dst, ValueLayout.JAVA_SHORT_UNALIGNED, at + n, n / BLOCK);
+            }
+        }
+    }
+
+    /**
+     * Reads numbers [start + from, start + from + n) (whole blocks) back from what {@link #save}
+     * wrote at {@code at} of the numbers [start, start + saved).
+     */
+    void restore(MemorySegment src, long at, int start, int saved, int from, int n) {
+        switch (type) {
+            case F32 -> MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, at + (long) from * Float.BYTES, f32, start + from, n);
+            case F16 -> MemorySegment.copy(src, ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) from * Short.BYTES, f16, start + from, n);
+            case Q8_0 -> {
+                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, at + from, quants, start + from, n);
+                MemorySegment.copy(src, ValueLayout.JAVA_SHORT_UNALIGNED, at + saved + (long) from / BLOCK * Short.BYTES, scales, (start + from) / BLOCK, n / BLOCK);
+            }
+        }
+    }
+}
