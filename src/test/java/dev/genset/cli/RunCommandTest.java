@@ -24,7 +24,10 @@ class RunCommandTest {
         assertThat(r.err()).containsPattern("load: [0-9]+ ms \\| first token: [0-9]+ ms \\| prompt: 5 tokens, [0-9.]+ t/s \\| generated: 32 tokens, [0-9.]+ t/s");
     }
 
-    /** With an f32 cache (f16 is the default, as llama.cpp's) the continuation is still llama.cpp's; an unknown type is one line. */
+    /**
+     * With an f32 cache (f16 is the default, as llama.cpp's) the continuation is still llama.cpp's;
+     * an unknown type, or q8_0 for heads that are not whole blocks, is one line.
+     */
     @Test
     void anF32CacheGivesLlamaCppsContinuationToo() {
         var r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "--temp", "0", "-n", "32", "-ctk", "f32", "--cache-type-v", "f32", "Once upon a time");
@@ -33,6 +36,10 @@ class RunCommandTest {
         r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "-n", "4", "-ctk", "bf16", "Once");
         assertThat(r.exitCode()).isNotZero();
         assertThat(r.err().strip()).contains("unsupported KV cache type 'bf16'").doesNotContain("\n");
+
+        r = Cli.run("run", "--model", TestFiles.storiesModel().toString(), "-n", "4", "-ctv", "q8_0", "Once");
+        assertThat(r.exitCode()).as("q8_0 blocks span 32 channels; the bundled model's heads have 8").isNotZero();
+        assertThat(r.err().strip()).contains("a q8_0 KV cache needs heads of a multiple of 32 numbers; this model's have 8").doesNotContain("\n");
     }
 
     @Test

@@ -1,8 +1,10 @@
 package dev.genset.engine.model;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
@@ -10,6 +12,9 @@ import java.util.Arrays;
 /** Small vectorised operations on float arrays used by the forward pass (attention, norms). */
 final class ArrayMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Integers and bytes with S's lanes, for widening a vector's worth of 8-bit integers to floats. */
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(S.length() * Byte.SIZE));
 
     private ArrayMath() {}
 
@@ -249,6 +254,21 @@ final class ArrayMath {
      */
     static void halfToFloat(short[] src, int s, float[] dst, int d, int n) {
         for (int i = 0; i < n; i++) dst[d + i] = Float.float16ToFloat(src[s + i]);
+    }
+
+    /** dst[d + i] = src[s + i] * scale for i in [0, n), n a multiple of {@link #LANES}: q8_0 numbers of one block. Exact (an integer below 2^8 times a float). */
+    static void bytesTimes(byte[] src, int s, float scale, float[] dst, int d, int n) {
+        for (int i = 0; i < n; i += S.length()) bytes(src, s + i).mul(scale).intoArray(dst, d + i);
+    }
+
+    /** dst[d + i] = src[s + i] * scales[k + i] for i in [0, n), n a multiple of {@link #LANES}: q8_0 numbers of blocks side by side. */
+    static void bytesTimes(byte[] src, int s, float[] scales, int k, float[] dst, int d, int n) {
+        for (int i = 0; i < n; i += S.length()) bytes(src, s + i).mul(FloatVector.fromArray(S, scales, k + i)).intoArray(dst, d + i);
+    }
+
+    /** A vector's worth of 8-bit integers from src[s] as floats. */
+    private static FloatVector bytes(byte[] src, int s) {
+        return (FloatVector) ByteVector.fromArray(B, src, s).convertShape(VectorOperators.B2I, I, 0).convert(VectorOperators.I2F, 0);
     }
 
     /** Floats of one vector: {@link #swiGlu}'s scratch takes twice this, {@link #softmaxNumerators}'s this. */

@@ -89,10 +89,7 @@ final class KvStore {
             ArrayMath.halfToFloat(f16, at, dst, 0, n);
             return;
         }
-        for (int b = 0; b < n; b += BLOCK) {
-            float d = Float.float16ToFloat(scales[(at + b) / BLOCK]);
-            for (int i = 0; i < BLOCK; i++) dst[b + i] = quants[at + b + i] * d;
-        }
+        for (int b = 0; b < n; b += BLOCK) ArrayMath.bytesTimes(quants, at + b, Float.float16ToFloat(scales[(at + b) / BLOCK]), dst, b, BLOCK);
     }
 
     /**
@@ -107,10 +104,7 @@ final class KvStore {
         }
         for (int b = 0; b < channels / BLOCK; b++) {
             ArrayMath.halfToFloat(scales, tile / BLOCK + b * T, tileScales, 0, T);
-            for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) {
-                int o = c * T;
-                for (int p = 0; p < T; p++) dst[o + p] = quants[tile + o + p] * tileScales[p];
-            }
+            for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) ArrayMath.bytesTimes(quants, tile + c * T, tileScales, 0, dst, c * T, T);
         }
     }
 
