@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
  */
 final class KvCacheOptions {
     @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f16",
-            description = "How the KV cache stores keys: f16, f32 in twice the memory, or q8_0 in 17/32 of it (default: ${DEFAULT-VALUE}).")
+            description = "How the KV cache stores keys: f16; f32 (twice f16's memory); or q8_0 (17/32 of f16's) (default: ${DEFAULT-VALUE}).")
     String cacheTypeK;
 
     @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16",

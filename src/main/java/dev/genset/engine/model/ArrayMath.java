@@ -256,7 +256,7 @@ final class ArrayMath {
         for (int i = 0; i < n; i++) dst[d + i] = Float.float16ToFloat(src[s + i]);
     }
 
-    /** dst[d + i] = src[s + i] * scale for i in [0, n), n a multiple of {@link #LANES}: q8_0 numbers of one block. Exact (an integer below 2^8 times a float). */
+    /** dst[d + i] = src[s + i] * scale for i in [0, n), n a multiple of {@link #LANES}: q8_0 numbers of one block. Exact: an 8-bit integer times an f16 scale fits a float. */
     static void bytesTimes(byte[] src, int s, float scale, float[] dst, int d, int n) {
         for (int i = 0; i < n; i += S.length()) bytes(src, s + i).mul(scale).intoArray(dst, d + i);
     }

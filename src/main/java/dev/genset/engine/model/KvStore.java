@@ -11,9 +11,10 @@ import java.lang.foreign.ValueLayout;
  * <p>q8_0 is ggml's block: 32 numbers as 8-bit integers times one f16 scale, here 32 channels of
  * one position (a head's size must be a multiple of 32). A run of values holds a block as 32
  * consecutive numbers; a tile of keys, which lays channel c of its positions side by side, holds
- * a block's numbers {@link KvCache#TILE} apart. Either way a tile or a run is whole blocks, and
- * the scales are kept one per 32 numbers in the order the blocks start, so the numbers
- * [from, from + n) of whole blocks have their scales at [from / 32, (from + n) / 32).
+ * a block's numbers {@link KvCache#TILE} apart. Either way a tile or a position is whole blocks,
+ * and the scales are kept one per 32 numbers in the order the blocks start, so the numbers
+ * [from, from + n) of whole tiles of keys, or whole positions of values, have their scales at
+ * [from / 32, (from + n) / 32): what {@link #copy}, {@link #save} and {@link #restore} move.
  */
 final class KvStore {
     static final int BLOCK = 32;
