@@ -45,11 +45,11 @@ final class BenchCommand implements Callable<Integer> {
     String threads;
 
     @Option(names = {"-ctk", "--cache-type-k"}, paramLabel = "TYPE", defaultValue = "f16",
-            description = "KV cache type of keys: f16, f32 or q8_0, or a list (default: ${DEFAULT-VALUE}, as llama-bench's).")
+            description = "KV cache type of keys: f16, f32, q8_0 or q4_0, or a list (default: ${DEFAULT-VALUE}, as llama-bench's).")
     String cacheTypeK;
 
     @Option(names = {"-ctv", "--cache-type-v"}, paramLabel = "TYPE", defaultValue = "f16",
-            description = "KV cache type of values: f16, f32 or q8_0, or a list (default: ${DEFAULT-VALUE}).")
+            description = "KV cache type of values: f16, f32, q8_0 or q4_0, or a list (default: ${DEFAULT-VALUE}).")
     String cacheTypeV;
 
     @picocli.CommandLine.Mixin

@@ -120,9 +120,9 @@ class BenchCommandTest {
         assertThat(new ObjectMapper().readTree(r.out()).get(0).get("type_k").asText()).as("f16 by default, as llama-bench").isEqualTo("f16");
         r = Cli.run("bench", "-m", model, "-p", "0", "-n", "4", "-t", "1", "-r", "1");
         assertThat(r.out()).as("no type columns at the default").doesNotContain("type_k");
-        r = Cli.run("bench", "-m", model, "-ctv", "q4_0");
+        r = Cli.run("bench", "-m", model, "-ctv", "q5_1");
         assertThat(r.exitCode()).isNotZero();
-        assertThat(r.err()).contains("unsupported KV cache type 'q4_0'");
+        assertThat(r.err()).contains("unsupported KV cache type 'q5_1'");
     }
 
     @Test

@@ -266,6 +266,26 @@ final class ArrayMath {
         for (int i = 0; i < n; i += S.length()) bytes(src, s + i).mul(FloatVector.fromArray(S, scales, k + i)).intoArray(dst, d + i);
     }
 
+    /**
+     * dst[d + i] = (nibble of src[s + i] - 8) * scale for i in [0, n), n a multiple of {@link #LANES},
+     * the low nibbles or the high: q4_0 numbers of one block. Exact, as {@link #bytesTimes}.
+     */
+    static void nibblesTimes(byte[] src, int s, boolean high, float scale, float[] dst, int d, int n) {
+        for (int i = 0; i < n; i += S.length()) nibbles(src, s + i, high).mul(scale).intoArray(dst, d + i);
+    }
+
+    /** dst[d + i] = (nibble of src[s + i] - 8) * scales[k + i]: q4_0 numbers of blocks side by side. */
+    static void nibblesTimes(byte[] src, int s, boolean high, float[] scales, int k, float[] dst, int d, int n) {
+        for (int i = 0; i < n; i += S.length()) nibbles(src, s + i, high).mul(FloatVector.fromArray(S, scales, k + i)).intoArray(dst, d + i);
+    }
+
+    /** A vector's worth of the low or high nibbles of src[s ..], less 8, as floats. */
+    private static FloatVector nibbles(byte[] src, int s, boolean high) {
+        IntVector v = (IntVector) ByteVector.fromArray(B, src, s).convertShape(VectorOperators.B2I, I, 0);
+        if (high) v = v.lanewise(VectorOperators.ASHR, 4);
+        return (FloatVector) v.and(15).sub(8).convert(VectorOperators.I2F, 0);
+    }
+
     /** A vector's worth of 8-bit integers from src[s] as floats. */
     private static FloatVector bytes(byte[] src, int s) {
         return (FloatVector) ByteVector.fromArray(B, src, s).convertShape(VectorOperators.B2I, I, 0).convert(VectorOperators.I2F, 0);

@@ -15,6 +15,11 @@ import java.lang.foreign.ValueLayout;
  * and the scales are kept one per 32 numbers in the order the blocks start, so the numbers
  * [from, from + n) of whole tiles of keys, or whole positions of values, have their scales at
  * [from / 32, (from + n) / 32): what {@link #copy}, {@link #save} and {@link #restore} move.
+ *
+ * <p>q4_0 is ggml's block of 4-bit integers (offset by 8) and an f16 scale, two numbers a byte:
+ * a block's numbers j and j + 16 share byte j, as in ggml. In a tile of keys the byte of channels
+ * b * 32 + j and b * 32 + 16 + j at position p is (b * 16 + j) * TILE + p, so that a run of a
+ * tile's bytes holds two channels' rows. Numbers [from, from + n) lie in bytes [from / 2, (from + n) / 2).
  */
 final class KvStore {
     static final int BLOCK = 32;
@@ -24,7 +29,7 @@ final class KvStore {
     final float[] f32;
     /** As f16 bits, or null. */
     final short[] f16;
-    /** As q8_0's integers and their scales' f16 bits, or null. */
+    /** As q8_0's or q4_0's integers and their scales' f16 bits, or null. */
     final byte[] quants;
     final short[] scales;
 
@@ -32,8 +37,14 @@ final class KvStore {
         this.type = type;
         this.f32 = type == KvType.F32 ? new float[numbers] : null;
         this.f16 = type == KvType.F16 ? new short[numbers] : null;
-        this.quants = type == KvType.Q8_0 ? new byte[numbers] : null;
-        this.scales = type == KvType.Q8_0 ? new short[numbers / BLOCK] : null;
+        boolean blocks = type == KvType.Q8_0 || type == KvType.Q4_0;
+        this.quants = blocks ? new byte[quantBytes(numbers)] : null;
+        this.scales = blocks ? new short[numbers / BLOCK] : null;
+    }
+
+    /** Bytes of integers that hold this many numbers (q8_0, q4_0). */
+    private int quantBytes(int numbers) {
+        return type == KvType.Q4_0 ? numbers / 2 : numbers;
     }
 
     /** Stores one position's value: {@code n} numbers from src[s] at [at, at + n) (whole blocks for q8_0). */
@@ -45,6 +56,9 @@ final class KvStore {
             }
             case Q8_0 -> {
                 for (int b = 0; b < n; b += BLOCK) scales[(at + b) / BLOCK] = quantize(src, s + b, quants, at + b, 1);
+            }
+            case Q4_0 -> {
+                for (int b = 0; b < n; b += BLOCK) scales[(at + b) / BLOCK] = quantize4(src, s + b, quants, (at + b) / 2, 1);
             }
         }
     }
@@ -66,6 +80,10 @@ final class KvStore {
                 for (int b = 0; b < n / BLOCK; b++)
                     scales[tile / BLOCK + b * KvCache.TILE + p] = quantize(src, s + b * BLOCK, quants, at + b * BLOCK * KvCache.TILE, KvCache.TILE);
             }
+            case Q4_0 -> {
+                for (int b = 0; b < n / BLOCK; b++)
+                    scales[tile / BLOCK + b * KvCache.TILE + p] = quantize4(src, s + b * BLOCK, quants, tile / 2 + b * 16 * KvCache.TILE + p, KvCache.TILE);
+            }
         }
     }
 
@@ -84,13 +102,41 @@ final class KvStore {
         return Float.floatToFloat16(d);
     }
 
+    /**
+     * Quantizes the 32 numbers from src[s] as ggml's reference q4_0 quantizer does (d = the number
+     * of largest magnitude / -8, q = x / d + 8.5 truncated, at most 15), numbers j and j + 16 to the
+     * low and high nibble of dst[at + j * step]; returns d's f16 bits.
+     */
+    private static short quantize4(float[] src, int s, byte[] dst, int at, int step) {
+        float amax = 0, max = 0;
+        for (int i = 0; i < BLOCK; i++)
+            if (amax < Math.abs(src[s + i])) {
+                amax = Math.abs(src[s + i]);
+                max = src[s + i];
+            }
+        float d = max / -8, id = d != 0 ? 1 / d : 0;
+        for (int j = 0; j < BLOCK / 2; j++) {
+            int lo = Math.min(15, (int) (src[s + j] * id + 8.5f)), hi = Math.min(15, (int) (src[s + BLOCK / 2 + j] * id + 8.5f));
+            dst[at + j * step] = (byte) (lo | hi << 4);
+        }
+        return Float.floatToFloat16(d);
+    }
+
     /** The n numbers from {@code at}, a run of values (whole positions), as f32 in dst[0, n). */
     void runToFloat(int at, int n, float[] dst) {
         if (f16 != null) {
             ArrayMath.halfToFloat(f16, at, dst, 0, n);
             return;
         }
-        for (int b = 0; b < n; b += BLOCK) ArrayMath.bytesTimes(quants, at + b, Float.float16ToFloat(scales[(at + b) / BLOCK]), dst, b, BLOCK);
+        for (int b = 0; b < n; b += BLOCK) {
+            float d = Float.float16ToFloat(scales[(at + b) / BLOCK]);
+            if (type == KvType.Q8_0) {
+                ArrayMath.bytesTimes(quants, at + b, d, dst, b, BLOCK);
+            } else {
+                ArrayMath.nibblesTimes(quants, (at + b) / 2, false, d, dst, b, BLOCK / 2);
+                ArrayMath.nibblesTimes(quants, (at + b) / 2, true, d, dst, b + BLOCK / 2, BLOCK / 2);
+            }
+        }
     }
 
     /**
@@ -105,7 +151,15 @@ final class KvStore {
         }
         for (int b = 0; b < channels / BLOCK; b++) {
             ArrayMath.halfToFloat(scales, tile / BLOCK + b * T, tileScales, 0, T);
-            for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) ArrayMath.bytesTimes(quants, tile + c * T, tileScales, 0, dst, c * T, T);
+            if (type == KvType.Q8_0) {
+                for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) ArrayMath.bytesTimes(quants, tile + c * T, tileScales, 0, dst, c * T, T);
+            } else {
+                for (int j = 0; j < BLOCK / 2; j++) {
+                    int row = tile / 2 + (b * BLOCK / 2 + j) * T, c = b * BLOCK + j;
+                    ArrayMath.nibblesTimes(quants, row, false, tileScales, 0, dst, c * T, T);
+                    ArrayMath.nibblesTimes(quants, row, true, tileScales, 0, dst, (c + BLOCK / 2) * T, T);
+                }
+            }
         }
     }
 
@@ -114,21 +168,21 @@ final class KvStore {
         switch (type) {
             case F32 -> System.arraycopy(other.f32, from, f32, from, n);
             case F16 -> System.arraycopy(other.f16, from, f16, from, n);
-            case Q8_0 -> {
-                System.arraycopy(other.quants, from, quants, from, n);
+            case Q8_0, Q4_0 -> {
+                System.arraycopy(other.quants, quantBytes(from), quants, quantBytes(from), quantBytes(n));
                 System.arraycopy(other.scales, from / BLOCK, scales, from / BLOCK, n / BLOCK);
             }
         }
     }
 
-    /** Writes numbers [start, start + n) (whole blocks) to dst at {@code at}: {@code type.bytes(n)} bytes, as stored (q8_0: the quants, then the scales). */
+    /** Writes numbers [start, start + n) (whole blocks) to dst at {@code at}: {@code type.bytes(n)} bytes, as stored (q8_0, q4_0: the quants, then the scales). */
     void save(int start, int n, MemorySegment dst, long at) {
         switch (type) {
             case F32 -> MemorySegment.copy(f32, start, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, at, n);
             case F16 -> MemorySegment.copy(f16, start, dst, ValueLayout.JAVA_SHORT_UNALIGNED, at, n);
-            case Q8_0 -> {
-                MemorySegment.copy(quants, start, dst, ValueLayout.JAVA_BYTE, at, n);
-                MemorySegment.copy(scales, start / BLOCK, dst, ValueLayout.JAVA_SHORT_UNALIGNED, at + n, n / BLOCK);
+            case Q8_0, Q4_0 -> {
+                MemorySegment.copy(quants, quantBytes(start), dst, ValueLayout.JAVA_BYTE, at, quantBytes(n));
+                MemorySegment.copy(scales, start / BLOCK, dst, ValueLayout.JAVA_SHORT_UNALIGNED, at + quantBytes(n), n / BLOCK);
             }
         }
     }
@@ -141,9 +195,9 @@ final class KvStore {
         switch (type) {
             case F32 -> MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, at + (long) from * Float.BYTES, f32, start + from, n);
             case F16 -> MemorySegment.copy(src, ValueLayout.JAVA_SHORT_UNALIGNED, at + (long) from * Short.BYTES, f16, start + from, n);
-            case Q8_0 -> {
-                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, at + from, quants, start + from, n);
-                MemorySegment.copy(src, ValueLayout.JAVA_SHORT_UNALIGNED, at + saved + (long) from / BLOCK * Short.BYTES, scales, (start + from) / BLOCK, n / BLOCK);
+            case Q8_0, Q4_0 -> {
+                MemorySegment.copy(src, ValueLayout.JAVA_BYTE, at + quantBytes(from), quants, quantBytes(start + from), quantBytes(n));
+                MemorySegment.copy(src, ValueLayout.JAVA_SHORT_UNALIGNED, at + quantBytes(saved) + (long) from / BLOCK * Short.BYTES, scales, (start + from) / BLOCK, n / BLOCK);
             }
         }
     }

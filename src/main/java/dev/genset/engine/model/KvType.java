@@ -8,14 +8,17 @@ import java.util.stream.Collectors;
  * How a {@link KvCache} stores its keys or its values, named as llama.cpp's {@code --cache-type-k}
  * and {@code --cache-type-v} name them. f16 halves the memory of f32 (llama.cpp's default too);
  * q8_0 takes a little more than half of f16's: ggml's block of 32 numbers as 8-bit integers with
- * one f16 scale, here 32 channels of one position. Attention converts a tile at a time back to
- * f32 and computes in f32, so the types differ only by the rounding of what is stored.
+ * one f16 scale, here 32 channels of one position; q4_0 a little more than a quarter (4-bit
+ * integers). Attention converts a tile at a time back to f32 and computes in f32, so the types
+ * differ only by the rounding of what is stored.
  */
 public enum KvType {
     F32(Float.BYTES, 1),
     F16(Short.BYTES, 1),
     /** 32 bytes of quants and a 2-byte scale per block of 32. */
-    Q8_0(34, 32);
+    Q8_0(34, 32),
+    /** 16 bytes of 4-bit quants (offset by 8) and a 2-byte scale per block of 32. */
+    Q4_0(18, 32);
 
     private final int blockBytes, blockSize;
 
@@ -35,7 +38,7 @@ public enum KvType {
         return numbers / blockSize * blockBytes;
     }
 
-    /** The name on the command line and in reports: "f32", "f16", "q8_0". */
+    /** The name on the command line and in reports: "f32", "f16", "q8_0", "q4_0". */
     public String label() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -17,7 +17,8 @@ import static org.assertj.core.api.Assertions.within;
 class AttentionTest {
 
     @ParameterizedTest
-    @CsvSource({"f32, f32, 64", "f16, f16, 64", "q8_0, q8_0, 64", "q8_0, f32, 32", "f16, q8_0, 128", "q8_0, q8_0, 96"})
+    @CsvSource({"f32, f32, 64", "f16, f16, 64", "q8_0, q8_0, 64", "q8_0, f32, 32", "f16, q8_0, 128", "q8_0, q8_0, 96",
+            "q4_0, q4_0, 64", "q4_0, f16, 32", "q8_0, q4_0, 96"})
     void matchesDoublePrecisionOverTheStoredNumbers(String keyType, String valueType, int headDim) {
         int heads = 3, n = 2 * KvCache.TILE + 21, tiles = (n + KvCache.TILE - 1) / KvCache.TILE, stride = tiles * KvCache.TILE;
         SplittableRandom random = new SplittableRandom(headDim + 31L * keyType.hashCode() + valueType.hashCode());
@@ -55,23 +56,7 @@ class AttentionTest {
         }
     }
 
-    /**
-     * Number i of a store, read back on its own: q8_0's integer times its block's scale, which for
-     * keys (tiled) is indexed by the tile, the channel's block and the position, for values by i / 32.
-     */
     private static double stored(KvStore s, int i, boolean tiled, int headDim) {
-        return switch (s.type) {
-            case F32 -> s.f32[i];
-            case F16 -> Float.float16ToFloat(s.f16[i]);
-            case Q8_0 -> {
-                int scale = i / KvStore.BLOCK;
-                if (tiled) {
-                    int tileSize = KvCache.TILE * headDim, tile = i / tileSize, within = i % tileSize;
-                    int channel = within / KvCache.TILE, position = within % KvCache.TILE;
-                    scale = tile * (tileSize / KvStore.BLOCK) + channel / KvStore.BLOCK * KvCache.TILE + position;
-                }
-                yield s.quants[i] * (double) Float.float16ToFloat(s.scales[scale]);
-            }
-        };
+        return StoredNumbers.number(s, i, tiled, headDim);
     }
 }

@@ -70,11 +70,11 @@ class KvCacheTest {
 
     /** Copies and restores that start and end inside tiles of keys (which move whole) continue as computed ones, for each storage type. */
     @ParameterizedTest
-    @CsvSource({"f32, f32", "f16, f16", "f16, f32", "f32, f16", "q8_0, q8_0", "q8_0, f16", "f32, q8_0"})
+    @CsvSource({"f32, f32", "f16, f16", "f16, f32", "f32, f16", "q8_0, q8_0", "q8_0, f16", "f32, q8_0", "q4_0, q4_0", "q4_0, q8_0"})
     void copiesAcrossTilesOfKeysContinueAsComputed(String keyType, String valueType, @TempDir Path dir) throws Exception {
         KvType kt = KvType.parse(keyType), vt = KvType.parse(valueType);
-        // q8_0 needs heads of whole blocks of 32: a model with heads of 64 channels
-        Path file = kt == KvType.Q8_0 || vt == KvType.Q8_0 ? new SyntheticModel("llama", 256, 2, 4, 2, 48, 3).write(dir.resolve("q8.gguf")) : TestFiles.storiesModel();
+        // q8_0 and q4_0 need heads of whole blocks of 32: a model with heads of 64 channels
+        Path file = kt.blockSize() > 1 || vt.blockSize() > 1 ? new SyntheticModel("llama", 256, 2, 4, 2, 48, 3).write(dir.resolve("q8.gguf")) : TestFiles.storiesModel();
         try (Model model = Model.load(file); Parallel pool = new Parallel(2);
              java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             int n = 2 * KvCache.TILE + 10, vocab = model.config().vocabSize();
@@ -143,15 +143,17 @@ class KvCacheTest {
     }
 
     /**
-     * A q8_0 cache holds, for every 32 channels of a position, exactly the block ggml's reference
-     * quantizer makes of the f32 cache's numbers (compared in the first layer, over two tiles of
-     * keys, both KV heads, both blocks of a head), in 34 bytes for f16's 64; a model whose heads
-     * are not whole blocks is refused.
+     * A q8_0 or q4_0 cache holds, for every 32 channels of a position, exactly the numbers of the
+     * block ggml's reference quantizer makes of the f32 cache's numbers (compared in the first
+     * layer, over two tiles of keys, both KV heads, both blocks of a head), in 34 or 18 bytes for
+     * f16's 64; a model whose heads are not whole blocks is refused.
      */
-    @Test
-    void aQ8_0CacheHoldsGgmlBlocksOfTheF32Numbers(@TempDir Path dir) throws Exception {
+    @ParameterizedTest
+    @CsvSource({"q8_0, 34", "q4_0, 18"})
+    void blockCachesHoldGgmlBlocksOfTheF32Numbers(String typeName, int blockBytes, @TempDir Path dir) throws Exception {
+        KvType type = KvType.parse(typeName);
         var sm = new SyntheticModel("llama", 256, 2, 4, 2, 48, 9);  // heads of 64 channels
-        try (Model model = Model.load(sm.write(dir.resolve("q8.gguf"))); Parallel pool = new Parallel(2)) {
+        try (Model model = Model.load(sm.write(dir.resolve("blocks.gguf"))); Parallel pool = new Parallel(2)) {
             int n = KvCache.TILE + 9, capacity = 2 * KvCache.TILE, headDim = model.config().headDim(), kvHeads = model.config().kvHeads();
             assertThat(headDim).isEqualTo(64);
             int[] tokens = new int[n], pos = new int[n];
@@ -160,10 +162,10 @@ class KvCacheTest {
                 pos[i] = i;
             }
             Transformer t = model.newTransformer(pool, n);
-            KvCache full = model.newCache(capacity), q8 = model.newCache(capacity, KvType.Q8_0, KvType.Q8_0);
+            KvCache full = model.newCache(capacity), blocks = model.newCache(capacity, type, type);
             float[] logits = new float[model.config().vocabSize()];
             t.forward(n, tokens, pos, filled(n, full), last(n), logits);
-            t.forward(n, tokens, pos, filled(n, q8), last(n), logits);
+            t.forward(n, tokens, pos, filled(n, blocks), last(n), logits);
             int headSize = capacity * headDim, tileSize = KvCache.TILE * headDim;
             float[] keyBlock = new float[32], valueBlock = new float[32];
             for (int p = 0; p < n; p++)
@@ -174,26 +176,31 @@ class KvCacheTest {
                             keyBlock[i] = full.keys[0].f32[keyAt + (b * 32 + i) * KvCache.TILE];
                             valueBlock[i] = full.values[0].f32[valueAt + b * 32 + i];
                         }
-                        byte[] key = Quantizer.quantize(GgmlType.Q8_0, keyBlock), value = Quantizer.quantize(GgmlType.Q8_0, valueBlock);
-                        int keyScale = keyAt / tileSize * (tileSize / 32) + b * KvCache.TILE + p % KvCache.TILE;
-                        assertThat(q8.keys[0].scales[keyScale]).as("key scale, position %d head %d block %d", p, h, b).isEqualTo(littleShort(key, 0));
-                        assertThat(q8.values[0].scales[(valueAt + b * 32) / 32]).as("value scale, position %d head %d block %d", p, h, b).isEqualTo(littleShort(value, 0));
+                        double[] key = ggmlBlock(type, keyBlock), value = ggmlBlock(type, valueBlock);
                         for (int i = 0; i < 32; i++) {
-                            assertThat(q8.keys[0].quants[keyAt + (b * 32 + i) * KvCache.TILE]).as("key, position %d head %d channel %d", p, h, b * 32 + i).isEqualTo(key[2 + i]);
-                            assertThat(q8.values[0].quants[valueAt + b * 32 + i]).as("value, position %d head %d channel %d", p, h, b * 32 + i).isEqualTo(value[2 + i]);
+                            assertThat(StoredNumbers.number(blocks.keys[0], keyAt + (b * 32 + i) * KvCache.TILE, true, headDim))
+                                    .as("key, position %d head %d channel %d", p, h, b * 32 + i).isEqualTo(key[i]);
+                            assertThat(StoredNumbers.number(blocks.values[0], valueAt + b * 32 + i, false, headDim))
+                                    .as("value, position %d head %d channel %d", p, h, b * 32 + i).isEqualTo(value[i]);
                         }
                     }
-            assertThat(KvCache.bytes(model.config(), capacity, KvType.Q8_0, KvType.Q8_0) * 64)
-                    .isEqualTo(KvCache.bytes(model.config(), capacity, KvType.F16, KvType.F16) * 34);
+            assertThat(KvCache.bytes(model.config(), capacity, type, type) * 64)
+                    .isEqualTo(KvCache.bytes(model.config(), capacity, KvType.F16, KvType.F16) * blockBytes);
         }
         try (Model stories = Model.load(TestFiles.storiesModel())) {
-            assertThatThrownBy(() -> stories.newCache(16, KvType.F16, KvType.Q8_0))
-                    .hasMessage("a q8_0 KV cache needs heads of a multiple of 32 numbers; this model's have 8");
+            assertThatThrownBy(() -> stories.newCache(16, KvType.F16, type))
+                    .hasMessage("a " + typeName + " KV cache needs heads of a multiple of 32 numbers; this model's have 8");
         }
     }
 
-    private static short littleShort(byte[] b, int at) {
-        return (short) ((b[at] & 0xff) | b[at + 1] << 8);
+    /** The 32 numbers of the block ggml's reference quantizer makes of x, decoded. */
+    private static double[] ggmlBlock(KvType type, float[] x) {
+        byte[] block = Quantizer.quantize(type == KvType.Q8_0 ? GgmlType.Q8_0 : GgmlType.Q4_0, x);
+        double d = Float.float16ToFloat((short) ((block[0] & 0xff) | block[1] << 8));
+        double[] numbers = new double[32];
+        for (int i = 0; i < 32; i++)
+            numbers[i] = d * (type == KvType.Q8_0 ? block[2 + i] : i < 16 ? (block[2 + i] & 15) - 8 : (block[2 + i - 16] >> 4 & 15) - 8);
+        return numbers;
     }
 
     @Test
@@ -203,7 +210,8 @@ class KvCacheTest {
         assertThat(KvType.F16.label()).isEqualTo("f16");
         assertThat(KvType.parse("Q8_0")).isEqualTo(KvType.Q8_0);
         assertThat(KvType.Q8_0.label()).isEqualTo("q8_0");
-        assertThatThrownBy(() -> KvType.parse("q4_0")).hasMessageContaining("unsupported KV cache type 'q4_0'").hasMessageContaining("f32, f16, q8_0");
+        assertThat(KvType.parse("q4_0")).isEqualTo(KvType.Q4_0);
+        assertThatThrownBy(() -> KvType.parse("q5_1")).hasMessageContaining("unsupported KV cache type 'q5_1'").hasMessageContaining("f32, f16, q8_0, q4_0");
     }
 
     private static KvCache[] filled(int n, KvCache cache) {
