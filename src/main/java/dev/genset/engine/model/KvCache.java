@@ -16,9 +16,9 @@ import java.lang.foreign.MemorySegment;
  * score. Arrays are allocated to whole tiles; the positions past the end of a tile's filled part
  * hold stale numbers that the attention computes and ignores.
  *
- * <p>Keys and values are each stored as f32, f16 or q8_0 ({@link KvType}, {@link KvStore});
- * attention reads f16 and q8_0 a tile (or a run of values) at a time into f32 scratch and computes
- * as it does on f32.
+ * <p>Keys and values are each stored as f32, f16, q8_0 or q4_0 ({@link KvType}, {@link KvStore});
+ * attention reads the last three a tile (or a run of values) at a time into f32 scratch and
+ * computes as it does on f32.
  */
 public final class KvCache {
     /** Positions per tile of keys. */

@@ -5,8 +5,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * One layer's keys or values as a {@link KvCache} stores them ({@link KvType}): a flat run of
- * numbers in the order the cache lays them out. f32 is read in place; f16 and q8_0 are converted
- * to f32 a tile of keys or a run of values at a time into the attention's scratch.
+ * numbers in the order the cache lays them out. f32 is read in place; f16, q8_0 and q4_0 are
+ * converted to f32 a tile of keys or a run of values at a time into the attention's scratch.
  *
  * <p>q8_0 is ggml's block: 32 numbers as 8-bit integers times one f16 scale, here 32 channels of
  * one position (a head's size must be a multiple of 32). A run of values holds a block as 32
@@ -19,7 +19,8 @@ import java.lang.foreign.ValueLayout;
  * <p>q4_0 is ggml's block of 4-bit integers (offset by 8) and an f16 scale, two numbers a byte:
  * a block's numbers j and j + 16 share byte j, as in ggml. In a tile of keys the byte of channels
  * b * 32 + j and b * 32 + 16 + j at position p is (b * 16 + j) * TILE + p, so that a run of a
- * tile's bytes holds two channels' rows. Numbers [from, from + n) lie in bytes [from / 2, (from + n) / 2).
+ * tile's bytes holds two channels' rows. Its scales are kept as q8_0's, and the numbers
+ * [from, from + n) of whole tiles or positions lie in bytes [from / 2, (from + n) / 2).
  */
 final class KvStore {
     static final int BLOCK = 32;

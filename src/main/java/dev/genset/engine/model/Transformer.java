@@ -210,7 +210,7 @@ public final class Transformer {
     /**
      * Each thread's attention scratch: the scores (a KV head's query heads' worth, each as long as
      * the largest cache seen), the softmax's partial-vector scratch, the heads' softmax sums,
-     * room for a tile of keys and a run of values converted from f16 or q8_0, and a tile's scales.
+     * room for a tile of keys and a run of values converted from f16, q8_0 or q4_0, and a tile's scales.
      */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(
             () -> new float[][] {new float[0], new float[ArrayMath.LANES], new float[0], new float[0], new float[0], new float[0]});
@@ -226,7 +226,7 @@ public final class Transformer {
      * time for every head, two heads to each load of a value ({@link ArrayMath#weightedSum2}),
      * then divided by their sum. Heads take turns over each tile of keys and
      * run of values, so it is read from memory once for the group, not once a head (and, stored as
-     * f16 or q8_0, converted once for the group). Each head's numbers go through the same operations
+     * f16, q8_0 or q4_0, converted once for the group). Each head's numbers go through the same operations
      * whichever heads it is taken with, and whether its row is decoded alone, in a batch of
      * sequences or as part of a prompt.
      */
