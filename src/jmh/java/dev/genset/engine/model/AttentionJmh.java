@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * The attention kernels for the query heads of one KV head over {@code positions} cached
  * positions, one thread, with keys and values laid out as {@link KvCache} keeps them: the
  * scores alone, and the whole step as the forward pass takes it (scores, softmax, the values
- * weighted two heads at a time), with keys and values stored as f32, f16 or q8_0. Divide by positions times heads for the time per position and
+ * weighted two heads at a time), with keys and values stored as f32, f16, q8_0 or q4_0. Divide by positions times heads for the time per position and
  * head. Built and run only with the {@code jmh} Maven profile (see
  * BENCHMARKS.md).
  */
@@ -43,8 +43,8 @@ public class AttentionJmh {
     @Param({"64"})
     public int headDim;
 
-    /** How keys and values are stored: "f32", "f16" or "q8_0" (converted a tile or run at a time). */
-    @Param({"f32", "f16", "q8_0"})
+    /** How keys and values are stored: "f32", "f16", "q8_0" or "q4_0" (converted a tile or run at a time). */
+    @Param({"f32", "f16", "q8_0", "q4_0"})
     public String type;
 
     private KvStore keys, values;
