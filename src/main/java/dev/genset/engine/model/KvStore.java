@@ -1,5 +1,7 @@
 package dev.genset.engine.model;
 
+import dev.genset.engine.tensor.Quantizer;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -8,19 +10,21 @@ import java.lang.foreign.ValueLayout;
  * numbers in the order the cache lays them out. f32 is read in place; f16, q8_0 and q4_0 are
  * converted to f32 a tile of keys or a run of values at a time into the attention's scratch.
  *
- * <p>q8_0 is ggml's block: 32 numbers as 8-bit integers times one f16 scale, here 32 channels of
- * one position (a head's size must be a multiple of 32). A run of values holds a block as 32
- * consecutive numbers; a tile of keys, which lays channel c of its positions side by side, holds
- * a block's numbers {@link KvCache#TILE} apart. Either way a tile or a position is whole blocks,
- * and the scales are kept one per 32 numbers in the order the blocks start, so the numbers
- * [from, from + n) of whole tiles of keys, or whole positions of values, have their scales at
- * [from / 32, (from + n) / 32): what {@link #copy}, {@link #save} and {@link #restore} move.
+ * <p>q8_0 is ggml's block ({@link Quantizer#q8_0Block}, ggml's reference rounding): 32 numbers
+ * as 8-bit integers times one f16 scale, here 32 channels of one position (a head's size must be
+ * a multiple of 32). A run of values holds a block as 32 consecutive numbers; a tile of keys,
+ * which lays channel c of its positions side by side, holds a block's numbers {@link KvCache#TILE}
+ * apart. Either way a tile or a position is whole blocks, and the scales are kept one per 32
+ * numbers in the order the blocks start, so the numbers [from, from + n) of whole tiles of keys,
+ * or whole positions of values, have their scales at [from / 32, (from + n) / 32): what
+ * {@link #copy}, {@link #save} and {@link #restore} move.
  *
- * <p>q4_0 is ggml's block of 4-bit integers (offset by 8) and an f16 scale, two numbers a byte:
- * a block's numbers j and j + 16 share byte j, as in ggml. In a tile of keys the byte of channels
- * b * 32 + j and b * 32 + 16 + j at position p is (b * 16 + j) * TILE + p, so that a run of a
- * tile's bytes holds two channels' rows. Its scales are kept as q8_0's, and the numbers
- * [from, from + n) of whole tiles or positions lie in bytes [from / 2, (from + n) / 2).
+ * <p>q4_0 is ggml's block of 4-bit integers offset by 8 and an f16 scale
+ * ({@link Quantizer#q4_0Block}), two numbers a byte: a block's numbers j and j + 16 share byte j,
+ * as in ggml. In a tile of keys the byte of channels b * 32 + j and b * 32 + 16 + j at position p
+ * is (b * 16 + j) * TILE + p, so that a run of a tile's bytes holds two channels' rows. Its scales
+ * are kept as q8_0's, and the numbers [from, from + n) of whole tiles or positions lie in bytes
+ * [from / 2, (from + n) / 2).
  */
 final class KvStore {
     static final int BLOCK = 32;
@@ -48,7 +52,7 @@ final class KvStore {
         return type == KvType.Q4_0 ? numbers / 2 : numbers;
     }
 
-    /** Stores one position's value: {@code n} numbers from src[s] at [at, at + n) (whole blocks for q8_0). */
+    /** Stores one position's value: {@code n} numbers from src[s] at [at, at + n) (whole blocks for q8_0 and q4_0). */
     void putRun(int at, float[] src, int s, int n) {
         switch (type) {
             case F32 -> System.arraycopy(src, s, f32, at, n);
@@ -56,10 +60,10 @@ final class KvStore {
                 for (int c = 0; c < n; c++) f16[at + c] = Float.floatToFloat16(src[s + c]);
             }
             case Q8_0 -> {
-                for (int b = 0; b < n; b += BLOCK) scales[(at + b) / BLOCK] = quantize(src, s + b, quants, at + b, 1);
+                for (int b = 0; b < n; b += BLOCK) scales[(at + b) / BLOCK] = Quantizer.q8_0Block(src, s + b, quants, at + b, 1);
             }
             case Q4_0 -> {
-                for (int b = 0; b < n; b += BLOCK) scales[(at + b) / BLOCK] = quantize4(src, s + b, quants, (at + b) / 2, 1);
+                for (int b = 0; b < n; b += BLOCK) scales[(at + b) / BLOCK] = Quantizer.q4_0Block(src, s + b, quants, (at + b) / 2, 1);
             }
         }
     }
@@ -79,48 +83,13 @@ final class KvStore {
             }
             case Q8_0 -> {  // block b of the tile's positions: scales [tile / 32 + b * TILE, + TILE)
                 for (int b = 0; b < n / BLOCK; b++)
-                    scales[tile / BLOCK + b * KvCache.TILE + p] = quantize(src, s + b * BLOCK, quants, at + b * BLOCK * KvCache.TILE, KvCache.TILE);
+                    scales[tile / BLOCK + b * KvCache.TILE + p] = Quantizer.q8_0Block(src, s + b * BLOCK, quants, at + b * BLOCK * KvCache.TILE, KvCache.TILE);
             }
             case Q4_0 -> {
                 for (int b = 0; b < n / BLOCK; b++)
-                    scales[tile / BLOCK + b * KvCache.TILE + p] = quantize4(src, s + b * BLOCK, quants, tile / 2 + b * 16 * KvCache.TILE + p, KvCache.TILE);
+                    scales[tile / BLOCK + b * KvCache.TILE + p] = Quantizer.q4_0Block(src, s + b * BLOCK, quants, tile / 2 + b * 16 * KvCache.TILE + p, KvCache.TILE);
             }
         }
-    }
-
-    /**
-     * Quantizes the 32 numbers from src[s] as ggml's reference quantizer does (d = absmax / 127,
-     * q = x / d rounded half away from zero) to dst[at + i * step]; returns d's f16 bits.
-     */
-    private static short quantize(float[] src, int s, byte[] dst, int at, int step) {
-        float amax = 0;
-        for (int i = 0; i < BLOCK; i++) amax = Math.max(amax, Math.abs(src[s + i]));
-        float d = amax / 127, id = d != 0 ? 1 / d : 0;
-        for (int i = 0; i < BLOCK; i++) {
-            float x = src[s + i] * id;
-            dst[at + i * step] = (byte) (int) Math.copySign(Math.floor(Math.abs(x) + 0.5f), x);
-        }
-        return Float.floatToFloat16(d);
-    }
-
-    /**
-     * Quantizes the 32 numbers from src[s] as ggml's reference q4_0 quantizer does (d = the number
-     * of largest magnitude / -8, q = x / d + 8.5 truncated, at most 15), numbers j and j + 16 to the
-     * low and high nibble of dst[at + j * step]; returns d's f16 bits.
-     */
-    private static short quantize4(float[] src, int s, byte[] dst, int at, int step) {
-        float amax = 0, max = 0;
-        for (int i = 0; i < BLOCK; i++)
-            if (amax < Math.abs(src[s + i])) {
-                amax = Math.abs(src[s + i]);
-                max = src[s + i];
-            }
-        float d = max / -8, id = d != 0 ? 1 / d : 0;
-        for (int j = 0; j < BLOCK / 2; j++) {
-            int lo = Math.min(15, (int) (src[s + j] * id + 8.5f)), hi = Math.min(15, (int) (src[s + BLOCK / 2 + j] * id + 8.5f));
-            dst[at + j * step] = (byte) (lo | hi << 4);
-        }
-        return Float.floatToFloat16(d);
     }
 
     /** The n numbers from {@code at}, a run of values (whole positions), as f32 in dst[0, n). */

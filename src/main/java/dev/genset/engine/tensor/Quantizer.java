@@ -160,15 +160,32 @@ public final class Quantizer {
     // ---- 32-value blocks
 
     static void q8_0(float[] x, int xo, byte[] y, int yo) {
+        putShort(y, yo, q8_0Block(x, xo, y, yo + 2, 1));
+    }
+
+    /**
+     * A q8_0 block of the 32 numbers from x[xo]: its integers to y[at + j * step] (a step other
+     * than 1 for callers that keep a block's integers apart, as the KV cache's tiles of keys do);
+     * returns its scale's f16 bits.
+     */
+    public static short q8_0Block(float[] x, int xo, byte[] y, int at, int step) {
         float amax = 0f;
         for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[xo + j]));
         float d = amax / 127;
         float id = d != 0f ? 1f / d : 0f;
-        putShort(y, yo, Float.floatToFloat16(d));
-        for (int j = 0; j < 32; j++) y[yo + 2 + j] = (byte) roundf(x[xo + j] * id);
+        for (int j = 0; j < 32; j++) y[at + j * step] = (byte) roundf(x[xo + j] * id);
+        return Float.floatToFloat16(d);
     }
 
     static void q4_0(float[] x, int xo, byte[] y, int yo) {
+        putShort(y, yo, q4_0Block(x, xo, y, yo + 2, 1));
+    }
+
+    /**
+     * A q4_0 block of the 32 numbers from x[xo]: numbers j and j + 16 to the low and high nibble of
+     * y[at + j * step]; returns its scale's f16 bits.
+     */
+    public static short q4_0Block(float[] x, int xo, byte[] y, int at, int step) {
         float amax = 0f, max = 0f;
         for (int j = 0; j < 32; j++) {
             float v = x[xo + j];
@@ -179,12 +196,12 @@ public final class Quantizer {
         }
         float d = max / -8;
         float id = d != 0f ? 1f / d : 0f;
-        putShort(y, yo, Float.floatToFloat16(d));
         for (int j = 0; j < 16; j++) {
             int lo = Math.min(15, (byte) (int) (x[xo + j] * id + 8.5f));
             int hi = Math.min(15, (byte) (int) (x[xo + 16 + j] * id + 8.5f));
-            y[yo + 2 + j] = (byte) (lo & 0xF | hi << 4);
+            y[at + j * step] = (byte) (lo & 0xF | hi << 4);
         }
+        return Float.floatToFloat16(d);
     }
 
     // ---- 256-value super-blocks

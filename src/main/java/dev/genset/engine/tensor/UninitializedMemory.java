@@ -19,7 +19,7 @@ import java.lang.invoke.MethodHandle;
  * their whole 2 MiB pages are advised as transparent huge pages (Linux's {@code madvise(MADV_HUGEPAGE)},
  * which the kernel may ignore): decoding reads every weight once a token, and with one TLB entry
  * per 2 MiB rather than per 4 KiB it ran 1 to 2.5% faster here. Off by default: faulting in huge
- * pages was slower on the virtual machines measured (a first token on a 1.1 GB model about 0.6 s
+ * pages was slower on the virtual machines measured (a first token on a 1.1 GB model 0.3 to 0.5 s
  * later), and other engines' reports differ from machine to machine (BENCHMARKS.md, round 20).
  */
 public final class UninitializedMemory {

@@ -96,8 +96,7 @@ class ReferenceForwardTest {
 
     /**
      * The logits of every position, each key and value rounded first as a cache of keyType and
-     * valueType stores it: to half precision for f16, to ggml's q8_0 blocks (32 channels of one
-     * position, the reference quantizer's rounding) for q8_0.
+     * valueType (f32 or f16) stores it: to half precision for f16.
      */
     static double[][] reference(SyntheticModel m, int[] tokens, KvType keyType, KvType valueType) {
         int n = tokens.length, dim = m.dim, hd = m.headDim, kvDim = m.kvHeads * hd;
@@ -165,14 +164,7 @@ class ReferenceForwardTest {
             case F16 -> {
                 for (int i = 0; i < x.length; i++) x[i] = Float.float16ToFloat(Float.floatToFloat16((float) x[i]));
             }
-            case Q8_0 -> {
-                for (int b = 0; b < x.length; b += 32) {
-                    float amax = 0;
-                    for (int i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs((float) x[i]));
-                    float d = amax / 127, id = d != 0 ? 1 / d : 0, stored = Float.float16ToFloat(Float.floatToFloat16(d));
-                    for (int i = b; i < b + 32; i++) x[i] = Math.copySign(Math.floor(Math.abs((float) x[i] * id) + 0.5f), x[i]) * stored;
-                }
-            }
+            default -> throw new IllegalArgumentException(type + " is compared at the attention (AttentionTest), not through a whole forward pass");
         }
     }
 
