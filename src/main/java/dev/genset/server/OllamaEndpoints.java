@@ -7,7 +7,7 @@ import dev.genset.engine.batch.GenerationRequest;
 import dev.genset.engine.batch.JsonConstraint;
 import dev.genset.engine.batch.JsonSchema;
 import dev.genset.engine.batch.SequenceEvent;
-import dev.genset.engine.batch.TokenConstraint;
+import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.chat.ChatMessage;
 import dev.genset.engine.tokenizer.Tokenizer;
 import dev.genset.models.KeepAlive;

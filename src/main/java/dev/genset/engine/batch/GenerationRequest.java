@@ -1,5 +1,6 @@
 package dev.genset.engine.batch;
 
+import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.sampling.SamplerConfig;
 
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.genset.engine.batch;
 
+import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.generate.FinishReason;
 import dev.genset.engine.generate.Utf8Accumulator;
 import dev.genset.engine.model.KvCache;

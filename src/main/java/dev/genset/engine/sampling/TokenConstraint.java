@@ -1,4 +1,4 @@
-package dev.genset.engine.batch;
+package dev.genset.engine.sampling;
 
 /**
  * Restricts which tokens a sequence may sample next (e.g. to keep its output valid JSON). One

@@ -1,0 +1,229 @@
+package dev.genset.engine.grammar;
+
+import dev.genset.engine.sampling.TokenConstraint;
+import dev.genset.engine.tokenizer.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.function.Supplier;
+
+/**
+ * Keeps a sequence's output a sentence of a {@link Grammar}, as llama.cpp's {@code grammar} does:
+ * a token may come next if the text with its bytes is still the beginning of some sentence, and an
+ * end-of-generation token only once the text is a whole sentence. Text is matched by code point; a
+ * token may end inside a UTF-8 character (byte tokens), and is allowed if some character the
+ * grammar accepts there starts with those bytes. Tokens with no text (control tokens) are never
+ * allowed.
+ *
+ * <p>Masking walks a trie of the vocabulary's token bytes from the current state, so tokens that
+ * share a beginning share its matching, and a branch the grammar refuses is left at its first byte.
+ */
+public final class GrammarConstraint implements TokenConstraint {
+    private static final Map<Tokenizer, Vocab> VOCABS = new WeakHashMap<>();
+
+    private final Vocab vocab;
+    private final GrammarMatcher matcher;
+    private GrammarMatcher.State state;
+    private final Utf8 partial = new Utf8();
+    private final boolean[] allowed;
+
+    private GrammarConstraint(Vocab vocab, Grammar grammar) {
+        this.vocab = vocab;
+        this.matcher = new GrammarMatcher(grammar);
+        this.state = matcher.start();
+        this.allowed = new boolean[vocab.eog.length];
+    }
+
+    /** A fresh constraint per sequence, sharing the grammar and the vocabulary's trie. */
+    public static Supplier<TokenConstraint> factory(Tokenizer tokenizer, Grammar grammar) {
+        Vocab v = vocab(tokenizer);
+        return () -> new GrammarConstraint(v, grammar);
+    }
+
+    /** Whether the text so far is a whole sentence of the grammar. */
+    public boolean isComplete() {
+        return state.isComplete() && partial.remaining == 0;
+    }
+
+    @Override
+    public void mask(float[] logits, int vocabSize) {
+        Arrays.fill(allowed, false);
+        walk(0, state, partial.value, partial.remaining, partial.min);
+        boolean done = isComplete();
+        int count = 0;
+        for (int id = 0; id < vocabSize; id++) {
+            boolean ok = id < allowed.length && (vocab.eog[id] ? done : allowed[id]);
+            if (ok) count++;
+            else logits[id] = Float.NEGATIVE_INFINITY;
+        }
+        if (count == 0) throw new IllegalStateException("no token can continue the text under the grammar");
+    }
+
+    /** Marks the tokens below trie node {@code node} that the grammar allows from the given state. */
+    private void walk(int node, GrammarMatcher.State s, int value, int remaining, int min) {
+        Trie t = vocab.trie;
+        for (int c = t.firstChild[node], end = c + t.childCount[node]; c < end; c++) {
+            int b = t.label[c] & 0xFF;
+            GrammarMatcher.State next = s;
+            int v = value, r = remaining, m = min;
+            if (r == 0) {
+                if (b < 0x80) {
+                    next = matcher.step(s, b);
+                    if (next == null) continue;
+                } else {
+                    if ((b & 0xE0) == 0xC0) { v = b & 0x1F; r = 1; m = 0x80; }
+                    else if ((b & 0xF0) == 0xE0) { v = b & 0x0F; r = 2; m = 0x800; }
+                    else if ((b & 0xF8) == 0xF0) { v = b & 0x07; r = 3; m = 0x10000; }
+                    else continue; // a continuation byte or no UTF-8 at all
+                    if (!feasible(s, v, r, m)) continue;
+                }
+            } else {
+                if ((b & 0xC0) != 0x80) continue;
+                v = v << 6 | b & 0x3F;
+                r--;
+                if (r == 0) {
+                    if (v < m || v > Character.MAX_CODE_POINT) continue; // overlong, or past Unicode
+                    next = matcher.step(s, v);
+                    if (next == null) continue;
+                } else if (!feasible(s, v, r, m)) continue;
+            }
+            for (int k = t.tokenStart[c], e = k + t.tokenCount[c]; k < e; k++) allowed[t.tokens[k]] = true;
+            if (t.childCount[c] > 0) walk(c, next, v, r, m);
+        }
+    }
+
+    /** Whether a character begun with these bits (r bytes still to come, at least code point m) may follow. */
+    private boolean feasible(GrammarMatcher.State s, int v, int r, int m) {
+        int lo = Math.max(v << 6 * r, m), hi = Math.min(v << 6 * r | (1 << 6 * r) - 1, Character.MAX_CODE_POINT);
+        return lo <= hi && matcher.allowsSomeOf(s, lo, hi);
+    }
+
+    @Override
+    public void accept(int token) {
+        if (token < 0 || token >= vocab.eog.length || vocab.eog[token]) return;
+        byte[] piece = vocab.pieces[token];
+        if (piece.length == 0 || piece[0] == 0 || !feed(piece)) throw new IllegalStateException("token " + token + " breaks the grammar");
+    }
+
+    /** Advances past text; false (and no change) if the grammar does not allow it. */
+    boolean feed(byte[] bytes) {
+        return advance(bytes, true);
+    }
+
+    /** Whether the grammar allows text to follow, without advancing (tests: the trie walk must agree). */
+    boolean allows(byte[] bytes) {
+        return advance(bytes, false);
+    }
+
+    private boolean advance(byte[] bytes, boolean commit) {
+        GrammarMatcher.State s = state;
+        int v = partial.value, r = partial.remaining, m = partial.min;
+        for (byte x : bytes) {
+            int b = x & 0xFF;
+            if (r == 0) {
+                if (b < 0x80) {
+                    s = matcher.step(s, b);
+                    if (s == null) return false;
+                    continue;
+                }
+                if ((b & 0xE0) == 0xC0) { v = b & 0x1F; r = 1; m = 0x80; }
+                else if ((b & 0xF0) == 0xE0) { v = b & 0x0F; r = 2; m = 0x800; }
+                else if ((b & 0xF8) == 0xF0) { v = b & 0x07; r = 3; m = 0x10000; }
+                else return false;
+                if (!feasible(s, v, r, m)) return false;
+            } else {
+                if ((b & 0xC0) != 0x80) return false;
+                v = v << 6 | b & 0x3F;
+                if (--r == 0) {
+                    if (v < m || v > Character.MAX_CODE_POINT) return false;
+                    s = matcher.step(s, v);
+                    if (s == null) return false;
+                } else if (!feasible(s, v, r, m)) return false;
+            }
+        }
+        if (!commit) return true;
+        state = s;
+        partial.value = v;
+        partial.remaining = r;
+        partial.min = m;
+        return true;
+    }
+
+    /** Test entry: a constraint with no vocabulary, fed text directly. */
+    static GrammarConstraint of(Grammar grammar) {
+        return new GrammarConstraint(new Vocab(new byte[0][], new boolean[0], Trie.of(new byte[0][])), grammar);
+    }
+
+    /** The bits of a UTF-8 character begun but not finished, and the least code point its length may encode. */
+    private static final class Utf8 {
+        int value, remaining, min;
+    }
+
+    private record Vocab(byte[][] pieces, boolean[] eog, Trie trie) {}
+
+    private static Vocab vocab(Tokenizer tokenizer) {
+        synchronized (VOCABS) {
+            return VOCABS.computeIfAbsent(tokenizer, t -> {
+                int n = t.vocabSize();
+                byte[][] pieces = new byte[n][];
+                boolean[] eog = new boolean[n];
+                byte[][] inTrie = new byte[n][];
+                for (int i = 0; i < n; i++) {
+                    pieces[i] = t.tokenBytes(i);
+                    eog[i] = t.isEndOfGeneration(i);
+                    // no text (control tokens), or a NUL first, never matches (as in llama.cpp)
+                    inTrie[i] = eog[i] || pieces[i].length == 0 || pieces[i][0] == 0 ? null : pieces[i];
+                }
+                return new Vocab(pieces, eog, Trie.of(inTrie));
+            });
+        }
+    }
+
+    /**
+     * The vocabulary as a trie of bytes, in flat arrays: node 0 is the root; node c's children are
+     * nodes firstChild[c] .. + childCount[c] (by byte), label[c] the byte that leads to c, and
+     * tokens[tokenStart[c] .. + tokenCount[c]] the tokens whose bytes end at c.
+     */
+    record Trie(byte[] label, int[] firstChild, int[] childCount, int[] tokenStart, int[] tokenCount, int[] tokens) {
+        /** Builds the trie of the non-null pieces (index = token id). */
+        static Trie of(byte[][] pieces) {
+            List<Integer> ids = new ArrayList<>();
+            for (int i = 0; i < pieces.length; i++) if (pieces[i] != null) ids.add(i);
+            ids.sort((a, b) -> Arrays.compareUnsigned(pieces[a], pieces[b]));
+            // node-by-node breadth-first layout, built from the sorted pieces: a node is a range of ids sharing a prefix
+            int total = 1;
+            for (int id : ids) total += pieces[id].length; // an upper bound on nodes
+            byte[] label = new byte[total];
+            int[] first = new int[total], count = new int[total], tStart = new int[total], tCount = new int[total];
+            int[] tokens = new int[ids.size()];
+            int[] lo = new int[total], hi = new int[total], depth = new int[total];
+            int nodes = 1, tokenAt = 0;
+            lo[0] = 0;
+            hi[0] = ids.size();
+            for (int node = 0; node < nodes; node++) {
+                int d = depth[node], i = lo[node], end = hi[node];
+                tStart[node] = tokenAt;
+                while (i < end && pieces[ids.get(i)].length == d) tokens[tokenAt++] = ids.get(i++); // the pieces that end here sort first
+                tCount[node] = tokenAt - tStart[node];
+                first[node] = nodes;
+                while (i < end) {
+                    byte b = pieces[ids.get(i)][d];
+                    int j = i;
+                    while (j < end && pieces[ids.get(j)][d] == b) j++;
+                    label[nodes] = b;
+                    lo[nodes] = i;
+                    hi[nodes] = j;
+                    depth[nodes] = d + 1;
+                    nodes++;
+                    i = j;
+                }
+                count[node] = nodes - first[node];
+            }
+            return new Trie(Arrays.copyOf(label, nodes), Arrays.copyOf(first, nodes), Arrays.copyOf(count, nodes),
+                    Arrays.copyOf(tStart, nodes), Arrays.copyOf(tCount, nodes), tokens);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+package dev.genset.engine.grammar;
+
+/** A grammar that cannot be used: a syntax error (with its line and column), an undefined rule, left recursion. */
+public final class GrammarException extends IllegalArgumentException {
+    public GrammarException(String message) {
+        super(message);
+    }
+}
