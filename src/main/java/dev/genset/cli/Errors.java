@@ -1,6 +1,7 @@
 package dev.genset.cli;
 
 import dev.genset.engine.gguf.GgufFormatException;
+import dev.genset.engine.grammar.GrammarException;
 
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
@@ -13,6 +14,7 @@ final class Errors {
         if (ex instanceof NoSuchFileException e) return "file not found: " + e.getFile();
         if (ex instanceof AccessDeniedException e) return "permission denied: " + e.getFile();
         if (ex instanceof GgufFormatException e) return "invalid GGUF file: " + e.getMessage();
+        if (ex instanceof GrammarException e) return "invalid grammar: " + e.getMessage();
         String msg = ex.getMessage();
         return msg == null || msg.isBlank() ? ex.getClass().getSimpleName() : msg;
     }

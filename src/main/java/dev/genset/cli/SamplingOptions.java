@@ -1,9 +1,14 @@
 package dev.genset.cli;
 
+import dev.genset.engine.grammar.Grammar;
 import dev.genset.engine.sampling.SamplerConfig;
 import picocli.CommandLine.Option;
 
-/** Sampling flags with llama.cpp's names and defaults. */
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Sampling flags with llama.cpp's names and defaults, and the grammar the output must follow. */
 final class SamplingOptions {
     @Option(names = "--temp", paramLabel = "T", defaultValue = "0.8", description = "Temperature; 0 is greedy (default: ${DEFAULT-VALUE}).")
     float temperature;
@@ -31,6 +36,19 @@ final class SamplingOptions {
 
     @Option(names = {"-s", "--seed"}, paramLabel = "S", defaultValue = "-1", description = "Random seed; -1 picks one (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    @Option(names = "--grammar", paramLabel = "GBNF", description = "Constrain the output to this grammar (llama.cpp's GBNF; generation starts at its rule 'root').")
+    String grammar;
+
+    @Option(names = "--grammar-file", paramLabel = "FILE", description = "Constrain the output to the GBNF grammar in FILE.")
+    Path grammarFile;
+
+    /** The grammar asked for, parsed (before any model is loaded, so a mistake is reported at once), or null. */
+    Grammar grammar() throws IOException {
+        if (grammar != null && grammarFile != null) throw new IllegalArgumentException("give --grammar or --grammar-file, not both");
+        String text = grammarFile != null ? Files.readString(grammarFile) : grammar;
+        return text == null || text.isBlank() ? null : Grammar.parse(text);
+    }
 
     SamplerConfig toConfig() {
         return new SamplerConfig(temperature, topK, topP, minP, repeatPenalty, repeatLastN, frequencyPenalty, presencePenalty, seed, 1);

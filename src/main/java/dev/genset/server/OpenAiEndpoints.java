@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.engine.batch.GenerationRequest;
 import dev.genset.engine.batch.JsonConstraint;
+import dev.genset.engine.grammar.Grammar;
+import dev.genset.engine.grammar.GrammarConstraint;
+import dev.genset.engine.grammar.GrammarException;
 import dev.genset.engine.batch.JsonSchema;
 import dev.genset.engine.batch.SequenceEvent;
 import dev.genset.engine.sampling.TokenConstraint;
@@ -37,9 +40,9 @@ final class OpenAiEndpoints {
 
     private static final Set<String> CHAT_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "messages", "stream", "stream_options",
             "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "response_format", "store", "metadata",
-            "service_tier", "parallel_tool_calls", "tools", "tool_choice", "reasoning_format", "chat_template_kwargs"));
+            "service_tier", "parallel_tool_calls", "tools", "tool_choice", "reasoning_format", "chat_template_kwargs", "grammar"));
     private static final Set<String> COMPLETION_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "prompt", "suffix", "stream",
-            "stream_options", "max_tokens", "echo", "logprobs", "best_of"));
+            "stream_options", "max_tokens", "echo", "logprobs", "best_of", "grammar"));
     private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name", "tool_call_id", "tool_calls", "refusal");
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
@@ -94,6 +97,12 @@ final class OpenAiEndpoints {
         if (!Set.of("auto", "deepseek", "none").contains(reasoningFormat))
             throw ApiException.invalid("reasoning_format", "invalid_value", "Invalid value: '" + reasoningFormat + "'. Supported values are: 'auto', 'deepseek' and 'none'.");
         ToolCalls.Spec tools = tools(j);
+        Supplier<TokenConstraint> grammar = grammar(j, model);
+        if (grammar != null) {
+            if (constraint != null) throw ApiException.invalid("grammar", "Either 'response_format' or 'grammar' can be given, not both.");
+            if (tools.active()) throw ApiException.invalid("grammar", "'grammar' cannot be combined with 'tools'.");
+            constraint = grammar;
+        }
         SamplingParams sp = SamplingParams.parse(j);
 
         var template = model.template();
@@ -278,6 +287,17 @@ final class OpenAiEndpoints {
         j.object("metadata");
         j.string("service_tier", null);
         return spec;
+    }
+
+    /** llama.cpp's server's {@code grammar}: GBNF text the output must follow (none if empty). */
+    private static Supplier<TokenConstraint> grammar(Json j, ServedModel model) {
+        String text = j.string("grammar", null);
+        if (text == null || text.isBlank()) return null;
+        try {
+            return GrammarConstraint.factory(model.tokenizer(), Grammar.parse(text));
+        } catch (GrammarException e) {
+            throw ApiException.invalid("grammar", "invalid_grammar", "Invalid grammar: " + e.getMessage() + ".");
+        }
     }
 
     private static Supplier<TokenConstraint> responseFormat(Json j, ServedModel model) {
@@ -530,6 +550,7 @@ final class OpenAiEndpoints {
         int maxTokens = maxTokensField == null ? 16 : maxTokensField;
         boolean echo = j.bool("echo", false);
         Integer logprobs = j.integer("logprobs", 0, 20);
+        Supplier<TokenConstraint> grammar = grammar(j, model);
         SamplingParams sp = SamplingParams.parse(j);
         Integer bestOf = j.integer("best_of", 1, SamplingParams.MAX_N);
         if (bestOf != null && bestOf != sp.n())
@@ -557,7 +578,7 @@ final class OpenAiEndpoints {
         for (Prompt p : prompts) {
             for (int i = 0; i < sp.n(); i++) {
                 reqs.add(new GenerationRequest(p.tokens, maxTokens, sp.toConfig(i), sp.stopOrEmpty(), sp.ignoreEos(),
-                        logprobs == null ? -1 : logprobs, echo && logprobs != null, sp.logitBias(), null, timeout,
+                        logprobs == null ? -1 : logprobs, echo && logprobs != null, sp.logitBias(), grammar, timeout,
                         call.meter().cacheScope(sp.cacheSalt())));
             }
         }

@@ -58,6 +58,29 @@ class RunCommandTest {
         assertThat(r.err()).contains("finish: stop");
     }
 
+    /** Greedy under a grammar: the unconstrained continuation where the grammar allows it (", there was a little"), the grammar's text where not. */
+    @Test
+    void aGrammarConstrainsTheContinuation(@TempDir Path dir) throws Exception {
+        String model = TestFiles.storiesModel().toString();
+        var r = Cli.run("run", "--model", model, "--temp", "0", "-n", "40",
+                "--grammar", "root ::= \", there was a \" [a-z]+ \" \" (\"cat\" | \"dog\") \".\"", "Once upon a time");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).isIn(", there was a little cat.", ", there was a little dog.");
+        assertThat(r.err()).contains("finish: stop");
+
+        Path file = dir.resolve("yes-no.gbnf");
+        Files.writeString(file, "# one word\nroot ::= answer\nanswer ::= \" yes\" | \" no\"\n");
+        r = Cli.run("run", "--model", model, "--temp", "1", "--seed", "7", "-n", "10", "--grammar-file", file.toString(), "Is it raining?");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).isIn(" yes", " no");
+
+        r = Cli.run("run", "--model", model, "-n", "4", "--grammar", "root ::= \"a\" missing", "Once");
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.err().strip()).isEqualTo("genset: invalid grammar: undefined rule 'missing'");
+        r = Cli.run("run", "--model", model, "-n", "4", "--grammar", "root ::= \"a\"", "--grammar-file", file.toString(), "Once");
+        assertThat(r.err().strip()).isEqualTo("genset: give --grammar or --grammar-file, not both");
+    }
+
     @Test
     void missingFileIsOneClearLine(@TempDir Path dir) {
         var r = Cli.run("run", "--model", dir.resolve("nope.gguf").toString(), "hi");

@@ -2,6 +2,7 @@ package dev.genset.server;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
@@ -99,6 +100,15 @@ class OpenAiSdkTest {
         assertThat(content.getFirst().topLogprobs()).hasSize(3);
         assertThat(content.getFirst().token()).isEqualTo("{");
         assertThat(c.choices().getFirst().message().content().orElseThrow()).startsWith("{");
+    }
+
+    @Test
+    void grammarAsAnExtraBodyField() {
+        // llama.cpp's server takes "grammar" beside OpenAI's fields; the SDK sends it as an additional body property
+        ChatCompletion c = client.chat().completions().create(chat("Pick a color").maxCompletionTokens(20)
+                .putAdditionalBodyProperty("grammar", JsonValue.from("root ::= \"red\" | \"green\" | \"blue\"")).build());
+        assertThat(c.choices().getFirst().message().content().orElseThrow()).isIn("red", "green", "blue");
+        assertThat(c.choices().getFirst().finishReason()).isEqualTo(ChatCompletion.Choice.FinishReason.STOP);
     }
 
     @Test

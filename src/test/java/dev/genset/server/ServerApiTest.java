@@ -335,6 +335,50 @@ class ServerApiTest {
                 400, "invalid_request_error", "response_format.json_schema.schema");
     }
 
+    @Test
+    void aGrammarShapesChatAndCompletions() throws Exception {
+        String grammar = "root ::= \"The \" animal \" is \" [a-z]+ \".\"\nanimal ::= \"cat\" | \"dog\" | \"bird\"";
+        for (int seed = 1; seed <= 3; seed++) {
+            var r = s.post("/v1/chat/completions", chat("Tell me about a pet", 40, ",\"seed\":" + seed + ",\"grammar\":" + quote(grammar))
+                    .replace("\"temperature\":0", "\"temperature\":1"));
+            assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+            String content = r.json().at("/choices/0/message/content").asText();
+            assertThat(content).matches("The (cat|dog|bird) is [a-z]+\\.");
+            assertThat(r.json().at("/choices/0/finish_reason").asText()).as(content).isEqualTo("stop");
+        }
+        // completions, streamed: the same grammar over the pieces put together
+        StringBuilder text = new StringBuilder();
+        String finish = null;
+        for (String d : s.stream("/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":40,\"temperature\":0,\"stream\":true,\"grammar\":"
+                + quote("root ::= \", \" [a-z]+ (\" \" [a-z]+){2,5} \"!\"") + "}")) {
+            if (d.equals("[DONE]")) break;
+            JsonNode c = TestServer.parse(d).at("/choices/0");
+            text.append(c.get("text").asText());
+            if (!c.get("finish_reason").isNull()) finish = c.get("finish_reason").asText();
+        }
+        assertThat(text.toString()).matches(", [a-z]+( [a-z]+){2,5}!");
+        assertThat(finish).isEqualTo("stop");
+    }
+
+    @Test
+    void aBadGrammarIsA400SayingWhere() throws Exception {
+        var r = s.post("/v1/chat/completions", chat("x", 5, ",\"grammar\":" + quote("root ::= \"a\"\nitem ::= [a-")));
+        assertError(r, 400, "invalid_request_error", "grammar");
+        assertThat(r.json().at("/error/code").asText()).isEqualTo("invalid_grammar");
+        assertThat(r.json().at("/error/message").asText()).contains("unterminated character class at line 2");
+        r = s.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":5,\"grammar\":" + quote("root ::= root \"a\"") + "}");
+        assertError(r, 400, "invalid_request_error", "grammar");
+        assertThat(r.json().at("/error/message").asText()).contains("left-recursive");
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"grammar\":" + quote("root ::= \"a\"") + ",\"response_format\":{\"type\":\"json_object\"}")),
+                400, "invalid_request_error", "grammar");
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"grammar\":42")), 400, "invalid_request_error", "grammar");
+        // a grammar whose parses multiply past the matcher's bound (2^k after k a's, and at least 15 come first) fails that request, as a client error
+        r = s.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":30,\"grammar\":"
+                + quote("root ::= x\nx ::= \"a\" x \"b\" | \"a\" x \"c\" | \"a\"{15}") + "}");
+        assertError(r, 400, "invalid_request_error", null);
+        assertThat(r.json().at("/error/message").asText()).contains("too ambiguous");
+    }
+
     // ---- hostile requests --------------------------------------------------------------------
 
     static void assertError(TestServer.Reply r, int status, String type, String param) {

@@ -5,6 +5,7 @@ import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.model.Transformer;
 import dev.genset.engine.sampling.Sampler;
+import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.tensor.Parallel;
 import dev.genset.engine.tokenizer.Tokenizer;
 
@@ -72,6 +73,8 @@ public final class Generator {
 
         Sampler sampler = new Sampler(options.sampling());
         for (int t : prompt) sampler.accept(t);
+        TokenConstraint constraint = options.constraint() == null ? null : options.constraint().get();
+        float[] masked = constraint == null ? null : new float[vocab];
         StopMatcher stops = new StopMatcher(options.stop());
         Utf8Accumulator utf8 = new Utf8Accumulator();
         StringBuilder text = new StringBuilder();
@@ -85,8 +88,15 @@ public final class Generator {
         while (true) {
             if (n >= limit) break;
             if (cancelled != null && cancelled.getAsBoolean()) { finish = FinishReason.CANCELLED; break; }
-            int token = sampler.sample(logits, vocab);
+            float[] scores = logits;
+            if (constraint != null) {
+                System.arraycopy(logits, 0, masked, 0, vocab);
+                constraint.mask(masked, vocab);
+                scores = masked;
+            }
+            int token = sampler.sample(scores, vocab);
             sampler.accept(token);
+            if (constraint != null) constraint.accept(token);
             if (!options.ignoreEos() && tokenizer.isEndOfGeneration(token)) { finish = FinishReason.STOP; break; }
             if (n == out.length) out = Arrays.copyOf(out, n * 2);
             out[n++] = token;

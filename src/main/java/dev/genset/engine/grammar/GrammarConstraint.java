@@ -59,7 +59,7 @@ public final class GrammarConstraint implements TokenConstraint {
             if (ok) count++;
             else logits[id] = Float.NEGATIVE_INFINITY;
         }
-        if (count == 0) throw new IllegalStateException("no token can continue the text under the grammar");
+        if (count == 0) throw new GrammarException("no token of the vocabulary can continue the text under the grammar");
     }
 
     /** Marks the tokens below trie node {@code node} that the grammar allows from the given state. */

@@ -22,7 +22,11 @@ import java.util.Set;
  * Not thread-safe: one matcher per sequence.
  */
 public final class GrammarMatcher {
-    /** Most parses one state may hold: an ambiguous grammar could otherwise multiply them without end. */
+    /**
+     * Most parses one state may hold: an ambiguous grammar could otherwise multiply them without end.
+     * Past it (and past {@link #MAX_FRAMES}) matching fails with a {@link GrammarException}: the
+     * request's grammar is at fault, not the server.
+     */
     static final int MAX_PARSES = 4096;
     /** Most stack frames a matcher may intern over its life (memory for one sequence). */
     static final int MAX_FRAMES = 1 << 18;
@@ -145,7 +149,7 @@ public final class GrammarMatcher {
             } else if (items[f.pos] >= 0) {
                 tops.add(f);
                 if (tops.size() > MAX_PARSES)
-                    throw new IllegalStateException("the grammar is too ambiguous: the text so far has over " + MAX_PARSES + " parses");
+                    throw new GrammarException("the grammar is too ambiguous: the text so far has over " + MAX_PARSES + " parses");
             } else {
                 int rule = ~items[f.pos];
                 // a reference that ends its alternative returns straight to what follows the alternative, so
@@ -167,7 +171,7 @@ public final class GrammarMatcher {
         Frame f = frames.get(key);
         if (f == null) {
             if (frames.size() >= MAX_FRAMES)
-                throw new IllegalStateException("the grammar's parses grew past " + MAX_FRAMES + " stack frames");
+                throw new GrammarException("the grammar's parses grew past " + MAX_FRAMES + " stack frames");
             f = new Frame(rule, alt, pos, next, frames.size());
             frames.put(key, f);
         }

@@ -159,7 +159,7 @@ class GrammarTest {
         GrammarConstraint c = GrammarConstraint.of(Grammar.parse("root ::= x\nx ::= \"a\" x \"b\" | \"a\" x \"c\" | \"\""));
         assertThatThrownBy(() -> {
             for (int i = 0; i < 20; i++) c.feed(new byte[] {'a'});
-        }).isInstanceOf(IllegalStateException.class).hasMessageContaining("too ambiguous");
+        }).isInstanceOf(GrammarException.class).hasMessageContaining("too ambiguous");
     }
 
     @Test
