@@ -5,17 +5,18 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.engine.batch.GenerationRequest;
 import dev.genset.engine.batch.JsonConstraint;
-import dev.genset.engine.grammar.Grammar;
-import dev.genset.engine.grammar.GrammarConstraint;
-import dev.genset.engine.grammar.GrammarException;
 import dev.genset.engine.batch.JsonSchema;
 import dev.genset.engine.batch.SequenceEvent;
-import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.batch.TokenInfo;
 import dev.genset.engine.chat.ChatMessage;
 import dev.genset.engine.chat.ChatTools;
 import dev.genset.engine.chat.ToolCall;
 import dev.genset.engine.generate.FinishReason;
+import dev.genset.engine.grammar.Grammar;
+import dev.genset.engine.grammar.GrammarConstraint;
+import dev.genset.engine.grammar.GrammarException;
+import dev.genset.engine.grammar.Regex;
+import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.sampling.TokenLogprob;
 import dev.genset.engine.tokenizer.Tokenizer;
 import io.helidon.webserver.http.ServerResponse;
@@ -38,11 +39,14 @@ import java.util.function.Supplier;
 final class OpenAiEndpoints {
     static final String FINGERPRINT = "fp_genset";
 
+    /** llama.cpp's server's grammar and vLLM's structured outputs (and the fields vLLM had for them before 0.12). */
+    private static final Set<String> STRUCTURED_FIELDS = Set.of("grammar", "structured_outputs", "guided_json", "guided_regex", "guided_choice",
+            "guided_grammar", "guided_decoding_backend", "guided_whitespace_pattern");
     private static final Set<String> CHAT_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "messages", "stream", "stream_options",
             "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "response_format", "store", "metadata",
-            "service_tier", "parallel_tool_calls", "tools", "tool_choice", "reasoning_format", "chat_template_kwargs", "grammar"));
+            "service_tier", "parallel_tool_calls", "tools", "tool_choice", "reasoning_format", "chat_template_kwargs"), STRUCTURED_FIELDS);
     private static final Set<String> COMPLETION_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "prompt", "suffix", "stream",
-            "stream_options", "max_tokens", "echo", "logprobs", "best_of", "grammar"));
+            "stream_options", "max_tokens", "echo", "logprobs", "best_of"), STRUCTURED_FIELDS);
     private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name", "tool_call_id", "tool_calls", "refusal");
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
@@ -97,11 +101,11 @@ final class OpenAiEndpoints {
         if (!Set.of("auto", "deepseek", "none").contains(reasoningFormat))
             throw ApiException.invalid("reasoning_format", "invalid_value", "Invalid value: '" + reasoningFormat + "'. Supported values are: 'auto', 'deepseek' and 'none'.");
         ToolCalls.Spec tools = tools(j);
-        Supplier<TokenConstraint> grammar = grammar(j, model);
-        if (grammar != null) {
-            if (constraint != null) throw ApiException.invalid("grammar", "Either 'response_format' or 'grammar' can be given, not both.");
-            if (tools.active()) throw ApiException.invalid("grammar", "'grammar' cannot be combined with 'tools'.");
-            constraint = grammar;
+        Structured structured = structured(j, model);
+        if (structured != null) {
+            if (constraint != null) throw ApiException.invalid(structured.param, "Either 'response_format' or '" + structured.param + "' can be given, not both.");
+            if (tools.active()) throw ApiException.invalid(structured.param, "'" + structured.param + "' cannot be combined with 'tools'.");
+            constraint = structured.constraint;
         }
         SamplingParams sp = SamplingParams.parse(j);
 
@@ -289,14 +293,74 @@ final class OpenAiEndpoints {
         return spec;
     }
 
-    /** llama.cpp's server's {@code grammar}: GBNF text the output must follow (none if empty). */
-    private static Supplier<TokenConstraint> grammar(Json j, ServedModel model) {
-        String text = j.string("grammar", null);
-        if (text == null || text.isBlank()) return null;
+    /** A constraint asked for by a field beside OpenAI's, and the field's name (for errors). */
+    private record Structured(String param, Supplier<TokenConstraint> constraint) {}
+
+    /**
+     * llama.cpp's server's {@code grammar} (GBNF), or vLLM's {@code structured_outputs} with one of
+     * {@code choice}, {@code regex}, {@code json}, {@code grammar} or {@code json_object}, or the same
+     * as vLLM took them before 0.12 ({@code guided_choice}, {@code guided_regex}, {@code guided_json},
+     * {@code guided_grammar}; {@code guided_decoding_backend} names a backend and changes nothing here).
+     * At most one; null if none (an empty grammar is none, as in llama.cpp).
+     */
+    private static Structured structured(Json j, ServedModel model) {
+        if (j.has("guided_whitespace_pattern"))
+            throw ApiException.invalid("guided_whitespace_pattern", "unsupported_parameter", "'guided_whitespace_pattern' is not supported.");
+        j.string("guided_decoding_backend", null);
+        List<String> given = new ArrayList<>();
+        for (String f : List.of("grammar", "structured_outputs", "guided_json", "guided_regex", "guided_choice", "guided_grammar"))
+            if (j.has(f)) given.add(f);
+        if (given.size() > 1) throw ApiException.invalid(given.get(1), "Only one of " + String.join(", ", given) + " can be given.");
+        if (given.isEmpty()) return null;
+        String field = given.getFirst();
+        Tokenizer tok = model.tokenizer();
+        if (field.equals("structured_outputs")) {
+            Json so = j.object(field);
+            so.allowOnly(Set.of("json", "regex", "choice", "grammar", "json_object"));
+            List<String> keys = new ArrayList<>();
+            for (String k : List.of("json", "regex", "choice", "grammar", "json_object")) if (so.has(k)) keys.add(k);
+            if (keys.size() != 1)
+                throw ApiException.invalid(field, "'structured_outputs' needs exactly one of json, regex, choice, grammar and json_object.");
+            String key = keys.getFirst();
+            if (key.equals("json_object")) {
+                if (!so.bool(key, false)) return null;
+                return new Structured(so.name(key), JsonConstraint.factory(tok));
+            }
+            return new Structured(so.name(key), constraint(so, key, key, tok));
+        }
+        String kind = field.equals("grammar") ? "grammar" : field.substring("guided_".length());
+        if (field.equals("grammar") && j.string(field, "").isBlank()) return null;
+        return new Structured(field, constraint(j, field, kind, tok));
+    }
+
+    /** The constraint of one structured-output field: kind json, regex, choice or grammar. */
+    private static Supplier<TokenConstraint> constraint(Json j, String field, String kind, Tokenizer tok) {
+        String param = j.name(field);
         try {
-            return GrammarConstraint.factory(model.tokenizer(), Grammar.parse(text));
+            return switch (kind) {
+                case "json" -> {
+                    JsonNode v = j.get(field);
+                    JsonNode schema = v.isTextual() ? Json.MAPPER.readTree(v.textValue()) : v;
+                    if (schema == null || !schema.isObject()) throw j.wrongType(field, "a JSON schema (an object, or a string holding one)", v);
+                    yield JsonConstraint.factory(tok, JsonSchema.compile(schema));
+                }
+                case "regex" -> GrammarConstraint.factory(tok, Regex.grammar(j.requiredString(field)));
+                case "choice" -> {
+                    List<String> choices = j.stringOrStrings(field, 10_000);
+                    if (choices.isEmpty() || !j.get(field).isArray())
+                        throw ApiException.invalid(param, "invalid_value", "'" + param + "' must be a non-empty array of strings.");
+                    StringBuilder g = new StringBuilder("root ::= ");
+                    for (int i = 0; i < choices.size(); i++) g.append(i == 0 ? "" : " | ").append(Regex.quote(choices.get(i)));
+                    yield GrammarConstraint.factory(tok, Grammar.parse(g.append('\n').toString()));
+                }
+                default -> GrammarConstraint.factory(tok, Grammar.parse(j.requiredString(field)));
+            };
         } catch (GrammarException e) {
-            throw ApiException.invalid("grammar", "invalid_grammar", "Invalid grammar: " + e.getMessage() + ".");
+            throw ApiException.invalid(param, "invalid_grammar", "Invalid " + (kind.equals("regex") ? "regular expression" : "grammar") + ": " + e.getMessage() + ".");
+        } catch (IllegalArgumentException e) { // a schema JsonSchema cannot compile
+            throw ApiException.invalid(param, "invalid_json_schema", "Invalid JSON schema: " + e.getMessage());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw ApiException.invalid(param, "invalid_json_schema", "'" + param + "' is not valid JSON: " + e.getOriginalMessage());
         }
     }
 
@@ -550,7 +614,7 @@ final class OpenAiEndpoints {
         int maxTokens = maxTokensField == null ? 16 : maxTokensField;
         boolean echo = j.bool("echo", false);
         Integer logprobs = j.integer("logprobs", 0, 20);
-        Supplier<TokenConstraint> grammar = grammar(j, model);
+        Structured structured = structured(j, model);
         SamplingParams sp = SamplingParams.parse(j);
         Integer bestOf = j.integer("best_of", 1, SamplingParams.MAX_N);
         if (bestOf != null && bestOf != sp.n())
@@ -578,7 +642,7 @@ final class OpenAiEndpoints {
         for (Prompt p : prompts) {
             for (int i = 0; i < sp.n(); i++) {
                 reqs.add(new GenerationRequest(p.tokens, maxTokens, sp.toConfig(i), sp.stopOrEmpty(), sp.ignoreEos(),
-                        logprobs == null ? -1 : logprobs, echo && logprobs != null, sp.logitBias(), grammar, timeout,
+                        logprobs == null ? -1 : logprobs, echo && logprobs != null, sp.logitBias(), structured == null ? null : structured.constraint, timeout,
                         call.meter().cacheScope(sp.cacheSalt())));
             }
         }
@@ -887,9 +951,10 @@ final class OpenAiEndpoints {
         return UUID.randomUUID().toString().replace("-", "").substring(0, 24);
     }
 
-    private static Set<String> union(Set<String> a, Set<String> b) {
-        Set<String> s = new HashSet<>(a);
-        s.addAll(b);
+    @SafeVarargs
+    private static Set<String> union(Set<String>... sets) {
+        Set<String> s = new HashSet<>();
+        for (Set<String> x : sets) s.addAll(x);
         return Set.copyOf(s);
     }
 }

@@ -360,6 +360,54 @@ class ServerApiTest {
         assertThat(finish).isEqualTo("stop");
     }
 
+    /** vLLM's structured outputs, as vLLM takes them since 0.12 and before. */
+    @Test
+    void vllmStructuredOutputsAreFollowed() throws Exception {
+        var r = s.post("/v1/chat/completions", chat("Classify: I love it", 10, ",\"structured_outputs\":{\"choice\":[\"positive\",\"negative\"]}"));
+        assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+        assertThat(r.json().at("/choices/0/message/content").asText()).isIn("positive", "negative");
+        r = s.post("/v1/chat/completions", chat("Classify: I love it", 10, ",\"guided_choice\":[\"yes \\\"really\\\"\",\"no\"],\"guided_decoding_backend\":\"xgrammar\""));
+        assertThat(r.json().at("/choices/0/message/content").asText()).isIn("yes \"really\"", "no");
+
+        r = s.post("/v1/completions", "{\"prompt\":\"Call me at\",\"max_tokens\":20,\"structured_outputs\":{\"regex\":\" \\\\(\\\\d{3}\\\\) \\\\d{3}-\\\\d{4}\"}}");
+        assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+        assertThat(r.json().at("/choices/0/text").asText()).matches(" \\(\\d{3}\\) \\d{3}-\\d{4}");
+        r = s.post("/v1/chat/completions", chat("Name a word", 20, ",\"guided_regex\":\"[a-z]{3,8}\""));
+        assertThat(r.json().at("/choices/0/message/content").asText()).matches("[a-z]{3,8}");
+
+        String schema = "{\"type\":\"object\",\"properties\":{\"size\":{\"enum\":[\"small\",\"big\"]},\"legs\":{\"type\":\"integer\"}},"
+                + "\"required\":[\"size\",\"legs\"],\"additionalProperties\":false}";
+        for (String json : List.of(",\"structured_outputs\":{\"json\":" + schema + "}", ",\"guided_json\":" + quote(schema))) {
+            r = s.post("/v1/chat/completions", chat("Describe the animal", 60, json));
+            assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+            JsonNode v = TestServer.parse(r.json().at("/choices/0/message/content").asText());
+            assertThat(v.get("size").asText()).isIn("small", "big");
+            assertThat(v.get("legs").isIntegralNumber()).isTrue();
+        }
+        r = s.post("/v1/chat/completions", chat("Say hi", 20, ",\"guided_grammar\":" + quote("root ::= \"hi \" [a-z]+")));
+        assertThat(r.json().at("/choices/0/message/content").asText()).matches("hi [a-z]+");
+        r = s.post("/v1/chat/completions", chat("Give me JSON", 60, ",\"structured_outputs\":{\"json_object\":true}"));
+        String object = r.json().at("/choices/0/message/content").asText();
+        assertThat(object).startsWith("{");
+        if (r.json().at("/choices/0/finish_reason").asText().equals("stop")) assertThat(TestServer.parse(object).isObject()).as(object).isTrue();
+    }
+
+    @Test
+    void badStructuredOutputsAre400s() throws Exception {
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"guided_choice\":[\"a\"],\"grammar\":\"root ::= \\\"a\\\"\"")), 400, "invalid_request_error", "guided_choice");
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"structured_outputs\":{\"choice\":[\"a\"],\"regex\":\"a\"}")), 400, "invalid_request_error", "structured_outputs");
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"structured_outputs\":{\"structural_tag\":{}}")), 400, "invalid_request_error", "structured_outputs.structural_tag");
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"guided_choice\":[]")), 400, "invalid_request_error", "guided_choice");
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"guided_choice\":\"a\"")), 400, "invalid_request_error", "guided_choice");
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"guided_whitespace_pattern\":\" *\"")), 400, "invalid_request_error", "guided_whitespace_pattern");
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"guided_json\":\"{not json\"")), 400, "invalid_request_error", "guided_json");
+        var r = s.post("/v1/chat/completions", chat("x", 5, ",\"structured_outputs\":{\"regex\":\"(?=a)b\"}"));
+        assertError(r, 400, "invalid_request_error", "structured_outputs.regex");
+        assertThat(r.json().at("/error/message").asText()).contains("Invalid regular expression").contains("lookarounds");
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"guided_regex\":\"a\",\"response_format\":{\"type\":\"json_object\"}")),
+                400, "invalid_request_error", "guided_regex");
+    }
+
     @Test
     void aBadGrammarIsA400SayingWhere() throws Exception {
         var r = s.post("/v1/chat/completions", chat("x", 5, ",\"grammar\":" + quote("root ::= \"a\"\nitem ::= [a-")));
