@@ -5,8 +5,6 @@ import dev.genset.engine.chat.ChatTemplate;
 import dev.genset.engine.generate.GenerationOptions;
 import dev.genset.engine.generate.GenerationResult;
 import dev.genset.engine.generate.Generator;
-import dev.genset.engine.grammar.Grammar;
-import dev.genset.engine.grammar.GrammarConstraint;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tensor.Parallel;
 import dev.genset.engine.tokenizer.Tokenizer;
@@ -46,7 +44,7 @@ final class ChatCommand implements Callable<Integer> {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         boolean terminal = System.console() != null && System.console().isTerminal();
         hugePages.apply();
-        Grammar grammar = sampling.grammar();
+        sampling.checkConstraint();
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {
             Tokenizer tok = model.tokenizer();
             ChatTemplate chat = template != null ? ChatTemplate.builtin(template) : model.chatTemplate();
@@ -79,7 +77,7 @@ final class ChatCommand implements Callable<Integer> {
                 warmUp.join();
                 StringBuilder reply = new StringBuilder();
                 GenerationResult r = generator.generate(prompt, new GenerationOptions(maxTokens, sampling.toConfig(), stops, false,
-                        grammar == null ? null : GrammarConstraint.factory(tok, grammar)), text -> {
+                        sampling.constraint(tok)), text -> {
                     reply.append(text);
                     out.print(text);
                     out.flush();

@@ -3,8 +3,6 @@ package dev.genset.cli;
 import dev.genset.engine.generate.GenerationOptions;
 import dev.genset.engine.generate.GenerationResult;
 import dev.genset.engine.generate.Generator;
-import dev.genset.engine.grammar.Grammar;
-import dev.genset.engine.grammar.GrammarConstraint;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tensor.Parallel;
 import picocli.CommandLine.Command;
@@ -42,7 +40,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = System.out;
         hugePages.apply();
-        Grammar grammar = sampling.grammar();
+        sampling.checkConstraint();
         long start = System.nanoTime();
         try (Model model = Model.load(modelOptions.modelPath()); Parallel pool = new Parallel(modelOptions.threads())) {
             long loadNanos = System.nanoTime() - start;
@@ -53,7 +51,7 @@ final class RunCommand implements Callable<Integer> {
                     kvCacheOptions.keyType(), kvCacheOptions.valueType());
             long beforePrompt = System.nanoTime() - start;
             GenerationResult r = generator.generate(tokens, new GenerationOptions(maxTokens, sampling.toConfig(), stop, ignoreEos,
-                    grammar == null ? null : GrammarConstraint.factory(model.tokenizer(), grammar)), text -> {
+                    sampling.constraint(model.tokenizer())), text -> {
                 out.print(text);
                 out.flush();
             }, null);

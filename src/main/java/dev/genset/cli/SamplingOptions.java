@@ -1,14 +1,23 @@
 package dev.genset.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.genset.engine.batch.JsonConstraint;
+import dev.genset.engine.batch.JsonSchema;
 import dev.genset.engine.grammar.Grammar;
+import dev.genset.engine.grammar.GrammarConstraint;
 import dev.genset.engine.sampling.SamplerConfig;
+import dev.genset.engine.sampling.TokenConstraint;
+import dev.genset.engine.tokenizer.Tokenizer;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
-/** Sampling flags with llama.cpp's names and defaults, and the grammar the output must follow. */
+/** Sampling flags with llama.cpp's names and defaults, and the grammar or JSON schema the output must follow. */
 final class SamplingOptions {
     @Option(names = "--temp", paramLabel = "T", defaultValue = "0.8", description = "Temperature; 0 is greedy (default: ${DEFAULT-VALUE}).")
     float temperature;
@@ -43,11 +52,35 @@ final class SamplingOptions {
     @Option(names = "--grammar-file", paramLabel = "FILE", description = "Constrain the output to the GBNF grammar in FILE.")
     Path grammarFile;
 
-    /** The grammar asked for, parsed (before any model is loaded, so a mistake is reported at once), or null. */
-    Grammar grammar() throws IOException {
-        if (grammar != null && grammarFile != null) throw new IllegalArgumentException("give --grammar or --grammar-file, not both");
+    @Option(names = {"-j", "--json-schema"}, paramLabel = "SCHEMA", description = "Constrain the output to JSON that follows this JSON schema ('{}' for any JSON value).")
+    String jsonSchema;
+
+    private Grammar parsedGrammar;
+    private JsonSchema parsedSchema;
+
+    /** Reads and checks the output constraint asked for, before any model is loaded, so that a mistake is reported at once. */
+    void checkConstraint() throws IOException {
+        if ((grammar != null ? 1 : 0) + (grammarFile != null ? 1 : 0) + (jsonSchema != null ? 1 : 0) > 1)
+            throw new IllegalArgumentException("give one of --grammar, --grammar-file and --json-schema");
         String text = grammarFile != null ? Files.readString(grammarFile) : grammar;
-        return text == null || text.isBlank() ? null : Grammar.parse(text);
+        if (text != null && !text.isBlank()) parsedGrammar = Grammar.parse(text);
+        if (jsonSchema != null) {
+            JsonNode schema;
+            try {
+                schema = new ObjectMapper().readTree(jsonSchema);
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException("--json-schema is not JSON: " + e.getOriginalMessage());
+            }
+            if (schema == null || !schema.isObject()) throw new IllegalArgumentException("--json-schema must be a JSON object");
+            parsedSchema = JsonSchema.compile(schema);
+        }
+    }
+
+    /** The constraint on the output for a model's tokenizer, or null (after {@link #checkConstraint}). */
+    Supplier<? extends TokenConstraint> constraint(Tokenizer tokenizer) {
+        if (parsedGrammar != null) return GrammarConstraint.factory(tokenizer, parsedGrammar);
+        if (parsedSchema != null) return JsonConstraint.factory(tokenizer, parsedSchema);
+        return null;
     }
 
     SamplerConfig toConfig() {

@@ -39,9 +39,9 @@ import java.util.function.Supplier;
 final class OpenAiEndpoints {
     static final String FINGERPRINT = "fp_genset";
 
-    /** llama.cpp's server's grammar and vLLM's structured outputs (and the fields vLLM had for them before 0.12). */
-    private static final Set<String> STRUCTURED_FIELDS = Set.of("grammar", "structured_outputs", "guided_json", "guided_regex", "guided_choice",
-            "guided_grammar", "guided_decoding_backend", "guided_whitespace_pattern");
+    /** llama.cpp's server's grammar and JSON schema, vLLM's structured outputs (and the fields vLLM had for them before 0.12). */
+    private static final Set<String> STRUCTURED_FIELDS = Set.of("grammar", "json_schema", "structured_outputs", "guided_json", "guided_regex",
+            "guided_choice", "guided_grammar", "guided_decoding_backend", "guided_whitespace_pattern");
     private static final Set<String> CHAT_FIELDS = union(SamplingParams.FIELDS, Set.of("model", "keep_alive", "messages", "stream", "stream_options",
             "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "response_format", "store", "metadata",
             "service_tier", "parallel_tool_calls", "tools", "tool_choice", "reasoning_format", "chat_template_kwargs"), STRUCTURED_FIELDS);
@@ -297,7 +297,7 @@ final class OpenAiEndpoints {
     private record Structured(String param, Supplier<TokenConstraint> constraint) {}
 
     /**
-     * llama.cpp's server's {@code grammar} (GBNF), or vLLM's {@code structured_outputs} with one of
+     * llama.cpp's server's {@code grammar} (GBNF) or {@code json_schema}, or vLLM's {@code structured_outputs} with one of
      * {@code choice}, {@code regex}, {@code json}, {@code grammar} or {@code json_object}, or the same
      * as vLLM took them before 0.12 ({@code guided_choice}, {@code guided_regex}, {@code guided_json},
      * {@code guided_grammar}; {@code guided_decoding_backend} names a backend and changes nothing here).
@@ -308,7 +308,7 @@ final class OpenAiEndpoints {
             throw ApiException.invalid("guided_whitespace_pattern", "unsupported_parameter", "'guided_whitespace_pattern' is not supported.");
         j.string("guided_decoding_backend", null);
         List<String> given = new ArrayList<>();
-        for (String f : List.of("grammar", "structured_outputs", "guided_json", "guided_regex", "guided_choice", "guided_grammar"))
+        for (String f : List.of("grammar", "json_schema", "structured_outputs", "guided_json", "guided_regex", "guided_choice", "guided_grammar"))
             if (j.has(f)) given.add(f);
         if (given.size() > 1) throw ApiException.invalid(given.get(1), "Only one of " + String.join(", ", given) + " can be given.");
         if (given.isEmpty()) return null;
@@ -328,7 +328,7 @@ final class OpenAiEndpoints {
             }
             return new Structured(so.name(key), constraint(so, key, key, tok));
         }
-        String kind = field.equals("grammar") ? "grammar" : field.substring("guided_".length());
+        String kind = field.equals("grammar") ? "grammar" : field.equals("json_schema") ? "json" : field.substring("guided_".length());
         if (field.equals("grammar") && j.string(field, "").isBlank()) return null;
         return new Structured(field, constraint(j, field, kind, tok));
     }

@@ -78,7 +78,15 @@ class RunCommandTest {
         assertThat(r.exitCode()).isNotZero();
         assertThat(r.err().strip()).isEqualTo("genset: invalid grammar: undefined rule 'missing'");
         r = Cli.run("run", "--model", model, "-n", "4", "--grammar", "root ::= \"a\"", "--grammar-file", file.toString(), "Once");
-        assertThat(r.err().strip()).isEqualTo("genset: give --grammar or --grammar-file, not both");
+        assertThat(r.err().strip()).isEqualTo("genset: give one of --grammar, --grammar-file and --json-schema");
+
+        // llama-cli's -j: JSON that follows a schema
+        r = Cli.run("run", "--model", model, "--temp", "0", "-n", "40", "-j",
+                "{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"}},\"required\":[\"ok\"],\"additionalProperties\":false}", "Answer:");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out().replace(" ", "")).isIn("{\"ok\":true}", "{\"ok\":false}");
+        r = Cli.run("run", "--model", model, "-n", "4", "-j", "{\"type\": ", "Once");
+        assertThat(r.err().strip()).startsWith("genset: --json-schema is not JSON");
     }
 
     @Test

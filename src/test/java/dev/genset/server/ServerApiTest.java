@@ -377,7 +377,7 @@ class ServerApiTest {
 
         String schema = "{\"type\":\"object\",\"properties\":{\"size\":{\"enum\":[\"small\",\"big\"]},\"legs\":{\"type\":\"integer\"}},"
                 + "\"required\":[\"size\",\"legs\"],\"additionalProperties\":false}";
-        for (String json : List.of(",\"structured_outputs\":{\"json\":" + schema + "}", ",\"guided_json\":" + quote(schema))) {
+        for (String json : List.of(",\"structured_outputs\":{\"json\":" + schema + "}", ",\"guided_json\":" + quote(schema), ",\"json_schema\":" + schema)) {
             r = s.post("/v1/chat/completions", chat("Describe the animal", 60, json));
             assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
             JsonNode v = TestServer.parse(r.json().at("/choices/0/message/content").asText());
