@@ -5,6 +5,7 @@ import dev.genset.engine.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
@@ -50,17 +51,45 @@ public final class GrammarConstraint implements TokenConstraint {
 
     @Override
     public void mask(float[] logits, int vocabSize) {
-        Arrays.fill(allowed, false);
-        walk(0, state, partial.value, partial.remaining, partial.min);
-        boolean done = isComplete();
+        MaskKey key = new MaskKey(state, partial.value, partial.remaining, partial.min);
+        long[] bits = masks.get(key);
+        if (bits == null) {
+            bits = allowedTokens();
+            masks.put(key, bits);
+        }
         int count = 0;
         for (int id = 0; id < vocabSize; id++) {
-            boolean ok = id < allowed.length && (vocab.eog[id] ? done : allowed[id]);
-            if (ok) count++;
+            if (id < allowed.length && (bits[id >>> 6] & 1L << id) != 0) count++;
             else logits[id] = Float.NEGATIVE_INFINITY;
         }
         if (count == 0) throw new GrammarException("no token of the vocabulary can continue the text under the grammar");
     }
+
+    /** The tokens that may come next, as bits by token id: the trie walk's, and end-of-generation once the text is whole. */
+    private long[] allowedTokens() {
+        Arrays.fill(allowed, false);
+        walk(0, state, partial.value, partial.remaining, partial.min);
+        boolean done = isComplete();
+        long[] bits = new long[(allowed.length + 63) >>> 6];
+        for (int id = 0; id < allowed.length; id++)
+            if (vocab.eog[id] ? done : allowed[id]) bits[id >>> 6] |= 1L << id;
+        return bits;
+    }
+
+    /**
+     * Where the text stands: the masks of the last few such places, by it. Free text and the body of
+     * a string come back to one place token after token, so most steps apply a mask already made.
+     */
+    private record MaskKey(GrammarMatcher.State state, int value, int remaining, int min) {}
+
+    private static final int MASKS_KEPT = 32;
+
+    private final Map<MaskKey, long[]> masks = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<MaskKey, long[]> eldest) {
+            return size() > MASKS_KEPT;
+        }
+    };
 
     /** Marks the tokens below trie node {@code node} that the grammar allows from the given state. */
     private void walk(int node, GrammarMatcher.State s, int value, int remaining, int min) {
@@ -146,9 +175,10 @@ public final class GrammarConstraint implements TokenConstraint {
         }
         if (!commit) return true;
         state = s;
-        partial.value = v;
+        // nothing of a finished character is kept: a place in the text is its state alone (the masks' key)
+        partial.value = r == 0 ? 0 : v;
         partial.remaining = r;
-        partial.min = m;
+        partial.min = r == 0 ? 0 : m;
         return true;
     }
 
