@@ -3,6 +3,10 @@ package dev.genset.engine.batch;
 import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.tokenizer.Tokenizer;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
 import java.util.function.Supplier;
@@ -117,19 +121,56 @@ public final class JsonConstraint implements TokenConstraint {
 
     @Override
     public void mask(float[] logits, int vocabSize) {
-        boolean done = isComplete();
+        List<Object> place = place();
+        long[] bits = masks.get(place);
+        if (bits == null) {
+            bits = allowedTokens();
+            masks.put(place, bits);
+        }
         int allowed = 0;
         for (int id = 0; id < vocabSize; id++) {
-            boolean ok;
-            if (id >= vocab.pieces.length) ok = false;
-            else if (vocab.eog[id]) ok = done;
-            else if (done || vocab.pieces[id].length == 0) ok = false;
-            else ok = accepts(vocab.pieces[id]);
-            if (ok) allowed++;
+            if (id < vocab.pieces.length && (bits[id >>> 6] & 1L << id) != 0) allowed++;
             else logits[id] = Float.NEGATIVE_INFINITY;
         }
         if (allowed == 0) throw new IllegalStateException("no token can continue the JSON text");
     }
+
+    /** The tokens that may come next, as bits by token id: each token's bytes tried from the current state. */
+    private long[] allowedTokens() {
+        boolean done = isComplete();
+        int n = vocab.pieces.length;
+        long[] bits = new long[(n + 63) >>> 6];
+        for (int id = 0; id < n; id++) {
+            boolean ok;
+            if (vocab.eog[id]) ok = done;
+            else if (done || vocab.pieces[id].length == 0) ok = false;
+            else ok = accepts(vocab.pieces[id]);
+            if (ok) bits[id >>> 6] |= 1L << id;
+        }
+        return bits;
+    }
+
+    /**
+     * Where the text stands, as a value: the prefix written, and each live alternative's state. The
+     * body of a string and other long runs come back to one place token after token, so masks are
+     * kept by it (the last {@value #MASKS_KEPT}): trying every token's bytes anew is most of a
+     * step's cost with a large vocabulary.
+     */
+    private List<Object> place() {
+        List<Object> p = new ArrayList<>();
+        p.add(prefixAt);
+        for (int i = 0; i < states.length; i++) p.add(alive[i] ? states[i].place() : null);
+        return p;
+    }
+
+    private static final int MASKS_KEPT = 32;
+
+    private final Map<List<Object>, long[]> masks = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<Object>, long[]> eldest) {
+            return size() > MASKS_KEPT;
+        }
+    };
 
     private boolean accepts(byte[] bytes) {
         int from = 0;
@@ -304,6 +345,14 @@ public final class JsonConstraint implements TokenConstraint {
                 for (long a = alive; a != 0; a &= a - 1) if (literals[Long.numberOfTrailingZeros(a)].length() == literalPos) return true;
             }
             return mode == NUM_ZERO || mode == NUM_INT || mode == NUM_FRAC || mode == NUM_EXP;
+        }
+
+        /** Everything {@link #copyFrom} copies, as a value: automata with equal places accept the same texts from here on. */
+        List<Object> place() {
+            List<Object> p = new ArrayList<>(12 + 5 * depth);
+            Collections.addAll(p, mode, expect, depth, key, intOnly, hex, literals, alive, literalPos, whitespace, numberLength);
+            for (int i = 0; i < depth; i++) Collections.addAll(p, kinds[i], schemas[i], used[i], counts[i], pending[i]);
+            return p;
         }
 
         void copyFrom(Automaton o) {

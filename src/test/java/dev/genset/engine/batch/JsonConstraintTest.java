@@ -27,6 +27,56 @@ class JsonConstraintTest {
         return JsonSchema.compile(JSON.readTree(json));
     }
 
+    /**
+     * Masks kept by place agree with masks made afresh: along a JSON text fed token by token (LLaMA's
+     * vocabulary), each step's mask from the constraint that has seen every earlier step equals the
+     * mask of a new constraint fed the same text (whose cache is empty).
+     */
+    @Test
+    void keptMasksEqualFreshOnes() throws Exception {
+        dev.genset.engine.tokenizer.Tokenizer tok;
+        try (var gguf = dev.genset.engine.gguf.GgufFile.open(java.nio.file.Path.of(System.getProperty("genset.repo", "."),
+                "src/test/resources/tokenizers/ggml-vocab-llama-spm.gguf"))) {
+            tok = dev.genset.engine.tokenizer.Tokenizer.fromGguf(gguf);
+        }
+        JsonSchema s = schema("{\"type\":\"object\",\"properties\":{\"story\":{\"type\":\"string\"},\"n\":{\"type\":\"integer\"},"
+                + "\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"bb\"]}}},\"required\":[\"story\",\"n\",\"tags\"]}");
+        var factory = JsonConstraint.factory(tok, s);
+        var kept = (JsonConstraint) factory.get();
+        int n = tok.vocabSize(), steps = 0;
+        byte[] target = "{\"story\": \"Once upon a time there was a cat\", \"n\": 42, \"tags\": [\"a\", \"bb\"]}".getBytes(StandardCharsets.UTF_8);
+        int at = 0;
+        while (at < target.length) {
+            int t = longestToken(tok, target, at);
+            float[] a = new float[n], b = new float[n];
+            kept.mask(a, n);
+            var fresh = (JsonConstraint) factory.get();
+            assertThat(fresh.feed(java.util.Arrays.copyOf(target, at))).isTrue();
+            fresh.mask(b, n);
+            assertThat(a).as("after %s", new String(target, 0, at, StandardCharsets.UTF_8)).isEqualTo(b);
+            assertThat(a[t]).isZero();
+            kept.accept(t);
+            at += tok.tokenBytes(t).length;
+            steps++;
+        }
+        assertThat(kept.isComplete()).isTrue();
+        assertThat(steps).as("steps checked").isGreaterThan(10);
+    }
+
+    /** The longest token whose bytes come next in {@code text} at {@code at} (a tokenization without SentencePiece's leading space). */
+    static int longestToken(dev.genset.engine.tokenizer.Tokenizer tok, byte[] text, int at) {
+        int best = -1, bestLength = 0;
+        for (int id = 0; id < tok.vocabSize(); id++) {
+            byte[] p = tok.tokenBytes(id);
+            if (p.length <= bestLength || at + p.length > text.length || tok.isEndOfGeneration(id)) continue;
+            if (java.util.Arrays.equals(p, 0, p.length, text, at, at + p.length)) {
+                best = id;
+                bestLength = p.length;
+            }
+        }
+        return best;
+    }
+
     @Test
     void anyObject() {
         JsonSchema o = JsonSchema.anyObject();
