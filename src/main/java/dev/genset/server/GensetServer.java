@@ -44,6 +44,7 @@ public final class GensetServer implements AutoCloseable {
     private final EmbeddingsEndpoint embeddings;
     private final ResponsesEndpoint responses;
     private final OllamaEndpoints ollama;
+    private final LlamaCppEndpoints llamaCpp;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
     private final WebServer server;
@@ -94,6 +95,7 @@ public final class GensetServer implements AutoCloseable {
             }
         });
         this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout(), upstream, openai.chatPath(), openai.completionsPath(), embeddings);
+        this.llamaCpp = new LlamaCppEndpoints(metrics, config.requestTimeout());
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -182,6 +184,8 @@ public final class GensetServer implements AutoCloseable {
                         (b, rs, c) -> responses.delete(req.path().pathParameters().get("id"), rs, c)).handle(req, res))
                 .post("/v1/embeddings", handler("embeddings", true, embeddings::embeddings))
                 .post("/embeddings", handler("embeddings", true, embeddings::embeddings))
+                .post("/completion", handler("completion", true, llamaCpp::completion))
+                .post("/infill", handler("infill", true, llamaCpp::infill))
                 .post("/tokenize", handler("tokenize", false, this::tokenize))
                 .post("/detokenize", handler("detokenize", false, this::detokenize))
                 .get("/v1/models", handler("models", false, this::listModels))

@@ -915,7 +915,7 @@ final class OpenAiEndpoints {
     }
 
     /** The error a sequence's end means for the client, or null if it ended normally. */
-    private static ApiException endError(SequenceEvent.Done d) {
+    static ApiException endError(SequenceEvent.Done d) {
         if (d.reason() != FinishReason.CANCELLED) return null;
         if (d.timedOut()) return new ApiException(504, "timeout_error", "The generation did not finish within the server's request timeout.", null, "timeout");
         return ApiException.unavailable("The generation was cancelled because the server is shutting down.");

@@ -37,6 +37,7 @@ final class ServedModel implements AutoCloseable {
     private ChatTemplate template;
     private List<String> templateStops = List.of();
     private int[] fim; // prefix, suffix, middle token ids, or null
+    private int[] fimRepo; // repository name and file separator token ids, or null
     private boolean reasons; // its template knows reasoning tags: replies are split into reasoning and answer
     private Embedder embedder;           // made with embedThread, on the first embeddings request
     private ExecutorService embedThread; // runs embeddings one request at a time
@@ -79,6 +80,7 @@ final class ServedModel implements AutoCloseable {
             this.template = m.chatTemplate();
             this.templateStops = stopsFor(template, m.tokenizer());
             this.fim = fimTokens(m.gguf(), m.tokenizer());
+            this.fimRepo = fimRepoTokens(m.gguf(), m.tokenizer());
             this.reasons = ReasoningSplit.usedBy(m.gguf().getString("tokenizer.chat_template", null));
             this.model = m;
             this.pool = p;
@@ -176,6 +178,12 @@ final class ServedModel implements AutoCloseable {
         return fim;
     }
 
+    /** The repository-level fill-in-the-middle tokens (repository name, file separator), or null if the model lacks one. */
+    int[] fimRepo() {
+        ready();
+        return fimRepo;
+    }
+
     private void ready() {
         switch (state) {
             case READY -> {}
@@ -240,6 +248,25 @@ final class ServedModel implements AutoCloseable {
                 if (v >= 0 && v < tok.vocabSize()) { id = (int) v; break; }
             }
             for (int i = 0; id < 0 && i < FIM_TEXTS.get(k).size(); i++) id = tok.tokenId(FIM_TEXTS.get(k).get(i));
+            if (id < 0) return null;
+            ids[k] = id;
+        }
+        return ids;
+    }
+
+    /** The repository name and file separator tokens of repository-level fill-in-the-middle (Qwen2.5-Coder's), or null. */
+    static int[] fimRepoTokens(GgufFile gguf, Tokenizer tok) {
+        List<List<String>> keys = List.of(List.of("tokenizer.ggml.fim_rep_token_id"), List.of("tokenizer.ggml.fim_sep_token_id"));
+        List<List<String>> texts = List.of(List.of("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"),
+                List.of("<|file_sep|>", "<|fim_sep|>", "<fim-file-sep>", "<file_sep>", "<filename>"));
+        int[] ids = new int[2];
+        for (int k = 0; k < 2; k++) {
+            int id = -1;
+            for (String key : keys.get(k)) {
+                long v = gguf.getLong(key, -1);
+                if (v >= 0 && v < tok.vocabSize()) { id = (int) v; break; }
+            }
+            for (int i = 0; id < 0 && i < texts.get(k).size(); i++) id = tok.tokenId(texts.get(k).get(i));
             if (id < 0) return null;
             ids[k] = id;
         }

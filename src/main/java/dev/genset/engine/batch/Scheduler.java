@@ -634,6 +634,7 @@ public final class Scheduler implements AutoCloseable {
         if (!run.stops.isEmpty()) {
             int at = run.stops.find(run.text, run.emitted);
             if (at >= 0) {
+                run.stopWord = run.stops.at(run.text, at);
                 run.text.setLength(Math.max(at, run.emitted));
                 run.pendingInfo.clear();
                 finish(s, FinishReason.STOP, false);
@@ -667,7 +668,7 @@ public final class Scheduler implements AutoCloseable {
         long promptNanos = run.promptNanos >= 0 ? run.promptNanos : now - run.startNanos;
         long genNanos = run.genStart > 0 ? now - run.genStart : 0;
         run.seq.emit(new SequenceEvent.Done(reason, run.text.toString(), run.seq.request().prompt().length, run.cached,
-                run.generated, promptNanos, genNanos, timedOut));
+                run.generated, promptNanos, genNanos, timedOut, run.stopWord));
         release(s);
     }
 
@@ -714,6 +715,7 @@ public final class Scheduler implements AutoCloseable {
         final Sampler sampler;
         final TokenConstraint constraint;
         final StopStrings stops;
+        String stopWord; // the stop string that ended the sequence
         final Utf8Accumulator utf8 = new Utf8Accumulator();
         final StringBuilder text = new StringBuilder();
         final List<TokenInfo> promptInfo = new ArrayList<>();

@@ -23,9 +23,15 @@ public sealed interface SequenceEvent {
      * @param text             the whole generated text (cut before a stop string)
      * @param completionTokens tokens generated (an end-of-generation token is not counted)
      * @param timedOut         the sequence was cancelled because it ran past its timeout
+     * @param stopWord         the stop string that ended it, or null (an end-of-generation token, a limit)
      */
     record Done(FinishReason reason, String text, int promptTokens, int cachedTokens, int completionTokens,
-                long promptNanos, long generationNanos, boolean timedOut) implements SequenceEvent {}
+                long promptNanos, long generationNanos, boolean timedOut, String stopWord) implements SequenceEvent {
+        public Done(FinishReason reason, String text, int promptTokens, int cachedTokens, int completionTokens,
+                    long promptNanos, long generationNanos, boolean timedOut) {
+            this(reason, text, promptTokens, cachedTokens, completionTokens, promptNanos, generationNanos, timedOut, null);
+        }
+    }
 
     /** The sequence failed; no more events follow. */
     record Failed(Throwable error) implements SequenceEvent {}

@@ -30,6 +30,15 @@ final class StopStrings {
         return best;
     }
 
+    /** The stop string that begins at {@code at} of {@code text} (where {@link #find} found one); the longest if several do. */
+    String at(StringBuilder text, int at) {
+        String found = null;
+        for (String stop : stops)
+            if (text.length() - at >= stop.length() && CharSequence.compare(text.subSequence(at, at + stop.length()), stop) == 0
+                    && (found == null || stop.length() > found.length())) found = stop;
+        return found;
+    }
+
     /** Length of text that cannot be part of a stop string completed by later text. */
     int safeLength(StringBuilder text) {
         int len = text.length(), hold = 0;
