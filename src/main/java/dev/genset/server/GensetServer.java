@@ -45,6 +45,7 @@ public final class GensetServer implements AutoCloseable {
     private final ResponsesEndpoint responses;
     private final OllamaEndpoints ollama;
     private final LlamaCppEndpoints llamaCpp;
+    private final AnthropicEndpoints anthropic;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
     private final WebServer server;
@@ -96,6 +97,7 @@ public final class GensetServer implements AutoCloseable {
         });
         this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout(), upstream, openai.chatPath(), openai.completionsPath(), embeddings);
         this.llamaCpp = new LlamaCppEndpoints(metrics, config.requestTimeout());
+        this.anthropic = new AnthropicEndpoints(upstream, openai.chatPath());
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -184,6 +186,7 @@ public final class GensetServer implements AutoCloseable {
                         (b, rs, c) -> responses.delete(req.path().pathParameters().get("id"), rs, c)).handle(req, res))
                 .post("/v1/embeddings", handler("embeddings", true, embeddings::embeddings))
                 .post("/embeddings", handler("embeddings", true, embeddings::embeddings))
+                .post("/v1/messages", handler("messages", true, anthropic::messages))
                 .post("/completion", handler("completion", true, llamaCpp::completion))
                 .post("/infill", handler("infill", true, llamaCpp::infill))
                 .post("/tokenize", handler("tokenize", false, this::tokenize))
@@ -253,7 +256,7 @@ public final class GensetServer implements AutoCloseable {
             inFlight.incrementAndGet();
             int status = 200;
             Call call = null;
-            Metering meter = new Metering(gateway, keys, req.headers().first(HeaderNames.AUTHORIZATION).orElse(null), res)
+            Metering meter = new Metering(gateway, keys, authorization(req), res)
                     .openAccess(openAccess).capture(capture, name);
             ClientWatch client = ClientWatch.of(req, res);
             try {
@@ -291,6 +294,14 @@ public final class GensetServer implements AutoCloseable {
             }
             if (client.mustClose()) throw new CloseConnectionException("the connection is still read by its client watch");
         };
+    }
+
+    /** The caller's key: OpenAI's {@code Authorization: Bearer KEY}, or Anthropic's {@code x-api-key: KEY} (what its SDKs send). */
+    private static String authorization(ServerRequest req) {
+        String bearer = req.headers().first(HeaderNames.AUTHORIZATION).orElse(null);
+        if (bearer != null) return bearer;
+        String key = req.headers().first(HeaderNames.create("x-api-key")).orElse(null);
+        return key == null ? null : "Bearer " + key;
     }
 
     private byte[] readBody(ServerRequest req) throws IOException {

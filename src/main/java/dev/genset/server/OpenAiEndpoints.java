@@ -171,6 +171,8 @@ final class OpenAiEndpoints {
                 if (logprobs) chatLogprobs(c.putObject("logprobs"), out[i].logprobs, tok);
                 else c.putNull("logprobs");
                 c.put("finish_reason", reply.calls().isEmpty() ? out[i].done.reason().apiName() : "tool_calls");
+                // vLLM's extension: the stop string that ended the choice (only when one did)
+                if (out[i].done.stopWord() != null) c.put("stop_reason", out[i].done.stopWord());
             }
             r.set("usage", usage(out, 1));
             target.send(r);
@@ -511,7 +513,9 @@ final class OpenAiEndpoints {
                                     if (!reply.calls().isEmpty() || calls[c].streamedWhole()) finish = "tool_calls";
                                 }
                             }
-                            sse.data(chatChunk(id, created, model, c, Json.MAPPER.createObjectNode(), lp, finish, includeUsage));
+                            ObjectNode last = chatChunk(id, created, model, c, Json.MAPPER.createObjectNode(), lp, finish, includeUsage);
+                            if (d.stopWord() != null) ((ObjectNode) last.get("choices").get(0)).put("stop_reason", d.stopWord());
+                            sse.data(last);
                         }
                         case SequenceEvent.Failed f -> {
                             job.cancelAndDrain();
