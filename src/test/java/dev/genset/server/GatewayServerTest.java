@@ -114,6 +114,19 @@ class GatewayServerTest {
         assertThat(u.keyId()).isNotBlank();
     }
 
+    /** Anthropic's clients send their key as x-api-key: the request is admitted and booked to that key like any other. */
+    @Test
+    void anthropicsKeyHeaderIsAKeyToo() throws Exception {
+        String body = "{\"model\":\"stories260K\",\"max_tokens\":4,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+        assertThat(s.post("/v1/messages", body).status()).isEqualTo(401);
+        assertThat(s.send("POST", "/v1/messages", body, "x-api-key", "gs-wrong").status()).isEqualTo(401);
+        var r = s.send("POST", "/v1/messages", body, "x-api-key", key);
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        UsageRow u = row(r);
+        assertThat(u.status()).isEqualTo("ok");
+        assertThat(u.completionTokens()).isEqualTo(r.json().at("/usage/output_tokens").asLong()).isPositive();
+    }
+
     @Test
     void withoutAKeyOrWithAWrongOneIs401OnceAKeyExists() throws Exception {
         var none = s.post("/v1/chat/completions", ServerApiTest.chat("Hi", 4, ""));
