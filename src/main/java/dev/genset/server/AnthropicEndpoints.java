@@ -29,12 +29,37 @@ final class AnthropicEndpoints {
     private static final Set<String> FIELDS = Set.of("model", "max_tokens", "messages", "system", "stop_sequences", "stream", "temperature",
             "top_p", "top_k", "metadata", "tools", "tool_choice", "thinking", "service_tier");
 
+    /** Counts the prompt tokens of a chat request for a model served here. */
+    @FunctionalInterface
+    interface PromptCounter {
+        int count(Json chat, Call call);
+    }
+
     private final Upstream upstream;
     private final Upstream.LocalPath chatLocal;
+    private final PromptCounter counter;
 
-    AnthropicEndpoints(Upstream upstream, Upstream.LocalPath chatLocal) {
+    AnthropicEndpoints(Upstream upstream, Upstream.LocalPath chatLocal, PromptCounter counter) {
         this.upstream = upstream;
         this.chatLocal = chatLocal;
+        this.counter = counter;
+    }
+
+    /** POST /v1/messages/count_tokens: the prompt's tokens as the model's template renders the request ({@code {"input_tokens": n}}). */
+    void countTokens(byte[] body, ServerResponse res, Call call) {
+        try {
+            Json j = Json.parseObject(body);
+            j.allowOnly(Set.of("model", "messages", "system", "tools", "tool_choice", "thinking"));
+            String model = j.requiredString("model");
+            ObjectNode request = j.node().deepCopy();
+            request.put("max_tokens", 1);
+            ObjectNode chat = chatRequest(Json.of(request, ""), model);
+            OpenAiEndpoints.send(res, Json.MAPPER.createObjectNode().put("input_tokens", counter.count(Json.of(chat, ""), call)));
+        } catch (ApiException e) {
+            res.status(e.status());
+            res.header("Content-Type", "application/json");
+            res.send(Json.bytes(error(e)));
+        }
     }
 
     void messages(byte[] body, ServerResponse res, Call call) throws IOException {

@@ -97,7 +97,7 @@ public final class GensetServer implements AutoCloseable {
         });
         this.ollama = new OllamaEndpoints(models, metrics, config.requestTimeout(), upstream, openai.chatPath(), openai.completionsPath(), embeddings);
         this.llamaCpp = new LlamaCppEndpoints(metrics, config.requestTimeout());
-        this.anthropic = new AnthropicEndpoints(upstream, openai.chatPath());
+        this.anthropic = new AnthropicEndpoints(upstream, openai.chatPath(), openai::chatPromptTokens);
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -187,6 +187,7 @@ public final class GensetServer implements AutoCloseable {
                 .post("/v1/embeddings", handler("embeddings", true, embeddings::embeddings))
                 .post("/embeddings", handler("embeddings", true, embeddings::embeddings))
                 .post("/v1/messages", handler("messages", true, anthropic::messages))
+                .post("/v1/messages/count_tokens", handler("count_tokens", false, anthropic::countTokens))
                 .post("/completion", handler("completion", true, llamaCpp::completion))
                 .post("/infill", handler("infill", true, llamaCpp::infill))
                 .post("/tokenize", handler("tokenize", false, this::tokenize))

@@ -83,6 +83,22 @@ final class OpenAiEndpoints {
         chat(j, new Reply.Direct(res), call);
     }
 
+    /** The tokens of the prompt a chat request renders to (its messages and tools through the model's template), for a model served here. */
+    int chatPromptTokens(Json j, Call call) {
+        ServedModel model = call.model(j.string("model", null), null);
+        ToolCalls.Spec tools = tools(j);
+        ChatTools.Prompt rendered;
+        try {
+            rendered = ChatTools.apply(model.template(), messages(j), tools.forTemplate(), templateKwargs(j));
+        } catch (RuntimeException e) {
+            throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
+        }
+        Tokenizer tok = model.tokenizer();
+        String text = rendered.text();
+        boolean hasBos = tok.bos() >= 0 && text.startsWith(tok.tokenText(tok.bos()));
+        return tok.encode(text, !hasBos, true).length;
+    }
+
     /** A chat completion by a model served here, answered into {@code target}. */
     private void chat(Json j, Reply target, Call call) throws IOException, InterruptedException {
         j.allowOnly(CHAT_FIELDS);

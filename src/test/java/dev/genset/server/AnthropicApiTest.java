@@ -127,6 +127,18 @@ class AnthropicApiTest {
     }
 
     @Test
+    void countTokensIsThePromptTheMessageWouldHave() throws Exception {
+        String messages = "\"system\": \"You tell short stories.\", \"messages\": [{\"role\": \"user\", \"content\": \"Tell me a story about a cat.\"}]";
+        var count = s.post("/v1/messages/count_tokens", "{\"model\": \"stories260K\", " + messages + "}");
+        assertThat(count.status()).as(String.valueOf(count.json())).isEqualTo(200);
+        var message = s.post("/v1/messages", "{\"model\": \"stories260K\", \"max_tokens\": 2, " + messages + "}");
+        long prompt = message.json().at("/usage/input_tokens").asLong() + message.json().at("/usage/cache_read_input_tokens").asLong();
+        assertThat(count.json().get("input_tokens").asLong()).isEqualTo(prompt).isPositive();
+        assertThat(client.messages().countTokens(com.anthropic.models.messages.MessageCountTokensParams.builder().model("stories260K")
+                .addUserMessage("Tell me a story about a cat.").system("You tell short stories.").build()).inputTokens()).isEqualTo(prompt);
+    }
+
+    @Test
     void errorsComeInAnthropicsShape() throws Exception {
         assertThatThrownBy(() -> client.messages().create(ask("x", 5).model("no-such-model").build()))
                 .isInstanceOfSatisfying(com.anthropic.errors.NotFoundException.class, e -> assertThat(e.statusCode()).isEqualTo(404));
