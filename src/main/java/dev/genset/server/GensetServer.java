@@ -190,6 +190,8 @@ public final class GensetServer implements AutoCloseable {
                 .post("/v1/messages/count_tokens", handler("count_tokens", false, anthropic::countTokens))
                 .post("/completion", handler("completion", true, llamaCpp::completion))
                 .post("/infill", handler("infill", true, llamaCpp::infill))
+                .post("/apply-template", handler("apply_template", false, llamaCpp::applyTemplate))
+                .get("/props", handler("props", false, llamaCpp::props))
                 .post("/tokenize", handler("tokenize", false, this::tokenize))
                 .post("/detokenize", handler("detokenize", false, this::detokenize))
                 .get("/v1/models", handler("models", false, this::listModels))

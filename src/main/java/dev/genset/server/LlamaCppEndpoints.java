@@ -126,6 +126,32 @@ final class LlamaCppEndpoints {
         for (int t : tok.encode(text, bos && tok.addBos(), parseSpecial)) tokens.add(t);
     }
 
+    /** POST /apply-template: the prompt text {@code messages} (and {@code tools}) render to through the model's chat template, without generating. */
+    void applyTemplate(byte[] body, ServerResponse res, Call call) {
+        Json j = Json.parseObject(body);
+        ServedModel model = call.model(j.string("model", null), null);
+        OpenAiEndpoints.send(res, Json.MAPPER.createObjectNode().put("prompt", OpenAiEndpoints.chatPromptText(j, model)));
+    }
+
+    /** GET /props: the (first) model's context, slots, default sampling, chat template and special tokens, as llama-server describes itself. */
+    void props(byte[] body, ServerResponse res, Call call) {
+        ServedModel m = call.model(null, null);
+        Tokenizer tok = m.tokenizer();
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        ObjectNode g = r.putObject("default_generation_settings");
+        g.put("n_ctx", m.scheduler().contextSize());
+        SamplerConfig d = SamplerConfig.defaults();
+        g.putObject("params").put("n_predict", -1).put("seed", d.seed()).put("temperature", d.temperature()).put("top_k", d.topK())
+                .put("top_p", d.topP()).put("min_p", d.minP()).put("repeat_last_n", d.repeatLastN()).put("repeat_penalty", d.repeatPenalty())
+                .put("presence_penalty", d.presencePenalty()).put("frequency_penalty", d.frequencyPenalty());
+        r.put("total_slots", m.scheduler().config().slots()).put("model_alias", m.id).put("model_path", m.path.toString());
+        r.putObject("modalities").put("vision", false).put("audio", false);
+        r.put("chat_template", m.model().gguf().getString("tokenizer.chat_template", ""));
+        r.put("bos_token", tok.bos() >= 0 ? tok.tokenText(tok.bos()) : "").put("eos_token", tok.eos() >= 0 ? tok.tokenText(tok.eos()) : "");
+        r.put("build_info", "genset");
+        OpenAiEndpoints.send(res, r);
+    }
+
     private static void addText(List<Integer> tokens, Tokenizer tok, String text) {
         addText(tokens, tok, text, false, false);
     }

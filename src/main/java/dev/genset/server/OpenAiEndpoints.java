@@ -86,17 +86,20 @@ final class OpenAiEndpoints {
     /** The tokens of the prompt a chat request renders to (its messages and tools through the model's template), for a model served here. */
     int chatPromptTokens(Json j, Call call) {
         ServedModel model = call.model(j.string("model", null), null);
+        Tokenizer tok = model.tokenizer();
+        String text = chatPromptText(j, model);
+        boolean hasBos = tok.bos() >= 0 && text.startsWith(tok.tokenText(tok.bos()));
+        return tok.encode(text, !hasBos, true).length;
+    }
+
+    /** The prompt text a chat request's messages and tools render to through the model's template (llama.cpp's /apply-template). */
+    static String chatPromptText(Json j, ServedModel model) {
         ToolCalls.Spec tools = tools(j);
-        ChatTools.Prompt rendered;
         try {
-            rendered = ChatTools.apply(model.template(), messages(j), tools.forTemplate(), templateKwargs(j));
+            return ChatTools.apply(model.template(), messages(j), tools.forTemplate(), templateKwargs(j)).text();
         } catch (RuntimeException e) {
             throw ApiException.invalid("messages", "invalid_messages", "The model's chat template rejected the messages: " + e.getMessage());
         }
-        Tokenizer tok = model.tokenizer();
-        String text = rendered.text();
-        boolean hasBos = tok.bos() >= 0 && text.startsWith(tok.tokenText(tok.bos()));
-        return tok.encode(text, !hasBos, true).length;
     }
 
     /** A chat completion by a model served here, answered into {@code target}. */

@@ -147,6 +147,27 @@ class LlamaCppApiTest {
     }
 
     @Test
+    void applyTemplateAndPropsDescribeWhatAChatWouldSee() throws Exception {
+        var t = s.post("/apply-template", "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"Hi there\"}]}");
+        assertThat(t.status()).as(String.valueOf(t.json())).isEqualTo(200);
+        String prompt = t.json().get("prompt").asText();
+        assertThat(prompt).contains("Be brief.").contains("Hi there");
+        // the rendered prompt is what a chat completion evaluates: same token count
+        var chat = s.post("/v1/chat/completions", "{\"max_tokens\": 1, \"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, "
+                + "{\"role\": \"user\", \"content\": \"Hi there\"}]}");
+        var tokens = s.post("/tokenize", "{\"add_special\": true, \"content\": " + TestServer.JSON.valueToTree(prompt) + "}");
+        assertThat(tokens.json().get("tokens").size()).isEqualTo(chat.json().at("/usage/prompt_tokens").asInt());
+
+        var p = s.get("/props");
+        assertThat(p.status()).isEqualTo(200);
+        assertThat(p.json().get("model_alias").asText()).isEqualTo("stories260K");
+        assertThat(p.json().at("/default_generation_settings/n_ctx").asInt()).isPositive();
+        assertThat(p.json().at("/default_generation_settings/params/temperature").asDouble()).isEqualTo(0.8, org.assertj.core.api.Assertions.within(1e-6));
+        assertThat(p.json().get("total_slots").asInt()).isPositive();
+        assertThat(p.json().at("/modalities/vision").asBoolean()).isFalse();
+    }
+
+    @Test
     void whatGensetDoesNotHaveIsRefusedNotIgnored() throws Exception {
         ServerApiTest.assertError(s.post("/completion", "{\"prompt\": \"x\", \"mirostat\": 2}"), 400, "invalid_request_error", "mirostat");
         ServerApiTest.assertError(s.post("/completion", "{\"prompt\": \"x\", \"dry_multiplier\": 0.8}"), 400, "invalid_request_error", "dry_multiplier");
