@@ -19,6 +19,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,7 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Ollama's chat and generate routes for a model only an upstream provider serves (a second Genset
  * on loopback, reached as an OpenAI-compatible endpoint): the answer comes back in Ollama's shape,
  * whole or as newline-delimited JSON, with the same text the upstream gives over its own API, and
- * the request is booked once under the deployment with the upstream's token counts.
+ * the request is booked once under the deployment with the upstream's token counts. Anthropic's
+ * /v1/messages routes the same way (its tests at the end).
  */
 @Timeout(120)
 class OllamaRoutingTest {
@@ -256,5 +258,63 @@ class OllamaRoutingTest {
         assertThat(withCalls.getFirst().at("/message/tool_calls/0/function/arguments/city").asText()).isEqualTo("Paris");
         assertThat(lines.getLast().get("done").asBoolean()).isTrue();
         assertThat(lines.getLast().get("eval_count").asLong()).isEqualTo(7);
+    }
+
+    // ---- Anthropic's /v1/messages for routed models ------------------------------------------
+
+    /** The events of an Anthropic stream: (name, data) pairs. */
+    static List<Map.Entry<String, JsonNode>> anthropicEvents(TestServer.Reply r) {
+        assertThat(r.raw().headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+        List<Map.Entry<String, JsonNode>> out = new ArrayList<>();
+        String name = null;
+        for (String l : r.raw().body().split("\n")) {
+            if (l.startsWith("event: ")) name = l.substring(7);
+            else if (l.startsWith("data: ")) out.add(Map.entry(name, TestServer.parse(l.substring(6))));
+        }
+        return out;
+    }
+
+    @Test
+    void anAnthropicMessageForARoutedModelHasTheUpstreamsText() throws Exception {
+        String expected = upstreamChat("[{\"role\":\"user\",\"content\":\"Once upon a time\"}]", 8);
+        var r = s.post("/v1/messages", "{\"model\":\"tale\",\"max_tokens\":8,\"temperature\":0,\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}]}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        assertThat(r.json().at("/content/0/text").asText()).isEqualTo(expected);
+        UsageRow u = row(r);
+        assertThat(u.deployment()).isEqualTo("remote");
+        assertThat(r.json().at("/usage/output_tokens").asLong()).isEqualTo(u.completionTokens());
+
+        var streamed = s.post("/v1/messages", "{\"model\":\"tale\",\"max_tokens\":8,\"temperature\":0,\"stream\":true,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}]}");
+        var events = anthropicEvents(streamed);
+        StringBuilder text = new StringBuilder();
+        for (var e : events) if (e.getKey().equals("content_block_delta")) text.append(e.getValue().at("/delta/text").asText());
+        assertThat(text.toString()).isEqualTo(expected);
+        assertThat(events.getFirst().getKey()).isEqualTo("message_start");
+        assertThat(events.getLast().getKey()).isEqualTo("message_stop");
+        assertThat(events.get(events.size() - 2).getValue().at("/usage/output_tokens").asLong()).isPositive();
+    }
+
+    @Test
+    void anUpstreamsStreamedToolCallBecomesAToolUseBlock() throws Exception {
+        var r = s.post("/v1/messages", "{\"model\":\"helper\",\"max_tokens\":30,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Weather?\"}],"
+                + "\"tools\":[{\"name\":\"get_weather\",\"input_schema\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}],"
+                + "\"tool_choice\":{\"type\":\"any\"}}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        // what went upstream: OpenAI's tools and a required call
+        assertThat(lastToolRequest.get().at("/tools/0/function/name").asText()).isEqualTo("get_weather");
+        assertThat(lastToolRequest.get().get("tool_choice").asText()).isEqualTo("required");
+        var events = anthropicEvents(r);
+        JsonNode start = events.stream().filter(e -> e.getKey().equals("content_block_start")).findFirst().orElseThrow().getValue();
+        assertThat(start.at("/content_block/type").asText()).isEqualTo("tool_use");
+        assertThat(start.at("/content_block/name").asText()).isEqualTo("get_weather");
+        assertThat(start.at("/content_block/id").asText()).isEqualTo("c1");
+        StringBuilder json = new StringBuilder();
+        for (var e : events) if (e.getKey().equals("content_block_delta")) json.append(e.getValue().at("/delta/partial_json").asText());
+        assertThat(TestServer.parse(json.toString()).get("city").asText()).isEqualTo("Paris");
+        JsonNode delta = events.stream().filter(e -> e.getKey().equals("message_delta")).findFirst().orElseThrow().getValue();
+        assertThat(delta.at("/delta/stop_reason").asText()).isEqualTo("tool_use");
+        assertThat(delta.at("/usage/input_tokens").asLong()).isEqualTo(12);
+        assertThat(delta.at("/usage/output_tokens").asLong()).isEqualTo(7);
     }
 }
