@@ -150,4 +150,27 @@ class ReasoningTest {
         List<String> events = s.streamEvents("/v1/responses", body + ",\"stream\":true}");
         assertThat(events).contains("response.reasoning_text.delta", "response.reasoning_text.done").doesNotContain("response.output_text.delta");
     }
+
+    /** Anthropic's Messages API gives the thinking as a thinking block, whole or as thinking deltas; thinking disabled, there is none. */
+    @Test
+    void anthropicMessagesHaveAThinkingBlock() throws Exception {
+        String reasoning = s.post("/v1/chat/completions", chat("stories-think", "")).json().at("/choices/0/message/reasoning_content").asText();
+        String body = "{\"model\":\"stories-think\",\"max_tokens\":12,\"temperature\":0,\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story.\"}]";
+        var r = s.post("/v1/messages", body + "}");
+        assertThat(r.status()).as(r.raw().body()).isEqualTo(200);
+        assertThat(r.json().at("/content/0/type").asText()).isEqualTo("thinking");
+        assertThat(r.json().at("/content/0/thinking").asText()).isEqualTo(reasoning).isNotEmpty();
+
+        var streamed = s.post("/v1/messages", body + ",\"stream\":true}");
+        StringBuilder thinking = new StringBuilder();
+        for (var e : OllamaRoutingTest.anthropicEvents(streamed)) {
+            if (e.getKey().equals("content_block_start")) assertThat(e.getValue().at("/content_block/type").asText()).isEqualTo("thinking");
+            if (e.getKey().equals("content_block_delta")) thinking.append(e.getValue().at("/delta/thinking").asText());
+        }
+        assertThat(thinking.toString()).isEqualTo(reasoning);
+
+        var off = s.post("/v1/messages", body + ",\"thinking\":{\"type\":\"disabled\"}}");
+        assertThat(off.status()).as(off.raw().body()).isEqualTo(200);
+        for (JsonNode block : off.json().get("content")) assertThat(block.get("type").asText()).isNotEqualTo("thinking");
+    }
 }
