@@ -8,7 +8,6 @@ import dev.genset.engine.batch.JsonConstraint;
 import dev.genset.engine.batch.JsonSchema;
 import dev.genset.engine.batch.SequenceEvent;
 import dev.genset.engine.batch.TokenInfo;
-import dev.genset.engine.generate.FinishReason;
 import dev.genset.engine.grammar.Grammar;
 import dev.genset.engine.grammar.GrammarConstraint;
 import dev.genset.engine.grammar.GrammarException;
@@ -182,29 +181,8 @@ final class LlamaCppEndpoints {
             return;
         }
         call.watchClient(job);
-        StringBuilder text = new StringBuilder();
-        List<TokenInfo> infos = new ArrayList<>();
-        SequenceEvent.Done done = null;
-        try {
-            while (!job.done()) {
-                Job.Tagged t = job.next(Duration.ofSeconds(1));
-                if (t == null) continue;
-                switch (t.event()) {
-                    case SequenceEvent.Text x -> {
-                        text.append(x.text());
-                        infos.addAll(x.logprobs());
-                    }
-                    case SequenceEvent.Done d -> done = d;
-                    case SequenceEvent.Failed f -> throw Job.map(f.error());
-                    case SequenceEvent.PromptDone p -> {}
-                }
-            }
-        } finally {
-            job.cancelAndDrain();
-        }
-        ApiException ended = OpenAiEndpoints.endError(done);
-        if (ended != null) throw ended;
-        ObjectNode r = last(settings, text.toString(), done, tok, prompt, infos, returnTokens);
+        OpenAiEndpoints.Outcome out = OpenAiEndpoints.collect(job, 1)[0];
+        ObjectNode r = last(settings, out.text.toString(), out.done, tok, prompt, out.logprobs, returnTokens);
         OpenAiEndpoints.send(res, r);
     }
 

@@ -897,7 +897,8 @@ final class OpenAiEndpoints {
     // ---- shared ----------------------------------------------------------------------------------
 
     /** What one choice produced. */
-    private static final class Outcome {
+    /** What one choice produced: its text, its tokens' log-probabilities (if asked for) and how it ended. */
+    static final class Outcome {
         final StringBuilder text = new StringBuilder();
         final List<TokenInfo> logprobs = new ArrayList<>();
         List<TokenInfo> prompt = List.of();
@@ -912,7 +913,7 @@ final class OpenAiEndpoints {
     }
 
     /** Waits for every choice to end; errors become API errors. */
-    private Outcome[] collect(Job job, int choices) throws InterruptedException {
+    static Outcome[] collect(Job job, int choices) throws InterruptedException {
         Outcome[] out = new Outcome[choices];
         for (int i = 0; i < choices; i++) out[i] = new Outcome();
         try {

@@ -240,27 +240,13 @@ final class ServedModel implements AutoCloseable {
 
     /** The fill-in-the-middle tokens (prefix, suffix, middle), from metadata or known token texts; null if any is missing. */
     static int[] fimTokens(GgufFile gguf, Tokenizer tok) {
-        int[] ids = new int[3];
-        for (int k = 0; k < 3; k++) {
-            int id = -1;
-            for (String key : FIM_KEYS.get(k)) {
-                long v = gguf.getLong(key, -1);
-                if (v >= 0 && v < tok.vocabSize()) { id = (int) v; break; }
-            }
-            for (int i = 0; id < 0 && i < FIM_TEXTS.get(k).size(); i++) id = tok.tokenId(FIM_TEXTS.get(k).get(i));
-            if (id < 0) return null;
-            ids[k] = id;
-        }
-        return ids;
+        return specialTokens(gguf, tok, FIM_KEYS, FIM_TEXTS);
     }
 
-    /** The repository name and file separator tokens of repository-level fill-in-the-middle (Qwen2.5-Coder's), or null. */
-    static int[] fimRepoTokens(GgufFile gguf, Tokenizer tok) {
-        List<List<String>> keys = List.of(List.of("tokenizer.ggml.fim_rep_token_id"), List.of("tokenizer.ggml.fim_sep_token_id"));
-        List<List<String>> texts = List.of(List.of("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"),
-                List.of("<|file_sep|>", "<|fim_sep|>", "<fim-file-sep>", "<file_sep>", "<filename>"));
-        int[] ids = new int[2];
-        for (int k = 0; k < 2; k++) {
+    /** For each k, the token metadata keys.get(k) names, else the first of texts.get(k) the vocabulary has; null if any is missing. */
+    private static int[] specialTokens(GgufFile gguf, Tokenizer tok, List<List<String>> keys, List<List<String>> texts) {
+        int[] ids = new int[keys.size()];
+        for (int k = 0; k < ids.length; k++) {
             int id = -1;
             for (String key : keys.get(k)) {
                 long v = gguf.getLong(key, -1);
@@ -271,6 +257,13 @@ final class ServedModel implements AutoCloseable {
             ids[k] = id;
         }
         return ids;
+    }
+
+    /** The repository name and file separator tokens of repository-level fill-in-the-middle (Qwen2.5-Coder's), or null. */
+    static int[] fimRepoTokens(GgufFile gguf, Tokenizer tok) {
+        return specialTokens(gguf, tok, List.of(List.of("tokenizer.ggml.fim_rep_token_id"), List.of("tokenizer.ggml.fim_sep_token_id")),
+                List.of(List.of("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"),
+                        List.of("<|file_sep|>", "<|fim_sep|>", "<fim-file-sep>", "<file_sep>", "<filename>")));
     }
 
     /** Stops the scheduler, letting running sequences finish for up to {@code grace}. */

@@ -1,16 +1,12 @@
 package dev.genset.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.genset.engine.gguf.GgufFile;
-import dev.genset.engine.gguf.GgufTensorInfo;
-import dev.genset.engine.gguf.GgufWriter;
 import dev.genset.testing.TestFiles;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,13 +27,9 @@ class LlamaCppApiTest {
         dir = Files.createTempDirectory("genset-llamacpp");
         Path fim = dir.resolve("stories-fim.gguf");
         // the bundled model with fill-in-the-middle tokens declared (byte tokens stand in for them: the prompt's shape is what is tested)
-        try (GgufFile f = GgufFile.open(TestFiles.storiesModel())) {
-            GgufWriter w = new GgufWriter().putAll(f.metadata()).putUInt32("tokenizer.ggml.fim_pre_token_id", 3)
-                    .putUInt32("tokenizer.ggml.fim_suf_token_id", 4).putUInt32("tokenizer.ggml.fim_mid_token_id", 5)
-                    .putUInt32("tokenizer.ggml.fim_rep_token_id", 6).putUInt32("tokenizer.ggml.fim_sep_token_id", 7);
-            for (GgufTensorInfo t : f.tensors()) w.addTensor(t.name(), t.shape(), t.type(), f.data(t).toArray(ValueLayout.JAVA_BYTE));
-            w.write(fim);
-        }
+        TestFiles.storiesModelWith(fim, w -> w.putUInt32("tokenizer.ggml.fim_pre_token_id", 3)
+                .putUInt32("tokenizer.ggml.fim_suf_token_id", 4).putUInt32("tokenizer.ggml.fim_mid_token_id", 5)
+                .putUInt32("tokenizer.ggml.fim_rep_token_id", 6).putUInt32("tokenizer.ggml.fim_sep_token_id", 7));
         List<Path> models = List.of(TestFiles.storiesModel(), fim);
         s = new TestServer(c -> new ServerConfig(c.host(), c.port(), models, c.parallel(), c.contextSize(), c.threads(), c.batchSize(),
                 c.queueCapacity(), c.requestTimeout(), c.maxBodyBytes(), c.shutdownGrace()));

@@ -1,9 +1,6 @@
 package dev.genset.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.genset.engine.gguf.GgufFile;
-import dev.genset.engine.gguf.GgufTensorInfo;
-import dev.genset.engine.gguf.GgufWriter;
 import dev.genset.testing.TestFiles;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -11,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.InputStream;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,12 +40,7 @@ class NativeToolTemplateTest {
         try (InputStream in = NativeToolTemplateTest.class.getResourceAsStream("/chat/" + templateResource)) {
             template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        try (GgufFile f = GgufFile.open(TestFiles.storiesModel())) {
-            GgufWriter w = new GgufWriter().putAll(f.metadata()).putString("tokenizer.chat_template", template);
-            for (GgufTensorInfo t : f.tensors()) w.addTensor(t.name(), t.shape(), t.type(), f.data(t).toArray(ValueLayout.JAVA_BYTE));
-            w.write(model);
-        }
-        return model;
+        return TestFiles.storiesModelWith(model, w -> w.putString("tokenizer.chat_template", template));
     }
 
     @AfterAll

@@ -1,9 +1,6 @@
 package dev.genset.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.genset.engine.gguf.GgufFile;
-import dev.genset.engine.gguf.GgufTensorInfo;
-import dev.genset.engine.gguf.GgufWriter;
 import dev.genset.testing.TestFiles;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -11,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -47,13 +43,7 @@ class ReasoningTest {
     }
 
     static Path withTemplate(String name, String template) throws Exception {
-        Path model = dir.resolve(name + ".gguf");
-        try (GgufFile f = GgufFile.open(TestFiles.storiesModel())) {
-            GgufWriter w = new GgufWriter().putAll(f.metadata()).putString("tokenizer.chat_template", template);
-            for (GgufTensorInfo t : f.tensors()) w.addTensor(t.name(), t.shape(), t.type(), f.data(t).toArray(ValueLayout.JAVA_BYTE));
-            w.write(model);
-        }
-        return model;
+        return TestFiles.storiesModelWith(dir.resolve(name + ".gguf"), w -> w.putString("tokenizer.chat_template", template));
     }
 
     static String chat(String model, String extra) {

@@ -1,7 +1,14 @@
 package dev.genset.testing;
 
+import dev.genset.engine.gguf.GgufFile;
+import dev.genset.engine.gguf.GgufTensorInfo;
+import dev.genset.engine.gguf.GgufWriter;
+
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.UnaryOperator;
 
 /** Paths of files the tests share. */
 public final class TestFiles {
@@ -17,6 +24,16 @@ public final class TestFiles {
         Path p = repo().resolve("models/stories260K.gguf");
         if (!Files.exists(p)) throw new IllegalStateException("bundled model missing: " + p);
         return p;
+    }
+
+    /** A copy of the bundled model at {@code dest} with metadata added or replaced by {@code metadata} (a chat template, special tokens). */
+    public static Path storiesModelWith(Path dest, UnaryOperator<GgufWriter> metadata) throws IOException {
+        try (GgufFile f = GgufFile.open(storiesModel())) {
+            GgufWriter w = metadata.apply(new GgufWriter().putAll(f.metadata()));
+            for (GgufTensorInfo t : f.tensors()) w.addTensor(t.name(), t.shape(), t.type(), f.data(t).toArray(ValueLayout.JAVA_BYTE));
+            w.write(dest);
+        }
+        return dest;
     }
 
     public static Path testResource(String relative) {
