@@ -1,7 +1,7 @@
 package dev.genset.engine.batch;
 
-import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.sampling.SamplerConfig;
+import dev.genset.engine.sampling.TokenConstraint;
 
 import java.time.Duration;
 import java.util.List;

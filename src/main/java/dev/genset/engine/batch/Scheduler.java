@@ -1,6 +1,5 @@
 package dev.genset.engine.batch;
 
-import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.generate.FinishReason;
 import dev.genset.engine.generate.Utf8Accumulator;
 import dev.genset.engine.model.KvCache;
@@ -9,6 +8,7 @@ import dev.genset.engine.model.Model;
 import dev.genset.engine.model.Transformer;
 import dev.genset.engine.sampling.LogProbs;
 import dev.genset.engine.sampling.Sampler;
+import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.sampling.TokenLogprob;
 import dev.genset.engine.tensor.Parallel;
 import dev.genset.engine.tokenizer.Tokenizer;
