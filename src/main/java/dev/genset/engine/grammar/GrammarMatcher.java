@@ -24,12 +24,14 @@ import java.util.Set;
 public final class GrammarMatcher {
     /**
      * Most parses one state may hold: an ambiguous grammar could otherwise multiply them without end.
-     * Past it (and past {@link #MAX_FRAMES}) matching fails with a {@link GrammarException}: the
+     * Past it (and past {@link #MAX_FRAMES} or {@link #MAX_STATES}) matching fails with a {@link GrammarException}: the
      * request's grammar is at fault, not the server.
      */
     static final int MAX_PARSES = 4096;
     /** Most stack frames a matcher may intern over its life (memory for one sequence). */
     static final int MAX_FRAMES = 1 << 18;
+    /** Most states a matcher may intern over its life: each keeps its transitions, so states bound its memory too. */
+    static final int MAX_STATES = 1 << 16;
 
     /** A position in an alternative of a rule, and what follows once that rule ends ({@code next}, null at the root). */
     static final class Frame {
@@ -51,7 +53,7 @@ public final class GrammarMatcher {
     public static final class State {
         final Frame[] tops;
         final boolean complete;
-        private final State[] ascii = new State[128];
+        private State[] ascii; // transitions by ASCII character, made on the first step from here
         private Map<Integer, State> others;
 
         State(Frame[] tops, boolean complete) {
@@ -106,6 +108,7 @@ public final class GrammarMatcher {
     public State step(State s, int c) {
         State t;
         if (c < 128) {
+            if (s.ascii == null) s.ascii = new State[128];
             t = s.ascii[c];
             if (t == null) s.ascii[c] = t = advance(s, c);
         } else {
@@ -163,7 +166,13 @@ public final class GrammarMatcher {
         int[] ids = new int[t.length];
         for (int i = 0; i < t.length; i++) ids[i] = t[i].id;
         final boolean done = complete;
-        return states.computeIfAbsent(new StateKey(ids, done), k -> new State(t, done));
+        StateKey key = new StateKey(ids, done);
+        State known = states.get(key);
+        if (known != null) return known;
+        if (states.size() >= MAX_STATES) throw new GrammarException("the grammar's parses took more than " + MAX_STATES + " distinct states");
+        State state = new State(t, done);
+        states.put(key, state);
+        return state;
     }
 
     private Frame frame(int rule, int alt, int pos, Frame next) {

@@ -165,6 +165,16 @@ class GrammarTest {
     }
 
     @Test
+    void aMatchersMemoryIsBounded() {
+        // every position in nested counted repetitions is a state of its own: past the bound, a clear error instead of more memory
+        GrammarConstraint c = GrammarConstraint.of(Grammar.parse("root ::= (\"a\"{0,1000} \"b\"){0,1000}"));
+        byte[] round = ("a".repeat(500) + "b").getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> {
+            for (int i = 0; i < 200; i++) assertThat(c.feed(round)).isTrue();
+        }).isInstanceOf(GrammarException.class).hasMessageContaining("distinct states");
+    }
+
+    @Test
     void syntaxErrorsSayWhatAndWhere() {
         assertError("root ::= \"a\"\nroot2 = \"b\"", "expected '::=' after the rule name 'root2' at line 2, column 7");
         assertError("root ::= \"abc", "unterminated string literal at line 1, column 14");
