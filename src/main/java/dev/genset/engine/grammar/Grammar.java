@@ -28,6 +28,8 @@ public final class Grammar {
     static final int MAX_REPETITIONS = 2000;
     /** Most items in all rules together: bounds what a hostile grammar can make us hold. */
     static final int MAX_ITEMS = 1 << 20;
+    /** Deepest nesting of parentheses (the parser recurses into each group). */
+    static final int MAX_NESTING = 256;
 
     /** A set of code points: sorted, disjoint inclusive ranges (lo, hi pairs), or their complement. */
     record CharClass(int[] ranges, boolean negated) {
@@ -98,7 +100,7 @@ public final class Grammar {
 
     private static final class Parser {
         private final String s;
-        private int pos, items;
+        private int pos, items, nesting;
         private final Map<String, Integer> ids = new HashMap<>();
         private final List<String> names = new ArrayList<>();
         private final List<int[][]> rules = new ArrayList<>();
@@ -227,6 +229,7 @@ public final class Grammar {
                     last = out.size;
                     out.add(~symbol(name()));
                 } else if (c == '(') {
+                    if (++nesting > MAX_NESTING) throw error("groups nested more than " + MAX_NESTING + " deep");
                     pos++;
                     space(true);
                     int sub = fresh(rule);
@@ -234,6 +237,7 @@ public final class Grammar {
                     define(sub, alternates(rule, true));
                     if (peek() != ')') throw error(pos < s.length() ? "expected ')', found '" + (char) peek() + "'" : "expected ')' before the end");
                     pos++;
+                    nesting--;
                     last = out.size;
                     out.add(~sub);
                 } else if (c == '.') {

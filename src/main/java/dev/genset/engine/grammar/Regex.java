@@ -15,7 +15,7 @@ import java.util.List;
  */
 public final class Regex {
     private final String p;
-    private int pos;
+    private int pos, nesting;
 
     private Regex(String p) {
         this.p = p;
@@ -100,6 +100,7 @@ public final class Regex {
         int c = peek();
         switch (c) {
             case '(' -> {
+                if (++nesting > Grammar.MAX_NESTING) throw error("groups nested more than " + Grammar.MAX_NESTING + " deep");
                 pos++;
                 if (peek() == '?') {
                     pos++;
@@ -113,6 +114,7 @@ public final class Regex {
                 String inner = alternation();
                 if (peek() != ')') throw error("missing ')'");
                 pos++;
+                nesting--;
                 return inner;
             }
             case '[' -> {

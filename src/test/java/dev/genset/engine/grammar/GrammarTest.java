@@ -190,6 +190,7 @@ class GrammarTest {
         assertError("root ::= \"a\" )", "expected the end of the line after rule 'root', found ')'");
         assertError("root ::= \"\\x4\"", "expected 2 hex digits");
         assertError("root ::= \"a\"\nroot ::= \"b\"", "rule 'root' is defined twice");
+        assertError("root ::= " + "(".repeat(100_000) + "\"a\"" + ")".repeat(100_000), "groups nested more than 256 deep");
     }
 
     @Test

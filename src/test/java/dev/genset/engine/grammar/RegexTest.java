@@ -59,6 +59,7 @@ class RegexTest {
         assertError("[^\\D]", "negated class escape");
         assertError("a{5000}", "over the limit of 2000");
         assertError("(a?)*", "a repeated part can match the empty text");
+        assertError("(".repeat(100_000) + "a" + ")".repeat(100_000), "groups nested more than 256 deep");
     }
 
     @Test
