@@ -6,7 +6,6 @@ import dev.genset.engine.tensor.UninitializedMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 
@@ -16,37 +15,51 @@ import java.util.Objects;
  * copies their keys and values instead of computing them again. What llama.cpp's server keeps in
  * host memory with {@code --cache-ram}, and vLLM in the blocks it has not reused yet.
  *
- * <p>Bounded by bytes; the least recently used entries go first. The keys and values live outside
- * the Java heap, each entry in memory of its own, freed when it is dropped: gigabytes of them on
- * the heap would be copied about by every full collection, stopping the scheduler for as long.
- * Entries are kept per cache scope and found only within it. Used by the scheduler thread alone,
- * which owns their memory; {@link #clear} frees it all.
+ * <p>Prompts that share a beginning share its keys and values, as vLLM's and SGLang's prefix caches
+ * share blocks: an entry whose first tokens another entry of its scope holds keeps only what
+ * follows them, and names that entry its parent (a tree of prompts, each edge a copy of its own
+ * positions). Many conversations behind one long system prompt then take the prompt's memory once.
+ * A prompt that extends an entry with no children of its own replaces it (the next turn of a
+ * conversation), so chains do not grow turn by turn.
+ *
+ * <p>Bounded by bytes; the least recently used entries go first, and only entries no other needs
+ * (using an entry uses its parents too). The keys and values live outside the Java heap, each
+ * entry in memory of its own, freed when it is dropped: gigabytes of them on the heap would be
+ * copied about by every full collection, stopping the scheduler for as long. Entries are kept per
+ * cache scope and found only within it. Used by the scheduler thread alone, which owns their
+ * memory; {@link #clear} frees it all.
  */
 final class PromptCache {
 
-    /** Prompts shorter than this are not worth an entry (the scheduler copies 16 tokens or more). */
+    /** Prompts shorter than this are not worth an entry, nor a shared beginning worth sharing (the scheduler copies 16 tokens or more). */
     static final int MIN_TOKENS = 16;
 
-    /** A kept prompt: its tokens and their keys and values ({@link KvCache#save}'s layout). */
+    /** A kept prompt: its tokens, and the keys and values of positions [start, tokens.length) ({@link KvCache#save}'s layout); those before start are its parent's. */
     static final class Entry {
         final int[] tokens;
         final String scope;
+        final Entry parent;
+        final int start;
         final long bytes;
         private final Arena arena;
         private final MemorySegment kv;
         long lastUsed;
+        int children;
 
-        Entry(int[] tokens, String scope, Arena arena, MemorySegment kv) {
+        Entry(int[] tokens, String scope, Entry parent, int start, Arena arena, MemorySegment kv) {
             this.tokens = tokens;
             this.scope = scope;
+            this.parent = parent;
+            this.start = start;
             this.arena = arena;
             this.kv = kv;
             this.bytes = kv.byteSize();
         }
 
-        /** Fills {@code into}'s positions from its length up to {@code end} from this entry. */
+        /** Fills {@code into}'s positions from its length up to {@code end} from this entry and its parents. */
         void restore(KvCache into, int end) {
-            into.restore(kv, tokens.length, end);
+            if (parent != null && into.length() < start) parent.restore(into, Math.min(end, start));
+            if (into.length() < end) into.restore(kv, start, tokens.length, end);
         }
     }
 
@@ -65,28 +78,43 @@ final class PromptCache {
 
     /**
      * Keeps the first {@code length} tokens of a sequence (and their keys and values from
-     * {@code from}) unless an entry of the scope already holds them; entries they extend are
-     * replaced. Returns whether a new entry was made.
+     * {@code from}) unless an entry of the scope already holds them. The entry of the scope that
+     * shares the longest beginning with them, 16 tokens or more, becomes the new entry's parent, or
+     * is replaced when the new entry holds all of it and nothing else needs it. Returns whether a
+     * new entry was made.
      */
     boolean save(int[] tokens, int length, String scope, KvCache from) {
-        long bytes = from.savedBytes(length);
-        if (length < MIN_TOKENS || bytes > budget || length > from.length()) return false;
-        for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
-            Entry e = it.next();
+        if (length < MIN_TOKENS || length > from.length() || budget == 0) return false;
+        Entry parent = null;
+        int shared = 0;
+        for (Entry e : entries) {
             if (!Objects.equals(e.scope, scope)) continue;
             int common = Scheduler.commonPrefix(e.tokens, e.tokens.length, tokens, length);
             if (common == length) {  // already held, by this entry or a longer one
-                e.lastUsed = ++clock;
+                touch(e);
                 return false;
             }
-            if (common == e.tokens.length) remove(it, e);  // the new entry holds all of it
+            if (common > shared) {
+                parent = e;
+                shared = common;
+            }
         }
-        while (used + bytes > budget) evictLeastRecentlyUsed();
+        if (shared < MIN_TOKENS) parent = null;
+        if (parent != null && shared == parent.tokens.length && parent.children == 0) { // it extends a leaf: take its place
+            Entry replaced = parent;
+            parent = replaced.parent;
+            shared = parent == null ? 0 : replaced.start;
+            remove(replaced);
+        }
+        int begin = parent == null ? 0 : shared;
+        long bytes = from.savedBytes(begin, length);
+        if (bytes > budget) return false;
+        while (used + bytes > budget) if (!evictLeastRecentlyUsed(parent)) return false;
         Arena arena = Arena.ofConfined();
         MemorySegment kv;
         try {
             kv = UninitializedMemory.allocate(arena, bytes);
-            from.save(kv, length);
+            from.save(kv, begin, length);
         } catch (OutOfMemoryError noMemory) {
             arena.close();
             return false;  // a cache: better to keep nothing than to take memory others need
@@ -94,10 +122,11 @@ final class PromptCache {
             arena.close();
             throw e;
         }
-        Entry e = new Entry(java.util.Arrays.copyOf(tokens, length), scope, arena, kv);
-        e.lastUsed = ++clock;
+        Entry e = new Entry(java.util.Arrays.copyOf(tokens, length), scope, parent, begin, arena, kv);
+        if (parent != null) parent.children++;
         entries.add(e);
         used += bytes;
+        touch(e);
         return true;
     }
 
@@ -115,9 +144,10 @@ final class PromptCache {
         return best == null ? null : new Match(best, bestCommon);
     }
 
-    /** Marks an entry as just used (it goes last in the eviction order). */
+    /** Marks an entry, and the entries it builds on, as just used (they go last in the eviction order). */
     void touch(Entry e) {
-        e.lastUsed = ++clock;
+        long now = ++clock;
+        for (Entry x = e; x != null; x = x.parent) x.lastUsed = now;
     }
 
     int entries() {
@@ -128,9 +158,10 @@ final class PromptCache {
         return used;
     }
 
+    /** Positions whose keys and values are kept (a shared beginning counted once). */
     long tokens() {
         long n = 0;
-        for (Entry e : entries) n += e.tokens.length;
+        for (Entry e : entries) n += e.tokens.length - e.start;
         return n;
     }
 
@@ -141,17 +172,19 @@ final class PromptCache {
         used = 0;
     }
 
-    private void evictLeastRecentlyUsed() {
+    /** Drops the least recently used entry that no other builds on, other than {@code keep}; false if there is none. */
+    private boolean evictLeastRecentlyUsed(Entry keep) {
         Entry oldest = null;
-        for (Entry e : entries) if (oldest == null || e.lastUsed < oldest.lastUsed) oldest = e;
-        entries.remove(oldest);
-        used -= oldest.bytes;
-        oldest.arena.close();
+        for (Entry e : entries) if (e.children == 0 && e != keep && (oldest == null || e.lastUsed < oldest.lastUsed)) oldest = e;
+        if (oldest == null) return false;
+        remove(oldest);
+        return true;
     }
 
-    private void remove(Iterator<Entry> it, Entry e) {
-        it.remove();
+    private void remove(Entry e) {
+        entries.remove(e);
         used -= e.bytes;
+        if (e.parent != null) e.parent.children--;
         e.arena.close();
     }
 }

@@ -147,20 +147,21 @@ public final class KvCache {
 
     /** Bytes {@link #save} writes for positions [0, end): the keys' last tile is kept whole. */
     public long savedBytes(int end) {
-        return (long) layers() * layerBytes(end);
+        return savedBytes(0, end);
     }
 
-    private long layerBytes(int end) {
-        return kvHeads * headBytes(end);
+    /** Bytes {@link #save(MemorySegment, int, int)} writes for positions [from, end): the keys' first and last tiles are kept whole. */
+    public long savedBytes(int from, int end) {
+        return (long) layers() * kvHeads * headBytes(from, end);
     }
 
     /** Bytes saved of one KV head of one layer: its key tiles, then its values. */
-    private long headBytes(int end) {
-        return keyBytes(end) + valueType.bytes((long) end * headDim);
+    private long headBytes(int from, int end) {
+        return keyBytes(from, end) + valueType.bytes((long) (end - from) * headDim);
     }
 
-    private long keyBytes(int end) {
-        return keyType.bytes((long) tiles(end) * tileSize);
+    private long keyBytes(int from, int end) {
+        return keyType.bytes((long) (tiles(end) - from / TILE) * tileSize);
     }
 
     /**
@@ -169,14 +170,23 @@ public final class KvCache {
      * the heap that {@link #restore} reads back.
      */
     public void save(MemorySegment dst, int end) {
-        if (end < 0 || end > length) throw new IllegalArgumentException("cannot save positions up to " + end + " of " + length);
-        if (dst.byteSize() < savedBytes(end)) throw new IllegalArgumentException("the copy needs " + savedBytes(end) + " bytes");
-        int keyCount = tiles(end) * tileSize, count = end * headDim;
+        save(dst, 0, end);
+    }
+
+    /**
+     * {@link #save(MemorySegment, int)} of positions [from, end) only: the keys from the tile that
+     * holds position {@code from} (whole tiles, as stored), the values from {@code from}. A copy of
+     * what follows a prefix kept elsewhere.
+     */
+    public void save(MemorySegment dst, int from, int end) {
+        if (from < 0 || from > end || end > length) throw new IllegalArgumentException("cannot save positions " + from + " to " + end + " of " + length);
+        if (dst.byteSize() < savedBytes(from, end)) throw new IllegalArgumentException("the copy needs " + savedBytes(from, end) + " bytes");
+        int keyFrom = from / TILE * tileSize, keyCount = tiles(end) * tileSize - keyFrom, valueFrom = from * headDim, count = (end - from) * headDim;
         long at = 0;
         for (int l = 0; l < layers(); l++)
-            for (int h = 0; h < kvHeads; h++, at += headBytes(end)) {
-                keys[l].save(h * headSize, keyCount, dst, at);
-                values[l].save(h * headSize, count, dst, at + keyBytes(end));
+            for (int h = 0; h < kvHeads; h++, at += headBytes(from, end)) {
+                keys[l].save(h * headSize + keyFrom, keyCount, dst, at);
+                values[l].save(h * headSize + valueFrom, count, dst, at + keyBytes(from, end));
             }
     }
 
@@ -185,16 +195,27 @@ public final class KvCache {
      * cache of the same model and types, as if this sequence had computed them (see {@link #copyFrom}).
      */
     public void restore(MemorySegment src, int saved, int end) {
-        if (end > saved || end > capacity || end < length)
-            throw new IllegalArgumentException("cannot restore positions up to " + end + " (this cache holds " + length + ", the copy " + saved + ")");
-        if (src.byteSize() != savedBytes(saved)) throw new IllegalArgumentException("a copy of another model's cache, or of another type");
-        int from = length * headDim, count = (end - length) * headDim;
-        int keyFrom = length / TILE * tileSize, keyCount = tiles(end) * tileSize - keyFrom;
+        restore(src, 0, saved, end);
+    }
+
+    /**
+     * Fills positions [length, end) from a copy of positions [from, saved) ({@link #save(MemorySegment,
+     * int, int)}); this cache must hold positions up to {@code from} already. Key tiles are copied
+     * whole, so positions of the first tile before this cache's length are written again, with the
+     * same numbers (a position's keys depend only on the tokens up to it).
+     */
+    public void restore(MemorySegment src, int from, int saved, int end) {
+        if (end > saved || end > capacity || end < length || length < from)
+            throw new IllegalArgumentException("cannot restore positions up to " + end + " (this cache holds " + length + ", the copy " + from + " to " + saved + ")");
+        if (src.byteSize() != savedBytes(from, saved)) throw new IllegalArgumentException("a copy of another model's cache, or of another type");
+        int keyBase = from / TILE * tileSize, savedKeys = tiles(saved) * tileSize - keyBase;
+        int keyFrom = length / TILE * tileSize - keyBase, keyCount = tiles(end) * tileSize - length / TILE * tileSize;
+        int valueBase = from * headDim, savedValues = (saved - from) * headDim, valueFrom = (length - from) * headDim, count = (end - length) * headDim;
         long at = 0;
         for (int l = 0; l < layers(); l++)
-            for (int h = 0; h < kvHeads; h++, at += headBytes(saved)) {
-                keys[l].restore(src, at, h * headSize, tiles(saved) * tileSize, keyFrom, keyCount);
-                values[l].restore(src, at + keyBytes(saved), h * headSize, saved * headDim, from, count);
+            for (int h = 0; h < kvHeads; h++, at += headBytes(from, saved)) {
+                keys[l].restore(src, at, h * headSize + keyBase, savedKeys, keyFrom, keyCount);
+                values[l].restore(src, at + keyBytes(from, saved), h * headSize + valueBase, savedValues, valueFrom, count);
             }
         length = end;
     }

@@ -31,7 +31,7 @@ class PromptCacheTest {
 
     /** A KV cache holding the given tokens, computed by the forward pass. */
     static KvCache computed(int[] tokens) {
-        KvCache cache = model.newCache(64);
+        KvCache cache = model.newCache(128);
         Transformer t = model.newTransformer(pool, tokens.length);
         int[] positions = new int[tokens.length];
         for (int i = 0; i < tokens.length; i++) positions[i] = i;
@@ -126,6 +126,74 @@ class PromptCacheTest {
         c.clear();
         assertThat(c.entries()).isZero();
         assertThat(c.bytes()).isZero();
+    }
+
+    /** tokens a, then b. */
+    static int[] concat(int[] a, int[] b) {
+        int[] t = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, t, a.length, b.length);
+        return t;
+    }
+
+    @Test
+    void promptsBehindOneSystemPromptKeepItOnce() {
+        int[] system = tokens(10, 40), a = concat(system, tokens(100, 10)), b = concat(system, tokens(200, 10));
+        PromptCache c = cacheOf(200);
+        assertThat(c.save(a, a.length, null, computed(a))).isTrue();
+        assertThat(c.save(b, b.length, null, computed(b))).isTrue();
+        assertThat(c.entries()).isEqualTo(2);
+        // b keeps only what follows the 40 tokens it shares with a
+        KvCache any = model.newCache(64);
+        assertThat(c.bytes()).isEqualTo(bytes(50) + any.savedBytes(40, 50)).isLessThan(2 * bytes(50));
+        assertThat(c.tokens()).isEqualTo(60);
+        // each restores as computed: b through a's first 40 positions, then its own
+        for (int[] p : new int[][] {a, b}) {
+            KvCache restored = model.newCache(64);
+            PromptCache.Match m = c.longest(p, null);
+            assertThat(m.common()).isEqualTo(50);
+            m.entry().restore(restored, 49);
+            assertThat(next(restored, p[49])).isEqualTo(next(computed(Arrays.copyOf(p, 49)), p[49]));
+        }
+        // a restore that starts inside b's own part, and one that stops inside the shared part
+        KvCache partly = computed(Arrays.copyOf(b, 45));
+        c.longest(b, null).entry().restore(partly, 49);
+        assertThat(next(partly, b[49])).isEqualTo(next(computed(Arrays.copyOf(b, 49)), b[49]));
+        KvCache shortOne = model.newCache(64);
+        c.longest(b, null).entry().restore(shortOne, 30);
+        assertThat(next(shortOne, b[30])).isEqualTo(next(computed(Arrays.copyOf(b, 30)), b[30]));
+    }
+
+    @Test
+    void anEntryOthersBuildOnIsNotEvictedBeforeThem() {
+        int[] system = tokens(10, 40), a = concat(system, tokens(100, 10)), b = concat(system, tokens(200, 10)), d = concat(system, tokens(300, 10));
+        KvCache any = model.newCache(64);
+        PromptCache c = new PromptCache(bytes(50) + any.savedBytes(40, 50) + 1); // a, and one prompt's own part
+        c.save(a, a.length, null, computed(a));
+        c.save(b, b.length, null, computed(b));
+        c.touch(c.longest(b, null).entry()); // b used after a, and a with it: still only b can go
+        assertThat(c.save(d, d.length, null, computed(d))).isTrue();
+        assertThat(c.entries()).isEqualTo(2);
+        assertThat(c.longest(d, null).common()).isEqualTo(50);
+        assertThat(c.longest(b, null).common()).as("b went; a's 40 shared tokens stay").isEqualTo(40);
+        assertThat(c.longest(a, null).common()).isEqualTo(50);
+    }
+
+    @Test
+    void theNextTurnReplacesItsLeafButNotAParent() {
+        int[] system = tokens(10, 40), a = concat(system, tokens(100, 10)), b = concat(system, tokens(200, 10));
+        PromptCache c = cacheOf(300);
+        c.save(a, a.length, null, computed(a));
+        int[] a2 = concat(a, tokens(400, 8)); // a's conversation, a turn later
+        c.save(a2, a2.length, null, computed(a2));
+        assertThat(c.entries()).as("a2 took a's place").isEqualTo(1);
+        assertThat(c.bytes()).isEqualTo(bytes(58));
+        c.save(b, b.length, null, computed(b));
+        int[] a3 = concat(a2, tokens(450, 8));
+        c.save(a3, a3.length, null, computed(a3));
+        assertThat(c.entries()).as("a2 holds b's beginning: a3 builds on it").isEqualTo(3);
+        KvCache restored = model.newCache(80);
+        c.longest(a3, null).entry().restore(restored, a3.length - 1);
+        assertThat(next(restored, a3[a3.length - 1])).isEqualTo(next(computed(Arrays.copyOf(a3, a3.length - 1)), a3[a3.length - 1]));
     }
 
     @Test

@@ -103,6 +103,21 @@ class KvCacheTest {
             int more = n - (end - 3);
             t.forward(more, java.util.Arrays.copyOfRange(tokens, end - 3, n), java.util.Arrays.copyOfRange(pos, end - 3, n), filled(more, restored), last(more), got);
             assertThat(got).containsExactly(want);
+
+            // a copy of positions [from, end) only (what follows a prefix kept elsewhere), from inside tile 0, restored
+            // after a cache that holds up to a point past from: the first tile's keys move whole and write the same numbers again
+            int from = KvCache.TILE - 9;
+            var tail = arena.allocate(other.savedBytes(from, end));
+            assertThat(other.savedBytes(from, end)).isLessThan(other.savedBytes(end));
+            other.save(tail, from, end);
+            KvCache joined = model.newCache(n + 1, kt, vt);
+            t.forward(start, tokens, pos, filled(start, joined), last(start), new float[vocab]);
+            joined.restore(tail, from, end, end);
+            t.forward(rest, java.util.Arrays.copyOfRange(tokens, end, n), java.util.Arrays.copyOfRange(pos, end, n), filled(rest, joined), last(rest), got);
+            assertThat(got).containsExactly(want);
+            KvCache tooShort = model.newCache(n + 1, kt, vt);
+            t.forward(from - 1, tokens, pos, filled(from - 1, tooShort), last(from - 1), new float[vocab]);
+            assertThatThrownBy(() -> tooShort.restore(tail, from, end, end)).as("positions before the copy are missing").isInstanceOf(IllegalArgumentException.class);
         }
     }
 
