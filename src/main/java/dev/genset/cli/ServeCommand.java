@@ -63,9 +63,9 @@ final class ServeCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     HugePagesOption hugePages = new HugePagesOption();
 
-    @Option(names = {"-cram", "--cache-ram"}, paramLabel = "MiB", defaultValue = "8192", description = "Memory per model for computed prompts kept after "
+    @Option(names = {"-cram", "--cache-ram"}, paramLabel = "MiB", defaultValue = "8192", description = "Memory for computed prompts kept after "
             + "their slot moved on, so a later prompt starting the same way (the next turn of a chat, a system prompt) skips computing it; "
-            + "at most a quarter of the machine's memory; 0 keeps none, -1 as much as that allows (default: ${DEFAULT-VALUE}).")
+            + "shared by the models the server holds, at most a quarter of the machine's memory; 0 keeps none, -1 as much as that allows (default: ${DEFAULT-VALUE}).")
     long cacheRamMiB;
 
     @Option(names = "--no-warmup", description = "Do not run each model's forward pass once at load (the warm-up makes the JIT compile the kernels then, not during the first request).")

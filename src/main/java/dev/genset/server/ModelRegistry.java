@@ -1,5 +1,6 @@
 package dev.genset.server;
 
+import dev.genset.engine.batch.PromptCacheBudget;
 import dev.genset.models.KeepAlive;
 import dev.genset.models.Manifest;
 import dev.genset.models.ModelManager;
@@ -41,9 +42,12 @@ final class ModelRegistry implements AutoCloseable {
     private final Map<String, CompletableFuture<Void>> loads = new ConcurrentHashMap<>();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     private final Consumer<ServedModel> onLoad;
+    /** The models' prompt caches share one --cache-ram: loading more models does not multiply it. */
+    private final PromptCacheBudget promptCache;
 
     ModelRegistry(ServerConfig config, ServeOptions options, Consumer<ServedModel> onLoad) {
         this.config = config;
+        this.promptCache = new PromptCacheBudget(ServedModel.promptCacheBytes(config.promptCacheBytes()));
         this.store = options.store();
         this.onLoad = onLoad;
         for (Path p : config.models()) {
@@ -150,7 +154,7 @@ final class ModelRegistry implements AutoCloseable {
     // ---- loading -------------------------------------------------------------------------------
 
     private ServedModel load(String id, Path path) throws Exception {
-        ServedModel m = new ServedModel(id, path, config);
+        ServedModel m = new ServedModel(id, path, config, promptCache);
         m.awaitLoaded(Duration.ofHours(1));
         if (m.state() != ServedModel.State.READY) {
             String why = m.failure();

@@ -1,5 +1,6 @@
 package dev.genset.server;
 
+import dev.genset.engine.batch.PromptCacheBudget;
 import dev.genset.engine.batch.Scheduler;
 import dev.genset.engine.chat.ChatTemplate;
 import dev.genset.engine.embed.Embedder;
@@ -28,6 +29,7 @@ final class ServedModel implements AutoCloseable {
     final Path path;
     final long created = System.currentTimeMillis() / 1000;
     private final ServerConfig config;
+    private final PromptCacheBudget promptCache;
     private final CompletableFuture<Void> loading;
     private volatile State state = State.LOADING;
     private volatile String failure;
@@ -46,13 +48,15 @@ final class ServedModel implements AutoCloseable {
     private boolean closed;
 
     ServedModel(Path path, ServerConfig config) {
-        this(idOf(path), path, config);
+        this(idOf(path), path, config, new PromptCacheBudget(promptCacheBytes(config.promptCacheBytes())));
     }
 
-    ServedModel(String id, Path path, ServerConfig config) {
+    /** @param promptCache what its prompt cache takes together with the other models' */
+    ServedModel(String id, Path path, ServerConfig config, PromptCacheBudget promptCache) {
         this.path = path;
         this.id = id;
         this.config = config;
+        this.promptCache = promptCache;
         this.loading = CompletableFuture.runAsync(this::load, r -> Thread.ofPlatform().name("genset-load-" + id).daemon().start(r));
     }
 
@@ -66,13 +70,13 @@ final class ServedModel implements AutoCloseable {
             int ctx = contextSize(m.config(), config);
             Parallel p = new Parallel(config.threads());
             Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity(),
-                    promptCacheBytes(config.promptCacheBytes()), config.cacheTypeK(), config.cacheTypeV()));
+                    promptCache.limit(), config.cacheTypeK(), config.cacheTypeV()), promptCache);
             long kvBytes = kvCacheBytes(m.config(), config);
             System.getLogger("genset.serve").log(System.Logger.Level.INFO, "KV caches of " + id + ": " + config.parallel() + " slots of " + ctx
                     + " positions, keys " + config.cacheTypeK().label() + ", values " + config.cacheTypeV().label() + ", " + (kvBytes >= 1 << 20 ? kvBytes / (1 << 20) + " MiB" : kvBytes / 1024 + " KiB"));
             long cacheRam = s.config().promptCacheBytes();
             System.getLogger("genset.serve").log(System.Logger.Level.INFO, cacheRam == 0 ? "prompt cache of " + id + " is off"
-                    : "prompt cache of " + id + ": up to " + cacheRam / (1 << 20) + " MiB (--cache-ram; 0 turns it off)");
+                    : "prompt cache of " + id + ": up to " + cacheRam / (1 << 20) + " MiB, shared with the other models (--cache-ram; 0 turns it off)");
             if (config.warmup()) {
                 long ns = m.warmUp(p, config.cacheTypeK(), config.cacheTypeV());
                 System.getLogger("genset.serve").log(System.Logger.Level.INFO, "warmed up " + id + " in " + ns / 1_000_000 + " ms");

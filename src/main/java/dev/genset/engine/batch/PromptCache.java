@@ -22,7 +22,8 @@ import java.util.Objects;
  * A prompt that extends an entry with no children of its own replaces it (the next turn of a
  * conversation), so chains do not grow turn by turn.
  *
- * <p>Bounded by bytes; the least recently used entries go first, and only entries no other needs
+ * <p>Bounded by bytes, its own and those it shares with other schedulers' caches
+ * ({@link PromptCacheBudget}); the least recently used entries go first, and only entries no other needs
  * (using an entry uses its parents too). The keys and values live outside the Java heap, each
  * entry in memory of its own, freed when it is dropped: gigabytes of them on the heap would be
  * copied about by every full collection, stopping the scheduler for as long. Entries are kept per
@@ -67,13 +68,20 @@ final class PromptCache {
     record Match(Entry entry, int common) {}
 
     private final long budget;
+    private final PromptCacheBudget shared;
     private final List<Entry> entries = new ArrayList<>();
     private long used, clock;
 
     /** @param budget bytes the kept keys and values may take together; 0 keeps nothing */
     PromptCache(long budget) {
+        this(budget, new PromptCacheBudget(budget));
+    }
+
+    /** @param shared bytes this cache and others take together, besides this cache's own {@code budget} */
+    PromptCache(long budget, PromptCacheBudget shared) {
         if (budget < 0) throw new IllegalArgumentException("the prompt cache's size must be >= 0");
         this.budget = budget;
+        this.shared = shared;
     }
 
     /**
@@ -86,7 +94,7 @@ final class PromptCache {
     boolean save(int[] tokens, int length, String scope, KvCache from) {
         if (length < MIN_TOKENS || length > from.length() || budget == 0) return false;
         Entry parent = null;
-        int shared = 0;
+        int held = 0;
         for (Entry e : entries) {
             if (!Objects.equals(e.scope, scope)) continue;
             int common = Scheduler.commonPrefix(e.tokens, e.tokens.length, tokens, length);
@@ -94,22 +102,23 @@ final class PromptCache {
                 touch(e);
                 return false;
             }
-            if (common > shared) {
+            if (common > held) {
                 parent = e;
-                shared = common;
+                held = common;
             }
         }
-        if (shared < MIN_TOKENS) parent = null;
-        if (parent != null && shared == parent.tokens.length && parent.children == 0) { // it extends a leaf: take its place
+        if (held < MIN_TOKENS) parent = null;
+        if (parent != null && held == parent.tokens.length && parent.children == 0) { // it extends a leaf: take its place
             Entry replaced = parent;
             parent = replaced.parent;
-            shared = parent == null ? 0 : replaced.start;
+            held = parent == null ? 0 : replaced.start;
             remove(replaced);
         }
-        int begin = parent == null ? 0 : shared;
+        int begin = parent == null ? 0 : held;
         long bytes = from.savedBytes(begin, length);
-        if (bytes > budget) return false;
+        if (bytes > budget || bytes > shared.limit()) return false;
         while (used + bytes > budget) if (!evictLeastRecentlyUsed(parent)) return false;
+        while (!shared.take(bytes)) if (!evictLeastRecentlyUsed(parent)) return false; // the other caches hold the rest
         Arena arena = Arena.ofConfined();
         MemorySegment kv;
         try {
@@ -117,9 +126,11 @@ final class PromptCache {
             from.save(kv, begin, length);
         } catch (OutOfMemoryError noMemory) {
             arena.close();
+            shared.give(bytes);
             return false;  // a cache: better to keep nothing than to take memory others need
         } catch (RuntimeException e) {
             arena.close();
+            shared.give(bytes);
             throw e;
         }
         Entry e = new Entry(java.util.Arrays.copyOf(tokens, length), scope, parent, begin, arena, kv);
@@ -169,6 +180,7 @@ final class PromptCache {
     void clear() {
         for (Entry e : entries) e.arena.close();
         entries.clear();
+        shared.give(used);
         used = 0;
     }
 
@@ -184,6 +196,7 @@ final class PromptCache {
     private void remove(Entry e) {
         entries.remove(e);
         used -= e.bytes;
+        shared.give(e.bytes);
         if (e.parent != null) e.parent.children--;
         e.arena.close();
     }

@@ -125,6 +125,11 @@ public final class Scheduler implements AutoCloseable {
     private final Thread thread;
 
     public Scheduler(Model model, Parallel pool, Config config) {
+        this(model, pool, config, null);
+    }
+
+    /** @param sharedPromptCache bytes its prompt cache takes together with other schedulers' (a server's models), or null for its own */
+    public Scheduler(Model model, Parallel pool, Config config, PromptCacheBudget sharedPromptCache) {
         this.model = model;
         this.tokenizer = model.tokenizer();
         this.config = config;
@@ -134,7 +139,7 @@ public final class Scheduler implements AutoCloseable {
         this.transformer = model.newTransformer(pool, rows);
         this.slots = new Slot[config.slots()];
         for (int i = 0; i < slots.length; i++) slots[i] = new Slot(i, model.newCache(config.contextSize(), config.keyType(), config.valueType()));
-        this.promptCache = new PromptCache(config.promptCacheBytes());
+        this.promptCache = new PromptCache(config.promptCacheBytes(), sharedPromptCache != null ? sharedPromptCache : new PromptCacheBudget(config.promptCacheBytes()));
         rowTokens = new int[rows];
         rowPositions = new int[rows];
         rowCaches = new KvCache[rows];

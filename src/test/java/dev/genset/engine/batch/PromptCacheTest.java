@@ -197,6 +197,28 @@ class PromptCacheTest {
     }
 
     @Test
+    void cachesSharingABudgetKeepWithinItTogether() {
+        PromptCacheBudget shared = new PromptCacheBudget(3 * bytes(20));
+        PromptCache one = new PromptCache(10 * bytes(20), shared), two = new PromptCache(10 * bytes(20), shared);
+        int[] a = tokens(10, 20), b = tokens(40, 20), d = tokens(70, 20), e = tokens(100, 20);
+        assertThat(one.save(a, 20, null, computed(a))).isTrue();
+        assertThat(one.save(b, 20, null, computed(b))).isTrue();
+        assertThat(two.save(d, 20, null, computed(d))).isTrue();
+        assertThat(shared.used()).isEqualTo(3 * bytes(20));
+        // the budget is spent: two makes room from its own prompts only, and one keeps both of its own
+        assertThat(two.save(e, 20, null, computed(e))).isTrue();
+        assertThat(two.entries()).isEqualTo(1);
+        assertThat(two.longest(d, null)).isNull();
+        assertThat(one.entries()).isEqualTo(2);
+        // with nothing of its own to drop, a cache keeps nothing rather than take the others' room
+        PromptCache three = new PromptCache(10 * bytes(20), shared);
+        assertThat(three.save(d, 20, null, computed(d))).isFalse();
+        assertThat(shared.used()).isEqualTo(3 * bytes(20));
+        one.clear();
+        assertThat(shared.used()).isEqualTo(bytes(20));
+    }
+
+    @Test
     void refusesWhatIsTooShortOrTooLarge() {
         PromptCache c = cacheOf(30);
         int[] shortOne = tokens(10, PromptCache.MIN_TOKENS - 1), large = tokens(10, 40);
