@@ -46,6 +46,29 @@ class RegexTest {
         agrees("", "", "x");
     }
 
+    /** Random short texts over a small alphabet, so that many of them match: each verdict equals java.util.regex's. */
+    @Test
+    void randomTextsAreJudgedAsJavaRegexJudgesThem() {
+        String[] patterns = {"a*b", "(ab|a)*b?", "[ab]{2,3}c?", "a(b|c)*a", "(a|ab)(c|bcd)?", "[^a]+", "a?b?c?", "(a+|b+)c",
+                "x{0,2}(yx)*", "(?:ab){1,}", "[a-c]*c[a-c]", "((a|b)c)*", "a.b", "(a|b|c)*abc"};
+        java.util.Random random = new java.util.Random(21);
+        String alphabet = "abcxy";
+        int checked = 0;
+        for (String pattern : patterns) {
+            java.util.regex.Pattern reference = java.util.regex.Pattern.compile(pattern);
+            Grammar g = Regex.grammar(pattern);
+            for (int i = 0; i < 300; i++) {
+                StringBuilder t = new StringBuilder();
+                for (int k = random.nextInt(9); k > 0; k--) t.append(alphabet.charAt(random.nextInt(alphabet.length())));
+                GrammarConstraint c = GrammarConstraint.of(g);
+                boolean ours = GrammarTest.feedAll(c, t.toString().getBytes(StandardCharsets.UTF_8)) && c.isComplete();
+                assertThat(ours).as("%s on '%s'", pattern, t).isEqualTo(reference.matcher(t).matches());
+                checked++;
+            }
+        }
+        assertThat(checked).isEqualTo(patterns.length * 300);
+    }
+
     @Test
     void unsupportedOrBrokenPatternsSayWhy() {
         assertError("(?=a)b", "lookarounds");
