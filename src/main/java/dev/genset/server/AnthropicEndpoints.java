@@ -90,6 +90,7 @@ final class AnthropicEndpoints {
                 if (!o.streamed()) throw Upstream.error(model, o);
                 if (!o.complete()) sink.error(ApiException.server("the upstream stream broke off: " + o.error()));
             } else chatLocal.serve(Json.of(chat, ""), new Reply.Routed(sink), call);
+            if (sink.opened()) sink.end(); // a stream that ended without [DONE] still gets its closing events
             sink.close();
         } catch (ApiException e) {
             if (sink != null && sink.opened()) {
@@ -393,8 +394,8 @@ final class AnthropicEndpoints {
             blockType = null;
         }
 
-        /** The stream's end: the open block closed, message_delta with the stop reason and usage, message_stop. */
-        private void end() throws IOException {
+        /** The stream's end (once): the open block closed, message_delta with the stop reason and usage, message_stop. */
+        void end() throws IOException {
             if (ended) return;
             begin();
             closeBlock();
