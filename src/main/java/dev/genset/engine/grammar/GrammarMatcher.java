@@ -24,8 +24,8 @@ import java.util.Set;
 public final class GrammarMatcher {
     /**
      * Most parses one state may hold: an ambiguous grammar could otherwise multiply them without end.
-     * Past it (and past {@link #MAX_FRAMES} or {@link #MAX_STATES}) matching fails with a {@link GrammarException}: the
-     * request's grammar is at fault, not the server.
+     * Past it (and past {@link #MAX_FRAMES} or {@link #MAX_STATES}) matching fails with a
+     * {@link GrammarException}: the request's grammar is at fault, not the server.
      */
     static final int MAX_PARSES = 4096;
     /** Most stack frames a matcher may intern over its life (memory for one sequence). */
@@ -64,11 +64,6 @@ public final class GrammarMatcher {
         /** Whether the text so far is a sentence of the grammar (generation may end here). */
         public boolean isComplete() {
             return complete;
-        }
-
-        /** Whether some character may still follow. */
-        public boolean canContinue() {
-            return tops.length > 0;
         }
     }
 
