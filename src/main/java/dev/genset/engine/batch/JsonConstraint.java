@@ -331,6 +331,7 @@ public final class JsonConstraint implements TokenConstraint {
         int literalPos;
         int whitespace;      // 0: none yet; 1: a space was written (no more); 2 + k: a newline and k indent bytes
         int numberLength;
+        int stringLength, minLength, maxLength; // STRING (a value): characters so far, and the bounds of its schema
 
         Automaton(JsonSchema root) {
             this.root = root.resolve();
@@ -350,7 +351,8 @@ public final class JsonConstraint implements TokenConstraint {
         /** Everything {@link #copyFrom} copies, as a value: automata with equal places accept the same texts from here on. */
         List<Object> place() {
             List<Object> p = new ArrayList<>(12 + 5 * depth);
-            Collections.addAll(p, mode, expect, depth, key, intOnly, hex, literals, alive, literalPos, whitespace, numberLength);
+            Collections.addAll(p, mode, expect, depth, key, intOnly, hex, literals, alive, literalPos, whitespace, numberLength,
+                    stringLength, minLength, maxLength);
             for (int i = 0; i < depth; i++) Collections.addAll(p, kinds[i], schemas[i], used[i], counts[i], pending[i]);
             return p;
         }
@@ -372,6 +374,9 @@ public final class JsonConstraint implements TokenConstraint {
             literalPos = o.literalPos;
             whitespace = o.whitespace;
             numberLength = o.numberLength;
+            stringLength = o.stringLength;
+            minLength = o.minLength;
+            maxLength = o.maxLength;
         }
 
         boolean step(int c) {
@@ -381,14 +386,16 @@ public final class JsonConstraint implements TokenConstraint {
                         if (key) {
                             pending[depth - 1] = top() == null ? null : top().additional;
                             mode = COLON;
-                        } else valueDone();
+                        } else {
+                            if (stringLength < minLength) return false;
+                            valueDone();
+                        }
                         return true;
                     }
-                    if (c == '\\') {
-                        mode = ESCAPE;
-                        return true;
-                    }
-                    return c >= 0x20;
+                    if (c < 0x20) return false;
+                    if ((c & 0xC0) != 0x80 && !key && ++stringLength > maxLength) return false; // a character starts (an escape is one)
+                    if (c == '\\') mode = ESCAPE;
+                    return true;
                 }
                 case ESCAPE -> {
                     if (c == 'u') {
@@ -506,6 +513,9 @@ public final class JsonConstraint implements TokenConstraint {
                     if ((t & JsonSchema.STRING) == 0) return false;
                     mode = STRING;
                     key = false;
+                    stringLength = 0;
+                    minLength = s == null ? 0 : s.minLength;
+                    maxLength = s == null ? Integer.MAX_VALUE : s.maxLength;
                     return true;
                 }
                 case '-' -> {

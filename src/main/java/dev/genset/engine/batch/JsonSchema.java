@@ -13,11 +13,11 @@ import java.util.Map;
  * The subset of JSON Schema that {@link JsonConstraint} enforces while generating: {@code type}
  * (one or several), {@code enum} and {@code const}, object {@code properties} and {@code required}
  * (an object with properties may have only those keys, each at most once), {@code items},
- * {@code minItems} and {@code maxItems}, and local {@code $ref}s into {@code $defs} or
+ * {@code minItems} and {@code maxItems}, a string's {@code minLength} and {@code maxLength}, and local {@code $ref}s into {@code $defs} or
  * {@code definitions}; and {@code anyOf} (or {@code oneOf}) at the top level, where the value must
  * follow one of the alternatives (several are followed side by side until the text rules all but one
- * out). Other keywords ({@code pattern}, {@code format}, a nested {@code anyOf}, string lengths,
- * number ranges) are not enforced: the values they describe are only kept to their type.
+ * out). Other keywords ({@code pattern}, {@code format}, a nested {@code anyOf}, number ranges)
+ * are not enforced: the values they describe are only kept to their type.
  */
 public final class JsonSchema {
     static final int OBJECT = 1, ARRAY = 2, STRING = 4, NUMBER = 8, INTEGER = 16, BOOLEAN = 32, NULL = 64, ANY = 127;
@@ -32,6 +32,7 @@ public final class JsonSchema {
     JsonSchema additional;        // schema of values under free keys (null: anything)
     JsonSchema items;             // null: anything
     int minItems, maxItems = Integer.MAX_VALUE;
+    int minLength, maxLength = Integer.MAX_VALUE; // a string's characters (code points; an escape is one)
     private JsonSchema ref;       // a $ref resolves to this node
     private List<JsonSchema> alternatives; // top-level anyOf / oneOf: the value follows one of these
 
@@ -179,6 +180,9 @@ public final class JsonSchema {
         if (n.has("minItems")) s.minItems = Math.max(0, n.get("minItems").asInt());
         if (n.has("maxItems")) s.maxItems = Math.max(0, n.get("maxItems").asInt());
         if (s.minItems > s.maxItems) throw new IllegalArgumentException("'" + path + "' has minItems > maxItems");
+        if (n.has("minLength")) s.minLength = Math.max(0, n.get("minLength").asInt());
+        if (n.has("maxLength")) s.maxLength = Math.max(0, n.get("maxLength").asInt());
+        if (s.minLength > s.maxLength) throw new IllegalArgumentException("'" + path + "' has minLength > maxLength");
         if (s.types == 0) throw new IllegalArgumentException("'" + path + ".type' allows no type");
         return s;
     }

@@ -78,6 +78,20 @@ class JsonConstraintTest {
     }
 
     @Test
+    void stringLengthsCountCharacters() throws Exception {
+        JsonSchema s = schema("{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"string\",\"minLength\":2,\"maxLength\":4},"
+                + "\"note\":{\"type\":\"string\"}},\"required\":[\"code\"]}");
+        assertThat(complete(s, "{\"code\": \"ab\"}")).isTrue();
+        assertThat(complete(s, "{\"code\": \"abcd\"}")).isTrue();
+        assertThat(accepts(s, "{\"code\": \"a\"")).as("too short to close").isFalse();
+        assertThat(accepts(s, "{\"code\": \"abcde")).as("too long").isFalse();
+        assertThat(complete(s, "{\"code\": \"éèà\"}")).as("characters, not bytes").isTrue();
+        assertThat(complete(s, "{\"code\": \"\\n\\u00e9\"}")).as("an escape is one character").isTrue();
+        assertThat(complete(s, "{\"code\": \"ab\", \"note\": \"a note longer than four\"}")).as("other strings are free").isTrue();
+        assertThatThrownBy(() -> schema("{\"type\":\"string\",\"minLength\":5,\"maxLength\":2}")).hasMessageContaining("minLength > maxLength");
+    }
+
+    @Test
     void anyObject() {
         JsonSchema o = JsonSchema.anyObject();
         assertThat(complete(o, "{}")).isTrue();
