@@ -1,5 +1,6 @@
 package dev.genset.engine.batch;
 
+import dev.genset.engine.grammar.GrammarMatcher;
 import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.tokenizer.Tokenizer;
 
@@ -332,6 +333,9 @@ public final class JsonConstraint implements TokenConstraint {
         int whitespace;      // 0: none yet; 1: a space was written (no more); 2 + k: a newline and k indent bytes
         int numberLength;
         int stringLength, minLength, maxLength; // STRING (a value): characters so far, and the bounds of its schema
+        GrammarMatcher patterns;                 // STRING (a value with a pattern): the pattern's matcher, else null
+        GrammarMatcher.State pattern;            // where the string's characters so far stand in the pattern
+        int partialValue, partialLeft, partialMin, hexValue; // a UTF-8 character begun; a \\u escape's value so far
 
         Automaton(JsonSchema root) {
             this.root = root.resolve();
@@ -352,7 +356,7 @@ public final class JsonConstraint implements TokenConstraint {
         List<Object> place() {
             List<Object> p = new ArrayList<>(12 + 5 * depth);
             Collections.addAll(p, mode, expect, depth, key, intOnly, hex, literals, alive, literalPos, whitespace, numberLength,
-                    stringLength, minLength, maxLength);
+                    stringLength, minLength, maxLength, pattern, partialValue, partialLeft, partialMin, hexValue);
             for (int i = 0; i < depth; i++) Collections.addAll(p, kinds[i], schemas[i], used[i], counts[i], pending[i]);
             return p;
         }
@@ -377,6 +381,40 @@ public final class JsonConstraint implements TokenConstraint {
             stringLength = o.stringLength;
             minLength = o.minLength;
             maxLength = o.maxLength;
+            patterns = o.patterns;
+            pattern = o.pattern;
+            partialValue = o.partialValue;
+            partialLeft = o.partialLeft;
+            partialMin = o.partialMin;
+            hexValue = o.hexValue;
+        }
+
+        /** One byte of a string with a pattern: a character's bytes decoded from UTF-8, and the character given to the pattern. */
+        private boolean patternByte(int c) {
+            if (partialLeft == 0) {
+                if (c < 0x80) return patternChar(c);
+                if ((c & 0xE0) == 0xC0) { partialValue = c & 0x1F; partialLeft = 1; partialMin = 0x80; }
+                else if ((c & 0xF0) == 0xE0) { partialValue = c & 0x0F; partialLeft = 2; partialMin = 0x800; }
+                else if ((c & 0xF8) == 0xF0) { partialValue = c & 0x07; partialLeft = 3; partialMin = 0x10000; }
+                else return false;
+            } else {
+                if ((c & 0xC0) != 0x80) return false;
+                partialValue = partialValue << 6 | c & 0x3F;
+                if (--partialLeft == 0) {
+                    int cp = partialValue;
+                    partialValue = partialMin = 0;
+                    return cp >= 0x80 && cp <= Character.MAX_CODE_POINT && patternChar(cp);
+                }
+            }
+            // some character the pattern allows must still begin with these bytes
+            int lo = Math.max(partialValue << 6 * partialLeft, partialMin);
+            int hi = Math.min(partialValue << 6 * partialLeft | (1 << 6 * partialLeft) - 1, Character.MAX_CODE_POINT);
+            return lo <= hi && patterns.allowsSomeOf(pattern, lo, hi);
+        }
+
+        private boolean patternChar(int cp) {
+            pattern = patterns.step(pattern, cp);
+            return pattern != null;
         }
 
         boolean step(int c) {
@@ -388,30 +426,40 @@ public final class JsonConstraint implements TokenConstraint {
                             mode = COLON;
                         } else {
                             if (stringLength < minLength) return false;
+                            if (pattern != null && (partialLeft != 0 || !pattern.isComplete())) return false;
                             valueDone();
                         }
                         return true;
                     }
                     if (c < 0x20) return false;
                     if ((c & 0xC0) != 0x80 && !key && ++stringLength > maxLength) return false; // a character starts (an escape is one)
-                    if (c == '\\') mode = ESCAPE;
-                    return true;
+                    if (c == '\\') {
+                        mode = ESCAPE;
+                        return true;
+                    }
+                    return pattern == null || patternByte(c);
                 }
                 case ESCAPE -> {
                     if (c == 'u') {
                         mode = UNICODE;
                         hex = 0;
+                        hexValue = 0;
                         return true;
                     }
-                    if ("\"\\/bfnrt".indexOf(c) >= 0) {
+                    int i = "\"\\/bfnrt".indexOf(c);
+                    if (i >= 0) {
                         mode = STRING;
-                        return true;
+                        return pattern == null || patternChar("\"\\/\b\f\n\r\t".charAt(i));
                     }
                     return false;
                 }
                 case UNICODE -> {
                     if (!isHex(c)) return false;
-                    if (++hex == 4) mode = STRING;
+                    hexValue = hexValue * 16 + Character.digit(c, 16);
+                    if (++hex == 4) {
+                        mode = STRING;
+                        return pattern == null || patternChar(hexValue);
+                    }
                     return true;
                 }
                 case VALUE -> {
@@ -516,6 +564,9 @@ public final class JsonConstraint implements TokenConstraint {
                     stringLength = 0;
                     minLength = s == null ? 0 : s.minLength;
                     maxLength = s == null ? Integer.MAX_VALUE : s.maxLength;
+                    patterns = s == null || s.pattern == null ? null : s.patternMatcher();
+                    pattern = patterns == null ? null : patterns.start();
+                    partialValue = partialLeft = partialMin = 0;
                     return true;
                 }
                 case '-' -> {
@@ -546,6 +597,8 @@ public final class JsonConstraint implements TokenConstraint {
             if (o == null || o.propertyNames == null) {
                 mode = STRING;
                 key = true;
+                patterns = null;
+                pattern = null;
                 return true;
             }
             long free = (o.propertyNames.length == 64 ? -1L : (1L << o.propertyNames.length) - 1) & ~used[depth - 1];

@@ -2,6 +2,10 @@ package dev.genset.engine.batch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.genset.engine.grammar.Grammar;
+import dev.genset.engine.grammar.GrammarException;
+import dev.genset.engine.grammar.GrammarMatcher;
+import dev.genset.engine.grammar.Regex;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,8 +20,9 @@ import java.util.Map;
  * {@code minItems} and {@code maxItems}, a string's {@code minLength} and {@code maxLength}, and local {@code $ref}s into {@code $defs} or
  * {@code definitions}; and {@code anyOf} (or {@code oneOf}) at the top level, where the value must
  * follow one of the alternatives (several are followed side by side until the text rules all but one
- * out). Other keywords ({@code pattern}, {@code format}, a nested {@code anyOf}, number ranges)
- * are not enforced: the values they describe are only kept to their type.
+ * out), and a string's {@code pattern} (a regular expression found anywhere in it unless anchored,
+ * matched through {@link Regex}'s grammar as the string is written). Other keywords ({@code format},
+ * a nested {@code anyOf}, number ranges) are not enforced: the values they describe are only kept to their type.
  */
 public final class JsonSchema {
     static final int OBJECT = 1, ARRAY = 2, STRING = 4, NUMBER = 8, INTEGER = 16, BOOLEAN = 32, NULL = 64, ANY = 127;
@@ -33,6 +38,17 @@ public final class JsonSchema {
     JsonSchema items;             // null: anything
     int minItems, maxItems = Integer.MAX_VALUE;
     int minLength, maxLength = Integer.MAX_VALUE; // a string's characters (code points; an escape is one)
+    Grammar pattern;              // a string's pattern, as a grammar of the whole string (null: none)
+    private GrammarMatcher patternMatcher;
+
+    /**
+     * The matcher of {@link #pattern}, made on first use. Shared by the sequences of the request
+     * that compiled this schema, which run on one scheduler's thread.
+     */
+    GrammarMatcher patternMatcher() {
+        if (patternMatcher == null) patternMatcher = new GrammarMatcher(pattern);
+        return patternMatcher;
+    }
     private JsonSchema ref;       // a $ref resolves to this node
     private List<JsonSchema> alternatives; // top-level anyOf / oneOf: the value follows one of these
 
@@ -109,6 +125,14 @@ public final class JsonSchema {
         return s;
     }
 
+    /** A JSON Schema pattern (found anywhere in the string, unless anchored) as a regular expression of the whole string. */
+    static String searched(String pattern) {
+        String anything = "(?:.|\\n)*";
+        boolean start = pattern.startsWith("^"), end = pattern.endsWith("$") && !pattern.endsWith("\\$");
+        String core = pattern.substring(start ? 1 : 0, pattern.length() - (end ? 1 : 0));
+        return (start ? "" : anything) + "(?:" + core + ")" + (end ? "" : anything);
+    }
+
     private static JsonSchema compile(JsonNode n, JsonNode root, String path, Map<String, JsonSchema> refs, List<Runnable> fixups) {
         JsonSchema s = new JsonSchema();
         if (n == null || n.isBoolean() && n.booleanValue()) return s;
@@ -183,6 +207,14 @@ public final class JsonSchema {
         if (n.has("minLength")) s.minLength = Math.max(0, n.get("minLength").asInt());
         if (n.has("maxLength")) s.maxLength = Math.max(0, n.get("maxLength").asInt());
         if (s.minLength > s.maxLength) throw new IllegalArgumentException("'" + path + "' has minLength > maxLength");
+        if (n.has("pattern")) {
+            if (!n.get("pattern").isTextual()) throw new IllegalArgumentException("'" + path + ".pattern' must be a string");
+            try {
+                s.pattern = Regex.grammar(searched(n.get("pattern").textValue()));
+            } catch (GrammarException e) {
+                throw new IllegalArgumentException("'" + path + ".pattern': " + e.getMessage());
+            }
+        }
         if (s.types == 0) throw new IllegalArgumentException("'" + path + ".type' allows no type");
         return s;
     }

@@ -92,6 +92,25 @@ class JsonConstraintTest {
     }
 
     @Test
+    void stringPatternsAreFollowed() throws Exception {
+        JsonSchema s = schema("{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"pattern\":\"^[A-Z]{3}-\\\\d{2}$\"},"
+                + "\"pet\":{\"type\":\"string\",\"pattern\":\"cat\"},\"sym\":{\"type\":\"string\",\"pattern\":\"^é+\\\\n?$\"}},\"required\":[\"id\"]}");
+        assertThat(complete(s, "{\"id\": \"ABC-12\"}")).isTrue();
+        assertThat(accepts(s, "{\"id\": \"AB-")).isFalse();
+        assertThat(accepts(s, "{\"id\": \"ABC-123")).isFalse();
+        assertThat(accepts(s, "{\"id\": \"ABC-1\"")).as("not the whole pattern yet").isFalse();
+        // unanchored: found anywhere in the string
+        assertThat(complete(s, "{\"id\": \"ABC-12\", \"pet\": \"a cat!\"}")).isTrue();
+        assertThat(accepts(s, "{\"id\": \"ABC-12\", \"pet\": \"dog")).as("cat may still come").isTrue();
+        assertThat(accepts(s, "{\"id\": \"ABC-12\", \"pet\": \"dog\"")).isFalse();
+        // characters from raw UTF-8 and from escapes alike
+        assertThat(complete(s, "{\"id\": \"ABC-12\", \"sym\": \"éé\"}")).isTrue();
+        assertThat(complete(s, "{\"id\": \"ABC-12\", \"sym\": \"\\u00e9\\n\"}")).isTrue();
+        assertThat(accepts(s, "{\"id\": \"ABC-12\", \"sym\": \"è")).as("a first byte é and è share, but è is refused").isFalse();
+        assertThatThrownBy(() -> schema("{\"type\":\"string\",\"pattern\":\"(?=a)\"}")).hasMessageContaining("pattern").hasMessageContaining("lookarounds");
+    }
+
+    @Test
     void anyObject() {
         JsonSchema o = JsonSchema.anyObject();
         assertThat(complete(o, "{}")).isTrue();
