@@ -6,8 +6,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -17,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(120)
 class LlamaCppApiTest {
     static TestServer s;
+    @TempDir
     static Path dir;
 
     /** llama.cpp's greedy continuation of "Once upon a time" on the bundled model (32 tokens; see models/README.md). */
@@ -24,7 +25,6 @@ class LlamaCppApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dir = Files.createTempDirectory("genset-llamacpp");
         Path fim = dir.resolve("stories-fim.gguf");
         // the bundled model with fill-in-the-middle tokens declared (byte tokens stand in for them: the prompt's shape is what is tested)
         TestFiles.storiesModelWith(fim, w -> w.putUInt32("tokenizer.ggml.fim_pre_token_id", 3)
@@ -36,12 +36,8 @@ class LlamaCppApiTest {
     }
 
     @AfterAll
-    static void stop() throws Exception {
+    static void stop() {
         if (s != null) s.close();
-        try (var files = Files.list(dir)) {
-            for (Path p : files.toList()) Files.delete(p);
-        }
-        Files.delete(dir);
     }
 
     @Test
