@@ -336,6 +336,8 @@ public final class JsonConstraint implements TokenConstraint {
         GrammarMatcher patterns;                 // STRING (a value with a pattern): the pattern's matcher, else null
         GrammarMatcher.State pattern;            // where the string's characters so far stand in the pattern
         int partialValue, partialLeft, partialMin, hexValue; // a UTF-8 character begun; a \\u escape's value so far
+        long numberValue, minimum = Long.MIN_VALUE, maximum = Long.MAX_VALUE; // an integer's digits so far, and its schema's bounds
+        boolean negative;
 
         Automaton(JsonSchema root) {
             this.root = root.resolve();
@@ -349,14 +351,15 @@ public final class JsonConstraint implements TokenConstraint {
             if (mode == LITERAL && !key) {
                 for (long a = alive; a != 0; a &= a - 1) if (literals[Long.numberOfTrailingZeros(a)].length() == literalPos) return true;
             }
-            return mode == NUM_ZERO || mode == NUM_INT || mode == NUM_FRAC || mode == NUM_EXP;
+            return (mode == NUM_ZERO || mode == NUM_INT) && inRange() || mode == NUM_FRAC || mode == NUM_EXP;
         }
 
         /** Everything {@link #copyFrom} copies, as a value: automata with equal places accept the same texts from here on. */
         List<Object> place() {
             List<Object> p = new ArrayList<>(12 + 5 * depth);
             Collections.addAll(p, mode, expect, depth, key, intOnly, hex, literals, alive, literalPos, whitespace, numberLength,
-                    stringLength, minLength, maxLength, pattern, partialValue, partialLeft, partialMin, hexValue);
+                    stringLength, minLength, maxLength, pattern, partialValue, partialLeft, partialMin, hexValue, numberValue, minimum, maximum,
+                    negative);
             for (int i = 0; i < depth; i++) Collections.addAll(p, kinds[i], schemas[i], used[i], counts[i], pending[i]);
             return p;
         }
@@ -383,6 +386,10 @@ public final class JsonConstraint implements TokenConstraint {
             maxLength = o.maxLength;
             patterns = o.patterns;
             pattern = o.pattern;
+            numberValue = o.numberValue;
+            minimum = o.minimum;
+            maximum = o.maximum;
+            negative = o.negative;
             partialValue = o.partialValue;
             partialLeft = o.partialLeft;
             partialMin = o.partialMin;
@@ -488,20 +495,20 @@ public final class JsonConstraint implements TokenConstraint {
                     return afterValue(c);
                 }
                 case NUM_MINUS -> {
-                    if (c == '0') return number(NUM_ZERO);
-                    if (c >= '1' && c <= '9') return number(NUM_INT);
+                    if (c == '0') return number(NUM_ZERO) && digit(0);
+                    if (c >= '1' && c <= '9') return number(NUM_INT) && digit(c - '0');
                     return false;
                 }
                 case NUM_ZERO -> {
                     if (c == '.' && !intOnly) return number(NUM_DOT);
                     if ((c == 'e' || c == 'E') && !intOnly) return number(NUM_E);
-                    return endValue(c);
+                    return inRange() && endValue(c);
                 }
                 case NUM_INT -> {
-                    if (isDigit(c)) return number(NUM_INT);
+                    if (isDigit(c)) return number(NUM_INT) && digit(c - '0');
                     if (c == '.' && !intOnly) return number(NUM_DOT);
                     if ((c == 'e' || c == 'E') && !intOnly) return number(NUM_E);
-                    return endValue(c);
+                    return inRange() && endValue(c);
                 }
                 case NUM_DOT -> {
                     return isDigit(c) && number(NUM_FRAC);
@@ -573,7 +580,8 @@ public final class JsonConstraint implements TokenConstraint {
                     if ((t & (JsonSchema.NUMBER | JsonSchema.INTEGER)) == 0) return false;
                     intOnly = (t & JsonSchema.NUMBER) == 0;
                     numberLength = 0;
-                    return number(NUM_MINUS);
+                    startNumber(s, true);
+                    return minimum <= 0 && number(NUM_MINUS); // a minus leads to zero or below
                 }
                 case 't', 'f', 'n' -> {
                     int words = 0;
@@ -586,7 +594,8 @@ public final class JsonConstraint implements TokenConstraint {
                     if (!isDigit(c) || (t & (JsonSchema.NUMBER | JsonSchema.INTEGER)) == 0) return false;
                     intOnly = (t & JsonSchema.NUMBER) == 0;
                     numberLength = 0;
-                    return number(c == '0' ? NUM_ZERO : NUM_INT);
+                    startNumber(s, false);
+                    return number(c == '0' ? NUM_ZERO : NUM_INT) && digit(c - '0');
                 }
             }
         }
@@ -719,6 +728,39 @@ public final class JsonConstraint implements TokenConstraint {
             }
             if (kinds[depth - 1] == 'A') counts[depth - 1]++;
             mode = AFTER_VALUE;
+        }
+
+        /** A number starts: its bounds, if it must be an integer within some. */
+        private void startNumber(JsonSchema s, boolean minus) {
+            negative = minus;
+            numberValue = 0;
+            boolean bounded = intOnly && s != null;
+            minimum = bounded ? s.minimum : Long.MIN_VALUE;
+            maximum = bounded ? s.maximum : Long.MAX_VALUE;
+        }
+
+        /** One more digit of an integer: whether some integer these digits begin can still lie within the bounds. */
+        private boolean digit(int d) {
+            if (minimum == Long.MIN_VALUE && maximum == Long.MAX_VALUE) return true;
+            numberValue = numberValue > (Long.MAX_VALUE - 9) / 10 ? Long.MAX_VALUE : numberValue * 10 + d;
+            if (mode == NUM_ZERO) return inRange(); // nothing may follow a leading zero
+            // the integers that begin with these digits: v, then v0..v9, v00..v99, ..., as long as the digits are allowed
+            long low = numberValue, span = 1;
+            for (int more = 0; numberLength + more <= MAX_NUMBER && low < Long.MAX_VALUE / 10; more++) {
+                long lo = negative ? -(low + span - 1) : low, hi = negative ? -low : low + span - 1;
+                if (lo <= maximum && minimum <= hi) return true;
+                low *= 10;
+                span *= 10;
+            }
+            return false;
+        }
+
+        /** Whether the integer written is within its bounds (always, for other numbers). */
+        private boolean inRange() {
+            if (!intOnly || minimum == Long.MIN_VALUE && maximum == Long.MAX_VALUE) return true;
+            if (numberValue == Long.MAX_VALUE) return false;
+            long v = negative ? -numberValue : numberValue;
+            return minimum <= v && v <= maximum;
         }
 
         private boolean number(int next) {

@@ -21,8 +21,9 @@ import java.util.Map;
  * {@code definitions}; and {@code anyOf} (or {@code oneOf}) at the top level, where the value must
  * follow one of the alternatives (several are followed side by side until the text rules all but one
  * out), and a string's {@code pattern} (a regular expression found anywhere in it unless anchored,
- * matched through {@link Regex}'s grammar as the string is written). Other keywords ({@code format},
- * a nested {@code anyOf}, number ranges) are not enforced: the values they describe are only kept to their type.
+ * matched through {@link Regex}'s grammar as the string is written), and an integer's {@code minimum},
+ * {@code maximum} and their exclusive forms (for {@code "type": "integer"}). Other keywords ({@code format},
+ * a nested {@code anyOf}, ranges of other numbers) are not enforced: the values they describe are only kept to their type.
  */
 public final class JsonSchema {
     static final int OBJECT = 1, ARRAY = 2, STRING = 4, NUMBER = 8, INTEGER = 16, BOOLEAN = 32, NULL = 64, ANY = 127;
@@ -39,6 +40,7 @@ public final class JsonSchema {
     int minItems, maxItems = Integer.MAX_VALUE;
     int minLength, maxLength = Integer.MAX_VALUE; // a string's characters (code points; an escape is one)
     Grammar pattern;              // a string's pattern, as a grammar of the whole string (null: none)
+    long minimum = Long.MIN_VALUE, maximum = Long.MAX_VALUE; // an integer's bounds (type integer only)
     private GrammarMatcher patternMatcher;
 
     /**
@@ -125,6 +127,16 @@ public final class JsonSchema {
         return s;
     }
 
+    /** An integer bound from a number: the least integer at or above a lower bound (above, if exclusive), or the greatest at or below an upper one. */
+    private static long bound(JsonNode v, String path, boolean lower, boolean exclusive) {
+        if (!v.isNumber()) throw new IllegalArgumentException("'" + path + "' must be a number");
+        double d = v.doubleValue();
+        if (Math.abs(d) > 1e17) return lower ? Long.MIN_VALUE : Long.MAX_VALUE; // past what the digits are checked to: unbounded
+        long b = lower ? (long) Math.ceil(d) : (long) Math.floor(d);
+        if (exclusive && b == d) b += lower ? 1 : -1;
+        return b;
+    }
+
     /** A JSON Schema pattern (found anywhere in the string, unless anchored) as a regular expression of the whole string. */
     static String searched(String pattern) {
         String anything = "(?:.|\\n)*";
@@ -207,6 +219,15 @@ public final class JsonSchema {
         if (n.has("minLength")) s.minLength = Math.max(0, n.get("minLength").asInt());
         if (n.has("maxLength")) s.maxLength = Math.max(0, n.get("maxLength").asInt());
         if (s.minLength > s.maxLength) throw new IllegalArgumentException("'" + path + "' has minLength > maxLength");
+        if (s.types == INTEGER) { // bounds of integers only: digit by digit, a prefix either can still reach the range or not
+            if (n.has("minimum")) s.minimum = bound(n.get("minimum"), path + ".minimum", true, false);
+            if (n.has("exclusiveMinimum") && n.get("exclusiveMinimum").isNumber())
+                s.minimum = Math.max(s.minimum, bound(n.get("exclusiveMinimum"), path + ".exclusiveMinimum", true, true));
+            if (n.has("maximum")) s.maximum = bound(n.get("maximum"), path + ".maximum", false, false);
+            if (n.has("exclusiveMaximum") && n.get("exclusiveMaximum").isNumber())
+                s.maximum = Math.min(s.maximum, bound(n.get("exclusiveMaximum"), path + ".exclusiveMaximum", false, true));
+            if (s.minimum > s.maximum) throw new IllegalArgumentException("'" + path + "' allows no integer (its minimum is above its maximum)");
+        }
         if (n.has("pattern")) {
             if (!n.get("pattern").isTextual()) throw new IllegalArgumentException("'" + path + ".pattern' must be a string");
             try {

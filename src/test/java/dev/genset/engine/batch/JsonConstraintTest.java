@@ -111,6 +111,27 @@ class JsonConstraintTest {
     }
 
     @Test
+    void integerBoundsAreKeptDigitByDigit() throws Exception {
+        JsonSchema s = schema("{\"type\":\"object\",\"properties\":{\"age\":{\"type\":\"integer\",\"minimum\":18,\"maximum\":120},"
+                + "\"delta\":{\"type\":\"integer\",\"exclusiveMinimum\":-10,\"maximum\":-2}},\"required\":[\"age\"]}");
+        assertThat(complete(s, "{\"age\": 18}")).isTrue();
+        assertThat(complete(s, "{\"age\": 120}")).isTrue();
+        assertThat(accepts(s, "{\"age\": 17}")).as("17 ends below the minimum").isFalse();
+        assertThat(accepts(s, "{\"age\": 1")).as("1 may still become 18 to 19 or 100 to 120").isTrue();
+        assertThat(accepts(s, "{\"age\": 13")).as("130 and more are too many").isFalse();
+        assertThat(accepts(s, "{\"age\": 0")).isFalse();
+        assertThat(accepts(s, "{\"age\": -")).isFalse();
+        assertThat(accepts(s, "{\"age\": 1201")).isFalse();
+        assertThat(complete(s, "{\"age\": 30, \"delta\": -9}")).isTrue();
+        assertThat(accepts(s, "{\"age\": 30, \"delta\": -10")).as("exclusive").isFalse();
+        assertThat(accepts(s, "{\"age\": 30, \"delta\": -1}")).isFalse();
+        assertThat(accepts(s, "{\"age\": 30, \"delta\": 5")).isFalse();
+        // other numbers keep only their type
+        assertThat(complete(schema("{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\",\"maximum\":1}}}"), "{\"x\": 25.5}")).isTrue();
+        assertThatThrownBy(() -> schema("{\"type\":\"integer\",\"minimum\":5,\"maximum\":4.5}")).hasMessageContaining("allows no integer");
+    }
+
+    @Test
     void anyObject() {
         JsonSchema o = JsonSchema.anyObject();
         assertThat(complete(o, "{}")).isTrue();
