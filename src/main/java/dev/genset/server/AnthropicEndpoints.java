@@ -56,9 +56,7 @@ final class AnthropicEndpoints {
             ObjectNode chat = chatRequest(Json.of(request, ""), model);
             OpenAiEndpoints.send(res, Json.MAPPER.createObjectNode().put("input_tokens", counter.count(Json.of(chat, ""), call)));
         } catch (ApiException e) {
-            res.status(e.status());
-            res.header("Content-Type", "application/json");
-            res.send(Json.bytes(error(e)));
+            sendError(res, e);
         }
     }
 
@@ -102,15 +100,20 @@ final class AnthropicEndpoints {
                 sink.close();
                 return;
             }
-            res.status(e.status());
-            res.header("Content-Type", "application/json");
-            res.send(Json.bytes(error(e)));
+            sendError(res, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ApiException.unavailable("The server is shutting down.");
         } catch (IOException clientGone) {
             // booked by the sink
         }
+    }
+
+    private static void sendError(ServerResponse res, ApiException e) {
+        res.status(e.status());
+        if (e.retryAfter() != null) res.header("Retry-After", e.retryAfter());
+        res.header("Content-Type", "application/json");
+        res.send(Json.bytes(error(e)));
     }
 
     /** Anthropic's error body: {@code {"type": "error", "error": {"type", "message"}}}. */
@@ -253,8 +256,9 @@ final class AnthropicEndpoints {
             content.addObject().put("type", "tool_use").put("id", call.path("id").asText("")).put("name", fn.path("name").asText(""))
                     .set("input", arguments(fn.path("arguments").asText("{}")));
         }
-        r.put("stop_reason", stopReason(choice.path("finish_reason").asText("stop"), choice.path("stop_reason")));
-        if (choice.path("stop_reason").isTextual()) r.put("stop_sequence", choice.get("stop_reason").asText());
+        String stopWord = choice.path("stop_reason").isTextual() ? choice.get("stop_reason").asText() : null;
+        r.put("stop_reason", stopReason(choice.path("finish_reason").asText("stop"), stopWord));
+        if (stopWord != null) r.put("stop_sequence", stopWord);
         else r.putNull("stop_sequence");
         r.set("usage", usage(completion.path("usage")));
         return r;
@@ -275,11 +279,12 @@ final class AnthropicEndpoints {
                 .put("type", "message").put("role", "assistant").put("model", model);
     }
 
-    private static String stopReason(String finish, JsonNode stopWord) {
+    /** Anthropic's stop reason for a chat finish reason and the stop string that ended the reply (or null). */
+    private static String stopReason(String finish, String stopWord) {
         return switch (finish) {
             case "length" -> "max_tokens";
             case "tool_calls" -> "tool_use";
-            default -> stopWord.isTextual() ? "stop_sequence" : "end_turn";
+            default -> stopWord != null ? "stop_sequence" : "end_turn";
         };
     }
 
@@ -401,8 +406,7 @@ final class AnthropicEndpoints {
             closeBlock();
             ended = true;
             ObjectNode d = Json.MAPPER.createObjectNode().put("type", "message_delta");
-            ObjectNode delta = d.putObject("delta").put("stop_reason", stopReason(finish == null ? "stop" : finish,
-                    stopWord == null ? Json.MAPPER.missingNode() : Json.MAPPER.getNodeFactory().textNode(stopWord)));
+            ObjectNode delta = d.putObject("delta").put("stop_reason", stopReason(finish == null ? "stop" : finish, stopWord));
             if (stopWord != null) delta.put("stop_sequence", stopWord);
             else delta.putNull("stop_sequence");
             d.set("usage", usage(usage));

@@ -299,11 +299,13 @@ public final class GensetServer implements AutoCloseable {
         };
     }
 
+    private static final io.helidon.http.HeaderName X_API_KEY = HeaderNames.create("x-api-key");
+
     /** The caller's key: OpenAI's {@code Authorization: Bearer KEY}, or Anthropic's {@code x-api-key: KEY} (what its SDKs send). */
     private static String authorization(ServerRequest req) {
         String bearer = req.headers().first(HeaderNames.AUTHORIZATION).orElse(null);
         if (bearer != null) return bearer;
-        String key = req.headers().first(HeaderNames.create("x-api-key")).orElse(null);
+        String key = req.headers().first(X_API_KEY).orElse(null);
         return key == null ? null : "Bearer " + key;
     }
 

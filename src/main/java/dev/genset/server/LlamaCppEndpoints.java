@@ -4,15 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.engine.batch.GenerationRequest;
-import dev.genset.engine.batch.JsonConstraint;
-import dev.genset.engine.batch.JsonSchema;
 import dev.genset.engine.batch.SequenceEvent;
 import dev.genset.engine.batch.TokenInfo;
-import dev.genset.engine.grammar.Grammar;
-import dev.genset.engine.grammar.GrammarConstraint;
-import dev.genset.engine.grammar.GrammarException;
 import dev.genset.engine.sampling.SamplerConfig;
-import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.sampling.TokenLogprob;
 import dev.genset.engine.tokenizer.Tokenizer;
 import io.helidon.webserver.http.ServerResponse;
@@ -25,7 +19,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * llama.cpp's server's own API, for clients written against llama-server rather than OpenAI's
@@ -168,9 +161,10 @@ final class LlamaCppEndpoints {
         SamplerConfig sampling = sampling(j);
         List<String> stop = j.stringOrStrings("stop", SamplingParams.MAX_STOP);
         Map<Integer, Float> bias = logitBias(j, tok);
-        Supplier<TokenConstraint> constraint = constraint(j, tok);
+        OpenAiEndpoints.Structured structured = OpenAiEndpoints.structured(j, model); // grammar, json_schema (and vLLM's fields)
         GenerationRequest req = new GenerationRequest(prompt, maxTokens, sampling, stop == null ? List.of() : stop, j.bool("ignore_eos", false),
-                probs > 0 ? probs : returnTokens || stream ? 0 : -1, false, bias, constraint, timeout, call.meter().cacheScope(null)); // token ids come with log-probabilities
+                probs > 0 ? probs : returnTokens || stream ? 0 : -1, false, bias, structured == null ? null : structured.constraint(), timeout,
+                call.meter().cacheScope(null)); // token ids come with log-probabilities
         int ctx = model.scheduler().contextSize();
         call.meter().admit(model.id, prompt.length, maxTokens >= 0 ? maxTokens : Math.max(1, ctx - prompt.length));
         Job job = Job.submit(model.scheduler(), List.of(req), call.start(), metrics, model.id);
@@ -368,29 +362,5 @@ final class LlamaCppEndpoints {
         } else if (key.isTextual()) {
             for (int id : tok.encode(key.textValue(), false, false)) bias.put(id, b);
         } else throw ApiException.invalid("logit_bias", "invalid_value", "Invalid '" + where + "': expected a token id or a text.");
-    }
-
-    /** {@code grammar} (GBNF) or {@code json_schema}, at most one; null for none. */
-    private static Supplier<TokenConstraint> constraint(Json j, Tokenizer tok) {
-        String grammar = j.string("grammar", null);
-        JsonNode schema = j.get("json_schema");
-        if (grammar != null && !grammar.isBlank() && schema != null)
-            throw ApiException.invalid("grammar", "Either 'json_schema' or 'grammar' can be given, not both.");
-        if (grammar != null && !grammar.isBlank()) {
-            try {
-                return GrammarConstraint.factory(tok, Grammar.parse(grammar));
-            } catch (GrammarException e) {
-                throw ApiException.invalid("grammar", "invalid_grammar", "Invalid grammar: " + e.getMessage() + ".");
-            }
-        }
-        if (schema != null) {
-            if (!schema.isObject()) throw j.wrongType("json_schema", "an object", schema);
-            try {
-                return JsonConstraint.factory(tok, JsonSchema.compile(schema));
-            } catch (IllegalArgumentException e) {
-                throw ApiException.invalid("json_schema", "invalid_json_schema", "Invalid JSON schema: " + e.getMessage());
-            }
-        }
-        return null;
     }
 }

@@ -315,7 +315,7 @@ final class OpenAiEndpoints {
     }
 
     /** A constraint asked for by a field beside OpenAI's, and the field's name (for errors). */
-    private record Structured(String param, Supplier<TokenConstraint> constraint) {}
+    record Structured(String param, Supplier<TokenConstraint> constraint) {}
 
     /**
      * llama.cpp's server's {@code grammar} (GBNF) or {@code json_schema}, or vLLM's {@code structured_outputs} with one of
@@ -324,7 +324,7 @@ final class OpenAiEndpoints {
      * {@code guided_grammar}; {@code guided_decoding_backend} names a backend and changes nothing here).
      * At most one; null if none (an empty grammar is none, as in llama.cpp).
      */
-    private static Structured structured(Json j, ServedModel model) {
+    static Structured structured(Json j, ServedModel model) {
         if (j.has("guided_whitespace_pattern"))
             throw ApiException.invalid("guided_whitespace_pattern", "unsupported_parameter", "'guided_whitespace_pattern' is not supported.");
         j.string("guided_decoding_backend", null);
@@ -896,7 +896,6 @@ final class OpenAiEndpoints {
 
     // ---- shared ----------------------------------------------------------------------------------
 
-    /** What one choice produced. */
     /** What one choice produced: its text, its tokens' log-probabilities (if asked for) and how it ended. */
     static final class Outcome {
         final StringBuilder text = new StringBuilder();

@@ -47,10 +47,6 @@ final class ServedModel implements AutoCloseable {
     private volatile Runnable onClose = () -> {};
     private boolean closed;
 
-    ServedModel(Path path, ServerConfig config) {
-        this(idOf(path), path, config, new PromptCacheBudget(promptCacheBytes(config.promptCacheBytes())));
-    }
-
     /** @param promptCache what its prompt cache takes together with the other models' */
     ServedModel(String id, Path path, ServerConfig config, PromptCacheBudget promptCache) {
         this.path = path;
