@@ -1,6 +1,7 @@
 package dev.genset.engine.batch;
 
 import dev.genset.engine.grammar.GrammarMatcher;
+import dev.genset.engine.grammar.Utf8;
 import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.tokenizer.Tokenizer;
 
@@ -335,7 +336,7 @@ public final class JsonConstraint implements TokenConstraint {
         int stringLength, minLength, maxLength; // STRING (a value): characters so far, and the bounds of its schema
         GrammarMatcher patterns;                 // STRING (a value with a pattern): the pattern's matcher, else null
         GrammarMatcher.State pattern;            // where the string's characters so far stand in the pattern
-        int partialValue, partialLeft, partialMin, hexValue; // a UTF-8 character begun; a \\u escape's value so far
+        int utf8, hexValue;                      // a UTF-8 character begun (Utf8's state); a \\u escape's value so far
         long numberValue, minimum = Long.MIN_VALUE, maximum = Long.MAX_VALUE; // an integer's digits so far, and its schema's bounds
         boolean negative;
 
@@ -358,7 +359,7 @@ public final class JsonConstraint implements TokenConstraint {
         List<Object> place() {
             List<Object> p = new ArrayList<>(12 + 5 * depth);
             Collections.addAll(p, mode, expect, depth, key, intOnly, hex, literals, alive, literalPos, whitespace, numberLength,
-                    stringLength, minLength, maxLength, pattern, partialValue, partialLeft, partialMin, hexValue, numberValue, minimum, maximum,
+                    stringLength, minLength, maxLength, pattern, utf8, hexValue, numberValue, minimum, maximum,
                     negative);
             for (int i = 0; i < depth; i++) Collections.addAll(p, kinds[i], schemas[i], used[i], counts[i], pending[i]);
             return p;
@@ -390,33 +391,16 @@ public final class JsonConstraint implements TokenConstraint {
             minimum = o.minimum;
             maximum = o.maximum;
             negative = o.negative;
-            partialValue = o.partialValue;
-            partialLeft = o.partialLeft;
-            partialMin = o.partialMin;
+            utf8 = o.utf8;
             hexValue = o.hexValue;
         }
 
         /** One byte of a string with a pattern: a character's bytes decoded from UTF-8, and the character given to the pattern. */
         private boolean patternByte(int c) {
-            if (partialLeft == 0) {
-                if (c < 0x80) return patternChar(c);
-                if ((c & 0xE0) == 0xC0) { partialValue = c & 0x1F; partialLeft = 1; partialMin = 0x80; }
-                else if ((c & 0xF0) == 0xE0) { partialValue = c & 0x0F; partialLeft = 2; partialMin = 0x800; }
-                else if ((c & 0xF8) == 0xF0) { partialValue = c & 0x07; partialLeft = 3; partialMin = 0x10000; }
-                else return false;
-            } else {
-                if ((c & 0xC0) != 0x80) return false;
-                partialValue = partialValue << 6 | c & 0x3F;
-                if (--partialLeft == 0) {
-                    int cp = partialValue;
-                    partialValue = partialMin = 0;
-                    return cp >= 0x80 && cp <= Character.MAX_CODE_POINT && patternChar(cp);
-                }
-            }
-            // some character the pattern allows must still begin with these bytes
-            int lo = Math.max(partialValue << 6 * partialLeft, partialMin);
-            int hi = Math.min(partialValue << 6 * partialLeft | (1 << 6 * partialLeft) - 1, Character.MAX_CODE_POINT);
-            return lo <= hi && patterns.allowsSomeOf(pattern, lo, hi);
+            int read = Utf8.read(utf8, c);
+            pattern = patterns.afterByte(pattern, read);
+            utf8 = Utf8.isCharacter(read) ? Utf8.NONE : read;
+            return pattern != null;
         }
 
         private boolean patternChar(int cp) {
@@ -433,7 +417,7 @@ public final class JsonConstraint implements TokenConstraint {
                             mode = COLON;
                         } else {
                             if (stringLength < minLength) return false;
-                            if (pattern != null && (partialLeft != 0 || !pattern.isComplete())) return false;
+                            if (pattern != null && (utf8 != Utf8.NONE || !pattern.isComplete())) return false;
                             valueDone();
                         }
                         return true;
@@ -573,7 +557,7 @@ public final class JsonConstraint implements TokenConstraint {
                     maxLength = s == null ? Integer.MAX_VALUE : s.maxLength;
                     patterns = s == null || s.pattern == null ? null : s.patternMatcher();
                     pattern = patterns == null ? null : patterns.start();
-                    partialValue = partialLeft = partialMin = 0;
+                    utf8 = Utf8.NONE;
                     return true;
                 }
                 case '-' -> {

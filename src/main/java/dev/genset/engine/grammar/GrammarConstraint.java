@@ -28,7 +28,7 @@ public final class GrammarConstraint implements TokenConstraint {
     private final Vocab vocab;
     private final GrammarMatcher matcher;
     private GrammarMatcher.State state;
-    private final Utf8 partial = new Utf8();
+    private int utf8 = Utf8.NONE; // a character begun and not finished (Utf8's state)
     private final boolean[] allowed;
 
     private GrammarConstraint(Vocab vocab, Grammar grammar) {
@@ -46,12 +46,12 @@ public final class GrammarConstraint implements TokenConstraint {
 
     /** Whether the text so far is a whole sentence of the grammar. */
     public boolean isComplete() {
-        return state.isComplete() && partial.remaining == 0;
+        return state.isComplete() && utf8 == Utf8.NONE;
     }
 
     @Override
     public void mask(float[] logits, int vocabSize) {
-        MaskKey key = new MaskKey(state, partial.value, partial.remaining, partial.min);
+        MaskKey key = new MaskKey(state, utf8);
         long[] bits = masks.get(key);
         if (bits == null) {
             bits = allowedTokens();
@@ -68,7 +68,7 @@ public final class GrammarConstraint implements TokenConstraint {
     /** The tokens that may come next, as bits by token id: the trie walk's, and end-of-generation once the text is whole. */
     private long[] allowedTokens() {
         Arrays.fill(allowed, false);
-        walk(0, state, partial.value, partial.remaining, partial.min);
+        walk(0, state, utf8);
         boolean done = isComplete();
         long[] bits = new long[(allowed.length + 63) >>> 6];
         for (int id = 0; id < allowed.length; id++)
@@ -80,7 +80,7 @@ public final class GrammarConstraint implements TokenConstraint {
      * Where the text stands: the masks of the last few such places, by it. Free text and the body of
      * a string come back to one place token after token, so most steps apply a mask already made.
      */
-    private record MaskKey(GrammarMatcher.State state, int value, int remaining, int min) {}
+    private record MaskKey(GrammarMatcher.State state, int utf8) {}
 
     private static final int MASKS_KEPT = 32;
 
@@ -91,43 +91,16 @@ public final class GrammarConstraint implements TokenConstraint {
         }
     };
 
-    /** Marks the tokens below trie node {@code node} that the grammar allows from the given state. */
-    private void walk(int node, GrammarMatcher.State s, int value, int remaining, int min) {
+    /** Marks the tokens below trie node {@code node} that the grammar allows from the given state and UTF-8 reading. */
+    private void walk(int node, GrammarMatcher.State s, int reading) {
         Trie t = vocab.trie;
         for (int c = t.firstChild[node], end = c + t.childCount[node]; c < end; c++) {
-            int b = t.label[c] & 0xFF;
-            GrammarMatcher.State next = s;
-            int v = value, r = remaining, m = min;
-            if (r == 0) {
-                if (b < 0x80) {
-                    next = matcher.step(s, b);
-                    if (next == null) continue;
-                } else {
-                    if ((b & 0xE0) == 0xC0) { v = b & 0x1F; r = 1; m = 0x80; }
-                    else if ((b & 0xF0) == 0xE0) { v = b & 0x0F; r = 2; m = 0x800; }
-                    else if ((b & 0xF8) == 0xF0) { v = b & 0x07; r = 3; m = 0x10000; }
-                    else continue; // a continuation byte or no UTF-8 at all
-                    if (!feasible(s, v, r, m)) continue;
-                }
-            } else {
-                if ((b & 0xC0) != 0x80) continue;
-                v = v << 6 | b & 0x3F;
-                r--;
-                if (r == 0) {
-                    if (v < m || v > Character.MAX_CODE_POINT) continue; // overlong, or past Unicode
-                    next = matcher.step(s, v);
-                    if (next == null) continue;
-                } else if (!feasible(s, v, r, m)) continue;
-            }
+            int read = Utf8.read(reading, t.label[c] & 0xFF);
+            GrammarMatcher.State next = matcher.afterByte(s, read);
+            if (next == null) continue; // the whole branch is refused at its first byte
             for (int k = t.tokenStart[c], e = k + t.tokenCount[c]; k < e; k++) allowed[t.tokens[k]] = true;
-            if (t.childCount[c] > 0) walk(c, next, v, r, m);
+            if (t.childCount[c] > 0) walk(c, next, Utf8.isCharacter(read) ? Utf8.NONE : read);
         }
-    }
-
-    /** Whether a character begun with these bits (r bytes still to come, at least code point m) may follow. */
-    private boolean feasible(GrammarMatcher.State s, int v, int r, int m) {
-        int lo = Math.max(v << 6 * r, m), hi = Math.min(v << 6 * r | (1 << 6 * r) - 1, Character.MAX_CODE_POINT);
-        return lo <= hi && matcher.allowsSomeOf(s, lo, hi);
     }
 
     @Override
@@ -149,47 +122,23 @@ public final class GrammarConstraint implements TokenConstraint {
 
     private boolean advance(byte[] bytes, boolean commit) {
         GrammarMatcher.State s = state;
-        int v = partial.value, r = partial.remaining, m = partial.min;
+        int reading = utf8;
         for (byte x : bytes) {
-            int b = x & 0xFF;
-            if (r == 0) {
-                if (b < 0x80) {
-                    s = matcher.step(s, b);
-                    if (s == null) return false;
-                    continue;
-                }
-                if ((b & 0xE0) == 0xC0) { v = b & 0x1F; r = 1; m = 0x80; }
-                else if ((b & 0xF0) == 0xE0) { v = b & 0x0F; r = 2; m = 0x800; }
-                else if ((b & 0xF8) == 0xF0) { v = b & 0x07; r = 3; m = 0x10000; }
-                else return false;
-                if (!feasible(s, v, r, m)) return false;
-            } else {
-                if ((b & 0xC0) != 0x80) return false;
-                v = v << 6 | b & 0x3F;
-                if (--r == 0) {
-                    if (v < m || v > Character.MAX_CODE_POINT) return false;
-                    s = matcher.step(s, v);
-                    if (s == null) return false;
-                } else if (!feasible(s, v, r, m)) return false;
-            }
+            int read = Utf8.read(reading, x & 0xFF);
+            s = matcher.afterByte(s, read);
+            if (s == null) return false;
+            reading = Utf8.isCharacter(read) ? Utf8.NONE : read;
         }
-        if (!commit) return true;
-        state = s;
-        // nothing of a finished character is kept: a place in the text is its state alone (the masks' key)
-        partial.value = r == 0 ? 0 : v;
-        partial.remaining = r;
-        partial.min = r == 0 ? 0 : m;
+        if (commit) {
+            state = s;
+            utf8 = reading; // NONE between characters: a place in the text is then its state alone (the masks' key)
+        }
         return true;
     }
 
     /** Test entry: a constraint with no vocabulary, fed text directly. */
     static GrammarConstraint of(Grammar grammar) {
         return new GrammarConstraint(new Vocab(new byte[0][], new boolean[0], Trie.of(new byte[0][])), grammar);
-    }
-
-    /** The bits of a UTF-8 character begun but not finished, and the least code point its length may encode. */
-    private static final class Utf8 {
-        int value, remaining, min;
     }
 
     private record Vocab(byte[][] pieces, boolean[] eog, Trie trie) {}

@@ -117,6 +117,18 @@ public final class GrammarMatcher {
         return t == DEAD ? null : t;
     }
 
+    /**
+     * The state after {@code s} and one more byte of text, {@code read} being what {@link Utf8#read}
+     * made of that byte: a whole character steps, a partial one stays while some character the
+     * grammar allows there can begin with its bytes. Null if the text can no longer belong to the
+     * language. The reading goes on from {@code Utf8.isCharacter(read) ? Utf8.NONE : read}.
+     */
+    public State afterByte(State s, int read) {
+        if (read == Utf8.INVALID) return null;
+        if (Utf8.isCharacter(read)) return step(s, Utf8.codePoint(read));
+        return allowsSomeOf(s, Utf8.lowest(read), Utf8.highest(read)) ? s : null;
+    }
+
     /** Whether some character with a code point in lo..hi may follow {@code s} (a character of which only the first bytes are known). */
     public boolean allowsSomeOf(State s, int lo, int hi) {
         for (Frame f : s.tops) if (grammar.classes[grammar.rules[f.rule][f.alt][f.pos]].intersects(lo, hi)) return true;
