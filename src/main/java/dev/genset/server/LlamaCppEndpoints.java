@@ -132,10 +132,7 @@ final class LlamaCppEndpoints {
         ObjectNode r = Json.MAPPER.createObjectNode();
         ObjectNode g = r.putObject("default_generation_settings");
         g.put("n_ctx", m.scheduler().contextSize());
-        SamplerConfig d = SamplerConfig.defaults();
-        g.putObject("params").put("n_predict", -1).put("seed", d.seed()).put("temperature", d.temperature()).put("top_k", d.topK())
-                .put("top_p", d.topP()).put("min_p", d.minP()).put("repeat_last_n", d.repeatLastN()).put("repeat_penalty", d.repeatPenalty())
-                .put("presence_penalty", d.presencePenalty()).put("frequency_penalty", d.frequencyPenalty());
+        putSampling(g.putObject("params").put("n_predict", -1), SamplerConfig.defaults());
         r.put("total_slots", m.scheduler().config().slots()).put("model_alias", m.id).put("model_path", m.path.toString());
         r.putObject("modalities").put("vision", false).put("audio", false);
         r.put("chat_template", m.model().gguf().getString("tokenizer.chat_template", ""));
@@ -181,7 +178,6 @@ final class LlamaCppEndpoints {
     }
 
     private void stream(Job job, Sse stream, Metering meter, Settings settings, Tokenizer tok, int[] prompt, boolean returnTokens) throws InterruptedException {
-        List<TokenInfo> all = new ArrayList<>();
         try (Sse sse = stream) {
             try {
                 sse.open();
@@ -191,7 +187,6 @@ final class LlamaCppEndpoints {
                     switch (t.event()) {
                         case SequenceEvent.Text x -> {
                             if (x.text().isEmpty() && x.tokens() == 0) continue;
-                            all.addAll(x.logprobs());
                             ObjectNode c = Json.MAPPER.createObjectNode().put("index", 0).put("content", x.text());
                             ArrayNode ids = c.putArray("tokens");
                             for (TokenInfo i : x.logprobs()) ids.add(i.token());
@@ -235,11 +230,7 @@ final class LlamaCppEndpoints {
         r.put("id_slot", -1).put("stop", true).put("model", s.model).put("tokens_predicted", d.completionTokens())
                 .put("tokens_evaluated", d.promptTokens());
         ObjectNode g = r.putObject("generation_settings");
-        g.put("n_ctx", s.ctx).put("n_predict", s.maxTokens).put("model", s.model).put("seed", s.sampling.seed())
-                .put("temperature", s.sampling.temperature()).put("top_k", s.sampling.topK()).put("top_p", s.sampling.topP())
-                .put("min_p", s.sampling.minP()).put("repeat_last_n", s.sampling.repeatLastN()).put("repeat_penalty", s.sampling.repeatPenalty())
-                .put("presence_penalty", s.sampling.presencePenalty()).put("frequency_penalty", s.sampling.frequencyPenalty())
-                .put("n_probs", s.probs);
+        putSampling(g.put("n_ctx", s.ctx).put("n_predict", s.maxTokens).put("model", s.model), s.sampling).put("n_probs", s.probs);
         ArrayNode st = g.putArray("stop");
         if (s.stop != null) s.stop.forEach(st::add);
         r.put("prompt", tok.decode(prompt));
@@ -261,6 +252,13 @@ final class LlamaCppEndpoints {
                 .put("predicted_per_second", genMs == 0 ? 0 : d.completionTokens() * 1000 / genMs);
         if (s.probs > 0 && !infos.isEmpty()) r.set("completion_probabilities", probabilities(infos, tok));
         return r;
+    }
+
+    /** A sampler's settings under llama-server's names, added to {@code o}. */
+    private static ObjectNode putSampling(ObjectNode o, SamplerConfig c) {
+        return o.put("seed", c.seed()).put("temperature", c.temperature()).put("top_k", c.topK()).put("top_p", c.topP()).put("min_p", c.minP())
+                .put("repeat_last_n", c.repeatLastN()).put("repeat_penalty", c.repeatPenalty())
+                .put("presence_penalty", c.presencePenalty()).put("frequency_penalty", c.frequencyPenalty());
     }
 
     /** llama-server's completion_probabilities: each token with its log-probability and its most likely alternatives. */

@@ -2,12 +2,12 @@ package dev.genset.engine.batch;
 
 import dev.genset.engine.grammar.GrammarMatcher;
 import dev.genset.engine.grammar.Utf8;
+import dev.genset.engine.sampling.KeptMasks;
 import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
@@ -123,18 +123,8 @@ public final class JsonConstraint implements TokenConstraint {
 
     @Override
     public void mask(float[] logits, int vocabSize) {
-        List<Object> place = place();
-        long[] bits = masks.get(place);
-        if (bits == null) {
-            bits = allowedTokens();
-            masks.put(place, bits);
-        }
-        int allowed = 0;
-        for (int id = 0; id < vocabSize; id++) {
-            if (id < vocab.pieces.length && (bits[id >>> 6] & 1L << id) != 0) allowed++;
-            else logits[id] = Float.NEGATIVE_INFINITY;
-        }
-        if (allowed == 0) throw new IllegalStateException("no token can continue the JSON text");
+        long[] bits = masks.get(place(), this::allowedTokens);
+        if (KeptMasks.apply(bits, vocab.pieces.length, logits, vocabSize) == 0) throw new IllegalStateException("no token can continue the JSON text");
     }
 
     /** The tokens that may come next, as bits by token id: each token's bytes tried from the current state. */
@@ -155,7 +145,7 @@ public final class JsonConstraint implements TokenConstraint {
     /**
      * Where the text stands, as a value: the prefix written, and each live alternative's state. The
      * body of a string and other long runs come back to one place token after token, so masks are
-     * kept by it (the last {@value #MASKS_KEPT}): trying every token's bytes anew is most of a
+     * kept by it ({@link KeptMasks}): trying every token's bytes anew is most of a
      * step's cost with a large vocabulary.
      */
     private List<Object> place() {
@@ -165,14 +155,7 @@ public final class JsonConstraint implements TokenConstraint {
         return p;
     }
 
-    private static final int MASKS_KEPT = 32;
-
-    private final Map<List<Object>, long[]> masks = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<List<Object>, long[]> eldest) {
-            return size() > MASKS_KEPT;
-        }
-    };
+    private final KeptMasks<List<Object>> masks = new KeptMasks<>();
 
     private boolean accepts(byte[] bytes) {
         int from = 0;

@@ -418,10 +418,9 @@ public final class Grammar {
         }
         // edges r -> s where s can come first in r (after rules that can be empty); a cycle is left recursion
         int[] state = new int[n]; // 0 unvisited, 1 on the path, 2 done
+        int[][] stack = new int[n][]; // iterative depth-first search: frames of (rule, alternative, item), each rule at most once on the path
         for (int r = 0; r < n; r++) {
             if (state[r] != 0) continue;
-            // iterative depth-first search: frames of (rule, alternative, item)
-            int[][] stack = new int[n][];
             int depth = 0;
             stack[depth++] = new int[] {r, 0, 0};
             state[r] = 1;

@@ -1,11 +1,11 @@
 package dev.genset.engine.grammar;
 
+import dev.genset.engine.sampling.KeptMasks;
 import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
@@ -29,13 +29,11 @@ public final class GrammarConstraint implements TokenConstraint {
     private final GrammarMatcher matcher;
     private GrammarMatcher.State state;
     private int utf8 = Utf8.NONE; // a character begun and not finished (Utf8's state)
-    private final boolean[] allowed;
 
     private GrammarConstraint(Vocab vocab, Grammar grammar) {
         this.vocab = vocab;
         this.matcher = new GrammarMatcher(grammar);
         this.state = matcher.start();
-        this.allowed = new boolean[vocab.eog.length];
     }
 
     /** A fresh constraint per sequence, sharing the grammar and the vocabulary's trie. */
@@ -51,55 +49,32 @@ public final class GrammarConstraint implements TokenConstraint {
 
     @Override
     public void mask(float[] logits, int vocabSize) {
-        MaskKey key = new MaskKey(state, utf8);
-        long[] bits = masks.get(key);
-        if (bits == null) {
-            bits = allowedTokens();
-            masks.put(key, bits);
-        }
-        int count = 0;
-        for (int id = 0; id < vocabSize; id++) {
-            if (id < allowed.length && (bits[id >>> 6] & 1L << id) != 0) count++;
-            else logits[id] = Float.NEGATIVE_INFINITY;
-        }
-        if (count == 0) throw new GrammarException("no token of the vocabulary can continue the text under the grammar");
+        long[] bits = masks.get(new Place(state, utf8), this::allowedTokens);
+        if (KeptMasks.apply(bits, vocab.eog.length, logits, vocabSize) == 0) throw new GrammarException("no token of the vocabulary can continue the text under the grammar");
     }
 
     /** The tokens that may come next, as bits by token id: the trie walk's, and end-of-generation once the text is whole. */
     private long[] allowedTokens() {
-        Arrays.fill(allowed, false);
-        walk(0, state, utf8);
-        boolean done = isComplete();
-        long[] bits = new long[(allowed.length + 63) >>> 6];
-        for (int id = 0; id < allowed.length; id++)
-            if (vocab.eog[id] ? done : allowed[id]) bits[id >>> 6] |= 1L << id;
+        long[] bits = new long[(vocab.eog.length + 63) >>> 6];
+        walk(0, state, utf8, bits);
+        if (isComplete()) for (int id = 0; id < vocab.eog.length; id++) if (vocab.eog[id]) bits[id >>> 6] |= 1L << id;
         return bits;
     }
 
-    /**
-     * Where the text stands: the masks of the last few such places, by it. Free text and the body of
-     * a string come back to one place token after token, so most steps apply a mask already made.
-     */
-    private record MaskKey(GrammarMatcher.State state, int utf8) {}
+    /** Where the text stands: the state and a character begun (the masks' key). */
+    private record Place(GrammarMatcher.State state, int utf8) {}
 
-    private static final int MASKS_KEPT = 32;
+    private final KeptMasks<Place> masks = new KeptMasks<>();
 
-    private final Map<MaskKey, long[]> masks = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<MaskKey, long[]> eldest) {
-            return size() > MASKS_KEPT;
-        }
-    };
-
-    /** Marks the tokens below trie node {@code node} that the grammar allows from the given state and UTF-8 reading. */
-    private void walk(int node, GrammarMatcher.State s, int reading) {
+    /** Sets the bits of the tokens below trie node {@code node} that the grammar allows from the given state and UTF-8 reading. */
+    private void walk(int node, GrammarMatcher.State s, int reading, long[] bits) {
         Trie t = vocab.trie;
         for (int c = t.firstChild[node], end = c + t.childCount[node]; c < end; c++) {
             int read = Utf8.read(reading, t.label[c] & 0xFF);
             GrammarMatcher.State next = matcher.afterByte(s, read);
             if (next == null) continue; // the whole branch is refused at its first byte
-            for (int k = t.tokenStart[c], e = k + t.tokenCount[c]; k < e; k++) allowed[t.tokens[k]] = true;
-            if (t.childCount[c] > 0) walk(c, next, Utf8.isCharacter(read) ? Utf8.NONE : read);
+            for (int k = t.tokenStart[c], e = k + t.tokenCount[c]; k < e; k++) bits[t.tokens[k] >>> 6] |= 1L << t.tokens[k];
+            if (t.childCount[c] > 0) walk(c, next, Utf8.isCharacter(read) ? Utf8.NONE : read, bits);
         }
     }
 

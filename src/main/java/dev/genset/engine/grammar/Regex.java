@@ -239,7 +239,7 @@ public final class Regex {
 
     /** A code point as a GBNF string literal. */
     private static String literal(int c) {
-        return "\"" + (c == '"' || c == '\\' || c < 0x20 || c == 0x7F ? escaped(c) : Character.toString(c)) + "\"";
+        return quote(Character.toString(c));
     }
 
     private static String escaped(int c) {
