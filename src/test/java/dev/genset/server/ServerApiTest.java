@@ -335,6 +335,39 @@ class ServerApiTest {
                 400, "invalid_request_error", "response_format.json_schema.schema");
     }
 
+    /** Optional fields (anyOf a type and null, as Pydantic writes them), bounded numbers and a date, sampled at temperature 1. */
+    @Test
+    void nestedAlternativesBoundsAndFormatsAreFollowed() throws Exception {
+        String schema = """
+                {"type":"object","properties":{"name":{"anyOf":[{"type":"string","maxLength":12},{"type":"null"}]},
+                 "score":{"type":"number","minimum":0,"maximum":1},"when":{"type":"string","format":"date"},
+                 "tags":{"type":"array","items":{"anyOf":[{"type":"integer","minimum":1,"maximum":9},{"type":"boolean"}]},"maxItems":3}},
+                 "required":["name","score","when","tags"],"additionalProperties":false}""";
+        int followed = 0;
+        for (int seed = 1; seed <= 6; seed++) {
+            var r = s.post("/v1/chat/completions", chat("Describe the ball", 200, ",\"seed\":" + seed
+                    + ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"ball\",\"strict\":true,\"schema\":" + schema + "}}")
+                    .replace("\"temperature\":0", "\"temperature\":1"));
+            assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+            String content = r.json().at("/choices/0/message/content").asText();
+            if (!r.json().at("/choices/0/finish_reason").asText().equals("stop")) continue; // cut off by max_tokens
+            JsonNode v = TestServer.parse(content);
+            assertThat(v).as(content).isNotNull();
+            assertThat(v.get("name").isNull() || v.get("name").isTextual() && v.get("name").asText().codePointCount(0, v.get("name").asText().length()) <= 12).as(content).isTrue();
+            assertThat(v.get("score").isNumber() && v.get("score").asDouble() >= 0 && v.get("score").asDouble() <= 1).as(content).isTrue();
+            assertThat(java.time.LocalDate.parse(v.get("when").asText())).as(content).isNotNull();
+            assertThat(v.get("tags").size()).as(content).isLessThanOrEqualTo(3);
+            for (JsonNode t : v.get("tags")) assertThat(t.isBoolean() || t.isInt() && t.asInt() >= 1 && t.asInt() <= 9).as(content).isTrue();
+            followed++;
+        }
+        assertThat(followed).as("answers that ended within max_tokens").isGreaterThanOrEqualTo(2);
+        StringBuilder wide = new StringBuilder();
+        for (int i = 1; i <= 70; i++) wide.append(i > 1 ? "," : "").append("{\"type\":\"string\",\"maxLength\":").append(i).append('}');
+        String ambiguous = "{\"anyOf\":[{\"anyOf\":[" + wide.substring(0, wide.indexOf(":36}") + 4) + "]},{\"anyOf\":[" + wide.substring(wide.indexOf(":36}") + 5) + "]}]}";
+        assertError(s.post("/v1/chat/completions", chat("x", 5, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":" + ambiguous + "}}")),
+                400, "invalid_request_error", null);
+    }
+
     @Test
     void aGrammarShapesChatAndCompletions() throws Exception {
         String grammar = "root ::= \"The \" animal \" is \" [a-z]+ \".\"\nanimal ::= \"cat\" | \"dog\" | \"bird\"";

@@ -6,6 +6,7 @@ import dev.genset.engine.sampling.KeptMasks;
 import dev.genset.engine.sampling.TokenConstraint;
 import dev.genset.engine.tokenizer.Tokenizer;
 
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -20,12 +21,16 @@ import java.util.function.Supplier;
  * The check runs each token's bytes through a byte-level pushdown automaton (RFC 8259, with
  * whitespace limited as llama.cpp's JSON grammar limits it: one space, or a newline and at most
  * {@value #MAX_WHITESPACE} spaces or tabs; nesting at most {@value #MAX_DEPTH} levels and numbers
- * at most {@value #MAX_NUMBER} characters, so that generation cannot wander forever). A schema with
- * top-level alternatives runs one automaton per alternative; a token is allowed if any of those still
- * alive accepts it. A fixed prefix (such as {@code <tool_call>\n}) may be required before the JSON.
+ * at most {@value #MAX_NUMBER} characters, so that generation cannot wander forever). Where a value
+ * may follow one of several alternatives ({@code anyOf}), the automaton branches into one per
+ * alternative; a token is allowed if any live branch accepts it, and branches that come to the same
+ * state (once the value that set them apart is complete) are merged again. A fixed prefix (such as
+ * {@code <tool_call>\n}) may be required before the JSON.
  */
 public final class JsonConstraint implements TokenConstraint {
     static final int MAX_WHITESPACE = 20, MAX_DEPTH = 64, MAX_NUMBER = 32;
+    /** Branches alive at once: past this the schema's alternatives are too ambiguous to follow. */
+    static final int MAX_BRANCHES = 64;
 
     private static final Map<Tokenizer, Vocab> VOCABS = new WeakHashMap<>();
 
@@ -33,21 +38,16 @@ public final class JsonConstraint implements TokenConstraint {
     private record Vocab(byte[][] pieces, boolean[] eog) {}
 
     private final Vocab vocab;
-    private final Automaton[] states;
-    private final boolean[] alive;
-    private final Automaton probe;
+    private final List<Automaton> live = new ArrayList<>(); // the branches still accepting the text
+    private final List<Automaton> probes = new ArrayList<>(); // scratch automata for trying tokens, one per branching level
     private final byte[] prefix;
     private int prefixAt; // bytes of the prefix written so far
 
     private JsonConstraint(Vocab vocab, JsonSchema schema, byte[] prefix) {
         this.vocab = vocab;
         this.prefix = prefix;
-        var alternatives = schema.alternatives();
-        this.states = new Automaton[alternatives.size()];
-        for (int i = 0; i < states.length; i++) states[i] = new Automaton(alternatives.get(i));
-        this.alive = new boolean[states.length];
-        java.util.Arrays.fill(alive, true);
-        this.probe = new Automaton(alternatives.getFirst());
+        live.add(new Automaton(schema));
+        branch();
     }
 
     /** Any JSON object (response_format json_object). */
@@ -114,10 +114,15 @@ public final class JsonConstraint implements TokenConstraint {
         return new JsonConstraint(null, schema, prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
+    /** How many ways of reading the text so far are being followed (for tests). */
+    int branchCount() {
+        return live.size();
+    }
+
     /** Whether the text so far is one complete JSON value of the schema. */
     public boolean isComplete() {
         if (prefixAt < prefix.length) return false;
-        for (int i = 0; i < states.length; i++) if (alive[i] && states[i].isComplete()) return true;
+        for (Automaton a : live) if (a.isComplete()) return true;
         return false;
     }
 
@@ -143,7 +148,7 @@ public final class JsonConstraint implements TokenConstraint {
     }
 
     /**
-     * Where the text stands, as a value: the prefix written, and each live alternative's state. The
+     * Where the text stands, as a value: the prefix written, and each live branch's state. The
      * body of a string and other long runs come back to one place token after token, so masks are
      * kept by it ({@link KeptMasks}): trying every token's bytes anew is most of a
      * step's cost with a large vocabulary.
@@ -151,7 +156,7 @@ public final class JsonConstraint implements TokenConstraint {
     private List<Object> place() {
         List<Object> p = new ArrayList<>();
         p.add(prefixAt);
-        for (int i = 0; i < states.length; i++) p.add(alive[i] ? states[i].place() : null);
+        for (Automaton a : live) p.add(a.place());
         return p;
     }
 
@@ -161,16 +166,48 @@ public final class JsonConstraint implements TokenConstraint {
         int from = 0;
         for (int p = prefixAt; p < prefix.length && from < bytes.length; p++, from++) if (bytes[from] != prefix[p]) return false;
         if (from == bytes.length) return true;
-        for (int i = 0; i < states.length; i++) {
-            if (alive[i] && accepts(states[i], bytes, from)) return true;
-        }
+        for (Automaton a : live) if (accepts(a, null, bytes, from, 0)) return true;
         return false;
     }
 
-    private boolean accepts(Automaton state, byte[] bytes, int from) {
+    /**
+     * Whether {@code bytes} from {@code from} can follow {@code state} (which takes the alternative
+     * {@code choice} first, if not null): a token may reach a branching point and go on into any of its alternatives.
+     */
+    private boolean accepts(Automaton state, JsonSchema choice, byte[] bytes, int from, int level) {
+        if (probes.size() == level) probes.add(new Automaton(state));
+        Automaton probe = probes.get(level);
         probe.copyFrom(state);
-        for (int k = from; k < bytes.length; k++) if (!probe.step(bytes[k] & 0xFF)) return false;
+        if (choice != null) probe.expect = choice;
+        for (int k = from; k < bytes.length; k++) {
+            if (!probe.step(bytes[k] & 0xFF)) return false;
+            if (k + 1 < bytes.length && probe.branches()) {
+                for (JsonSchema c : probe.expect.alternatives()) if (accepts(probe, c, bytes, k + 1, level + 1)) return true;
+                return false;
+            }
+        }
         return true;
+    }
+
+    /** Merges branches in the same state, then splits each that has reached a value with alternatives into one per alternative. */
+    private void branch() {
+        if (live.size() > 1) { // a value that set branches apart may have ended: merge those now alike
+            java.util.Set<List<Object>> seen = new java.util.HashSet<>();
+            live.removeIf(a -> !seen.add(a.place()));
+        }
+        for (int i = 0; i < live.size(); i++) {
+            Automaton a = live.get(i);
+            if (!a.branches()) continue;
+            List<JsonSchema> choices = a.expect.alternatives(); // flattened: none of these branches again
+            for (int j = 1; j < choices.size(); j++) {
+                Automaton b = new Automaton(a);
+                b.expect = choices.get(j);
+                live.add(b);
+            }
+            a.expect = choices.getFirst();
+        }
+        if (live.size() > MAX_BRANCHES)
+            throw new IllegalArgumentException("the JSON schema is too ambiguous: its alternatives leave over " + MAX_BRANCHES + " ways to read the text so far");
     }
 
     @Override
@@ -179,25 +216,17 @@ public final class JsonConstraint implements TokenConstraint {
         if (!feed(vocab.pieces[token])) throw new IllegalStateException("token " + token + " breaks the JSON text");
     }
 
-    /** Feeds text: returns whether every byte was accepted (by at least one alternative, which stay alive). */
+    /** Feeds text: returns whether every byte was accepted (by at least one branch; those that did not are dropped). */
     boolean feed(byte[] bytes) {
         int from = 0;
         for (; prefixAt < prefix.length && from < bytes.length; prefixAt++, from++) if (bytes[from] != prefix[prefixAt]) return false;
-        if (from == bytes.length) return true;
-        boolean any = false;
-        for (int i = 0; i < states.length; i++) {
-            if (!alive[i]) continue;
-            boolean ok = true;
-            for (int k = from; k < bytes.length; k++) {
-                if (!states[i].step(bytes[k] & 0xFF)) {
-                    ok = false;
-                    break;
-                }
-            }
-            alive[i] = ok;
-            any |= ok;
+        for (int k = from; k < bytes.length; k++) {
+            int c = bytes[k] & 0xFF;
+            live.removeIf(a -> !a.step(c));
+            if (live.isEmpty()) return false;
+            branch();
         }
-        return any;
+        return true;
     }
 
     /** See {@link #lazyFactory}. */
@@ -299,7 +328,6 @@ public final class JsonConstraint implements TokenConstraint {
             }
         }
 
-        private final JsonSchema root;
         int mode = VALUE;
         JsonSchema expect;                                   // the schema of the value about to start (VALUE, ARR_FIRST)
         final byte[] kinds = new byte[MAX_DEPTH];             // 'O' object, 'A' array
@@ -322,10 +350,22 @@ public final class JsonConstraint implements TokenConstraint {
         int utf8, hexValue;                      // a UTF-8 character begun (Utf8's state); a \\u escape's value so far
         long numberValue, minimum = Long.MIN_VALUE, maximum = Long.MAX_VALUE; // an integer's digits so far, and its schema's bounds
         boolean negative;
+        JsonSchema bounded;                      // a number (not only integers) with bounds: its schema, else null
+        long fraction;                           // ... and the digits after its point so far, as a number
+        int fractionDigits;
 
         Automaton(JsonSchema root) {
-            this.root = root.resolve();
-            this.expect = this.root;
+            this.expect = root.resolve();
+        }
+
+        /** A copy of {@code o}, to follow another alternative from the same place. */
+        Automaton(Automaton o) {
+            copyFrom(o);
+        }
+
+        /** Whether a value is about to start whose schema has alternatives (the constraint then branches). */
+        boolean branches() {
+            return (mode == VALUE || mode == ARR_FIRST) && expect != null && expect.hasAlternatives();
         }
 
         boolean isComplete() {
@@ -335,7 +375,7 @@ public final class JsonConstraint implements TokenConstraint {
             if (mode == LITERAL && !key) {
                 for (long a = alive; a != 0; a &= a - 1) if (literals[Long.numberOfTrailingZeros(a)].length() == literalPos) return true;
             }
-            return (mode == NUM_ZERO || mode == NUM_INT) && inRange() || mode == NUM_FRAC || mode == NUM_EXP;
+            return (mode == NUM_ZERO || mode == NUM_INT || mode == NUM_FRAC) && inRange() || mode == NUM_EXP;
         }
 
         /** Everything {@link #copyFrom} copies, as a value: automata with equal places accept the same texts from here on. */
@@ -343,7 +383,7 @@ public final class JsonConstraint implements TokenConstraint {
             List<Object> p = new ArrayList<>(12 + 5 * depth);
             Collections.addAll(p, mode, expect, depth, key, intOnly, hex, literals, alive, literalPos, whitespace, numberLength,
                     stringLength, minLength, maxLength, pattern, utf8, hexValue, numberValue, minimum, maximum,
-                    negative);
+                    negative, bounded, fraction, fractionDigits);
             for (int i = 0; i < depth; i++) Collections.addAll(p, kinds[i], schemas[i], used[i], counts[i], pending[i]);
             return p;
         }
@@ -376,6 +416,38 @@ public final class JsonConstraint implements TokenConstraint {
             negative = o.negative;
             utf8 = o.utf8;
             hexValue = o.hexValue;
+            bounded = o.bounded;
+            fraction = o.fraction;
+            fractionDigits = o.fractionDigits;
+        }
+
+        /**
+         * Forgets what the value just read (or key) needed: what comes next sets it anew, and
+         * branches that read the same text along different alternatives are then in the same state.
+         */
+        private void clearValue() {
+            expect = null;
+            key = false;
+            intOnly = false;
+            hex = 0;
+            literals = null;
+            alive = 0;
+            literalPos = 0;
+            numberLength = 0;
+            stringLength = 0;
+            minLength = 0;
+            maxLength = Integer.MAX_VALUE;
+            patterns = null;
+            pattern = null;
+            utf8 = Utf8.NONE;
+            hexValue = 0;
+            numberValue = 0;
+            minimum = Long.MIN_VALUE;
+            maximum = Long.MAX_VALUE;
+            negative = false;
+            bounded = null;
+            fraction = 0;
+            fractionDigits = 0;
         }
 
         /** One byte of a string with a pattern: a character's bytes decoded from UTF-8, and the character given to the pattern. */
@@ -396,6 +468,7 @@ public final class JsonConstraint implements TokenConstraint {
                 case STRING -> {
                     if (c == '"') {
                         if (key) {
+                            clearValue();
                             pending[depth - 1] = top() == null ? null : top().additional;
                             mode = COLON;
                         } else {
@@ -467,23 +540,23 @@ public final class JsonConstraint implements TokenConstraint {
                     return false;
                 }
                 case NUM_ZERO -> {
-                    if (c == '.' && !intOnly) return number(NUM_DOT);
-                    if ((c == 'e' || c == 'E') && !intOnly) return number(NUM_E);
+                    if (c == '.' && !intOnly) return number(NUM_DOT) && reachable();
+                    if ((c == 'e' || c == 'E') && !intOnly && bounded == null) return number(NUM_E);
                     return inRange() && endValue(c);
                 }
                 case NUM_INT -> {
                     if (isDigit(c)) return number(NUM_INT) && digit(c - '0');
-                    if (c == '.' && !intOnly) return number(NUM_DOT);
-                    if ((c == 'e' || c == 'E') && !intOnly) return number(NUM_E);
+                    if (c == '.' && !intOnly) return number(NUM_DOT) && reachable();
+                    if ((c == 'e' || c == 'E') && !intOnly && bounded == null) return number(NUM_E);
                     return inRange() && endValue(c);
                 }
                 case NUM_DOT -> {
-                    return isDigit(c) && number(NUM_FRAC);
+                    return isDigit(c) && number(NUM_FRAC) && fractionDigit(c - '0');
                 }
                 case NUM_FRAC -> {
-                    if (isDigit(c)) return number(NUM_FRAC);
-                    if (c == 'e' || c == 'E') return number(NUM_E);
-                    return endValue(c);
+                    if (isDigit(c)) return number(NUM_FRAC) && fractionDigit(c - '0');
+                    if ((c == 'e' || c == 'E') && bounded == null) return number(NUM_E);
+                    return inRange() && endValue(c);
                 }
                 case NUM_E -> {
                     if (c == '+' || c == '-') return number(NUM_E_SIGN);
@@ -548,7 +621,7 @@ public final class JsonConstraint implements TokenConstraint {
                     intOnly = (t & JsonSchema.NUMBER) == 0;
                     numberLength = 0;
                     startNumber(s, true);
-                    return minimum <= 0 && number(NUM_MINUS); // a minus leads to zero or below
+                    return minimum <= 0 && number(NUM_MINUS) && reachable(); // a minus leads to zero or below
                 }
                 case 't', 'f', 'n' -> {
                     int words = 0;
@@ -631,10 +704,10 @@ public final class JsonConstraint implements TokenConstraint {
                 }
             }
             if (key) {
+                clearValue();
                 used[depth - 1] |= 1L << index;
                 pending[depth - 1] = top().propertySchemas[index];
                 mode = COLON;
-                key = false;
             } else valueDone();
             return true;
         }
@@ -655,7 +728,7 @@ public final class JsonConstraint implements TokenConstraint {
                 int max = s == null ? Integer.MAX_VALUE : s.maxItems;
                 if (counts[depth - 1] >= max) return false;
                 mode = VALUE;
-                expect = s == null ? null : resolved(s.items);
+                expect = item(s, counts[depth - 1]);
                 return true;
             }
             return c == ']' && counts[depth - 1] >= (s == null ? 0 : s.minItems) && close('A');
@@ -670,8 +743,14 @@ public final class JsonConstraint implements TokenConstraint {
             pending[depth] = null;
             depth++;
             mode = next;
-            if (kind == 'A') expect = s == null ? null : resolved(s.items);
+            if (kind == 'A') expect = item(s, 0);
             return true;
+        }
+
+        /** The schema of item {@code index} of an array of schema {@code s}. */
+        private static JsonSchema item(JsonSchema s, int index) {
+            if (s == null) return null;
+            return resolved(s.prefixItems != null && index < s.prefixItems.length ? s.prefixItems[index] : s.items);
         }
 
         private boolean closeObject() {
@@ -689,6 +768,7 @@ public final class JsonConstraint implements TokenConstraint {
         }
 
         private void valueDone() {
+            clearValue();
             if (depth == 0) {
                 mode = DONE;
                 return;
@@ -701,13 +781,20 @@ public final class JsonConstraint implements TokenConstraint {
         private void startNumber(JsonSchema s, boolean minus) {
             negative = minus;
             numberValue = 0;
-            boolean bounded = intOnly && s != null;
-            minimum = bounded ? s.minimum : Long.MIN_VALUE;
-            maximum = bounded ? s.maximum : Long.MAX_VALUE;
+            boolean integer = intOnly && s != null;
+            minimum = integer ? s.minimum : Long.MIN_VALUE;
+            maximum = integer ? s.maximum : Long.MAX_VALUE;
+            bounded = !intOnly && s != null && (s.low != null || s.high != null) ? s : null;
+            fraction = 0;
+            fractionDigits = 0;
         }
 
         /** One more digit of an integer: whether some integer these digits begin can still lie within the bounds. */
         private boolean digit(int d) {
+            if (bounded != null) {
+                numberValue = numberValue > (Long.MAX_VALUE - 9) / 10 ? Long.MAX_VALUE : numberValue * 10 + d;
+                return reachable();
+            }
             if (minimum == Long.MIN_VALUE && maximum == Long.MAX_VALUE) return true;
             numberValue = numberValue > (Long.MAX_VALUE - 9) / 10 ? Long.MAX_VALUE : numberValue * 10 + d;
             if (mode == NUM_ZERO) return inRange(); // nothing may follow a leading zero
@@ -722,8 +809,74 @@ public final class JsonConstraint implements TokenConstraint {
             return false;
         }
 
-        /** Whether the integer written is within its bounds (always, for other numbers). */
+        /** One more digit after a bounded number's point (those past the 18th are too small to matter and not kept). */
+        private boolean fractionDigit(int d) {
+            if (bounded == null || fractionDigits >= 18) return true;
+            fraction = fraction * 10 + d;
+            fractionDigits++;
+            return reachable();
+        }
+
+        /**
+         * Whether some number that the text so far begins lies within a bounded number's range
+         * (always, for others): the numbers an integer part {@code v} begins are those in
+         * [v, v+1), [10v, 10v+10), [100v, 100v+100) and so on, with as many digits as may still come;
+         * after the point, those in [v.f, v.f + 10^-digits).
+         */
+        private boolean reachable() {
+            if (bounded == null) return true;
+            if (mode == NUM_MINUS) return within(null, false, BigDecimal.ZERO, true); // anything from zero down
+            BigDecimal v = BigDecimal.valueOf(numberValue);
+            if (mode == NUM_ZERO) return magnitudes(BigDecimal.ZERO, BigDecimal.ONE);
+            if (mode == NUM_DOT) return magnitudes(v, v.add(BigDecimal.ONE));
+            if (mode == NUM_FRAC) {
+                BigDecimal low = v.add(BigDecimal.valueOf(fraction, fractionDigits));
+                return magnitudes(low, low.add(BigDecimal.ONE.movePointLeft(fractionDigits)));
+            }
+            for (int more = 0; numberLength + more <= MAX_NUMBER; more++) { // NUM_INT
+                if (magnitudes(v.movePointRight(more), v.add(BigDecimal.ONE).movePointRight(more))) return true;
+            }
+            return false;
+        }
+
+        /** Whether some number of magnitude in [low, high), with the sign written, lies within the bounds. */
+        private boolean magnitudes(BigDecimal low, BigDecimal high) {
+            return negative ? within(high.negate(), false, low.negate(), true) : within(low, true, high, false);
+        }
+
+        /** Whether the interval from {@code a} to {@code b} (null: unbounded; each end included or not) meets the bounded schema's range. */
+        private boolean within(BigDecimal a, boolean aIncluded, BigDecimal b, boolean bIncluded) {
+            BigDecimal lo = a;
+            boolean loIn = aIncluded;
+            if (bounded.low != null) {
+                int c = lo == null ? -1 : lo.compareTo(bounded.low);
+                if (c < 0) {
+                    lo = bounded.low;
+                    loIn = !bounded.lowExclusive;
+                } else if (c == 0) loIn &= !bounded.lowExclusive;
+            }
+            BigDecimal hi = b;
+            boolean hiIn = bIncluded;
+            if (bounded.high != null) {
+                int c = hi == null ? 1 : hi.compareTo(bounded.high);
+                if (c > 0) {
+                    hi = bounded.high;
+                    hiIn = !bounded.highExclusive;
+                } else if (c == 0) hiIn &= !bounded.highExclusive;
+            }
+            if (lo == null || hi == null) return true;
+            int c = lo.compareTo(hi);
+            return c < 0 || c == 0 && loIn && hiIn;
+        }
+
+        /** Whether the integer written is within its bounds, or the bounded number written within its range (always, for other numbers). */
         private boolean inRange() {
+            if (bounded != null) {
+                if (mode != NUM_ZERO && mode != NUM_INT && mode != NUM_FRAC) return false;
+                BigDecimal x = BigDecimal.valueOf(numberValue).add(BigDecimal.valueOf(fraction, fractionDigits));
+                if (negative) x = x.negate();
+                return within(x, true, x, true);
+            }
             if (!intOnly || minimum == Long.MIN_VALUE && maximum == Long.MAX_VALUE) return true;
             if (numberValue == Long.MAX_VALUE) return false;
             long v = negative ? -numberValue : numberValue;
