@@ -46,6 +46,48 @@ final class SamplingOptions {
     @Option(names = {"-s", "--seed"}, paramLabel = "S", defaultValue = "-1", description = "Random seed; -1 picks one (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--typical", paramLabel = "P", defaultValue = "1.0", description = "Locally typical sampling; 1 is off (default: ${DEFAULT-VALUE}).")
+    float typicalP;
+
+    @Option(names = "--top-nsigma", paramLabel = "N", defaultValue = "-1", description = "Keep tokens within N standard deviations of the top logit; -1 is off (default: ${DEFAULT-VALUE}).")
+    float topNSigma;
+
+    @Option(names = "--xtc-probability", paramLabel = "P", defaultValue = "0", description = "XTC: how often the top choices are excluded; 0 is off (default: ${DEFAULT-VALUE}).")
+    float xtcProbability;
+
+    @Option(names = "--xtc-threshold", paramLabel = "T", defaultValue = "0.1", description = "XTC: the probability from which a choice counts as a top one; above 0.5 is off (default: ${DEFAULT-VALUE}).")
+    float xtcThreshold;
+
+    @Option(names = "--dynatemp-range", paramLabel = "R", defaultValue = "0", description = "Dynamic temperature: ± this range, by the candidates' entropy; 0 is off (default: ${DEFAULT-VALUE}).")
+    float dynatempRange;
+
+    @Option(names = "--dynatemp-exp", paramLabel = "E", defaultValue = "1.0", description = "Dynamic temperature's exponent (default: ${DEFAULT-VALUE}).")
+    float dynatempExponent;
+
+    @Option(names = "--mirostat", paramLabel = "N", defaultValue = "0", description = "Mirostat: 0 off, 1 Mirostat, 2 Mirostat 2.0; replaces the other samplers (default: ${DEFAULT-VALUE}).")
+    int mirostat;
+
+    @Option(names = "--mirostat-lr", paramLabel = "ETA", defaultValue = "0.1", description = "Mirostat's learning rate (default: ${DEFAULT-VALUE}).")
+    float mirostatEta;
+
+    @Option(names = "--mirostat-ent", paramLabel = "TAU", defaultValue = "5.0", description = "Mirostat's target entropy (default: ${DEFAULT-VALUE}).")
+    float mirostatTau;
+
+    @Option(names = "--dry-multiplier", paramLabel = "M", defaultValue = "0", description = "DRY: penalty for extending a repeat; 0 is off (default: ${DEFAULT-VALUE}).")
+    float dryMultiplier;
+
+    @Option(names = "--dry-base", paramLabel = "B", defaultValue = "1.75", description = "DRY: the penalty's base (default: ${DEFAULT-VALUE}).")
+    float dryBase;
+
+    @Option(names = "--dry-allowed-length", paramLabel = "N", defaultValue = "2", description = "DRY: repeats this long are free (default: ${DEFAULT-VALUE}).")
+    int dryAllowedLength;
+
+    @Option(names = "--dry-penalty-last-n", paramLabel = "N", defaultValue = "-1", description = "DRY: tokens to scan; -1 all, 0 off (default: ${DEFAULT-VALUE}).")
+    int dryLastN;
+
+    @Option(names = "--dry-sequence-breaker", paramLabel = "TEXT", description = "DRY: a text that ends the repeats looked at (repeatable; default: newline, ':', '\"', '*'; 'none' for none).")
+    java.util.List<String> dryBreakers;
+
     @Option(names = "--grammar", paramLabel = "GBNF", description = "Constrain the output to this grammar (llama.cpp's GBNF; generation starts at its rule 'root').")
     String grammar;
 
@@ -84,6 +126,11 @@ final class SamplingOptions {
     }
 
     SamplerConfig toConfig() {
-        return new SamplerConfig(temperature, topK, topP, minP, repeatPenalty, repeatLastN, frequencyPenalty, presencePenalty, seed, 1);
+        java.util.List<String> breakers = dryBreakers == null ? SamplerConfig.Dry.DEFAULT_BREAKERS
+                : dryBreakers.equals(java.util.List.of("none")) ? java.util.List.of() : dryBreakers;
+        var advanced = SamplerConfig.Advanced.NONE.withTypicalP(typicalP).withTopNSigma(topNSigma).withXtc(xtcProbability, xtcThreshold)
+                .withDynamicTemperature(dynatempRange, dynatempExponent).withMirostat(mirostat, mirostatTau, mirostatEta)
+                .withDry(new SamplerConfig.Dry(dryMultiplier, dryBase, dryAllowedLength, dryLastN, breakers));
+        return new SamplerConfig(temperature, topK, topP, minP, repeatPenalty, repeatLastN, frequencyPenalty, presencePenalty, seed, 1, advanced);
     }
 }

@@ -28,12 +28,12 @@ import java.util.Map;
  * stream is server-sent events of {@code {"content", "tokens", "stop": false}}, then one with
  * {@code "stop": true} and the reply's other fields. Fields are llama-server's: {@code n_predict},
  * {@code temperature} (below 0 greedy), {@code top_k}, {@code top_p}, {@code min_p}, the penalties,
+ * Mirostat, typical, dynamic temperature, XTC, top-n-sigma and DRY ({@link SamplingParams#advanced}),
  * {@code seed} (-1 random), {@code stop}, {@code ignore_eos}, {@code logit_bias} (pairs or an object;
  * {@code false} bans a token), {@code n_probs}, {@code grammar}, {@code json_schema},
  * {@code return_tokens}. Fields that only tune llama-server itself ({@code cache_prompt},
- * {@code id_slot}, {@code samplers}, ...) are accepted and change nothing; samplers it has and Genset
- * has not (mirostat, DRY, XTC, typical, dynamic temperature) are refused when asked for, as are
- * several prompts at once, rather than quietly ignored.
+ * {@code id_slot}, {@code samplers}, ...) are accepted and change nothing; several prompts at once
+ * and LoRA adapters are refused rather than quietly ignored.
  */
 final class LlamaCppEndpoints {
     private final ServerMetrics metrics;
@@ -256,9 +256,18 @@ final class LlamaCppEndpoints {
 
     /** A sampler's settings under llama-server's names, added to {@code o}. */
     private static ObjectNode putSampling(ObjectNode o, SamplerConfig c) {
-        return o.put("seed", c.seed()).put("temperature", c.temperature()).put("top_k", c.topK()).put("top_p", c.topP()).put("min_p", c.minP())
+        o.put("seed", c.seed()).put("temperature", c.temperature()).put("top_k", c.topK()).put("top_p", c.topP()).put("min_p", c.minP())
                 .put("repeat_last_n", c.repeatLastN()).put("repeat_penalty", c.repeatPenalty())
                 .put("presence_penalty", c.presencePenalty()).put("frequency_penalty", c.frequencyPenalty());
+        SamplerConfig.Advanced a = c.advanced();
+        SamplerConfig.Dry dry = a.dry();
+        o.put("mirostat", a.mirostat()).put("mirostat_tau", a.mirostatTau()).put("mirostat_eta", a.mirostatEta()).put("typical_p", a.typicalP())
+                .put("dynatemp_range", a.dynatempRange()).put("dynatemp_exponent", a.dynatempExponent())
+                .put("xtc_probability", a.xtcProbability()).put("xtc_threshold", a.xtcThreshold()).put("top_n_sigma", a.topNSigma())
+                .put("dry_multiplier", dry.multiplier()).put("dry_base", dry.base()).put("dry_allowed_length", dry.allowedLength())
+                .put("dry_penalty_last_n", dry.lastN());
+        dry.breakers().forEach(o.putArray("dry_sequence_breakers")::add);
+        return o;
     }
 
     /** llama-server's completion_probabilities: each token with its log-probability and its most likely alternatives. */
@@ -279,25 +288,12 @@ final class LlamaCppEndpoints {
         return o;
     }
 
-    /** llama-server's samplers that Genset does not have, refused when a request turns one on. */
+    /** What llama-server takes and Genset does not (several completions at once, LoRA adapters), refused when asked for. */
     private static void refuseUnsupported(Json j) {
-        refuseUnless(j, "mirostat", 0);
-        refuseUnless(j, "typical_p", 1);
-        refuseUnless(j, "dry_multiplier", 0);
-        refuseUnless(j, "xtc_probability", 0);
-        refuseUnless(j, "dynatemp_range", 0);
         if (j.has("n_cmpl") && j.get("n_cmpl").asInt(1) != 1)
             throw ApiException.invalid("n_cmpl", "unsupported_value", "Only 'n_cmpl' 1 is supported; send one request per completion.");
         if (j.has("lora") && !(j.get("lora").isArray() && j.get("lora").isEmpty()))
             throw ApiException.invalid("lora", "unsupported_parameter", "LoRA adapters are not supported.");
-    }
-
-    private static void refuseUnless(Json j, String field, double off) {
-        JsonNode v = j.get(field);
-        if (v == null) return;
-        if (!v.isNumber()) throw j.wrongType(field, "a number", v);
-        if (v.doubleValue() != off)
-            throw ApiException.invalid(field, "unsupported_parameter", "'" + field + "' is not supported (only " + (off == (long) off ? String.valueOf((long) off) : String.valueOf(off)) + ", which leaves it off).");
     }
 
     /** The sampler, from llama-server's fields and defaults: temperature at or below 0 greedy, seed -1 random. */
@@ -320,7 +316,7 @@ final class LlamaCppEndpoints {
         if (seed != null && seed >= 0 && seed != 0xFFFFFFFFL) c = c.withSeed(seed);
         Integer minKeep = j.integer("min_keep", 0, Integer.MAX_VALUE);
         if (minKeep != null && minKeep > 0) c = c.withMinKeep(minKeep);
-        return c;
+        return c.withAdvanced(SamplingParams.advanced(j));
     }
 
     /**

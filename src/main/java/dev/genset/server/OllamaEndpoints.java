@@ -393,7 +393,7 @@ final class OllamaEndpoints {
         ObjectNode o = Json.MAPPER.createObjectNode();
         if (options == null) return o;
         for (String f : new String[] {"temperature", "top_p", "top_k", "min_p", "seed", "stop", "repeat_penalty", "repeat_last_n",
-                "presence_penalty", "frequency_penalty"}) {
+                "presence_penalty", "frequency_penalty", "typical_p", "mirostat", "mirostat_tau", "mirostat_eta"}) {
             JsonNode v = options.get(f);
             if (v != null && !v.isNull()) o.set(f, v);
         }

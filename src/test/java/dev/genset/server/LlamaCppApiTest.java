@@ -157,8 +157,9 @@ class LlamaCppApiTest {
 
     @Test
     void whatGensetDoesNotHaveIsRefusedNotIgnored() throws Exception {
-        ServerApiTest.assertError(s.post("/completion", "{\"prompt\": \"x\", \"mirostat\": 2}"), 400, "invalid_request_error", "mirostat");
-        ServerApiTest.assertError(s.post("/completion", "{\"prompt\": \"x\", \"dry_multiplier\": 0.8}"), 400, "invalid_request_error", "dry_multiplier");
+        ServerApiTest.assertError(s.post("/completion", "{\"prompt\": \"x\", \"mirostat\": 3}"), 400, "invalid_request_error", "mirostat");
+        ServerApiTest.assertError(s.post("/completion", "{\"prompt\": \"x\", \"dry_sequence_breakers\": []}"), 400, "invalid_request_error", "dry_sequence_breakers");
+        ServerApiTest.assertError(s.post("/completion", "{\"prompt\": \"x\", \"xtc_probability\": 1.5}"), 400, "invalid_request_error", "xtc_probability");
         ServerApiTest.assertError(s.post("/completion", "{\"prompt\": [\"a\", \"b\"]}"), 400, "invalid_request_error", "prompt");
         ServerApiTest.assertError(s.post("/completion", "{\"n_predict\": 3}"), 400, "invalid_request_error", "prompt");
         ServerApiTest.assertError(s.post("/completion", "{\"prompt\": [1, 99999]}"), 400, "invalid_request_error", "prompt");
@@ -167,5 +168,52 @@ class LlamaCppApiTest {
         var r = s.post("/completion", "{\"prompt\": \"Once\", \"n_predict\": 2, \"cache_prompt\": true, \"id_slot\": -1, \"samplers\": [\"top_k\"], "
                 + "\"mirostat\": 0, \"typical_p\": 1.0, \"seed\": 4294967295}");
         assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+    }
+
+    /** The longest run of tokens that occurs twice in {@code tokens}. */
+    static int longestRepeat(List<Integer> tokens) {
+        int best = 0;
+        for (int i = 0; i < tokens.size(); i++)
+            for (int j = i + 1; j < tokens.size(); j++) {
+                int n = 0;
+                while (j + n < tokens.size() && tokens.get(i + n).equals(tokens.get(j + n))) n++;
+                best = Math.max(best, n);
+            }
+        return best;
+    }
+
+    @Test
+    void llamaCppsFurtherSamplersRun() throws Exception {
+        // greedy text from the bundled model repeats itself; DRY forbids extending a repeat past 2 tokens
+        String base = "{\"prompt\": \"Once upon a time\", \"n_predict\": 80, \"temperature\": 0, \"return_tokens\": true";
+        var plain = s.post("/completion", base + "}");
+        var dry = s.post("/completion", base + ", \"dry_multiplier\": 1000, \"dry_allowed_length\": 2, \"dry_penalty_last_n\": -1, "
+                + "\"dry_sequence_breakers\": [\"\\n\"]}");
+        assertThat(dry.status()).as(String.valueOf(dry.json())).isEqualTo(200);
+        List<Integer> plainTokens = new java.util.ArrayList<>(), dryTokens = new java.util.ArrayList<>();
+        plain.json().get("tokens").forEach(t -> plainTokens.add(t.asInt()));
+        dry.json().get("tokens").forEach(t -> dryTokens.add(t.asInt()));
+        assertThat(longestRepeat(plainTokens)).as("greedy text repeats: %s", plain.json().get("content")).isGreaterThan(3);
+        assertThat(longestRepeat(dryTokens)).as("with DRY: %s", dry.json().get("content")).isLessThanOrEqualTo(3);
+        assertThat(dry.json().at("/generation_settings/dry_multiplier").asDouble()).isEqualTo(1000);
+        assertThat(dry.json().at("/generation_settings/dry_sequence_breakers/0").asText()).isEqualTo("\n");
+
+        // the others run and are reported back as set
+        var r = s.post("/completion", "{\"prompt\": \"Once\", \"n_predict\": 8, \"seed\": 3, \"mirostat\": 2, \"mirostat_tau\": 4, \"mirostat_eta\": 0.2}");
+        assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+        assertThat(r.json().at("/generation_settings/mirostat").asInt()).isEqualTo(2);
+        assertThat(r.json().at("/generation_settings/mirostat_tau").asDouble()).isEqualTo(4);
+        r = s.post("/completion", "{\"prompt\": \"Once\", \"n_predict\": 8, \"seed\": 3, \"typical_p\": 0.5, \"xtc_probability\": 0.5, "
+                + "\"xtc_threshold\": 0.1, \"dynatemp_range\": 0.5, \"top_n_sigma\": 1.5}");
+        assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+        assertThat(r.json().get("tokens_predicted").asInt()).isPositive();
+        assertThat(r.json().at("/generation_settings/typical_p").asDouble()).isEqualTo(0.5);
+        assertThat(r.json().at("/generation_settings/top_n_sigma").asDouble()).isEqualTo(1.5);
+        // the same fields in OpenAI's routes, as llama-server takes them there
+        var chat = s.post("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"max_tokens\": 8, "
+                + "\"mirostat\": 1, \"dry_multiplier\": 0.8, \"xtc_probability\": 0.3}");
+        assertThat(chat.status()).as(String.valueOf(chat.json())).isEqualTo(200);
+        ServerApiTest.assertError(s.post("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"typical_p\": \"x\"}"),
+                400, "invalid_request_error", "typical_p");
     }
 }

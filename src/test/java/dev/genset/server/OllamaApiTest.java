@@ -125,6 +125,20 @@ class OllamaApiTest {
         assertThat(missing.json().get("error").asText()).contains("nothing-here");
     }
 
+    /** Mirostat 2.0 with a target surprise near zero keeps only the likeliest token: the greedy text, even at temperature 1. */
+    @Test
+    void mirostatOptionsAreHonoured() throws Exception {
+        String greedy = s.post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"stream\":false,"
+                + "\"options\":{\"temperature\":0,\"num_predict\":24}}").json().get("response").asText();
+        var r = s.post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"stream\":false,"
+                + "\"options\":{\"temperature\":1,\"seed\":5,\"num_predict\":24,\"mirostat\":2,\"mirostat_tau\":0.01,\"mirostat_eta\":0.1,\"typical_p\":0.9}}");
+        assertThat(r.status()).as(String.valueOf(r.json())).isEqualTo(200);
+        assertThat(r.json().get("response").asText()).isEqualTo(greedy);
+        var free = s.post("/api/generate", "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"stream\":false,"
+                + "\"options\":{\"temperature\":1.5,\"top_k\":0,\"top_p\":1,\"min_p\":0,\"seed\":5,\"num_predict\":24}}");
+        assertThat(free.json().get("response").asText()).as("without Mirostat the same seed wanders").isNotEqualTo(greedy);
+    }
+
     @Test
     void generateWholeAndStreamed() throws Exception {
         String body = "{\"model\":\"stories260K\",\"prompt\":\"Once upon a time\",\"options\":{\"temperature\":0,\"num_predict\":8}";

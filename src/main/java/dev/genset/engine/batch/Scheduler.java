@@ -741,7 +741,7 @@ public final class Scheduler implements AutoCloseable {
         Run(Sequence seq, int cached, long now) {
             this.seq = seq;
             GenerationRequest r = seq.request();
-            this.sampler = new Sampler(r.sampling());
+            this.sampler = new Sampler(r.sampling(), tokenizer);
             this.constraint = r.constraint() == null ? null : r.constraint().get();
             this.stops = new StopStrings(r.stop());
             this.work = r.logitBias().isEmpty() && constraint == null ? null : new float[vocab];

@@ -71,7 +71,7 @@ public final class Generator {
         int reused = evaluatePrompt(prompt);
         long promptNanos = System.nanoTime() - start;
 
-        Sampler sampler = new Sampler(options.sampling());
+        Sampler sampler = new Sampler(options.sampling(), tokenizer);
         for (int t : prompt) sampler.accept(t);
         TokenConstraint constraint = options.constraint() == null ? null : options.constraint().get();
         float[] masked = constraint == null ? null : new float[vocab];
