@@ -67,7 +67,7 @@ public final class RandomModelWriter {
                 .putUInt32(p + "context_length", s.contextLength())
                 .putUInt32(p + "embedding_length", s.dim())
                 .putUInt32(p + "block_count", s.layers())
-                .putUInt32(p + "feed_forward_length", s.ffnDim())
+                .putUInt32(p + "feed_forward_length", s.experts() > 0 && s.architecture().equals("qwen3moe") ? s.ffnDim() * s.expertsUsed() : s.ffnDim())
                 .putUInt32(p + "attention.head_count", s.heads())
                 .putUInt32(p + "attention.head_count_kv", s.kvHeads())
                 .putFloat32(p + "attention.layer_norm_rms_epsilon", s.rmsEps())
@@ -75,6 +75,10 @@ public final class RandomModelWriter {
                 .putUInt32(p + "rope.dimension_count", s.headDim());
         if (s.headDim() != s.dim() / s.heads()) {
             w.putUInt32(p + "attention.key_length", s.headDim()).putUInt32(p + "attention.value_length", s.headDim());
+        }
+        if (s.experts() > 0) {
+            w.putUInt32(p + "expert_count", s.experts()).putUInt32(p + "expert_used_count", s.expertsUsed());
+            if (s.architecture().equals("qwen3moe")) w.putUInt32(p + "expert_feed_forward_length", s.ffnDim());
         }
         putVocabulary(w);
 
@@ -100,6 +104,13 @@ public final class RandomModelWriter {
             }
             tensor(w, b + "attn_output.weight", s.dim(), s.qDim(), fileType.matrices, root.split(), 0.03f);
             vector(w, b + "ffn_norm.weight", s.dim(), root.split(), true);
+            if (s.experts() > 0) { // the router stays f32, as llama-quantize leaves it; each expert tensor holds all experts' matrices
+                tensor(w, b + "ffn_gate_inp.weight", new long[] {s.dim(), s.experts()}, GgmlType.F32, root.split(), 0.1f);
+                tensor(w, b + "ffn_gate_exps.weight", new long[] {s.dim(), s.ffnDim(), s.experts()}, fileType.matrices, root.split(), 0.03f);
+                tensor(w, b + "ffn_down_exps.weight", new long[] {s.ffnDim(), s.dim(), s.experts()}, fileType.matrices, root.split(), 0.03f);
+                tensor(w, b + "ffn_up_exps.weight", new long[] {s.dim(), s.ffnDim(), s.experts()}, fileType.matrices, root.split(), 0.03f);
+                continue;
+            }
             tensor(w, b + "ffn_gate.weight", s.ffnDim(), s.dim(), fileType.matrices, root.split(), 0.03f);
             tensor(w, b + "ffn_up.weight", s.ffnDim(), s.dim(), fileType.matrices, root.split(), 0.03f);
             tensor(w, b + "ffn_down.weight", s.dim(), s.ffnDim(), fileType.matrices, root.split(), 0.03f);
@@ -172,14 +183,23 @@ public final class RandomModelWriter {
 
     /** A random matrix, generated and quantized a block of rows at a time while it is written. */
     private static void tensor(GgufWriter w, String name, int rows, int cols, GgmlType wanted, SplittableRandom r, float amplitude) {
+        tensor(w, name, new long[] {cols, rows}, wanted, r, amplitude);
+    }
+
+    /** A random tensor of GGUF shape {@code [cols, rows, ...]}: its rows of {@code shape[0]} values one after another. */
+    private static void tensor(GgufWriter w, String name, long[] shape, GgmlType wanted, SplittableRandom r, float amplitude) {
+        int cols = (int) shape[0];
+        long total = 1;
+        for (long d : shape) total *= d;
+        long rows = total / cols;
         // Like llama-quantize: a row width that is not a whole number of 256-value super-blocks falls back to Q8_0.
         GgmlType type = cols % wanted.blockSize == 0 ? wanted : GgmlType.Q8_0;
-        w.addTensor(name, new long[] {cols, rows}, type, (OutputStream out) -> {
+        w.addTensor(name, shape, type, (OutputStream out) -> {
             int chunkRows = Math.max(1, (1 << 20) / cols);
             float[] values = new float[chunkRows * cols];
             byte[] bytes = new byte[(int) type.byteSize((long) chunkRows * cols)];
-            for (int row = 0; row < rows; row += chunkRows) {
-                int m = Math.min(chunkRows, rows - row);
+            for (long row = 0; row < rows; row += chunkRows) {
+                int m = (int) Math.min(chunkRows, rows - row);
                 for (int i = 0; i < m * cols; i++) values[i] = (float) ((r.nextDouble() * 2 - 1) * amplitude);
                 Quantizer.quantize(type, values, 0, m * cols, bytes, 0);
                 out.write(bytes, 0, (int) type.byteSize((long) m * cols));

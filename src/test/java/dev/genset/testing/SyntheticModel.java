@@ -17,12 +17,20 @@ import java.util.Random;
 public final class SyntheticModel {
     public final String arch;
     public final int dim, layers, heads, kvHeads, headDim, ffn, vocab;
+    public final int experts, expertsUsed; // a mixture of experts (ffn: each expert's width), or 0
     public final float ropeBase = 10000f, eps = 1e-5f;
     public final Map<String, float[]> tensors = new LinkedHashMap<>();
     public final Map<String, long[]> shapes = new LinkedHashMap<>();
 
     public SyntheticModel(String arch, int dim, int layers, int heads, int kvHeads, int ffn, long seed) {
+        this(arch, dim, layers, heads, kvHeads, ffn, seed, 0, 0);
+    }
+
+    /** A model whose feed-forward blocks are mixtures of {@code experts} experts ({@code ffn} wide each), {@code expertsUsed} per token. */
+    public SyntheticModel(String arch, int dim, int layers, int heads, int kvHeads, int ffn, long seed, int experts, int expertsUsed) {
         this.arch = arch;
+        this.experts = experts;
+        this.expertsUsed = expertsUsed;
         this.dim = dim;
         this.layers = layers;
         this.heads = heads;
@@ -46,12 +54,19 @@ public final class SyntheticModel {
                 add(b + "attn_k.bias", r, 0.3f, kvDim);
                 add(b + "attn_v.bias", r, 0.3f, kvDim);
             }
-            if (arch.equals("qwen3")) {
+            if (arch.equals("qwen3") || arch.equals("qwen3moe")) {
                 add(b + "attn_q_norm.weight", r, -1f, headDim);
                 add(b + "attn_k_norm.weight", r, -1f, headDim);
             }
             add(b + "attn_output.weight", r, 0.5f, qDim, dim);
             add(b + "ffn_norm.weight", r, -1f, dim);
+            if (experts > 0) {
+                add(b + "ffn_gate_inp.weight", r, 1f, dim, experts);
+                add(b + "ffn_gate_exps.weight", r, 0.5f, dim, ffn, experts);
+                add(b + "ffn_up_exps.weight", r, 0.5f, dim, ffn, experts);
+                add(b + "ffn_down_exps.weight", r, 0.5f, ffn, dim, experts);
+                continue;
+            }
             add(b + "ffn_gate.weight", r, 0.5f, dim, ffn);
             add(b + "ffn_up.weight", r, 0.5f, dim, ffn);
             add(b + "ffn_down.weight", r, 0.5f, ffn, dim);
@@ -86,6 +101,10 @@ public final class SyntheticModel {
                 .putUInt32(p + "attention.head_count_kv", kvHeads)
                 .putFloat32(p + "attention.layer_norm_rms_epsilon", eps)
                 .putFloat32(p + "rope.freq_base", ropeBase);
+        if (experts > 0) {
+            w.putUInt32(p + "expert_count", experts).putUInt32(p + "expert_used_count", expertsUsed);
+            if (arch.equals("qwen3moe")) w.putUInt32(p + "expert_feed_forward_length", ffn);
+        }
         String[] tokens = new String[vocab];
         float[] scores = new float[vocab];
         int[] types = new int[vocab];

@@ -77,6 +77,11 @@ final class ArrayMath {
         for (int i = 0; i < n; i++) x[i] += y[i];
     }
 
+    /** x[xOff + i] += scale * y[yOff + i] for i in [0, n): an expert's output, weighted, into a row's sum. */
+    static void addScaled(float[] x, int xOff, float[] y, int yOff, float scale, int n) {
+        for (int i = 0; i < n; i++) x[xOff + i] += scale * y[yOff + i];
+    }
+
     /**
      * gate[i] = silu(gate[i]) * up[i] for i in [0, n): SwiGLU's gating, silu(g) = g / (1 + e^-g),
      * a vector at a time. e^x within a few units in the last place of {@link Math#exp} (Cephes'

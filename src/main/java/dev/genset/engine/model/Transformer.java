@@ -37,8 +37,18 @@ public final class Transformer {
     private final float[] rope;    // cos, sin per pair   [maxBatch x ropeDims]
     private final float[] normed;  // final-normed rows that want logits [maxBatch x dim]
 
+    // A mixture of experts (null for dense models): each row's routing, and an expert's rows gathered.
+    private final float[] routerLogits;  // [maxBatch x experts]
+    private final int[] chosen;          // [maxBatch x expertsUsed]: each row's experts
+    private final float[] chosenWeight;  // [maxBatch x expertsUsed]: their weights
+    private final int[] expertRows;      // the rows routed to the expert at hand
+    private final float[] expertRowWeight;
+    private final float[] expertIn;      // those rows' normed inputs [maxBatch x dim]
+    private final float[] moeOut;        // the weighted sum of each row's experts [maxBatch x dim]
+
     // The products that share their input, per layer: one hand-off to the pool each.
     private final FloatTensor[][] qkvWeights, gateUpWeights;
+    private final FloatTensor[][][] expertGateUp; // per layer and expert: its gate and up matrices, taken together
     private final float[][] qkvOut, gateUpOut;
     private final int[] qkvRows, gateUpRows;
 
@@ -61,12 +71,25 @@ public final class Transformer {
         rope = new float[maxBatch * c.ropeDims()];
         normed = new float[maxBatch * c.dim()];
         gluTail = new float[2 * ArrayMath.LANES];
+        boolean moe = c.moe();
+        routerLogits = moe ? new float[maxBatch * c.experts()] : null;
+        chosen = moe ? new int[maxBatch * c.expertsUsed()] : null;
+        chosenWeight = moe ? new float[maxBatch * c.expertsUsed()] : null;
+        expertRows = moe ? new int[maxBatch] : null;
+        expertRowWeight = moe ? new float[maxBatch] : null;
+        expertIn = moe ? new float[maxBatch * c.dim()] : null;
+        moeOut = moe ? new float[maxBatch * c.dim()] : null;
         qkvWeights = new FloatTensor[c.layers()][];
         gateUpWeights = new FloatTensor[c.layers()][];
+        expertGateUp = new FloatTensor[c.layers()][][];
         for (int l = 0; l < c.layers(); l++) {
             Weights.Layer layer = w.layers()[l];
             qkvWeights[l] = new FloatTensor[] {layer.wq(), layer.wk(), layer.wv()};
-            gateUpWeights[l] = new FloatTensor[] {layer.wGate(), layer.wUp()};
+            gateUpWeights[l] = c.moe() ? null : new FloatTensor[] {layer.wGate(), layer.wUp()};
+            if (c.moe()) {
+                expertGateUp[l] = new FloatTensor[c.experts()][];
+                for (int e = 0; e < c.experts(); e++) expertGateUp[l][e] = new FloatTensor[] {layer.expertGate()[e], layer.expertUp()[e]};
+            }
         }
         qkvOut = new float[][] {q, k, v};
         gateUpOut = new float[][] {gate, up};
@@ -153,6 +176,10 @@ public final class Transformer {
 
             // Feed-forward block (SwiGLU): x += Wdown · (silu(Wgate·norm(x)) * Wup·norm(x))
             for (int r = 0; r < n; r++) ArrayMath.rmsNorm(xb, r * dim, x, r * dim, layer.ffnNorm(), dim, c.rmsEps());
+            if (c.moe()) {
+                experts(l, layer, n);
+                continue;
+            }
             MatMul.matmul(pool, gateUpWeights[l], xb, n, gateUpOut, gateUpRows, dim);
             ArrayMath.swiGlu(gate, up, n * ffn, gluTail);
             MatMul.matmul(pool, layer.wDown(), gate, n, proj, dim, ffn);
@@ -160,6 +187,66 @@ public final class Transformer {
         }
 
         for (int r = 0; r < n; r++) caches[r].advanceTo(positions[r] + 1);
+    }
+
+    /**
+     * A mixture-of-experts feed-forward block over rows [0, n) of xb, added to x: the router
+     * scores every expert for each row; each row takes its {@code expertsUsed} best, weighted by
+     * their softmax probabilities renormalized over the chosen (as llama.cpp does for Mixtral and
+     * Qwen3-MoE); then each expert runs once over the rows routed to it, as a batch, and each row
+     * adds up its experts' outputs in expert order (so a row's numbers do not depend on which rows
+     * share its batch).
+     */
+    private void experts(int l, Weights.Layer layer, int n) {
+        final int dim = c.dim(), ffn = c.ffnDim(), experts = c.experts(), used = c.expertsUsed();
+        MatMul.matmul(pool, layer.router(), xb, n, routerLogits, experts, dim);
+        for (int r = 0; r < n; r++) route(r);
+        java.util.Arrays.fill(moeOut, 0, n * dim, 0f);
+        for (int e = 0; e < experts; e++) {
+            int m = 0;
+            for (int r = 0; r < n; r++)
+                for (int j = 0; j < used; j++)
+                    if (chosen[r * used + j] == e) {
+                        expertRows[m] = r;
+                        expertRowWeight[m++] = chosenWeight[r * used + j];
+                    }
+            if (m == 0) continue;
+            for (int i = 0; i < m; i++) System.arraycopy(xb, expertRows[i] * dim, expertIn, i * dim, dim);
+            MatMul.matmul(pool, expertGateUp[l][e], expertIn, m, gateUpOut, gateUpRows, dim);
+            ArrayMath.swiGlu(gate, up, m * ffn, gluTail);
+            MatMul.matmul(pool, layer.expertDown()[e], gate, m, proj, dim, ffn);
+            for (int i = 0; i < m; i++) ArrayMath.addScaled(moeOut, expertRows[i] * dim, proj, i * dim, expertRowWeight[i], dim);
+        }
+        ArrayMath.addTo(x, moeOut, n * dim);
+    }
+
+    /** Row r's experts and their weights, from its router logits: the best {@code expertsUsed} of the softmax, renormalized. */
+    private void route(int r) {
+        final int experts = c.experts(), used = c.expertsUsed();
+        int base = r * experts;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int e = 0; e < experts; e++) max = Math.max(max, routerLogits[base + e]);
+        double sum = 0;
+        for (int e = 0; e < experts; e++) sum += Math.exp(routerLogits[base + e] - max);
+        float chosenSum = 0;
+        for (int j = 0; j < used; j++) { // the j-th best not yet taken (ties: the lower id)
+            int best = -1;
+            for (int e = 0; e < experts; e++) {
+                if (taken(r, j, e)) continue;
+                if (best < 0 || routerLogits[base + e] > routerLogits[base + best]) best = e;
+            }
+            chosen[r * used + j] = best;
+            float p = (float) (Math.exp(routerLogits[base + best] - max) / sum);
+            chosenWeight[r * used + j] = p;
+            chosenSum += p;
+        }
+        float scale = c.expertWeightsScale() / Math.max(chosenSum, 6.103515625e-5f); // llama.cpp's floor on the sum
+        for (int j = 0; j < used; j++) chosenWeight[r * used + j] *= scale;
+    }
+
+    private boolean taken(int r, int j, int e) {
+        for (int i = 0; i < j; i++) if (chosen[r * c.expertsUsed() + i] == e) return true;
+        return false;
     }
 
     /** Multiply-adds of one layer's attention over the batch: two per cached value per query element. */

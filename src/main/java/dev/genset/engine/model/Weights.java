@@ -28,16 +28,32 @@ public record Weights(
             float[] bq, float[] bk, float[] bv, // Qwen2 biases, else null
             float[] qNorm, float[] kNorm,       // Qwen3 per-head norms [headDim], else null
             float[] ffnNorm,          // [dim]
-            FloatTensor wGate,        // [ffn rows x dim]
-            FloatTensor wUp,          // [ffn rows x dim]
-            FloatTensor wDown) {}     // [dim rows x ffn]
+            FloatTensor wGate,        // [ffn rows x dim], null in a mixture of experts
+            FloatTensor wUp,          // [ffn rows x dim], null in a mixture of experts
+            FloatTensor wDown,        // [dim rows x ffn], null in a mixture of experts
+            FloatTensor router,       // ffn_gate_inp: [experts rows x dim], else null
+            FloatTensor[] expertGate, // each expert's gate [ffn rows x dim] (slices of ffn_gate_exps), else null
+            FloatTensor[] expertUp,   // each expert's up [ffn rows x dim]
+            FloatTensor[] expertDown) { // each expert's down [dim rows x ffn]
+
+        /** The layer's matrices, its experts' included. */
+        java.util.List<FloatTensor> matrices() {
+            var all = new java.util.ArrayList<FloatTensor>(java.util.List.of(wq, wk, wv, wo));
+            if (router == null) all.addAll(java.util.List.of(wGate, wUp, wDown));
+            else {
+                all.add(router);
+                for (int e = 0; e < expertGate.length; e++) all.addAll(java.util.List.of(expertGate[e], expertUp[e], expertDown[e]));
+            }
+            return all;
+        }
+    }
 
     /** Frees what the matrices allocated beside the mapped file (repacked forms); called when the model closes. */
     void release() {
         tokenEmbedding.release();
         output.release();
         for (Layer l : layers)
-            for (FloatTensor t : new FloatTensor[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) t.release();
+            for (FloatTensor t : l.matrices()) t.release();
     }
 
     public static Weights load(GgufFile gguf, ModelConfig c) {
@@ -58,9 +74,13 @@ public record Weights(
                     c.qkNorm() ? vector(gguf, b + "attn_q_norm.weight", c.headDim()) : null,
                     c.qkNorm() ? vector(gguf, b + "attn_k_norm.weight", c.headDim()) : null,
                     vector(gguf, b + "ffn_norm.weight", c.dim()),
-                    matrix(gguf, b + "ffn_gate.weight", c.ffnDim(), c.dim()),
-                    matrix(gguf, b + "ffn_up.weight", c.ffnDim(), c.dim()),
-                    matrix(gguf, b + "ffn_down.weight", c.dim(), c.ffnDim()));
+                    c.moe() ? null : matrix(gguf, b + "ffn_gate.weight", c.ffnDim(), c.dim()),
+                    c.moe() ? null : matrix(gguf, b + "ffn_up.weight", c.ffnDim(), c.dim()),
+                    c.moe() ? null : matrix(gguf, b + "ffn_down.weight", c.dim(), c.ffnDim()),
+                    c.moe() ? matrix(gguf, b + "ffn_gate_inp.weight", c.experts(), c.dim()) : null,
+                    c.moe() ? experts(gguf, b + "ffn_gate_exps.weight", c.ffnDim(), c.dim(), c.experts()) : null,
+                    c.moe() ? experts(gguf, b + "ffn_up_exps.weight", c.ffnDim(), c.dim(), c.experts()) : null,
+                    c.moe() ? experts(gguf, b + "ffn_down_exps.weight", c.dim(), c.ffnDim(), c.experts()) : null);
         }
         Weights w = new Weights(embd, vector(gguf, "output_norm.weight", c.dim()), out, layers);
         if (!Boolean.parseBoolean(System.getProperty("genset.repack", "true")))
@@ -74,7 +94,7 @@ public record Weights(
     java.util.List<FloatTensor> matrices() {
         var all = new java.util.ArrayList<FloatTensor>();
         all.add(output);
-        for (Layer l : layers) all.addAll(java.util.List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()));
+        for (Layer l : layers) all.addAll(l.matrices());
         return all;
     }
 
@@ -142,6 +162,26 @@ public record Weights(
         } catch (UnsupportedTensorTypeException e) {
             throw new UnsupportedModelException("tensor " + name + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The experts of a merged expert tensor ({@code [cols, rows, experts]} in GGUF's order): each
+     * expert's matrix is a run of the tensor's bytes, used in place as a matrix of its own.
+     */
+    static FloatTensor[] experts(GgufFile gguf, String name, int rows, int cols, int experts) {
+        GgufTensorInfo t = find(gguf, name);
+        long[] shape = t.shape();
+        if (shape.length != 3 || shape[0] != cols || shape[1] != rows || shape[2] != experts)
+            throw new GgufFormatException("tensor " + name + " has shape " + java.util.Arrays.toString(shape) + ", expected [" + cols + ", " + rows + ", " + experts + "]");
+        long each = (long) rows * cols, bytes = t.type().byteSize(each);
+        var data = gguf.data(t);
+        FloatTensor[] out = new FloatTensor[experts];
+        try {
+            for (int e = 0; e < experts; e++) out[e] = FloatTensor.of(t.type(), data.asSlice(e * bytes, bytes), each);
+        } catch (UnsupportedTensorTypeException e) {
+            throw new UnsupportedModelException("tensor " + name + ": " + e.getMessage());
+        }
+        return out;
     }
 
     /** A small vector (norm weight or bias), copied out of the file as float32. */

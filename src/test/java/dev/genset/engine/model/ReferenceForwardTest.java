@@ -57,6 +57,45 @@ class ReferenceForwardTest {
     }
 
     /**
+     * Mixtures of experts (Qwen3-MoE, and Mixtral as "llama"): the batch of a whole prompt (each
+     * expert run over the rows routed to it) and one token at a time (each row's experts alone)
+     * against the reference.
+     */
+    @ParameterizedTest
+    @CsvSource({"qwen3moe, 8, 2", "llama, 4, 2", "qwen3moe, 6, 1"})
+    void mixturesOfExpertsMatchTheScalarReference(String arch, int experts, int used, @TempDir Path dir) throws Exception {
+        SyntheticModel sm = new SyntheticModel(arch, 32, 2, 4, 2, 24, 31L * experts + used, experts, used);
+        int[] tokens = {1, 70, 200, 259, 262, 5, 99, 120, 7};
+        double[][] expected = reference(sm, tokens, KvType.F32, KvType.F32);
+        try (Model model = Model.load(sm.write(dir.resolve(arch + "-moe.gguf"))); Parallel pool = new Parallel(2)) {
+            assertThat(model.config().experts()).isEqualTo(experts);
+            assertThat(model.config().expertsUsed()).isEqualTo(used);
+            assertThat(model.config().ffnDim()).isEqualTo(24);
+            int vocab = model.config().vocabSize();
+            Transformer t = model.newTransformer(pool, tokens.length);
+            KvCache cache = model.newCache(16, KvType.F32, KvType.F32);
+            float[] logits = new float[tokens.length * vocab];
+            KvCache[] caches = new KvCache[tokens.length];
+            Arrays.fill(caches, cache);
+            boolean[] want = new boolean[tokens.length];
+            Arrays.fill(want, true);
+            int[] pos = new int[tokens.length];
+            Arrays.setAll(pos, i -> i);
+            t.forward(tokens.length, tokens, pos, caches, want, logits);
+            for (int p = 0; p < tokens.length; p++)
+                for (int v = 0; v < vocab; v++)
+                    assertThat((double) logits[p * vocab + v]).as("%s pos %d token %d", arch, p, v).isCloseTo(expected[p][v], within(2e-3 * (1 + Math.abs(expected[p][v]))));
+            Transformer one = model.newTransformer(pool, 1);
+            KvCache cache2 = model.newCache(16, KvType.F32, KvType.F32);
+            float[] l1 = new float[vocab];
+            for (int p = 0; p < tokens.length; p++) {
+                one.forward(1, new int[] {tokens[p]}, new int[] {p}, new KvCache[] {cache2}, new boolean[] {true}, l1);
+                for (int v = 0; v < vocab; v++) assertThat(l1[v]).isCloseTo(logits[p * vocab + v], within(1e-4f * (1 + Math.abs(l1[v]))));
+            }
+        }
+    }
+
+    /**
      * A sequence long enough to span several tiles of keys, with eight query heads over two KV heads
      * (so heads are taken in pairs and alone), prompt rows in one batch against the reference; keys
      * and values stored as f32, as f16 (the reference rounds them to half precision too), and mixed.
@@ -147,6 +186,10 @@ class ReferenceForwardTest {
             }
             for (int p = 0; p < n; p++) {
                 double[] h = norm(x[p], m.tensors.get(b + "ffn_norm.weight"), m.eps);
+                if (m.experts > 0) {
+                    add(x[p], experts(m, b, h));
+                    continue;
+                }
                 double[] g = matvec(m.tensors.get(b + "ffn_gate.weight"), h, m.ffn);
                 double[] u = matvec(m.tensors.get(b + "ffn_up.weight"), h, m.ffn);
                 for (int i = 0; i < m.ffn; i++) g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
@@ -156,6 +199,36 @@ class ReferenceForwardTest {
         double[][] logits = new double[n][];
         for (int p = 0; p < n; p++) logits[p] = matvec(m.tensors.get("output.weight"), norm(x[p], m.tensors.get("output_norm.weight"), m.eps), m.vocab);
         return logits;
+    }
+
+    /**
+     * A mixture of experts: softmax over the router's scores, the best expertsUsed experts (ties to
+     * the lower id) weighted by their probabilities renormalized, each a SwiGLU block of its own.
+     */
+    static double[] experts(SyntheticModel m, String b, double[] h) {
+        double[] scores = matvec(m.tensors.get(b + "ffn_gate_inp.weight"), h, m.experts);
+        double max = Arrays.stream(scores).max().orElseThrow(), sum = 0;
+        double[] prob = new double[m.experts];
+        for (int e = 0; e < m.experts; e++) sum += prob[e] = Math.exp(scores[e] - max);
+        for (int e = 0; e < m.experts; e++) prob[e] /= sum;
+        Integer[] order = new Integer[m.experts];
+        Arrays.setAll(order, e -> e);
+        Arrays.sort(order, (a, c) -> scores[a] != scores[c] ? Double.compare(scores[c], scores[a]) : Integer.compare(a, c));
+        double chosen = 0;
+        for (int j = 0; j < m.expertsUsed; j++) chosen += prob[order[j]];
+        double[] out = new double[m.dim];
+        int ffn = m.ffn, dim = m.dim;
+        for (int j = 0; j < m.expertsUsed; j++) {
+            int e = order[j];
+            float[] gate = Arrays.copyOfRange(m.tensors.get(b + "ffn_gate_exps.weight"), e * ffn * dim, (e + 1) * ffn * dim);
+            float[] up = Arrays.copyOfRange(m.tensors.get(b + "ffn_up_exps.weight"), e * ffn * dim, (e + 1) * ffn * dim);
+            float[] down = Arrays.copyOfRange(m.tensors.get(b + "ffn_down_exps.weight"), e * dim * ffn, (e + 1) * dim * ffn);
+            double[] g = matvec(gate, h, ffn), u = matvec(up, h, ffn);
+            for (int i = 0; i < ffn; i++) g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
+            double[] y = matvec(down, g, dim);
+            for (int i = 0; i < dim; i++) out[i] += prob[e] / chosen * y[i];
+        }
+        return out;
     }
 
     static void roundAsStored(double[] x, KvType type) {
