@@ -190,12 +190,17 @@ public final class EngineBench {
         return random.nextInt(model.config().vocabSize());
     }
 
-    /** Bytes of weights one generated token reads: every matrix once, and one row of the embedding table. */
+    /**
+     * Bytes of weights one generated token reads: every matrix once, and one row of the embedding
+     * table; of a mixture of experts, only the experts a token is routed to.
+     */
     public static long bytesPerToken(Model model) {
         long total = 0;
         boolean tied = model.gguf().tensor("output.weight") == null;
+        var c = model.config();
         for (GgufTensorInfo t : model.gguf().tensors()) {
             if (t.name().equals("token_embd.weight")) total += tied ? t.byteSize() : t.byteSize() / t.rows();
+            else if (c.moe() && t.name().endsWith("_exps.weight")) total += t.byteSize() / c.experts() * c.expertsUsed();
             else total += t.byteSize();
         }
         return total;

@@ -58,6 +58,12 @@ public record ModelShape(String name, String architecture, int dim, int layers, 
         return s;
     }
 
+    /** The same shape with only its first {@code n} layers (named so). */
+    public ModelShape withLayers(int n) {
+        return new ModelShape(name + "-" + n + "-layers", architecture, dim, n, heads, kvHeads, headDim, ffnDim, vocabSize, contextLength,
+                ropeBase, rmsEps, tied, qkvBias, qkNorm, llama3Rope, vocabFile, experts, expertsUsed);
+    }
+
     public int qDim() {
         return heads * headDim;
     }

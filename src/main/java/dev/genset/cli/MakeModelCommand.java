@@ -23,6 +23,10 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--layers", paramLabel = "N", description = "Write only the first N layers (each of the real shape): a smaller file "
+            + "whose speed per layer is the real model's, for models too large to write or hold here.")
+    Integer layers;
+
     static final class Shapes implements Iterable<String> {
         public java.util.Iterator<String> iterator() {
             return ModelShape.SHAPES.keySet().iterator();
@@ -32,6 +36,10 @@ final class MakeModelCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelShape s = ModelShape.named(shape);
+        if (layers != null) {
+            if (layers < 1 || layers > s.layers()) throw new IllegalArgumentException("--layers must be 1 to " + s.layers() + " for " + s.name());
+            s = s.withLayers(layers);
+        }
         RandomModelWriter.FileType t = RandomModelWriter.FileType.parse(type);
         long start = System.nanoTime();
         new RandomModelWriter(s, t, seed).write(output);

@@ -45,6 +45,9 @@ public final class Transformer {
     private final float[] expertRowWeight;
     private final float[] expertIn;      // those rows' normed inputs [maxBatch x dim]
     private final float[] moeOut;        // the weighted sum of each row's experts [maxBatch x dim]
+    private final FloatTensor[] oneRowGateUp; // one row's experts' gate and up matrices, taken in one product
+    private final float[][] oneRowOut;        // their outputs [ffn] each
+    private final int[] oneRowRows;
 
     // The products that share their input, per layer: one hand-off to the pool each.
     private final FloatTensor[][] qkvWeights, gateUpWeights;
@@ -79,6 +82,11 @@ public final class Transformer {
         expertRowWeight = moe ? new float[maxBatch] : null;
         expertIn = moe ? new float[maxBatch * c.dim()] : null;
         moeOut = moe ? new float[maxBatch * c.dim()] : null;
+        boolean oneProduct = moe && 2 * c.expertsUsed() <= MatMul.MAX_PARTS;
+        oneRowGateUp = oneProduct ? new FloatTensor[2 * c.expertsUsed()] : null;
+        oneRowOut = oneProduct ? new float[2 * c.expertsUsed()][c.ffnDim()] : null;
+        oneRowRows = oneProduct ? new int[2 * c.expertsUsed()] : null;
+        if (oneProduct) Arrays.fill(oneRowRows, c.ffnDim());
         qkvWeights = new FloatTensor[c.layers()][];
         gateUpWeights = new FloatTensor[c.layers()][];
         expertGateUp = new FloatTensor[c.layers()][][];
@@ -202,6 +210,10 @@ public final class Transformer {
         MatMul.matmul(pool, layer.router(), xb, n, routerLogits, experts, dim);
         for (int r = 0; r < n; r++) route(r);
         java.util.Arrays.fill(moeOut, 0, n * dim, 0f);
+        if (n == 1 && oneRowGateUp != null) {
+            oneRow(layer);
+            return;
+        }
         for (int e = 0; e < experts; e++) {
             int m = 0;
             for (int r = 0; r < n; r++)
@@ -218,6 +230,35 @@ public final class Transformer {
             for (int i = 0; i < m; i++) ArrayMath.addScaled(moeOut, expertRows[i] * dim, proj, i * dim, expertRowWeight[i], dim);
         }
         ArrayMath.addTo(x, moeOut, n * dim);
+    }
+
+    /**
+     * The experts of a batch of one row: their gate and up products in one hand-off to the pool
+     * (they share the row as input), then each down product, added up in expert order as a batch's
+     * rows are.
+     */
+    private void oneRow(Weights.Layer layer) {
+        final int dim = c.dim(), ffn = c.ffnDim(), used = c.expertsUsed();
+        for (int j = 1; j < used; j++) // the row's experts in id order (insertion sort of a few)
+            for (int i = j; i > 0 && chosen[i - 1] > chosen[i]; i--) {
+                int e = chosen[i];
+                chosen[i] = chosen[i - 1];
+                chosen[i - 1] = e;
+                float w = chosenWeight[i];
+                chosenWeight[i] = chosenWeight[i - 1];
+                chosenWeight[i - 1] = w;
+            }
+        for (int j = 0; j < used; j++) {
+            oneRowGateUp[2 * j] = layer.expertGate()[chosen[j]];
+            oneRowGateUp[2 * j + 1] = layer.expertUp()[chosen[j]];
+        }
+        MatMul.matmul(pool, oneRowGateUp, xb, 1, oneRowOut, oneRowRows, dim);
+        for (int j = 0; j < used; j++) {
+            ArrayMath.swiGlu(oneRowOut[2 * j], oneRowOut[2 * j + 1], ffn, gluTail);
+            MatMul.matmul(pool, layer.expertDown()[chosen[j]], oneRowOut[2 * j], 1, proj, dim, ffn);
+            ArrayMath.addScaled(moeOut, 0, proj, 0, chosenWeight[j], dim);
+        }
+        ArrayMath.addTo(x, moeOut, dim);
     }
 
     /** Row r's experts and their weights, from its router logits: the best {@code expertsUsed} of the softmax, renormalized. */

@@ -103,12 +103,14 @@ public record Weights(
     /**
      * Keeps every matrix that can stay in its stored form there when the repacked forms the
      * kernels would make ({@link FloatTensor#repackedBytes}, up to three times a Q3_K tensor's size)
-     * would not fit in this machine's memory beside the mapped file: a model that runs slower
-     * beats one the system kills. Returns whether it did.
+     * would not fit in this machine's memory beside the rest of the mapped file (a packed range's
+     * file pages are released once it is packed): a model that runs slower beats one the system
+     * kills. Returns whether it did.
      */
     static boolean limitRepacking(Weights w, long fileBytes, long physicalBytes) {
-        long repacked = repackedBytes(w);
-        if (repacked == 0 || physicalBytes <= 0 || fileBytes + repacked <= physicalBytes * 9 / 10) return false;
+        long repacked = repackedBytes(w), packedFrom = 0;
+        for (FloatTensor m : w.matrices()) if (m.repackedBytes() > 0) packedFrom += m.segment().byteSize();
+        if (repacked == 0 || physicalBytes <= 0 || fileBytes - packedFrom + repacked <= physicalBytes * 9 / 10) return false;
         for (FloatTensor m : w.matrices()) m.keepStored();
         LOG.log(System.Logger.Level.WARNING, String.format(
                 "repacking this model's matrices for the fast kernels would take %.1f GiB beside the %.1f GiB file, more than this machine's %.1f GiB allow; "

@@ -90,7 +90,8 @@ public final class MatMul {
         run(pool, ws, null, x, batch, outs, null, rows, 0, cols);
     }
 
-    private static final int MAX_PARTS = 4;
+    /** Matrices one product may take (those a mixture of experts' token is routed to: a gate and an up matrix each). */
+    public static final int MAX_PARTS = 32;
 
     private static void run(Parallel pool, FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
         run(pool, null, w, x, batch, null, out, null, rows, cols);
