@@ -90,6 +90,20 @@ class MakeModelAndBenchTest {
         }
     }
 
+    /** The published sizes: Qwen3-30B-A3B has 30.5 billion parameters, Mixtral 8x7B 46.7 billion; --layers keeps each layer's shape. */
+    @Test
+    void mixtureShapesHaveThePublishedSizes() {
+        assertThat((double) ModelShape.named("qwen3-30b-a3b").parameters()).isCloseTo(30.5e9, org.assertj.core.data.Percentage.withPercentage(1));
+        assertThat((double) ModelShape.named("mixtral-8x7b").parameters()).isCloseTo(46.7e9, org.assertj.core.data.Percentage.withPercentage(1));
+        ModelShape six = ModelShape.named("qwen3-30b-a3b").withLayers(6);
+        assertThat(six.layers()).isEqualTo(6);
+        assertThat(six.experts()).isEqualTo(128);
+        assertThat(six.name()).isEqualTo("qwen3-30b-a3b-6-layers");
+        var r = dev.genset.testing.Cli.run("make-model", "--shape", "qwen3-30b-a3b", "--layers", "49", "--type", "q4_0", "-o", "/nonexistent/x.gguf");
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(r.err()).contains("--layers must be 1 to 48");
+    }
+
     @Test
     void paddedBpeVocabularyAndQ8FallbackForOddRowWidths(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("q.gguf");

@@ -48,6 +48,9 @@ public final class Transformer {
     private final FloatTensor[] oneRowGateUp; // one row's experts' gate and up matrices, taken in one product
     private final float[][] oneRowOut;        // their outputs [ffn] each
     private final int[] oneRowRows;
+    private final FloatTensor[] oneRowDown;   // their down matrices, each on its own gated row, in one product
+    private final float[][] oneRowDownIn, oneRowDownOut;
+    private final int[] oneRowDownRows;
 
     // The products that share their input, per layer: one hand-off to the pool each.
     private final FloatTensor[][] qkvWeights, gateUpWeights;
@@ -87,6 +90,14 @@ public final class Transformer {
         oneRowOut = oneProduct ? new float[2 * c.expertsUsed()][c.ffnDim()] : null;
         oneRowRows = oneProduct ? new int[2 * c.expertsUsed()] : null;
         if (oneProduct) Arrays.fill(oneRowRows, c.ffnDim());
+        oneRowDown = oneProduct ? new FloatTensor[c.expertsUsed()] : null;
+        oneRowDownIn = oneProduct ? new float[c.expertsUsed()][] : null;
+        oneRowDownOut = oneProduct ? new float[c.expertsUsed()][c.dim()] : null;
+        oneRowDownRows = oneProduct ? new int[c.expertsUsed()] : null;
+        if (oneProduct) {
+            Arrays.fill(oneRowDownRows, c.dim());
+            for (int j = 0; j < c.expertsUsed(); j++) oneRowDownIn[j] = oneRowOut[2 * j];
+        }
         qkvWeights = new FloatTensor[c.layers()][];
         gateUpWeights = new FloatTensor[c.layers()][];
         expertGateUp = new FloatTensor[c.layers()][][];
@@ -234,8 +245,8 @@ public final class Transformer {
 
     /**
      * The experts of a batch of one row: their gate and up products in one hand-off to the pool
-     * (they share the row as input), then each down product, added up in expert order as a batch's
-     * rows are.
+     * (they share the row as input), their down products in another (each on its own gated row),
+     * added up in expert order as a batch's rows are.
      */
     private void oneRow(Weights.Layer layer) {
         final int dim = c.dim(), ffn = c.ffnDim(), used = c.expertsUsed();
@@ -255,9 +266,10 @@ public final class Transformer {
         MatMul.matmul(pool, oneRowGateUp, xb, 1, oneRowOut, oneRowRows, dim);
         for (int j = 0; j < used; j++) {
             ArrayMath.swiGlu(oneRowOut[2 * j], oneRowOut[2 * j + 1], ffn, gluTail);
-            MatMul.matmul(pool, layer.expertDown()[chosen[j]], oneRowOut[2 * j], 1, proj, dim, ffn);
-            ArrayMath.addScaled(moeOut, 0, proj, 0, chosenWeight[j], dim);
+            oneRowDown[j] = layer.expertDown()[chosen[j]];
         }
+        MatMul.matmulEach(pool, oneRowDown, oneRowDownIn, oneRowDownOut, oneRowDownRows, ffn);
+        for (int j = 0; j < used; j++) ArrayMath.addScaled(moeOut, 0, oneRowDownOut[j], 0, chosenWeight[j], dim);
         ArrayMath.addTo(x, moeOut, dim);
     }
 

@@ -87,19 +87,31 @@ public final class MatMul {
      */
     public static void matmul(Parallel pool, FloatTensor[] ws, float[] x, int batch, float[][] outs, int[] rows, int cols) {
         if (ws.length > MAX_PARTS) throw new IllegalArgumentException("at most " + MAX_PARTS + " matrices in one product, not " + ws.length);
-        run(pool, ws, null, x, batch, outs, null, rows, 0, cols);
+        run(pool, ws, null, x, null, batch, outs, null, rows, 0, cols);
+    }
+
+    /**
+     * Several matrices, each times an input row of its own: outs[i][0 .. rows[i]) = ws[i] · xs[i]
+     * (rows of {@code cols} values), in one hand-off to the pool (as the experts a token is routed
+     * to take their own inputs). Each result is the one {@link #matmul(Parallel, FloatTensor, float[], int, float[], int, int)}
+     * gives for that matrix and row alone.
+     */
+    public static void matmulEach(Parallel pool, FloatTensor[] ws, float[][] xs, float[][] outs, int[] rows, int cols) {
+        if (ws.length > MAX_PARTS) throw new IllegalArgumentException("at most " + MAX_PARTS + " matrices in one product, not " + ws.length);
+        if (xs.length != ws.length) throw new IllegalArgumentException(ws.length + " matrices, " + xs.length + " inputs");
+        run(pool, ws, null, null, xs, 1, outs, null, rows, 0, cols);
     }
 
     /** Matrices one product may take (those a mixture of experts' token is routed to: a gate and an up matrix each). */
     public static final int MAX_PARTS = 32;
 
     private static void run(Parallel pool, FloatTensor w, float[] x, int batch, float[] out, int rows, int cols) {
-        run(pool, null, w, x, batch, null, out, null, rows, cols);
+        run(pool, null, w, x, null, batch, null, out, null, rows, cols);
     }
 
-    /** One matrix (w, out, rows) or several (ws, outs, rowCounts). */
-    private static void run(Parallel pool, FloatTensor[] ws, FloatTensor w, float[] x, int batch, float[][] outs, float[] out, int[] rowCounts, int rows,
-                            int cols) {
+    /** One matrix (w, out, rows) or several (ws, outs, rowCounts), on input x, or each on its own input row (xs). */
+    private static void run(Parallel pool, FloatTensor[] ws, FloatTensor w, float[] x, float[][] xs, int batch, float[][] outs, float[] out,
+                            int[] rowCounts, int rows, int cols) {
         int count = ws != null ? ws.length : 1;
         if (batch <= 0 || count == 0 || ws == null && rows <= 0) return;
         Job job = JOBS.get();
@@ -115,6 +127,7 @@ public final class MatMul {
                 if (cols % m.type().blockSize != 0)
                     throw new IllegalArgumentException("rows of " + cols + " values are not whole " + m.type() + " blocks of " + m.type().blockSize);
                 Part part = job.add(m, ws != null ? outs[i] : out, r);
+                part.x = xs == null ? null : xs[i];
                 if (part.integer) {
                     // the repacked forms are made on first use, on the pool
                     if (m instanceof Q6_KTensor q6 && (part.q6i = q6.interleaved(pool, cols)) == null) part.q6 = q6.packed(pool);
@@ -130,7 +143,9 @@ public final class MatMul {
                 work += (long) r * cols * batch;
             }
             // interleaved weights multiply activation pairs or steps (and runs of four rows interleaved)
-            if (integer) job.xq.quantize(pool, x, batch, cols, pairs, steps, (pairs || steps) && batch >= 4);
+            if (integer && xs == null) job.xq.quantize(pool, x, batch, cols, pairs, steps, (pairs || steps) && batch >= 4);
+            else if (integer)
+                for (int i = 0; i < count; i++) if (job.parts[i].integer) job.parts[i].ownXq().quantize(pool, job.parts[i].x, 1, cols, pairs, steps, false);
             pool.forRange(job.seal(), job, work);
         } finally {
             job.clear();
@@ -153,6 +168,15 @@ public final class MatMul {
         InterleavedQ4_K q4k;
         /** Q6_K weights with eight rows interleaved (instead of {@link #q6}); then the range is over groups of 8 rows. */
         InterleavedQ6_K q6i;
+        /** This matrix's own input row, where each has one ({@link #matmulEach}); else null: the job's. */
+        float[] x;
+        private QuantizedRows xq;
+
+        /** This part's own quantized input (made once, reused). */
+        QuantizedRows ownXq() {
+            if (xq == null) xq = new QuantizedRows();
+            return xq;
+        }
 
         boolean interleaved() {
             return q4 != null || q8 != null || q4k != null || q6i != null;
@@ -161,6 +185,7 @@ public final class MatMul {
         void clear() {
             w = null;
             out = null;
+            x = null;
             q6 = null;
             q4 = null;
             q8 = null;
@@ -170,7 +195,8 @@ public final class MatMul {
 
         /** Units [from, to) of this matrix. */
         void run(Job job, int from, int to) {
-            QuantizedRows xq = job.xq;
+            QuantizedRows xq = x != null ? this.xq : job.xq;
+            float[] in = x != null ? x : job.x;
             int batch = job.batch, cols = job.cols;
             if (q4 != null) {
                 interleavedQ4_0(q4, xq, batch, out, rows, from, to);
@@ -184,10 +210,10 @@ public final class MatMul {
                 if (batch == 1) intSingleRow(w, q6, xq, out, from, to, cols);
                 else intTiled(w, q6, xq, batch, out, rows, cols, from, to);
             } else if (job.fused) {
-                singleRow(w, job.x, out, from, to, cols);
+                singleRow(w, in, out, from, to, cols);
             } else {
                 float[] tile = tile(TILE_ROWS * cols);
-                for (int t = from; t < to; t++) tiled(w, job.x, batch, out, rows, cols, t * TILE_ROWS, tile);
+                for (int t = from; t < to; t++) tiled(w, in, batch, out, rows, cols, t * TILE_ROWS, tile);
             }
         }
     }

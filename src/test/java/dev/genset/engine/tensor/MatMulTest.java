@@ -107,6 +107,33 @@ class MatMulTest {
         }
     }
 
+    /** Matrices each on an input row of its own (the experts a token is routed to), in one product, give what each gives alone: bit for bit. */
+    @Test
+    void matricesOnInputsOfTheirOwnGiveWhatEachGivesAlone() {
+        int cols = 512;
+        GgmlType[] types = {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F32, GgmlType.Q4_0};
+        int[] rows = {64, 24, 40, 16, 20, 8};
+        FloatTensor[] ws = new FloatTensor[types.length];
+        float[][] xs = new float[types.length][], outs = new float[types.length][];
+        for (int i = 0; i < types.length; i++) {
+            ws[i] = TensorTestData.quantized(types[i], TensorTestData.weights(50 + i, rows[i] * cols));
+            xs[i] = TensorTestData.activations(60 + i, cols);
+            outs[i] = new float[rows[i]];
+        }
+        try (Parallel pool = new Parallel(3)) {
+            for (int round = 0; round < 2; round++) { // the second with the forms repacked and the buffers reused
+                MatMul.matmulEach(pool, ws, xs, outs, rows, cols);
+                for (int i = 0; i < types.length; i++) {
+                    float[] alone = new float[rows[i]];
+                    MatMul.matmul(pool, ws[i], xs[i], 1, alone, rows[i], cols);
+                    assertThat(outs[i]).as("%s", types[i]).containsExactly(alone);
+                }
+            }
+        } finally {
+            for (FloatTensor w : ws) w.release();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void callsAllocateNothingOnceWarm(GgmlType type) {
