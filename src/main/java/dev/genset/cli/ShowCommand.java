@@ -49,6 +49,8 @@ final class ShowCommand implements Callable<Integer> {
             rows.put("name", manifest != null ? manifest.ref().toString() : null);
             rows.put("architecture", d.architecture());
             rows.put("parameters", ModelDetails.formatParameters(d.parameters()) + " (" + String.format("%,d", d.parameters()) + ")");
+            if (d.expertCount() != null && d.expertCount() > 0)
+                rows.put("experts", d.expertCount() + ", " + d.expertUsedCount() + " per token (" + ModelDetails.formatParameters(d.activeParameters()) + " parameters active)");
             rows.put("quantization", d.quantization());
             rows.put("context length", d.contextLength());
             rows.put("embedding length", d.embeddingLength());

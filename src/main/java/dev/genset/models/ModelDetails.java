@@ -12,7 +12,9 @@ import java.util.Map;
 
 /**
  * What {@code genset show} reports about a GGUF model, read from its header: architecture,
- * parameter count, quantization, context length and the like. Absent values are null.
+ * parameter count, quantization, context length and the like; for a mixture of experts, its
+ * experts and the parameters a token uses (those of the experts it is not routed to left out).
+ * Absent values are null.
  */
 public record ModelDetails(
         String architecture,
@@ -29,7 +31,10 @@ public record ModelDetails(
         boolean chatTemplate,
         String license,
         int tensorCount,
-        int ggufVersion) {
+        int ggufVersion,
+        Integer expertCount,
+        Integer expertUsedCount,
+        long activeParameters) {
 
     public static ModelDetails read(Path gguf) throws IOException {
         try (GgufFile f = GgufFile.open(gguf)) {
@@ -39,10 +44,11 @@ public record ModelDetails(
 
     public static ModelDetails of(GgufFile f) {
         String arch = string(f, "general.architecture");
-        long params = 0;
+        long params = 0, expertParams = 0;
         Map<GgmlType, Long> bytesByType = new EnumMap<>(GgmlType.class);
         for (GgufTensorInfo t : f.tensors()) {
             params += t.elementCount();
+            if (t.name().endsWith("_exps.weight")) expertParams += t.elementCount();
             if (t.shape().length >= 2) bytesByType.merge(t.type(), t.byteSize(), Long::sum);
         }
         String quant = null;
@@ -50,6 +56,9 @@ public record ModelDetails(
         if (ft != null && ft.asLong() != null) quant = fileTypeName(ft.asLong().intValue());
         if (quant == null) // the type holding most of the matrix bytes
             quant = bytesByType.entrySet().stream().max(Map.Entry.comparingByValue()).map(e -> e.getKey().name()).orElse(null);
+        Integer experts = integer(f, arch + ".expert_count"), used = integer(f, arch + ".expert_used_count");
+        long active = params;
+        if (experts != null && used != null && experts > 0 && used <= experts) active = params - expertParams / experts * (experts - used);
         String[] tokens = null;
         try {
             tokens = f.getStringArray("tokenizer.ggml.tokens");
@@ -60,7 +69,8 @@ public record ModelDetails(
                 integer(f, arch + ".context_length"), integer(f, arch + ".embedding_length"), integer(f, arch + ".block_count"),
                 integer(f, arch + ".attention.head_count"), integer(f, arch + ".attention.head_count_kv"),
                 tokens == null ? null : tokens.length, string(f, "tokenizer.ggml.model"),
-                f.has("tokenizer.chat_template"), string(f, "general.license"), f.tensors().size(), f.version());
+                f.has("tokenizer.chat_template"), string(f, "general.license"), f.tensors().size(), f.version(),
+                experts, used, active);
     }
 
     private static String string(GgufFile f, String key) {

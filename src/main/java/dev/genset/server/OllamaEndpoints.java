@@ -475,6 +475,8 @@ final class OllamaEndpoints {
         if (d.headCountKv() != null) info.put(arch + ".attention.head_count_kv", d.headCountKv());
         if (d.tokenizer() != null) info.put("tokenizer.ggml.model", d.tokenizer());
         if (d.vocabSize() != null) info.put(arch + ".vocab_size", d.vocabSize());
+        if (d.expertCount() != null) info.put(arch + ".expert_count", d.expertCount());
+        if (d.expertUsedCount() != null) info.put(arch + ".expert_used_count", d.expertUsedCount());
         r.putArray("capabilities").add("completion");
         r.put("modified_at", i.modified);
         OpenAiEndpoints.send(res, r);

@@ -65,6 +65,11 @@ class MakeModelAndBenchTest {
             assertThat(g.tensor("blk.0.ffn_gate_inp.weight").type()).isEqualTo(GgmlType.F32);
             assertThat(g.tensor("blk.1.ffn_down_exps.weight").shape()).containsExactly(256, 256, 8);
             assertThat(g.tensor("blk.0.ffn_gate.weight")).isNull();
+            var details = dev.genset.models.ModelDetails.of(g);
+            assertThat(details.expertCount()).isEqualTo(8);
+            assertThat(details.expertUsedCount()).isEqualTo(2);
+            long experts = 2L * 3 * 8 * 256 * 256; // two layers of eight experts' three 256 x 256 matrices
+            assertThat(details.activeParameters()).isEqualTo(details.parameters() - experts / 8 * 6);
             List<EngineBench.Result> results = new EngineBench(m, pool).run(8, 4, 2);
             assertThat(results).allSatisfy(r -> assertThat(r.avgTs()).isPositive());
             // a prompt in one batch (each expert over the rows routed to it) gives the logits it gives a token at a time

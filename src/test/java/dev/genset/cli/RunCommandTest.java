@@ -109,7 +109,7 @@ class RunCommandTest {
         Path f = dir.resolve("mamba.gguf");
         new GgufWriter().putString("general.architecture", "mamba").write(f);
         var r = Cli.run("run", "--model", f.toString(), "hi");
-        assertThat(r.err().strip()).isEqualTo("genset: unsupported architecture 'mamba' (supported: llama, qwen2, qwen3)");
+        assertThat(r.err().strip()).isEqualTo("genset: unsupported architecture 'mamba' (supported: llama, qwen2, qwen3, qwen3moe)");
     }
 
     @Test

@@ -442,7 +442,7 @@ public final class Grammar {
                     state[f[0]] = 2;
                     depth--;
                 } else if (state[next] == 1) {
-                    throw new GrammarException("rule '" + names[next] + "' is left-recursive: it can reach itself before reading a character");
+                    throw new GrammarException("rule '" + names[next] + "' is left-recursive: it can reach itself before reading a character", true);
                 } else if (state[next] == 0) {
                     state[next] = 1;
                     stack[depth++] = new int[] {next, 0, 0};

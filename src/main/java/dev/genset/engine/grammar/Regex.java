@@ -27,7 +27,7 @@ public final class Regex {
         try {
             return Grammar.parse("root ::= " + expression + "\n");
         } catch (GrammarException e) {
-            if (e.getMessage().contains("left-recursive")) // the form (a?)*: fine for a backtracking matcher, endless for ours
+            if (e.leftRecursive()) // the form (a?)*: fine for a backtracking matcher, endless for ours
                 throw new GrammarException("regex: a repeated part can match the empty text (as in (a?)*); write it so that each round reads a character");
             throw new GrammarException("regex: " + e.getMessage());
         }
