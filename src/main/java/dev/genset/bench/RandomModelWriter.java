@@ -186,7 +186,11 @@ public final class RandomModelWriter {
         tensor(w, name, new long[] {cols, rows}, wanted, r, amplitude);
     }
 
-    /** A random tensor of GGUF shape {@code [cols, rows, ...]}: its rows of {@code shape[0]} values one after another. */
+    /**
+     * A random tensor of GGUF shape {@code [cols, rows, ...]}: its rows of {@code shape[0]} values one
+     * after another. Values are drawn in order from {@code r} (so a seed gives the same file however
+     * many cores wrote it), a run of chunks at a time, and the chunks of a run quantized in parallel.
+     */
     private static void tensor(GgufWriter w, String name, long[] shape, GgmlType wanted, SplittableRandom r, float amplitude) {
         int cols = (int) shape[0];
         long total = 1;
@@ -196,13 +200,21 @@ public final class RandomModelWriter {
         GgmlType type = cols % wanted.blockSize == 0 ? wanted : GgmlType.Q8_0;
         w.addTensor(name, shape, type, (OutputStream out) -> {
             int chunkRows = Math.max(1, (1 << 20) / cols);
-            float[] values = new float[chunkRows * cols];
-            byte[] bytes = new byte[(int) type.byteSize((long) chunkRows * cols)];
-            for (long row = 0; row < rows; row += chunkRows) {
-                int m = (int) Math.min(chunkRows, rows - row);
-                for (int i = 0; i < m * cols; i++) values[i] = (float) ((r.nextDouble() * 2 - 1) * amplitude);
-                Quantizer.quantize(type, values, 0, m * cols, bytes, 0);
-                out.write(bytes, 0, (int) type.byteSize((long) m * cols));
+            int run = Math.min(16, 2 * Runtime.getRuntime().availableProcessors());
+            float[][] values = new float[run][chunkRows * cols];
+            byte[][] bytes = new byte[run][(int) type.byteSize((long) chunkRows * cols)];
+            int[] counts = new int[run];
+            for (long row = 0; row < rows; ) {
+                int k = 0;
+                while (k < run && row < rows) {
+                    int m = (int) Math.min(chunkRows, rows - row);
+                    counts[k] = m * cols;
+                    for (int i = 0; i < counts[k]; i++) values[k][i] = (float) ((r.nextDouble() * 2 - 1) * amplitude);
+                    row += m;
+                    k++;
+                }
+                java.util.stream.IntStream.range(0, k).parallel().forEach(c -> Quantizer.quantize(type, values[c], 0, counts[c], bytes[c], 0));
+                for (int c = 0; c < k; c++) out.write(bytes[c], 0, (int) type.byteSize(counts[c]));
             }
         });
     }
