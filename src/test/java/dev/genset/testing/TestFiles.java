@@ -39,4 +39,18 @@ public final class TestFiles {
     public static Path testResource(String relative) {
         return repo().resolve("src/test/resources").resolve(relative);
     }
+
+    private static dev.genset.engine.tokenizer.Tokenizer llama;
+
+    /** LLaMA's 32,000-token SentencePiece vocabulary (llama.cpp's test vocabulary), read once. */
+    public static synchronized dev.genset.engine.tokenizer.Tokenizer llamaTokenizer() {
+        if (llama == null) {
+            try (GgufFile gguf = GgufFile.open(testResource("tokenizers/ggml-vocab-llama-spm.gguf"))) {
+                llama = dev.genset.engine.tokenizer.Tokenizer.fromGguf(gguf);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return llama;
+    }
 }

@@ -34,11 +34,7 @@ class JsonConstraintTest {
      */
     @Test
     void keptMasksEqualFreshOnes() throws Exception {
-        dev.genset.engine.tokenizer.Tokenizer tok;
-        try (var gguf = dev.genset.engine.gguf.GgufFile.open(java.nio.file.Path.of(System.getProperty("genset.repo", "."),
-                "src/test/resources/tokenizers/ggml-vocab-llama-spm.gguf"))) {
-            tok = dev.genset.engine.tokenizer.Tokenizer.fromGguf(gguf);
-        }
+        dev.genset.engine.tokenizer.Tokenizer tok = dev.genset.testing.TestFiles.llamaTokenizer();
         JsonSchema s = schema("{\"type\":\"object\",\"properties\":{\"story\":{\"type\":\"string\"},\"n\":{\"type\":\"integer\"},"
                 + "\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"bb\"]}}},\"required\":[\"story\",\"n\",\"tags\"]}");
         var factory = JsonConstraint.factory(tok, s);

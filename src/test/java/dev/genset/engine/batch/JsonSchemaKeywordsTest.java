@@ -1,12 +1,10 @@
 package dev.genset.engine.batch;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.genset.engine.gguf.GgufFile;
 import dev.genset.engine.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -196,10 +194,7 @@ class JsonSchemaKeywordsTest {
      */
     @Test
     void masksBranchInsideTokensAsFeedingDoes() throws Exception {
-        Tokenizer tok;
-        try (var gguf = GgufFile.open(Path.of(System.getProperty("genset.repo", "."), "src/test/resources/tokenizers/ggml-vocab-llama-spm.gguf"))) {
-            tok = Tokenizer.fromGguf(gguf);
-        }
+        Tokenizer tok = dev.genset.testing.TestFiles.llamaTokenizer();
         JsonSchema s = schema(PERSON);
         var factory = JsonConstraint.factory(tok, s);
         int n = tok.vocabSize();
@@ -228,10 +223,7 @@ class JsonSchemaKeywordsTest {
     /** What a mask costs where the text branches: printed, best of 20, and bounded loosely. */
     @Test
     void maskingWhereTheTextBranchesIsQuick() throws Exception {
-        Tokenizer tok;
-        try (var gguf = GgufFile.open(Path.of(System.getProperty("genset.repo", "."), "src/test/resources/tokenizers/ggml-vocab-llama-spm.gguf"))) {
-            tok = Tokenizer.fromGguf(gguf);
-        }
+        Tokenizer tok = dev.genset.testing.TestFiles.llamaTokenizer();
         var factory = JsonConstraint.factory(tok, schema(PERSON));
         float[] logits = new float[tok.vocabSize()];
         for (String at : new String[] {"{\"name\": \"Once upon a time", "{\"name\": \"A\", \"age\":", "{\"name\": \"A\", \"age\": 1, \"tags\": ["}) {

@@ -30,29 +30,35 @@ class ReferenceForwardTest {
             assertThat(model.config().ropeNeox()).isEqualTo(!arch.equals("llama"));
             assertThat(model.config().qkvBias()).isEqualTo(arch.equals("qwen2"));
             assertThat(model.config().qkNorm()).isEqualTo(arch.equals("qwen3"));
-            int vocab = model.config().vocabSize();
-            // All positions in one batch, every row asking for logits.
-            Transformer t = model.newTransformer(pool, tokens.length);
-            KvCache cache = model.newCache(16, type, type);
-            float[] logits = new float[tokens.length * vocab];
-            KvCache[] caches = new KvCache[tokens.length];
-            Arrays.fill(caches, cache);
-            boolean[] want = new boolean[tokens.length];
-            Arrays.fill(want, true);
-            int[] pos = new int[tokens.length];
-            Arrays.setAll(pos, i -> i);
-            t.forward(tokens.length, tokens, pos, caches, want, logits);
-            for (int p = 0; p < tokens.length; p++)
-                for (int v = 0; v < vocab; v++)
-                    assertThat((double) logits[p * vocab + v]).as("%s pos %d token %d", arch, p, v).isCloseTo(expected[p][v], within(2e-3 * (1 + Math.abs(expected[p][v]))));
-            // One token at a time gives the same logits as the batch.
-            Transformer one = model.newTransformer(pool, 1);
-            KvCache cache2 = model.newCache(16, type, type);
-            float[] l1 = new float[vocab];
-            for (int p = 0; p < tokens.length; p++) {
-                one.forward(1, new int[] {tokens[p]}, new int[] {p}, new KvCache[] {cache2}, new boolean[] {true}, l1);
-                for (int v = 0; v < vocab; v++) assertThat(l1[v]).isCloseTo(logits[p * vocab + v], within(1e-4f * (1 + Math.abs(l1[v]))));
-            }
+            assertForwardMatches(model, pool, tokens, expected, type, arch);
+        }
+    }
+
+    /**
+     * The logits of every position, all in one batch (every row asking for logits), against the
+     * reference; then one token at a time against the batch's.
+     */
+    static void assertForwardMatches(Model model, Parallel pool, int[] tokens, double[][] expected, KvType type, String label) {
+        int vocab = model.config().vocabSize();
+        Transformer t = model.newTransformer(pool, tokens.length);
+        KvCache cache = model.newCache(16, type, type);
+        float[] logits = new float[tokens.length * vocab];
+        KvCache[] caches = new KvCache[tokens.length];
+        Arrays.fill(caches, cache);
+        boolean[] want = new boolean[tokens.length];
+        Arrays.fill(want, true);
+        int[] pos = new int[tokens.length];
+        Arrays.setAll(pos, i -> i);
+        t.forward(tokens.length, tokens, pos, caches, want, logits);
+        for (int p = 0; p < tokens.length; p++)
+            for (int v = 0; v < vocab; v++)
+                assertThat((double) logits[p * vocab + v]).as("%s pos %d token %d", label, p, v).isCloseTo(expected[p][v], within(2e-3 * (1 + Math.abs(expected[p][v]))));
+        Transformer one = model.newTransformer(pool, 1);
+        KvCache cache2 = model.newCache(16, type, type);
+        float[] l1 = new float[vocab];
+        for (int p = 0; p < tokens.length; p++) {
+            one.forward(1, new int[] {tokens[p]}, new int[] {p}, new KvCache[] {cache2}, new boolean[] {true}, l1);
+            for (int v = 0; v < vocab; v++) assertThat(l1[v]).isCloseTo(logits[p * vocab + v], within(1e-4f * (1 + Math.abs(l1[v]))));
         }
     }
 
@@ -71,27 +77,7 @@ class ReferenceForwardTest {
             assertThat(model.config().experts()).isEqualTo(experts);
             assertThat(model.config().expertsUsed()).isEqualTo(used);
             assertThat(model.config().ffnDim()).isEqualTo(24);
-            int vocab = model.config().vocabSize();
-            Transformer t = model.newTransformer(pool, tokens.length);
-            KvCache cache = model.newCache(16, KvType.F32, KvType.F32);
-            float[] logits = new float[tokens.length * vocab];
-            KvCache[] caches = new KvCache[tokens.length];
-            Arrays.fill(caches, cache);
-            boolean[] want = new boolean[tokens.length];
-            Arrays.fill(want, true);
-            int[] pos = new int[tokens.length];
-            Arrays.setAll(pos, i -> i);
-            t.forward(tokens.length, tokens, pos, caches, want, logits);
-            for (int p = 0; p < tokens.length; p++)
-                for (int v = 0; v < vocab; v++)
-                    assertThat((double) logits[p * vocab + v]).as("%s pos %d token %d", arch, p, v).isCloseTo(expected[p][v], within(2e-3 * (1 + Math.abs(expected[p][v]))));
-            Transformer one = model.newTransformer(pool, 1);
-            KvCache cache2 = model.newCache(16, KvType.F32, KvType.F32);
-            float[] l1 = new float[vocab];
-            for (int p = 0; p < tokens.length; p++) {
-                one.forward(1, new int[] {tokens[p]}, new int[] {p}, new KvCache[] {cache2}, new boolean[] {true}, l1);
-                for (int v = 0; v < vocab; v++) assertThat(l1[v]).isCloseTo(logits[p * vocab + v], within(1e-4f * (1 + Math.abs(l1[v]))));
-            }
+            assertForwardMatches(model, pool, tokens, expected, KvType.F32, arch + " moe");
         }
     }
 

@@ -211,12 +211,8 @@ class AdvancedSamplersTest {
 
     /** Breakers as LLaMA's tokens: a token that contains one breaks alone, one that ends with its beginning needs the rest to follow. */
     @Test
-    void breakersResolvedAgainstAVocabulary() throws Exception {
-        dev.genset.engine.tokenizer.Tokenizer tok;
-        try (var gguf = dev.genset.engine.gguf.GgufFile.open(java.nio.file.Path.of(System.getProperty("genset.repo", "."),
-                "src/test/resources/tokenizers/ggml-vocab-llama-spm.gguf"))) {
-            tok = dev.genset.engine.tokenizer.Tokenizer.fromGguf(gguf);
-        }
+    void breakersResolvedAgainstAVocabulary() {
+        dev.genset.engine.tokenizer.Tokenizer tok = dev.genset.testing.TestFiles.llamaTokenizer();
         SequenceBreakers b = SequenceBreakers.of(tok, List.of("\n", "Once"));
         int newline = tok.tokenId("<0x0A>"), once = tok.tokenId("Once"), on = tok.tokenId("On");
         assertThat(b.breaksAlone(newline)).isTrue();
