@@ -135,6 +135,42 @@ class SchedulerTest {
         }
     }
 
+    /**
+     * A mixture of experts batched: a decode step of several sequences runs each expert over the
+     * rows routed to it, a sequence alone takes its experts' products together; tokens and their
+     * log-probabilities are the same bit for bit (Q4_0 weights: the integer kernels).
+     */
+    @Test
+    void concurrentGreedySequencesOfAMixtureOfExpertsGiveWhatTheyGiveAlone(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        var shape = new dev.genset.bench.ModelShape("small-qwen3moe", "qwen3moe", 256, 2, 4, 2, 64, 256, 32000, 512, 1e6f, 1e-6f,
+                false, false, true, false, "ggml-vocab-llama-spm.gguf", 8, 2);
+        java.nio.file.Path f = dir.resolve("moe.gguf");
+        new dev.genset.bench.RandomModelWriter(shape, dev.genset.bench.RandomModelWriter.FileType.Q4_0, 5).write(f);
+        String[] prompts = {"Once upon a time", "Tom had a red ball", "The sun", "Lily and Ben went to the park"};
+        try (Model moe = Model.load(f)) {
+            List<Outcome> alone = new ArrayList<>();
+            try (Scheduler s = new Scheduler(moe, pool, new Scheduler.Config(4, 128, 16, 16))) {
+                for (String p : prompts)
+                    alone.add(run(s, GenerationRequest.greedy(moe.tokenizer().encode(p, true, true), 24).withTopLogprobs(2).withIgnoreEos(true)));
+            }
+            try (Scheduler t = new Scheduler(moe, pool, new Scheduler.Config(4, 128, 16, 16))) {
+                List<Collector> cs = new ArrayList<>();
+                for (String p : prompts) {
+                    Collector c = new Collector();
+                    t.submit(GenerationRequest.greedy(moe.tokenizer().encode(p, true, true), 24).withTopLogprobs(2).withIgnoreEos(true), c.events::add);
+                    cs.add(c);
+                }
+                for (int i = 0; i < prompts.length; i++) {
+                    Outcome o = cs.get(i).await();
+                    assertThat(o.tokens()).as(prompts[i]).hasSize(24).isEqualTo(alone.get(i).tokens());
+                    for (int j = 0; j < o.infos().size(); j++)
+                        assertThat(o.infos().get(j).logprob()).isEqualTo(alone.get(i).infos().get(j).logprob());
+                }
+                assertThat(t.stats().steps()).as("batched steps").isLessThan(4 * 24);
+            }
+        }
+    }
+
     @Test
     void reusesTheLongestCachedPrefix() throws Exception {
         try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(2, 128, 16, 4))) {
