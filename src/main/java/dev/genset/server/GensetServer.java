@@ -192,6 +192,7 @@ public final class GensetServer implements AutoCloseable {
                 .post("/infill", handler("infill", true, llamaCpp::infill))
                 .post("/apply-template", handler("apply_template", false, llamaCpp::applyTemplate))
                 .get("/props", handler("props", false, llamaCpp::props))
+                .get("/slots", (req, res) -> handler("slots", false, false, (b, rs, c) -> llamaCpp.slots(query(req), rs, c)).handle(req, res))
                 .post("/tokenize", handler("tokenize", false, this::tokenize))
                 .post("/detokenize", handler("detokenize", false, this::detokenize))
                 .get("/v1/models", handler("models", false, this::listModels))

@@ -141,6 +141,31 @@ final class LlamaCppEndpoints {
         OpenAiEndpoints.send(res, r);
     }
 
+    /**
+     * GET /slots: llama-server's view of the slots of a model (the default one, or {@code ?model=}):
+     * each slot's {@code id}, {@code id_task}, {@code n_ctx}, {@code is_processing}, {@code n_past}
+     * and {@code next_token} ({@code n_decoded}, {@code n_remain}); with {@code ?fail_on_no_slot=1}, a
+     * 503 when every slot is busy. Unlike llama-server it shows no prompt or sampling settings: the
+     * slots serve many tenants. It needs the admin key once keys exist.
+     */
+    void slots(Map<String, String> query, ServerResponse res, Call call) {
+        call.meter().authorizeAdmin();
+        ServedModel m = call.model(query.get("model"), null);
+        var states = m.scheduler().slotStates();
+        if (("1".equals(query.get("fail_on_no_slot")) || "true".equals(query.get("fail_on_no_slot")))
+                && states.stream().allMatch(dev.genset.engine.batch.Scheduler.SlotState::processing))
+            throw ApiException.unavailable("no slot available");
+        ArrayNode a = Json.MAPPER.createArrayNode();
+        for (var s : states) {
+            ObjectNode o = a.addObject().put("id", s.id()).put("id_task", s.sequence()).put("n_ctx", m.scheduler().contextSize())
+                    .put("speculative", false).put("is_processing", s.processing()).put("n_past", s.cachedTokens());
+            o.putObject("next_token").put("has_next_token", s.processing()).put("has_new_line", false)
+                    .put("n_remain", s.remaining()).put("n_decoded", s.generated()).put("stopping_word", "");
+        }
+        res.header("Content-Type", "application/json");
+        res.send(Json.bytes(a));
+    }
+
     private static void addText(List<Integer> tokens, Tokenizer tok, String text) {
         addText(tokens, tok, text, false, false);
     }

@@ -102,6 +102,16 @@ class GatewayServerTest {
         return u;
     }
 
+    /** llama-server's /slots shows what every tenant's requests are doing: once keys exist, only the admin key may read it. */
+    @Test
+    void slotsNeedTheAdminKey() throws Exception {
+        assertThat(s.send("GET", "/slots", null, "Authorization", "Bearer " + key).status()).isEqualTo(403);
+        assertThat(s.get("/slots").status()).isEqualTo(401);
+        var r = s.send("GET", "/slots", null, "Authorization", "Bearer " + ADMIN);
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().isArray()).isTrue();
+    }
+
     @Test
     void embeddingsAreMeteredByTheirInputTokens() throws Exception {
         assertThat(s.post("/v1/embeddings", "{\"input\":\"Once upon a time\"}").status()).as("a key is needed").isEqualTo(401);

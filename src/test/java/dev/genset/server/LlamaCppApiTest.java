@@ -216,4 +216,25 @@ class LlamaCppApiTest {
         ServerApiTest.assertError(s.post("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"typical_p\": \"x\"}"),
                 400, "invalid_request_error", "typical_p");
     }
+
+    @Test
+    void slotsShowWhatEachSlotHolds() throws Exception {
+        var idle = s.get("/slots?fail_on_no_slot=1");
+        assertThat(idle.status()).as(String.valueOf(idle.json())).isEqualTo(200);
+        JsonNode a = idle.json();
+        assertThat(a.isArray()).isTrue();
+        assertThat(a.size()).isPositive();
+        for (JsonNode slot : a) {
+            assertThat(slot.get("is_processing").asBoolean()).isFalse();
+            assertThat(slot.get("n_ctx").asInt()).isPositive();
+            assertThat(slot.has("prompt")).as("prompts are not shown: the slots serve many tenants").isFalse();
+        }
+        assertThat(s.post("/completion", "{\"prompt\": \"Once upon a time\", \"n_predict\": 8, \"temperature\": 0}").status()).isEqualTo(200);
+        JsonNode after = s.get("/slots").json();
+        int held = 0;
+        for (JsonNode slot : after) held = Math.max(held, slot.get("n_past").asInt());
+        assertThat(held).as("the slot that served it keeps the prompt and the text").isGreaterThanOrEqualTo(5 + 7);
+        var unknown = s.get("/slots?model=nothing-here");
+        assertThat(unknown.status()).isEqualTo(404);
+    }
 }

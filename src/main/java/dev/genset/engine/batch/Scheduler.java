@@ -216,6 +216,27 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * One slot as a monitor sees it ({@link #slotStates}): whether it runs a sequence, which, how
+     * many positions its cache holds, tokens generated, and tokens left before its limit (-1: none).
+     */
+    public record SlotState(int id, boolean processing, long sequence, int cachedTokens, int generated, int remaining) {}
+
+    /** Every slot, read while the scheduler runs (a snapshot without stopping it: its numbers may be a step apart). */
+    public List<SlotState> slotStates() {
+        List<SlotState> out = new ArrayList<>(slots.length);
+        for (Slot s : slots) {
+            Run run = s.run;
+            if (run == null) {
+                out.add(new SlotState(s.index, false, -1, s.tokens.size, 0, -1));
+                continue;
+            }
+            int generated = run.generated, max = run.seq.request().maxTokens();
+            out.add(new SlotState(s.index, true, run.seq.id(), s.tokens.size, generated, max < 0 ? -1 : Math.max(0, max - generated)));
+        }
+        return out;
+    }
+
     /** Tokens whose keys and values slot {@code i} holds (for tests and diagnostics; racy while it runs). */
     public int cachedTokens(int slot) {
         return slots[slot].tokens.size;

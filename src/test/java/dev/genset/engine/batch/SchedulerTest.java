@@ -171,6 +171,37 @@ class SchedulerTest {
         }
     }
 
+    /** A slot running a sequence shows it: the scheduler is held inside its first event while the slots are read. */
+    @Test
+    void slotStatesShowARunningSequence() throws Exception {
+        try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(2, 128, 16, 4))) {
+            assertThat(s.slotStates()).extracting(Scheduler.SlotState::processing).containsExactly(false, false);
+            var inside = new java.util.concurrent.CountDownLatch(1);
+            var release = new java.util.concurrent.CountDownLatch(1);
+            Collector c = new Collector();
+            Sequence seq = s.submit(GenerationRequest.greedy(encode("Once upon a time"), 20), e -> {
+                if (e instanceof SequenceEvent.Text && inside.getCount() > 0) {
+                    inside.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException x) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                c.events.add(e);
+            });
+            assertThat(inside.await(30, TimeUnit.SECONDS)).isTrue();
+            var busy = s.slotStates().stream().filter(Scheduler.SlotState::processing).toList();
+            assertThat(busy).hasSize(1);
+            assertThat(busy.getFirst().sequence()).isEqualTo(seq.id());
+            assertThat(busy.getFirst().generated()).isPositive();
+            assertThat(busy.getFirst().remaining()).isEqualTo(20 - busy.getFirst().generated());
+            assertThat(busy.getFirst().cachedTokens()).isGreaterThanOrEqualTo(5);
+            release.countDown();
+            c.await();
+        }
+    }
+
     @Test
     void reusesTheLongestCachedPrefix() throws Exception {
         try (Scheduler s = new Scheduler(model, pool, new Scheduler.Config(2, 128, 16, 4))) {
