@@ -40,6 +40,7 @@ public final class Transformer {
     // A mixture of experts (null for dense models): each row's routing, and an expert's rows gathered.
     private final float[] routerLogits;  // [maxBatch x experts]
     private final int[] chosen;          // [maxBatch x expertsUsed]: each row's experts
+    private final boolean[] picked;      // [experts]: taken for the row being routed
     private final float[] chosenWeight;  // [maxBatch x expertsUsed]: their weights
     private final int[] expertRows;      // the rows routed to the expert at hand
     private final float[] expertRowWeight;
@@ -80,6 +81,7 @@ public final class Transformer {
         boolean moe = c.moe();
         routerLogits = moe ? new float[maxBatch * c.experts()] : null;
         chosen = moe ? new int[maxBatch * c.expertsUsed()] : null;
+        picked = moe ? new boolean[c.experts()] : null;
         chosenWeight = moe ? new float[maxBatch * c.expertsUsed()] : null;
         expertRows = moe ? new int[maxBatch] : null;
         expertRowWeight = moe ? new float[maxBatch] : null;
@@ -282,12 +284,14 @@ public final class Transformer {
         double sum = 0;
         for (int e = 0; e < experts; e++) sum += Math.exp(routerLogits[base + e] - max);
         float chosenSum = 0;
+        Arrays.fill(picked, false);
         for (int j = 0; j < used; j++) { // the j-th best not yet taken (ties: the lower id)
             int best = -1;
             for (int e = 0; e < experts; e++) {
-                if (taken(r, j, e)) continue;
+                if (picked[e]) continue;
                 if (best < 0 || routerLogits[base + e] > routerLogits[base + best]) best = e;
             }
+            picked[best] = true;
             chosen[r * used + j] = best;
             float p = (float) (Math.exp(routerLogits[base + best] - max) / sum);
             chosenWeight[r * used + j] = p;
@@ -297,10 +301,6 @@ public final class Transformer {
         for (int j = 0; j < used; j++) chosenWeight[r * used + j] *= scale;
     }
 
-    private boolean taken(int r, int j, int e) {
-        for (int i = 0; i < j; i++) if (chosen[r * c.expertsUsed() + i] == e) return true;
-        return false;
-    }
 
     /** Multiply-adds of one layer's attention over the batch: two per cached value per query element. */
     private long attentionWork(int n, int[] positions) {

@@ -92,7 +92,10 @@ public final class Sampler {
             while (kept < n && v[candidates[kept]] >= sigmaFloor) kept++;
             n = kept;
         }
-        if (advanced.typicalP() < 1f && n > 1) n = typical(v, n, max, minKeep);
+        if (advanced.typicalP() < 1f && n > 1) {
+            n = typical(v, n, max, minKeep);
+            max = v[candidates[0]]; // the likeliest kept: min-p measures from it, as llama.cpp's does from what is left
+        }
         if (config.topP() < 1f && n > 1) {
             double sum = 0;
             for (int i = 0; i < n; i++) sum += weights[i] = Math.exp(v[candidates[i]] - max);

@@ -106,9 +106,9 @@ public record SamplerConfig(
     }
 
     /**
-     * DRY: a token that would extend a sequence already in the text (of more than
-     * {@code allowedLength} tokens) loses {@code multiplier * base^(length - allowedLength)} of its
-     * logit. Sequence breakers (text such as a newline) end the sequences looked at, so that
+     * DRY: a token that would make a repeat longer than {@code allowedLength} tokens (extend the
+     * last {@code length >= allowedLength} tokens, which occurred before, as they went on there)
+     * loses {@code multiplier * base^(length - allowedLength)} of its logit. Sequence breakers (text such as a newline) end the sequences looked at, so that
      * repeating structure across lines or fields is not penalised.
      *
      * @param lastN    how many recent tokens are scanned; -1 for all, 0 turns DRY off

@@ -44,6 +44,17 @@ class AdvancedSamplersTest {
         assertThat(drawn(SamplerConfig.Advanced.NONE.withTypicalP(0.9f), l, 300)).containsExactlyInAnyOrder(0, 1, 2);
     }
 
+    /** Typical may drop the likeliest token; min-p then measures from the likeliest kept, as llama.cpp's chain does. */
+    @Test
+    void minPAfterTypicalMeasuresFromWhatIsLeft() {
+        // entropy of (0.4, 0.2, 0.2, 0.2) is 1.332 nats: the 0.2s (surprise 1.609) are nearer than the 0.4 (0.916)
+        float[] l = logitsOf(0.4, 0.2, 0.2, 0.2);
+        var a = SamplerConfig.Advanced.NONE.withTypicalP(0.5f);
+        Set<Integer> seen = new HashSet<>();
+        for (int seed = 0; seed < 200; seed++) seen.add(new Sampler(with(a, seed).withMinP(0.9f)).sample(l, l.length));
+        assertThat(seen).containsExactlyInAnyOrder(1, 2, 3);
+    }
+
     @Test
     void xtcRemovesTheLikeliestChoicesButTheLeastOfThem() {
         float[] l = logitsOf(0.5, 0.3, 0.15, 0.05);
