@@ -322,7 +322,7 @@ public final class JsonSchema {
                 s.lowExclusive = minExclusive;
             }
             if (exMin != null && exMin.isNumber() && (s.low == null || number(exMin, path + ".exclusiveMinimum").compareTo(s.low) >= 0)) {
-                s.low = exMin.decimalValue();
+                s.low = number(exMin, path + ".exclusiveMinimum");
                 s.lowExclusive = true;
             }
             if (max != null) {
@@ -330,7 +330,7 @@ public final class JsonSchema {
                 s.highExclusive = maxExclusive;
             }
             if (exMax != null && exMax.isNumber() && (s.high == null || number(exMax, path + ".exclusiveMaximum").compareTo(s.high) <= 0)) {
-                s.high = exMax.decimalValue();
+                s.high = number(exMax, path + ".exclusiveMaximum");
                 s.highExclusive = true;
             }
             if (s.low != null && s.high != null) {
@@ -341,7 +341,8 @@ public final class JsonSchema {
         }
 
         private static java.math.BigDecimal number(JsonNode v, String path) {
-            if (!v.isNumber()) throw new IllegalArgumentException("'" + path + "' must be a number");
+            if (!v.isNumber() || v.isFloatingPointNumber() && !Double.isFinite(v.doubleValue()))
+                throw new IllegalArgumentException("'" + path + "' must be a finite number");
             return v.decimalValue();
         }
 

@@ -161,6 +161,7 @@ class JsonSchemaKeywordsTest {
         assertThat(accepts(draft4, "{\"n\": 0")).isFalse();
         assertThat(complete(draft4, "{\"n\": 1}")).isTrue();
         assertThatThrownBy(() -> schema("{\"type\": \"number\", \"minimum\": 2, \"exclusiveMaximum\": 2}")).hasMessageContaining("allows no number");
+        assertThatThrownBy(() -> schema("{\"type\": \"number\", \"exclusiveMinimum\": 1e400}")).hasMessageContaining("must be a finite number");
     }
 
     @Test
