@@ -82,7 +82,7 @@ final class SamplingOptions {
     @Option(names = "--dry-allowed-length", paramLabel = "N", defaultValue = "2", description = "DRY: repeats this long are free (default: ${DEFAULT-VALUE}).")
     int dryAllowedLength;
 
-    @Option(names = "--dry-penalty-last-n", paramLabel = "N", defaultValue = "-1", description = "DRY: tokens to scan; -1 all, 0 off (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dry-penalty-last-n", paramLabel = "N", defaultValue = "64", description = "DRY: tokens to scan; -1 all, 0 off (default: ${DEFAULT-VALUE}).")
     int dryLastN;
 
     @Option(names = "--dry-sequence-breaker", paramLabel = "TEXT", description = "DRY: a text that ends the repeats looked at (repeatable; default: newline, ':', '\"', '*'; 'none' for none).")
