@@ -23,7 +23,8 @@ import java.util.Objects;
  * conversation), so chains do not grow turn by turn.
  *
  * <p>Bounded by bytes, its own and those it shares with other schedulers' caches
- * ({@link PromptCacheBudget}); the least recently used entries go first, and only entries no other needs
+ * ({@link PromptCacheBudget}, which also has an idle cache give its older prompts back to a busy
+ * one); the least recently used entries go first, and only entries no other needs
  * (using an entry uses its parents too). The keys and values live outside the Java heap, each
  * entry in memory of its own, freed when it is dropped: gigabytes of them on the heap would be
  * copied about by every full collection, stopping the scheduler for as long. Entries are kept per
@@ -70,7 +71,10 @@ final class PromptCache {
     private final long budget;
     private final PromptCacheBudget shared;
     private final List<Entry> entries = new ArrayList<>();
-    private long used, clock;
+    private long used;
+    // another cache's request for room (set from its thread, served on this one's): bytes, and the use before which prompts may go
+    private final java.util.concurrent.atomic.AtomicLong roomAsked = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long roomBefore;
 
     /** @param budget bytes the kept keys and values may take together; 0 keeps nothing */
     PromptCache(long budget) {
@@ -82,6 +86,7 @@ final class PromptCache {
         if (budget < 0) throw new IllegalArgumentException("the prompt cache's size must be >= 0");
         this.budget = budget;
         this.shared = shared;
+        if (budget > 0) shared.join(this);
     }
 
     /**
@@ -118,7 +123,11 @@ final class PromptCache {
         long bytes = from.savedBytes(begin, length);
         if (bytes > budget || bytes > shared.limit()) return false;
         while (used + bytes > budget) if (!evictLeastRecentlyUsed(parent)) return false;
-        while (!shared.take(bytes)) if (!evictLeastRecentlyUsed(parent)) return false; // the other caches hold the rest
+        if (!shared.take(bytes)) { // the shared budget is spent: what others used before our oldest goes there, ours here
+            Entry oldest = oldestEvictable(parent);
+            shared.askForRoom(this, bytes, oldest == null ? shared.tick() : oldest.lastUsed);
+            while (!shared.take(bytes)) if (!evictLeastRecentlyUsed(parent)) return false; // the others hold the rest (for now)
+        }
         Arena arena = Arena.ofConfined();
         MemorySegment kv;
         try {
@@ -157,7 +166,7 @@ final class PromptCache {
 
     /** Marks an entry, and the entries it builds on, as just used (they go last in the eviction order). */
     void touch(Entry e) {
-        long now = ++clock;
+        long now = shared.tick();
         for (Entry x = e; x != null; x = x.parent) x.lastUsed = now;
     }
 
@@ -182,12 +191,44 @@ final class PromptCache {
         entries.clear();
         shared.give(used);
         used = 0;
+        shared.leave(this);
+    }
+
+    /** Another cache sharing the budget asks for room: up to {@code bytes} of prompts used before {@code before} (served by {@link #makeRoom}). */
+    void requestRoom(long bytes, long before) {
+        roomBefore = Math.max(roomBefore, before);
+        roomAsked.accumulateAndGet(bytes, Math::max);
+    }
+
+    /**
+     * Serves what another cache asked for ({@link #requestRoom}) on this cache's thread: drops its
+     * least recently used prompts (those nothing builds on) while they were used before the asker's
+     * oldest, up to the bytes asked. Returns whether anything was dropped.
+     */
+    boolean makeRoom() {
+        if (roomAsked.get() == 0) return false; // the scheduler asks every turn: a read, not a write, when nobody asked
+        long asked = roomAsked.getAndSet(0);
+        if (asked == 0) return false;
+        long before = roomBefore, freed = 0;
+        while (freed < asked) {
+            Entry oldest = oldestEvictable(null);
+            if (oldest == null || oldest.lastUsed >= before) break;
+            freed += oldest.bytes;
+            remove(oldest);
+        }
+        return freed > 0;
+    }
+
+    /** The least recently used entry that no other builds on, other than {@code keep}; null if there is none. */
+    private Entry oldestEvictable(Entry keep) {
+        Entry oldest = null;
+        for (Entry e : entries) if (e.children == 0 && e != keep && (oldest == null || e.lastUsed < oldest.lastUsed)) oldest = e;
+        return oldest;
     }
 
     /** Drops the least recently used entry that no other builds on, other than {@code keep}; false if there is none. */
     private boolean evictLeastRecentlyUsed(Entry keep) {
-        Entry oldest = null;
-        for (Entry e : entries) if (e.children == 0 && e != keep && (oldest == null || e.lastUsed < oldest.lastUsed)) oldest = e;
+        Entry oldest = oldestEvictable(keep);
         if (oldest == null) return false;
         remove(oldest);
         return true;

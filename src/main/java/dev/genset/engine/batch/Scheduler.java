@@ -296,6 +296,7 @@ public final class Scheduler implements AutoCloseable {
     private void loop() {
         try {
             while (running) {
+                if (promptCache.makeRoom()) promptCacheChanged(); // another model's cache asked for room
                 admit();
                 if (busy == 0) {
                     lock.lock();

@@ -205,16 +205,32 @@ class PromptCacheTest {
         assertThat(one.save(b, 20, null, computed(b))).isTrue();
         assertThat(two.save(d, 20, null, computed(d))).isTrue();
         assertThat(shared.used()).isEqualTo(3 * bytes(20));
-        // the budget is spent: two makes room from its own prompts only, and one keeps both of its own
+        // the budget is spent: two makes room from its own prompts now, one keeps both of its own until its own turn
         assertThat(two.save(e, 20, null, computed(e))).isTrue();
         assertThat(two.entries()).isEqualTo(1);
         assertThat(two.longest(d, null)).isNull();
         assertThat(one.entries()).isEqualTo(2);
-        // with nothing of its own to drop, a cache keeps nothing rather than take the others' room
+        // in its scheduler's next turn one gives back a prompt used before two's oldest (its least recently used)
+        assertThat(one.makeRoom()).isTrue();
+        assertThat(one.entries()).isEqualTo(1);
+        assertThat(one.longest(a, null)).isNull();
+        assertThat(one.longest(b, null)).isNotNull();
+        assertThat(one.makeRoom()).as("asked once, served once").isFalse();
+        int[] f = tokens(130, 20);
+        assertThat(two.save(f, 20, null, computed(f))).isTrue();
+        assertThat(two.entries()).as("now without dropping its own").isEqualTo(2);
+        // with nothing of its own to drop, a cache keeps nothing now rather than take the others' room, and asks for some
         PromptCache three = new PromptCache(10 * bytes(20), shared);
         assertThat(three.save(d, 20, null, computed(d))).isFalse();
         assertThat(shared.used()).isEqualTo(3 * bytes(20));
-        one.clear();
+        assertThat(two.makeRoom()).isTrue();  // e, used before three asked
+        assertThat(three.save(d, 20, null, computed(d))).isTrue();
+        assertThat(shared.used()).isEqualTo(3 * bytes(20));
+        // every other cache was asked: one's b, used before three asked, goes too (a cache keeps less, never more)
+        assertThat(one.makeRoom()).isTrue();
+        assertThat(one.entries()).isZero();
+        assertThat(shared.used()).isEqualTo(2 * bytes(20));
+        two.clear();
         assertThat(shared.used()).isEqualTo(bytes(20));
     }
 

@@ -284,6 +284,32 @@ class SchedulerTest {
      * back from the prompt cache, with the tokens and logprobs computing it gives, counted as
      * cached; the next turn of its conversation too. Not in another scope, and not without a cache.
      */
+    /** Two models sharing one prompt-cache budget: the one left idle gives its older prompts back when the busy one runs out of room. */
+    @Test
+    void anIdleSchedulersPromptCacheGivesRoomToABusyOne() throws Exception {
+        String[] stories = {"Once upon a time there was a little girl named Lily. She loved to play outside in the park with her friends.",
+                "Tom had a big red ball and a small dog. He liked to run and jump in the garden every day.",
+                "The sun was warm and the birds were singing in the tall green trees near the old house.",
+                "One day a little cat found a shiny box under the bed and wanted to see what was inside it."};
+        long entry = model.newCache(128).savedBytes(encode(stories[0]).length + 8);
+        PromptCacheBudget shared = new PromptCacheBudget(3 * entry + entry / 2); // room for three kept prompts in all
+        try (Scheduler idle = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 8, 1 << 20), shared);
+             Scheduler busy = new Scheduler(model, pool, new Scheduler.Config(1, 128, 16, 8, 1 << 20), shared)) {
+            for (int i = 0; i < 3; i++) run(idle, GenerationRequest.greedy(encode(stories[i]), 8)); // keeps the first two
+            assertThat(idle.stats().cachedPrompts()).isEqualTo(2);
+            for (int i = 0; i < 3; i++) run(busy, GenerationRequest.greedy(encode(stories[(i + 1) % 4]), 8));
+            // the busy one kept one, then ran out of room: it dropped its own to keep the next, and asked the idle one for
+            // room, which that serves in its next turn (it wakes every 100 ms)
+            assertThat(busy.stats().cachedPrompts()).isEqualTo(1);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (idle.stats().cachedPrompts() == 2 && System.nanoTime() < deadline) Thread.sleep(20);
+            assertThat(idle.stats().cachedPrompts()).as("the idle model's older prompts went").isLessThan(2);
+            run(busy, GenerationRequest.greedy(encode(stories[0]), 8));
+            assertThat(busy.stats().cachedPrompts()).as("the busy one keeps its next prompt in the room given back").isEqualTo(2);
+            assertThat(shared.used()).isLessThanOrEqualTo(shared.limit());
+        }
+    }
+
     @Test
     void promptsTheSlotMovedOnFromComeBackFromThePromptCache() throws Exception {
         String story = "Once upon a time there was a little girl named Lily. She loved to play outside in the park with her friends.";
