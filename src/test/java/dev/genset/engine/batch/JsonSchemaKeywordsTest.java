@@ -1,6 +1,5 @@
 package dev.genset.engine.batch;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.genset.engine.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 
@@ -16,19 +15,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * string formats, each followed by the constraint as the value is written.
  */
 class JsonSchemaKeywordsTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-
     static JsonSchema schema(String json) throws Exception {
-        return JsonSchema.compile(JSON.readTree(json));
+        return JsonConstraintTest.schema(json);
     }
 
+    /** Through the whole constraint (its branches), as {@link JsonAlternativesTest} feeds it. */
     static boolean accepts(JsonSchema schema, String text) {
-        return JsonConstraint.of(schema).feed(text.getBytes(StandardCharsets.UTF_8));
+        return JsonAlternativesTest.accepts(schema, text);
     }
 
     static boolean complete(JsonSchema schema, String text) {
-        JsonConstraint c = JsonConstraint.of(schema);
-        return c.feed(text.getBytes(StandardCharsets.UTF_8)) && c.isComplete();
+        return JsonAlternativesTest.complete(schema, text);
     }
 
     /** A Pydantic model with optional fields, as {@code model_json_schema()} writes it. */
