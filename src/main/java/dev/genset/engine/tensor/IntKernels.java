@@ -46,6 +46,16 @@ final class IntKernels {
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
 
+    /**
+     * Whether single activation rows (decoding) are multiplied with interleaved Q4_0 and Q8_0 weights
+     * by the 512-bit kernels ({@link #dotQ4_0x16w}, {@link #dotQ8_0x16w}): where the CPU prefers
+     * 512-bit vectors (AVX-512), which do two chunks' work per instruction.
+     */
+    static final boolean WIDE = Simd.ENABLED && Simd.L == 16;
+    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
+
     static final int BLOCK = 32, Q8_0_BYTES = 34, Q4_0_BYTES = 18, Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210,
             IQ4_NL_BYTES = 18, IQ4_XS_BYTES = 136, Q3_K_BYTES = 110;
 
@@ -296,6 +306,51 @@ final class IntKernels {
     }
 
     /**
+     * {@link #dotQ4_0x16} in 512-bit vectors: each step loads chunks 2m and 2m + 1 of both groups
+     * (32 bytes each, widened to 32 lanes) and multiplies them with the two chunks' activations side
+     * by side ({@link QuantizedRows#wideSteps}, 128 ints a block), so a lane of the lower half sums a
+     * row's even chunks and a lane of the upper half its odd ones. At the block's end the halves are
+     * added: in 16-bit lanes, wrapping as before, to the same exact sum that {@link #dotQ4_0x16} has
+     * in its one lane (each half's true sum fits too: at most four chunks of 2 * 15 * 127). From
+     * there the same operations, so bit-identical results.
+     */
+    static void dotQ4_0x16w(MemorySegment p, long group, int blocks, float[] dw, float[] dw2, int[] wideSteps, int[] xSums, float[] xd, int xBlock,
+                            float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        ShortVector zero = ShortVector.zero(S32), s = zero, t = zero;
+        long q = InterleavedQ4_0.quants(group, blocks), q2 = InterleavedQ4_0.quants(group + 1, blocks);
+        int xp = xBlock * 128;
+        for (int m = 0, n = 4 * blocks; m < n; m++) {
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
+            ShortVector x0 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m).reinterpretAsShorts();
+            ShortVector x1 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m + 16).reinterpretAsShorts();
+            s = s.add(w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.add(v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            if ((m & 3) == 3) {
+                int b = m >> 2, xs = 8 * xSums[xBlock + b];
+                float dx = xd[xBlock + b];
+                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))).sub(xs);
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
+                i = (IntVector) t.reinterpretAsInts();
+                sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))).sub(xs);
+                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
+                s = t = zero;
+            }
+        }
+        acc.intoArray(out, o);
+        acc2.intoArray(out, o + 8);
+    }
+
+    /** The two 256-bit halves of a 512-bit vector added lane by lane. */
+    private static IntVector halves(IntVector v) {
+        return (IntVector) v.add(v.rearrange(SWAP_HALVES)).reinterpretShape(I8, 0);
+    }
+
+    private static final jdk.incubator.vector.VectorShuffle<Integer> SWAP_HALVES = jdk.incubator.vector.VectorShuffle.fromOp(I16, i -> i ^ 8);
+
+    /**
      * {@link #dotQ4_0x8} for four activation rows at once, sharing each weight load and its shift:
      * the same operations per (row, activation row), so bit-identical results. The four rows'
      * steps, sums and scales come interleaved ({@link QuantizedRows#steps4}: int k of row a at
@@ -496,6 +551,51 @@ final class IntKernels {
         }
         acc.intoArray(out, o);
         acc2.intoArray(out, o + 8);
+    }
+
+    /**
+     * {@link #dotQ8_0x16} in 512-bit vectors: each step loads a chunk's 32 bytes of both groups
+     * (pairs 2m and 2m + 1 of the eight rows) widened to 32 lanes and multiplies them with the two
+     * pairs' activations side by side ({@link QuantizedRows#widePairs}, 128 ints a block): one
+     * product per 16-bit lane, biased by 2^15 into an unsigned 16-bit number and summed in the lo
+     * and hi ints as {@link #dotQ8_0x8} does. At the block's end each half gives its exact sum, the
+     * halves are added and the 32 biases (eight steps, two halves, two lanes) taken off: the exact
+     * integer {@link #dotQ8_0x16} has, so bit-identical results.
+     */
+    static void dotQ8_0x16w(MemorySegment p, long group, int blocks, float[] dw, float[] dw2, int[] widePairs, float[] xd, int xBlock, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        IntVector zero = IntVector.zero(I16), lo = zero, hi = zero, lo2 = zero, hi2 = zero;
+        ShortVector bias = ShortVector.broadcast(S32, Q8_0_BIAS);
+        long q = InterleavedQ8_0.quants(group, blocks), q2 = InterleavedQ8_0.quants(group + 1, blocks);
+        int xp = xBlock * 128;
+        for (int m = 0, n = 8 * blocks; m < n; m++) {
+            ShortVector x = (ShortVector) IntVector.fromArray(I16, widePairs, xp + 16 * m).reinterpretAsShorts();
+            IntVector i = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE)).mul(x).add(bias).reinterpretAsInts();
+            IntVector j = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE)).mul(x).add(bias).reinterpretAsInts();
+            lo = lo.add(i);
+            hi = hi.add(i.lanewise(VectorOperators.LSHR, 16));
+            lo2 = lo2.add(j);
+            hi2 = hi2.add(j.lanewise(VectorOperators.LSHR, 16));
+            if ((m & 7) == 7) {
+                int b = m >> 3;
+                float dx = xd[xBlock + b];
+                acc = q8_0WideSums(lo, hi).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
+                acc2 = q8_0WideSums(lo2, hi2).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
+                lo = hi = lo2 = hi2 = zero;
+            }
+        }
+        acc.intoArray(out, o);
+        acc2.intoArray(out, o + 8);
+    }
+
+    /** 32 signed bytes widened to 16-bit lanes (512 bits). */
+    private static ShortVector widenWide(ByteVector b) {
+        return (ShortVector) b.convertShape(VectorOperators.B2S, S32, 0);
+    }
+
+    /** A block's eight row products from the two 512-bit sums of {@link #dotQ8_0x16w}, as floats. */
+    private static FloatVector q8_0WideSums(IntVector lo, IntVector hi) {
+        return (FloatVector) halves(lo.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi)).sub(8 * 4 * 0x8000).convert(VectorOperators.I2F, 0);
     }
 
     /**

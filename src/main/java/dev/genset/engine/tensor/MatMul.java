@@ -353,8 +353,12 @@ public final class MatMul {
             if (g + 1 < to) {
                 IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g, blocks), blocks, dw);
                 IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g + 1, blocks), blocks, dw2);
-                for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ4_0x16(w.data, g, blocks, dw, dw2, x.steps, x.sums, x.d, b * blocks, out, b * rows + o);
+                if (IntKernels.WIDE)
+                    for (int b = 4 * quads; b < batch; b++)
+                        IntKernels.dotQ4_0x16w(w.data, g, blocks, dw, dw2, x.wideSteps, x.sums, x.d, b * blocks, out, b * rows + o);
+                else
+                    for (int b = 4 * quads; b < batch; b++)
+                        IntKernels.dotQ4_0x16(w.data, g, blocks, dw, dw2, x.steps, x.sums, x.d, b * blocks, out, b * rows + o);
             } else {
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ4_0x8(w.data, g, blocks, x.steps, x.sums, x.d, b * blocks, out, b * rows + o);
@@ -380,8 +384,12 @@ public final class MatMul {
             if (g + 1 < to) {
                 IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g, blocks), blocks, dw);
                 IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g + 1, blocks), blocks, dw2);
-                for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ8_0x16(w.data, g, blocks, dw, dw2, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
+                if (IntKernels.WIDE)
+                    for (int b = 4 * quads; b < batch; b++)
+                        IntKernels.dotQ8_0x16w(w.data, g, blocks, dw, dw2, x.widePairs, x.d, b * blocks, out, b * rows + 8 * g);
+                else
+                    for (int b = 4 * quads; b < batch; b++)
+                        IntKernels.dotQ8_0x16(w.data, g, blocks, dw, dw2, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
             } else {
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ8_0x8(w.data, g, blocks, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);

@@ -38,6 +38,15 @@ final class QuantizedRows {
      * A step is at most 127 + 16 * 127 in size: a short.
      */
     int[] steps = new int[0];
+    /**
+     * {@link #pairs} and {@link #steps} spread for the 512-bit kernels ({@link IntKernels#WIDE}), row r
+     * at r * 4 * cols, for the rows the single-row kernels take (all rows, or those past the last
+     * four when runs of four are interleaved): each int repeated over eight lanes, so that one load
+     * gives two chunks' activations side by side, as the 32 weight bytes of two chunks widen. Pairs
+     * in order (pair 2m, then 2m + 1: 16 ints a step of {@link IntKernels#dotQ8_0x16w}); steps by two
+     * chunks c = 2m, 2m + 1: their pairs, then their steps (32 ints, {@link IntKernels#dotQ4_0x16w}).
+     */
+    int[] widePairs = new int[0], wideSteps = new int[0];
     int rows, cols, blocks;
 
     /** Quantizes rows [0, rows) of x (cols values each, cols a multiple of 32). */
@@ -70,6 +79,7 @@ final class QuantizedRows {
         int half = cols / 2, quads = rows / 4;
         if (pairs && this.pairs.length < rows * half) this.pairs = new int[rows * half];
         if (steps && this.steps.length < rows * half) this.steps = new int[rows * half];
+        if (IntKernels.WIDE) sizeWide(pairs, steps);
         if (interleave) {
             if (pairs && pairs4.length < quads * 4 * half) pairs4 = new int[quads * 4 * half];
             if (steps && steps4.length < quads * 4 * half) steps4 = new int[quads * 4 * half];
@@ -101,6 +111,11 @@ final class QuantizedRows {
             for (int b = first * blocks; b < end * blocks; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, sums, b);
             if (pairs) pairUp(first, end);
             if (steps) stepUp(first, end);
+            if (IntKernels.WIDE) {
+                int single = Math.max(first, interleave ? rows / 4 * 4 : 0);
+                if (pairs) spreadPairs(single, end);
+                if (steps) spreadSteps(single, end);
+            }
             if (interleave) for (int t = from; t < to && 4 * t + 4 <= rows; t++) interleave4(t, pairs, steps);
         }
     }
@@ -139,6 +154,33 @@ final class QuantizedRows {
         for (int i = first * cols, n = end * cols; i < n; i += 4) {
             steps[i / 2] = (q[i] & 0xFFFF) | q[i + 1] << 16;
             steps[i / 2 + 1] = ((q[i + 2] - 16 * q[i]) & 0xFFFF) | (q[i + 3] - 16 * q[i + 1]) << 16;
+        }
+    }
+
+    private void sizeWide(boolean pairs, boolean steps) {
+        if (pairs && widePairs.length < rows * 4 * cols) widePairs = new int[rows * 4 * cols];
+        if (steps && wideSteps.length < rows * 4 * cols) wideSteps = new int[rows * 4 * cols];
+    }
+
+    /** {@link #widePairs} and {@link #wideSteps} of every row, whatever the CPU (tests of the 512-bit kernels). */
+    void spreadAll() {
+        sizeWide(true, true);
+        spreadPairs(0, rows);
+        spreadSteps(0, rows);
+    }
+
+    /** Rows [first, end) of {@link #widePairs}: each pair eight times. */
+    private void spreadPairs(int first, int end) {
+        for (int k = first * cols / 2, n = end * cols / 2; k < n; k++) java.util.Arrays.fill(widePairs, 8 * k, 8 * k + 8, pairs[k]);
+    }
+
+    /** Rows [first, end) of {@link #wideSteps}: per two chunks (four ints of steps), ints 0, 2, 1, 3 eight times each. */
+    private void spreadSteps(int first, int end) {
+        for (int k = first * cols / 2, n = end * cols / 2; k < n; k += 4) {
+            java.util.Arrays.fill(wideSteps, 8 * k, 8 * k + 8, steps[k]);
+            java.util.Arrays.fill(wideSteps, 8 * k + 8, 8 * k + 16, steps[k + 2]);
+            java.util.Arrays.fill(wideSteps, 8 * k + 16, 8 * k + 24, steps[k + 1]);
+            java.util.Arrays.fill(wideSteps, 8 * k + 24, 8 * k + 32, steps[k + 3]);
         }
     }
 

@@ -1,0 +1,103 @@
+package dev.genset.engine.tensor;
+
+import dev.genset.engine.gguf.GgmlType;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The 512-bit decoding kernels ({@link IntKernels#dotQ4_0x16w}, {@link IntKernels#dotQ8_0x16w}) give
+ * what their 256-bit forms give, bit for bit, so a row's product does not depend on the CPU's vector
+ * width or on whether it decodes alone or in a batch. Called directly, so they are checked on any
+ * CPU (where 512-bit vectors are not native the Vector API computes them in Java: slow, but the same).
+ */
+class WideKernelsTest {
+    private static final int COLS = 544, BLOCKS = COLS / 32, ROWS = 16, BATCH = 3;
+
+    /** Activations with a block at full scale both ways (quants of +-127), where the 16-bit sums are largest. */
+    private static QuantizedRows activations(Parallel pool) {
+        float[] x = TensorTestData.activations(21, BATCH * COLS);
+        for (int j = 0; j < 32; j++) x[j] = j % 2 == 0 ? 50f : -50f;
+        for (int j = 32; j < 64; j++) x[j] = -50f;
+        QuantizedRows q = new QuantizedRows();
+        q.quantize(pool, x, BATCH, COLS, true, true, false);
+        q.spreadAll();
+        return q;
+    }
+
+    @Test
+    void q4_0MatchesTheNarrowKernel() {
+        var w = (Q4_0Tensor) TensorTestData.quantized(GgmlType.Q4_0, TensorTestData.weights(22, ROWS * COLS));
+        try (Parallel pool = new Parallel(1)) {
+            InterleavedQ4_0 p = w.interleaved(pool, COLS);
+            QuantizedRows x = activations(pool);
+            float[] dw = new float[8 * BLOCKS], dw2 = new float[8 * BLOCKS];
+            IntKernels.groupScales(p.data, InterleavedQ4_0.scales(0, BLOCKS), BLOCKS, dw);
+            IntKernels.groupScales(p.data, InterleavedQ4_0.scales(1, BLOCKS), BLOCKS, dw2);
+            for (int b = 0; b < BATCH; b++) {
+                float[] narrow = new float[ROWS], wide = new float[ROWS];
+                IntKernels.dotQ4_0x16(p.data, 0, BLOCKS, dw, dw2, x.steps, x.sums, x.d, b * BLOCKS, narrow, 0);
+                IntKernels.dotQ4_0x16w(p.data, 0, BLOCKS, dw, dw2, x.wideSteps, x.sums, x.d, b * BLOCKS, wide, 0);
+                assertThat(wide).as("activation row %d", b).containsExactly(narrow);
+                assertThat(narrow).as("not all zero").isNotEqualTo(new float[ROWS]);
+            }
+        } finally {
+            w.release();
+        }
+    }
+
+    @Test
+    void q8_0MatchesTheNarrowKernel() {
+        var w = (Q8_0Tensor) TensorTestData.quantized(GgmlType.Q8_0, TensorTestData.weights(23, ROWS * COLS));
+        try (Parallel pool = new Parallel(1)) {
+            InterleavedQ8_0 p = w.interleaved(pool, COLS);
+            QuantizedRows x = activations(pool);
+            float[] dw = new float[8 * BLOCKS], dw2 = new float[8 * BLOCKS];
+            IntKernels.groupScales(p.data, InterleavedQ8_0.scales(0, BLOCKS), BLOCKS, dw);
+            IntKernels.groupScales(p.data, InterleavedQ8_0.scales(1, BLOCKS), BLOCKS, dw2);
+            for (int b = 0; b < BATCH; b++) {
+                float[] narrow = new float[ROWS], wide = new float[ROWS];
+                IntKernels.dotQ8_0x16(p.data, 0, BLOCKS, dw, dw2, x.pairs, x.d, b * BLOCKS, narrow, 0);
+                IntKernels.dotQ8_0x16w(p.data, 0, BLOCKS, dw, dw2, x.widePairs, x.d, b * BLOCKS, wide, 0);
+                assertThat(wide).as("activation row %d", b).containsExactly(narrow);
+                assertThat(narrow).as("not all zero").isNotEqualTo(new float[ROWS]);
+            }
+        } finally {
+            w.release();
+        }
+    }
+
+    @Test
+    void extremeQ8_0WeightsStayExact() {
+        // every weight quant -128 or 127 against activations of +-127: each lane's biased product at its extremes
+        int blocks = 2, cols = 64;
+        byte[] bytes = new byte[ROWS * blocks * Q8_0Tensor.BYTES];
+        for (int blk = 0; blk < ROWS * blocks; blk++) {
+            TensorTestData.putF16(bytes, blk * Q8_0Tensor.BYTES, 0.25f);
+            for (int j = 0; j < 32; j++) bytes[blk * Q8_0Tensor.BYTES + 2 + j] = (byte) (blk % 3 == 0 ? -128 : 127);
+        }
+        var w = (Q8_0Tensor) TensorTestData.tensor(GgmlType.Q8_0, bytes, (long) ROWS * cols);
+        float[] xs = new float[cols];
+        for (int j = 0; j < cols; j++) xs[j] = j < 32 ? -1f : 1f;
+        try (Parallel pool = new Parallel(1)) {
+            InterleavedQ8_0 p = w.interleaved(pool, cols);
+            QuantizedRows x = new QuantizedRows();
+            x.quantize(pool, xs, 1, cols, true, true, false);
+            x.spreadAll();
+            float[] dw = new float[8 * blocks], dw2 = new float[8 * blocks];
+            IntKernels.groupScales(p.data, InterleavedQ8_0.scales(0, blocks), blocks, dw);
+            IntKernels.groupScales(p.data, InterleavedQ8_0.scales(1, blocks), blocks, dw2);
+            float[] wide = new float[ROWS];
+            IntKernels.dotQ8_0x16w(p.data, 0, blocks, dw, dw2, x.widePairs, x.d, 0, wide, 0);
+            float dx = Float.float16ToFloat(Float.floatToFloat16(1f / 127f));
+            for (int r = 0; r < ROWS; r++) {
+                int q0 = (2 * r) % 3 == 0 ? -128 : 127, q1 = (2 * r + 1) % 3 == 0 ? -128 : 127;
+                float want = Math.fma((float) (q0 * -127 * 32), 0.25f * dx, 0f);
+                want = Math.fma((float) (q1 * 127 * 32), 0.25f * dx, want);
+                assertThat(wide[r]).as("row %d", r).isEqualTo(want);
+            }
+        } finally {
+            w.release();
+        }
+    }
+}
