@@ -47,11 +47,12 @@ final class IntKernels {
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
 
     /**
-     * Whether single activation rows (decoding) are multiplied with interleaved Q4_0 and Q8_0 weights
-     * by the 512-bit kernels ({@link #dotQ4_0x16w}, {@link #dotQ8_0x16w}): where the CPU prefers
-     * 512-bit vectors (AVX-512), which do two chunks' work per instruction.
+     * Whether single activation rows (decoding) are multiplied with interleaved Q4_0, Q8_0 and Q6_K weights
+     * by the 512-bit kernels ({@link #dotQ4_0x16w}, {@link #dotQ8_0x16w}, {@link #dotQ6_Kx16w}): where the CPU prefers
+     * 512-bit vectors (AVX-512), which do two chunks' work per instruction; not when the vector
+     * paths are off ({@code genset.vectorBits=0}).
      */
-    static final boolean WIDE = Simd.ENABLED && Simd.L == 16;
+    static final boolean WIDE = Simd.ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
     private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
@@ -1069,6 +1070,39 @@ final class IntKernels {
                 acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(dx), acc);
                 i = (IntVector) t.reinterpretAsInts();
                 sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales2, 8 * j).mul(dx), acc2);
+                s = t = zero;
+            }
+        }
+        acc.intoArray(out, o);
+        acc2.intoArray(out, o + 8);
+    }
+
+    /**
+     * {@link #dotQ6_Kx16} in 512-bit vectors, as {@link #dotQ8_0x16w} reads Q8_0: chunks 2m and 2m + 1
+     * of both groups widened to 32 lanes, times the two pairs' activations side by side
+     * ({@link QuantizedRows#widePairs}); each half's 16-bit sums over a sub-block's four steps are
+     * exact (4 * 2 * 32 * 127 at most), and the halves' pair sums are added as ints: the exact
+     * integers {@link #dotQ6_Kx16} has, so bit-identical results.
+     */
+    static void dotQ6_Kx16w(MemorySegment p, long group, int superBlocks, float[] scales, float[] scales2, int[] widePairs, float[] xd, int xBlock,
+                            float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        ShortVector zero = ShortVector.zero(S32), s = zero, t = zero;
+        long q = InterleavedQ6_K.quants(group, superBlocks), q2 = InterleavedQ6_K.quants(group + 1, superBlocks);
+        int xp = xBlock * 128;
+        for (int m = 0, n = 64 * superBlocks; m < n; m++) {
+            ShortVector x = (ShortVector) IntVector.fromArray(I16, widePairs, xp + 16 * m).reinterpretAsShorts();
+            s = s.add(widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE)).mul(x));
+            t = t.add(widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE)).mul(x));
+            if ((m & 3) == 3) {
+                int j = m >> 2;
+                float dx = xd[xBlock + (j >> 1)];
+                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(dx), acc);
+                i = (IntVector) t.reinterpretAsInts();
+                sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
                 acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales2, 8 * j).mul(dx), acc2);
                 s = t = zero;
             }

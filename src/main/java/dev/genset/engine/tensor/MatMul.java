@@ -458,8 +458,12 @@ public final class MatMul {
             IntKernels.groupScalesQ6_K(w.data, g, superBlocks, scales);
             if (g + 1 < to) {
                 IntKernels.groupScalesQ6_K(w.data, g + 1, superBlocks, scales2);
-                for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ6_Kx16(w.data, g, superBlocks, scales, scales2, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
+                if (IntKernels.WIDE)
+                    for (int b = 4 * quads; b < batch; b++)
+                        IntKernels.dotQ6_Kx16w(w.data, g, superBlocks, scales, scales2, x.widePairs, x.d, b * blocks, out, b * rows + 8 * g);
+                else
+                    for (int b = 4 * quads; b < batch; b++)
+                        IntKernels.dotQ6_Kx16(w.data, g, superBlocks, scales, scales2, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
             } else {
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ6_Kx8(w.data, g, superBlocks, scales, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);

@@ -11,11 +11,14 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Vector species shared by the kernels. The float species is the widest the CPU prefers (8 lanes
- * on AVX2, 16 on AVX-512); the byte/short/int species have the same lane count so that a load of
- * L packed values widens to exactly one float vector. The property {@code genset.vectorBits}
- * (256 or 512) overrides the choice, e.g. to test the 512-bit code paths on a narrower machine;
- * {@code genset.vectorBits=0} disables the vector paths.
+ * Vector species shared by the kernels. The float species has 256 bits (8 lanes), also where the
+ * CPU prefers 512 (AVX-512); the byte/short/int species have the same lane count so that a load of
+ * L packed values widens to exactly one float vector. Why not 512 there: the integer kernels work in
+ * 256-bit vectors (and {@link IntKernels#WIDE}'s in 512), and with the float kernels in a third set of
+ * shapes the JIT's profiles of the Vector API's shared code saw too many vector classes: batched
+ * products were then compiled, some runs and not others, with vectors left as objects (allocating
+ * and many times slower). The property {@code genset.vectorBits} (256 or 512) overrides the choice,
+ * e.g. to test the 512-bit code paths; {@code genset.vectorBits=0} disables the vector paths.
  */
 final class Simd {
     private Simd() {}
@@ -35,7 +38,7 @@ final class Simd {
     static final boolean ENABLED;
 
     static {
-        int bits = Integer.getInteger("genset.vectorBits", FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        int bits = Integer.getInteger("genset.vectorBits", Math.min(256, FloatVector.SPECIES_PREFERRED.vectorBitSize()));
         ENABLED = bits >= 256;
         F = FloatVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(ENABLED ? Math.min(bits, 512) : 256));
         L = F.length();

@@ -6,7 +6,8 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The 512-bit decoding kernels ({@link IntKernels#dotQ4_0x16w}, {@link IntKernels#dotQ8_0x16w}) give
+ * The 512-bit decoding kernels ({@link IntKernels#dotQ4_0x16w}, {@link IntKernels#dotQ8_0x16w},
+ * {@link IntKernels#dotQ6_Kx16w}) give
  * what their 256-bit forms give, bit for bit, so a row's product does not depend on the CPU's vector
  * width or on whether it decodes alone or in a batch. Called directly, so they are checked on any
  * CPU (where 512-bit vectors are not native the Vector API computes them in Java: slow, but the same).
@@ -59,6 +60,32 @@ class WideKernelsTest {
                 float[] narrow = new float[ROWS], wide = new float[ROWS];
                 IntKernels.dotQ8_0x16(p.data, 0, BLOCKS, dw, dw2, x.pairs, x.d, b * BLOCKS, narrow, 0);
                 IntKernels.dotQ8_0x16w(p.data, 0, BLOCKS, dw, dw2, x.widePairs, x.d, b * BLOCKS, wide, 0);
+                assertThat(wide).as("activation row %d", b).containsExactly(narrow);
+                assertThat(narrow).as("not all zero").isNotEqualTo(new float[ROWS]);
+            }
+        } finally {
+            w.release();
+        }
+    }
+
+    @Test
+    void q6_KMatchesTheNarrowKernel() {
+        int cols = 768, superBlocks = cols / 256, blocks = cols / 32;
+        var w = (Q6_KTensor) TensorTestData.quantized(GgmlType.Q6_K, TensorTestData.weights(24, ROWS * cols));
+        float[] xs = TensorTestData.activations(25, 2 * cols);
+        for (int j = 0; j < 32; j++) xs[j] = j % 2 == 0 ? 50f : -50f;
+        try (Parallel pool = new Parallel(1)) {
+            InterleavedQ6_K p = w.interleaved(pool, cols);
+            QuantizedRows x = new QuantizedRows();
+            x.quantize(pool, xs, 2, cols, true, true, false);
+            x.spreadAll();
+            float[] scales = new float[8 * 16 * superBlocks], scales2 = new float[8 * 16 * superBlocks];
+            IntKernels.groupScalesQ6_K(p.data, 0, superBlocks, scales);
+            IntKernels.groupScalesQ6_K(p.data, 1, superBlocks, scales2);
+            for (int b = 0; b < 2; b++) {
+                float[] narrow = new float[ROWS], wide = new float[ROWS];
+                IntKernels.dotQ6_Kx16(p.data, 0, superBlocks, scales, scales2, x.pairs, x.d, b * blocks, narrow, 0);
+                IntKernels.dotQ6_Kx16w(p.data, 0, superBlocks, scales, scales2, x.widePairs, x.d, b * blocks, wide, 0);
                 assertThat(wide).as("activation row %d", b).containsExactly(narrow);
                 assertThat(narrow).as("not all zero").isNotEqualTo(new float[ROWS]);
             }
