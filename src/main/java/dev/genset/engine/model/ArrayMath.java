@@ -11,7 +11,13 @@ import java.util.Arrays;
 
 /** Small vectorised operations on float arrays used by the forward pass (attention, norms). */
 final class ArrayMath {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /**
+     * 256 bits where the CPU prefers 512 too, as the tensor kernels' float species (see there why: a
+     * third set of vector shapes in one process made the JIT leave vectors as objects in some runs);
+     * {@code genset.vectorBits=512} takes the wider one.
+     */
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(
+            Math.max(128, Math.min(Integer.getInteger("genset.vectorBits", 256), FloatVector.SPECIES_PREFERRED.vectorBitSize()))));
     /** Integers and bytes with S's lanes, for widening a vector's worth of 8-bit integers to floats. */
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(S.length() * Byte.SIZE));

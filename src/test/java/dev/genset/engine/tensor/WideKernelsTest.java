@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * CPU (where 512-bit vectors are not native the Vector API computes them in Java: slow, but the same).
  */
 class WideKernelsTest {
-    private static final int COLS = 544, BLOCKS = COLS / 32, ROWS = 16, BATCH = 3;
+    private static final int COLS = 768, BLOCKS = COLS / 32, ROWS = 16, BATCH = 3;
 
     /** Activations with a block at full scale both ways (quants of +-127), where the 16-bit sums are largest. */
     private static QuantizedRows activations(Parallel pool) {
@@ -26,6 +26,22 @@ class WideKernelsTest {
         return q;
     }
 
+    /** A product of the 16 rows of groups 0 and 1 with activation row b, to out. */
+    @FunctionalInterface
+    private interface Product {
+        void run(int b, float[] out);
+    }
+
+    private static void assertSame(Product narrow, Product wide) {
+        for (int b = 0; b < BATCH; b++) {
+            float[] want = new float[ROWS], got = new float[ROWS];
+            narrow.run(b, want);
+            wide.run(b, got);
+            assertThat(got).as("activation row %d", b).containsExactly(want);
+            assertThat(want).as("not all zero").isNotEqualTo(new float[ROWS]);
+        }
+    }
+
     @Test
     void q4_0MatchesTheNarrowKernel() {
         var w = (Q4_0Tensor) TensorTestData.quantized(GgmlType.Q4_0, TensorTestData.weights(22, ROWS * COLS));
@@ -35,13 +51,8 @@ class WideKernelsTest {
             float[] dw = new float[8 * BLOCKS], dw2 = new float[8 * BLOCKS];
             IntKernels.groupScales(p.data, InterleavedQ4_0.scales(0, BLOCKS), BLOCKS, dw);
             IntKernels.groupScales(p.data, InterleavedQ4_0.scales(1, BLOCKS), BLOCKS, dw2);
-            for (int b = 0; b < BATCH; b++) {
-                float[] narrow = new float[ROWS], wide = new float[ROWS];
-                IntKernels.dotQ4_0x16(p.data, 0, BLOCKS, dw, dw2, x.steps, x.sums, x.d, b * BLOCKS, narrow, 0);
-                IntKernels.dotQ4_0x16w(p.data, 0, BLOCKS, dw, dw2, x.wideSteps, x.sums, x.d, b * BLOCKS, wide, 0);
-                assertThat(wide).as("activation row %d", b).containsExactly(narrow);
-                assertThat(narrow).as("not all zero").isNotEqualTo(new float[ROWS]);
-            }
+            assertSame((b, out) -> IntKernels.dotQ4_0x16(p.data, 0, BLOCKS, dw, dw2, x.steps, x.sums, x.d, b * BLOCKS, out, 0),
+                    (b, out) -> IntKernels.dotQ4_0x16w(p.data, 0, BLOCKS, dw, dw2, x.wideSteps, x.sums, x.d, b * BLOCKS, out, 0));
         } finally {
             w.release();
         }
@@ -56,13 +67,8 @@ class WideKernelsTest {
             float[] dw = new float[8 * BLOCKS], dw2 = new float[8 * BLOCKS];
             IntKernels.groupScales(p.data, InterleavedQ8_0.scales(0, BLOCKS), BLOCKS, dw);
             IntKernels.groupScales(p.data, InterleavedQ8_0.scales(1, BLOCKS), BLOCKS, dw2);
-            for (int b = 0; b < BATCH; b++) {
-                float[] narrow = new float[ROWS], wide = new float[ROWS];
-                IntKernels.dotQ8_0x16(p.data, 0, BLOCKS, dw, dw2, x.pairs, x.d, b * BLOCKS, narrow, 0);
-                IntKernels.dotQ8_0x16w(p.data, 0, BLOCKS, dw, dw2, x.widePairs, x.d, b * BLOCKS, wide, 0);
-                assertThat(wide).as("activation row %d", b).containsExactly(narrow);
-                assertThat(narrow).as("not all zero").isNotEqualTo(new float[ROWS]);
-            }
+            assertSame((b, out) -> IntKernels.dotQ8_0x16(p.data, 0, BLOCKS, dw, dw2, x.pairs, x.d, b * BLOCKS, out, 0),
+                    (b, out) -> IntKernels.dotQ8_0x16w(p.data, 0, BLOCKS, dw, dw2, x.widePairs, x.d, b * BLOCKS, out, 0));
         } finally {
             w.release();
         }
@@ -70,25 +76,16 @@ class WideKernelsTest {
 
     @Test
     void q6_KMatchesTheNarrowKernel() {
-        int cols = 768, superBlocks = cols / 256, blocks = cols / 32;
-        var w = (Q6_KTensor) TensorTestData.quantized(GgmlType.Q6_K, TensorTestData.weights(24, ROWS * cols));
-        float[] xs = TensorTestData.activations(25, 2 * cols);
-        for (int j = 0; j < 32; j++) xs[j] = j % 2 == 0 ? 50f : -50f;
+        int superBlocks = COLS / 256;
+        var w = (Q6_KTensor) TensorTestData.quantized(GgmlType.Q6_K, TensorTestData.weights(24, ROWS * COLS));
         try (Parallel pool = new Parallel(1)) {
-            InterleavedQ6_K p = w.interleaved(pool, cols);
-            QuantizedRows x = new QuantizedRows();
-            x.quantize(pool, xs, 2, cols, true, true, false);
-            x.spreadAll();
+            InterleavedQ6_K p = w.interleaved(pool, COLS);
+            QuantizedRows x = activations(pool);
             float[] scales = new float[8 * 16 * superBlocks], scales2 = new float[8 * 16 * superBlocks];
             IntKernels.groupScalesQ6_K(p.data, 0, superBlocks, scales);
             IntKernels.groupScalesQ6_K(p.data, 1, superBlocks, scales2);
-            for (int b = 0; b < 2; b++) {
-                float[] narrow = new float[ROWS], wide = new float[ROWS];
-                IntKernels.dotQ6_Kx16(p.data, 0, superBlocks, scales, scales2, x.pairs, x.d, b * blocks, narrow, 0);
-                IntKernels.dotQ6_Kx16w(p.data, 0, superBlocks, scales, scales2, x.widePairs, x.d, b * blocks, wide, 0);
-                assertThat(wide).as("activation row %d", b).containsExactly(narrow);
-                assertThat(narrow).as("not all zero").isNotEqualTo(new float[ROWS]);
-            }
+            assertSame((b, out) -> IntKernels.dotQ6_Kx16(p.data, 0, superBlocks, scales, scales2, x.pairs, x.d, b * BLOCKS, out, 0),
+                    (b, out) -> IntKernels.dotQ6_Kx16w(p.data, 0, superBlocks, scales, scales2, x.widePairs, x.d, b * BLOCKS, out, 0));
         } finally {
             w.release();
         }
