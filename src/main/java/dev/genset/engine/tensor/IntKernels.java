@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -349,7 +350,7 @@ final class IntKernels {
         return (IntVector) v.add(v.rearrange(SWAP_HALVES)).reinterpretShape(I8, 0);
     }
 
-    private static final jdk.incubator.vector.VectorShuffle<Integer> SWAP_HALVES = jdk.incubator.vector.VectorShuffle.fromOp(I16, i -> i ^ 8);
+    private static final VectorShuffle<Integer> SWAP_HALVES = VectorShuffle.fromOp(I16, i -> i ^ 8);
 
     /**
      * {@link #dotQ4_0x8} for four activation rows at once, sharing each weight load and its shift:
@@ -1082,7 +1083,7 @@ final class IntKernels {
      * {@link #dotQ6_Kx16} in 512-bit vectors, as {@link #dotQ8_0x16w} reads Q8_0: chunks 2m and 2m + 1
      * of both groups widened to 32 lanes, times the two pairs' activations side by side
      * ({@link QuantizedRows#widePairs}); each half's 16-bit sums over a sub-block's four steps are
-     * exact (4 * 2 * 32 * 127 at most), and the halves' pair sums are added as ints: the exact
+     * exact (a product a step, 4 * 32 * 127 at most), and the halves' pair sums are added as ints: the exact
      * integers {@link #dotQ6_Kx16} has, so bit-identical results.
      */
     static void dotQ6_Kx16w(MemorySegment p, long group, int superBlocks, float[] scales, float[] scales2, int[] widePairs, float[] xd, int xBlock,

@@ -1,5 +1,7 @@
 package dev.genset.engine.tensor;
 
+import java.util.Arrays;
+
 /**
  * Activation rows quantized to signed 8-bit integers in 32-value blocks, each block with an fp16
  * scale: what llama.cpp does to activations (its Q8_0) before multiplying them with Q8_0 or Q4_0
@@ -171,16 +173,16 @@ final class QuantizedRows {
 
     /** Rows [first, end) of {@link #widePairs}: each pair eight times. */
     private void spreadPairs(int first, int end) {
-        for (int k = first * cols / 2, n = end * cols / 2; k < n; k++) java.util.Arrays.fill(widePairs, 8 * k, 8 * k + 8, pairs[k]);
+        for (int k = first * cols / 2, n = end * cols / 2; k < n; k++) Arrays.fill(widePairs, 8 * k, 8 * k + 8, pairs[k]);
     }
 
     /** Rows [first, end) of {@link #wideSteps}: per two chunks (four ints of steps), ints 0, 2, 1, 3 eight times each. */
     private void spreadSteps(int first, int end) {
         for (int k = first * cols / 2, n = end * cols / 2; k < n; k += 4) {
-            java.util.Arrays.fill(wideSteps, 8 * k, 8 * k + 8, steps[k]);
-            java.util.Arrays.fill(wideSteps, 8 * k + 8, 8 * k + 16, steps[k + 2]);
-            java.util.Arrays.fill(wideSteps, 8 * k + 16, 8 * k + 24, steps[k + 1]);
-            java.util.Arrays.fill(wideSteps, 8 * k + 24, 8 * k + 32, steps[k + 3]);
+            Arrays.fill(wideSteps, 8 * k, 8 * k + 8, steps[k]);
+            Arrays.fill(wideSteps, 8 * k + 8, 8 * k + 16, steps[k + 2]);
+            Arrays.fill(wideSteps, 8 * k + 16, 8 * k + 24, steps[k + 1]);
+            Arrays.fill(wideSteps, 8 * k + 24, 8 * k + 32, steps[k + 3]);
         }
     }
 
