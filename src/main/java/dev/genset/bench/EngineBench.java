@@ -147,17 +147,54 @@ public final class EngineBench {
         List<Result> results = new ArrayList<>();
         for (Test test : tests) {
             long[] samples = new long[repetitions];
+            long leastAllocated = Long.MAX_VALUE;
             for (int rep = -1; rep < repetitions; rep++) { // rep -1 is the warm-up
                 cache.truncate(depth);
+                long allocated = allocatedBytes();
                 long start = System.nanoTime();
                 if (test.nPrompt() > 0) prompt(t, cache, depth, test.nPrompt(), logits);
                 generate(t, cache, depth + test.nPrompt(), test.nGen(), logits);
                 long elapsed = System.nanoTime() - start;
                 if (rep >= 0) samples[rep] = elapsed;
+                if (rep >= 0 && allocated >= 0) leastAllocated = Math.min(leastAllocated, allocatedBytes() - allocated);
             }
+            if (test.nPrompt() == 0 && repetitions >= 2 && leastAllocated != Long.MAX_VALUE)
+                allocationWarning(leastAllocated, test.nGen()).ifPresent(warnings::add);
             results.add(new Result(test.atDepth(depth), samples));
         }
         return results;
+    }
+
+    /** Warnings from the measurements so far (see {@link #allocationWarning}). */
+    public List<String> warnings() {
+        return List.copyOf(warnings);
+    }
+
+    private final List<String> warnings = new ArrayList<>();
+
+    /** Bytes allocated so far by the calling thread and the pool's, or -1 where the JVM does not count them. */
+    private long allocatedBytes() {
+        long workers = pool.workerAllocatedBytes();
+        if (workers < 0 || !(java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean mx))
+            return -1;
+        return workers + mx.getCurrentThreadAllocatedBytes();
+    }
+
+    /** Generated tokens each allocating more than this (the least over the repetitions) mean a kernel compiled without its vectors. */
+    static final long ALLOCATION_LIMIT_PER_TOKEN = 1 << 20;
+
+    /**
+     * A warning when every repetition of generation allocated over {@link #ALLOCATION_LIMIT_PER_TOKEN}
+     * bytes a token: a decode step allocates nothing once its kernels are compiled, so that much means
+     * the JIT compiled a kernel with its vectors left as objects (it depends on compile order, and
+     * such a kernel runs several times slower); the figures then understate the engine.
+     */
+    static java.util.Optional<String> allocationWarning(long leastBytes, int tokens) {
+        if (tokens <= 0 || leastBytes / tokens <= ALLOCATION_LIMIT_PER_TOKEN) return java.util.Optional.empty();
+        return java.util.Optional.of(String.format(java.util.Locale.ROOT,
+                "warning: generation allocated %.1f MiB a token in every repetition: a kernel was compiled without its vector "
+                        + "operations (this depends on the JIT's compile order), so these figures are below the engine's; run again",
+                leastBytes / (double) tokens / (1 << 20)));
     }
 
     /** n random tokens at positions from, from + 1, ... as one batch. */

@@ -105,6 +105,7 @@ final class BenchCommand implements Callable<Integer> {
                                 EngineBench bench = new EngineBench(m, pool, k, v);
                                 for (int depth : depths)
                                     for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) report.add(m, path, t, k, v, r);
+                                for (String warning : bench.warnings()) System.err.println(warning);
                             }
                     }
             }

@@ -139,4 +139,21 @@ class MakeModelAndBenchTest {
         assertThat(arr.get(1).get("n_gen").asInt()).isEqualTo(8);
         assertThat(arr.get(0).get("model_type").asText()).startsWith("llama ");
     }
+
+    @Test
+    void generationThatAllocatesIsFlagged() {
+        assertThat(EngineBench.allocationWarning(0, 64)).isEmpty();
+        assertThat(EngineBench.allocationWarning(64L * EngineBench.ALLOCATION_LIMIT_PER_TOKEN, 64)).as("at the limit").isEmpty();
+        assertThat(EngineBench.allocationWarning(64L * 3 << 20, 64)).hasValueSatisfying(w -> assertThat(w).contains("3.0 MiB a token"));
+        assertThat(EngineBench.allocationWarning(1L << 40, 0)).isEmpty();
+    }
+
+    @Test
+    void compiledGenerationRaisesNoWarning() throws Exception {
+        try (Model m = Model.load(TestFiles.storiesModel()); Parallel pool = new Parallel(2)) {
+            EngineBench bench = new EngineBench(m, pool);
+            bench.run(0, 32, 5);
+            assertThat(bench.warnings()).isEmpty();
+        }
+    }
 }

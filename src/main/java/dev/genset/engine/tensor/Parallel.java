@@ -62,6 +62,22 @@ public final class Parallel implements AutoCloseable {
     }
 
     /**
+     * Bytes allocated so far by this pool's own threads (the callers' are theirs to count), or -1
+     * where the JVM does not count them. Kernels allocate nothing once compiled; a kernel that
+     * allocates on every call was compiled with its vectors left as objects, and runs several
+     * times slower.
+     */
+    public long workerAllocatedBytes() {
+        if (!(java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean mx)
+                || !mx.isThreadAllocatedMemorySupported() || !mx.isThreadAllocatedMemoryEnabled()) return -1;
+        long[] ids = new long[workers.length];
+        for (int i = 0; i < ids.length; i++) ids[i] = workers[i].thread.threadId();
+        long total = 0;
+        for (long bytes : mx.getThreadAllocatedBytes(ids)) if (bytes > 0) total += bytes;
+        return total;
+    }
+
+    /**
      * Work (in multiply-adds or the like) below which {@link #forRange(int, RangeTask, long)} runs
      * on the calling thread: handing a call to the pool costs more than that much arithmetic
      * (waking a worker takes microseconds, milliseconds on a busy machine). Small models are made

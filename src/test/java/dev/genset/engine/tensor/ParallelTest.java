@@ -11,6 +11,28 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ParallelTest {
 
     @Test
+    void countsWhatItsWorkersAllocate() {
+        try (Parallel pool = new Parallel(2)) {
+            long before = pool.workerAllocatedBytes();
+            org.junit.jupiter.api.Assumptions.assumeTrue(before >= 0, "this JVM counts allocations per thread");
+            Object[] kept = new Object[64];
+            AtomicInteger onWorker = new AtomicInteger();
+            // each unit allocates a megabyte on the thread that runs it; again until the worker has taken some
+            for (int tries = 0; tries < 100 && onWorker.get() == 0; tries++)
+                pool.forRange(64, (from, to) -> {
+                    for (int i = from; i < to; i++) kept[i] = new byte[1 << 20];
+                    if (Thread.currentThread().getName().startsWith("genset-parallel-")) onWorker.addAndGet(to - from);
+                }, Long.MAX_VALUE);
+            assertThat(onWorker.get()).as("units the worker ran").isPositive();
+            assertThat(pool.workerAllocatedBytes() - before).isGreaterThanOrEqualTo((long) onWorker.get() << 20);
+            assertThat(kept).doesNotContainNull();
+        }
+        try (Parallel alone = new Parallel(1)) {
+            assertThat(alone.workerAllocatedBytes()).as("no workers").isIn(0L, -1L);
+        }
+    }
+
+    @Test
     void everyIndexRunsExactlyOnce() {
         try (Parallel pool = new Parallel(3)) {
             for (int n : new int[] {1, 2, 3, 7, 64, 1000, 4099}) {
