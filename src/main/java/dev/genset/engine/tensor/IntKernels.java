@@ -48,12 +48,13 @@ final class IntKernels {
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
 
     /**
-     * Whether single activation rows (decoding) are multiplied with interleaved Q4_0, Q8_0 and Q6_K weights
-     * by the 512-bit kernels ({@link #dotQ4_0x16w}, {@link #dotQ8_0x16w}, {@link #dotQ6_Kx16w}): where the CPU prefers
-     * 512-bit vectors (AVX-512), which do two chunks' work per instruction; not when the vector
-     * paths are off ({@code genset.vectorBits=0}).
+     * Whether single activation rows (decoding) are multiplied with interleaved Q4_0, Q8_0 and Q6_K
+     * weights by the 512-bit kernels ({@link #dotQ4_0x16w}, {@link #dotQ8_0x16w}, {@link #dotQ6_Kx16w}),
+     * which do two chunks' work per instruction: with {@code genset.vectorBits=512} on a CPU with
+     * AVX-512 (Q4_0 generation about 1.15x there). Not by default: with them, the batched kernels
+     * were still compiled with their vectors left as objects in some full test runs (see {@link Simd}).
      */
-    static final boolean WIDE = Simd.ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
+    static final boolean WIDE = Simd.ENABLED && Simd.L == 16;
     private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;

@@ -17,8 +17,9 @@ import java.nio.ByteOrder;
  * 256-bit vectors (and {@link IntKernels#WIDE}'s in 512), and with the float kernels in a third set of
  * shapes the JIT's profiles of the Vector API's shared code saw too many vector classes: batched
  * products were then compiled, some runs and not others, with vectors left as objects (allocating
- * and many times slower). The property {@code genset.vectorBits} (256 or 512) overrides the choice,
- * e.g. to test the 512-bit code paths; {@code genset.vectorBits=0} disables the vector paths.
+ * and many times slower). The property {@code genset.vectorBits} (256 or 512) overrides the choice
+ * (512 also brings in {@link IntKernels#WIDE}'s decoding kernels, and the attention's 512-bit
+ * vectors); {@code genset.vectorBits=0} disables the vector paths.
  */
 final class Simd {
     private Simd() {}
