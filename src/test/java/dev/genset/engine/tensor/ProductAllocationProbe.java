@@ -1,0 +1,47 @@
+package dev.genset.engine.tensor;
+
+import dev.genset.engine.gguf.GgmlType;
+
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+
+/**
+ * Run in a process of its own by {@link MatMulTest}: for one weight type, warms single-row and
+ * four-row products until compiled, then prints the fewest bytes the calling thread and the pool's
+ * allocated over 400 products in any round ({@code least BYTES}).
+ */
+public final class ProductAllocationProbe {
+    private ProductAllocationProbe() {}
+
+    public static void main(String[] args) {
+        GgmlType type = GgmlType.valueOf(args[0]);
+        int rows = 256, cols = 1024;
+        FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(2, rows * cols));
+        float[] x = TensorTestData.activations(3, 4 * cols);
+        float[] out = new float[4 * rows];
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (Parallel pool = new Parallel(2)) {
+            for (int i = 0; i < 2000; i++) {  // warm up until compiled: escape analysis removes the temporaries
+                MatMul.matvec(pool, w, x, out, rows, cols);
+                MatMul.matmul(pool, w, x, 4, out, rows, cols);
+            }
+            long[] ids = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t == Thread.currentThread() || t.getName().startsWith("genset-parallel-"))
+                    .mapToLong(Thread::threadId).toArray();
+            // the minimum over rounds: JIT activity (a recompilation on a new shape) can allocate for a
+            // while; boxing in compiled code allocates in every round
+            long least = Long.MAX_VALUE, deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            for (int round = 0; (round < 40 || System.nanoTime() < deadline) && least >= 1024; round++) {
+                long before = Arrays.stream(mx.getThreadAllocatedBytes(ids)).sum();
+                for (int i = 0; i < 200; i++) {
+                    MatMul.matvec(pool, w, x, out, rows, cols);
+                    MatMul.matmul(pool, w, x, 4, out, rows, cols);
+                }
+                least = Math.min(least, Arrays.stream(mx.getThreadAllocatedBytes(ids)).sum() - before);
+            }
+            System.out.println("least " + least);
+        } finally {
+            w.release();
+        }
+    }
+}
