@@ -51,7 +51,7 @@ final class IntKernels {
      * Whether single activation rows (decoding) are multiplied with interleaved Q4_0, Q8_0 and Q6_K
      * weights by the 512-bit kernels ({@link #dotQ4_0x16w}, {@link #dotQ8_0x16w}, {@link #dotQ6_Kx16w}),
      * which do two chunks' work per instruction: with {@code genset.vectorBits=512} on a CPU with
-     * AVX-512 (Q4_0 generation about 1.15x there). Not by default: with them, the batched kernels
+     * AVX-512 (Q4_0 generation 1.03x to 1.17x there). Not by default: with them, the batched kernels
      * were still compiled with their vectors left as objects in some full test runs (see {@link Simd}).
      */
     static final boolean WIDE = Simd.ENABLED && Simd.L == 16;
