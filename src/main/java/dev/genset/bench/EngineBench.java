@@ -7,9 +7,12 @@ import dev.genset.engine.model.Model;
 import dev.genset.engine.model.Transformer;
 import dev.genset.engine.tensor.Parallel;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
@@ -175,7 +178,7 @@ public final class EngineBench {
     /** Bytes allocated so far by the calling thread and the pool's, or -1 where the JVM does not count them. */
     private long allocatedBytes() {
         long workers = pool.workerAllocatedBytes();
-        if (workers < 0 || !(java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean mx))
+        if (workers < 0 || !(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean mx))
             return -1;
         return workers + mx.getCurrentThreadAllocatedBytes();
     }
@@ -189,9 +192,9 @@ public final class EngineBench {
      * the JIT compiled a kernel with its vectors left as objects (it depends on compile order, and
      * such a kernel runs several times slower); the figures then understate the engine.
      */
-    static java.util.Optional<String> allocationWarning(long leastBytes, int tokens) {
-        if (tokens <= 0 || leastBytes / tokens <= ALLOCATION_LIMIT_PER_TOKEN) return java.util.Optional.empty();
-        return java.util.Optional.of(String.format(java.util.Locale.ROOT,
+    static Optional<String> allocationWarning(long leastBytes, int tokens) {
+        if (tokens <= 0 || leastBytes / tokens <= ALLOCATION_LIMIT_PER_TOKEN) return Optional.empty();
+        return Optional.of(String.format(Locale.ROOT,
                 "warning: generation allocated %.1f MiB a token in every repetition: a kernel was compiled without its vector "
                         + "operations (this depends on the JIT's compile order), so these figures are below the engine's; run again",
                 leastBytes / (double) tokens / (1 << 20)));

@@ -1,5 +1,6 @@
 package dev.genset.engine.tensor;
 
+import java.lang.management.ManagementFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -68,7 +69,7 @@ public final class Parallel implements AutoCloseable {
      * times slower.
      */
     public long workerAllocatedBytes() {
-        if (!(java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean mx)
+        if (!(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean mx)
                 || !mx.isThreadAllocatedMemorySupported() || !mx.isThreadAllocatedMemoryEnabled()) return -1;
         long[] ids = new long[workers.length];
         for (int i = 0; i < ids.length; i++) ids[i] = workers[i].thread.threadId();

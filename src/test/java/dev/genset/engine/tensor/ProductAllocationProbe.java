@@ -3,7 +3,6 @@ package dev.genset.engine.tensor;
 import dev.genset.engine.gguf.GgmlType;
 
 import java.lang.management.ManagementFactory;
-import java.util.Arrays;
 
 /**
  * Run in a process of its own by {@link MatMulTest}: for one weight type, warms single-row and
@@ -25,19 +24,16 @@ public final class ProductAllocationProbe {
                 MatMul.matvec(pool, w, x, out, rows, cols);
                 MatMul.matmul(pool, w, x, 4, out, rows, cols);
             }
-            long[] ids = Thread.getAllStackTraces().keySet().stream()
-                    .filter(t -> t == Thread.currentThread() || t.getName().startsWith("genset-parallel-"))
-                    .mapToLong(Thread::threadId).toArray();
             // the minimum over rounds: JIT activity (a recompilation on a new shape) can allocate for a
             // while; boxing in compiled code allocates in every round
             long least = Long.MAX_VALUE, deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
             for (int round = 0; (round < 40 || System.nanoTime() < deadline) && least >= 1024; round++) {
-                long before = Arrays.stream(mx.getThreadAllocatedBytes(ids)).sum();
+                long before = pool.workerAllocatedBytes() + mx.getCurrentThreadAllocatedBytes();
                 for (int i = 0; i < 200; i++) {
                     MatMul.matvec(pool, w, x, out, rows, cols);
                     MatMul.matmul(pool, w, x, 4, out, rows, cols);
                 }
-                least = Math.min(least, Arrays.stream(mx.getThreadAllocatedBytes(ids)).sum() - before);
+                least = Math.min(least, pool.workerAllocatedBytes() + mx.getCurrentThreadAllocatedBytes() - before);
             }
             System.out.println("least " + least);
         } finally {
