@@ -118,7 +118,7 @@ public final class MatMul {
         if (job.busy) job = new Job();  // a product started from inside another one
         job.set(x, batch, cols);
         try {
-            boolean integer = false, pairs = false, steps = false;
+            boolean integer = false, pairs = false, steps = false, floats = false;
             long work = 0;
             for (int i = 0; i < count; i++) {
                 FloatTensor m = ws != null ? ws[i] : w;
@@ -136,16 +136,18 @@ public final class MatMul {
                     if (m instanceof Q8_0Tensor q8) part.q8 = q8.interleaved(pool, cols);
                     if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
                     integer = true;
-                    pairs |= part.q8 != null || part.q6i != null;
-                    steps |= part.q4 != null || part.q4k != null;
+                    part.gemm = xs == null && (part.q4 != null || part.q8 != null) && FloatGemm.takes(batch);
+                    floats |= part.gemm;
+                    pairs |= !part.gemm && (part.q8 != null || part.q6i != null);
+                    steps |= !part.gemm && (part.q4 != null || part.q4k != null);
                 }
-                part.units = r <= 0 ? 0 : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
+                part.units = r <= 0 ? 0 : part.gemm ? FloatGemm.panels(r) : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
                 work += (long) r * cols * batch;
             }
             // interleaved weights multiply activation pairs or steps (and runs of four rows interleaved)
-            if (integer && xs == null) job.xq.quantize(pool, x, batch, cols, pairs, steps, (pairs || steps) && batch >= 4);
+            if (integer && xs == null) job.xq.quantize(pool, x, batch, cols, pairs, steps, (pairs || steps) && batch >= 4, floats);
             else if (integer)
-                for (int i = 0; i < count; i++) if (job.parts[i].integer) job.parts[i].ownXq().quantize(pool, job.parts[i].x, 1, cols, pairs, steps, false);
+                for (int i = 0; i < count; i++) if (job.parts[i].integer) job.parts[i].ownXq().quantize(pool, job.parts[i].x, 1, cols, pairs, steps, false, false);
             pool.forRange(job.seal(), job, work);
         } finally {
             job.clear();
@@ -158,6 +160,8 @@ public final class MatMul {
         float[] out;
         int rows, units;
         boolean integer;
+        /** Whether this (interleaved Q4_0 or Q8_0) matrix takes {@link FloatGemm}; then the range is over its panels. */
+        boolean gemm;
         /** Packed weights (Q6_K, and Q3_K or Q5_0 where repacked) in the form the integer kernels read. */
         PackedQuants q6;
         /** Q4_0 weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
@@ -191,6 +195,7 @@ public final class MatMul {
             q8 = null;
             q4k = null;
             q6i = null;
+            gemm = false;
         }
 
         /** Units [from, to) of this matrix. */
@@ -198,7 +203,11 @@ public final class MatMul {
             QuantizedRows xq = x != null ? this.xq : job.xq;
             float[] in = x != null ? x : job.x;
             int batch = job.batch, cols = job.cols;
-            if (q4 != null) {
+            if (gemm && q4 != null) {
+                FloatGemm.q4_0(q4, xq, batch, out, rows, from, to);
+            } else if (gemm) {
+                FloatGemm.q8_0(q8, xq, batch, out, rows, from, to);
+            } else if (q4 != null) {
                 interleavedQ4_0(q4, xq, batch, out, rows, from, to);
             } else if (q8 != null) {
                 interleavedQ8_0(q8, xq, batch, out, rows, from, to);

@@ -30,13 +30,13 @@ final class QuantizedRows {
     /**
      * Adjacent quants (2k, 2k + 1) of each row packed into one int, low half first: the form whose
      * broadcast multiplies interleaved Q8_0 and Q6_K weights ({@link IntKernels#dotQ8_0x8},
-     * {@link IntKernels#dotQ6_Kx8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean)}.
+     * {@link IntKernels#dotQ6_Kx8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean, boolean)}.
      */
     int[] pairs = new int[0];
     /**
      * What the byte lanes of {@link InterleavedQ4_0} and {@link InterleavedQ4_K} multiply: per run of four quants x0 .. x3, two ints,
      * the pair (x0, x1) and the steps (x2 - 16 x0, x3 - 16 x1), low half first (see
-     * {@link IntKernels#dotQ4_0x8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean)}.
+     * {@link IntKernels#dotQ4_0x8}); made by {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean, boolean)}.
      * A step is at most 127 + 16 * 127 in size: a short.
      */
     int[] steps = new int[0];
@@ -49,6 +49,8 @@ final class QuantizedRows {
      * chunks c = 2m, 2m + 1: their pairs, then their steps (32 ints, {@link IntKernels#dotQ4_0x16w}).
      */
     int[] widePairs = new int[0], wideSteps = new int[0];
+    /** {@link #q} as floats (whole numbers), row-major: what {@link FloatGemm} broadcasts; made when asked. */
+    float[] values = new float[0];
     int rows, cols, blocks;
 
     /** Quantizes rows [0, rows) of x (cols values each, cols a multiple of 32). */
@@ -75,9 +77,11 @@ final class QuantizedRows {
      * rows interleaved ({@link #pairs4}, {@link #steps4} and the rest), four rows to a unit of work
      * spread over the pool's threads: for a prompt this is a few hundred microseconds a product that
      * the other threads would otherwise wait out. The same values however the rows are split.
+     * With {@code floats}, the quants as floats too ({@link #values}).
      */
-    void quantize(Parallel pool, float[] x, int rows, int cols, boolean pairs, boolean steps, boolean interleave) {
+    void quantize(Parallel pool, float[] x, int rows, int cols, boolean pairs, boolean steps, boolean interleave, boolean floats) {
         size(rows, cols);
+        if (floats && values.length < rows * cols) values = new float[rows * cols];
         int half = cols / 2, quads = rows / 4;
         if (pairs && this.pairs.length < rows * half) this.pairs = new int[rows * half];
         if (steps && this.steps.length < rows * half) this.steps = new int[rows * half];
@@ -95,6 +99,7 @@ final class QuantizedRows {
         task.pairs = pairs;
         task.steps = steps;
         task.interleave = interleave;
+        task.floats = floats;
         try {
             pool.forRange((rows + 3) / 4, task, 8L * rows * cols);
         } finally {
@@ -102,15 +107,16 @@ final class QuantizedRows {
         }
     }
 
-    /** The reusable task of {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean)}: runs of four rows. */
+    /** The reusable task of {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean, boolean)}: runs of four rows. */
     private final class QuadTask implements Parallel.RangeTask {
         float[] x;
-        boolean pairs, steps, interleave;
+        boolean pairs, steps, interleave, floats;
 
         @Override
         public void run(int from, int to) {
             int first = 4 * from, end = Math.min(rows, 4 * to);
             for (int b = first * blocks; b < end * blocks; b++) quantizeBlock(x, b * BLOCK, q, d, scaledSums, sums, b);
+            if (floats) for (int i = first * cols, n = end * cols; i < n; i++) values[i] = q[i];
             if (pairs) pairUp(first, end);
             if (steps) stepUp(first, end);
             if (IntKernels.WIDE) {

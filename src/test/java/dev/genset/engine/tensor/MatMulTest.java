@@ -166,6 +166,6 @@ class MatMulTest {
         assertThat(p.exitValue()).as(output).isZero();
         Matcher least = Pattern.compile("least (\\d+)").matcher(output);
         assertThat(least.find()).as(output).isTrue();
-        assertThat(Long.parseLong(least.group(1))).as("bytes allocated by 400 products").isLessThan(1024);
+        assertThat(Long.parseLong(least.group(1))).as("bytes allocated by 600 products").isLessThan(1024);
     }
 }

@@ -60,8 +60,8 @@ class QuantizedRowsTest {
         float[] x = TensorTestData.activations(9, rows * cols);
         QuantizedRows one = new QuantizedRows(), shared = new QuantizedRows();
         try (Parallel alone = new Parallel(1); Parallel pool = new Parallel(3)) {
-            one.quantize(alone, x, rows, cols, true, true, true);
-            shared.quantize(pool, x, rows, cols, true, true, true);
+            one.quantize(alone, x, rows, cols, true, true, true, true);
+            shared.quantize(pool, x, rows, cols, true, true, true, true);
         }
         assertThat(java.util.Arrays.copyOf(shared.q, rows * cols)).containsExactly(java.util.Arrays.copyOf(one.q, rows * cols));
         assertThat(java.util.Arrays.copyOf(shared.d, rows * blocks)).containsExactly(java.util.Arrays.copyOf(one.d, rows * blocks));
@@ -74,6 +74,8 @@ class QuantizedRowsTest {
         assertThat(java.util.Arrays.copyOf(shared.d4, 8 * blocks)).containsExactly(java.util.Arrays.copyOf(one.d4, 8 * blocks));
         assertThat(java.util.Arrays.copyOf(shared.sums4, 8 * blocks)).containsExactly(java.util.Arrays.copyOf(one.sums4, 8 * blocks));
         assertThat(java.util.Arrays.copyOf(shared.scaledSums4, 8 * blocks)).containsExactly(java.util.Arrays.copyOf(one.scaledSums4, 8 * blocks));
+        assertThat(java.util.Arrays.copyOf(shared.values, rows * cols)).containsExactly(java.util.Arrays.copyOf(one.values, rows * cols));
+        for (int i = 0; i < rows * cols; i++) assertThat(shared.values[i]).isEqualTo(shared.q[i]);
     }
 
     /** The vector kernels (single row and tiles) agree with the scalar reference within float rounding. */
@@ -109,7 +111,7 @@ class QuantizedRowsTest {
         for (int j = 8; j < 16; j++) x[j] = -9f;
         QuantizedRows q = new QuantizedRows();
         try (Parallel pool = new Parallel(1)) {
-            q.quantize(pool, x, 1, cols, false, true, false);
+            q.quantize(pool, x, 1, cols, false, true, false, false);
         }
         for (int run = 0; run < cols / 4; run++)
             for (int lane = 0; lane < 256; lane++)

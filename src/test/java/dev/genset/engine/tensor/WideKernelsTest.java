@@ -21,7 +21,7 @@ class WideKernelsTest {
         for (int j = 0; j < 32; j++) x[j] = j % 2 == 0 ? 50f : -50f;
         for (int j = 32; j < 64; j++) x[j] = -50f;
         QuantizedRows q = new QuantizedRows();
-        q.quantize(pool, x, BATCH, COLS, true, true, false);
+        q.quantize(pool, x, BATCH, COLS, true, true, false, false);
         q.spreadAll();
         return q;
     }
@@ -106,7 +106,7 @@ class WideKernelsTest {
         try (Parallel pool = new Parallel(1)) {
             InterleavedQ8_0 p = w.interleaved(pool, cols);
             QuantizedRows x = new QuantizedRows();
-            x.quantize(pool, xs, 1, cols, true, true, false);
+            x.quantize(pool, xs, 1, cols, true, true, false, false);
             x.spreadAll();
             float[] dw = new float[8 * blocks], dw2 = new float[8 * blocks];
             IntKernels.groupScales(p.data, InterleavedQ8_0.scales(0, blocks), blocks, dw);

@@ -1,0 +1,219 @@
+package dev.genset.engine.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+import static dev.genset.engine.tensor.Simd.LE;
+
+/**
+ * Batched products of interleaved Q4_0 and Q8_0 weights ({@link InterleavedQ4_0},
+ * {@link InterleavedQ8_0}) with quantized activations, computed with float fused multiply-adds on
+ * whole numbers: the same results, bit for bit, as {@link IntKernels}, at up to twice their speed
+ * on CPUs with 512-bit vectors.
+ *
+ * <p>Why it is exact: the integer kernels compute, per 32-value block, the integer dot product of
+ * weight and activation quants, convert it to float and fuse it into the row's accumulator with the
+ * scale product dw * dx. Here the quants are floats holding the same whole numbers (Q4_0's q - 8,
+ * Q8_0's q, the activations' 8-bit quants), and each block's products are summed by fma in a
+ * float: every partial sum is a whole number below 2^24 in size (at most 32 * 128 * 127), so every
+ * step is exact and the block sum is the integer kernels' integer, as a float. The block's step
+ * into the accumulator is then the same fma with the same scale product. So the sequence per
+ * output element is the interleaved kernels' ({@link IntKernels#dotQ4_0x8}, {@link IntKernels#dotQ8_0x8}),
+ * and batch invariance holds across the two paths: a decode step through the integer kernels and a
+ * prompt through these give each row what the other would.
+ *
+ * <p>Why it is fast: on a CPU with AVX-512 (and VNNI), llama.cpp multiplies bytes 64 at a time; the
+ * Vector API has no such operation, and the integer kernels' 16-bit multiplies do 16 or 32 products
+ * per instruction with widening around them. A float fma does 16 products per instruction (two a
+ * cycle on such CPUs), with nothing around it once the weights are floats: per panel of
+ * {@link #PANEL} rows the weights are converted once (per {@link #KC} columns, to stay in the
+ * core's cache), and then every activation row multiplies the floats. The tile is 6 activation rows
+ * by 2 vectors of rows, twelve accumulators in registers; one weight load of each vector serves six
+ * multiply-adds. With 256-bit vectors (AVX2), fma and the 16-bit multiplies do 8 and 16 products
+ * each, and the integer kernels are the better choice: {@link #enabled} by default only with 512.
+ */
+final class FloatGemm {
+    private FloatGemm() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
+    private static final int L = F.length();
+
+    /** Weight rows per panel: two vectors' lanes, a row a lane. */
+    static final int PANEL = 2 * L;
+    /** Interleaved groups of 8 rows per panel. */
+    static final int GROUPS = PANEL / 8;
+    /** Activation rows per tile. */
+    static final int TILE = 6;
+    /** Columns converted at a time: a panel's floats then take 128 KiB (512-bit vectors). */
+    static final int KC = 1024;
+    /** Batches below this many rows go to the integer kernels (decoding, a few sequences). */
+    static final int MIN_BATCH = TILE;
+
+    /**
+     * Whether batches of at least {@link #MIN_BATCH} rows take this path: by default where the CPU has
+     * 512-bit vectors and the vector paths are on; {@code genset.floatGemm=true} or {@code false}
+     * overrides. Not final, so tests can run it on any CPU.
+     */
+    static boolean enabled = Boolean.parseBoolean(System.getProperty("genset.floatGemm",
+            String.valueOf(Simd.ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512)));
+
+    /** Whether a product of this many activation rows with these (repacked) weights goes here. */
+    static boolean takes(int batch) {
+        return enabled && batch >= MIN_BATCH;
+    }
+
+    /** Panels of a matrix of {@code rows} rows (a multiple of 8): the units of work of the two products below. */
+    static int panels(int rows) {
+        return (rows / 8 + GROUPS - 1) / GROUPS;
+    }
+
+    /** Per-thread scratch: the panel's floats, its scales, the accumulators of every activation row, the tile's offsets. */
+    private static final class Scratch {
+        float[] panel = new float[KC * PANEL], scales = new float[KC / 32 * PANEL], acc = new float[0];
+        final int[] xo = new int[TILE], so = new int[TILE];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Panels [from, to) of interleaved Q4_0 weights against every activation row (values from {@link QuantizedRows#values}). */
+    static void q4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        run(w.data, false, w.cols, x, batch, out, rows, from, to);
+    }
+
+    /** {@link #q4_0} for Q8_0. */
+    static void q8_0(InterleavedQ8_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        run(w.data, true, w.cols, x, batch, out, rows, from, to);
+    }
+
+    private static void run(MemorySegment p, boolean q8, int cols, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        Scratch s = SCRATCH.get();
+        int blocks = cols / 32, tiles = (batch + TILE - 1) / TILE, groups = rows / 8;
+        if (s.acc.length < tiles * TILE * PANEL) s.acc = new float[tiles * TILE * PANEL];
+        float[] panel = s.panel, scales = s.scales, acc = s.acc;
+        for (int pn = from; pn < to; pn++) {
+            int g0 = pn * GROUPS, present = Math.min(GROUPS, groups - g0);
+            Arrays.fill(acc, 0, tiles * TILE * PANEL, 0f);
+            if (present < GROUPS) {  // the last panel of a matrix whose rows are not whole panels: zero rows
+                Arrays.fill(panel, 0f);
+                Arrays.fill(scales, 0f);
+            }
+            for (int k0 = 0; k0 < cols; k0 += KC) {
+                int b0 = k0 / 32, nb = Math.min(cols - k0, KC) / 32;
+                for (int i = 0; i < present; i++) {
+                    long g = g0 + i;
+                    long sc = q8 ? InterleavedQ8_0.scales(g, blocks) : InterleavedQ4_0.scales(g, blocks);
+                    for (int b = 0; b < nb; b++)
+                        for (int r = 0; r < 8; r++)
+                            scales[b * PANEL + 8 * i + r] = Float.float16ToFloat(p.get(Simd.LE_SHORT, sc + 16L * (b0 + b) + 2 * r));
+                    if (q8) widenQ8_0(p, InterleavedQ8_0.quants(g, blocks) + 256L * b0, nb, panel, 8 * i);
+                    else widenQ4_0(p, InterleavedQ4_0.quants(g, blocks) + 128L * b0, nb, panel, 8 * i);
+                }
+                for (int t0 = 0; t0 < batch; t0 += TILE) {
+                    for (int i = 0; i < TILE; i++) {
+                        int t = Math.min(t0 + i, batch - 1);  // a last tile's missing rows repeat the last row, their sums unused
+                        s.xo[i] = t * cols + k0;
+                        s.so[i] = t * blocks + b0;
+                    }
+                    tile(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                }
+            }
+            for (int t = 0; t < batch; t++) System.arraycopy(acc, t * PANEL, out, t * rows + 8 * g0, 8 * present);
+        }
+    }
+
+    /**
+     * One group's Q4_0 quants, {@code blocks} blocks from byte {@code q}, as floats q - 8 into the
+     * panel: value k of row r at panel[k * PANEL + o + r]. A chunk's 16 bytes read as 8 shorts hold
+     * row r's four values in short r's four nibbles (see {@link InterleavedQ4_0}): low byte's low
+     * nibble value 4c, high byte's low nibble 4c + 1, then the high nibbles 4c + 2 and 4c + 3.
+     */
+    static void widenQ4_0(MemorySegment p, long q, int blocks, float[] panel, int o) {
+        for (int c = 0, n = 8 * blocks; c < n; c++) {
+            IntVector u = (IntVector) ShortVector.fromMemorySegment(S8, p, q + 16L * c, LE).convertShape(VectorOperators.S2I, I8, 0);
+            int at = 4 * c * PANEL + o;
+            ((FloatVector) u.and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
+            ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
+            ((FloatVector) u.lanewise(VectorOperators.ASHR, 4).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 2 * PANEL);
+            ((FloatVector) u.lanewise(VectorOperators.ASHR, 12).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 3 * PANEL);
+        }
+    }
+
+    /**
+     * {@link #widenQ4_0} for Q8_0 (256 bytes a block): a chunk's 16 bytes read as 8 shorts, sign
+     * extended, hold row r's values 2c (low byte) and 2c + 1 (high byte) in short r (see {@link InterleavedQ8_0}).
+     */
+    static void widenQ8_0(MemorySegment p, long q, int blocks, float[] panel, int o) {
+        for (int c = 0, n = 16 * blocks; c < n; c++) {
+            IntVector u = (IntVector) ShortVector.fromMemorySegment(S8, p, q + 16L * c, LE).convertShape(VectorOperators.S2I, I8, 0);
+            int at = 2 * c * PANEL + o;
+            ((FloatVector) u.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
+            ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
+        }
+    }
+
+    /**
+     * Six activation rows (values from x[xo[i]], block scales from xd[so[i]]) times the panel's
+     * {@code blocks} blocks, into the accumulators acc[ao + i * PANEL ..]: per block, each (activation
+     * row, vector of weight rows) sum of 32 fmas in column order, then that sum fused into the
+     * accumulator with the scale product dw * dx. The block loop's body is one block and nothing
+     * else: with the scale step under a branch in one flat loop C2 left the vectors as objects.
+     */
+    static void tile(float[] panel, int blocks, float[] x, float[] xd, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
+        int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3], x4 = xo[4], x5 = xo[5];
+        int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3], s4 = so[4], s5 = so[5];
+        int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL, a4 = a3 + PANEL, a5 = a4 + PANEL;
+        for (int b = 0; b < blocks; b++) {
+            FloatVector z = FloatVector.zero(F), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+            for (int k = 32 * b, e = k + 32; k < e; k++) {
+                FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
+                v = FloatVector.broadcast(F, x[x0 + k]);
+                c00 = w0.fma(v, c00);
+                c01 = w1.fma(v, c01);
+                v = FloatVector.broadcast(F, x[x1 + k]);
+                c10 = w0.fma(v, c10);
+                c11 = w1.fma(v, c11);
+                v = FloatVector.broadcast(F, x[x2 + k]);
+                c20 = w0.fma(v, c20);
+                c21 = w1.fma(v, c21);
+                v = FloatVector.broadcast(F, x[x3 + k]);
+                c30 = w0.fma(v, c30);
+                c31 = w1.fma(v, c31);
+                v = FloatVector.broadcast(F, x[x4 + k]);
+                c40 = w0.fma(v, c40);
+                c41 = w1.fma(v, c41);
+                v = FloatVector.broadcast(F, x[x5 + k]);
+                c50 = w0.fma(v, c50);
+                c51 = w1.fma(v, c51);
+            }
+            FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
+            float d;
+            d = xd[s0 + b];
+            c00.fma(d0.mul(d), FloatVector.fromArray(F, acc, a0)).intoArray(acc, a0);
+            c01.fma(d1.mul(d), FloatVector.fromArray(F, acc, a0 + L)).intoArray(acc, a0 + L);
+            d = xd[s1 + b];
+            c10.fma(d0.mul(d), FloatVector.fromArray(F, acc, a1)).intoArray(acc, a1);
+            c11.fma(d1.mul(d), FloatVector.fromArray(F, acc, a1 + L)).intoArray(acc, a1 + L);
+            d = xd[s2 + b];
+            c20.fma(d0.mul(d), FloatVector.fromArray(F, acc, a2)).intoArray(acc, a2);
+            c21.fma(d1.mul(d), FloatVector.fromArray(F, acc, a2 + L)).intoArray(acc, a2 + L);
+            d = xd[s3 + b];
+            c30.fma(d0.mul(d), FloatVector.fromArray(F, acc, a3)).intoArray(acc, a3);
+            c31.fma(d1.mul(d), FloatVector.fromArray(F, acc, a3 + L)).intoArray(acc, a3 + L);
+            d = xd[s4 + b];
+            c40.fma(d0.mul(d), FloatVector.fromArray(F, acc, a4)).intoArray(acc, a4);
+            c41.fma(d1.mul(d), FloatVector.fromArray(F, acc, a4 + L)).intoArray(acc, a4 + L);
+            d = xd[s5 + b];
+            c50.fma(d0.mul(d), FloatVector.fromArray(F, acc, a5)).intoArray(acc, a5);
+            c51.fma(d1.mul(d), FloatVector.fromArray(F, acc, a5 + L)).intoArray(acc, a5 + L);
+        }
+    }
+}
