@@ -55,20 +55,25 @@ final class FloatGemm {
     static final int TILE = 6;
     /** Columns converted at a time: a panel's floats then take 128 KiB (512-bit vectors). */
     static final int KC = 1024;
-    /** Batches below this many rows go to the integer kernels (decoding, a few sequences). */
-    static final int MIN_BATCH = TILE;
+    /**
+     * Batches below these many rows go to the integer kernels (decoding, a few sequences): the
+     * conversion of the weights costs what five or so rows' products cost, so a batch must be large
+     * enough to repay it. Where the two paths crossed in a 2048 x 2048 product on one thread (an
+     * AVX-512 machine): Q8_0 at 6 to 8 rows, Q4_0 at 10 (at 16 rows 1.26x and 1.11x).
+     */
+    static final int MIN_BATCH_Q8_0 = 8, MIN_BATCH_Q4_0 = 12;
 
     /**
-     * Whether batches of at least {@link #MIN_BATCH} rows take this path: by default where the CPU has
+     * Whether batches of {@link #MIN_BATCH_Q8_0} or {@link #MIN_BATCH_Q4_0} rows or more take this path: by default where the CPU has
      * 512-bit vectors and the vector paths are on; {@code genset.floatGemm=true} or {@code false}
      * overrides. Not final, so tests can run it on any CPU.
      */
     static boolean enabled = Boolean.parseBoolean(System.getProperty("genset.floatGemm",
             String.valueOf(Simd.ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512)));
 
-    /** Whether a product of this many activation rows with these (repacked) weights goes here. */
-    static boolean takes(int batch) {
-        return enabled && batch >= MIN_BATCH;
+    /** Whether a product of this many activation rows with repacked Q8_0 (or else Q4_0) weights goes here. */
+    static boolean takes(int batch, boolean q8) {
+        return enabled && batch >= (q8 ? MIN_BATCH_Q8_0 : MIN_BATCH_Q4_0);
     }
 
     /** Panels of a matrix of {@code rows} rows (a multiple of 8): the units of work of the two products below. */
@@ -109,21 +114,20 @@ final class FloatGemm {
             for (int k0 = 0; k0 < cols; k0 += KC) {
                 int b0 = k0 / 32, nb = Math.min(cols - k0, KC) / 32;
                 for (int i = 0; i < present; i++) {
-                    long g = g0 + i;
-                    long sc = q8 ? InterleavedQ8_0.scales(g, blocks) : InterleavedQ4_0.scales(g, blocks);
-                    for (int b = 0; b < nb; b++)
-                        for (int r = 0; r < 8; r++)
-                            scales[b * PANEL + 8 * i + r] = Float.float16ToFloat(p.get(Simd.LE_SHORT, sc + 16L * (b0 + b) + 2 * r));
-                    if (q8) widenQ8_0(p, InterleavedQ8_0.quants(g, blocks) + 256L * b0, nb, panel, 8 * i);
-                    else widenQ4_0(p, InterleavedQ4_0.quants(g, blocks) + 128L * b0, nb, panel, 8 * i);
+                    long sc = q8 ? InterleavedQ8_0.scales(g0 + i, blocks) : InterleavedQ4_0.scales(g0 + i, blocks);
+                    for (int b = 0; b < nb; b++)  // the 8 rows' fp16 scales of a block, converted as the integer kernels convert them
+                        IntKernels.halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * (b0 + b), LE)).intoArray(scales, b * PANEL + 8 * i);
                 }
+                if (q8) widenQ8_0(p, InterleavedQ8_0.quants(g0, blocks) + 256L * b0, (long) blocks * InterleavedQ8_0.GROUP_BLOCK_BYTES, present, nb, panel);
+                else widenQ4_0(p, InterleavedQ4_0.quants(g0, blocks) + 128L * b0, (long) blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES, present, nb, panel);
                 for (int t0 = 0; t0 < batch; t0 += TILE) {
                     for (int i = 0; i < TILE; i++) {
                         int t = Math.min(t0 + i, batch - 1);  // a last tile's missing rows repeat the last row, their sums unused
                         s.xo[i] = t * cols + k0;
                         s.so[i] = t * blocks + b0;
                     }
-                    tile(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                    if (batch - t0 <= 4) tile4(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                    else tile(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
                 }
             }
             for (int t = 0; t < batch; t++) System.arraycopy(acc, t * PANEL, out, t * rows + 8 * g0, 8 * present);
@@ -131,33 +135,38 @@ final class FloatGemm {
     }
 
     /**
-     * One group's Q4_0 quants, {@code blocks} blocks from byte {@code q}, as floats q - 8 into the
-     * panel: value k of row r at panel[k * PANEL + o + r]. A chunk's 16 bytes read as 8 shorts hold
-     * row r's four values in short r's four nibbles (see {@link InterleavedQ4_0}): low byte's low
-     * nibble value 4c, high byte's low nibble 4c + 1, then the high nibbles 4c + 2 and 4c + 3.
+     * The Q4_0 quants of {@code groups} consecutive groups (the first at byte {@code q}, each
+     * {@code stride} bytes after the last), {@code blocks} blocks, as floats q - 8 into the panel:
+     * value k of the group i's row r at panel[k * PANEL + 8i + r]. A chunk's 16 bytes read as 8
+     * shorts hold row r's four values in short r's four nibbles (see {@link InterleavedQ4_0}): low
+     * byte's low nibble value 4c, high byte's low nibble 4c + 1, then the high nibbles 4c + 2 and
+     * 4c + 3. Chunk by chunk across the groups, so each of the panel's lines is written whole while
+     * in the core's first cache (group by group took 2 to 3.5 times as long).
      */
-    static void widenQ4_0(MemorySegment p, long q, int blocks, float[] panel, int o) {
-        for (int c = 0, n = 8 * blocks; c < n; c++) {
-            IntVector u = (IntVector) ShortVector.fromMemorySegment(S8, p, q + 16L * c, LE).convertShape(VectorOperators.S2I, I8, 0);
-            int at = 4 * c * PANEL + o;
-            ((FloatVector) u.and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
-            ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
-            ((FloatVector) u.lanewise(VectorOperators.ASHR, 4).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 2 * PANEL);
-            ((FloatVector) u.lanewise(VectorOperators.ASHR, 12).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 3 * PANEL);
-        }
+    static void widenQ4_0(MemorySegment p, long q, long stride, int groups, int blocks, float[] panel) {
+        for (int c = 0, n = 8 * blocks; c < n; c++)
+            for (int i = 0; i < groups; i++) {
+                IntVector u = (IntVector) ShortVector.fromMemorySegment(S8, p, q + i * stride + 16L * c, LE).convertShape(VectorOperators.S2I, I8, 0);
+                int at = 4 * c * PANEL + 8 * i;
+                ((FloatVector) u.and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 4).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 2 * PANEL);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 12).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 3 * PANEL);
+            }
     }
 
     /**
      * {@link #widenQ4_0} for Q8_0 (256 bytes a block): a chunk's 16 bytes read as 8 shorts, sign
      * extended, hold row r's values 2c (low byte) and 2c + 1 (high byte) in short r (see {@link InterleavedQ8_0}).
      */
-    static void widenQ8_0(MemorySegment p, long q, int blocks, float[] panel, int o) {
-        for (int c = 0, n = 16 * blocks; c < n; c++) {
-            IntVector u = (IntVector) ShortVector.fromMemorySegment(S8, p, q + 16L * c, LE).convertShape(VectorOperators.S2I, I8, 0);
-            int at = 2 * c * PANEL + o;
-            ((FloatVector) u.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
-            ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
-        }
+    static void widenQ8_0(MemorySegment p, long q, long stride, int groups, int blocks, float[] panel) {
+        for (int c = 0, n = 16 * blocks; c < n; c++)
+            for (int i = 0; i < groups; i++) {
+                IntVector u = (IntVector) ShortVector.fromMemorySegment(S8, p, q + i * stride + 16L * c, LE).convertShape(VectorOperators.S2I, I8, 0);
+                int at = 2 * c * PANEL + 8 * i;
+                ((FloatVector) u.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
+            }
     }
 
     /**
@@ -171,6 +180,13 @@ final class FloatGemm {
         int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3], x4 = xo[4], x5 = xo[5];
         int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3], s4 = so[4], s5 = so[5];
         int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL, a4 = a3 + PANEL, a5 = a4 + PANEL;
+        // the accumulators in registers for the call (in memory between blocks they took 12% longer)
+        FloatVector r00 = FloatVector.fromArray(F, acc, a0), r01 = FloatVector.fromArray(F, acc, a0 + L),
+                r10 = FloatVector.fromArray(F, acc, a1), r11 = FloatVector.fromArray(F, acc, a1 + L),
+                r20 = FloatVector.fromArray(F, acc, a2), r21 = FloatVector.fromArray(F, acc, a2 + L),
+                r30 = FloatVector.fromArray(F, acc, a3), r31 = FloatVector.fromArray(F, acc, a3 + L),
+                r40 = FloatVector.fromArray(F, acc, a4), r41 = FloatVector.fromArray(F, acc, a4 + L),
+                r50 = FloatVector.fromArray(F, acc, a5), r51 = FloatVector.fromArray(F, acc, a5 + L);
         for (int b = 0; b < blocks; b++) {
             FloatVector z = FloatVector.zero(F), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
             for (int k = 32 * b, e = k + 32; k < e; k++) {
@@ -197,23 +213,87 @@ final class FloatGemm {
             FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
             float d;
             d = xd[s0 + b];
-            c00.fma(d0.mul(d), FloatVector.fromArray(F, acc, a0)).intoArray(acc, a0);
-            c01.fma(d1.mul(d), FloatVector.fromArray(F, acc, a0 + L)).intoArray(acc, a0 + L);
+            r00 = c00.fma(d0.mul(d), r00);
+            r01 = c01.fma(d1.mul(d), r01);
             d = xd[s1 + b];
-            c10.fma(d0.mul(d), FloatVector.fromArray(F, acc, a1)).intoArray(acc, a1);
-            c11.fma(d1.mul(d), FloatVector.fromArray(F, acc, a1 + L)).intoArray(acc, a1 + L);
+            r10 = c10.fma(d0.mul(d), r10);
+            r11 = c11.fma(d1.mul(d), r11);
             d = xd[s2 + b];
-            c20.fma(d0.mul(d), FloatVector.fromArray(F, acc, a2)).intoArray(acc, a2);
-            c21.fma(d1.mul(d), FloatVector.fromArray(F, acc, a2 + L)).intoArray(acc, a2 + L);
+            r20 = c20.fma(d0.mul(d), r20);
+            r21 = c21.fma(d1.mul(d), r21);
             d = xd[s3 + b];
-            c30.fma(d0.mul(d), FloatVector.fromArray(F, acc, a3)).intoArray(acc, a3);
-            c31.fma(d1.mul(d), FloatVector.fromArray(F, acc, a3 + L)).intoArray(acc, a3 + L);
+            r30 = c30.fma(d0.mul(d), r30);
+            r31 = c31.fma(d1.mul(d), r31);
             d = xd[s4 + b];
-            c40.fma(d0.mul(d), FloatVector.fromArray(F, acc, a4)).intoArray(acc, a4);
-            c41.fma(d1.mul(d), FloatVector.fromArray(F, acc, a4 + L)).intoArray(acc, a4 + L);
+            r40 = c40.fma(d0.mul(d), r40);
+            r41 = c41.fma(d1.mul(d), r41);
             d = xd[s5 + b];
-            c50.fma(d0.mul(d), FloatVector.fromArray(F, acc, a5)).intoArray(acc, a5);
-            c51.fma(d1.mul(d), FloatVector.fromArray(F, acc, a5 + L)).intoArray(acc, a5 + L);
+            r50 = c50.fma(d0.mul(d), r50);
+            r51 = c51.fma(d1.mul(d), r51);
         }
+        r00.intoArray(acc, a0);
+        r01.intoArray(acc, a0 + L);
+        r10.intoArray(acc, a1);
+        r11.intoArray(acc, a1 + L);
+        r20.intoArray(acc, a2);
+        r21.intoArray(acc, a2 + L);
+        r30.intoArray(acc, a3);
+        r31.intoArray(acc, a3 + L);
+        r40.intoArray(acc, a4);
+        r41.intoArray(acc, a4 + L);
+        r50.intoArray(acc, a5);
+        r51.intoArray(acc, a5 + L);
+    }
+
+    /** {@link #tile} for four activation rows (the last of a batch that is not whole tiles of six). */
+    static void tile4(float[] panel, int blocks, float[] x, float[] xd, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
+        int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3];
+        int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3];
+        int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL;
+        // the accumulators in registers for the call (in memory between blocks they took 12% longer)
+        FloatVector r00 = FloatVector.fromArray(F, acc, a0), r01 = FloatVector.fromArray(F, acc, a0 + L),
+                r10 = FloatVector.fromArray(F, acc, a1), r11 = FloatVector.fromArray(F, acc, a1 + L),
+                r20 = FloatVector.fromArray(F, acc, a2), r21 = FloatVector.fromArray(F, acc, a2 + L),
+                r30 = FloatVector.fromArray(F, acc, a3), r31 = FloatVector.fromArray(F, acc, a3 + L);
+        for (int b = 0; b < blocks; b++) {
+            FloatVector z = FloatVector.zero(F), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            for (int k = 32 * b, e = k + 32; k < e; k++) {
+                FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
+                v = FloatVector.broadcast(F, x[x0 + k]);
+                c00 = w0.fma(v, c00);
+                c01 = w1.fma(v, c01);
+                v = FloatVector.broadcast(F, x[x1 + k]);
+                c10 = w0.fma(v, c10);
+                c11 = w1.fma(v, c11);
+                v = FloatVector.broadcast(F, x[x2 + k]);
+                c20 = w0.fma(v, c20);
+                c21 = w1.fma(v, c21);
+                v = FloatVector.broadcast(F, x[x3 + k]);
+                c30 = w0.fma(v, c30);
+                c31 = w1.fma(v, c31);
+            }
+            FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
+            float d;
+            d = xd[s0 + b];
+            r00 = c00.fma(d0.mul(d), r00);
+            r01 = c01.fma(d1.mul(d), r01);
+            d = xd[s1 + b];
+            r10 = c10.fma(d0.mul(d), r10);
+            r11 = c11.fma(d1.mul(d), r11);
+            d = xd[s2 + b];
+            r20 = c20.fma(d0.mul(d), r20);
+            r21 = c21.fma(d1.mul(d), r21);
+            d = xd[s3 + b];
+            r30 = c30.fma(d0.mul(d), r30);
+            r31 = c31.fma(d1.mul(d), r31);
+        }
+        r00.intoArray(acc, a0);
+        r01.intoArray(acc, a0 + L);
+        r10.intoArray(acc, a1);
+        r11.intoArray(acc, a1 + L);
+        r20.intoArray(acc, a2);
+        r21.intoArray(acc, a2 + L);
+        r30.intoArray(acc, a3);
+        r31.intoArray(acc, a3 + L);
     }
 }
