@@ -83,7 +83,9 @@ final class FloatGemm {
 
     /** Per-thread scratch: the panel's floats, its scales, the accumulators of every activation row, the tile's offsets. */
     private static final class Scratch {
-        float[] panel = new float[KC * PANEL], scales = new float[KC / 32 * PANEL], acc = new float[0];
+        float[] panel = new float[KC * PANEL], scales = new float[KC / 32 * PANEL], mins = new float[KC / 32 * PANEL], acc = new float[0];
+        /** Q4_K: the panel's groups' scales and mins ({@link IntKernels#groupScalesQ4_K}), group i's from 16 * blocks * i. */
+        float[] groupScales = new float[0];
         final int[] xo = new int[TILE], so = new int[TILE];
     }
 
@@ -91,43 +93,71 @@ final class FloatGemm {
 
     /** Panels [from, to) of interleaved Q4_0 weights against every activation row (values from {@link QuantizedRows#values}). */
     static void q4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
-        run(w.data, false, w.cols, x, batch, out, rows, from, to);
+        run(w.data, Kind.Q4_0, w.cols, x, batch, out, rows, from, to);
     }
 
     /** {@link #q4_0} for Q8_0. */
     static void q8_0(InterleavedQ8_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
-        run(w.data, true, w.cols, x, batch, out, rows, from, to);
+        run(w.data, Kind.Q8_0, w.cols, x, batch, out, rows, from, to);
     }
 
-    private static void run(MemorySegment p, boolean q8, int cols, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+    /** {@link #q4_0} for Q4_K (activations' {@link QuantizedRows#scaledSums} too, for the min terms). */
+    static void q4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        run(w.data, Kind.Q4_K, w.cols, x, batch, out, rows, from, to);
+    }
+
+    private enum Kind { Q8_0, Q4_0, Q4_K }
+
+    private static void run(MemorySegment p, Kind kind, int cols, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         Scratch s = SCRATCH.get();
-        int blocks = cols / 32, tiles = (batch + TILE - 1) / TILE, groups = rows / 8;
+        int blocks = cols / 32, superBlocks = cols / 256, tiles = (batch + TILE - 1) / TILE, groups = rows / 8;
         if (s.acc.length < tiles * TILE * PANEL) s.acc = new float[tiles * TILE * PANEL];
-        float[] panel = s.panel, scales = s.scales, acc = s.acc;
+        if (kind == Kind.Q4_K && s.groupScales.length < GROUPS * 16 * blocks) s.groupScales = new float[GROUPS * 16 * blocks];
+        float[] panel = s.panel, scales = s.scales, mins = s.mins, acc = s.acc, sm = s.groupScales;
         for (int pn = from; pn < to; pn++) {
             int g0 = pn * GROUPS, present = Math.min(GROUPS, groups - g0);
             Arrays.fill(acc, 0, tiles * TILE * PANEL, 0f);
             if (present < GROUPS) {  // the last panel of a matrix whose rows are not whole panels: zero rows
                 Arrays.fill(panel, 0f);
                 Arrays.fill(scales, 0f);
+                Arrays.fill(mins, 0f);
             }
+            // Q4_K's d * scale and dmin * min per sub-block, as its integer kernels have them
+            if (kind == Kind.Q4_K) for (int i = 0; i < present; i++) IntKernels.groupScalesQ4_K(p, g0 + i, superBlocks, sm, 16 * blocks * i);
             for (int k0 = 0; k0 < cols; k0 += KC) {
                 int b0 = k0 / 32, nb = Math.min(cols - k0, KC) / 32;
                 for (int i = 0; i < present; i++) {
-                    long sc = q8 ? InterleavedQ8_0.scales(g0 + i, blocks) : InterleavedQ4_0.scales(g0 + i, blocks);
+                    if (kind == Kind.Q4_K) {
+                        for (int b = 0; b < nb; b++) {
+                            System.arraycopy(sm, 16 * (blocks * i + b0 + b), scales, b * PANEL + 8 * i, 8);
+                            System.arraycopy(sm, 16 * (blocks * i + b0 + b) + 8, mins, b * PANEL + 8 * i, 8);
+                        }
+                        continue;
+                    }
+                    long sc = kind == Kind.Q8_0 ? InterleavedQ8_0.scales(g0 + i, blocks) : InterleavedQ4_0.scales(g0 + i, blocks);
                     for (int b = 0; b < nb; b++)  // the 8 rows' fp16 scales of a block, converted as the integer kernels convert them
                         IntKernels.halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * (b0 + b), LE)).intoArray(scales, b * PANEL + 8 * i);
                 }
-                if (q8) widenQ8_0(p, InterleavedQ8_0.quants(g0, blocks) + 256L * b0, (long) blocks * InterleavedQ8_0.GROUP_BLOCK_BYTES, present, nb, panel);
-                else widenQ4_0(p, InterleavedQ4_0.quants(g0, blocks) + 128L * b0, (long) blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES, present, nb, panel);
+                switch (kind) {
+                    case Q8_0 -> widenQ8_0(p, InterleavedQ8_0.quants(g0, blocks) + 256L * b0, (long) blocks * InterleavedQ8_0.GROUP_BLOCK_BYTES, present, nb, panel);
+                    case Q4_0 -> widenQ4_0(p, InterleavedQ4_0.quants(g0, blocks) + 128L * b0, (long) blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES, present, nb, 8, panel);
+                    case Q4_K -> widenQ4_0(p, InterleavedQ4_K.quants(g0, superBlocks, b0), InterleavedQ4_K.groupBytes(superBlocks), present, nb, 0, panel);
+                }
                 for (int t0 = 0; t0 < batch; t0 += TILE) {
                     for (int i = 0; i < TILE; i++) {
                         int t = Math.min(t0 + i, batch - 1);  // a last tile's missing rows repeat the last row, their sums unused
                         s.xo[i] = t * cols + k0;
                         s.so[i] = t * blocks + b0;
                     }
-                    if (batch - t0 <= 4) tile4(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
-                    else tile(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                    boolean four = batch - t0 <= 4;
+                    if (kind == Kind.Q4_K) {
+                        if (four) tile4K(panel, nb, x.values, x.d, x.scaledSums, s.xo, s.so, scales, mins, acc, t0 * PANEL);
+                        else tileK(panel, nb, x.values, x.d, x.scaledSums, s.xo, s.so, scales, mins, acc, t0 * PANEL);
+                    } else if (four) {
+                        tile4(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                    } else {
+                        tile(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                    }
                 }
             }
             for (int t = 0; t < batch; t++) System.arraycopy(acc, t * PANEL, out, t * rows + 8 * g0, 8 * present);
@@ -136,22 +166,22 @@ final class FloatGemm {
 
     /**
      * The Q4_0 quants of {@code groups} consecutive groups (the first at byte {@code q}, each
-     * {@code stride} bytes after the last), {@code blocks} blocks, as floats q - 8 into the panel:
+     * {@code stride} bytes after the last), {@code blocks} blocks, as floats q - bias into the panel (8 for Q4_0, 0 for Q4_K's unsigned quants):
      * value k of the group i's row r at panel[k * PANEL + 8i + r]. A chunk's 16 bytes read as 8
      * shorts hold row r's four values in short r's four nibbles (see {@link InterleavedQ4_0}): low
      * byte's low nibble value 4c, high byte's low nibble 4c + 1, then the high nibbles 4c + 2 and
      * 4c + 3. Chunk by chunk across the groups, so each of the panel's lines is written whole while
      * in the core's first cache (group by group took 2 to 3.5 times as long).
      */
-    static void widenQ4_0(MemorySegment p, long q, long stride, int groups, int blocks, float[] panel) {
+    static void widenQ4_0(MemorySegment p, long q, long stride, int groups, int blocks, int bias, float[] panel) {
         for (int c = 0, n = 8 * blocks; c < n; c++)
             for (int i = 0; i < groups; i++) {
                 IntVector u = (IntVector) ShortVector.fromMemorySegment(S8, p, q + i * stride + 16L * c, LE).convertShape(VectorOperators.S2I, I8, 0);
                 int at = 4 * c * PANEL + 8 * i;
-                ((FloatVector) u.and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
-                ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
-                ((FloatVector) u.lanewise(VectorOperators.ASHR, 4).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 2 * PANEL);
-                ((FloatVector) u.lanewise(VectorOperators.ASHR, 12).and(15).sub(8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 3 * PANEL);
+                ((FloatVector) u.and(15).sub(bias).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).and(15).sub(bias).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 4).and(15).sub(bias).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 2 * PANEL);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 12).and(15).sub(bias).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 3 * PANEL);
             }
     }
 
@@ -286,6 +316,165 @@ final class FloatGemm {
             d = xd[s3 + b];
             r30 = c30.fma(d0.mul(d), r30);
             r31 = c31.fma(d1.mul(d), r31);
+        }
+        r00.intoArray(acc, a0);
+        r01.intoArray(acc, a0 + L);
+        r10.intoArray(acc, a1);
+        r11.intoArray(acc, a1 + L);
+        r20.intoArray(acc, a2);
+        r21.intoArray(acc, a2 + L);
+        r30.intoArray(acc, a3);
+        r31.intoArray(acc, a3 + L);
+    }
+
+    /**
+     * {@link #tile} for Q4_K: after each block's scaled sum, the block's min term fused in as the
+     * integer kernels do it ({@link IntKernels#dotQ4_Kx8}): -(dmin * min) times dx * (the sum of the
+     * activation quants), from {@code mins} (per block and row, as dw) and {@code xs}
+     * ({@link QuantizedRows#scaledSums}).
+     */
+    static void tileK(float[] panel, int blocks, float[] x, float[] xd, float[] xs, int[] xo, int[] so, float[] dw, float[] mins, float[] acc, int ao) {
+        int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3], x4 = xo[4], x5 = xo[5];
+        int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3], s4 = so[4], s5 = so[5];
+        int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL, a4 = a3 + PANEL, a5 = a4 + PANEL;
+        // the accumulators in registers for the call (in memory between blocks they took 12% longer)
+        FloatVector r00 = FloatVector.fromArray(F, acc, a0), r01 = FloatVector.fromArray(F, acc, a0 + L),
+                r10 = FloatVector.fromArray(F, acc, a1), r11 = FloatVector.fromArray(F, acc, a1 + L),
+                r20 = FloatVector.fromArray(F, acc, a2), r21 = FloatVector.fromArray(F, acc, a2 + L),
+                r30 = FloatVector.fromArray(F, acc, a3), r31 = FloatVector.fromArray(F, acc, a3 + L),
+                r40 = FloatVector.fromArray(F, acc, a4), r41 = FloatVector.fromArray(F, acc, a4 + L),
+                r50 = FloatVector.fromArray(F, acc, a5), r51 = FloatVector.fromArray(F, acc, a5 + L);
+        for (int b = 0; b < blocks; b++) {
+            FloatVector z = FloatVector.zero(F), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+            for (int k = 32 * b, e = k + 32; k < e; k++) {
+                FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
+                v = FloatVector.broadcast(F, x[x0 + k]);
+                c00 = w0.fma(v, c00);
+                c01 = w1.fma(v, c01);
+                v = FloatVector.broadcast(F, x[x1 + k]);
+                c10 = w0.fma(v, c10);
+                c11 = w1.fma(v, c11);
+                v = FloatVector.broadcast(F, x[x2 + k]);
+                c20 = w0.fma(v, c20);
+                c21 = w1.fma(v, c21);
+                v = FloatVector.broadcast(F, x[x3 + k]);
+                c30 = w0.fma(v, c30);
+                c31 = w1.fma(v, c31);
+                v = FloatVector.broadcast(F, x[x4 + k]);
+                c40 = w0.fma(v, c40);
+                c41 = w1.fma(v, c41);
+                v = FloatVector.broadcast(F, x[x5 + k]);
+                c50 = w0.fma(v, c50);
+                c51 = w1.fma(v, c51);
+            }
+            FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
+            FloatVector m0 = FloatVector.fromArray(F, mins, PANEL * b).neg(), m1 = FloatVector.fromArray(F, mins, PANEL * b + L).neg(), e;
+            float d;
+            d = xd[s0 + b];
+            e = FloatVector.broadcast(F, xs[s0 + b]);
+            r00 = c00.fma(d0.mul(d), r00);
+            r00 = m0.fma(e, r00);
+            r01 = c01.fma(d1.mul(d), r01);
+            r01 = m1.fma(e, r01);
+            d = xd[s1 + b];
+            e = FloatVector.broadcast(F, xs[s1 + b]);
+            r10 = c10.fma(d0.mul(d), r10);
+            r10 = m0.fma(e, r10);
+            r11 = c11.fma(d1.mul(d), r11);
+            r11 = m1.fma(e, r11);
+            d = xd[s2 + b];
+            e = FloatVector.broadcast(F, xs[s2 + b]);
+            r20 = c20.fma(d0.mul(d), r20);
+            r20 = m0.fma(e, r20);
+            r21 = c21.fma(d1.mul(d), r21);
+            r21 = m1.fma(e, r21);
+            d = xd[s3 + b];
+            e = FloatVector.broadcast(F, xs[s3 + b]);
+            r30 = c30.fma(d0.mul(d), r30);
+            r30 = m0.fma(e, r30);
+            r31 = c31.fma(d1.mul(d), r31);
+            r31 = m1.fma(e, r31);
+            d = xd[s4 + b];
+            e = FloatVector.broadcast(F, xs[s4 + b]);
+            r40 = c40.fma(d0.mul(d), r40);
+            r40 = m0.fma(e, r40);
+            r41 = c41.fma(d1.mul(d), r41);
+            r41 = m1.fma(e, r41);
+            d = xd[s5 + b];
+            e = FloatVector.broadcast(F, xs[s5 + b]);
+            r50 = c50.fma(d0.mul(d), r50);
+            r50 = m0.fma(e, r50);
+            r51 = c51.fma(d1.mul(d), r51);
+            r51 = m1.fma(e, r51);
+        }
+        r00.intoArray(acc, a0);
+        r01.intoArray(acc, a0 + L);
+        r10.intoArray(acc, a1);
+        r11.intoArray(acc, a1 + L);
+        r20.intoArray(acc, a2);
+        r21.intoArray(acc, a2 + L);
+        r30.intoArray(acc, a3);
+        r31.intoArray(acc, a3 + L);
+        r40.intoArray(acc, a4);
+        r41.intoArray(acc, a4 + L);
+        r50.intoArray(acc, a5);
+        r51.intoArray(acc, a5 + L);
+    }
+
+    /** {@link #tileK} for four activation rows. */
+    static void tile4K(float[] panel, int blocks, float[] x, float[] xd, float[] xs, int[] xo, int[] so, float[] dw, float[] mins, float[] acc, int ao) {
+        int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3];
+        int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3];
+        int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL;
+        // the accumulators in registers for the call (in memory between blocks they took 12% longer)
+        FloatVector r00 = FloatVector.fromArray(F, acc, a0), r01 = FloatVector.fromArray(F, acc, a0 + L),
+                r10 = FloatVector.fromArray(F, acc, a1), r11 = FloatVector.fromArray(F, acc, a1 + L),
+                r20 = FloatVector.fromArray(F, acc, a2), r21 = FloatVector.fromArray(F, acc, a2 + L),
+                r30 = FloatVector.fromArray(F, acc, a3), r31 = FloatVector.fromArray(F, acc, a3 + L);
+        for (int b = 0; b < blocks; b++) {
+            FloatVector z = FloatVector.zero(F), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            for (int k = 32 * b, e = k + 32; k < e; k++) {
+                FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
+                v = FloatVector.broadcast(F, x[x0 + k]);
+                c00 = w0.fma(v, c00);
+                c01 = w1.fma(v, c01);
+                v = FloatVector.broadcast(F, x[x1 + k]);
+                c10 = w0.fma(v, c10);
+                c11 = w1.fma(v, c11);
+                v = FloatVector.broadcast(F, x[x2 + k]);
+                c20 = w0.fma(v, c20);
+                c21 = w1.fma(v, c21);
+                v = FloatVector.broadcast(F, x[x3 + k]);
+                c30 = w0.fma(v, c30);
+                c31 = w1.fma(v, c31);
+            }
+            FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
+            FloatVector m0 = FloatVector.fromArray(F, mins, PANEL * b).neg(), m1 = FloatVector.fromArray(F, mins, PANEL * b + L).neg(), e;
+            float d;
+            d = xd[s0 + b];
+            e = FloatVector.broadcast(F, xs[s0 + b]);
+            r00 = c00.fma(d0.mul(d), r00);
+            r00 = m0.fma(e, r00);
+            r01 = c01.fma(d1.mul(d), r01);
+            r01 = m1.fma(e, r01);
+            d = xd[s1 + b];
+            e = FloatVector.broadcast(F, xs[s1 + b]);
+            r10 = c10.fma(d0.mul(d), r10);
+            r10 = m0.fma(e, r10);
+            r11 = c11.fma(d1.mul(d), r11);
+            r11 = m1.fma(e, r11);
+            d = xd[s2 + b];
+            e = FloatVector.broadcast(F, xs[s2 + b]);
+            r20 = c20.fma(d0.mul(d), r20);
+            r20 = m0.fma(e, r20);
+            r21 = c21.fma(d1.mul(d), r21);
+            r21 = m1.fma(e, r21);
+            d = xd[s3 + b];
+            e = FloatVector.broadcast(F, xs[s3 + b]);
+            r30 = c30.fma(d0.mul(d), r30);
+            r30 = m0.fma(e, r30);
+            r31 = c31.fma(d1.mul(d), r31);
+            r31 = m1.fma(e, r31);
         }
         r00.intoArray(acc, a0);
         r01.intoArray(acc, a0 + L);

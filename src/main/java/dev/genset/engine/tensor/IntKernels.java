@@ -665,15 +665,20 @@ final class IntKernels {
      * faster).
      */
     static void groupScalesQ4_K(MemorySegment p, long g, int superBlocks, float[] sm) {
+        groupScalesQ4_K(p, g, superBlocks, sm, 0);
+    }
+
+    /** {@link #groupScalesQ4_K} into sm from index {@code o}. */
+    static void groupScalesQ4_K(MemorySegment p, long g, int superBlocks, float[] sm, int o) {
         for (int sb = 0; sb < superBlocks; sb++) {
             long h = InterleavedQ4_K.header(g, superBlocks, sb);
             FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE)), dmin = halfToFloat(ShortVector.fromMemorySegment(S8, p, h + 16, LE));
             for (int k = 0; k < 8; k++) {
                 long sc = h + 32 + 16 * k;
                 d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc, LE).convertShape(VectorOperators.B2I, I8, 0).convert(VectorOperators.I2F, 0))
-                        .intoArray(sm, 16 * (8 * sb + k));
+                        .intoArray(sm, o + 16 * (8 * sb + k));
                 dmin.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc + 8, LE).convertShape(VectorOperators.B2I, I8, 0).convert(VectorOperators.I2F, 0))
-                        .intoArray(sm, 16 * (8 * sb + k) + 8);
+                        .intoArray(sm, o + 16 * (8 * sb + k) + 8);
             }
         }
     }
