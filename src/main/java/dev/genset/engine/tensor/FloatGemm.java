@@ -83,8 +83,9 @@ final class FloatGemm {
 
     /** Per-thread scratch: the panel's floats, its scales, the accumulators of every activation row, the tile's offsets. */
     private static final class Scratch {
-        float[] panel = new float[KC * PANEL], scales = new float[KC / 32 * PANEL], mins = new float[KC / 32 * PANEL], acc = new float[0];
-        /** Q4_K: the panel's groups' scales and mins ({@link IntKernels#groupScalesQ4_K}), group i's from 16 * blocks * i. */
+        /** Scales per block (Q6_K: per 16-value sub-block, twice as many) and row; Q4_K's mins likewise. */
+        float[] panel = new float[KC * PANEL], scales = new float[2 * KC / 32 * PANEL], mins = new float[KC / 32 * PANEL], acc = new float[0];
+        /** Q4_K and Q6_K: the panel's groups' scales (and Q4_K's mins) as their integer kernels have them, group i's from 16 * blocks * i. */
         float[] groupScales = new float[0];
         final int[] xo = new int[TILE], so = new int[TILE];
     }
@@ -106,13 +107,18 @@ final class FloatGemm {
         run(w.data, Kind.Q4_K, w.cols, x, batch, out, rows, from, to);
     }
 
-    private enum Kind { Q8_0, Q4_0, Q4_K }
+    /** {@link #q4_0} for Q6_K. */
+    static void q6_K(InterleavedQ6_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        run(w.data, Kind.Q6_K, w.cols, x, batch, out, rows, from, to);
+    }
+
+    private enum Kind { Q8_0, Q4_0, Q4_K, Q6_K }
 
     private static void run(MemorySegment p, Kind kind, int cols, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         Scratch s = SCRATCH.get();
         int blocks = cols / 32, superBlocks = cols / 256, tiles = (batch + TILE - 1) / TILE, groups = rows / 8;
         if (s.acc.length < tiles * TILE * PANEL) s.acc = new float[tiles * TILE * PANEL];
-        if (kind == Kind.Q4_K && s.groupScales.length < GROUPS * 16 * blocks) s.groupScales = new float[GROUPS * 16 * blocks];
+        if ((kind == Kind.Q4_K || kind == Kind.Q6_K) && s.groupScales.length < GROUPS * 16 * blocks) s.groupScales = new float[GROUPS * 16 * blocks];
         float[] panel = s.panel, scales = s.scales, mins = s.mins, acc = s.acc, sm = s.groupScales;
         for (int pn = from; pn < to; pn++) {
             int g0 = pn * GROUPS, present = Math.min(GROUPS, groups - g0);
@@ -122,8 +128,9 @@ final class FloatGemm {
                 Arrays.fill(scales, 0f);
                 Arrays.fill(mins, 0f);
             }
-            // Q4_K's d * scale and dmin * min per sub-block, as its integer kernels have them
+            // Q4_K's d * scale and dmin * min per sub-block, Q6_K's d * scale per 16 values, as their integer kernels have them
             if (kind == Kind.Q4_K) for (int i = 0; i < present; i++) IntKernels.groupScalesQ4_K(p, g0 + i, superBlocks, sm, 16 * blocks * i);
+            if (kind == Kind.Q6_K) for (int i = 0; i < present; i++) IntKernels.groupScalesQ6_K(p, g0 + i, superBlocks, sm, 16 * blocks * i);
             for (int k0 = 0; k0 < cols; k0 += KC) {
                 int b0 = k0 / 32, nb = Math.min(cols - k0, KC) / 32;
                 for (int i = 0; i < present; i++) {
@@ -134,6 +141,10 @@ final class FloatGemm {
                         }
                         continue;
                     }
+                    if (kind == Kind.Q6_K) {
+                        for (int j = 0; j < 2 * nb; j++) System.arraycopy(sm, 16 * blocks * i + 8 * (2 * b0 + j), scales, j * PANEL + 8 * i, 8);
+                        continue;
+                    }
                     long sc = kind == Kind.Q8_0 ? InterleavedQ8_0.scales(g0 + i, blocks) : InterleavedQ4_0.scales(g0 + i, blocks);
                     for (int b = 0; b < nb; b++)  // the 8 rows' fp16 scales of a block, converted as the integer kernels convert them
                         IntKernels.halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * (b0 + b), LE)).intoArray(scales, b * PANEL + 8 * i);
@@ -142,6 +153,7 @@ final class FloatGemm {
                     case Q8_0 -> widenQ8_0(p, InterleavedQ8_0.quants(g0, blocks) + 256L * b0, (long) blocks * InterleavedQ8_0.GROUP_BLOCK_BYTES, present, nb, panel);
                     case Q4_0 -> widenQ4_0(p, InterleavedQ4_0.quants(g0, blocks) + 128L * b0, (long) blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES, present, nb, 8, panel);
                     case Q4_K -> widenQ4_0(p, InterleavedQ4_K.quants(g0, superBlocks, b0), InterleavedQ4_K.groupBytes(superBlocks), present, nb, 0, panel);
+                    case Q6_K -> widenQ8_0(p, InterleavedQ6_K.quants(g0, superBlocks) + 256L * b0, InterleavedQ6_K.groupBytes(superBlocks), present, nb, panel);
                 }
                 for (int t0 = 0; t0 < batch; t0 += TILE) {
                     for (int i = 0; i < TILE; i++) {
@@ -153,10 +165,11 @@ final class FloatGemm {
                     if (kind == Kind.Q4_K) {
                         if (four) tile4K(panel, nb, x.values, x.d, x.scaledSums, s.xo, s.so, scales, mins, acc, t0 * PANEL);
                         else tileK(panel, nb, x.values, x.d, x.scaledSums, s.xo, s.so, scales, mins, acc, t0 * PANEL);
-                    } else if (four) {
-                        tile4(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
                     } else {
-                        tile(panel, nb, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                        // Q6_K's scales are per 16-value sub-block: twice the blocks, of half the size
+                        int n = kind == Kind.Q6_K ? 2 * nb : nb, size = kind == Kind.Q6_K ? 16 : 32, shift = kind == Kind.Q6_K ? 1 : 0;
+                        if (four) tile4(panel, n, size, shift, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                        else tile(panel, n, size, shift, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
                     }
                 }
             }
@@ -206,7 +219,7 @@ final class FloatGemm {
      * accumulator with the scale product dw * dx. The block loop's body is one block and nothing
      * else: with the scale step under a branch in one flat loop C2 left the vectors as objects.
      */
-    static void tile(float[] panel, int blocks, float[] x, float[] xd, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
+    static void tile(float[] panel, int blocks, int size, int shift, float[] x, float[] xd, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
         int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3], x4 = xo[4], x5 = xo[5];
         int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3], s4 = so[4], s5 = so[5];
         int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL, a4 = a3 + PANEL, a5 = a4 + PANEL;
@@ -219,7 +232,7 @@ final class FloatGemm {
                 r50 = FloatVector.fromArray(F, acc, a5), r51 = FloatVector.fromArray(F, acc, a5 + L);
         for (int b = 0; b < blocks; b++) {
             FloatVector z = FloatVector.zero(F), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-            for (int k = 32 * b, e = k + 32; k < e; k++) {
+            for (int k = size * b, e = k + size; k < e; k++) {
                 FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
                 v = FloatVector.broadcast(F, x[x0 + k]);
                 c00 = w0.fma(v, c00);
@@ -242,22 +255,22 @@ final class FloatGemm {
             }
             FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
             float d;
-            d = xd[s0 + b];
+            d = xd[s0 + (b >> shift)];
             r00 = c00.fma(d0.mul(d), r00);
             r01 = c01.fma(d1.mul(d), r01);
-            d = xd[s1 + b];
+            d = xd[s1 + (b >> shift)];
             r10 = c10.fma(d0.mul(d), r10);
             r11 = c11.fma(d1.mul(d), r11);
-            d = xd[s2 + b];
+            d = xd[s2 + (b >> shift)];
             r20 = c20.fma(d0.mul(d), r20);
             r21 = c21.fma(d1.mul(d), r21);
-            d = xd[s3 + b];
+            d = xd[s3 + (b >> shift)];
             r30 = c30.fma(d0.mul(d), r30);
             r31 = c31.fma(d1.mul(d), r31);
-            d = xd[s4 + b];
+            d = xd[s4 + (b >> shift)];
             r40 = c40.fma(d0.mul(d), r40);
             r41 = c41.fma(d1.mul(d), r41);
-            d = xd[s5 + b];
+            d = xd[s5 + (b >> shift)];
             r50 = c50.fma(d0.mul(d), r50);
             r51 = c51.fma(d1.mul(d), r51);
         }
@@ -276,7 +289,7 @@ final class FloatGemm {
     }
 
     /** {@link #tile} for four activation rows (the last of a batch that is not whole tiles of six). */
-    static void tile4(float[] panel, int blocks, float[] x, float[] xd, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
+    static void tile4(float[] panel, int blocks, int size, int shift, float[] x, float[] xd, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
         int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3];
         int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3];
         int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL;
@@ -287,7 +300,7 @@ final class FloatGemm {
                 r30 = FloatVector.fromArray(F, acc, a3), r31 = FloatVector.fromArray(F, acc, a3 + L);
         for (int b = 0; b < blocks; b++) {
             FloatVector z = FloatVector.zero(F), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-            for (int k = 32 * b, e = k + 32; k < e; k++) {
+            for (int k = size * b, e = k + size; k < e; k++) {
                 FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
                 v = FloatVector.broadcast(F, x[x0 + k]);
                 c00 = w0.fma(v, c00);
@@ -304,16 +317,16 @@ final class FloatGemm {
             }
             FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
             float d;
-            d = xd[s0 + b];
+            d = xd[s0 + (b >> shift)];
             r00 = c00.fma(d0.mul(d), r00);
             r01 = c01.fma(d1.mul(d), r01);
-            d = xd[s1 + b];
+            d = xd[s1 + (b >> shift)];
             r10 = c10.fma(d0.mul(d), r10);
             r11 = c11.fma(d1.mul(d), r11);
-            d = xd[s2 + b];
+            d = xd[s2 + (b >> shift)];
             r20 = c20.fma(d0.mul(d), r20);
             r21 = c21.fma(d1.mul(d), r21);
-            d = xd[s3 + b];
+            d = xd[s3 + (b >> shift)];
             r30 = c30.fma(d0.mul(d), r30);
             r31 = c31.fma(d1.mul(d), r31);
         }

@@ -1018,12 +1018,17 @@ final class IntKernels {
 
     /** Group g's d * scale per row and 16-value sub-block, as floats: scales[8 * (16 sb + j) + r] ({@link InterleavedQ6_K}). */
     static void groupScalesQ6_K(MemorySegment p, long g, int superBlocks, float[] scales) {
+        groupScalesQ6_K(p, g, superBlocks, scales, 0);
+    }
+
+    /** {@link #groupScalesQ6_K} into scales from index {@code o}. */
+    static void groupScalesQ6_K(MemorySegment p, long g, int superBlocks, float[] scales, int o) {
         for (int sb = 0; sb < superBlocks; sb++) {
             long h = InterleavedQ6_K.header(g, superBlocks, sb);
             FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE));
             for (int j = 0; j < 16; j++)
                 d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 16 + 8 * j, LE).convertShape(VectorOperators.B2I, I8, 0).convert(VectorOperators.I2F, 0))
-                        .intoArray(scales, 8 * (16 * sb + j));
+                        .intoArray(scales, o + 8 * (16 * sb + j));
         }
     }
 

@@ -136,7 +136,7 @@ public final class MatMul {
                     if (m instanceof Q8_0Tensor q8) part.q8 = q8.interleaved(pool, cols);
                     if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
                     integer = true;
-                    part.gemm = xs == null && (part.q4 != null || part.q8 != null || part.q4k != null) && FloatGemm.takes(batch, part.q8 != null);
+                    part.gemm = xs == null && (part.q4 != null || part.q8 != null || part.q4k != null || part.q6i != null) && FloatGemm.takes(batch, part.q8 != null || part.q6i != null);
                     floats |= part.gemm;
                     pairs |= !part.gemm && (part.q8 != null || part.q6i != null);
                     steps |= !part.gemm && (part.q4 != null || part.q4k != null);
@@ -160,7 +160,7 @@ public final class MatMul {
         float[] out;
         int rows, units;
         boolean integer;
-        /** Whether this (interleaved Q4_0, Q8_0 or Q4_K) matrix takes {@link FloatGemm}; then the range is over its panels. */
+        /** Whether this (interleaved Q4_0, Q8_0, Q4_K or Q6_K) matrix takes {@link FloatGemm}; then the range is over its panels. */
         boolean gemm;
         /** Packed weights (Q6_K, and Q3_K or Q5_0 where repacked) in the form the integer kernels read. */
         PackedQuants q6;
@@ -207,8 +207,10 @@ public final class MatMul {
                 FloatGemm.q4_0(q4, xq, batch, out, rows, from, to);
             } else if (gemm && q8 != null) {
                 FloatGemm.q8_0(q8, xq, batch, out, rows, from, to);
-            } else if (gemm) {
+            } else if (gemm && q4k != null) {
                 FloatGemm.q4_K(q4k, xq, batch, out, rows, from, to);
+            } else if (gemm) {
+                FloatGemm.q6_K(q6i, xq, batch, out, rows, from, to);
             } else if (q4 != null) {
                 interleavedQ4_0(q4, xq, batch, out, rows, from, to);
             } else if (q8 != null) {

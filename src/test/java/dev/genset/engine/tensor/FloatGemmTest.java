@@ -29,6 +29,7 @@ class FloatGemmTest {
         float[] out = new float[batch * rows];
         if (w instanceof Q4_0Tensor q4) FloatGemm.q4_0(q4.interleaved(pool, cols), q, batch, out, rows, 0, FloatGemm.panels(rows));
         else if (w instanceof Q4_KTensor q4k) FloatGemm.q4_K(q4k.interleaved(pool, cols), q, batch, out, rows, 0, FloatGemm.panels(rows));
+        else if (w instanceof Q6_KTensor q6) FloatGemm.q6_K(q6.interleaved(pool, cols), q, batch, out, rows, 0, FloatGemm.panels(rows));
         else FloatGemm.q8_0(((Q8_0Tensor) w).interleaved(pool, cols), q, batch, out, rows, 0, FloatGemm.panels(rows));
         return out;
     }
@@ -39,9 +40,9 @@ class FloatGemmTest {
      * below, at and past the tile, and not whole tiles.
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void panelsGiveTheIntegerKernelsResultsBitForBit(GgmlType type) {
-        int[] columns = type == GgmlType.Q4_K ? new int[] {256, 768, FloatGemm.KC + 256} : new int[] {32, 544, FloatGemm.KC + 96};
+        int[] columns = type.blockSize == 256 ? new int[] {256, 768, FloatGemm.KC + 256} : new int[] {32, 544, FloatGemm.KC + 96};
         try (Parallel pool = new Parallel(1)) {
             for (int rows : new int[] {8, 40, 2 * FloatGemm.PANEL})
                 for (int cols : columns) {
@@ -64,10 +65,10 @@ class FloatGemmTest {
 
     /** Through MatMul, on one and three threads, with the path on and off: the same bits. */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void matMulGivesTheSameBitsWithAndWithoutIt(GgmlType type) {
         boolean was = FloatGemm.enabled;
-        int rows = 3 * FloatGemm.PANEL + 8, cols = type == GgmlType.Q4_K ? 512 : 320, batch = 17;
+        int rows = 3 * FloatGemm.PANEL + 8, cols = type.blockSize == 256 ? 512 : 320, batch = 17;
         FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(5, rows * cols));
         float[] x = TensorTestData.activations(6, batch * cols);
         try {
