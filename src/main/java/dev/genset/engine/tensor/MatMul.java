@@ -22,6 +22,9 @@ import static dev.genset.engine.tensor.Simd.L;
  * {@link InterleavedQ4_K}, {@link InterleavedQ6_K}); Q3_K and Q5_0 weights, and Q6_K in rows that
  * are not, are repacked to a byte per value ({@link PackedQuants}). The other types multiply floats.
  * Matrices that share their activations (a layer's query, key and value) can go in one product.
+ * On CPUs with 512-bit vectors, batches of interleaved Q8_0, Q4_0, Q4_K and Q6_K weights (a prompt,
+ * or the decode steps of many sequences) take {@link FloatGemm} instead: the same integer products,
+ * computed exactly with float fused multiply-adds, bit for bit the integer kernels' results.
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the

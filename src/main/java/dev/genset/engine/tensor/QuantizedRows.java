@@ -1,5 +1,10 @@
 package dev.genset.engine.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
 
 /**
@@ -193,13 +198,60 @@ final class QuantizedRows {
     }
 
     private static void quantizeBlock(float[] x, int off, short[] q, float[] d, float[] scaledSums, int[] sums, int block) {
+        if (Simd.ENABLED) quantizeBlockVector(x, off, q, d, scaledSums, sums, block);
+        else quantizeBlockScalar(x, off, q, d, scaledSums, sums, block);
+    }
+
+    /**
+     * 127 / amax, the factor that takes the block's values to quants; 0 for a block of zeros, and
+     * for one whose largest value is so small (below about 4e-37) that the factor overflows: its
+     * fp16 scale is 0 anyway, and an infinite factor would turn its values into wrapped integers.
+     */
+    private static float inverse(float amax) {
+        float id = amax != 0f ? 127f / amax : 0f;
+        return id == Float.POSITIVE_INFINITY ? 0f : id;
+    }
+
+    /** The reference: one value at a time. */
+    static void quantizeBlockScalar(float[] x, int off, short[] q, float[] d, float[] scaledSums, int[] sums, int block) {
         float amax = 0f;
         for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[off + j]));
         d[block] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-        float id = amax != 0f ? 127f / amax : 0f;
+        float id = inverse(amax);
         int sum = 0;
         for (int j = 0; j < BLOCK; j++) sum += q[off + j] = (short) Math.rint(x[off + j] * id);
         scaledSums[block] = d[block] * sum;
+        sums[block] = sum;
+    }
+
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
+    /** 1.5 * 2^23: added to a float below 2^22 in size and subtracted again, it rounds it to an integer, ties to even, as Math.rint does. */
+    private static final float ROUND = 0x1.8p23f;
+
+    /**
+     * {@link #quantizeBlockScalar} eight values at a time, with the same results: the largest
+     * magnitude and the integer sum do not depend on the order they are taken in (the sum's terms
+     * are whole numbers, exact in floats), the products x * id are the same float products, and
+     * rounding by adding and subtracting {@link #ROUND} is Math.rint for them (at most 127 or so in
+     * size). A NaN among the values makes amax and every product NaN, which converts to 0, as the
+     * scalar cast does; an infinity makes id 0 and its product NaN, likewise.
+     */
+    static void quantizeBlockVector(float[] x, int off, short[] q, float[] d, float[] scaledSums, int[] sums, int block) {
+        FloatVector v0 = FloatVector.fromArray(F8, x, off), v1 = FloatVector.fromArray(F8, x, off + 8),
+                v2 = FloatVector.fromArray(F8, x, off + 16), v3 = FloatVector.fromArray(F8, x, off + 24);
+        float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
+        float scale = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+        d[block] = scale;
+        float id = inverse(amax);
+        FloatVector r0 = v0.mul(id).add(ROUND).sub(ROUND), r1 = v1.mul(id).add(ROUND).sub(ROUND),
+                r2 = v2.mul(id).add(ROUND).sub(ROUND), r3 = v3.mul(id).add(ROUND).sub(ROUND);
+        ((ShortVector) r0.convertShape(VectorOperators.F2S, S8, 0)).intoArray(q, off);
+        ((ShortVector) r1.convertShape(VectorOperators.F2S, S8, 0)).intoArray(q, off + 8);
+        ((ShortVector) r2.convertShape(VectorOperators.F2S, S8, 0)).intoArray(q, off + 16);
+        ((ShortVector) r3.convertShape(VectorOperators.F2S, S8, 0)).intoArray(q, off + 24);
+        int sum = (int) r0.add(r1).add(r2.add(r3)).reduceLanes(VectorOperators.ADD);
+        scaledSums[block] = scale * sum;
         sums[block] = sum;
     }
 

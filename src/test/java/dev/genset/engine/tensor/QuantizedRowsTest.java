@@ -5,6 +5,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -123,5 +125,46 @@ class QuantizedRowsTest {
                 }
         assertThat(q.q[0]).isEqualTo((short) 127);
         assertThat(q.q[1]).isEqualTo((short) -127);
+    }
+
+    /** The vector quantization gives the scalar reference's quants, scales and sums bit for bit, edge values included. */
+    @Test
+    void vectorQuantizationMatchesTheScalarReference() {
+        java.util.List<float[]> blocks = new java.util.ArrayList<>();
+        java.util.Random random = new java.util.Random(7);
+        for (int n = 0; n < 2000; n++) {
+            float[] b = new float[32];
+            float magnitude = (float) Math.pow(10, random.nextInt(12) - 6);
+            for (int j = 0; j < 32; j++) b[j] = (float) random.nextGaussian() * magnitude;
+            blocks.add(b);
+        }
+        float[] ties = new float[32];  // products at exact halves: 127 * k / 127 stepped by 0.5
+        for (int j = 0; j < 32; j++) ties[j] = j % 2 == 0 ? (j - 16) + 0.5f : -(j - 16) - 0.5f;
+        ties[0] = 127f;
+        blocks.add(ties);
+        blocks.add(new float[32]);
+        float[] negativeZeros = new float[32];
+        Arrays.fill(negativeZeros, -0f);
+        blocks.add(negativeZeros);
+        for (float special : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, 1e-40f, Float.MAX_VALUE}) {
+            float[] b = blocks.get(3).clone();
+            b[5] = special;
+            blocks.add(b);
+            float[] tiny = new float[32];
+            Arrays.fill(tiny, 0, 7, special);
+            blocks.add(tiny);
+        }
+        for (float[] b : blocks) {
+            short[] q1 = new short[32], q2 = new short[32];
+            float[] d1 = new float[1], d2 = new float[1], s1 = new float[1], s2 = new float[1];
+            int[] n1 = new int[1], n2 = new int[1];
+            QuantizedRows.quantizeBlockScalar(b, 0, q1, d1, s1, n1, 0);
+            QuantizedRows.quantizeBlockVector(b, 0, q2, d2, s2, n2, 0);
+            String what = Arrays.toString(b);
+            assertThat(q2).as(what).containsExactly(q1);
+            assertThat(Float.floatToRawIntBits(d2[0])).as(what).isEqualTo(Float.floatToRawIntBits(d1[0]));
+            assertThat(Float.floatToRawIntBits(s2[0])).as(what).isEqualTo(Float.floatToRawIntBits(s1[0]));
+            assertThat(n2[0]).as(what).isEqualTo(n1[0]);
+        }
     }
 }
