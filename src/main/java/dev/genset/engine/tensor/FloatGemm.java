@@ -155,13 +155,16 @@ final class FloatGemm {
                     case Q4_K -> widenQ4_0(p, InterleavedQ4_K.quants(g0, superBlocks, b0), InterleavedQ4_K.groupBytes(superBlocks), present, nb, 0, panel);
                     case Q6_K -> widenQ8_0(p, InterleavedQ6_K.quants(g0, superBlocks) + 256L * b0, InterleavedQ6_K.groupBytes(superBlocks), present, nb, panel);
                 }
-                for (int t0 = 0; t0 < batch; t0 += TILE) {
+                for (int t0 = 0, step; t0 < batch; t0 += step) {
+                    // tiles of six, the last rows in tiles of four: 7 or 8 rows left as two of them (less padding than 6 + 4)
+                    int left = batch - t0;
+                    boolean four = left <= 4 || left == 7 || left == 8;
+                    step = four ? 4 : TILE;
                     for (int i = 0; i < TILE; i++) {
                         int t = Math.min(t0 + i, batch - 1);  // a last tile's missing rows repeat the last row, their sums unused
                         s.xo[i] = t * cols + k0;
                         s.so[i] = t * blocks + b0;
                     }
-                    boolean four = batch - t0 <= 4;
                     if (kind == Kind.Q4_K) {
                         if (four) tile4K(panel, nb, x.values, x.d, x.scaledSums, s.xo, s.so, scales, mins, acc, t0 * PANEL);
                         else tileK(panel, nb, x.values, x.d, x.scaledSums, s.xo, s.so, scales, mins, acc, t0 * PANEL);

@@ -47,7 +47,7 @@ class FloatGemmTest {
             for (int rows : new int[] {8, 40, 2 * FloatGemm.PANEL})
                 for (int cols : columns) {
                     FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(rows + cols, rows * cols));
-                    for (int batch : new int[] {1, 5, 6, 7, 13, 18}) {
+                    for (int batch : new int[] {1, 5, 6, 7, 8, 13, 18}) {
                         float[] x = TensorTestData.activations(31L * batch + cols, batch * cols);
                         float[] got = panels(w, x, batch, rows, cols, pool);
                         float[] one = new float[rows];
