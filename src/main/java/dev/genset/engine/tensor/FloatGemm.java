@@ -12,21 +12,23 @@ import java.util.Arrays;
 import static dev.genset.engine.tensor.Simd.LE;
 
 /**
- * Batched products of interleaved Q4_0 and Q8_0 weights ({@link InterleavedQ4_0},
- * {@link InterleavedQ8_0}) with quantized activations, computed with float fused multiply-adds on
- * whole numbers: the same results, bit for bit, as {@link IntKernels}, at up to twice their speed
- * on CPUs with 512-bit vectors.
+ * Batched products of interleaved Q8_0, Q4_0, Q4_K and Q6_K weights ({@link InterleavedQ8_0},
+ * {@link InterleavedQ4_0}, {@link InterleavedQ4_K}, {@link InterleavedQ6_K}) with quantized
+ * activations, computed with float fused multiply-adds on whole numbers: the same results, bit for
+ * bit, as {@link IntKernels}, at up to twice their speed on CPUs with 512-bit vectors.
  *
- * <p>Why it is exact: the integer kernels compute, per 32-value block, the integer dot product of
- * weight and activation quants, convert it to float and fuse it into the row's accumulator with the
- * scale product dw * dx. Here the quants are floats holding the same whole numbers (Q4_0's q - 8,
- * Q8_0's q, the activations' 8-bit quants), and each block's products are summed by fma in a
+ * <p>Why it is exact: the integer kernels compute, per block (32 values; Q6_K's 16-value
+ * sub-blocks), the integer dot product of weight and activation quants, convert it to float and
+ * fuse it into the row's accumulator with the scale product dw * dx (Q4_K then its min term).
+ * Here the quants are floats holding the same whole numbers (Q8_0's q, Q4_0's q - 8, Q4_K's q,
+ * Q6_K's q - 32, the activations' 8-bit quants), and each block's products are summed by fma in a
  * float: every partial sum is a whole number below 2^24 in size (at most 32 * 128 * 127), so every
- * step is exact and the block sum is the integer kernels' integer, as a float. The block's step
- * into the accumulator is then the same fma with the same scale product. So the sequence per
- * output element is the interleaved kernels' ({@link IntKernels#dotQ4_0x8}, {@link IntKernels#dotQ8_0x8}),
- * and batch invariance holds across the two paths: a decode step through the integer kernels and a
- * prompt through these give each row what the other would.
+ * step is exact and the block sum is the integer kernels' integer, as a float. The block's steps
+ * into the accumulator are then the same fmas with the same operands. So the sequence per output
+ * element is the interleaved kernels' ({@link IntKernels#dotQ8_0x8}, {@link IntKernels#dotQ4_0x8},
+ * {@link IntKernels#dotQ4_Kx8}, {@link IntKernels#dotQ6_Kx8}), and batch invariance holds across
+ * the two paths: a decode step through the integer kernels and a prompt through these give each
+ * row what the other would.
  *
  * <p>Why it is fast: on a CPU with AVX-512 (and VNNI), llama.cpp multiplies bytes 64 at a time; the
  * Vector API has no such operation, and the integer kernels' 16-bit multiplies do 16 or 32 products
@@ -42,7 +44,6 @@ final class FloatGemm {
     private FloatGemm() {}
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
     private static final int L = F.length();
@@ -59,7 +60,8 @@ final class FloatGemm {
      * Batches below these many rows go to the integer kernels (decoding, a few sequences): the
      * conversion of the weights costs what five or so rows' products cost, so a batch must be large
      * enough to repay it. Where the two paths crossed in a 2048 x 2048 product on one thread (an
-     * AVX-512 machine): Q8_0 at 6 to 8 rows, Q4_0 at 10 (at 16 rows 1.26x and 1.11x).
+     * AVX-512 machine): Q8_0 at 6 to 8 rows, Q4_0 at 10 (at 16 rows 1.26x and 1.11x). Q6_K (a byte
+     * a value, like Q8_0) and Q4_K (nibbles, like Q4_0) take their likes' thresholds.
      */
     static final int MIN_BATCH_Q8_0 = 8, MIN_BATCH_Q4_0 = 12;
 
@@ -71,12 +73,12 @@ final class FloatGemm {
     static boolean enabled = Boolean.parseBoolean(System.getProperty("genset.floatGemm",
             String.valueOf(Simd.ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512)));
 
-    /** Whether a product of this many activation rows with repacked Q8_0 (or else Q4_0) weights goes here. */
-    static boolean takes(int batch, boolean q8) {
-        return enabled && batch >= (q8 ? MIN_BATCH_Q8_0 : MIN_BATCH_Q4_0);
+    /** Whether a product of this many activation rows goes here: with {@code byteQuants} (Q8_0, Q6_K) from {@link #MIN_BATCH_Q8_0} rows, else (Q4_0, Q4_K) from {@link #MIN_BATCH_Q4_0}. */
+    static boolean takes(int batch, boolean byteQuants) {
+        return enabled && batch >= (byteQuants ? MIN_BATCH_Q8_0 : MIN_BATCH_Q4_0);
     }
 
-    /** Panels of a matrix of {@code rows} rows (a multiple of 8): the units of work of the two products below. */
+    /** Panels of a matrix of {@code rows} rows (a multiple of 8): the units of work of the products below. */
     static int panels(int rows) {
         return (rows / 8 + GROUPS - 1) / GROUPS;
     }
