@@ -204,8 +204,9 @@ final class FloatGemm {
     }
 
     /**
-     * {@link #widenQ4_0} for Q8_0 (256 bytes a block): a chunk's 16 bytes read as 8 shorts, sign
-     * extended, hold row r's values 2c (low byte) and 2c + 1 (high byte) in short r (see {@link InterleavedQ8_0}).
+     * {@link #widenQ4_0} for Q8_0 (256 bytes a block), and for Q6_K, stored the same way as signed
+     * bytes q - 32 ({@link InterleavedQ6_K}): a chunk's 16 bytes read as 8 shorts, sign extended,
+     * hold row r's values 2c (low byte) and 2c + 1 (high byte) in short r (see {@link InterleavedQ8_0}).
      */
     static void widenQ8_0(MemorySegment p, long q, long stride, int groups, int blocks, float[] panel) {
         for (int c = 0, n = 16 * blocks; c < n; c++)
@@ -219,10 +220,12 @@ final class FloatGemm {
 
     /**
      * Six activation rows (values from x[xo[i]], block scales from xd[so[i]]) times the panel's
-     * {@code blocks} blocks, into the accumulators acc[ao + i * PANEL ..]: per block, each (activation
-     * row, vector of weight rows) sum of 32 fmas in column order, then that sum fused into the
-     * accumulator with the scale product dw * dx. The block loop's body is one block and nothing
-     * else: with the scale step under a branch in one flat loop C2 left the vectors as objects.
+     * {@code blocks} blocks of {@code size} values, into the accumulators acc[ao + i * PANEL ..]: per
+     * block, each (activation row, vector of weight rows) sum of {@code size} fmas in column order,
+     * then that sum fused into the accumulator with the scale product dw * dx. Blocks are 32 values,
+     * or Q6_K's 16-value sub-blocks, whose dx is that of the 32-value activation block holding them
+     * (block b's at so[i] + (b >> shift)). The block loop's body is one block and nothing else:
+     * with the scale step under a branch in one flat loop C2 left the vectors as objects.
      */
     static void tile(float[] panel, int blocks, int size, int shift, float[] x, float[] xd, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
         int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3], x4 = xo[4], x5 = xo[5];
