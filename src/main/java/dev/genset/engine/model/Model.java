@@ -86,12 +86,13 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * Runs the forward pass on a scratch cache, as a prompt of three tokens in one batch and then two
-     * single tokens, and discards the results: the kernels of both paths (batched, as prefill and a
-     * multi-sequence decode step use them, rows in pairs and one left over; and single-row) are
-     * compiled by the JIT and the weights paged in, so that the first request waits for neither
-     * (on a 1B model, about 1.5 s of it); then the embedding lookup of a few hundred rows. Returns
-     * the nanoseconds it took. The scratch cache holds f32.
+     * Runs the forward pass on a scratch cache, as a prompt of three tokens in one batch, sixteen
+     * more in another, and then two single tokens, and discards the results: the kernels of every
+     * path (batched, as prefill and a multi-sequence decode step use them: rows in pairs and one left
+     * over, rows in fours, and the float products that batches of eight or more rows take on CPUs
+     * with 512-bit vectors; and single-row) are compiled by the JIT and the weights paged in, so that
+     * the first request waits for neither (on a 1B model, about 1.5 s of it); then the embedding
+     * lookup of a few hundred rows. Returns the nanoseconds it took. The scratch cache holds f32.
      */
     public long warmUp(Parallel pool) {
         return warmUp(pool, KvType.F32, KvType.F32);
@@ -100,21 +101,24 @@ public final class Model implements AutoCloseable {
     /** {@link #warmUp(Parallel)} with a scratch cache of these types, as the caches it warms up for store keys and values. */
     public long warmUp(Parallel pool, KvType keyType, KvType valueType) {
         long start = System.nanoTime();
-        int batch = 3, vocab = config.vocabSize();
-        Transformer t = newTransformer(pool, batch);
-        KvCache cache = newCache(batch + 2, keyType, valueType);
+        int small = 3, large = 16, vocab = config.vocabSize();
+        Transformer t = newTransformer(pool, large);
+        KvCache cache = newCache(small + large + 2, keyType, valueType);
         float[] logits = new float[vocab];
-        int[] tokens = new int[batch], positions = new int[batch];
-        KvCache[] caches = new KvCache[batch];
-        boolean[] want = new boolean[batch];
-        for (int i = 0; i < batch; i++) {
-            tokens[i] = i == 0 && tokenizer.bos() >= 0 ? tokenizer.bos() : i % vocab;
-            positions[i] = i;
-            caches[i] = cache;
+        for (int first = 0; first < small + large; first += first == 0 ? small : large) {
+            int batch = first == 0 ? small : large;
+            int[] tokens = new int[batch], positions = new int[batch];
+            KvCache[] caches = new KvCache[batch];
+            boolean[] want = new boolean[batch];
+            for (int i = 0; i < batch; i++) {
+                tokens[i] = first + i == 0 && tokenizer.bos() >= 0 ? tokenizer.bos() : (first + i) % vocab;
+                positions[i] = first + i;
+                caches[i] = cache;
+            }
+            want[batch - 1] = true;
+            t.forward(batch, tokens, positions, caches, want, logits);
         }
-        want[batch - 1] = true;
-        t.forward(batch, tokens, positions, caches, want, logits);
-        for (int pos = batch; pos < batch + 2; pos++)
+        for (int pos = small + large; pos < small + large + 2; pos++)
             t.forward(1, new int[] {pos % vocab}, new int[] {pos}, new KvCache[] {cache}, new boolean[] {true}, logits);
         // the embedding lookup: a few passes call it too rarely to compile it, a request's prompt then would (and wait for it)
         float[] row = new float[config.dim()];
