@@ -101,24 +101,24 @@ public final class Model implements AutoCloseable {
     /** {@link #warmUp(Parallel)} with a scratch cache of these types, as the caches it warms up for store keys and values. */
     public long warmUp(Parallel pool, KvType keyType, KvType valueType) {
         long start = System.nanoTime();
-        int small = 3, large = 16, vocab = config.vocabSize();
-        Transformer t = newTransformer(pool, large);
-        KvCache cache = newCache(small + large + 2, keyType, valueType);
+        int[] batches = {3, 16};
+        int vocab = config.vocabSize(), pos = 0;
+        Transformer t = newTransformer(pool, 16);
+        KvCache cache = newCache(3 + 16 + 2, keyType, valueType);
         float[] logits = new float[vocab];
-        for (int first = 0; first < small + large; first += first == 0 ? small : large) {
-            int batch = first == 0 ? small : large;
+        for (int batch : batches) {
             int[] tokens = new int[batch], positions = new int[batch];
             KvCache[] caches = new KvCache[batch];
             boolean[] want = new boolean[batch];
-            for (int i = 0; i < batch; i++) {
-                tokens[i] = first + i == 0 && tokenizer.bos() >= 0 ? tokenizer.bos() : (first + i) % vocab;
-                positions[i] = first + i;
+            for (int i = 0; i < batch; i++, pos++) {
+                tokens[i] = pos == 0 && tokenizer.bos() >= 0 ? tokenizer.bos() : pos % vocab;
+                positions[i] = pos;
                 caches[i] = cache;
             }
             want[batch - 1] = true;
             t.forward(batch, tokens, positions, caches, want, logits);
         }
-        for (int pos = small + large; pos < small + large + 2; pos++)
+        for (int end = pos + 2; pos < end; pos++)
             t.forward(1, new int[] {pos % vocab}, new int[] {pos}, new KvCache[] {cache}, new boolean[] {true}, logits);
         // the embedding lookup: a few passes call it too rarely to compile it, a request's prompt then would (and wait for it)
         float[] row = new float[config.dim()];
