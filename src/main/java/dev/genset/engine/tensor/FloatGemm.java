@@ -1,5 +1,7 @@
 package dev.genset.engine.tensor;
 
+import dev.genset.engine.gguf.GgmlType;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -60,22 +62,28 @@ final class FloatGemm {
      * Batches below these many rows go to the integer kernels (decoding, a few sequences): the
      * conversion of the weights costs what five or so rows' products cost, so a batch must be large
      * enough to repay it. Where the two paths crossed in a 2048 x 2048 product on one thread (an
-     * AVX-512 machine): Q8_0 at 6 to 8 rows, Q4_0 at 10 (at 16 rows 1.26x and 1.11x). Q6_K (a byte
-     * a value, like Q8_0) and Q4_K (nibbles, like Q4_0) take their likes' thresholds.
+     * AVX-512 machine): Q8_0 at 6 to 8 rows, Q4_0 at 10 (at 16 rows 1.26x and 1.11x), Q4_K and Q6_K
+     * between 12 and 16 (at 16 rows 1.03x and 1.05x).
      */
-    static final int MIN_BATCH_Q8_0 = 8, MIN_BATCH_Q4_0 = 12;
+    static final int MIN_BATCH_Q8_0 = 8, MIN_BATCH_Q4_0 = 12, MIN_BATCH_K = 16;
 
     /**
-     * Whether batches of {@link #MIN_BATCH_Q8_0} or {@link #MIN_BATCH_Q4_0} rows or more take this path: by default where the CPU has
+     * Whether batches of {@link #MIN_BATCH_Q8_0}, {@link #MIN_BATCH_Q4_0} or {@link #MIN_BATCH_K} rows or more take this path: by default where the CPU has
      * 512-bit vectors and the vector paths are on; {@code genset.floatGemm=true} or {@code false}
      * overrides. Not final, so tests can run it on any CPU.
      */
     static boolean enabled = Boolean.parseBoolean(System.getProperty("genset.floatGemm",
             String.valueOf(Simd.ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512)));
 
-    /** Whether a product of this many activation rows goes here: with {@code byteQuants} (Q8_0, Q6_K) from {@link #MIN_BATCH_Q8_0} rows, else (Q4_0, Q4_K) from {@link #MIN_BATCH_Q4_0}. */
-    static boolean takes(int batch, boolean byteQuants) {
-        return enabled && batch >= (byteQuants ? MIN_BATCH_Q8_0 : MIN_BATCH_Q4_0);
+    /** Whether a product of this many activation rows with repacked weights of this type goes here. */
+    static boolean takes(int batch, GgmlType type) {
+        int least = switch (type) {
+            case Q8_0 -> MIN_BATCH_Q8_0;
+            case Q4_0 -> MIN_BATCH_Q4_0;
+            case Q4_K, Q6_K -> MIN_BATCH_K;
+            default -> Integer.MAX_VALUE;
+        };
+        return enabled && batch >= least;
     }
 
     /** Panels of a matrix of {@code rows} rows (a multiple of 8): the units of work of the products below. */
