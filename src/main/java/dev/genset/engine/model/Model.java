@@ -101,12 +101,11 @@ public final class Model implements AutoCloseable {
     /** {@link #warmUp(Parallel)} with a scratch cache of these types, as the caches it warms up for store keys and values. */
     public long warmUp(Parallel pool, KvType keyType, KvType valueType) {
         long start = System.nanoTime();
-        int[] batches = {3, 16};
-        int vocab = config.vocabSize(), pos = 0;
-        Transformer t = newTransformer(pool, 16);
-        KvCache cache = newCache(3 + 16 + 2, keyType, valueType);
+        int small = 3, large = 16, vocab = config.vocabSize(), pos = 0;
+        Transformer t = newTransformer(pool, large);
+        KvCache cache = newCache(small + large + 2, keyType, valueType);
         float[] logits = new float[vocab];
-        for (int batch : batches) {
+        for (int batch : new int[] {small, large}) {
             int[] tokens = new int[batch], positions = new int[batch];
             KvCache[] caches = new KvCache[batch];
             boolean[] want = new boolean[batch];

@@ -130,6 +130,8 @@ final class FloatGemm {
         if (s.acc.length < tiles * TILE * PANEL) s.acc = new float[tiles * TILE * PANEL];
         if ((kind == Kind.Q4_K || kind == Kind.Q6_K) && s.groupScales.length < GROUPS * 16 * blocks) s.groupScales = new float[GROUPS * 16 * blocks];
         float[] panel = s.panel, scales = s.scales, mins = s.mins, acc = s.acc, sm = s.groupScales;
+        // Q6_K's scales are per 16-value sub-block: twice the blocks, of half the size (dx from the 32-value block holding them)
+        int size = kind == Kind.Q6_K ? 16 : 32, shift = kind == Kind.Q6_K ? 1 : 0;
         for (int pn = from; pn < to; pn++) {
             int g0 = pn * GROUPS, present = Math.min(GROUPS, groups - g0);
             Arrays.fill(acc, 0, tiles * TILE * PANEL, 0f);
@@ -178,11 +180,10 @@ final class FloatGemm {
                     if (kind == Kind.Q4_K) {
                         if (four) tile4K(panel, nb, x.values, x.d, x.scaledSums, s.xo, s.so, scales, mins, acc, t0 * PANEL);
                         else tileK(panel, nb, x.values, x.d, x.scaledSums, s.xo, s.so, scales, mins, acc, t0 * PANEL);
+                    } else if (four) {
+                        tile4(panel, nb << shift, size, shift, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
                     } else {
-                        // Q6_K's scales are per 16-value sub-block: twice the blocks, of half the size
-                        int n = kind == Kind.Q6_K ? 2 * nb : nb, size = kind == Kind.Q6_K ? 16 : 32, shift = kind == Kind.Q6_K ? 1 : 0;
-                        if (four) tile4(panel, n, size, shift, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
-                        else tile(panel, n, size, shift, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                        tile(panel, nb << shift, size, shift, x.values, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
                     }
                 }
             }

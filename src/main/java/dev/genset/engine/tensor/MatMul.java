@@ -139,7 +139,7 @@ public final class MatMul {
                     if (m instanceof Q8_0Tensor q8) part.q8 = q8.interleaved(pool, cols);
                     if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
                     integer = true;
-                    part.gemm = xs == null && (part.q4 != null || part.q8 != null || part.q4k != null || part.q6i != null) && FloatGemm.takes(batch, m.type());
+                    part.gemm = xs == null && part.interleaved() && FloatGemm.takes(batch, m.type());
                     floats |= part.gemm;
                     pairs |= !part.gemm && (part.q8 != null || part.q6i != null);
                     steps |= !part.gemm && (part.q4 != null || part.q4k != null);

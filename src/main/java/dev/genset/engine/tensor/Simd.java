@@ -19,7 +19,9 @@ import java.nio.ByteOrder;
  * products were then compiled, some runs and not others, with vectors left as objects (allocating
  * and many times slower). The property {@code genset.vectorBits} (256 or 512) overrides the choice
  * (512 also brings in {@link IntKernels#WIDE}'s decoding kernels, and the attention's 512-bit
- * vectors); {@code genset.vectorBits=0} disables the vector paths.
+ * vectors); {@code genset.vectorBits=0} disables the vector paths. The one 512-bit shape in a default
+ * process on such a CPU is {@link FloatGemm}'s float tile (its own species), which the allocation
+ * checks cover in a process of their own.
  */
 final class Simd {
     private Simd() {}
