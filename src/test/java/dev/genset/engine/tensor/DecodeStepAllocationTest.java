@@ -11,6 +11,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -43,14 +46,41 @@ class DecodeStepAllocationTest {
                 }
             };
             for (int i = 0; i < 300; i++) steps.run();  // until compiled: escape analysis removes the temporaries
-            // the least over a few rounds: JIT activity (recompilation, deoptimisation) can allocate once
-            long least = Long.MAX_VALUE;
-            for (int round = 0; round < 5; round++) {
+            // The least over rounds until one allocates nothing, for up to 20 s: code not yet compiled
+            // (or deoptimised and waiting for its recompilation) allocates, and in the whole suite
+            // the compiler's queue holds earlier tests' methods. Code that allocates once compiled
+            // does so in every round.
+            long least = Long.MAX_VALUE, deadline = System.nanoTime() + 20_000_000_000L;
+            for (int round = 0; least > 0 && (round < 5 || System.nanoTime() < deadline); round++) {
                 long before = mx.getCurrentThreadAllocatedBytes();
                 steps.run();
                 least = Math.min(least, mx.getCurrentThreadAllocatedBytes() - before);
             }
-            assertThat(least).as("bytes allocated by 16 decode steps").isZero();
+            if (least > 0) assertThat(least).as("bytes allocated by 16 decode steps, at %s", allocationSites(steps)).isZero();
         }
+    }
+
+    /**
+     * Where the calling thread allocates while the steps run again, as the JDK's allocation events
+     * see it (sampled at buffer refills, so many rounds): the frames that name a failure's cause.
+     */
+    private static String allocationSites(Runnable steps) throws InterruptedException {
+        Map<String, Integer> sites = new ConcurrentHashMap<>();
+        long self = Thread.currentThread().threadId();
+        try (var recording = new jdk.jfr.consumer.RecordingStream()) {
+            for (String event : List.of("jdk.ObjectAllocationSample", "jdk.ObjectAllocationInNewTLAB", "jdk.ObjectAllocationOutsideTLAB"))
+                recording.enable(event).withStackTrace().with("throttle", "100000/s");
+            recording.onEvent(e -> {
+                if (e.getThread() == null || e.getThread().getJavaThreadId() != self || e.getStackTrace() == null) return;
+                List<String> frames = e.getStackTrace().getFrames().stream()
+                        .map(f -> f.getMethod().getType().getName() + "." + f.getMethod().getName() + ":" + f.getLineNumber())
+                        .filter(f -> f.startsWith("dev.genset.")).limit(2).toList();
+                sites.merge(e.getClass("objectClass").getName() + " " + frames, 1, Integer::sum);
+            });
+            recording.startAsync();
+            for (int i = 0; i < 200; i++) steps.run();
+            Thread.sleep(1500);  // the stream delivers events about once a second
+        }
+        return sites.isEmpty() ? "(no allocation events)" : sites.toString();
     }
 }
