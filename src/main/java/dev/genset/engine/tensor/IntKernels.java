@@ -48,13 +48,20 @@ final class IntKernels {
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
 
     /**
-     * Whether single activation rows (decoding) are multiplied with interleaved Q4_0, Q8_0 and Q6_K
-     * weights by the 512-bit kernels ({@link #dotQ4_0x16w}, {@link #dotQ8_0x16w}, {@link #dotQ6_Kx16w}),
-     * which do two chunks' work per instruction: with {@code genset.vectorBits=512} on a CPU with
-     * AVX-512 (Q4_0 generation 1.03x to 1.17x there). Not by default: with them, the batched kernels
-     * were still compiled with their vectors left as objects in some full test runs (see {@link Simd}).
+     * Whether single activation rows (decoding) are multiplied with interleaved Q4_0 weights by the
+     * 512-bit kernel ({@link #dotQ4_0x16w}), which does two chunks' work per instruction: by default
+     * where the CPU prefers 512-bit vectors (Q4_0 generation 1.14x to 1.19x on AVX-512, BENCHMARKS.md
+     * round 25), the property {@code genset.wideKernels} overriding. The rest of the kernels keep
+     * their 256-bit shapes ({@link Simd} says why).
      */
-    static final boolean WIDE = Simd.ENABLED && Simd.L == 16;
+    static final boolean WIDE_Q4_0 = Simd.ENABLED && (Simd.L == 16 || Boolean.parseBoolean(System.getProperty("genset.wideKernels",
+            String.valueOf(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512))));
+    /**
+     * The same for Q8_0 and Q6_K ({@link #dotQ8_0x16w}, {@link #dotQ6_Kx16w}): only with
+     * {@code genset.vectorBits=512}, as they measured slower than the 256-bit kernels (Q8_0
+     * generation 0.94x to 0.96x, a Q4_K file with its Q6_K tensors 0.93x to 0.99x).
+     */
+    static final boolean WIDE_Q8_0_Q6_K = Simd.ENABLED && Simd.L == 16;
     private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
