@@ -5,6 +5,10 @@ import dev.genset.engine.gguf.GgmlType;
 import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 
 import static dev.genset.engine.tensor.Simd.F;
 import static dev.genset.engine.tensor.Simd.L;
@@ -335,6 +339,42 @@ public final class MatMul {
     }
 
     /**
+     * The interleaved types whose products read each pair of groups ahead of their kernels
+     * ({@link #readAhead}): {@code genset.readAhead}, a comma-separated list of type names (or
+     * {@code none}); by default Q4_0, Q8_0 and Q4_K. Q6_K's decoding measured slower with it (BENCHMARKS.md, round 25).
+     */
+    private static final List<String> READ_AHEAD_TYPES =
+            Arrays.asList(System.getProperty("genset.readAhead", "Q4_0,Q8_0,Q4_K").toUpperCase(Locale.ROOT).split(","));
+    /** Each thread's sum of the bytes {@link #readAhead} read, kept so that the reads are not optimised away. */
+    private static final ThreadLocal<long[]> READ_AHEAD_SUM = ThreadLocal.withInitial(() -> new long[1]);
+
+    /**
+     * Reads one byte of each 64-byte cache line of groups [g, end) of an interleaved matrix (each
+     * {@code groupBytes} long, one after another) and returns their sum. These loads depend on
+     * nothing, so the core has many of the lines' misses in flight at once, where the kernel that
+     * follows, busy between its loads, had its bytes come from memory a few lines at a time (the
+     * hardware prefetchers did not run far enough ahead of it): the kernel then reads them from the
+     * core's cache. Decoding on two threads 1.28x to 1.39x faster with Q4_0 weights, 1.07x to 1.14x
+     * with Q8_0, 1.11x to 1.19x with Q4_K (BENCHMARKS.md, round 25).
+     * Java has no prefetch instruction; these are plain loads.
+     */
+    static long readAhead(MemorySegment p, long groupBytes, int g, int end) {
+        long sum = 0;
+        for (long a = g * groupBytes, e = end * groupBytes; a < e; a += 64) sum += p.get(ValueLayout.JAVA_BYTE, a);
+        return sum;
+    }
+
+    /** A group's bytes for {@link #readAhead}, or 0 (nothing read) where the type does not read ahead. */
+    private static long readAheadBytes(GgmlType type, long groupBytes) {
+        return READ_AHEAD_TYPES.contains(type.name()) ? groupBytes : 0;
+    }
+
+    /** Keeps one product's {@link #readAhead} sums (this thread's). */
+    private static void keep(long sum) {
+        READ_AHEAD_SUM.get()[0] += sum;
+    }
+
+    /**
      * Groups [from, to) of 8 interleaved Q4_0 rows against every activation row: for each pair of
      * groups (or a group left over), the activation rows four at a time (in chunks that stay in L2,
      * as {@link #intTiled} takes them) and then one by one, so the groups' bytes (a few kilobytes)
@@ -344,6 +384,7 @@ public final class MatMul {
     static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         float[] dw = floats(SCALES, 8 * blocks), dw2 = floats(SECOND_SCALES, 8 * blocks);
+        long groupBytes = readAheadBytes(GgmlType.Q4_0, (long) blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES), read = 0;
         // runs of four activation rows in chunks whose pairs stay in L2 while the groups pass over them,
         // two groups at a time (sharing the activations' broadcasts), a group left over alone
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
@@ -351,6 +392,7 @@ public final class MatMul {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g += 2) {
                 int o = InterleavedQ4_0.ROWS * g;
+                if (t0 == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
                 IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g, blocks), blocks, dw);
                 if (g + 1 < to) {
                     IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g + 1, blocks), blocks, dw2);
@@ -363,9 +405,13 @@ public final class MatMul {
                 }
             }
         }
-        if (4 * quads == batch) return;
+        if (4 * quads == batch) {
+            keep(read);
+            return;
+        }
         for (int g = from; g < to; g += 2) {  // the rows left (a decode step's only row): pairs of groups too
             int o = InterleavedQ4_0.ROWS * g;
+            if (quads == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
             if (g + 1 < to) {
                 IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g, blocks), blocks, dw);
                 IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g + 1, blocks), blocks, dw2);
@@ -380,23 +426,30 @@ public final class MatMul {
                     IntKernels.dotQ4_0x8(w.data, g, blocks, x.steps, x.sums, x.d, b * blocks, out, b * rows + o);
             }
         }
+        keep(read);
     }
 
     /** {@link #interleavedQ4_0} for Q8_0. */
     static void interleavedQ8_0(InterleavedQ8_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         float[] dw = floats(SCALES, 8 * blocks), dw2 = floats(SECOND_SCALES, 8 * blocks);
+        long groupBytes = readAheadBytes(GgmlType.Q8_0, (long) blocks * InterleavedQ8_0.GROUP_BLOCK_BYTES), read = 0;
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g++) {
+                if (t0 == 0) read += readAhead(w.data, groupBytes, g, g + 1);
                 IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g, blocks), blocks, dw);
                 for (int t = t0; t < t1; t++)
                     IntKernels.dotQ8_0x8x4(w.data, g, blocks, dw, x.pairs4, t * 4 * (w.cols / 2), x.d4, t * 4 * blocks, out, 4 * t * rows + 8 * g, rows);
             }
         }
-        if (4 * quads == batch) return;
+        if (4 * quads == batch) {
+            keep(read);
+            return;
+        }
         for (int g = from; g < to; g += 2) {
+            if (quads == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
             if (g + 1 < to) {
                 IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g, blocks), blocks, dw);
                 IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g + 1, blocks), blocks, dw2);
@@ -411,6 +464,7 @@ public final class MatMul {
                     IntKernels.dotQ8_0x8(w.data, g, blocks, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
             }
         }
+        keep(read);
     }
 
     /** {@link #interleavedQ4_0} for Q4_K. */
@@ -418,10 +472,12 @@ public final class MatMul {
         int superBlocks = w.cols / Q4_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         // each sub-block's 8 scales, then its 8 mins
         float[] sm = floats(SCALES, 16 * blocks), sm2 = floats(SECOND_SCALES, 16 * blocks);
+        long groupBytes = readAheadBytes(GgmlType.Q4_K, InterleavedQ4_K.groupBytes(superBlocks)), read = 0;
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g += 2) {
+                if (t0 == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
                 IntKernels.groupScalesQ4_K(w.data, g, superBlocks, sm);
                 if (g + 1 < to) {
                     IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, sm2);
@@ -435,8 +491,12 @@ public final class MatMul {
                 }
             }
         }
-        if (4 * quads == batch) return;
+        if (4 * quads == batch) {
+            keep(read);
+            return;
+        }
         for (int g = from; g < to; g += 2) {
+            if (quads == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
             IntKernels.groupScalesQ4_K(w.data, g, superBlocks, sm);
             if (g + 1 < to) {
                 IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, sm2);
@@ -447,16 +507,19 @@ public final class MatMul {
                     IntKernels.dotQ4_Kx8(w.data, g, superBlocks, sm, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
             }
         }
+        keep(read);
     }
 
     /** {@link #interleavedQ4_0} for Q6_K. */
     static void interleavedQ6_K(InterleavedQ6_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int superBlocks = w.cols / Q6_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4, subBlocks = 16 * superBlocks;
         float[] scales = floats(SCALES, 8 * subBlocks), scales2 = floats(SECOND_SCALES, 8 * subBlocks);
+        long groupBytes = readAheadBytes(GgmlType.Q6_K, InterleavedQ6_K.groupBytes(superBlocks)), read = 0;
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g += 2) {
+                if (t0 == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
                 IntKernels.groupScalesQ6_K(w.data, g, superBlocks, scales);
                 if (g + 1 < to) {
                     IntKernels.groupScalesQ6_K(w.data, g + 1, superBlocks, scales2);
@@ -469,8 +532,12 @@ public final class MatMul {
                 }
             }
         }
-        if (4 * quads == batch) return;
+        if (4 * quads == batch) {
+            keep(read);
+            return;
+        }
         for (int g = from; g < to; g += 2) {
+            if (quads == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
             IntKernels.groupScalesQ6_K(w.data, g, superBlocks, scales);
             if (g + 1 < to) {
                 IntKernels.groupScalesQ6_K(w.data, g + 1, superBlocks, scales2);
@@ -485,6 +552,7 @@ public final class MatMul {
                     IntKernels.dotQ6_Kx8(w.data, g, superBlocks, scales, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
             }
         }
+        keep(read);
     }
 
     /** Q4_K or Q5_K rows: each row's scales and mins unpacked, then its fused kernel. */

@@ -5,6 +5,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -168,4 +171,19 @@ class MatMulTest {
         assertThat(least.find()).as(output).isTrue();
         assertThat(Long.parseLong(least.group(1))).as("bytes allocated by 600 products").isLessThan(1024);
     }
+
+    /** The read-ahead before a pair of groups reads one byte of each cache line of exactly those groups. */
+    @Test
+    void readAheadReadsOneByteOfEachLineOfTheGroups() {
+        long groupBytes = 3 * 64;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = arena.allocate(4 * groupBytes);
+            for (long i = 0; i < p.byteSize(); i++) p.set(ValueLayout.JAVA_BYTE, i, (byte) (i % 64 == 0 ? 1 + i / 64 : 100));
+            // groups 1 and 2: lines 3 to 8, whose first bytes are 4 to 9
+            assertThat(MatMul.readAhead(p, groupBytes, 1, 3)).isEqualTo(4 + 5 + 6 + 7 + 8 + 9);
+            assertThat(MatMul.readAhead(p, groupBytes, 3, 4)).as("the last group, to the segment's end").isEqualTo(10 + 11 + 12);
+            assertThat(MatMul.readAhead(p, groupBytes, 2, 2)).isZero();
+        }
+    }
 }
+
