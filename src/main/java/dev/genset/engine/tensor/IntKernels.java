@@ -50,7 +50,7 @@ final class IntKernels {
     /**
      * Whether single activation rows (decoding) are multiplied with interleaved Q4_0 weights by the
      * 512-bit kernel ({@link #dotQ4_0x16w}), which does two chunks' work per instruction: by default
-     * where the CPU prefers 512-bit vectors (Q4_0 generation 1.14x to 1.19x on AVX-512, BENCHMARKS.md
+     * where the CPU prefers 512-bit vectors (Q4_0 generation 1.12x to 1.19x on AVX-512, BENCHMARKS.md
      * round 25), the property {@code genset.wideKernels} overriding. The rest of the kernels keep
      * their 256-bit shapes ({@link Simd} says why).
      */
