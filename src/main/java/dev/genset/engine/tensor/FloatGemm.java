@@ -162,8 +162,8 @@ final class FloatGemm {
                         IntKernels.halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * (b0 + b), LE)).intoArray(scales, b * PANEL + 8 * i);
                 }
                 switch (kind) {
-                    case Q8_0 -> widenQ8_0(p, InterleavedQ8_0.quants(g0, blocks) + 256L * b0, (long) blocks * InterleavedQ8_0.GROUP_BLOCK_BYTES, present, nb, panel);
-                    case Q4_0 -> widenQ4_0(p, InterleavedQ4_0.quants(g0, blocks) + 128L * b0, (long) blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES, present, nb, 8, panel);
+                    case Q8_0 -> widenQ8_0(p, InterleavedQ8_0.quants(g0, blocks) + 256L * b0, InterleavedQ8_0.groupBytes(blocks), present, nb, panel);
+                    case Q4_0 -> widenQ4_0(p, InterleavedQ4_0.quants(g0, blocks) + 128L * b0, InterleavedQ4_0.groupBytes(blocks), present, nb, 8, panel);
                     case Q4_K -> widenQ4_0(p, InterleavedQ4_K.quants(g0, superBlocks, b0), InterleavedQ4_K.groupBytes(superBlocks), present, nb, 0, panel);
                     case Q6_K -> widenQ8_0(p, InterleavedQ6_K.quants(g0, superBlocks) + 256L * b0, InterleavedQ6_K.groupBytes(superBlocks), present, nb, panel);
                 }

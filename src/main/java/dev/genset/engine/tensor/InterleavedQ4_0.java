@@ -31,6 +31,11 @@ final class InterleavedQ4_0 extends InterleavedRows {
         super(data, cols, arena);
     }
 
+    /** Bytes of one group: 8 rows of {@code blocks} blocks, scales then quants. */
+    static long groupBytes(int blocks) {
+        return (long) blocks * GROUP_BLOCK_BYTES;
+    }
+
     /** Byte offset of the scales of group g (16 bytes per block). */
     static long scales(long g, int blocks) {
         return g * blocks * GROUP_BLOCK_BYTES;
@@ -46,7 +51,7 @@ final class InterleavedQ4_0 extends InterleavedRows {
         MemorySegment src = t.segment();
         int blocks = cols / Q4_0Tensor.BLOCK;
         Arena arena = Arena.ofShared();
-        return new InterleavedQ4_0(pack(t, cols, pool, (long) blocks * GROUP_BLOCK_BYTES, arena, (dst, g) -> packGroup(src, g, blocks, dst)), cols, arena);
+        return new InterleavedQ4_0(pack(t, cols, pool, groupBytes(blocks), arena, (dst, g) -> packGroup(src, g, blocks, dst)), cols, arena);
     }
 
     private static final java.lang.foreign.ValueLayout.OfLong LE_LONG = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);

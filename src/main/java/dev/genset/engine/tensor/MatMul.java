@@ -6,9 +6,9 @@ import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
-import java.util.List;
+import java.util.EnumSet;
 import java.util.Locale;
+import java.util.Set;
 
 import static dev.genset.engine.tensor.Simd.F;
 import static dev.genset.engine.tensor.Simd.L;
@@ -343,8 +343,12 @@ public final class MatMul {
      * ({@link #readAhead}): {@code genset.readAhead}, a comma-separated list of type names (or
      * {@code none}); by default Q4_0, Q8_0 and Q4_K. Q6_K's decoding measured slower with it (BENCHMARKS.md, round 25).
      */
-    private static final List<String> READ_AHEAD_TYPES =
-            Arrays.asList(System.getProperty("genset.readAhead", "Q4_0,Q8_0,Q4_K").toUpperCase(Locale.ROOT).split(","));
+    private static final Set<GgmlType> READ_AHEAD_TYPES = EnumSet.noneOf(GgmlType.class);
+
+    static {
+        for (String name : System.getProperty("genset.readAhead", "Q4_0,Q8_0,Q4_K").toUpperCase(Locale.ROOT).split(","))
+            for (GgmlType type : GgmlType.values()) if (type.name().equals(name.strip())) READ_AHEAD_TYPES.add(type);
+    }
     /** Each thread's sum of the bytes {@link #readAhead} read, kept so that the reads are not optimised away. */
     private static final ThreadLocal<long[]> READ_AHEAD_SUM = ThreadLocal.withInitial(() -> new long[1]);
 
@@ -355,7 +359,7 @@ public final class MatMul {
      * follows, busy between its loads, had its bytes come from memory a few lines at a time (the
      * hardware prefetchers did not run far enough ahead of it): the kernel then reads them from the
      * core's cache. Decoding on two threads 1.28x to 1.39x faster with Q4_0 weights, 1.07x to 1.14x
-     * with Q8_0, 1.11x to 1.19x with Q4_K (BENCHMARKS.md, round 25).
+     * with Q8_0, 1.11x to 1.17x with Q4_K (BENCHMARKS.md, round 25).
      * Java has no prefetch instruction; these are plain loads.
      */
     static long readAhead(MemorySegment p, long groupBytes, int g, int end) {
@@ -366,7 +370,7 @@ public final class MatMul {
 
     /** A group's bytes for {@link #readAhead}, or 0 (nothing read) where the type does not read ahead. */
     private static long readAheadBytes(GgmlType type, long groupBytes) {
-        return READ_AHEAD_TYPES.contains(type.name()) ? groupBytes : 0;
+        return READ_AHEAD_TYPES.contains(type) ? groupBytes : 0;
     }
 
     /** Keeps one product's {@link #readAhead} sums (this thread's). */
@@ -384,7 +388,7 @@ public final class MatMul {
     static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         float[] dw = floats(SCALES, 8 * blocks), dw2 = floats(SECOND_SCALES, 8 * blocks);
-        long groupBytes = readAheadBytes(GgmlType.Q4_0, (long) blocks * InterleavedQ4_0.GROUP_BLOCK_BYTES), read = 0;
+        long groupBytes = readAheadBytes(GgmlType.Q4_0, InterleavedQ4_0.groupBytes(blocks)), read = 0;
         // runs of four activation rows in chunks whose pairs stay in L2 while the groups pass over them,
         // two groups at a time (sharing the activations' broadcasts), a group left over alone
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
@@ -433,7 +437,7 @@ public final class MatMul {
     static void interleavedQ8_0(InterleavedQ8_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         float[] dw = floats(SCALES, 8 * blocks), dw2 = floats(SECOND_SCALES, 8 * blocks);
-        long groupBytes = readAheadBytes(GgmlType.Q8_0, (long) blocks * InterleavedQ8_0.GROUP_BLOCK_BYTES), read = 0;
+        long groupBytes = readAheadBytes(GgmlType.Q8_0, InterleavedQ8_0.groupBytes(blocks)), read = 0;
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
