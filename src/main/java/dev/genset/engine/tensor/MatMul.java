@@ -28,7 +28,8 @@ import static dev.genset.engine.tensor.Simd.L;
  * Matrices that share their activations (a layer's query, key and value) can go in one product.
  * On CPUs with 512-bit vectors, batches of interleaved Q8_0, Q4_0, Q4_K and Q6_K weights (a prompt,
  * or the decode steps of many sequences) take {@link FloatGemm} instead: the same integer products,
- * computed exactly with float fused multiply-adds, bit for bit the integer kernels' results.
+ * computed exactly with float fused multiply-adds, bit for bit the integer kernels' results; Q4_0's
+ * take {@link ShortGemm}, whose block sums fit 16-bit lanes, with the same results again.
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the
@@ -143,12 +144,13 @@ public final class MatMul {
                     if (m instanceof Q8_0Tensor q8) part.q8 = q8.interleaved(pool, cols);
                     if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
                     integer = true;
-                    part.gemm = xs == null && part.interleaved() && FloatGemm.takes(batch, m.type());
-                    floats |= part.gemm;
+                    part.shorts = xs == null && part.q4 != null && ShortGemm.takes(batch);
+                    part.gemm = part.shorts || xs == null && part.interleaved() && FloatGemm.takes(batch, m.type());
+                    floats |= part.gemm && !part.shorts;
                     pairs |= !part.gemm && (part.q8 != null || part.q6i != null);
                     steps |= !part.gemm && (part.q4 != null || part.q4k != null);
                 }
-                part.units = r <= 0 ? 0 : part.gemm ? FloatGemm.panels(r) : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
+                part.units = r <= 0 ? 0 : part.shorts ? ShortGemm.panels(r) : part.gemm ? FloatGemm.panels(r) : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
                 work += (long) r * cols * batch;
             }
             // interleaved weights multiply activation pairs or steps (and runs of four rows interleaved)
@@ -169,6 +171,8 @@ public final class MatMul {
         boolean integer;
         /** Whether this (interleaved Q4_0, Q8_0, Q4_K or Q6_K) matrix takes {@link FloatGemm}; then the range is over its panels. */
         boolean gemm;
+        /** Whether this (interleaved Q4_0) matrix takes {@link ShortGemm} (then {@link #gemm} too); the range is over its panels. */
+        boolean shorts;
         /** Packed weights (Q6_K, and Q3_K or Q5_0 where repacked) in the form the integer kernels read. */
         PackedQuants q6;
         /** Q4_0 weights with eight rows interleaved, where repacked; then the range is over groups of 8 rows. */
@@ -203,6 +207,7 @@ public final class MatMul {
             q4k = null;
             q6i = null;
             gemm = false;
+            shorts = false;
         }
 
         /** Units [from, to) of this matrix. */
@@ -210,7 +215,9 @@ public final class MatMul {
             QuantizedRows xq = x != null ? this.xq : job.xq;
             float[] in = x != null ? x : job.x;
             int batch = job.batch, cols = job.cols;
-            if (gemm && q4 != null) {
+            if (shorts) {
+                ShortGemm.q4_0(q4, xq, batch, out, rows, from, to);
+            } else if (gemm && q4 != null) {
                 FloatGemm.q4_0(q4, xq, batch, out, rows, from, to);
             } else if (gemm && q8 != null) {
                 FloatGemm.q8_0(q8, xq, batch, out, rows, from, to);

@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * End to end through the scheduler, with {@link FloatGemm} on for batches: sixteen greedy sequences
- * of a Q4_0 model (Q6_K output) decoded together, so their prompts and decode steps are batches of
- * sixteen rows or more (the float path for both types), give token for token and log-probability
+ * End to end through the scheduler, with {@link FloatGemm} and {@link ShortGemm} on for batches:
+ * sixteen greedy sequences of a Q4_0 model (Q6_K output) decoded together, so their prompts and
+ * decode steps are batches of sixteen rows or more (Q4_0's in ShortGemm, Q6_K's in FloatGemm), give token for token and log-probability
  * for log-probability what each gives alone (single rows: the integer kernels).
  */
 @Timeout(120)
@@ -54,8 +54,9 @@ class FloatGemmSchedulerTest {
 
     @Test
     void batchedSequencesGiveWhatTheyGiveAlone(@TempDir Path dir) throws Exception {
-        boolean was = FloatGemm.enabled;
+        boolean was = FloatGemm.enabled, shorts = ShortGemm.enabled;
         FloatGemm.enabled = true;
+        ShortGemm.enabled = true;
         var shape = new ModelShape("small-llama", "llama", 256, 2, 4, 2, 64, 512, 32000, 512, 10000f, 1e-5f,
                 false, false, false, false, "ggml-vocab-llama-spm.gguf");
         Path file = dir.resolve("q4_0.gguf");
@@ -88,6 +89,7 @@ class FloatGemmSchedulerTest {
             }
         } finally {
             FloatGemm.enabled = was;
+            ShortGemm.enabled = shorts;
         }
     }
 
