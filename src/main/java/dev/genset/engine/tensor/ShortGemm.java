@@ -17,10 +17,13 @@ import static dev.genset.engine.tensor.Simd.LE;
  * {@link IntKernels#dotQ4_0x8} and {@link FloatGemm}, about 1.45 times as many products a second
  * as {@link FloatGemm}'s float tile on a CPU with 512-bit vectors.
  *
- * <p>Why it is exact: a Q4_0 weight quant less 8 is in [-8, 7] and an activation quant in
+ * <p>Why it is exact: a Q4_0 weight value q - 8 is in [-8, 7] and an activation quant in
  * [-127, 127], so a product is at most 1,016 in size and a block's 32 of them sum to at most
- * 32,512: the whole block fits in a short lane, with no rounding anywhere. Each block's short sums
- * are widened to ints, converted to floats (exact), and fused into the row's accumulator with the
+ * 32,512: the block's integer dot product fits a short. The panel holds the stored quants q (0 to
+ * 15), which need two fewer operations to unpack, and the lanes sum q * x, wrapping around 2^16;
+ * subtracting 8 times the block's sum of activation quants, wrapping too, leaves the sum of
+ * (q - 8) * x modulo 2^16, which, being a short, is that sum exactly. Each block's short sums are
+ * widened to ints, converted to floats (exact), and fused into the row's accumulator with the
  * scale product dw * dx, the integer kernels' own step for the block.
  *
  * <p>Why it is fast: a 16-bit multiply and add do 32 products in two instructions on 512-bit
@@ -62,8 +65,14 @@ final class ShortGemm {
     static boolean enabled = Boolean.parseBoolean(System.getProperty("genset.shortGemm",
             String.valueOf(Simd.ENABLED && ShortVector.SPECIES_PREFERRED.vectorBitSize() >= 512)));
 
-    /** Batches below this many rows go to the integer kernels (see {@link FloatGemm#MIN_BATCH_Q4_0}). */
-    static final int MIN_BATCH = 12;
+    /**
+     * Batches below this many rows go to the integer kernels, whose runs of four rows read the
+     * weights once per four: where the two crossed in a 32768 x 2048 product (74 MB, from memory)
+     * on one thread, 8 rows 9.2 against 9.7 ms, 9 rows 11.8 against 11.0, 10 rows 13.6 against 11.5.
+     */
+    static final int MIN_BATCH = 9;
+
+    static final boolean READ_AHEAD = !Boolean.getBoolean("genset.shortGemm.noReadAhead");
 
     /** Whether a product of this many activation rows with interleaved Q4_0 weights goes here. */
     static boolean takes(int batch) {
@@ -81,6 +90,8 @@ final class ShortGemm {
         final float[] scales = new float[KC / 32 * PANEL];
         float[] acc = new float[0];
         final int[] xo = new int[TILE], so = new int[TILE];
+        /** The read-aheads' sums, kept so that their loads are not dropped as unused. */
+        long readAhead;
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -96,6 +107,7 @@ final class ShortGemm {
         for (int pn = from; pn < to; pn++) {
             int g0 = pn * GROUPS, present = Math.min(GROUPS, groups - g0);
             Arrays.fill(acc, 0, tiles * TILE * PANEL, 0f);
+            if (READ_AHEAD) s.readAhead += MatMul.readAhead(p, InterleavedQ4_0.groupBytes(blocks), g0, g0 + present);
             if (present < GROUPS) {  // the last panel of a matrix whose rows are not whole panels: zero rows
                 Arrays.fill(panel, (short) 0);
                 Arrays.fill(scales, 0f);
@@ -118,8 +130,8 @@ final class ShortGemm {
                         s.xo[i] = t * cols + k0;
                         s.so[i] = t * blocks + b0;
                     }
-                    if (four) tile4(panel, nb, x.q, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
-                    else tile(panel, nb, x.q, x.d, s.xo, s.so, scales, acc, t0 * PANEL);
+                    if (four) tile4(panel, nb, x.q, x.d, x.sums, s.xo, s.so, scales, acc, t0 * PANEL);
+                    else tile(panel, nb, x.q, x.d, x.sums, s.xo, s.so, scales, acc, t0 * PANEL);
                 }
             }
             for (int t = 0; t < batch; t++) System.arraycopy(acc, t * PANEL, out, t * rows + 8 * g0, 8 * present);
@@ -128,7 +140,7 @@ final class ShortGemm {
 
     /**
      * The Q4_0 quants of {@code groups} consecutive groups (the first at byte {@code q}, each
-     * {@code stride} bytes after the last), {@code blocks} blocks, as shorts q - 8 into the panel:
+     * {@code stride} bytes after the last), {@code blocks} blocks, as shorts (the stored 0 to 15) into the panel:
      * value k of group i's row r at panel[k * PANEL + 8i + r]. A chunk's 16 bytes read as 8 shorts
      * hold row r's four values in short r's four nibbles (see {@link InterleavedQ4_0}): bits 0-3
      * value 4c, 8-11 value 4c + 1, 4-7 value 4c + 2, 12-15 value 4c + 3. Chunk by chunk across the
@@ -139,22 +151,23 @@ final class ShortGemm {
             for (int i = 0; i < groups; i++) {
                 ShortVector u = ShortVector.fromMemorySegment(S8, p, q + i * stride + 16L * c, LE);
                 int at = 4 * c * PANEL + 8 * i;
-                u.and((short) 15).sub((short) 8).intoArray(panel, at);
-                u.lanewise(VectorOperators.LSHR, 8).and((short) 15).sub((short) 8).intoArray(panel, at + PANEL);
-                u.lanewise(VectorOperators.LSHR, 4).and((short) 15).sub((short) 8).intoArray(panel, at + 2 * PANEL);
-                u.lanewise(VectorOperators.LSHR, 12).sub((short) 8).intoArray(panel, at + 3 * PANEL);
+                u.and((short) 15).intoArray(panel, at);
+                u.lanewise(VectorOperators.LSHR, 8).and((short) 15).intoArray(panel, at + PANEL);
+                u.lanewise(VectorOperators.LSHR, 4).and((short) 15).intoArray(panel, at + 2 * PANEL);
+                u.lanewise(VectorOperators.LSHR, 12).intoArray(panel, at + 3 * PANEL);
             }
     }
 
     /**
      * Six activation rows (quants from x[xo[i]], block scales from xd[so[i]]) times the panel's
      * {@code blocks} blocks, into the accumulators acc[ao + i * PANEL ..]: per block, each
-     * (activation row, vector of weight rows) sum of 32 short products, then, widened to ints and
+     * (activation row, vector of weight rows) sum of 32 short products, less 8 times the block's
+     * sum of activation quants (from xsum[so[i]]: Q4_0's bias, see above), then, widened to ints and
      * floats, fused into the accumulators with the scale products dw * dx. The accumulators stay in
      * memory between blocks: twelve short sums, two weight vectors and the broadcast already take
      * half the registers, and the float sums of a whole tile would take 24 more.
      */
-    static void tile(short[] panel, int blocks, short[] x, float[] xd, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
+    static void tile(short[] panel, int blocks, short[] x, float[] xd, int[] xsum, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
         int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3], x4 = xo[4], x5 = xo[5];
         int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3], s4 = so[4], s5 = so[5];
         int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL, a4 = a3 + PANEL, a5 = a4 + PANEL;
@@ -186,32 +199,51 @@ final class ShortGemm {
             FloatVector d0 = FloatVector.fromArray(F, dw, d), d1 = FloatVector.fromArray(F, dw, d + L),
                     d2 = FloatVector.fromArray(F, dw, d + 2 * L), d3 = FloatVector.fromArray(F, dw, d + 3 * L);
             float dx;
+            ShortVector o;
             dx = xd[s0 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s0 + b]));
+            c00 = c00.sub(o);
+            c01 = c01.sub(o);
             ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a0)).intoArray(acc, a0);
             ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a0 + L)).intoArray(acc, a0 + L);
             ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a0 + 2 * L)).intoArray(acc, a0 + 2 * L);
             ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a0 + 3 * L)).intoArray(acc, a0 + 3 * L);
             dx = xd[s1 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s1 + b]));
+            c10 = c10.sub(o);
+            c11 = c11.sub(o);
             ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a1)).intoArray(acc, a1);
             ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a1 + L)).intoArray(acc, a1 + L);
             ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a1 + 2 * L)).intoArray(acc, a1 + 2 * L);
             ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a1 + 3 * L)).intoArray(acc, a1 + 3 * L);
             dx = xd[s2 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s2 + b]));
+            c20 = c20.sub(o);
+            c21 = c21.sub(o);
             ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a2)).intoArray(acc, a2);
             ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a2 + L)).intoArray(acc, a2 + L);
             ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a2 + 2 * L)).intoArray(acc, a2 + 2 * L);
             ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a2 + 3 * L)).intoArray(acc, a2 + 3 * L);
             dx = xd[s3 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s3 + b]));
+            c30 = c30.sub(o);
+            c31 = c31.sub(o);
             ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a3)).intoArray(acc, a3);
             ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a3 + L)).intoArray(acc, a3 + L);
             ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a3 + 2 * L)).intoArray(acc, a3 + 2 * L);
             ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a3 + 3 * L)).intoArray(acc, a3 + 3 * L);
             dx = xd[s4 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s4 + b]));
+            c40 = c40.sub(o);
+            c41 = c41.sub(o);
             ((FloatVector) ((IntVector) c40.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a4)).intoArray(acc, a4);
             ((FloatVector) ((IntVector) c40.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a4 + L)).intoArray(acc, a4 + L);
             ((FloatVector) ((IntVector) c41.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a4 + 2 * L)).intoArray(acc, a4 + 2 * L);
             ((FloatVector) ((IntVector) c41.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a4 + 3 * L)).intoArray(acc, a4 + 3 * L);
             dx = xd[s5 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s5 + b]));
+            c50 = c50.sub(o);
+            c51 = c51.sub(o);
             ((FloatVector) ((IntVector) c50.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a5)).intoArray(acc, a5);
             ((FloatVector) ((IntVector) c50.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a5 + L)).intoArray(acc, a5 + L);
             ((FloatVector) ((IntVector) c51.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a5 + 2 * L)).intoArray(acc, a5 + 2 * L);
@@ -220,7 +252,7 @@ final class ShortGemm {
     }
 
     /** {@link #tile} for four activation rows (the last of a batch that is not whole tiles of six). */
-    static void tile4(short[] panel, int blocks, short[] x, float[] xd, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
+    static void tile4(short[] panel, int blocks, short[] x, float[] xd, int[] xsum, int[] xo, int[] so, float[] dw, float[] acc, int ao) {
         int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3];
         int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3];
         int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL;
@@ -245,22 +277,35 @@ final class ShortGemm {
             FloatVector d0 = FloatVector.fromArray(F, dw, d), d1 = FloatVector.fromArray(F, dw, d + L),
                     d2 = FloatVector.fromArray(F, dw, d + 2 * L), d3 = FloatVector.fromArray(F, dw, d + 3 * L);
             float dx;
+            ShortVector o;
             dx = xd[s0 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s0 + b]));
+            c00 = c00.sub(o);
+            c01 = c01.sub(o);
             ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a0)).intoArray(acc, a0);
             ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a0 + L)).intoArray(acc, a0 + L);
             ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a0 + 2 * L)).intoArray(acc, a0 + 2 * L);
             ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a0 + 3 * L)).intoArray(acc, a0 + 3 * L);
             dx = xd[s1 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s1 + b]));
+            c10 = c10.sub(o);
+            c11 = c11.sub(o);
             ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a1)).intoArray(acc, a1);
             ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a1 + L)).intoArray(acc, a1 + L);
             ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a1 + 2 * L)).intoArray(acc, a1 + 2 * L);
             ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a1 + 3 * L)).intoArray(acc, a1 + 3 * L);
             dx = xd[s2 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s2 + b]));
+            c20 = c20.sub(o);
+            c21 = c21.sub(o);
             ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a2)).intoArray(acc, a2);
             ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a2 + L)).intoArray(acc, a2 + L);
             ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a2 + 2 * L)).intoArray(acc, a2 + 2 * L);
             ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a2 + 3 * L)).intoArray(acc, a2 + 3 * L);
             dx = xd[s3 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s3 + b]));
+            c30 = c30.sub(o);
+            c31 = c31.sub(o);
             ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a3)).intoArray(acc, a3);
             ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a3 + L)).intoArray(acc, a3 + L);
             ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a3 + 2 * L)).intoArray(acc, a3 + 2 * L);
