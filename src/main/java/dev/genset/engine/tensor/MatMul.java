@@ -29,7 +29,7 @@ import static dev.genset.engine.tensor.Simd.L;
  * On CPUs with 512-bit vectors, batches of interleaved Q8_0, Q4_0, Q4_K and Q6_K weights (a prompt,
  * or the decode steps of many sequences) take {@link FloatGemm} instead: the same integer products,
  * computed exactly with float fused multiply-adds, bit for bit the integer kernels' results; Q4_0's
- * take {@link ShortGemm}, whose block sums fit 16-bit lanes, with the same results again.
+ * and Q4_K's take {@link ShortGemm}, whose block sums fit 16-bit lanes, with the same results again.
  *
  * <p><b>Batch invariance.</b> Every output element, the dot product of one weight row with one
  * activation row, is computed by the same sequence of floating-point operations whatever the
@@ -144,7 +144,7 @@ public final class MatMul {
                     if (m instanceof Q8_0Tensor q8) part.q8 = q8.interleaved(pool, cols);
                     if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
                     integer = true;
-                    part.shorts = xs == null && part.q4 != null && ShortGemm.takes(batch);
+                    part.shorts = xs == null && (part.q4 != null || part.q4k != null) && ShortGemm.takes(batch, m.type());
                     part.gemm = part.shorts || xs == null && part.interleaved() && FloatGemm.takes(batch, m.type());
                     floats |= part.gemm && !part.shorts;
                     pairs |= !part.gemm && (part.q8 != null || part.q6i != null);
@@ -171,7 +171,7 @@ public final class MatMul {
         boolean integer;
         /** Whether this (interleaved Q4_0, Q8_0, Q4_K or Q6_K) matrix takes {@link FloatGemm}; then the range is over its panels. */
         boolean gemm;
-        /** Whether this (interleaved Q4_0) matrix takes {@link ShortGemm} (then {@link #gemm} too); the range is over its panels. */
+        /** Whether this (interleaved Q4_0 or Q4_K) matrix takes {@link ShortGemm} (then {@link #gemm} too); the range is over its panels. */
         boolean shorts;
         /** Packed weights (Q6_K, and Q3_K or Q5_0 where repacked) in the form the integer kernels read. */
         PackedQuants q6;
@@ -215,8 +215,10 @@ public final class MatMul {
             QuantizedRows xq = x != null ? this.xq : job.xq;
             float[] in = x != null ? x : job.x;
             int batch = job.batch, cols = job.cols;
-            if (shorts) {
+            if (shorts && q4 != null) {
                 ShortGemm.q4_0(q4, xq, batch, out, rows, from, to);
+            } else if (shorts) {
+                ShortGemm.q4_K(q4k, xq, batch, out, rows, from, to);
             } else if (gemm && q4 != null) {
                 FloatGemm.q4_0(q4, xq, batch, out, rows, from, to);
             } else if (gemm && q8 != null) {
@@ -376,7 +378,7 @@ public final class MatMul {
     }
 
     /** A group's bytes for {@link #readAhead}, or 0 (nothing read) where the type does not read ahead. */
-    private static long readAheadBytes(GgmlType type, long groupBytes) {
+    static long readAheadBytes(GgmlType type, long groupBytes) {
         return READ_AHEAD_TYPES.contains(type) ? groupBytes : 0;
     }
 

@@ -1,5 +1,6 @@
 package dev.genset.engine.tensor;
 
+import dev.genset.engine.gguf.GgmlType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -44,6 +45,7 @@ final class ShortGemm {
     private static final VectorSpecies<Integer> I = BITS == 512 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F = BITS == 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     /** Short lanes per vector, float lanes per vector. */
     private static final int SL = S.length(), L = F.length();
 
@@ -66,17 +68,20 @@ final class ShortGemm {
             String.valueOf(Simd.ENABLED && ShortVector.SPECIES_PREFERRED.vectorBitSize() >= 512)));
 
     /**
-     * Batches below this many rows go to the integer kernels, whose runs of four rows read the
-     * weights once per four: where the two crossed in a 32768 x 2048 product (74 MB, from memory)
-     * on one thread, 8 rows 9.2 against 9.7 ms, 9 rows 11.8 against 11.0, 10 rows 13.6 against 11.5.
+     * Batches below these many rows go to the integer kernels, whose runs of four rows read the
+     * weights once per four. Where the two crossed in a 32768 x 2048 product (from memory) on one
+     * thread: Q4_0 between 8 rows (9.2 against 9.7 ms) and 9 (11.8 against 11.0), Q4_K between 4
+     * (5.5 against 6.0) and 5 (9.2 against 7.9).
      */
-    static final int MIN_BATCH = 9;
+    static final int MIN_BATCH = 9, MIN_BATCH_K = 5;
 
-    static final boolean READ_AHEAD = !Boolean.getBoolean("genset.shortGemm.noReadAhead");
-
-    /** Whether a product of this many activation rows with interleaved Q4_0 weights goes here. */
-    static boolean takes(int batch) {
-        return enabled && batch >= MIN_BATCH;
+    /** Whether a product of this many activation rows with interleaved weights of this type goes here. */
+    static boolean takes(int batch, GgmlType type) {
+        return enabled && switch (type) {
+            case Q4_0 -> batch >= MIN_BATCH;
+            case Q4_K -> batch >= MIN_BATCH_K;
+            default -> false;
+        };
     }
 
     /** Panels of a matrix of {@code rows} rows (a multiple of 8): the units of work of {@link #q4_0}. */
@@ -87,7 +92,10 @@ final class ShortGemm {
     /** Per-thread scratch: the panel's shorts, its scales, every activation row's accumulators, the tile's offsets. */
     private static final class Scratch {
         final short[] panel = new short[KC * PANEL];
-        final float[] scales = new float[KC / 32 * PANEL];
+        /** Per block and row: the weights' scales (Q4_K: d * scale), Q4_K's mins (-dmin * min). */
+        final float[] scales = new float[KC / 32 * PANEL], mins = new float[KC / 32 * PANEL];
+        /** Q4_K: the panel's groups' scales and mins as {@link IntKernels#groupScalesQ4_K} gives them, group i's from 16 * blocks * i. */
+        float[] groupScales = new float[0];
         float[] acc = new float[0];
         final int[] xo = new int[TILE], so = new int[TILE];
         /** The read-aheads' sums, kept so that their loads are not dropped as unused. */
@@ -98,40 +106,70 @@ final class ShortGemm {
 
     /** Panels [from, to) of interleaved Q4_0 weights against every activation row (quants from {@link QuantizedRows#q}). */
     static void q4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        run(w.data, false, w.cols, x, batch, out, rows, from, to);
+    }
+
+    /** {@link #q4_0} for Q4_K (activations' {@link QuantizedRows#scaledSums} too, for the min terms). */
+    static void q4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+        run(w.data, true, w.cols, x, batch, out, rows, from, to);
+    }
+
+    private static void run(MemorySegment p, boolean k, int cols, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         Scratch s = SCRATCH.get();
-        MemorySegment p = w.data;
-        int cols = w.cols, blocks = cols / 32, groups = rows / 8, tiles = (batch + TILE - 1) / TILE;
-        if (s.acc.length < tiles * TILE * PANEL) s.acc = new float[tiles * TILE * PANEL];
+        // accumulators for the batch and a last tile's padding (at most five rows of a tile of six, three of four)
+        int blocks = cols / 32, superBlocks = cols / 256, groups = rows / 8, padded = batch + TILE - 1;
+        long groupBytes = k ? InterleavedQ4_K.groupBytes(superBlocks) : InterleavedQ4_0.groupBytes(blocks);
+        if (s.acc.length < padded * PANEL) s.acc = new float[padded * PANEL];
+        if (k && s.groupScales.length < GROUPS * 16 * blocks) s.groupScales = new float[GROUPS * 16 * blocks];
         short[] panel = s.panel;
-        float[] scales = s.scales, acc = s.acc;
+        float[] scales = s.scales, mins = s.mins, acc = s.acc, sm = s.groupScales;
         for (int pn = from; pn < to; pn++) {
             int g0 = pn * GROUPS, present = Math.min(GROUPS, groups - g0);
-            Arrays.fill(acc, 0, tiles * TILE * PANEL, 0f);
-            if (READ_AHEAD) s.readAhead += MatMul.readAhead(p, InterleavedQ4_0.groupBytes(blocks), g0, g0 + present);
+            Arrays.fill(acc, 0, padded * PANEL, 0f);
+            // the panel's groups read into the cache at once, many misses in flight (see MatMul.readAhead): a
+            // 16-row product from memory 1.11x faster, as the widening's loads had waited on memory one by one
+            s.readAhead += MatMul.readAhead(p, MatMul.readAheadBytes(k ? GgmlType.Q4_K : GgmlType.Q4_0, groupBytes), g0, g0 + present);
             if (present < GROUPS) {  // the last panel of a matrix whose rows are not whole panels: zero rows
                 Arrays.fill(panel, (short) 0);
                 Arrays.fill(scales, 0f);
+                Arrays.fill(mins, 0f);
             }
+            // Q4_K's d * scale and dmin * min per sub-block, as its integer kernels have them
+            if (k) for (int i = 0; i < present; i++) IntKernels.groupScalesQ4_K(p, g0 + i, superBlocks, sm, 16 * blocks * i);
             for (int k0 = 0; k0 < cols; k0 += KC) {
                 int b0 = k0 / 32, nb = Math.min(cols - k0, KC) / 32;
                 for (int i = 0; i < present; i++) {
+                    if (k) {  // the mins negated here, as the integer kernels negate them before their fma
+                        for (int b = 0; b < nb; b++) {
+                            int from16 = 16 * (blocks * i + b0 + b);
+                            FloatVector.fromArray(F8, sm, from16).intoArray(scales, b * PANEL + 8 * i);
+                            FloatVector.fromArray(F8, sm, from16 + 8).neg().intoArray(mins, b * PANEL + 8 * i);
+                        }
+                        continue;
+                    }
                     long sc = InterleavedQ4_0.scales(g0 + i, blocks);
                     for (int b = 0; b < nb; b++)  // the 8 rows' fp16 scales of a block, converted as the integer kernels convert them
                         IntKernels.halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * (b0 + b), LE)).intoArray(scales, b * PANEL + 8 * i);
                 }
-                widen(p, InterleavedQ4_0.quants(g0, blocks) + 128L * b0, InterleavedQ4_0.groupBytes(blocks), present, nb, panel);
+                widen(p, k ? InterleavedQ4_K.quants(g0, superBlocks, b0) : InterleavedQ4_0.quants(g0, blocks) + 128L * b0, groupBytes, present, nb, panel);
                 for (int t0 = 0, step; t0 < batch; t0 += step) {
-                    // tiles of six, the last rows in tiles of four: 7 or 8 rows left as two of them (less padding than 6 + 4)
+                    // tiles of six, the last rows in tiles of four: 7 or 8 rows left as two of them (less padding than 6 + 4);
+                    // Q4_K's all of four: C2 left the vectors of its six-row tile as objects (the method's size)
                     int left = batch - t0;
-                    boolean four = left <= 4 || left == 7 || left == 8;
+                    boolean four = k || left <= 4 || left == 7 || left == 8;
                     step = four ? 4 : TILE;
                     for (int i = 0; i < TILE; i++) {
                         int t = Math.min(t0 + i, batch - 1);  // a last tile's missing rows repeat the last row, their sums unused
                         s.xo[i] = t * cols + k0;
                         s.so[i] = t * blocks + b0;
                     }
-                    if (four) tile4(panel, nb, x.q, x.d, x.sums, s.xo, s.so, scales, acc, t0 * PANEL);
-                    else tile(panel, nb, x.q, x.d, x.sums, s.xo, s.so, scales, acc, t0 * PANEL);
+                    if (k) {
+                        tile4K(panel, nb, x.q, x.d, x.sums, x.scaledSums, s.xo, s.so, scales, mins, acc, t0 * PANEL);
+                    } else if (four) {
+                        tile4(panel, nb, x.q, x.d, x.sums, s.xo, s.so, scales, acc, t0 * PANEL);
+                    } else {
+                        tile(panel, nb, x.q, x.d, x.sums, s.xo, s.so, scales, acc, t0 * PANEL);
+                    }
                 }
             }
             for (int t = 0; t < batch; t++) System.arraycopy(acc, t * PANEL, out, t * rows + 8 * g0, 8 * present);
@@ -310,6 +348,86 @@ final class ShortGemm {
             ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a3 + L)).intoArray(acc, a3 + L);
             ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a3 + 2 * L)).intoArray(acc, a3 + 2 * L);
             ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a3 + 3 * L)).intoArray(acc, a3 + 3 * L);
+        }
+    }
+
+    /**
+     * {@link #tile4} for Q4_K, whose quants are stored unsigned too: the short sums, less 8 times the
+     * block's activation sum, are sum (q - 8) * x, and adding 8 times that sum back in ints gives
+     * the integer kernels' sum q * x (up to 60,960 in size: not a short). After each block's scaled
+     * sum, the block's min term fused in as the integer kernels do it ({@link IntKernels#dotQ4_Kx8}):
+     * -(dmin * min), from {@code mins}, times dx * (the sum of the activation quants), from {@code xs}
+     * ({@link QuantizedRows#scaledSums}).
+     */
+    static void tile4K(short[] panel, int blocks, short[] x, float[] xd, int[] xsum, float[] xs, int[] xo, int[] so, float[] dw, float[] mins, float[] acc, int ao) {
+        int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3];
+        int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3];
+        int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL;
+        for (int b = 0; b < blocks; b++) {
+            ShortVector z = ShortVector.zero(S), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            for (int k = 32 * b, e = k + 32; k < e; k++) {
+                ShortVector w0 = ShortVector.fromArray(S, panel, PANEL * k), w1 = ShortVector.fromArray(S, panel, PANEL * k + SL), v;
+                v = ShortVector.broadcast(S, x[x0 + k]);
+                c00 = w0.mul(v).add(c00);
+                c01 = w1.mul(v).add(c01);
+                v = ShortVector.broadcast(S, x[x1 + k]);
+                c10 = w0.mul(v).add(c10);
+                c11 = w1.mul(v).add(c11);
+                v = ShortVector.broadcast(S, x[x2 + k]);
+                c20 = w0.mul(v).add(c20);
+                c21 = w1.mul(v).add(c21);
+                v = ShortVector.broadcast(S, x[x3 + k]);
+                c30 = w0.mul(v).add(c30);
+                c31 = w1.mul(v).add(c31);
+            }
+            int d = PANEL * b;
+            FloatVector d0 = FloatVector.fromArray(F, dw, d), d1 = FloatVector.fromArray(F, dw, d + L),
+                    d2 = FloatVector.fromArray(F, dw, d + 2 * L), d3 = FloatVector.fromArray(F, dw, d + 3 * L),
+                    m0 = FloatVector.fromArray(F, mins, d), m1 = FloatVector.fromArray(F, mins, d + L),
+                    m2 = FloatVector.fromArray(F, mins, d + 2 * L), m3 = FloatVector.fromArray(F, mins, d + 3 * L), e;
+            float dx;
+            ShortVector o;
+            IntVector eight;
+            dx = xd[s0 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s0 + b]));
+            eight = IntVector.broadcast(I, 8 * xsum[s0 + b]);
+            e = FloatVector.broadcast(F, xs[s0 + b]);
+            c00 = c00.sub(o);
+            c01 = c01.sub(o);
+            m0.fma(e, ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a0))).intoArray(acc, a0);
+            m1.fma(e, ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a0 + L))).intoArray(acc, a0 + L);
+            m2.fma(e, ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a0 + 2 * L))).intoArray(acc, a0 + 2 * L);
+            m3.fma(e, ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a0 + 3 * L))).intoArray(acc, a0 + 3 * L);
+            dx = xd[s1 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s1 + b]));
+            eight = IntVector.broadcast(I, 8 * xsum[s1 + b]);
+            e = FloatVector.broadcast(F, xs[s1 + b]);
+            c10 = c10.sub(o);
+            c11 = c11.sub(o);
+            m0.fma(e, ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a1))).intoArray(acc, a1);
+            m1.fma(e, ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a1 + L))).intoArray(acc, a1 + L);
+            m2.fma(e, ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a1 + 2 * L))).intoArray(acc, a1 + 2 * L);
+            m3.fma(e, ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a1 + 3 * L))).intoArray(acc, a1 + 3 * L);
+            dx = xd[s2 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s2 + b]));
+            eight = IntVector.broadcast(I, 8 * xsum[s2 + b]);
+            e = FloatVector.broadcast(F, xs[s2 + b]);
+            c20 = c20.sub(o);
+            c21 = c21.sub(o);
+            m0.fma(e, ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a2))).intoArray(acc, a2);
+            m1.fma(e, ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a2 + L))).intoArray(acc, a2 + L);
+            m2.fma(e, ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a2 + 2 * L))).intoArray(acc, a2 + 2 * L);
+            m3.fma(e, ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a2 + 3 * L))).intoArray(acc, a2 + 3 * L);
+            dx = xd[s3 + b];
+            o = ShortVector.broadcast(S, (short) (8 * xsum[s3 + b]));
+            eight = IntVector.broadcast(I, 8 * xsum[s3 + b]);
+            e = FloatVector.broadcast(F, xs[s3 + b]);
+            c30 = c30.sub(o);
+            c31 = c31.sub(o);
+            m0.fma(e, ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), FloatVector.fromArray(F, acc, a3))).intoArray(acc, a3);
+            m1.fma(e, ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), FloatVector.fromArray(F, acc, a3 + L))).intoArray(acc, a3 + L);
+            m2.fma(e, ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), FloatVector.fromArray(F, acc, a3 + 2 * L))).intoArray(acc, a3 + 2 * L);
+            m3.fma(e, ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), FloatVector.fromArray(F, acc, a3 + 3 * L))).intoArray(acc, a3 + 3 * L);
         }
     }
 }
