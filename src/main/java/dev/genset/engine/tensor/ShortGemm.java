@@ -70,10 +70,10 @@ final class ShortGemm {
     /**
      * Batches below these many rows go to the integer kernels, whose runs of four rows read the
      * weights once per four. Where the two crossed in a 32768 x 2048 product (from memory) on one
-     * thread: Q4_0 between 8 rows (9.2 against 9.7 ms) and 9 (11.8 against 11.0), Q4_K between 4
+     * thread: Q4_0 between 5 rows (7.9 against 8.4 ms) and 6 (9.1 against 8.0), Q4_K between 4
      * (5.5 against 6.0) and 5 (9.2 against 7.9).
      */
-    static final int MIN_BATCH = 9, MIN_BATCH_K = 5;
+    static final int MIN_BATCH = 6, MIN_BATCH_K = 5;
 
     /** Whether a product of this many activation rows with interleaved weights of this type goes here. */
     static boolean takes(int batch, GgmlType type) {
