@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -172,11 +173,25 @@ final class ShortGemm {
      * value k of group i's row r at panel[k * PANEL + 8i + r]. A chunk's 16 bytes read as 8 shorts
      * hold row r's four values in short r's four nibbles (see {@link InterleavedQ4_0}): bits 0-3
      * value 4c, 8-11 value 4c + 1, 4-7 value 4c + 2, 12-15 value 4c + 3. Chunk by chunk across the
-     * groups, so each of the panel's lines is written whole while in the core's first cache.
+     * groups, so each of the panel's lines is written whole while in the core's first cache; two
+     * groups' chunks side by side in 256 bits, where the panel has them side by side too (half the
+     * stores, which bound this loop: a 16-row product from memory 1.06x faster than a group at a
+     * time; four groups in 512 bits measured no better).
      */
     static void widen(MemorySegment p, long q, long stride, int groups, int blocks, short[] panel) {
-        for (int c = 0, n = 8 * blocks; c < n; c++)
-            for (int i = 0; i < groups; i++) {
+        for (int c = 0, n = 8 * blocks; c < n; c++) {
+            int i = 0;
+            for (; i + 2 <= groups; i += 2) {
+                ShortVector a = (ShortVector) ShortVector.fromMemorySegment(S8, p, q + i * stride + 16L * c, LE).reinterpretShape(S16, 0);
+                ShortVector b = (ShortVector) ShortVector.fromMemorySegment(S8, p, q + (i + 1) * stride + 16L * c, LE).reinterpretShape(S16, 0);
+                ShortVector u = a.rearrange(SIDE_BY_SIDE, b);
+                int at = 4 * c * PANEL + 8 * i;
+                u.and((short) 15).intoArray(panel, at);
+                u.lanewise(VectorOperators.LSHR, 8).and((short) 15).intoArray(panel, at + PANEL);
+                u.lanewise(VectorOperators.LSHR, 4).and((short) 15).intoArray(panel, at + 2 * PANEL);
+                u.lanewise(VectorOperators.LSHR, 12).intoArray(panel, at + 3 * PANEL);
+            }
+            if (i < groups) {  // an odd group at the end of a matrix
                 ShortVector u = ShortVector.fromMemorySegment(S8, p, q + i * stride + 16L * c, LE);
                 int at = 4 * c * PANEL + 8 * i;
                 u.and((short) 15).intoArray(panel, at);
@@ -184,7 +199,12 @@ final class ShortGemm {
                 u.lanewise(VectorOperators.LSHR, 4).and((short) 15).intoArray(panel, at + 2 * PANEL);
                 u.lanewise(VectorOperators.LSHR, 12).intoArray(panel, at + 3 * PANEL);
             }
+        }
     }
+
+    private static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
+    /** Lanes 0 to 7 of the first vector, then lanes 0 to 7 of the second (a negative index selects from the second). */
+    private static final VectorShuffle<Short> SIDE_BY_SIDE = VectorShuffle.fromOp(S16, i -> i < 8 ? i : i - 8 - 16);
 
     /**
      * Four activation rows (quants from x[xo[i]], block scales from xd[so[i]]) times the panel's
