@@ -17,7 +17,8 @@ import static dev.genset.engine.tensor.Simd.LE;
  * Batched products of interleaved Q8_0, Q4_0, Q4_K and Q6_K weights ({@link InterleavedQ8_0},
  * {@link InterleavedQ4_0}, {@link InterleavedQ4_K}, {@link InterleavedQ6_K}) with quantized
  * activations, computed with float fused multiply-adds on whole numbers: the same results, bit for
- * bit, as {@link IntKernels}, at up to twice their speed on CPUs with 512-bit vectors.
+ * bit, as {@link IntKernels}, at up to twice their speed on CPUs with 512-bit vectors. Q4_0 and
+ * Q4_K batches go to {@link ShortGemm} instead where that is on (the default with 512-bit vectors).
  *
  * <p>Why it is exact: the integer kernels compute, per block (32 values; Q6_K's 16-value
  * sub-blocks), the integer dot product of weight and activation quants, convert it to float and
