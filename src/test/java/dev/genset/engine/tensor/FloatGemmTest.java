@@ -16,12 +16,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class FloatGemmTest {
 
-    private static int[] bits(float[] a) {
-        int[] b = new int[a.length];
-        for (int i = 0; i < a.length; i++) b[i] = Float.floatToRawIntBits(a[i]);
-        return b;
-    }
-
     /** The product through FloatGemm's panels, called directly. */
     private static float[] panels(FloatTensor w, float[] x, int batch, int rows, int cols, Parallel pool) {
         QuantizedRows q = new QuantizedRows();
@@ -53,8 +47,8 @@ class FloatGemmTest {
                         float[] one = new float[rows];
                         for (int b = 0; b < batch; b++) {
                             MatMul.matvec(pool, w, Arrays.copyOfRange(x, b * cols, (b + 1) * cols), one, rows, cols);
-                            assertThat(bits(Arrays.copyOfRange(got, b * rows, (b + 1) * rows)))
-                                    .as("%s rows=%d cols=%d batch=%d row %d", type, rows, cols, batch, b).containsExactly(bits(one));
+                            assertThat(TensorTestData.bits(Arrays.copyOfRange(got, b * rows, (b + 1) * rows)))
+                                    .as("%s rows=%d cols=%d batch=%d row %d", type, rows, cols, batch, b).containsExactly(TensorTestData.bits(one));
                             assertThat(one).as("not all zero").isNotEqualTo(new float[rows]);
                         }
                     }
@@ -68,24 +62,12 @@ class FloatGemmTest {
     @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void matMulGivesTheSameBitsWithAndWithoutIt(GgmlType type) {
         boolean was = FloatGemm.enabled, shorts = ShortGemm.enabled;
-        ShortGemm.enabled = false;  // Q4_0 batches here, not in ShortGemm
-        int rows = 3 * FloatGemm.PANEL + 8, cols = type.blockSize == 256 ? 512 : 320, batch = 17;
-        FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(5, rows * cols));
-        float[] x = TensorTestData.activations(6, batch * cols);
+        ShortGemm.enabled = false;  // Q4_0 and Q4_K batches here, not in ShortGemm
         try {
-            for (int threads : new int[] {1, 3})
-                try (Parallel pool = new Parallel(threads)) {
-                    float[] on = new float[batch * rows], off = new float[batch * rows];
-                    FloatGemm.enabled = true;
-                    MatMul.matmul(pool, w, x, batch, on, rows, cols);
-                    FloatGemm.enabled = false;
-                    MatMul.matmul(pool, w, x, batch, off, rows, cols);
-                    assertThat(bits(on)).as("%s threads=%d", type, threads).containsExactly(bits(off));
-                }
+            TensorTestData.assertSameBitsOnAndOff(type, on -> FloatGemm.enabled = on);
         } finally {
             FloatGemm.enabled = was;
             ShortGemm.enabled = shorts;
-            w.release();
         }
     }
 

@@ -16,12 +16,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ShortGemmTest {
 
-    private static int[] bits(float[] a) {
-        int[] b = new int[a.length];
-        for (int i = 0; i < a.length; i++) b[i] = Float.floatToRawIntBits(a[i]);
-        return b;
-    }
-
     /** The product through ShortGemm's panels, called directly. */
     private static float[] panels(FloatTensor w, float[] x, int batch, int rows, int cols, Parallel pool) {
         QuantizedRows q = new QuantizedRows();
@@ -37,7 +31,7 @@ class ShortGemmTest {
         float[] one = new float[rows];
         for (int b = 0; b < batch; b++) {
             MatMul.matvec(pool, w, Arrays.copyOfRange(x, b * cols, (b + 1) * cols), one, rows, cols);
-            assertThat(bits(Arrays.copyOfRange(got, b * rows, (b + 1) * rows))).as("%s row %d", what, b).containsExactly(bits(one));
+            assertThat(TensorTestData.bits(Arrays.copyOfRange(got, b * rows, (b + 1) * rows))).as("%s row %d", what, b).containsExactly(TensorTestData.bits(one));
             assertThat(one).as("not all zero").isNotEqualTo(new float[rows]);
         }
     }
@@ -70,52 +64,24 @@ class ShortGemmTest {
     @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q4_K"})
     void matMulGivesTheSameBitsWithAndWithoutIt(GgmlType type) {
         boolean was = ShortGemm.enabled;
-        int rows = 3 * ShortGemm.PANEL + 8, cols = type.blockSize == 256 ? 512 : 320, batch = 17;
-        FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(5, rows * cols));
-        float[] x = TensorTestData.activations(6, batch * cols);
         try {
-            for (int threads : new int[] {1, 3})
-                try (Parallel pool = new Parallel(threads)) {
-                    float[] on = new float[batch * rows], off = new float[batch * rows];
-                    ShortGemm.enabled = true;
-                    MatMul.matmul(pool, w, x, batch, on, rows, cols);
-                    ShortGemm.enabled = false;
-                    MatMul.matmul(pool, w, x, batch, off, rows, cols);
-                    assertThat(bits(on)).as("%s threads=%d", type, threads).containsExactly(bits(off));
-                    assertThat(on).as("not all zero").isNotEqualTo(new float[batch * rows]);
-                }
+            TensorTestData.assertSameBitsOnAndOff(type, on -> ShortGemm.enabled = on);
         } finally {
             ShortGemm.enabled = was;
-            w.release();
         }
     }
 
-    /**
-     * The largest block sums a short lane must hold: weight quants 0 (value -8) against activation
-     * quants of -127 (32,512 per block, 16-bit's limit less 255), and 15 (value 7) against 127.
-     */
+    /** The largest block sums a short lane must hold ({@link TensorTestData#extremeQ4_0}). */
     @Test
     void extremeBlocksStayExact() {
-        int rows = 16, blocks = 2, cols = 64, batch = 6;
-        byte[] bytes = new byte[rows * blocks * Q4_0Tensor.BYTES];
-        for (int blk = 0; blk < rows * blocks; blk++) {
-            TensorTestData.putF16(bytes, blk * Q4_0Tensor.BYTES, 0.5f);
-            // block blk is row blk / 2's block blk % 2; rows alternate weight quants 0 and 15
-            Arrays.fill(bytes, blk * Q4_0Tensor.BYTES + 2, (blk + 1) * Q4_0Tensor.BYTES, (byte) (blk / 2 % 2 == 0 ? 0x00 : 0xFF));
-        }
-        var w = (Q4_0Tensor) TensorTestData.tensor(GgmlType.Q4_0, bytes, (long) rows * cols);
-        float[] x = new float[batch * cols];
-        for (int i = 0; i < x.length; i++) x[i] = i % cols < 32 ? -1f : 0.5f;  // quants -127 and 127, scales unequal
+        int rows = 16, cols = 64, batch = 6;
+        Q4_0Tensor w = TensorTestData.extremeQ4_0(rows);
+        float[] x = TensorTestData.extremeActivations(batch);
         try (Parallel pool = new Parallel(1)) {
             float[] got = panels(w, x, batch, rows, cols, pool);
-            float dx0 = Float.float16ToFloat(Float.floatToFloat16(1f / 127f)), dx1 = Float.float16ToFloat(Float.floatToFloat16(0.5f / 127f));
             for (int b = 0; b < batch; b++)
-                for (int r = 0; r < rows; r++) {
-                    int q = r % 2 == 0 ? -8 : 7;
-                    float want = Math.fma((float) (q * -127 * 32), 0.5f * dx0, 0f);
-                    want = Math.fma((float) (q * 127 * 32), 0.5f * dx1, want);
-                    assertThat(got[b * rows + r]).as("activation row %d, row %d", b, r).isEqualTo(want);
-                }
+                for (int r = 0; r < rows; r++)
+                    assertThat(got[b * rows + r]).as("activation row %d, row %d", b, r).isEqualTo(TensorTestData.extremeQ4_0Product(r));
             assertRowsAsAlone(w, x, got, batch, rows, cols, pool, "extremes");
         } finally {
             w.release();

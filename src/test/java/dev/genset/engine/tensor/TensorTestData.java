@@ -49,6 +49,69 @@ final class TensorTestData {
         return tensor(type, Quantizer.quantize(type, values), values.length);
     }
 
+    /** Raw bits of each float, for comparisons that must be bit for bit (NaN and -0 included). */
+    static int[] bits(float[] a) {
+        int[] b = new int[a.length];
+        for (int i = 0; i < a.length; i++) b[i] = Float.floatToRawIntBits(a[i]);
+        return b;
+    }
+
+    /**
+     * A batched product of {@code type} weights through {@link MatMul}, on one and three threads,
+     * with a path switched on and then off ({@code path} sets it): the same bits both ways, and
+     * not all zero. Rows past whole panels of 64 and a batch past whole tiles.
+     */
+    static void assertSameBitsOnAndOff(GgmlType type, java.util.function.Consumer<Boolean> path) {
+        int rows = 3 * 64 + 8, cols = type.blockSize == 256 ? 512 : 320, batch = 17;
+        FloatTensor w = quantized(type, weights(5, rows * cols));
+        float[] x = activations(6, batch * cols);
+        try {
+            for (int threads : new int[] {1, 3})
+                try (Parallel pool = new Parallel(threads)) {
+                    float[] on = new float[batch * rows], off = new float[batch * rows];
+                    path.accept(true);
+                    MatMul.matmul(pool, w, x, batch, on, rows, cols);
+                    path.accept(false);
+                    MatMul.matmul(pool, w, x, batch, off, rows, cols);
+                    org.assertj.core.api.Assertions.assertThat(bits(on)).as("%s threads=%d", type, threads).containsExactly(bits(off));
+                    org.assertj.core.api.Assertions.assertThat(on).as("not all zero").isNotEqualTo(new float[batch * rows]);
+                }
+        } finally {
+            w.release();
+        }
+    }
+
+    /**
+     * Q4_0 weights at their extremes, two blocks a row: rows alternate stored quants 0 (value -8)
+     * and 15 (value 7), every block's scale 0.5. Against {@link #extremeActivations}, a block's sum
+     * of q * x reaches 60,960 (past a short) and of (q - 8) * x 32,512 (a short's limit less 255).
+     */
+    static Q4_0Tensor extremeQ4_0(int rows) {
+        int blocks = 2;
+        byte[] bytes = new byte[rows * blocks * Q4_0Tensor.BYTES];
+        for (int blk = 0; blk < rows * blocks; blk++) {
+            putF16(bytes, blk * Q4_0Tensor.BYTES, 0.5f);
+            // block blk is row blk / 2's block blk % 2
+            java.util.Arrays.fill(bytes, blk * Q4_0Tensor.BYTES + 2, (blk + 1) * Q4_0Tensor.BYTES, (byte) (blk / 2 % 2 == 0 ? 0x00 : 0xFF));
+        }
+        return (Q4_0Tensor) tensor(GgmlType.Q4_0, bytes, (long) rows * 64);
+    }
+
+    /** Rows of 64 activations: the first block quantizes to -127 (scale 1/127), the second to 127 (scale 0.5/127). */
+    static float[] extremeActivations(int rows) {
+        float[] x = new float[rows * 64];
+        for (int i = 0; i < x.length; i++) x[i] = i % 64 < 32 ? -1f : 0.5f;
+        return x;
+    }
+
+    /** Row r of {@link #extremeQ4_0} against a row of {@link #extremeActivations}, as the integer kernels compute it. */
+    static float extremeQ4_0Product(int r) {
+        int q = r % 2 == 0 ? -8 : 7;
+        float dx0 = Float.float16ToFloat(Float.floatToFloat16(1f / 127f)), dx1 = Float.float16ToFloat(Float.floatToFloat16(0.5f / 127f));
+        float want = Math.fma((float) (q * -127 * 32), 0.5f * dx0, 0f);
+        return Math.fma((float) (q * 127 * 32), 0.5f * dx1, want);
+    }
+
     interface Dot {
         float dot(MemorySegment s, long offset, float[] x, int xOffset, int n);
     }

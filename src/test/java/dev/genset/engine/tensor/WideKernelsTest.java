@@ -127,21 +127,13 @@ class WideKernelsTest {
 
     @Test
     void extremeQ4_0WeightsStayExact() {
-        // weight quants 0 and 15 (values -8 and 7) against activations of -127 and 127: the block sums
-        // of q * x reach 60,960, past a short, and come out exact only once the bias is taken off
+        // the 16-bit sums at their largest ({@link TensorTestData#extremeQ4_0}), in both kernels
         int blocks = 2, cols = 64;
-        byte[] bytes = new byte[ROWS * blocks * Q4_0Tensor.BYTES];
-        for (int blk = 0; blk < ROWS * blocks; blk++) {
-            TensorTestData.putF16(bytes, blk * Q4_0Tensor.BYTES, 0.5f);
-            java.util.Arrays.fill(bytes, blk * Q4_0Tensor.BYTES + 2, (blk + 1) * Q4_0Tensor.BYTES, (byte) (blk / 2 % 2 == 0 ? 0x00 : 0xFF));
-        }
-        var w = (Q4_0Tensor) TensorTestData.tensor(GgmlType.Q4_0, bytes, (long) ROWS * cols);
-        float[] xs = new float[cols];
-        for (int j = 0; j < cols; j++) xs[j] = j < 32 ? -1f : 0.5f;
+        Q4_0Tensor w = TensorTestData.extremeQ4_0(ROWS);
         try (Parallel pool = new Parallel(1)) {
             InterleavedQ4_0 p = w.interleaved(pool, cols);
             QuantizedRows x = new QuantizedRows();
-            x.quantize(pool, xs, 1, cols, true, true, false, false);
+            x.quantize(pool, TensorTestData.extremeActivations(1), 1, cols, true, true, false, false);
             x.spreadAll();
             float[] dw = new float[8 * blocks], dw2 = new float[8 * blocks];
             IntKernels.groupScales(p.data, InterleavedQ4_0.scales(0, blocks), blocks, dw);
@@ -149,13 +141,9 @@ class WideKernelsTest {
             float[] wide = new float[ROWS], narrow = new float[ROWS];
             IntKernels.dotQ4_0x16w(p.data, 0, blocks, dw, dw2, x.wideSteps, x.sums, x.d, 0, wide, 0);
             IntKernels.dotQ4_0x16(p.data, 0, blocks, dw, dw2, x.steps, x.sums, x.d, 0, narrow, 0);
-            float dx0 = Float.float16ToFloat(Float.floatToFloat16(1f / 127f)), dx1 = Float.float16ToFloat(Float.floatToFloat16(0.5f / 127f));
             for (int r = 0; r < ROWS; r++) {
-                int q = r % 2 == 0 ? -8 : 7;
-                float want = Math.fma((float) (q * -127 * 32), 0.5f * dx0, 0f);
-                want = Math.fma((float) (q * 127 * 32), 0.5f * dx1, want);
-                assertThat(wide[r]).as("row %d", r).isEqualTo(want);
-                assertThat(narrow[r]).as("row %d, narrow kernel", r).isEqualTo(want);
+                assertThat(wide[r]).as("row %d", r).isEqualTo(TensorTestData.extremeQ4_0Product(r));
+                assertThat(narrow[r]).as("row %d, narrow kernel", r).isEqualTo(TensorTestData.extremeQ4_0Product(r));
             }
         } finally {
             w.release();
