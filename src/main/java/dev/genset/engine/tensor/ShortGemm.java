@@ -14,9 +14,10 @@ import java.util.Arrays;
 import static dev.genset.engine.tensor.Simd.LE;
 
 /**
- * Batched products of interleaved Q4_0 weights ({@link InterleavedQ4_0}) with quantized activations,
- * each block's products summed in 16-bit integer lanes: the same results, bit for bit, as
- * {@link IntKernels#dotQ4_0x8} and {@link FloatGemm}, about 1.45 times as many products a second
+ * Batched products of interleaved Q4_0 and Q4_K weights ({@link InterleavedQ4_0},
+ * {@link InterleavedQ4_K}) with quantized activations, each block's products summed in 16-bit
+ * integer lanes: the same results, bit for bit, as the integer kernels ({@link IntKernels#dotQ4_0x8},
+ * {@link IntKernels#dotQ4_Kx8}) and {@link FloatGemm}, about 1.45 times as many products a second
  * as {@link FloatGemm}'s float tile on a CPU with 512-bit vectors.
  *
  * <p>Why it is exact: a Q4_0 weight value q - 8 is in [-8, 7] and an activation quant in
@@ -60,8 +61,8 @@ final class ShortGemm {
     static final int KC = 1024;
 
     /**
-     * Whether batched Q4_0 products take this path rather than {@link FloatGemm} (at
-     * {@link #MIN_BATCH} rows or more): by default where the CPU has 512-bit vectors and the vector
+     * Whether batched Q4_0 and Q4_K products take this path rather than {@link FloatGemm} (at
+     * {@link #MIN_BATCH} and {@link #MIN_BATCH_K} rows or more): by default where the CPU has 512-bit vectors and the vector
      * paths are on; {@code genset.shortGemm=true} or {@code false} overrides. Not final, so tests can
      * run it on any CPU.
      */
@@ -85,7 +86,7 @@ final class ShortGemm {
         };
     }
 
-    /** Panels of a matrix of {@code rows} rows (a multiple of 8): the units of work of {@link #q4_0}. */
+    /** Panels of a matrix of {@code rows} rows (a multiple of 8): the units of work of {@link #q4_0} and {@link #q4_K}. */
     static int panels(int rows) {
         return (rows / 8 + GROUPS - 1) / GROUPS;
     }
@@ -168,7 +169,7 @@ final class ShortGemm {
     }
 
     /**
-     * The Q4_0 quants of {@code groups} consecutive groups (the first at byte {@code q}, each
+     * The Q4_0 quants (or Q4_K's, stored the same way) of {@code groups} consecutive groups (the first at byte {@code q}, each
      * {@code stride} bytes after the last), {@code blocks} blocks, as shorts (the stored 0 to 15) into the panel:
      * value k of group i's row r at panel[k * PANEL + 8i + r]. A chunk's 16 bytes read as 8 shorts
      * hold row r's four values in short r's four nibbles (see {@link InterleavedQ4_0}): bits 0-3
@@ -220,7 +221,11 @@ final class ShortGemm {
         int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3];
         int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3];
         int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL;
-        FloatVector r00 = FloatVector.fromArray(F, acc, a0), r01 = FloatVector.fromArray(F, acc, a0 + L), r02 = FloatVector.fromArray(F, acc, a0 + 2 * L), r03 = FloatVector.fromArray(F, acc, a0 + 3 * L), r10 = FloatVector.fromArray(F, acc, a1), r11 = FloatVector.fromArray(F, acc, a1 + L), r12 = FloatVector.fromArray(F, acc, a1 + 2 * L), r13 = FloatVector.fromArray(F, acc, a1 + 3 * L), r20 = FloatVector.fromArray(F, acc, a2), r21 = FloatVector.fromArray(F, acc, a2 + L), r22 = FloatVector.fromArray(F, acc, a2 + 2 * L), r23 = FloatVector.fromArray(F, acc, a2 + 3 * L), r30 = FloatVector.fromArray(F, acc, a3), r31 = FloatVector.fromArray(F, acc, a3 + L), r32 = FloatVector.fromArray(F, acc, a3 + 2 * L), r33 = FloatVector.fromArray(F, acc, a3 + 3 * L);
+        // the accumulators in registers for the call, a row of four vectors per activation row
+        FloatVector r00 = FloatVector.fromArray(F, acc, a0), r01 = FloatVector.fromArray(F, acc, a0 + L), r02 = FloatVector.fromArray(F, acc, a0 + 2 * L), r03 = FloatVector.fromArray(F, acc, a0 + 3 * L),
+                r10 = FloatVector.fromArray(F, acc, a1), r11 = FloatVector.fromArray(F, acc, a1 + L), r12 = FloatVector.fromArray(F, acc, a1 + 2 * L), r13 = FloatVector.fromArray(F, acc, a1 + 3 * L),
+                r20 = FloatVector.fromArray(F, acc, a2), r21 = FloatVector.fromArray(F, acc, a2 + L), r22 = FloatVector.fromArray(F, acc, a2 + 2 * L), r23 = FloatVector.fromArray(F, acc, a2 + 3 * L),
+                r30 = FloatVector.fromArray(F, acc, a3), r31 = FloatVector.fromArray(F, acc, a3 + L), r32 = FloatVector.fromArray(F, acc, a3 + 2 * L), r33 = FloatVector.fromArray(F, acc, a3 + 3 * L);
         for (int b = 0; b < blocks; b++) {
             ShortVector z = ShortVector.zero(S), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
             for (int k = 32 * b, e = k + 32; k < e; k++) {
@@ -306,7 +311,11 @@ final class ShortGemm {
         int x0 = xo[0], x1 = xo[1], x2 = xo[2], x3 = xo[3];
         int s0 = so[0], s1 = so[1], s2 = so[2], s3 = so[3];
         int a0 = ao, a1 = a0 + PANEL, a2 = a1 + PANEL, a3 = a2 + PANEL;
-        FloatVector r00 = FloatVector.fromArray(F, acc, a0), r01 = FloatVector.fromArray(F, acc, a0 + L), r02 = FloatVector.fromArray(F, acc, a0 + 2 * L), r03 = FloatVector.fromArray(F, acc, a0 + 3 * L), r10 = FloatVector.fromArray(F, acc, a1), r11 = FloatVector.fromArray(F, acc, a1 + L), r12 = FloatVector.fromArray(F, acc, a1 + 2 * L), r13 = FloatVector.fromArray(F, acc, a1 + 3 * L), r20 = FloatVector.fromArray(F, acc, a2), r21 = FloatVector.fromArray(F, acc, a2 + L), r22 = FloatVector.fromArray(F, acc, a2 + 2 * L), r23 = FloatVector.fromArray(F, acc, a2 + 3 * L), r30 = FloatVector.fromArray(F, acc, a3), r31 = FloatVector.fromArray(F, acc, a3 + L), r32 = FloatVector.fromArray(F, acc, a3 + 2 * L), r33 = FloatVector.fromArray(F, acc, a3 + 3 * L);
+        // the accumulators in registers for the call, a row of four vectors per activation row
+        FloatVector r00 = FloatVector.fromArray(F, acc, a0), r01 = FloatVector.fromArray(F, acc, a0 + L), r02 = FloatVector.fromArray(F, acc, a0 + 2 * L), r03 = FloatVector.fromArray(F, acc, a0 + 3 * L),
+                r10 = FloatVector.fromArray(F, acc, a1), r11 = FloatVector.fromArray(F, acc, a1 + L), r12 = FloatVector.fromArray(F, acc, a1 + 2 * L), r13 = FloatVector.fromArray(F, acc, a1 + 3 * L),
+                r20 = FloatVector.fromArray(F, acc, a2), r21 = FloatVector.fromArray(F, acc, a2 + L), r22 = FloatVector.fromArray(F, acc, a2 + 2 * L), r23 = FloatVector.fromArray(F, acc, a2 + 3 * L),
+                r30 = FloatVector.fromArray(F, acc, a3), r31 = FloatVector.fromArray(F, acc, a3 + L), r32 = FloatVector.fromArray(F, acc, a3 + 2 * L), r33 = FloatVector.fromArray(F, acc, a3 + 3 * L);
         for (int b = 0; b < blocks; b++) {
             ShortVector z = ShortVector.zero(S), c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
             for (int k = 32 * b, e = k + 32; k < e; k++) {
