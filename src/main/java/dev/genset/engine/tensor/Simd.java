@@ -20,9 +20,9 @@ import java.nio.ByteOrder;
  * and many times slower). The property {@code genset.vectorBits} (256 or 512) overrides the choice
  * (512 also brings in {@link IntKernels#WIDE_Q8_0_Q6_K}'s decoding kernels, and the attention's 512-bit
  * vectors); {@code genset.vectorBits=0} disables the vector paths. The 512-bit shapes in a default
- * process on such a CPU are {@link FloatGemm}'s float tile and the Q4_0 decoding kernel
- * ({@link IntKernels#WIDE_Q4_0}), each with species of its own, which the allocation checks cover
- * in processes of their own.
+ * process on such a CPU are {@link FloatGemm}'s float tile, {@link ShortGemm}'s 16-bit tiles and the
+ * Q4_0 decoding kernel ({@link IntKernels#WIDE_Q4_0}), each with species of its own, which the
+ * allocation checks cover in processes of their own.
  */
 final class Simd {
     private Simd() {}

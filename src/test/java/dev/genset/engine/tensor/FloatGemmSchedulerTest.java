@@ -22,8 +22,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * End to end through the scheduler, with {@link FloatGemm} and {@link ShortGemm} on for batches:
  * sixteen greedy sequences of a Q4_0 model (Q6_K output) decoded together, so their prompts and
- * decode steps are batches of sixteen rows or more (Q4_0's in ShortGemm, Q6_K's in FloatGemm), give token for token and log-probability
- * for log-probability what each gives alone (single rows: the integer kernels).
+ * decode steps are batches of sixteen rows or more (Q4_0's in ShortGemm, Q6_K's in FloatGemm),
+ * give token for token and log-probability for log-probability what each gives alone (single
+ * rows: the integer kernels).
  */
 @Timeout(120)
 class FloatGemmSchedulerTest {

@@ -59,10 +59,11 @@ final class TensorTestData {
     /**
      * A batched product of {@code type} weights through {@link MatMul}, on one and three threads,
      * with a path switched on and then off ({@code path} sets it): the same bits both ways, and
-     * not all zero. Rows past whole panels of 64 and a batch past whole tiles.
+     * not all zero. Rows past whole panels (of either batched path: {@link ShortGemm}'s are the
+     * wider) and a batch past whole tiles.
      */
     static void assertSameBitsOnAndOff(GgmlType type, java.util.function.Consumer<Boolean> path) {
-        int rows = 3 * 64 + 8, cols = type.blockSize == 256 ? 512 : 320, batch = 17;
+        int rows = 3 * ShortGemm.PANEL + 8, cols = type.blockSize == 256 ? 512 : 320, batch = 17;
         FloatTensor w = quantized(type, weights(5, rows * cols));
         float[] x = activations(6, batch * cols);
         try {
