@@ -350,12 +350,13 @@ public final class MatMul {
     /**
      * The interleaved types whose products read each pair of groups ahead of their kernels
      * ({@link #readAhead}): {@code genset.readAhead}, a comma-separated list of type names (or
-     * {@code none}); by default Q4_0, Q8_0 and Q4_K. Q6_K's decoding measured slower with it (BENCHMARKS.md, round 25).
+     * {@code none}); by default Q4_0, Q8_0, Q4_K and Q6_K. Q6_K's decoding measured slower with it
+     * in round 25 and faster since (an output matrix read 1.2x faster: BENCHMARKS.md, round 27).
      */
     private static final Set<GgmlType> READ_AHEAD_TYPES = EnumSet.noneOf(GgmlType.class);
 
     static {
-        for (String name : System.getProperty("genset.readAhead", "Q4_0,Q8_0,Q4_K").toUpperCase(Locale.ROOT).split(","))
+        for (String name : System.getProperty("genset.readAhead", "Q4_0,Q8_0,Q4_K,Q6_K").toUpperCase(Locale.ROOT).split(","))
             for (GgmlType type : GgmlType.values()) if (type.name().equals(name.strip())) READ_AHEAD_TYPES.add(type);
     }
     /** Each thread's sum of the bytes {@link #readAhead} read, kept so that the reads are not optimised away. */
