@@ -48,13 +48,14 @@ final class IntKernels {
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
 
     /**
-     * Whether single activation rows (decoding) are multiplied with interleaved Q4_0 weights by the
-     * 512-bit kernel ({@link #dotQ4_0x16w}), which does two chunks' work per instruction: by default
-     * where the CPU prefers 512-bit vectors (Q4_0 generation 1.12x to 1.19x on AVX-512, BENCHMARKS.md
-     * round 25), the property {@code genset.wideKernels} overriding. The rest of the kernels keep
-     * their 256-bit shapes ({@link Simd} says why).
+     * Whether single activation rows (decoding) are multiplied with interleaved Q4_0 and Q4_K weights
+     * by the 512-bit kernels ({@link #dotQ4_0x16w}, {@link #dotQ4_Kx16w}), which do two chunks' work
+     * per instruction: by default where the CPU prefers 512-bit vectors (Q4_0 generation 1.12x to
+     * 1.19x on AVX-512, BENCHMARKS.md round 25; Q4_K's product 1.32x in cache, round 27), the property
+     * {@code genset.wideKernels} overriding. The rest of the kernels keep their 256-bit shapes
+     * ({@link Simd} says why).
      */
-    static final boolean WIDE_Q4_0 = Simd.ENABLED && (Simd.L == 16 || Boolean.parseBoolean(System.getProperty("genset.wideKernels",
+    static final boolean WIDE_Q4 = Simd.ENABLED && (Simd.L == 16 || Boolean.parseBoolean(System.getProperty("genset.wideKernels",
             String.valueOf(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512))));
     /**
      * The same for Q8_0 and Q6_K ({@link #dotQ8_0x16w}, {@link #dotQ6_Kx16w}): only with
@@ -750,6 +751,46 @@ final class IntKernels {
                 acc = FloatVector.fromArray(F8, sm, 16 * b + 8).neg().fma(sum, acc);
                 i = (IntVector) t.reinterpretAsInts();
                 sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, sm2, 16 * b).mul(dx), acc2);
+                acc2 = FloatVector.fromArray(F8, sm2, 16 * b + 8).neg().fma(sum, acc2);
+                s = t = zero;
+            }
+        }
+        acc.intoArray(out, o);
+        acc2.intoArray(out, o + 8);
+    }
+
+    /**
+     * {@link #dotQ4_Kx16} in 512-bit vectors, as {@link #dotQ4_0x16w} is {@link #dotQ4_0x16}: each step
+     * loads chunks 2m and 2m + 1 of both groups and multiplies them with the two chunks' activation
+     * steps side by side ({@link QuantizedRows#wideSteps}); at a sub-block's end each lane's pair of
+     * shorts (at most 8 products of 15 * 127 each) is summed in ints and the halves added, giving the
+     * exact integer sum that {@link #dotQ4_Kx16} has. From there the same operations, so
+     * bit-identical results.
+     */
+    static void dotQ4_Kx16w(MemorySegment p, long group, int superBlocks, float[] sm, float[] sm2,
+                            int[] wideSteps, float[] xd, float[] xs, int xBlock, float[] out, int o) {
+        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        ShortVector zero = ShortVector.zero(S32), s = zero, t = zero;
+        long q = InterleavedQ4_K.quants(group, superBlocks, 0), q2 = InterleavedQ4_K.quants(group + 1, superBlocks, 0);
+        int xp = xBlock * 128;
+        for (int m = 0, n = 32 * superBlocks; m < n; m++) {
+            ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
+            ShortVector x0 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m).reinterpretAsShorts();
+            ShortVector x1 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m + 16).reinterpretAsShorts();
+            s = s.add(w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.add(v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            if ((m & 3) == 3) {
+                int b = m >> 2;
+                float dx = xd[xBlock + b];
+                FloatVector sum = FloatVector.broadcast(F8, xs[xBlock + b]);
+                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
+                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, sm, 16 * b).mul(dx), acc);
+                acc = FloatVector.fromArray(F8, sm, 16 * b + 8).neg().fma(sum, acc);
+                i = (IntVector) t.reinterpretAsInts();
+                sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
                 acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, sm2, 16 * b).mul(dx), acc2);
                 acc2 = FloatVector.fromArray(F8, sm2, 16 * b + 8).neg().fma(sum, acc2);
                 s = t = zero;

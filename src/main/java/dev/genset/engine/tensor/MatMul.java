@@ -429,7 +429,7 @@ public final class MatMul {
             if (g + 1 < to) {
                 IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g, blocks), blocks, dw);
                 IntKernels.groupScales(w.data, InterleavedQ4_0.scales(g + 1, blocks), blocks, dw2);
-                if (IntKernels.WIDE_Q4_0)
+                if (IntKernels.WIDE_Q4)
                     for (int b = 4 * quads; b < batch; b++)
                         IntKernels.dotQ4_0x16w(w.data, g, blocks, dw, dw2, x.wideSteps, x.sums, x.d, b * blocks, out, b * rows + o);
                 else
@@ -514,8 +514,12 @@ public final class MatMul {
             IntKernels.groupScalesQ4_K(w.data, g, superBlocks, sm);
             if (g + 1 < to) {
                 IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, sm2);
-                for (int b = 4 * quads; b < batch; b++)
-                    IntKernels.dotQ4_Kx16(w.data, g, superBlocks, sm, sm2, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+                if (IntKernels.WIDE_Q4)
+                    for (int b = 4 * quads; b < batch; b++)
+                        IntKernels.dotQ4_Kx16w(w.data, g, superBlocks, sm, sm2, x.wideSteps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+                else
+                    for (int b = 4 * quads; b < batch; b++)
+                        IntKernels.dotQ4_Kx16(w.data, g, superBlocks, sm, sm2, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
             } else {
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ4_Kx8(w.data, g, superBlocks, sm, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);

@@ -46,7 +46,7 @@ final class QuantizedRows {
      */
     int[] steps = new int[0];
     /**
-     * {@link #pairs} and {@link #steps} spread for the 512-bit kernels ({@link IntKernels#WIDE_Q4_0}, {@link IntKernels#WIDE_Q8_0_Q6_K}), row r
+     * {@link #pairs} and {@link #steps} spread for the 512-bit kernels ({@link IntKernels#WIDE_Q4}, {@link IntKernels#WIDE_Q8_0_Q6_K}), row r
      * at r * 4 * cols, for the rows the single-row kernels take (all rows, or those past the last
      * four when runs of four are interleaved): each int repeated over eight lanes, so that one load
      * gives two chunks' activations side by side, as the 32 weight bytes of two chunks widen. Pairs
@@ -90,7 +90,7 @@ final class QuantizedRows {
         int half = cols / 2, quads = rows / 4;
         if (pairs && this.pairs.length < rows * half) this.pairs = new int[rows * half];
         if (steps && this.steps.length < rows * half) this.steps = new int[rows * half];
-        sizeWide(pairs && IntKernels.WIDE_Q8_0_Q6_K, steps && IntKernels.WIDE_Q4_0);
+        sizeWide(pairs && IntKernels.WIDE_Q8_0_Q6_K, steps && IntKernels.WIDE_Q4);
         if (interleave) {
             if (pairs && pairs4.length < quads * 4 * half) pairs4 = new int[quads * 4 * half];
             if (steps && steps4.length < quads * 4 * half) steps4 = new int[quads * 4 * half];
@@ -126,7 +126,7 @@ final class QuantizedRows {
             if (steps) stepUp(first, end);
             int single = Math.max(first, interleave ? rows / 4 * 4 : 0);
             if (pairs && IntKernels.WIDE_Q8_0_Q6_K) spreadPairs(single, end);
-            if (steps && IntKernels.WIDE_Q4_0) spreadSteps(single, end);
+            if (steps && IntKernels.WIDE_Q4) spreadSteps(single, end);
             if (interleave) for (int t = from; t < to && 4 * t + 4 <= rows; t++) interleave4(t, pairs, steps);
         }
     }

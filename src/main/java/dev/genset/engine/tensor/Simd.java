@@ -14,14 +14,14 @@ import java.nio.ByteOrder;
  * Vector species shared by the kernels. The float species has 256 bits (8 lanes), also where the
  * CPU prefers 512 (AVX-512); the byte/short/int species have the same lane count so that a load of
  * L packed values widens to exactly one float vector. Why not 512 there: the integer kernels work in
- * 256-bit vectors (and {@link IntKernels#WIDE_Q4_0}'s in 512), and with the float kernels in a third set of
+ * 256-bit vectors (and {@link IntKernels#WIDE_Q4}'s in 512), and with the float kernels in a third set of
  * shapes the JIT's profiles of the Vector API's shared code saw too many vector classes: batched
  * products were then compiled, some runs and not others, with vectors left as objects (allocating
  * and many times slower). The property {@code genset.vectorBits} (256 or 512) overrides the choice
  * (512 also brings in {@link IntKernels#WIDE_Q8_0_Q6_K}'s decoding kernels, and the attention's 512-bit
  * vectors); {@code genset.vectorBits=0} disables the vector paths. The 512-bit shapes in a default
  * process on such a CPU are {@link FloatGemm}'s float tile, {@link ShortGemm}'s 16-bit tiles and the
- * Q4_0 decoding kernel ({@link IntKernels#WIDE_Q4_0}), each with species of its own, which the
+ * Q4_0 and Q4_K decoding kernels ({@link IntKernels#WIDE_Q4}), each with species of its own, which the
  * allocation checks cover in processes of their own.
  */
 final class Simd {

@@ -6,8 +6,8 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The 512-bit decoding kernels ({@link IntKernels#dotQ4_0x16w}, {@link IntKernels#dotQ8_0x16w},
- * {@link IntKernels#dotQ6_Kx16w}) give
+ * The 512-bit decoding kernels ({@link IntKernels#dotQ4_0x16w}, {@link IntKernels#dotQ4_Kx16w},
+ * {@link IntKernels#dotQ8_0x16w}, {@link IntKernels#dotQ6_Kx16w}) give
  * what their 256-bit forms give, bit for bit, so a row's product does not depend on the CPU's vector
  * width or on whether it decodes alone or in a batch. Called directly, so they are checked on any
  * CPU (where 512-bit vectors are not native the Vector API computes them in Java: slow, but the same).
@@ -16,12 +16,14 @@ class WideKernelsTest {
     private static final int COLS = 768, BLOCKS = COLS / 32, ROWS = 16, BATCH = 3;
 
     /** Activations with a block at full scale both ways (quants of +-127), where the 16-bit sums are largest. */
-    private static QuantizedRows activations(Parallel pool) {
+    private static QuantizedRows activations() {
         float[] x = TensorTestData.activations(21, BATCH * COLS);
         for (int j = 0; j < 32; j++) x[j] = j % 2 == 0 ? 50f : -50f;
         for (int j = 32; j < 64; j++) x[j] = -50f;
         QuantizedRows q = new QuantizedRows();
-        q.quantize(pool, x, BATCH, COLS, true, true, false, false);
+        try (Parallel pool = new Parallel(1)) {
+            q.quantize(pool, x, BATCH, COLS, true, true, false, false);
+        }
         q.spreadAll();
         return q;
     }
@@ -47,7 +49,7 @@ class WideKernelsTest {
         var w = (Q4_0Tensor) TensorTestData.quantized(GgmlType.Q4_0, TensorTestData.weights(22, ROWS * COLS));
         try (Parallel pool = new Parallel(1)) {
             InterleavedQ4_0 p = w.interleaved(pool, COLS);
-            QuantizedRows x = activations(pool);
+            QuantizedRows x = activations();
             float[] dw = new float[8 * BLOCKS], dw2 = new float[8 * BLOCKS];
             IntKernels.groupScales(p.data, InterleavedQ4_0.scales(0, BLOCKS), BLOCKS, dw);
             IntKernels.groupScales(p.data, InterleavedQ4_0.scales(1, BLOCKS), BLOCKS, dw2);
@@ -59,11 +61,49 @@ class WideKernelsTest {
     }
 
     @Test
+    void q4_KMatchesTheNarrowKernel() {
+        assertQ4_KMatches(TensorTestData.weights(25, ROWS * COLS), activations());
+    }
+
+    /**
+     * Q4_K quants of 15 (one 0 a sub-block, so the scale puts the rest at 15) against activation
+     * quants of 127: each sub-block's sums of q * x near 60,000, past a short, in both kernels.
+     */
+    @Test
+    void largeQ4_KSumsStayExact() {
+        float[] values = new float[ROWS * COLS];
+        for (int i = 0; i < values.length; i++) values[i] = i % 32 == 0 ? 0f : 1f + (i / COLS) * 0.125f;
+        float[] xs = new float[BATCH * COLS];
+        java.util.Arrays.fill(xs, 1f);
+        QuantizedRows x = new QuantizedRows();
+        try (Parallel pool = new Parallel(1)) {
+            x.quantize(pool, xs, BATCH, COLS, true, true, false, false);
+        }
+        x.spreadAll();
+        assertQ4_KMatches(values, x);
+    }
+
+    private static void assertQ4_KMatches(float[] weights, QuantizedRows x) {
+        int superBlocks = COLS / 256;
+        var w = (Q4_KTensor) TensorTestData.quantized(GgmlType.Q4_K, weights);
+        try (Parallel pool = new Parallel(1)) {
+            InterleavedQ4_K p = w.interleaved(pool, COLS);
+            float[] sm = new float[16 * BLOCKS], sm2 = new float[16 * BLOCKS];
+            IntKernels.groupScalesQ4_K(p.data, 0, superBlocks, sm);
+            IntKernels.groupScalesQ4_K(p.data, 1, superBlocks, sm2);
+            assertSame((b, out) -> IntKernels.dotQ4_Kx16(p.data, 0, superBlocks, sm, sm2, x.steps, x.d, x.scaledSums, b * BLOCKS, out, 0),
+                    (b, out) -> IntKernels.dotQ4_Kx16w(p.data, 0, superBlocks, sm, sm2, x.wideSteps, x.d, x.scaledSums, b * BLOCKS, out, 0));
+        } finally {
+            w.release();
+        }
+    }
+
+    @Test
     void q8_0MatchesTheNarrowKernel() {
         var w = (Q8_0Tensor) TensorTestData.quantized(GgmlType.Q8_0, TensorTestData.weights(23, ROWS * COLS));
         try (Parallel pool = new Parallel(1)) {
             InterleavedQ8_0 p = w.interleaved(pool, COLS);
-            QuantizedRows x = activations(pool);
+            QuantizedRows x = activations();
             float[] dw = new float[8 * BLOCKS], dw2 = new float[8 * BLOCKS];
             IntKernels.groupScales(p.data, InterleavedQ8_0.scales(0, BLOCKS), BLOCKS, dw);
             IntKernels.groupScales(p.data, InterleavedQ8_0.scales(1, BLOCKS), BLOCKS, dw2);
@@ -80,7 +120,7 @@ class WideKernelsTest {
         var w = (Q6_KTensor) TensorTestData.quantized(GgmlType.Q6_K, TensorTestData.weights(24, ROWS * COLS));
         try (Parallel pool = new Parallel(1)) {
             InterleavedQ6_K p = w.interleaved(pool, COLS);
-            QuantizedRows x = activations(pool);
+            QuantizedRows x = activations();
             float[] scales = new float[8 * 16 * superBlocks], scales2 = new float[8 * 16 * superBlocks];
             IntKernels.groupScalesQ6_K(p.data, 0, superBlocks, scales);
             IntKernels.groupScalesQ6_K(p.data, 1, superBlocks, scales2);
