@@ -9,7 +9,6 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 import static dev.genset.engine.tensor.Simd.LE;
@@ -131,7 +130,7 @@ final class ShortGemm {
             Arrays.fill(acc, 0, padded * PANEL, 0f);
             // the panel's groups read into the cache at once, many misses in flight (see MatMul.readAhead): a
             // 16-row product from memory 1.11x faster, as the widening's loads had waited on memory one by one
-            s.readAhead += readAhead(p, MatMul.readAheadBytes(k ? GgmlType.Q4_K : GgmlType.Q4_0, groupBytes), g0, g0 + present);
+            s.readAhead += MatMul.readAhead(p, MatMul.readAheadBytes(k ? GgmlType.Q4_K : GgmlType.Q4_0, groupBytes), g0, g0 + present);
             if (present < GROUPS) {  // the last panel of a matrix whose rows are not whole panels: zero rows
                 Arrays.fill(panel, (short) 0);
                 Arrays.fill(scales, 0f);
@@ -399,17 +398,5 @@ final class ShortGemm {
         r31.intoArray(acc, a3 + L);
         r32.intoArray(acc, a3 + 2 * L);
         r33.intoArray(acc, a3 + 3 * L);
-    }
-
-    /**
-     * {@link MatMul#readAhead}'s loop, as a method of this class's own. Not shared on purpose: the JIT
-     * keeps one profile per method, and where a prompt's panels made the shared method hot before any
-     * token was decoded (every server's and chat's order), the decoding kernels that then inlined it
-     * ran 12 to 15% slower, generation 0.86x (BENCHMARKS.md, round 27).
-     */
-    private static long readAhead(MemorySegment p, long groupBytes, int g, int end) {
-        long sum = 0;
-        for (long a = g * groupBytes, e = end * groupBytes; a < e; a += 64) sum += p.get(ValueLayout.JAVA_BYTE, a);
-        return sum;
     }
 }
