@@ -70,6 +70,23 @@ class BenchCommandTest {
                 .contains(" MiB |", " K |");  // a 1 MiB, 293K-parameter model
     }
 
+    /** The model's warm-up runs before the tests unless --no-warmup says not to; the same tests are measured either way. */
+    @Test
+    void warmUpCanBeSkipped() {
+        String model = TestFiles.storiesModel().toString();
+        for (String[] extra : new String[][] {{}, {"--no-warmup"}}) {
+            List<String> args = new java.util.ArrayList<>(List.of("bench", "-m", model, "-p", "8", "-n", "4", "-t", "1", "-r", "1", "-o", "csv"));
+            args.addAll(List.of(extra));
+            var r = Cli.run(args.toArray(String[]::new));
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            String[] lines = r.out().strip().split("\n");
+            assertThat(lines).as("%s", args).hasSize(3);
+            assertThat(lines[1]).contains("\"8\",\"0\",\"0\"");
+            assertThat(lines[2]).contains("\"0\",\"4\",\"0\"");
+        }
+        assertThat(Cli.run("bench", "--help").out()).contains("--no-warmup");
+    }
+
     @Test
     void csvHasLlamaBenchsHeaderAndQuotedValues() {
         var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "8", "-n", "4", "-t", "1", "-r", "1", "-o", "csv");
