@@ -60,7 +60,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--no-warmup", description = "Skip the model's warm-up before its tests (the forward pass a server runs as it loads "
             + "a model). Without it, what the JIT compiles first is the first test's path: generation measured after a prompt "
-            + "test ran about 0.86x as fast as after the warm-up.")
+            + "test ran about 0.9x as fast as after the warm-up.")
     boolean noWarmup;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "md",
