@@ -107,7 +107,7 @@ final class BenchCommand implements Callable<Integer> {
                     try (Parallel pool = new Parallel(t)) {
                         for (KvType k : keyTypes)
                             for (KvType v : valueTypes) {
-                                if (!noWarmup) m.warmUp(pool, k, v);
+                                if (!noWarmup) m.warmUp(pool, k, v, 1);
                                 EngineBench bench = new EngineBench(m, pool, k, v);
                                 for (int depth : depths)
                                     for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) report.add(m, path, t, k, v, r);

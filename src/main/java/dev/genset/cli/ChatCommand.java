@@ -57,7 +57,7 @@ final class ChatCommand implements Callable<Integer> {
             System.err.printf("genset chat: %s, %s format; /reset starts over, /exit quits%n", model.name(), chat.name());
             // while the first message is typed, the forward pass runs once on a scratch cache, so that
             // the JIT compiles it then and not during the first reply (Model#warmUp)
-            Thread warmUp = Thread.ofPlatform().daemon().name("genset-warm-up").start(() -> model.warmUp(pool, kvCacheOptions.keyType(), kvCacheOptions.valueType()));
+            Thread warmUp = Thread.ofPlatform().daemon().name("genset-warm-up").start(() -> model.warmUp(pool, kvCacheOptions.keyType(), kvCacheOptions.valueType(), 1));
             while (true) {
                 if (terminal) out.print("> ");
                 String line = in.readLine();

@@ -74,7 +74,7 @@ final class ServedModel implements AutoCloseable {
             System.getLogger("genset.serve").log(System.Logger.Level.INFO, cacheRam == 0 ? "prompt cache of " + id + " is off"
                     : "prompt cache of " + id + ": up to " + cacheRam / (1 << 20) + " MiB, shared with the other models (--cache-ram; 0 turns it off)");
             if (config.warmup()) {
-                long ns = m.warmUp(p, config.cacheTypeK(), config.cacheTypeV());
+                long ns = m.warmUp(p, config.cacheTypeK(), config.cacheTypeV(), config.parallel());
                 System.getLogger("genset.serve").log(System.Logger.Level.INFO, "warmed up " + id + " in " + ns / 1_000_000 + " ms");
             }
             this.template = m.chatTemplate();

@@ -89,17 +89,27 @@ public final class Model implements AutoCloseable {
      * Runs the forward pass on a scratch cache, as a prompt of three tokens in one batch, sixteen
      * more in another, and then two single tokens, and discards the results: the kernels of every
      * path (batched, as prefill and a multi-sequence decode step use them: rows in pairs and one left
-     * over, rows in fours, and the float products that batches of eight or more rows take on CPUs
-     * with 512-bit vectors; and single-row) are compiled by the JIT and the weights paged in, so that
-     * the first request waits for neither (on a 1B model, about 1.5 s of it); then the embedding
-     * lookup of a few hundred rows. Returns the nanoseconds it took. The scratch cache holds f32.
+     * over, rows in fours, and the 16-bit and float products that larger batches take on CPUs with
+     * 512-bit vectors; and single-row) are compiled by the JIT and the weights paged in, so that the
+     * first request waits for neither (on a 1B model, about 1.5 s of it); then the embedding lookup
+     * of a few hundred rows. Returns the nanoseconds it took. The scratch cache holds f32.
      */
     public long warmUp(Parallel pool) {
-        return warmUp(pool, KvType.F32, KvType.F32);
+        return warmUp(pool, KvType.F32, KvType.F32, 1);
     }
 
-    /** {@link #warmUp(Parallel)} with a scratch cache of these types, as the caches it warms up for store keys and values. */
-    public long warmUp(Parallel pool, KvType keyType, KvType valueType) {
+    /**
+     * {@link #warmUp(Parallel)} with scratch caches of these types, as the caches it warms up for
+     * store keys and values, for a scheduler decoding up to {@code sequences} sequences together:
+     * where that is more than one, two decoding steps of several sequences follow (up to five, then
+     * up to sixteen, each sequence a cache of its own and every row wanting logits, as a server's
+     * steps are), which compile the output matrix's batched products and the attention over many
+     * caches; a prompt, wanting one row's logits, never reaches them, and the first sixteen-client
+     * load after a server's start waited on their compiles (about three quarters as fast as with these steps). Not
+     * for one sequence: the JIT then compiles the single-row decoding path for several rows too,
+     * which measured slower in generation.
+     */
+    public long warmUp(Parallel pool, KvType keyType, KvType valueType, int sequences) {
         long start = System.nanoTime();
         int small = 3, large = 16, vocab = config.vocabSize(), pos = 0;
         Transformer t = newTransformer(pool, large);
@@ -119,6 +129,20 @@ public final class Model implements AutoCloseable {
         }
         for (int end = pos + 2; pos < end; pos++)
             t.forward(1, new int[] {pos % vocab}, new int[] {pos}, new KvCache[] {cache}, new boolean[] {true}, logits);
+        // decoding steps of several sequences: five (a run of four rows and one left over), then sixteen
+        float[] rowLogits = sequences > 1 ? new float[Math.min(sequences, large) * vocab] : null;
+        int[] steps = sequences > 5 ? new int[] {5, Math.min(sequences, large)} : sequences > 1 ? new int[] {sequences} : new int[0];
+        for (int step : steps) {
+            int[] tokens = new int[step], positions = new int[step];
+            KvCache[] caches = new KvCache[step];
+            boolean[] want = new boolean[step];
+            for (int i = 0; i < step; i++) {
+                tokens[i] = (pos + i) % vocab;
+                caches[i] = newCache(KvCache.TILE, keyType, valueType);
+                want[i] = true;
+            }
+            t.forward(step, tokens, positions, caches, want, rowLogits);
+        }
         // the embedding lookup: a few passes call it too rarely to compile it, a request's prompt then would (and wait for it)
         float[] row = new float[config.dim()];
         for (int i = 0; i < 512; i++) weights.tokenEmbedding().dequantize((long) (i % vocab) * config.dim(), row, 0, config.dim());

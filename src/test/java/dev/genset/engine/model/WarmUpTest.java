@@ -60,5 +60,12 @@ class WarmUpTest {
             model.warmUp(pool);
             assertThat(logits(model, model.newTransformer(pool, 8))).containsExactly(cold);
         }
+        // a server's warm-up: decoding steps of several sequences, each a cache of its own, every row's logits
+        for (int sequences : new int[] {3, 16}) {
+            try (Model model = Model.load(f); Parallel pool = new Parallel(2)) {
+                assertThat(model.warmUp(pool, KvType.F32, KvType.Q8_0, sequences)).isPositive();
+                assertThat(logits(model, model.newTransformer(pool, 8))).containsExactly(cold);
+            }
+        }
     }
 }
