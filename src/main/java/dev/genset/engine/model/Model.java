@@ -105,9 +105,9 @@ public final class Model implements AutoCloseable {
      * up to sixteen, each sequence a cache of its own and every row wanting logits, as a server's
      * steps are), which compile the output matrix's batched products and the attention over many
      * caches; a prompt, wanting one row's logits, never reaches them, and the first sixteen-client
-     * load after a server's start waited on their compiles (about three quarters as fast as with these steps). Not
-     * for one sequence: the JIT then compiles the single-row decoding path for several rows too,
-     * which measured slower in generation.
+     * load after a server's start waited on their compiles (about three quarters as fast as with
+     * these steps). Not for one sequence: there they bring nothing, and a decoding path compiled
+     * after it has run with several rows can be slower for one (BENCHMARKS.md, rounds 27 and 28).
      */
     public long warmUp(Parallel pool, KvType keyType, KvType valueType, int sequences) {
         long start = System.nanoTime();
