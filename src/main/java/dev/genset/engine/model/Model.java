@@ -20,24 +20,60 @@ public final class Model implements AutoCloseable {
     private final Weights weights;
     private final float[] ropeFreqFactors;
     private final Tokenizer tokenizer;
+    /**
+     * Makes the matrices' repacked forms on a thread of its own from the moment the model is
+     * loaded, in the order the first forward pass needs them, so that their making overlaps that
+     * pass's work and its compiles; the pass makes (on its pool) any it reaches first. Null when
+     * there is nothing to repack.
+     */
+    private final Thread repacker;
+    private volatile boolean closing;
 
-    private Model(GgufFile gguf) {
+    private Model(GgufFile gguf, boolean repackAhead) {
         this.gguf = gguf;
         this.config = ModelConfig.fromGguf(gguf);
         this.tokenizer = Tokenizer.fromGguf(gguf);
         this.weights = Weights.load(gguf, config);
         GgufTensorInfo freqs = gguf.tensor("rope_freqs.weight");
         this.ropeFreqFactors = freqs == null ? null : Weights.vector(gguf, "rope_freqs.weight", config.ropeDims() / 2);
+        this.repacker = !repackAhead || Weights.repackedBytes(weights) == 0 ? null
+                : Thread.ofPlatform().daemon().name("genset-repack").start(this::repackAhead);
+    }
+
+    private void repackAhead() {
+        try (Parallel alone = new Parallel(1)) {
+            weights.repack(config, alone, () -> closing);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // left to the forward pass, which makes what is missing and reports what fails
+        }
     }
 
     public static Model load(Path path) throws IOException {
+        return load(path, true);
+    }
+
+    /** {@link #load(Path)}, the matrices repacked ahead of the first products or on their first use. */
+    static Model load(Path path, boolean repackAhead) throws IOException {
         GgufFile gguf = GgufFile.open(path);
         try {
-            return new Model(gguf);
+            return new Model(gguf, repackAhead);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
         }
+    }
+
+    /** Whether the repacking ahead of use is still going (tests). */
+    boolean repacking() {
+        return repacker != null && repacker.isAlive();
+    }
+
+    /**
+     * Waits until the matrices' repacking ahead of use has ended (made every form, or stopped on
+     * a failure the forward pass will report); at once if there is none.
+     */
+    public void awaitRepacking() throws InterruptedException {
+        if (repacker != null) repacker.join();
     }
 
     public GgufFile gguf() {
@@ -156,6 +192,18 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
+        closing = true;
+        if (repacker != null) {
+            boolean interrupted = false;
+            while (repacker.isAlive()) {
+                try {
+                    repacker.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;  // the weights must not be freed under it
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
         try {
             weights.release();
         } finally {

@@ -4,10 +4,13 @@ import dev.genset.engine.gguf.GgufFile;
 import dev.genset.engine.gguf.GgufFormatException;
 import dev.genset.engine.gguf.GgufTensorInfo;
 import dev.genset.engine.tensor.FloatTensor;
+import dev.genset.engine.tensor.MatMul;
+import dev.genset.engine.tensor.Parallel;
 import dev.genset.engine.tensor.UnsupportedTensorTypeException;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.function.BooleanSupplier;
 
 /**
  * The tensors of a Llama-family model, named as in GGUF. Matrices stay in the memory-mapped file
@@ -90,6 +93,34 @@ public record Weights(
         return w;
     }
 
+    /**
+     * Makes the repacked forms of the matrices ({@link MatMul#repack}) in the order a forward pass
+     * first multiplies them, layer by layer and the output last, until {@code stop} says so; a form
+     * a forward pass reached first is left as it made it.
+     */
+    void repack(ModelConfig c, Parallel pool, BooleanSupplier stop) {
+        for (Layer l : layers) {
+            for (FloatTensor m : new FloatTensor[] {l.wq(), l.wk(), l.wv()}) {
+                if (stop.getAsBoolean()) return;
+                MatMul.repack(m, c.dim(), pool);
+            }
+            MatMul.repack(l.wo(), c.qDim(), pool);
+            if (l.router() == null) {
+                MatMul.repack(l.wGate(), c.dim(), pool);
+                MatMul.repack(l.wUp(), c.dim(), pool);
+                MatMul.repack(l.wDown(), c.ffnDim(), pool);
+            } else {
+                MatMul.repack(l.router(), c.dim(), pool);
+                for (int e = 0; e < l.expertGate().length && !stop.getAsBoolean(); e++) {
+                    MatMul.repack(l.expertGate()[e], c.dim(), pool);
+                    MatMul.repack(l.expertUp()[e], c.dim(), pool);
+                    MatMul.repack(l.expertDown()[e], c.ffnDim(), pool);
+                }
+            }
+        }
+        if (!stop.getAsBoolean()) MatMul.repack(output, c.dim(), pool);
+    }
+
     /** The matrices products are taken with (the embedding only when the output shares it). */
     java.util.List<FloatTensor> matrices() {
         var all = new java.util.ArrayList<FloatTensor>();
@@ -118,7 +149,7 @@ public record Weights(
         return true;
     }
 
-    private static long repackedBytes(Weights w) {
+    static long repackedBytes(Weights w) {
         long sum = 0;
         for (FloatTensor m : w.matrices()) sum += m.repackedBytes();
         return sum;

@@ -49,6 +49,11 @@ public final class DecodedTensor extends FloatTensor {
     }
 
     @Override
+    public boolean repacked() {
+        return packed.made();
+    }
+
+    @Override
     public long repackedBytes() {
         return packs() ? PackedQuants.bytes(size) : 0;
     }

@@ -52,6 +52,11 @@ public abstract sealed class FloatTensor
      */
     public void keepStored() {}
 
+    /** Whether the repacked form products take ({@link #repackedBytes}) has been made. */
+    public boolean repacked() {
+        return false;
+    }
+
     public final long size() {
         return size;
     }

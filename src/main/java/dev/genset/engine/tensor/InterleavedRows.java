@@ -46,17 +46,23 @@ abstract sealed class InterleavedRows permits InterleavedQ4_0, InterleavedQ8_0, 
 
         /**
          * The form of tensor t for rows of {@code cols} values, made on first use; null when products
-         * stay on the stored bytes (rows not in whole groups of eight, or {@link #keepStored}).
+         * stay on the stored bytes (rows not in whole groups of eight, or {@link #keepStored}). A matrix
+         * has one row length, so a form asked for with another is a mistake of the caller's (thrown).
          */
         synchronized T get(F t, int cols, Parallel pool, Maker<F, T> maker) {
             if (keepStored || t.size() % ((long) cols * ROWS) != 0) return null;
             if (form == null) form = maker.of(t, cols, pool);
-            return form.cols == cols ? form : null;
+            if (form.cols != cols) throw new IllegalStateException("interleaved for rows of " + form.cols + " values, asked for " + cols);
+            return form;
         }
 
         synchronized void free() {
             if (form != null) form.free();
             form = null;
+        }
+
+        synchronized boolean made() {
+            return form != null;
         }
 
         synchronized void keepStored() {

@@ -110,6 +110,28 @@ public final class MatMul {
         run(pool, ws, null, null, xs, 1, outs, null, rows, 0, cols);
     }
 
+    /**
+     * Makes now, with the pool's threads, the repacked form that the first product of w (rows of
+     * {@code cols} values) would otherwise make ({@link #run}); nothing for a matrix multiplied in
+     * its stored form, or one already made. A model's loader calls it ahead of the first products,
+     * so that they find their forms made (or waits for the one being made).
+     */
+    public static void repack(FloatTensor w, int cols, Parallel pool) {
+        if (!IntKernels.handles(w) || cols <= 0 || cols % w.type().blockSize != 0) return;
+        switch (w) {
+            case Q6_KTensor q6 -> {
+                if (q6.interleaved(pool, cols) == null) q6.packed(pool);
+            }
+            case DecodedTensor d -> {
+                if (d.packs()) d.packed(pool);
+            }
+            case Q4_0Tensor q4 -> q4.interleaved(pool, cols);
+            case Q8_0Tensor q8 -> q8.interleaved(pool, cols);
+            case Q4_KTensor q4k -> q4k.interleaved(pool, cols);
+            default -> { }
+        }
+    }
+
     /** Matrices one product may take (those a mixture of experts' token is routed to: a gate and an up matrix each). */
     public static final int MAX_PARTS = 32;
 

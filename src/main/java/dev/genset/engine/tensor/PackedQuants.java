@@ -60,6 +60,10 @@ final class PackedQuants {
             if (packed != null) packed.free();
             packed = null;
         }
+
+        synchronized boolean made() {
+            return packed != null;
+        }
     }
 
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Simd.LE);

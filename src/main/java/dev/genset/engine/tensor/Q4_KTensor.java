@@ -45,6 +45,11 @@ public final class Q4_KTensor extends FloatTensor {
     }
 
     @Override
+    public boolean repacked() {
+        return interleaved.made();
+    }
+
+    @Override
     public long repackedBytes() {
         return interleaved.keepsStored() ? 0 : InterleavedQ4_K.bytes(size);
     }

@@ -47,6 +47,11 @@ public final class Q6_KTensor extends FloatTensor {
         interleaved.free();
     }
 
+    @Override
+    public boolean repacked() {
+        return interleaved.made() || packed.made();
+    }
+
     /** The packed form's size, which bounds the interleaved form's (2,192 against 2,560 bytes per 8 x 256 values). */
     @Override
     public long repackedBytes() {

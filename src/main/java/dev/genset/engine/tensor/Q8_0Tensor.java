@@ -39,6 +39,11 @@ public final class Q8_0Tensor extends FloatTensor {
     }
 
     @Override
+    public boolean repacked() {
+        return interleaved.made();
+    }
+
+    @Override
     public long repackedBytes() {
         return interleaved.keepsStored() ? 0 : size / BLOCK * BYTES;
     }

@@ -43,7 +43,14 @@ final class ShortGemm {
 
     private static final int BITS = ShortVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 512 : 256;
     private static final VectorSpecies<Short> S = BITS == 512 ? ShortVector.SPECIES_512 : ShortVector.SPECIES_256;
-    /** Half a short vector widened: ints and floats of the short vector's size. */
+    /**
+     * Half a short vector widened: ints and floats of the short vector's size. The ints are turned to
+     * floats naming F (convertShape), not with convert(), which looks its species up through a call
+     * whose receiver types the JIT records once for all of a process's callers: where 256-bit
+     * callers had been recorded there as well, C2 could not resolve the lookup in this 512-bit kernel
+     * and boxed its vectors (Q4_K prompts at 70 to 90 tok/s instead of about 215 in 5 of 8 processes;
+     * BENCHMARKS.md, round 29).
+     */
     private static final VectorSpecies<Integer> I = BITS == 512 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F = BITS == 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
@@ -252,34 +259,34 @@ final class ShortGemm {
             o = ShortVector.broadcast(S, (short) (8 * xsum[s0 + b]));
             c00 = c00.sub(o);
             c01 = c01.sub(o);
-            r00 = ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), r00);
-            r01 = ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), r01);
-            r02 = ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), r02);
-            r03 = ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), r03);
+            r00 = ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r00);
+            r01 = ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r01);
+            r02 = ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r02);
+            r03 = ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r03);
             dx = xd[s1 + b];
             o = ShortVector.broadcast(S, (short) (8 * xsum[s1 + b]));
             c10 = c10.sub(o);
             c11 = c11.sub(o);
-            r10 = ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), r10);
-            r11 = ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), r11);
-            r12 = ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), r12);
-            r13 = ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), r13);
+            r10 = ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r10);
+            r11 = ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r11);
+            r12 = ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r12);
+            r13 = ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r13);
             dx = xd[s2 + b];
             o = ShortVector.broadcast(S, (short) (8 * xsum[s2 + b]));
             c20 = c20.sub(o);
             c21 = c21.sub(o);
-            r20 = ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), r20);
-            r21 = ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), r21);
-            r22 = ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), r22);
-            r23 = ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), r23);
+            r20 = ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r20);
+            r21 = ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r21);
+            r22 = ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r22);
+            r23 = ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r23);
             dx = xd[s3 + b];
             o = ShortVector.broadcast(S, (short) (8 * xsum[s3 + b]));
             c30 = c30.sub(o);
             c31 = c31.sub(o);
-            r30 = ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), r30);
-            r31 = ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), r31);
-            r32 = ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), r32);
-            r33 = ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 1)).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), r33);
+            r30 = ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r30);
+            r31 = ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r31);
+            r32 = ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r32);
+            r33 = ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r33);
         }
         r00.intoArray(acc, a0);
         r01.intoArray(acc, a0 + L);
@@ -347,40 +354,40 @@ final class ShortGemm {
             e = FloatVector.broadcast(F, xs[s0 + b]);
             c00 = c00.sub(o);
             c01 = c01.sub(o);
-            r00 = m0.fma(e, ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), r00));
-            r01 = m1.fma(e, ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), r01));
-            r02 = m2.fma(e, ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), r02));
-            r03 = m3.fma(e, ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), r03));
+            r00 = m0.fma(e, ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r00));
+            r01 = m1.fma(e, ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r01));
+            r02 = m2.fma(e, ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r02));
+            r03 = m3.fma(e, ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r03));
             dx = xd[s1 + b];
             o = ShortVector.broadcast(S, (short) (8 * xsum[s1 + b]));
             eight = IntVector.broadcast(I, 8 * xsum[s1 + b]);
             e = FloatVector.broadcast(F, xs[s1 + b]);
             c10 = c10.sub(o);
             c11 = c11.sub(o);
-            r10 = m0.fma(e, ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), r10));
-            r11 = m1.fma(e, ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), r11));
-            r12 = m2.fma(e, ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), r12));
-            r13 = m3.fma(e, ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), r13));
+            r10 = m0.fma(e, ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r10));
+            r11 = m1.fma(e, ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r11));
+            r12 = m2.fma(e, ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r12));
+            r13 = m3.fma(e, ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r13));
             dx = xd[s2 + b];
             o = ShortVector.broadcast(S, (short) (8 * xsum[s2 + b]));
             eight = IntVector.broadcast(I, 8 * xsum[s2 + b]);
             e = FloatVector.broadcast(F, xs[s2 + b]);
             c20 = c20.sub(o);
             c21 = c21.sub(o);
-            r20 = m0.fma(e, ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), r20));
-            r21 = m1.fma(e, ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), r21));
-            r22 = m2.fma(e, ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), r22));
-            r23 = m3.fma(e, ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), r23));
+            r20 = m0.fma(e, ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r20));
+            r21 = m1.fma(e, ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r21));
+            r22 = m2.fma(e, ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r22));
+            r23 = m3.fma(e, ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r23));
             dx = xd[s3 + b];
             o = ShortVector.broadcast(S, (short) (8 * xsum[s3 + b]));
             eight = IntVector.broadcast(I, 8 * xsum[s3 + b]);
             e = FloatVector.broadcast(F, xs[s3 + b]);
             c30 = c30.sub(o);
             c31 = c31.sub(o);
-            r30 = m0.fma(e, ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d0.mul(dx), r30));
-            r31 = m1.fma(e, ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d1.mul(dx), r31));
-            r32 = m2.fma(e, ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).add(eight).convert(VectorOperators.I2F, 0)).fma(d2.mul(dx), r32));
-            r33 = m3.fma(e, ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 1)).add(eight).convert(VectorOperators.I2F, 0)).fma(d3.mul(dx), r33));
+            r30 = m0.fma(e, ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r30));
+            r31 = m1.fma(e, ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r31));
+            r32 = m2.fma(e, ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r32));
+            r33 = m3.fma(e, ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r33));
         }
         r00.intoArray(acc, a0);
         r01.intoArray(acc, a0 + L);
