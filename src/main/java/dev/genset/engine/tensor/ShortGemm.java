@@ -44,15 +44,24 @@ final class ShortGemm {
     private static final int BITS = ShortVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 512 : 256;
     private static final VectorSpecies<Short> S = BITS == 512 ? ShortVector.SPECIES_512 : ShortVector.SPECIES_256;
     /**
-     * Half a short vector widened: ints and floats of the short vector's size. The ints are turned to
-     * floats naming F (convertShape), not with convert(), which looks its species up through a call
-     * whose receiver types the JIT records once for all of a process's callers: where 256-bit
-     * callers had been recorded there as well, C2 could not resolve the lookup in this 512-bit kernel
-     * and boxed its vectors (Q4_K prompts at 70 to 90 tok/s instead of about 215 in 5 of 8 processes;
-     * BENCHMARKS.md, round 29).
+     * Half a short vector widened: ints and floats of the short vector's size.
+     *
+     * <p>The tiles name every vector operation's species or dispatch it where they call it: a
+     * conversion names F (convertShape, not convert), an upper half is first moved down
+     * ({@link #UPPER_HALF}, not a conversion of part 1), and add, mul, sub and fma are written
+     * {@code lanewise(ADD, ...)} and so on. The shorter forms dispatch inside the JDK, at calls
+     * whose receiver types the JIT records once for all of a process's callers, and where a
+     * block's sums or a conversion's result had no exact type yet when C2 parsed the tile (values
+     * carried around a loop, results of calls inlined late), it took the types recorded there:
+     * with 256-bit callers recorded as well, it inlined both shapes, or could not resolve the
+     * species, and the tile's vectors were boxed: Q4_K and Q4_0 prompts ran at 57 to 151 tok/s
+     * instead of 200 to 270 in some processes (with the JIT's logging on, 6 of 8), none since
+     * (BENCHMARKS.md, round 29).
      */
     private static final VectorSpecies<Integer> I = BITS == 512 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F = BITS == 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    /** The short vector's upper half moved to its lower half, which a conversion of part 0 then widens. */
+    private static final VectorShuffle<Short> UPPER_HALF = VectorShuffle.fromOp(S, i -> (i + S.length() / 2) % S.length());
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     /** Short lanes per vector, float lanes per vector. */
@@ -238,55 +247,55 @@ final class ShortGemm {
             for (int k = 32 * b, e = k + 32; k < e; k++) {
                 ShortVector w0 = ShortVector.fromArray(S, panel, PANEL * k), w1 = ShortVector.fromArray(S, panel, PANEL * k + SL), v;
                 v = ShortVector.broadcast(S, x[x0 + k]);
-                c00 = w0.mul(v).add(c00);
-                c01 = w1.mul(v).add(c01);
+                c00 = w0.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c00);
+                c01 = w1.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c01);
                 v = ShortVector.broadcast(S, x[x1 + k]);
-                c10 = w0.mul(v).add(c10);
-                c11 = w1.mul(v).add(c11);
+                c10 = w0.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c10);
+                c11 = w1.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c11);
                 v = ShortVector.broadcast(S, x[x2 + k]);
-                c20 = w0.mul(v).add(c20);
-                c21 = w1.mul(v).add(c21);
+                c20 = w0.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c20);
+                c21 = w1.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c21);
                 v = ShortVector.broadcast(S, x[x3 + k]);
-                c30 = w0.mul(v).add(c30);
-                c31 = w1.mul(v).add(c31);
+                c30 = w0.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c30);
+                c31 = w1.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c31);
             }
             int d = PANEL * b;
             FloatVector d0 = FloatVector.fromArray(F, dw, d), d1 = FloatVector.fromArray(F, dw, d + L),
                     d2 = FloatVector.fromArray(F, dw, d + 2 * L), d3 = FloatVector.fromArray(F, dw, d + 3 * L);
-            float dx;
+            FloatVector dxv;
             ShortVector o;
-            dx = xd[s0 + b];
+            dxv = FloatVector.broadcast(F, xd[s0 + b]);
             o = ShortVector.broadcast(S, (short) (8 * xsum[s0 + b]));
-            c00 = c00.sub(o);
-            c01 = c01.sub(o);
-            r00 = ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r00);
-            r01 = ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r01);
-            r02 = ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r02);
-            r03 = ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r03);
-            dx = xd[s1 + b];
+            c00 = c00.lanewise(VectorOperators.SUB, o);
+            c01 = c01.lanewise(VectorOperators.SUB, o);
+            r00 = ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dxv), r00);
+            r01 = ((FloatVector) ((IntVector) c00.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dxv), r01);
+            r02 = ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d2.lanewise(VectorOperators.MUL, dxv), r02);
+            r03 = ((FloatVector) ((IntVector) c01.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d3.lanewise(VectorOperators.MUL, dxv), r03);
+            dxv = FloatVector.broadcast(F, xd[s1 + b]);
             o = ShortVector.broadcast(S, (short) (8 * xsum[s1 + b]));
-            c10 = c10.sub(o);
-            c11 = c11.sub(o);
-            r10 = ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r10);
-            r11 = ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r11);
-            r12 = ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r12);
-            r13 = ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r13);
-            dx = xd[s2 + b];
+            c10 = c10.lanewise(VectorOperators.SUB, o);
+            c11 = c11.lanewise(VectorOperators.SUB, o);
+            r10 = ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dxv), r10);
+            r11 = ((FloatVector) ((IntVector) c10.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dxv), r11);
+            r12 = ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d2.lanewise(VectorOperators.MUL, dxv), r12);
+            r13 = ((FloatVector) ((IntVector) c11.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d3.lanewise(VectorOperators.MUL, dxv), r13);
+            dxv = FloatVector.broadcast(F, xd[s2 + b]);
             o = ShortVector.broadcast(S, (short) (8 * xsum[s2 + b]));
-            c20 = c20.sub(o);
-            c21 = c21.sub(o);
-            r20 = ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r20);
-            r21 = ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r21);
-            r22 = ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r22);
-            r23 = ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r23);
-            dx = xd[s3 + b];
+            c20 = c20.lanewise(VectorOperators.SUB, o);
+            c21 = c21.lanewise(VectorOperators.SUB, o);
+            r20 = ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dxv), r20);
+            r21 = ((FloatVector) ((IntVector) c20.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dxv), r21);
+            r22 = ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d2.lanewise(VectorOperators.MUL, dxv), r22);
+            r23 = ((FloatVector) ((IntVector) c21.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d3.lanewise(VectorOperators.MUL, dxv), r23);
+            dxv = FloatVector.broadcast(F, xd[s3 + b]);
             o = ShortVector.broadcast(S, (short) (8 * xsum[s3 + b]));
-            c30 = c30.sub(o);
-            c31 = c31.sub(o);
-            r30 = ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r30);
-            r31 = ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r31);
-            r32 = ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r32);
-            r33 = ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 1)).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r33);
+            c30 = c30.lanewise(VectorOperators.SUB, o);
+            c31 = c31.lanewise(VectorOperators.SUB, o);
+            r30 = ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dxv), r30);
+            r31 = ((FloatVector) ((IntVector) c30.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dxv), r31);
+            r32 = ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d2.lanewise(VectorOperators.MUL, dxv), r32);
+            r33 = ((FloatVector) ((IntVector) c31.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d3.lanewise(VectorOperators.MUL, dxv), r33);
         }
         r00.intoArray(acc, a0);
         r01.intoArray(acc, a0 + L);
@@ -328,66 +337,66 @@ final class ShortGemm {
             for (int k = 32 * b, e = k + 32; k < e; k++) {
                 ShortVector w0 = ShortVector.fromArray(S, panel, PANEL * k), w1 = ShortVector.fromArray(S, panel, PANEL * k + SL), v;
                 v = ShortVector.broadcast(S, x[x0 + k]);
-                c00 = w0.mul(v).add(c00);
-                c01 = w1.mul(v).add(c01);
+                c00 = w0.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c00);
+                c01 = w1.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c01);
                 v = ShortVector.broadcast(S, x[x1 + k]);
-                c10 = w0.mul(v).add(c10);
-                c11 = w1.mul(v).add(c11);
+                c10 = w0.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c10);
+                c11 = w1.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c11);
                 v = ShortVector.broadcast(S, x[x2 + k]);
-                c20 = w0.mul(v).add(c20);
-                c21 = w1.mul(v).add(c21);
+                c20 = w0.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c20);
+                c21 = w1.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c21);
                 v = ShortVector.broadcast(S, x[x3 + k]);
-                c30 = w0.mul(v).add(c30);
-                c31 = w1.mul(v).add(c31);
+                c30 = w0.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c30);
+                c31 = w1.lanewise(VectorOperators.MUL, v).lanewise(VectorOperators.ADD, c31);
             }
             int d = PANEL * b;
             FloatVector d0 = FloatVector.fromArray(F, dw, d), d1 = FloatVector.fromArray(F, dw, d + L),
                     d2 = FloatVector.fromArray(F, dw, d + 2 * L), d3 = FloatVector.fromArray(F, dw, d + 3 * L),
                     m0 = FloatVector.fromArray(F, mins, d), m1 = FloatVector.fromArray(F, mins, d + L),
                     m2 = FloatVector.fromArray(F, mins, d + 2 * L), m3 = FloatVector.fromArray(F, mins, d + 3 * L), e;
-            float dx;
+            FloatVector dxv;
             ShortVector o;
             IntVector eight;
-            dx = xd[s0 + b];
+            dxv = FloatVector.broadcast(F, xd[s0 + b]);
             o = ShortVector.broadcast(S, (short) (8 * xsum[s0 + b]));
             eight = IntVector.broadcast(I, 8 * xsum[s0 + b]);
             e = FloatVector.broadcast(F, xs[s0 + b]);
-            c00 = c00.sub(o);
-            c01 = c01.sub(o);
-            r00 = m0.fma(e, ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r00));
-            r01 = m1.fma(e, ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r01));
-            r02 = m2.fma(e, ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r02));
-            r03 = m3.fma(e, ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r03));
-            dx = xd[s1 + b];
+            c00 = c00.lanewise(VectorOperators.SUB, o);
+            c01 = c01.lanewise(VectorOperators.SUB, o);
+            r00 = m0.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c00.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dxv), r00));
+            r01 = m1.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c00.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dxv), r01));
+            r02 = m2.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c01.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d2.lanewise(VectorOperators.MUL, dxv), r02));
+            r03 = m3.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c01.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d3.lanewise(VectorOperators.MUL, dxv), r03));
+            dxv = FloatVector.broadcast(F, xd[s1 + b]);
             o = ShortVector.broadcast(S, (short) (8 * xsum[s1 + b]));
             eight = IntVector.broadcast(I, 8 * xsum[s1 + b]);
             e = FloatVector.broadcast(F, xs[s1 + b]);
-            c10 = c10.sub(o);
-            c11 = c11.sub(o);
-            r10 = m0.fma(e, ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r10));
-            r11 = m1.fma(e, ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r11));
-            r12 = m2.fma(e, ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r12));
-            r13 = m3.fma(e, ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r13));
-            dx = xd[s2 + b];
+            c10 = c10.lanewise(VectorOperators.SUB, o);
+            c11 = c11.lanewise(VectorOperators.SUB, o);
+            r10 = m0.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c10.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dxv), r10));
+            r11 = m1.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c10.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dxv), r11));
+            r12 = m2.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c11.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d2.lanewise(VectorOperators.MUL, dxv), r12));
+            r13 = m3.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c11.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d3.lanewise(VectorOperators.MUL, dxv), r13));
+            dxv = FloatVector.broadcast(F, xd[s2 + b]);
             o = ShortVector.broadcast(S, (short) (8 * xsum[s2 + b]));
             eight = IntVector.broadcast(I, 8 * xsum[s2 + b]);
             e = FloatVector.broadcast(F, xs[s2 + b]);
-            c20 = c20.sub(o);
-            c21 = c21.sub(o);
-            r20 = m0.fma(e, ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r20));
-            r21 = m1.fma(e, ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r21));
-            r22 = m2.fma(e, ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r22));
-            r23 = m3.fma(e, ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r23));
-            dx = xd[s3 + b];
+            c20 = c20.lanewise(VectorOperators.SUB, o);
+            c21 = c21.lanewise(VectorOperators.SUB, o);
+            r20 = m0.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c20.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dxv), r20));
+            r21 = m1.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c20.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dxv), r21));
+            r22 = m2.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c21.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d2.lanewise(VectorOperators.MUL, dxv), r22));
+            r23 = m3.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c21.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d3.lanewise(VectorOperators.MUL, dxv), r23));
+            dxv = FloatVector.broadcast(F, xd[s3 + b]);
             o = ShortVector.broadcast(S, (short) (8 * xsum[s3 + b]));
             eight = IntVector.broadcast(I, 8 * xsum[s3 + b]);
             e = FloatVector.broadcast(F, xs[s3 + b]);
-            c30 = c30.sub(o);
-            c31 = c31.sub(o);
-            r30 = m0.fma(e, ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(dx), r30));
-            r31 = m1.fma(e, ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(dx), r31));
-            r32 = m2.fma(e, ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(dx), r32));
-            r33 = m3.fma(e, ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 1)).add(eight).convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(dx), r33));
+            c30 = c30.lanewise(VectorOperators.SUB, o);
+            c31 = c31.lanewise(VectorOperators.SUB, o);
+            r30 = m0.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c30.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dxv), r30));
+            r31 = m1.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c30.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dxv), r31));
+            r32 = m2.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c31.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d2.lanewise(VectorOperators.MUL, dxv), r32));
+            r33 = m3.lanewise(VectorOperators.FMA, e, ((FloatVector) ((IntVector) c31.rearrange(UPPER_HALF).convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.ADD, eight).convertShape(VectorOperators.I2F, F, 0)).lanewise(VectorOperators.FMA, d3.lanewise(VectorOperators.MUL, dxv), r33));
         }
         r00.intoArray(acc, a0);
         r01.intoArray(acc, a0 + L);
