@@ -46,8 +46,16 @@ import static dev.genset.engine.tensor.Simd.LE;
 final class FloatGemm {
     private FloatGemm() {}
 
+    /**
+     * The tiles' vectors. Like {@link ShortGemm}'s, the tiles write their operations as
+     * {@code lanewise(FMA, ...)} and so on, dispatched where they are called, and the widening names
+     * its float species (convertShape): the shorter forms (fma, mul, neg, convert) dispatch inside
+     * the JDK at calls whose recorded receiver types all of a process's callers share, which cost
+     * ShortGemm's tiles their speed in some processes (BENCHMARKS.md, round 29).
+     */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
     private static final int L = F.length();
 
@@ -206,10 +214,10 @@ final class FloatGemm {
             for (int i = 0; i < groups; i++) {
                 IntVector u = (IntVector) ShortVector.fromMemorySegment(S8, p, q + i * stride + 16L * c, LE).convertShape(VectorOperators.S2I, I8, 0);
                 int at = 4 * c * PANEL + 8 * i;
-                ((FloatVector) u.and(15).sub(bias).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
-                ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).and(15).sub(bias).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
-                ((FloatVector) u.lanewise(VectorOperators.ASHR, 4).and(15).sub(bias).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 2 * PANEL);
-                ((FloatVector) u.lanewise(VectorOperators.ASHR, 12).and(15).sub(bias).convert(VectorOperators.I2F, 0)).intoArray(panel, at + 3 * PANEL);
+                ((FloatVector) u.and(15).sub(bias).convertShape(VectorOperators.I2F, F8, 0)).intoArray(panel, at);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).and(15).sub(bias).convertShape(VectorOperators.I2F, F8, 0)).intoArray(panel, at + PANEL);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 4).and(15).sub(bias).convertShape(VectorOperators.I2F, F8, 0)).intoArray(panel, at + 2 * PANEL);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 12).and(15).sub(bias).convertShape(VectorOperators.I2F, F8, 0)).intoArray(panel, at + 3 * PANEL);
             }
     }
 
@@ -223,8 +231,8 @@ final class FloatGemm {
             for (int i = 0; i < groups; i++) {
                 IntVector u = (IntVector) ShortVector.fromMemorySegment(S8, p, q + i * stride + 16L * c, LE).convertShape(VectorOperators.S2I, I8, 0);
                 int at = 2 * c * PANEL + 8 * i;
-                ((FloatVector) u.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).intoArray(panel, at);
-                ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).convert(VectorOperators.I2F, 0)).intoArray(panel, at + PANEL);
+                ((FloatVector) u.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convertShape(VectorOperators.I2F, F8, 0)).intoArray(panel, at);
+                ((FloatVector) u.lanewise(VectorOperators.ASHR, 8).convertShape(VectorOperators.I2F, F8, 0)).intoArray(panel, at + PANEL);
             }
     }
 
@@ -253,44 +261,44 @@ final class FloatGemm {
             for (int k = size * b, e = k + size; k < e; k++) {
                 FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
                 v = FloatVector.broadcast(F, x[x0 + k]);
-                c00 = w0.fma(v, c00);
-                c01 = w1.fma(v, c01);
+                c00 = w0.lanewise(VectorOperators.FMA, v, c00);
+                c01 = w1.lanewise(VectorOperators.FMA, v, c01);
                 v = FloatVector.broadcast(F, x[x1 + k]);
-                c10 = w0.fma(v, c10);
-                c11 = w1.fma(v, c11);
+                c10 = w0.lanewise(VectorOperators.FMA, v, c10);
+                c11 = w1.lanewise(VectorOperators.FMA, v, c11);
                 v = FloatVector.broadcast(F, x[x2 + k]);
-                c20 = w0.fma(v, c20);
-                c21 = w1.fma(v, c21);
+                c20 = w0.lanewise(VectorOperators.FMA, v, c20);
+                c21 = w1.lanewise(VectorOperators.FMA, v, c21);
                 v = FloatVector.broadcast(F, x[x3 + k]);
-                c30 = w0.fma(v, c30);
-                c31 = w1.fma(v, c31);
+                c30 = w0.lanewise(VectorOperators.FMA, v, c30);
+                c31 = w1.lanewise(VectorOperators.FMA, v, c31);
                 v = FloatVector.broadcast(F, x[x4 + k]);
-                c40 = w0.fma(v, c40);
-                c41 = w1.fma(v, c41);
+                c40 = w0.lanewise(VectorOperators.FMA, v, c40);
+                c41 = w1.lanewise(VectorOperators.FMA, v, c41);
                 v = FloatVector.broadcast(F, x[x5 + k]);
-                c50 = w0.fma(v, c50);
-                c51 = w1.fma(v, c51);
+                c50 = w0.lanewise(VectorOperators.FMA, v, c50);
+                c51 = w1.lanewise(VectorOperators.FMA, v, c51);
             }
             FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
-            float d;
-            d = xd[s0 + (b >> shift)];
-            r00 = c00.fma(d0.mul(d), r00);
-            r01 = c01.fma(d1.mul(d), r01);
-            d = xd[s1 + (b >> shift)];
-            r10 = c10.fma(d0.mul(d), r10);
-            r11 = c11.fma(d1.mul(d), r11);
-            d = xd[s2 + (b >> shift)];
-            r20 = c20.fma(d0.mul(d), r20);
-            r21 = c21.fma(d1.mul(d), r21);
-            d = xd[s3 + (b >> shift)];
-            r30 = c30.fma(d0.mul(d), r30);
-            r31 = c31.fma(d1.mul(d), r31);
-            d = xd[s4 + (b >> shift)];
-            r40 = c40.fma(d0.mul(d), r40);
-            r41 = c41.fma(d1.mul(d), r41);
-            d = xd[s5 + (b >> shift)];
-            r50 = c50.fma(d0.mul(d), r50);
-            r51 = c51.fma(d1.mul(d), r51);
+            FloatVector dv;
+            dv = FloatVector.broadcast(F, xd[s0 + (b >> shift)]);
+            r00 = c00.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r00);
+            r01 = c01.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r01);
+            dv = FloatVector.broadcast(F, xd[s1 + (b >> shift)]);
+            r10 = c10.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r10);
+            r11 = c11.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r11);
+            dv = FloatVector.broadcast(F, xd[s2 + (b >> shift)]);
+            r20 = c20.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r20);
+            r21 = c21.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r21);
+            dv = FloatVector.broadcast(F, xd[s3 + (b >> shift)]);
+            r30 = c30.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r30);
+            r31 = c31.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r31);
+            dv = FloatVector.broadcast(F, xd[s4 + (b >> shift)]);
+            r40 = c40.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r40);
+            r41 = c41.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r41);
+            dv = FloatVector.broadcast(F, xd[s5 + (b >> shift)]);
+            r50 = c50.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r50);
+            r51 = c51.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r51);
         }
         r00.intoArray(acc, a0);
         r01.intoArray(acc, a0 + L);
@@ -321,32 +329,32 @@ final class FloatGemm {
             for (int k = size * b, e = k + size; k < e; k++) {
                 FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
                 v = FloatVector.broadcast(F, x[x0 + k]);
-                c00 = w0.fma(v, c00);
-                c01 = w1.fma(v, c01);
+                c00 = w0.lanewise(VectorOperators.FMA, v, c00);
+                c01 = w1.lanewise(VectorOperators.FMA, v, c01);
                 v = FloatVector.broadcast(F, x[x1 + k]);
-                c10 = w0.fma(v, c10);
-                c11 = w1.fma(v, c11);
+                c10 = w0.lanewise(VectorOperators.FMA, v, c10);
+                c11 = w1.lanewise(VectorOperators.FMA, v, c11);
                 v = FloatVector.broadcast(F, x[x2 + k]);
-                c20 = w0.fma(v, c20);
-                c21 = w1.fma(v, c21);
+                c20 = w0.lanewise(VectorOperators.FMA, v, c20);
+                c21 = w1.lanewise(VectorOperators.FMA, v, c21);
                 v = FloatVector.broadcast(F, x[x3 + k]);
-                c30 = w0.fma(v, c30);
-                c31 = w1.fma(v, c31);
+                c30 = w0.lanewise(VectorOperators.FMA, v, c30);
+                c31 = w1.lanewise(VectorOperators.FMA, v, c31);
             }
             FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
-            float d;
-            d = xd[s0 + (b >> shift)];
-            r00 = c00.fma(d0.mul(d), r00);
-            r01 = c01.fma(d1.mul(d), r01);
-            d = xd[s1 + (b >> shift)];
-            r10 = c10.fma(d0.mul(d), r10);
-            r11 = c11.fma(d1.mul(d), r11);
-            d = xd[s2 + (b >> shift)];
-            r20 = c20.fma(d0.mul(d), r20);
-            r21 = c21.fma(d1.mul(d), r21);
-            d = xd[s3 + (b >> shift)];
-            r30 = c30.fma(d0.mul(d), r30);
-            r31 = c31.fma(d1.mul(d), r31);
+            FloatVector dv;
+            dv = FloatVector.broadcast(F, xd[s0 + (b >> shift)]);
+            r00 = c00.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r00);
+            r01 = c01.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r01);
+            dv = FloatVector.broadcast(F, xd[s1 + (b >> shift)]);
+            r10 = c10.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r10);
+            r11 = c11.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r11);
+            dv = FloatVector.broadcast(F, xd[s2 + (b >> shift)]);
+            r20 = c20.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r20);
+            r21 = c21.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r21);
+            dv = FloatVector.broadcast(F, xd[s3 + (b >> shift)]);
+            r30 = c30.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r30);
+            r31 = c31.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r31);
         }
         r00.intoArray(acc, a0);
         r01.intoArray(acc, a0 + L);
@@ -380,63 +388,63 @@ final class FloatGemm {
             for (int k = 32 * b, e = k + 32; k < e; k++) {
                 FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
                 v = FloatVector.broadcast(F, x[x0 + k]);
-                c00 = w0.fma(v, c00);
-                c01 = w1.fma(v, c01);
+                c00 = w0.lanewise(VectorOperators.FMA, v, c00);
+                c01 = w1.lanewise(VectorOperators.FMA, v, c01);
                 v = FloatVector.broadcast(F, x[x1 + k]);
-                c10 = w0.fma(v, c10);
-                c11 = w1.fma(v, c11);
+                c10 = w0.lanewise(VectorOperators.FMA, v, c10);
+                c11 = w1.lanewise(VectorOperators.FMA, v, c11);
                 v = FloatVector.broadcast(F, x[x2 + k]);
-                c20 = w0.fma(v, c20);
-                c21 = w1.fma(v, c21);
+                c20 = w0.lanewise(VectorOperators.FMA, v, c20);
+                c21 = w1.lanewise(VectorOperators.FMA, v, c21);
                 v = FloatVector.broadcast(F, x[x3 + k]);
-                c30 = w0.fma(v, c30);
-                c31 = w1.fma(v, c31);
+                c30 = w0.lanewise(VectorOperators.FMA, v, c30);
+                c31 = w1.lanewise(VectorOperators.FMA, v, c31);
                 v = FloatVector.broadcast(F, x[x4 + k]);
-                c40 = w0.fma(v, c40);
-                c41 = w1.fma(v, c41);
+                c40 = w0.lanewise(VectorOperators.FMA, v, c40);
+                c41 = w1.lanewise(VectorOperators.FMA, v, c41);
                 v = FloatVector.broadcast(F, x[x5 + k]);
-                c50 = w0.fma(v, c50);
-                c51 = w1.fma(v, c51);
+                c50 = w0.lanewise(VectorOperators.FMA, v, c50);
+                c51 = w1.lanewise(VectorOperators.FMA, v, c51);
             }
             FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
-            FloatVector m0 = FloatVector.fromArray(F, mins, PANEL * b).neg(), m1 = FloatVector.fromArray(F, mins, PANEL * b + L).neg(), e;
-            float d;
-            d = xd[s0 + b];
+            FloatVector m0 = FloatVector.fromArray(F, mins, PANEL * b).lanewise(VectorOperators.NEG), m1 = FloatVector.fromArray(F, mins, PANEL * b + L).lanewise(VectorOperators.NEG), e;
+            FloatVector dv;
+            dv = FloatVector.broadcast(F, xd[s0 + b]);
             e = FloatVector.broadcast(F, xs[s0 + b]);
-            r00 = c00.fma(d0.mul(d), r00);
-            r00 = m0.fma(e, r00);
-            r01 = c01.fma(d1.mul(d), r01);
-            r01 = m1.fma(e, r01);
-            d = xd[s1 + b];
+            r00 = c00.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r00);
+            r00 = m0.lanewise(VectorOperators.FMA, e, r00);
+            r01 = c01.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r01);
+            r01 = m1.lanewise(VectorOperators.FMA, e, r01);
+            dv = FloatVector.broadcast(F, xd[s1 + b]);
             e = FloatVector.broadcast(F, xs[s1 + b]);
-            r10 = c10.fma(d0.mul(d), r10);
-            r10 = m0.fma(e, r10);
-            r11 = c11.fma(d1.mul(d), r11);
-            r11 = m1.fma(e, r11);
-            d = xd[s2 + b];
+            r10 = c10.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r10);
+            r10 = m0.lanewise(VectorOperators.FMA, e, r10);
+            r11 = c11.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r11);
+            r11 = m1.lanewise(VectorOperators.FMA, e, r11);
+            dv = FloatVector.broadcast(F, xd[s2 + b]);
             e = FloatVector.broadcast(F, xs[s2 + b]);
-            r20 = c20.fma(d0.mul(d), r20);
-            r20 = m0.fma(e, r20);
-            r21 = c21.fma(d1.mul(d), r21);
-            r21 = m1.fma(e, r21);
-            d = xd[s3 + b];
+            r20 = c20.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r20);
+            r20 = m0.lanewise(VectorOperators.FMA, e, r20);
+            r21 = c21.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r21);
+            r21 = m1.lanewise(VectorOperators.FMA, e, r21);
+            dv = FloatVector.broadcast(F, xd[s3 + b]);
             e = FloatVector.broadcast(F, xs[s3 + b]);
-            r30 = c30.fma(d0.mul(d), r30);
-            r30 = m0.fma(e, r30);
-            r31 = c31.fma(d1.mul(d), r31);
-            r31 = m1.fma(e, r31);
-            d = xd[s4 + b];
+            r30 = c30.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r30);
+            r30 = m0.lanewise(VectorOperators.FMA, e, r30);
+            r31 = c31.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r31);
+            r31 = m1.lanewise(VectorOperators.FMA, e, r31);
+            dv = FloatVector.broadcast(F, xd[s4 + b]);
             e = FloatVector.broadcast(F, xs[s4 + b]);
-            r40 = c40.fma(d0.mul(d), r40);
-            r40 = m0.fma(e, r40);
-            r41 = c41.fma(d1.mul(d), r41);
-            r41 = m1.fma(e, r41);
-            d = xd[s5 + b];
+            r40 = c40.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r40);
+            r40 = m0.lanewise(VectorOperators.FMA, e, r40);
+            r41 = c41.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r41);
+            r41 = m1.lanewise(VectorOperators.FMA, e, r41);
+            dv = FloatVector.broadcast(F, xd[s5 + b]);
             e = FloatVector.broadcast(F, xs[s5 + b]);
-            r50 = c50.fma(d0.mul(d), r50);
-            r50 = m0.fma(e, r50);
-            r51 = c51.fma(d1.mul(d), r51);
-            r51 = m1.fma(e, r51);
+            r50 = c50.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r50);
+            r50 = m0.lanewise(VectorOperators.FMA, e, r50);
+            r51 = c51.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r51);
+            r51 = m1.lanewise(VectorOperators.FMA, e, r51);
         }
         r00.intoArray(acc, a0);
         r01.intoArray(acc, a0 + L);
@@ -467,45 +475,45 @@ final class FloatGemm {
             for (int k = 32 * b, e = k + 32; k < e; k++) {
                 FloatVector w0 = FloatVector.fromArray(F, panel, PANEL * k), w1 = FloatVector.fromArray(F, panel, PANEL * k + L), v;
                 v = FloatVector.broadcast(F, x[x0 + k]);
-                c00 = w0.fma(v, c00);
-                c01 = w1.fma(v, c01);
+                c00 = w0.lanewise(VectorOperators.FMA, v, c00);
+                c01 = w1.lanewise(VectorOperators.FMA, v, c01);
                 v = FloatVector.broadcast(F, x[x1 + k]);
-                c10 = w0.fma(v, c10);
-                c11 = w1.fma(v, c11);
+                c10 = w0.lanewise(VectorOperators.FMA, v, c10);
+                c11 = w1.lanewise(VectorOperators.FMA, v, c11);
                 v = FloatVector.broadcast(F, x[x2 + k]);
-                c20 = w0.fma(v, c20);
-                c21 = w1.fma(v, c21);
+                c20 = w0.lanewise(VectorOperators.FMA, v, c20);
+                c21 = w1.lanewise(VectorOperators.FMA, v, c21);
                 v = FloatVector.broadcast(F, x[x3 + k]);
-                c30 = w0.fma(v, c30);
-                c31 = w1.fma(v, c31);
+                c30 = w0.lanewise(VectorOperators.FMA, v, c30);
+                c31 = w1.lanewise(VectorOperators.FMA, v, c31);
             }
             FloatVector d0 = FloatVector.fromArray(F, dw, PANEL * b), d1 = FloatVector.fromArray(F, dw, PANEL * b + L);
-            FloatVector m0 = FloatVector.fromArray(F, mins, PANEL * b).neg(), m1 = FloatVector.fromArray(F, mins, PANEL * b + L).neg(), e;
-            float d;
-            d = xd[s0 + b];
+            FloatVector m0 = FloatVector.fromArray(F, mins, PANEL * b).lanewise(VectorOperators.NEG), m1 = FloatVector.fromArray(F, mins, PANEL * b + L).lanewise(VectorOperators.NEG), e;
+            FloatVector dv;
+            dv = FloatVector.broadcast(F, xd[s0 + b]);
             e = FloatVector.broadcast(F, xs[s0 + b]);
-            r00 = c00.fma(d0.mul(d), r00);
-            r00 = m0.fma(e, r00);
-            r01 = c01.fma(d1.mul(d), r01);
-            r01 = m1.fma(e, r01);
-            d = xd[s1 + b];
+            r00 = c00.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r00);
+            r00 = m0.lanewise(VectorOperators.FMA, e, r00);
+            r01 = c01.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r01);
+            r01 = m1.lanewise(VectorOperators.FMA, e, r01);
+            dv = FloatVector.broadcast(F, xd[s1 + b]);
             e = FloatVector.broadcast(F, xs[s1 + b]);
-            r10 = c10.fma(d0.mul(d), r10);
-            r10 = m0.fma(e, r10);
-            r11 = c11.fma(d1.mul(d), r11);
-            r11 = m1.fma(e, r11);
-            d = xd[s2 + b];
+            r10 = c10.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r10);
+            r10 = m0.lanewise(VectorOperators.FMA, e, r10);
+            r11 = c11.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r11);
+            r11 = m1.lanewise(VectorOperators.FMA, e, r11);
+            dv = FloatVector.broadcast(F, xd[s2 + b]);
             e = FloatVector.broadcast(F, xs[s2 + b]);
-            r20 = c20.fma(d0.mul(d), r20);
-            r20 = m0.fma(e, r20);
-            r21 = c21.fma(d1.mul(d), r21);
-            r21 = m1.fma(e, r21);
-            d = xd[s3 + b];
+            r20 = c20.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r20);
+            r20 = m0.lanewise(VectorOperators.FMA, e, r20);
+            r21 = c21.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r21);
+            r21 = m1.lanewise(VectorOperators.FMA, e, r21);
+            dv = FloatVector.broadcast(F, xd[s3 + b]);
             e = FloatVector.broadcast(F, xs[s3 + b]);
-            r30 = c30.fma(d0.mul(d), r30);
-            r30 = m0.fma(e, r30);
-            r31 = c31.fma(d1.mul(d), r31);
-            r31 = m1.fma(e, r31);
+            r30 = c30.lanewise(VectorOperators.FMA, d0.lanewise(VectorOperators.MUL, dv), r30);
+            r30 = m0.lanewise(VectorOperators.FMA, e, r30);
+            r31 = c31.lanewise(VectorOperators.FMA, d1.lanewise(VectorOperators.MUL, dv), r31);
+            r31 = m1.lanewise(VectorOperators.FMA, e, r31);
         }
         r00.intoArray(acc, a0);
         r01.intoArray(acc, a0 + L);
