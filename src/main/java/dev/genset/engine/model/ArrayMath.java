@@ -136,8 +136,8 @@ final class ArrayMath {
         p = p.fma(r, FloatVector.broadcast(S, P1));
         p = p.fma(r, FloatVector.broadcast(S, P0));
         FloatVector er = p.fma(r.mul(r), r).add(1f);
-        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(EXPONENT_OFFSET).lanewise(VectorOperators.LSHL, 23);
-        return er.mul((FloatVector) bits.reinterpretAsFloats());
+        IntVector bits = ((IntVector) t.reinterpretShape(I, 0)).sub(EXPONENT_OFFSET).lanewise(VectorOperators.LSHL, 23);
+        return er.mul((FloatVector) bits.reinterpretShape(S, 0));
     }
 
     /**
@@ -294,12 +294,12 @@ final class ArrayMath {
     private static FloatVector nibbles(byte[] src, int s, boolean high) {
         IntVector v = (IntVector) ByteVector.fromArray(B, src, s).convertShape(VectorOperators.B2I, I, 0);
         if (high) v = v.lanewise(VectorOperators.ASHR, 4);
-        return (FloatVector) v.and(15).sub(8).convert(VectorOperators.I2F, 0);
+        return (FloatVector) v.and(15).sub(8).convertShape(VectorOperators.I2F, S, 0);
     }
 
     /** A vector's worth of 8-bit integers from src[s] as floats. */
     private static FloatVector bytes(byte[] src, int s) {
-        return (FloatVector) ByteVector.fromArray(B, src, s).convertShape(VectorOperators.B2I, I, 0).convert(VectorOperators.I2F, 0);
+        return (FloatVector) ByteVector.fromArray(B, src, s).convertShape(VectorOperators.B2I, I, 0).convertShape(VectorOperators.I2F, S, 0);
     }
 
     /** Floats of one vector: {@link #swiGlu}'s scratch takes twice this, {@link #softmaxNumerators}'s this. */

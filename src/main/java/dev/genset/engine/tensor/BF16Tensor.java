@@ -54,7 +54,7 @@ public final class BF16Tensor extends FloatTensor {
     }
 
     static FloatVector widen(ShortVector h) {
-        return ((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        return (FloatVector) ((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretShape(F, 0);
     }
 
     /**

@@ -56,11 +56,11 @@ public final class F16Tensor extends FloatTensor {
     static FloatVector widen(ShortVector h16) {
         IntVector h = (IntVector) h16.convertShape(VectorOperators.S2I, I, 0);
         IntVector mag = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-        IntVector bits = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        IntVector bits = (IntVector) ((FloatVector) mag.reinterpretShape(F, 0)).mul(0x1p112f).reinterpretShape(I, 0);
         // exponent all ones (infinities, NaN) where the shifted magnitude reaches 0x7c00 << 13; the
         // sign extension put the half's sign in bit 31 already (two operations fewer than masking each)
         bits = bits.blend(mag.or(0x7f800000), mag.compare(VectorOperators.GE, 0x7c00 << 13));
-        return bits.or(h.and(0x80000000)).reinterpretAsFloats();
+        return (FloatVector) bits.or(h.and(0x80000000)).reinterpretShape(F, 0);
     }
 
     /**

@@ -33,6 +33,12 @@ import static dev.genset.engine.tensor.Simd.LE;
  * one-group kernels ({@link #dotQ8_0x8}, {@link #dotQ4_0x8}, {@link #dotQ4_Kx8}, {@link #dotQ6_Kx8}),
  * which the two-group and four-row kernels repeat.
  *
+ * <p>Every conversion and reinterpretation names its species (convertShape, reinterpretShape), and
+ * sums carried around a loop add with {@code lanewise(ADD, ...)}: the shorter forms (convert,
+ * reinterpretAsInts, add) dispatch inside the JDK at calls whose recorded receiver types a
+ * process's 256- and 512-bit callers share, which cost {@link ShortGemm}'s tiles their speed in
+ * some processes (BENCHMARKS.md, round 29).
+ *
  * <p>AVX2 has no byte dot-product instruction the Vector API reaches (vpmaddubsw), so widening
  * to 16 bits and multiplying 16 lanes at a time is the cheapest exact form found; it takes fewer
  * instructions per block than widening to float (about 19 against 35 in the compiled Q8_0 loops
@@ -263,15 +269,15 @@ final class IntKernels {
         // one chunk per step, the block's end under a branch: C2 keeps this loop in registers
         for (int k = 0, n = 8 * blocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            s = s.add(w.mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretAsShorts()))
-                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretAsShorts()));
+            s = s.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretShape(S16, 0)))
+                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretShape(S16, 0)));
             if ((k & 7) == 7) {
                 int b = k >> 3;
-                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector i = (IntVector) s.reinterpretShape(I8, 0);
                 IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
                         .sub(8 * xSums[xBlock + b]);
                 FloatVector scale = halfToFloat(ShortVector.fromMemorySegment(S8, p, sc + 16L * b, LE)).mul(xd[xBlock + b]);
-                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(scale, acc);
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(scale, acc);
                 s = zero;
             }
         }
@@ -296,19 +302,19 @@ final class IntKernels {
         for (int k = 0, n = 8 * blocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q2 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretAsShorts();
-            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretAsShorts();
-            s = s.add(w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
-            t = t.add(v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretShape(S16, 0);
+            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretShape(S16, 0);
+            s = s.lanewise(VectorOperators.ADD, w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.lanewise(VectorOperators.ADD, v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
             if ((k & 7) == 7) {
                 int b = k >> 3, xs = 8 * xSums[xBlock + b];
                 float dx = xd[xBlock + b];
-                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector i = (IntVector) s.reinterpretShape(I8, 0);
                 IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).sub(xs);
-                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
-                i = (IntVector) t.reinterpretAsInts();
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
+                i = (IntVector) t.reinterpretShape(I8, 0);
                 sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).sub(xs);
-                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
+                acc2 = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
                 s = t = zero;
             }
         }
@@ -334,19 +340,19 @@ final class IntKernels {
         for (int m = 0, n = 4 * blocks; m < n; m++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
-            ShortVector x0 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m).reinterpretAsShorts();
-            ShortVector x1 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m + 16).reinterpretAsShorts();
-            s = s.add(w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
-            t = t.add(v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            ShortVector x0 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m).reinterpretShape(S32, 0);
+            ShortVector x1 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m + 16).reinterpretShape(S32, 0);
+            s = s.lanewise(VectorOperators.ADD, w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.lanewise(VectorOperators.ADD, v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
             if ((m & 3) == 3) {
                 int b = m >> 2, xs = 8 * xSums[xBlock + b];
                 float dx = xd[xBlock + b];
-                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector i = (IntVector) s.reinterpretShape(I16, 0);
                 IntVector sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))).sub(xs);
-                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
-                i = (IntVector) t.reinterpretAsInts();
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
+                i = (IntVector) t.reinterpretShape(I16, 0);
                 sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))).sub(xs);
-                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
+                acc2 = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
                 s = t = zero;
             }
         }
@@ -383,26 +389,26 @@ final class IntKernels {
             int q = xo + 8 * k;
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector h = w.lanewise(VectorOperators.LSHR, 4);
-            s0 = s0.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts()));
-            s1 = s1.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts()));
-            s2 = s2.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts()));
-            s3 = s3.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts()));
+            s0 = s0.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretShape(S16, 0))).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretShape(S16, 0)));
+            s1 = s1.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretShape(S16, 0))).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretShape(S16, 0)));
+            s2 = s2.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretShape(S16, 0))).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretShape(S16, 0)));
+            s3 = s3.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretShape(S16, 0))).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretShape(S16, 0)));
             if ((k & 7) == 7) {
                 // the four float accumulators live in out: in registers they were spilled every step
                 int b = k >> 3, sb = so + 4 * b;
                 FloatVector d = FloatVector.fromArray(F8, dw, 8 * b);
-                IntVector i = (IntVector) s0.reinterpretAsInts();
+                IntVector i = (IntVector) s0.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
-                i = (IntVector) s1.reinterpretAsInts();
+                        .sub(8 * xs[sb]).convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
+                i = (IntVector) s1.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 1]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
-                i = (IntVector) s2.reinterpretAsInts();
+                        .sub(8 * xs[sb + 1]).convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
+                i = (IntVector) s2.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 2]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
-                i = (IntVector) s3.reinterpretAsInts();
+                        .sub(8 * xs[sb + 2]).convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
+                i = (IntVector) s3.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 3]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
+                        .sub(8 * xs[sb + 3]).convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
                 s0 = s1 = s2 = s3 = zero;
             }
         }
@@ -430,51 +436,51 @@ final class IntKernels {
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector h = w.lanewise(VectorOperators.LSHR, 4), n = v.lanewise(VectorOperators.LSHR, 4);
             ShortVector xl, xh;
-            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 0]).reinterpretAsShorts();
-            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts();
-            s0 = s0.add(w.mul(xl)).add(h.mul(xh));
-            t0 = t0.add(v.mul(xl)).add(n.mul(xh));
-            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts();
-            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts();
-            s1 = s1.add(w.mul(xl)).add(h.mul(xh));
-            t1 = t1.add(v.mul(xl)).add(n.mul(xh));
-            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts();
-            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts();
-            s2 = s2.add(w.mul(xl)).add(h.mul(xh));
-            t2 = t2.add(v.mul(xl)).add(n.mul(xh));
-            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts();
-            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts();
-            s3 = s3.add(w.mul(xl)).add(h.mul(xh));
-            t3 = t3.add(v.mul(xl)).add(n.mul(xh));
+            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 0]).reinterpretShape(S16, 0);
+            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretShape(S16, 0);
+            s0 = s0.lanewise(VectorOperators.ADD, w.mul(xl)).add(h.mul(xh));
+            t0 = t0.lanewise(VectorOperators.ADD, v.mul(xl)).add(n.mul(xh));
+            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretShape(S16, 0);
+            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretShape(S16, 0);
+            s1 = s1.lanewise(VectorOperators.ADD, w.mul(xl)).add(h.mul(xh));
+            t1 = t1.lanewise(VectorOperators.ADD, v.mul(xl)).add(n.mul(xh));
+            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretShape(S16, 0);
+            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretShape(S16, 0);
+            s2 = s2.lanewise(VectorOperators.ADD, w.mul(xl)).add(h.mul(xh));
+            t2 = t2.lanewise(VectorOperators.ADD, v.mul(xl)).add(n.mul(xh));
+            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretShape(S16, 0);
+            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretShape(S16, 0);
+            s3 = s3.lanewise(VectorOperators.ADD, w.mul(xl)).add(h.mul(xh));
+            t3 = t3.lanewise(VectorOperators.ADD, v.mul(xl)).add(n.mul(xh));
             if ((k & 7) == 7) {
                 // the eight float accumulators live in out, as in dotQ4_0x8x4
                 int b = k >> 3, sb = so + 4 * b;
                 FloatVector d = FloatVector.fromArray(F8, dw, 8 * b), e = FloatVector.fromArray(F8, dw2, 8 * b);
                 IntVector i;
-                i = (IntVector) s0.reinterpretAsInts();
+                i = (IntVector) s0.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 0]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 0]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
-                i = (IntVector) t0.reinterpretAsInts();
+                        .sub(8 * xs[sb + 0]).convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 0]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
+                i = (IntVector) t0.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 0]).convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 0]), FloatVector.fromArray(F8, out, o + 8)).intoArray(out, o + 8);
-                i = (IntVector) s1.reinterpretAsInts();
+                        .sub(8 * xs[sb + 0]).convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 0]), FloatVector.fromArray(F8, out, o + 8)).intoArray(out, o + 8);
+                i = (IntVector) s1.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 1]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
-                i = (IntVector) t1.reinterpretAsInts();
+                        .sub(8 * xs[sb + 1]).convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
+                i = (IntVector) t1.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 1]).convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + 8 + stride)).intoArray(out, o + 8 + stride);
-                i = (IntVector) s2.reinterpretAsInts();
+                        .sub(8 * xs[sb + 1]).convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + 8 + stride)).intoArray(out, o + 8 + stride);
+                i = (IntVector) s2.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 2]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
-                i = (IntVector) t2.reinterpretAsInts();
+                        .sub(8 * xs[sb + 2]).convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
+                i = (IntVector) t2.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 2]).convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 8 + 2 * stride)).intoArray(out, o + 8 + 2 * stride);
-                i = (IntVector) s3.reinterpretAsInts();
+                        .sub(8 * xs[sb + 2]).convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 8 + 2 * stride)).intoArray(out, o + 8 + 2 * stride);
+                i = (IntVector) s3.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 3]).convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
-                i = (IntVector) t3.reinterpretAsInts();
+                        .sub(8 * xs[sb + 3]).convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
+                i = (IntVector) t3.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .sub(8 * xs[sb + 3]).convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 8 + 3 * stride)).intoArray(out, o + 8 + 3 * stride);
+                        .sub(8 * xs[sb + 3]).convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 8 + 3 * stride)).intoArray(out, o + 8 + 3 * stride);
                 s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = zero;
             }
         }
@@ -510,8 +516,8 @@ final class IntKernels {
         for (int m = 0, n = 8 * blocks; m < n; m++) {
             ShortVector w = widen(ByteVector.fromMemorySegment(B16, p, q + 32L * m, LE));
             ShortVector v = widen(ByteVector.fromMemorySegment(B16, p, q + 32L * m + 16, LE));
-            IntVector i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m]).reinterpretAsShorts())
-                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m + 1]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            IntVector i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m]).reinterpretShape(S16, 0))
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m + 1]).reinterpretShape(S16, 0))).add(bias).reinterpretShape(I8, 0);
             lo = lo.add(i);
             hi = hi.add(i.lanewise(VectorOperators.LSHR, 16));
             if ((m & 7) == 7) {
@@ -526,7 +532,7 @@ final class IntKernels {
 
     /** A block's eight row products from the two sums of {@link #dotQ8_0x8}, as floats. */
     private static FloatVector q8_0Sums(IntVector lo, IntVector hi) {
-        return (FloatVector) lo.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0);
+        return (FloatVector) lo.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi).sub(8 * 2 * 0x8000).convertShape(VectorOperators.I2F, F8, 0);
     }
 
     /**
@@ -542,12 +548,12 @@ final class IntKernels {
         long q = InterleavedQ8_0.quants(group, blocks), q2 = InterleavedQ8_0.quants(group + 1, blocks);
         int xp = xBlock * 16;
         for (int m = 0, n = 8 * blocks; m < n; m++) {
-            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m]).reinterpretAsShorts();
-            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m + 1]).reinterpretAsShorts();
+            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m]).reinterpretShape(S16, 0);
+            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xPairs[xp + 2 * m + 1]).reinterpretShape(S16, 0);
             IntVector i = (IntVector) widen(ByteVector.fromMemorySegment(B16, p, q + 32L * m, LE)).mul(x0)
-                    .add(widen(ByteVector.fromMemorySegment(B16, p, q + 32L * m + 16, LE)).mul(x1)).add(bias).reinterpretAsInts();
+                    .add(widen(ByteVector.fromMemorySegment(B16, p, q + 32L * m + 16, LE)).mul(x1)).add(bias).reinterpretShape(I8, 0);
             IntVector j = (IntVector) widen(ByteVector.fromMemorySegment(B16, p, q2 + 32L * m, LE)).mul(x0)
-                    .add(widen(ByteVector.fromMemorySegment(B16, p, q2 + 32L * m + 16, LE)).mul(x1)).add(bias).reinterpretAsInts();
+                    .add(widen(ByteVector.fromMemorySegment(B16, p, q2 + 32L * m + 16, LE)).mul(x1)).add(bias).reinterpretShape(I8, 0);
             lo = lo.add(i);
             hi = hi.add(i.lanewise(VectorOperators.LSHR, 16));
             lo2 = lo2.add(j);
@@ -580,9 +586,9 @@ final class IntKernels {
         long q = InterleavedQ8_0.quants(group, blocks), q2 = InterleavedQ8_0.quants(group + 1, blocks);
         int xp = xBlock * 128;
         for (int m = 0, n = 8 * blocks; m < n; m++) {
-            ShortVector x = (ShortVector) IntVector.fromArray(I16, widePairs, xp + 16 * m).reinterpretAsShorts();
-            IntVector i = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE)).mul(x).add(bias).reinterpretAsInts();
-            IntVector j = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE)).mul(x).add(bias).reinterpretAsInts();
+            ShortVector x = (ShortVector) IntVector.fromArray(I16, widePairs, xp + 16 * m).reinterpretShape(S32, 0);
+            IntVector i = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE)).mul(x).add(bias).reinterpretShape(I16, 0);
+            IntVector j = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE)).mul(x).add(bias).reinterpretShape(I16, 0);
             lo = lo.add(i);
             hi = hi.add(i.lanewise(VectorOperators.LSHR, 16));
             lo2 = lo2.add(j);
@@ -606,7 +612,7 @@ final class IntKernels {
 
     /** A block's eight row products from the two 512-bit sums of {@link #dotQ8_0x16w}, as floats. */
     private static FloatVector q8_0WideSums(IntVector lo, IntVector hi) {
-        return (FloatVector) halves(lo.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi)).sub(8 * 4 * 0x8000).convert(VectorOperators.I2F, 0);
+        return (FloatVector) halves(lo.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi)).sub(8 * 4 * 0x8000).convertShape(VectorOperators.I2F, F8, 0);
     }
 
     /**
@@ -628,20 +634,20 @@ final class IntKernels {
             ShortVector w = widen(ByteVector.fromMemorySegment(B16, p, q0 + 32L * m, LE));
             ShortVector v = widen(ByteVector.fromMemorySegment(B16, p, q0 + 32L * m + 16, LE));
             IntVector i;
-            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())
-                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretShape(S16, 0))
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretShape(S16, 0))).add(bias).reinterpretShape(I8, 0);
             l0 = l0.add(i);
             h0 = h0.add(i.lanewise(VectorOperators.LSHR, 16));
-            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())
-                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretShape(S16, 0))
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretShape(S16, 0))).add(bias).reinterpretShape(I8, 0);
             l1 = l1.add(i);
             h1 = h1.add(i.lanewise(VectorOperators.LSHR, 16));
-            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())
-                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretShape(S16, 0))
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretShape(S16, 0))).add(bias).reinterpretShape(I8, 0);
             l2 = l2.add(i);
             h2 = h2.add(i.lanewise(VectorOperators.LSHR, 16));
-            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts())
-                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts())).add(bias).reinterpretAsInts();
+            i = (IntVector) w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretShape(S16, 0))
+                    .add(v.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretShape(S16, 0))).add(bias).reinterpretShape(I8, 0);
             l3 = l3.add(i);
             h3 = h3.add(i.lanewise(VectorOperators.LSHR, 16));
             if ((m & 7) == 7) {
@@ -649,13 +655,13 @@ final class IntKernels {
                 int b = m >> 3, sb = so + 4 * b;
                 FloatVector d = FloatVector.fromArray(F8, dw, 8 * b);
                 // q8_0Sums written out: calls to it here went past C2's node budget for inlining
-                ((FloatVector) l0.sub(h0.lanewise(VectorOperators.LSHL, 16)).add(h0).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0))
+                ((FloatVector) l0.sub(h0.lanewise(VectorOperators.LSHL, 16)).add(h0).sub(8 * 2 * 0x8000).convertShape(VectorOperators.I2F, F8, 0))
                         .fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
-                ((FloatVector) l1.sub(h1.lanewise(VectorOperators.LSHL, 16)).add(h1).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0))
+                ((FloatVector) l1.sub(h1.lanewise(VectorOperators.LSHL, 16)).add(h1).sub(8 * 2 * 0x8000).convertShape(VectorOperators.I2F, F8, 0))
                         .fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
-                ((FloatVector) l2.sub(h2.lanewise(VectorOperators.LSHL, 16)).add(h2).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0))
+                ((FloatVector) l2.sub(h2.lanewise(VectorOperators.LSHL, 16)).add(h2).sub(8 * 2 * 0x8000).convertShape(VectorOperators.I2F, F8, 0))
                         .fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
-                ((FloatVector) l3.sub(h3.lanewise(VectorOperators.LSHL, 16)).add(h3).sub(8 * 2 * 0x8000).convert(VectorOperators.I2F, 0))
+                ((FloatVector) l3.sub(h3.lanewise(VectorOperators.LSHL, 16)).add(h3).sub(8 * 2 * 0x8000).convertShape(VectorOperators.I2F, F8, 0))
                         .fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
                 l0 = l1 = l2 = l3 = h0 = h1 = h2 = h3 = zero;
             }
@@ -683,9 +689,9 @@ final class IntKernels {
             FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE)), dmin = halfToFloat(ShortVector.fromMemorySegment(S8, p, h + 16, LE));
             for (int k = 0; k < 8; k++) {
                 long sc = h + 32 + 16 * k;
-                d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc, LE).convertShape(VectorOperators.B2I, I8, 0).convert(VectorOperators.I2F, 0))
+                d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
                         .intoArray(sm, o + 16 * (8 * sb + k));
-                dmin.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc + 8, LE).convertShape(VectorOperators.B2I, I8, 0).convert(VectorOperators.I2F, 0))
+                dmin.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc + 8, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
                         .intoArray(sm, o + 16 * (8 * sb + k) + 8);
             }
         }
@@ -710,13 +716,13 @@ final class IntKernels {
         // one chunk per step, the sub-block's end under a branch (as dotQ4_0x8)
         for (int k = 0, n = 64 * superBlocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            s = s.add(w.mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretAsShorts()))
-                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretAsShorts()));
+            s = s.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretShape(S16, 0)))
+                    .add(w.lanewise(VectorOperators.LSHR, 4).mul((ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretShape(S16, 0)));
             if ((k & 7) == 7) {
                 int b = k >> 3;
-                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector i = (IntVector) s.reinterpretShape(I8, 0);
                 IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, sm, 16 * b).mul(xd[xBlock + b]), acc);
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, sm, 16 * b).mul(xd[xBlock + b]), acc);
                 acc = FloatVector.fromArray(F8, sm, 16 * b + 8).neg().fma(FloatVector.broadcast(F8, xs[xBlock + b]), acc);
                 s = zero;
             }
@@ -737,21 +743,21 @@ final class IntKernels {
         for (int k = 0, n = 64 * superBlocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q2 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
-            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretAsShorts();
-            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretAsShorts();
-            s = s.add(w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
-            t = t.add(v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            ShortVector x0 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k]).reinterpretShape(S16, 0);
+            ShortVector x1 = (ShortVector) IntVector.broadcast(I8, xSteps[xp + 2 * k + 1]).reinterpretShape(S16, 0);
+            s = s.lanewise(VectorOperators.ADD, w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.lanewise(VectorOperators.ADD, v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
             if ((k & 7) == 7) {
                 int b = k >> 3;
                 float dx = xd[xBlock + b];
                 FloatVector sum = FloatVector.broadcast(F8, xs[xBlock + b]);
-                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector i = (IntVector) s.reinterpretShape(I8, 0);
                 IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, sm, 16 * b).mul(dx), acc);
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, sm, 16 * b).mul(dx), acc);
                 acc = FloatVector.fromArray(F8, sm, 16 * b + 8).neg().fma(sum, acc);
-                i = (IntVector) t.reinterpretAsInts();
+                i = (IntVector) t.reinterpretShape(I8, 0);
                 sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, sm2, 16 * b).mul(dx), acc2);
+                acc2 = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, sm2, 16 * b).mul(dx), acc2);
                 acc2 = FloatVector.fromArray(F8, sm2, 16 * b + 8).neg().fma(sum, acc2);
                 s = t = zero;
             }
@@ -777,21 +783,21 @@ final class IntKernels {
         for (int m = 0, n = 32 * superBlocks; m < n; m++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
-            ShortVector x0 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m).reinterpretAsShorts();
-            ShortVector x1 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m + 16).reinterpretAsShorts();
-            s = s.add(w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
-            t = t.add(v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            ShortVector x0 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m).reinterpretShape(S32, 0);
+            ShortVector x1 = (ShortVector) IntVector.fromArray(I16, wideSteps, xp + 32 * m + 16).reinterpretShape(S32, 0);
+            s = s.lanewise(VectorOperators.ADD, w.mul(x0)).add(w.lanewise(VectorOperators.LSHR, 4).mul(x1));
+            t = t.lanewise(VectorOperators.ADD, v.mul(x0)).add(v.lanewise(VectorOperators.LSHR, 4).mul(x1));
             if ((m & 3) == 3) {
                 int b = m >> 2;
                 float dx = xd[xBlock + b];
                 FloatVector sum = FloatVector.broadcast(F8, xs[xBlock + b]);
-                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector i = (IntVector) s.reinterpretShape(I16, 0);
                 IntVector sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
-                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, sm, 16 * b).mul(dx), acc);
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, sm, 16 * b).mul(dx), acc);
                 acc = FloatVector.fromArray(F8, sm, 16 * b + 8).neg().fma(sum, acc);
-                i = (IntVector) t.reinterpretAsInts();
+                i = (IntVector) t.reinterpretShape(I16, 0);
                 sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
-                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, sm2, 16 * b).mul(dx), acc2);
+                acc2 = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, sm2, 16 * b).mul(dx), acc2);
                 acc2 = FloatVector.fromArray(F8, sm2, 16 * b + 8).neg().fma(sum, acc2);
                 s = t = zero;
             }
@@ -813,28 +819,28 @@ final class IntKernels {
             int c = k & 7, q = xo + 8 * k;
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector h = w.lanewise(VectorOperators.LSHR, 4);
-            s0 = s0.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts()));
-            s1 = s1.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts()));
-            s2 = s2.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts()));
-            s3 = s3.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts())).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts()));
+            s0 = s0.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretShape(S16, 0))).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretShape(S16, 0)));
+            s1 = s1.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretShape(S16, 0))).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretShape(S16, 0)));
+            s2 = s2.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretShape(S16, 0))).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretShape(S16, 0)));
+            s3 = s3.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretShape(S16, 0))).add(h.mul((ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretShape(S16, 0)));
             if (c == 7) {
                 int b = k >> 3, sb = so + 4 * b;
                 FloatVector d = FloatVector.fromArray(F8, sm, 16 * b), m = FloatVector.fromArray(F8, sm, 16 * b + 8).neg();
-                IntVector i = (IntVector) s0.reinterpretAsInts();
+                IntVector i = (IntVector) s0.reinterpretShape(I8, 0);
                 a0 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), a0);
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb]), a0);
                 a0 = m.fma(FloatVector.broadcast(F8, xs[sb]), a0);
-                i = (IntVector) s1.reinterpretAsInts();
+                i = (IntVector) s1.reinterpretShape(I8, 0);
                 a1 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), a1);
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 1]), a1);
                 a1 = m.fma(FloatVector.broadcast(F8, xs[sb + 1]), a1);
-                i = (IntVector) s2.reinterpretAsInts();
+                i = (IntVector) s2.reinterpretShape(I8, 0);
                 a2 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), a2);
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 2]), a2);
                 a2 = m.fma(FloatVector.broadcast(F8, xs[sb + 2]), a2);
-                i = (IntVector) s3.reinterpretAsInts();
+                i = (IntVector) s3.reinterpretShape(I8, 0);
                 a3 = ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), a3);
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 3]), a3);
                 a3 = m.fma(FloatVector.broadcast(F8, xs[sb + 3]), a3);
                 s0 = s1 = s2 = s3 = zero;
             }
@@ -866,51 +872,51 @@ final class IntKernels {
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S16, 0);
             ShortVector h = w.lanewise(VectorOperators.LSHR, 4), n = v.lanewise(VectorOperators.LSHR, 4);
             ShortVector xl, xh;
-            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 0]).reinterpretAsShorts();
-            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts();
-            s0 = s0.add(w.mul(xl)).add(h.mul(xh));
-            t0 = t0.add(v.mul(xl)).add(n.mul(xh));
-            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts();
-            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts();
-            s1 = s1.add(w.mul(xl)).add(h.mul(xh));
-            t1 = t1.add(v.mul(xl)).add(n.mul(xh));
-            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts();
-            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts();
-            s2 = s2.add(w.mul(xl)).add(h.mul(xh));
-            t2 = t2.add(v.mul(xl)).add(n.mul(xh));
-            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts();
-            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts();
-            s3 = s3.add(w.mul(xl)).add(h.mul(xh));
-            t3 = t3.add(v.mul(xl)).add(n.mul(xh));
+            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 0]).reinterpretShape(S16, 0);
+            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretShape(S16, 0);
+            s0 = s0.lanewise(VectorOperators.ADD, w.mul(xl)).add(h.mul(xh));
+            t0 = t0.lanewise(VectorOperators.ADD, v.mul(xl)).add(n.mul(xh));
+            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretShape(S16, 0);
+            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretShape(S16, 0);
+            s1 = s1.lanewise(VectorOperators.ADD, w.mul(xl)).add(h.mul(xh));
+            t1 = t1.lanewise(VectorOperators.ADD, v.mul(xl)).add(n.mul(xh));
+            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretShape(S16, 0);
+            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretShape(S16, 0);
+            s2 = s2.lanewise(VectorOperators.ADD, w.mul(xl)).add(h.mul(xh));
+            t2 = t2.lanewise(VectorOperators.ADD, v.mul(xl)).add(n.mul(xh));
+            xl = (ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretShape(S16, 0);
+            xh = (ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretShape(S16, 0);
+            s3 = s3.lanewise(VectorOperators.ADD, w.mul(xl)).add(h.mul(xh));
+            t3 = t3.lanewise(VectorOperators.ADD, v.mul(xl)).add(n.mul(xh));
             if ((k & 7) == 7) {
                 // the eight float accumulators live in out, as in dotQ4_0x16x4
                 int b = k >> 3, sb = so + 4 * b;
                 FloatVector d = FloatVector.fromArray(F8, sm, 16 * b), e = FloatVector.fromArray(F8, sm2, 16 * b);
                 IntVector i;
-                i = (IntVector) s0.reinterpretAsInts();
+                i = (IntVector) s0.reinterpretShape(I8, 0);
                 FloatVector.fromArray(F8, sm, 16 * b + 8).neg().fma(FloatVector.broadcast(F8, xs[sb]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o))).intoArray(out, o);
-                i = (IntVector) t0.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o))).intoArray(out, o);
+                i = (IntVector) t0.reinterpretShape(I8, 0);
                 FloatVector.fromArray(F8, sm2, 16 * b + 8).neg().fma(FloatVector.broadcast(F8, xs[sb]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb]), FloatVector.fromArray(F8, out, o + 8))).intoArray(out, o + 8);
-                i = (IntVector) s1.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb]), FloatVector.fromArray(F8, out, o + 8))).intoArray(out, o + 8);
+                i = (IntVector) s1.reinterpretShape(I8, 0);
                 FloatVector.fromArray(F8, sm, 16 * b + 8).neg().fma(FloatVector.broadcast(F8, xs[sb + 1]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride))).intoArray(out, o + stride);
-                i = (IntVector) t1.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride))).intoArray(out, o + stride);
+                i = (IntVector) t1.reinterpretShape(I8, 0);
                 FloatVector.fromArray(F8, sm2, 16 * b + 8).neg().fma(FloatVector.broadcast(F8, xs[sb + 1]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + 8 + stride))).intoArray(out, o + 8 + stride);
-                i = (IntVector) s2.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + 8 + stride))).intoArray(out, o + 8 + stride);
+                i = (IntVector) s2.reinterpretShape(I8, 0);
                 FloatVector.fromArray(F8, sm, 16 * b + 8).neg().fma(FloatVector.broadcast(F8, xs[sb + 2]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride))).intoArray(out, o + 2 * stride);
-                i = (IntVector) t2.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride))).intoArray(out, o + 2 * stride);
+                i = (IntVector) t2.reinterpretShape(I8, 0);
                 FloatVector.fromArray(F8, sm2, 16 * b + 8).neg().fma(FloatVector.broadcast(F8, xs[sb + 2]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 8 + 2 * stride))).intoArray(out, o + 8 + 2 * stride);
-                i = (IntVector) s3.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 8 + 2 * stride))).intoArray(out, o + 8 + 2 * stride);
+                i = (IntVector) s3.reinterpretShape(I8, 0);
                 FloatVector.fromArray(F8, sm, 16 * b + 8).neg().fma(FloatVector.broadcast(F8, xs[sb + 3]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride))).intoArray(out, o + 3 * stride);
-                i = (IntVector) t3.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride))).intoArray(out, o + 3 * stride);
+                i = (IntVector) t3.reinterpretShape(I8, 0);
                 FloatVector.fromArray(F8, sm2, 16 * b + 8).neg().fma(FloatVector.broadcast(F8, xs[sb + 3]), ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 8 + 3 * stride))).intoArray(out, o + 8 + 3 * stride);
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 8 + 3 * stride))).intoArray(out, o + 8 + 3 * stride);
                 s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = zero;
             }
         }
@@ -939,9 +945,9 @@ final class IntKernels {
         IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I8, 0);
         IntVector magnitude = i.and(0x7FFF);
         IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-        IntVector bits = (IntVector) ((FloatVector) shifted.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+        IntVector bits = (IntVector) ((FloatVector) shifted.reinterpretShape(F8, 0)).mul(0x1p112f).reinterpretShape(I8, 0);
         bits = bits.blend(shifted.or(0x7F800000), magnitude.compare(VectorOperators.GE, 0x7C00));
-        return (FloatVector) bits.or(i.and(0x80000000)).reinterpretAsFloats();
+        return (FloatVector) bits.or(i.and(0x80000000)).reinterpretShape(F8, 0);
     }
 
     /**
@@ -1075,7 +1081,7 @@ final class IntKernels {
             long h = InterleavedQ6_K.header(g, superBlocks, sb);
             FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE));
             for (int j = 0; j < 16; j++)
-                d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 16 + 8 * j, LE).convertShape(VectorOperators.B2I, I8, 0).convert(VectorOperators.I2F, 0))
+                d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 16 + 8 * j, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
                         .intoArray(scales, o + 8 * (16 * sb + j));
         }
     }
@@ -1097,12 +1103,12 @@ final class IntKernels {
         int xp = xBlock * 16;
         for (int k = 0, n = 128 * superBlocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
-            s = s.add(w.mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + k]).reinterpretAsShorts()));
+            s = s.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xPairs[xp + k]).reinterpretShape(S16, 0)));
             if ((k & 7) == 7) {
                 int j = k >> 3;
-                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector i = (IntVector) s.reinterpretShape(I8, 0);
                 IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(xd[xBlock + (j >> 1)]), acc);
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(xd[xBlock + (j >> 1)]), acc);
                 s = zero;
             }
         }
@@ -1119,18 +1125,18 @@ final class IntKernels {
         for (int k = 0, n = 128 * superBlocks; k < n; k++) {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q2 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
-            ShortVector x = (ShortVector) IntVector.broadcast(I8, xPairs[xp + k]).reinterpretAsShorts();
-            s = s.add(w.mul(x));
-            t = t.add(v.mul(x));
+            ShortVector x = (ShortVector) IntVector.broadcast(I8, xPairs[xp + k]).reinterpretShape(S16, 0);
+            s = s.lanewise(VectorOperators.ADD, w.mul(x));
+            t = t.lanewise(VectorOperators.ADD, v.mul(x));
             if ((k & 7) == 7) {
                 int j = k >> 3;
                 float dx = xd[xBlock + (j >> 1)];
-                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector i = (IntVector) s.reinterpretShape(I8, 0);
                 IntVector sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(dx), acc);
-                i = (IntVector) t.reinterpretAsInts();
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(dx), acc);
+                i = (IntVector) t.reinterpretShape(I8, 0);
                 sums = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales2, 8 * j).mul(dx), acc2);
+                acc2 = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, scales2, 8 * j).mul(dx), acc2);
                 s = t = zero;
             }
         }
@@ -1152,18 +1158,18 @@ final class IntKernels {
         long q = InterleavedQ6_K.quants(group, superBlocks), q2 = InterleavedQ6_K.quants(group + 1, superBlocks);
         int xp = xBlock * 128;
         for (int m = 0, n = 64 * superBlocks; m < n; m++) {
-            ShortVector x = (ShortVector) IntVector.fromArray(I16, widePairs, xp + 16 * m).reinterpretAsShorts();
-            s = s.add(widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE)).mul(x));
-            t = t.add(widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE)).mul(x));
+            ShortVector x = (ShortVector) IntVector.fromArray(I16, widePairs, xp + 16 * m).reinterpretShape(S32, 0);
+            s = s.lanewise(VectorOperators.ADD, widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE)).mul(x));
+            t = t.lanewise(VectorOperators.ADD, widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE)).mul(x));
             if ((m & 3) == 3) {
                 int j = m >> 2;
                 float dx = xd[xBlock + (j >> 1)];
-                IntVector i = (IntVector) s.reinterpretAsInts();
+                IntVector i = (IntVector) s.reinterpretShape(I16, 0);
                 IntVector sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
-                acc = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(dx), acc);
-                i = (IntVector) t.reinterpretAsInts();
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(dx), acc);
+                i = (IntVector) t.reinterpretShape(I16, 0);
                 sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
-                acc2 = ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, scales2, 8 * j).mul(dx), acc2);
+                acc2 = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, scales2, 8 * j).mul(dx), acc2);
                 s = t = zero;
             }
         }
@@ -1185,26 +1191,26 @@ final class IntKernels {
         for (int k = 0, n = 128 * superBlocks; k < n; k++) {
             int q = xo + 4 * k;
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
-            s0 = s0.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts()));
-            s1 = s1.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts()));
-            s2 = s2.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts()));
-            s3 = s3.add(w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts()));
+            s0 = s0.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretShape(S16, 0)));
+            s1 = s1.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretShape(S16, 0)));
+            s2 = s2.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretShape(S16, 0)));
+            s3 = s3.lanewise(VectorOperators.ADD, w.mul((ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretShape(S16, 0)));
             if ((k & 7) == 7) {
                 int j = k >> 3, sb = so + 4 * (j >> 1);
                 FloatVector d = FloatVector.fromArray(F8, scales, 8 * j);
                 IntVector i;
-                i = (IntVector) s0.reinterpretAsInts();
+                i = (IntVector) s0.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
-                i = (IntVector) s1.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
+                i = (IntVector) s1.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
-                i = (IntVector) s2.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
+                i = (IntVector) s2.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
-                i = (IntVector) s3.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
+                i = (IntVector) s3.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
                 s0 = s1 = s2 = s3 = zero;
             }
         }
@@ -1226,60 +1232,60 @@ final class IntKernels {
             ShortVector w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k - 16, LE).convertShape(VectorOperators.B2S, S16, 0);
             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k - 16, LE).convertShape(VectorOperators.B2S, S16, 0);
             ShortVector x;
-            x = (ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretAsShorts();
-            s0 = s0.add(w.mul(x));
-            t0 = t0.add(v.mul(x));
-            x = (ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretAsShorts();
-            s1 = s1.add(w.mul(x));
-            t1 = t1.add(v.mul(x));
-            x = (ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretAsShorts();
-            s2 = s2.add(w.mul(x));
-            t2 = t2.add(v.mul(x));
-            x = (ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretAsShorts();
-            s3 = s3.add(w.mul(x));
-            t3 = t3.add(v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q]).reinterpretShape(S16, 0);
+            s0 = s0.lanewise(VectorOperators.ADD, w.mul(x));
+            t0 = t0.lanewise(VectorOperators.ADD, v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 1]).reinterpretShape(S16, 0);
+            s1 = s1.lanewise(VectorOperators.ADD, w.mul(x));
+            t1 = t1.lanewise(VectorOperators.ADD, v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 2]).reinterpretShape(S16, 0);
+            s2 = s2.lanewise(VectorOperators.ADD, w.mul(x));
+            t2 = t2.lanewise(VectorOperators.ADD, v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 3]).reinterpretShape(S16, 0);
+            s3 = s3.lanewise(VectorOperators.ADD, w.mul(x));
+            t3 = t3.lanewise(VectorOperators.ADD, v.mul(x));
             w = (ShortVector) ByteVector.fromMemorySegment(B16, p, q0 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
             v = (ShortVector) ByteVector.fromMemorySegment(B16, p, q1 + 16L * k, LE).convertShape(VectorOperators.B2S, S16, 0);
-            x = (ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretAsShorts();
-            s0 = s0.add(w.mul(x));
-            t0 = t0.add(v.mul(x));
-            x = (ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretAsShorts();
-            s1 = s1.add(w.mul(x));
-            t1 = t1.add(v.mul(x));
-            x = (ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretAsShorts();
-            s2 = s2.add(w.mul(x));
-            t2 = t2.add(v.mul(x));
-            x = (ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretAsShorts();
-            s3 = s3.add(w.mul(x));
-            t3 = t3.add(v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 4]).reinterpretShape(S16, 0);
+            s0 = s0.lanewise(VectorOperators.ADD, w.mul(x));
+            t0 = t0.lanewise(VectorOperators.ADD, v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 5]).reinterpretShape(S16, 0);
+            s1 = s1.lanewise(VectorOperators.ADD, w.mul(x));
+            t1 = t1.lanewise(VectorOperators.ADD, v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 6]).reinterpretShape(S16, 0);
+            s2 = s2.lanewise(VectorOperators.ADD, w.mul(x));
+            t2 = t2.lanewise(VectorOperators.ADD, v.mul(x));
+            x = (ShortVector) IntVector.broadcast(I8, xi[q + 7]).reinterpretShape(S16, 0);
+            s3 = s3.lanewise(VectorOperators.ADD, w.mul(x));
+            t3 = t3.lanewise(VectorOperators.ADD, v.mul(x));
             if ((k & 7) == 7) {
                 int j = k >> 3, sb = so + 4 * (j >> 1);
                 FloatVector d = FloatVector.fromArray(F8, scales, 8 * j), e = FloatVector.fromArray(F8, scales2, 8 * j);
                 IntVector i;
-                i = (IntVector) s0.reinterpretAsInts();
+                i = (IntVector) s0.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
-                i = (IntVector) t0.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb]), FloatVector.fromArray(F8, out, o)).intoArray(out, o);
+                i = (IntVector) t0.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb]), FloatVector.fromArray(F8, out, o + 8)).intoArray(out, o + 8);
-                i = (IntVector) s1.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb]), FloatVector.fromArray(F8, out, o + 8)).intoArray(out, o + 8);
+                i = (IntVector) s1.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
-                i = (IntVector) t1.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + stride)).intoArray(out, o + stride);
+                i = (IntVector) t1.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + 8 + stride)).intoArray(out, o + 8 + stride);
-                i = (IntVector) s2.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 1]), FloatVector.fromArray(F8, out, o + 8 + stride)).intoArray(out, o + 8 + stride);
+                i = (IntVector) s2.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
-                i = (IntVector) t2.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 2 * stride)).intoArray(out, o + 2 * stride);
+                i = (IntVector) t2.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 8 + 2 * stride)).intoArray(out, o + 8 + 2 * stride);
-                i = (IntVector) s3.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 2]), FloatVector.fromArray(F8, out, o + 8 + 2 * stride)).intoArray(out, o + 8 + 2 * stride);
+                i = (IntVector) s3.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
-                i = (IntVector) t3.reinterpretAsInts();
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(d.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 3 * stride)).intoArray(out, o + 3 * stride);
+                i = (IntVector) t3.reinterpretShape(I8, 0);
                 ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .convert(VectorOperators.I2F, 0)).fma(e.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 8 + 3 * stride)).intoArray(out, o + 8 + 3 * stride);
+                        .convertShape(VectorOperators.I2F, F8, 0)).fma(e.mul(xds[sb + 3]), FloatVector.fromArray(F8, out, o + 8 + 3 * stride)).intoArray(out, o + 8 + 3 * stride);
                 s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = zero;
             }
         }
@@ -1372,9 +1378,9 @@ final class IntKernels {
 
     /** Adjacent 16-bit lanes added into 8 int lanes (what vpmaddwd would do), as floats. */
     private static FloatVector pairSums(ShortVector p) {
-        IntVector i = (IntVector) p.reinterpretAsInts();
+        IntVector i = (IntVector) p.reinterpretShape(I8, 0);
         IntVector s = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-        return (FloatVector) s.convert(VectorOperators.I2F, 0);
+        return (FloatVector) s.convertShape(VectorOperators.I2F, F8, 0);
     }
 
     /**
@@ -1383,8 +1389,8 @@ final class IntKernels {
      * 16 puts hi + lo in the top half, exactly, and the arithmetic shift brings it down.
      */
     private static FloatVector smallPairSums(ShortVector p) {
-        IntVector i = (IntVector) p.reinterpretAsInts();
-        return (FloatVector) i.add(i.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+        IntVector i = (IntVector) p.reinterpretShape(I8, 0);
+        return (FloatVector) i.add(i.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16).convertShape(VectorOperators.I2F, F8, 0);
     }
 
     private static ShortVector widen(ByteVector b) {

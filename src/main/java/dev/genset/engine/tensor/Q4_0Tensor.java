@@ -107,7 +107,7 @@ public final class Q4_0Tensor extends FloatTensor {
 
     /** (p >> shift & 15) - 8 as floats. */
     private static FloatVector nibbles(IntVector p, int shift) {
-        return (FloatVector) p.lanewise(VectorOperators.ASHR, shift).and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+        return (FloatVector) p.lanewise(VectorOperators.ASHR, shift).and(0xF).sub(8).convertShape(VectorOperators.I2F, F, 0);
     }
 
     /**

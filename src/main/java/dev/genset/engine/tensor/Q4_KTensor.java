@@ -125,7 +125,7 @@ public final class Q4_KTensor extends FloatTensor {
         var packed = (IntVector) ByteVector.fromMemorySegment(B, s, b + 16 + 32 * (e >> 6) + (e & 31), LE).convertShape(VectorOperators.B2I, I, 0);
         IntVector q = (sub & 1) == 0 ? packed.and(0xF) : packed.lanewise(VectorOperators.ASHR, 4).and(0xF);
         float d = Simd.f16(s, b) * scale(s, b + 4, sub), m = Simd.f16(s, b + 2) * min(s, b + 4, sub);
-        return ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(d).sub(m);
+        return ((FloatVector) q.convertShape(VectorOperators.I2F, F, 0)).mul(d).sub(m);
     }
 
     /** The canonical vector dot ({@link FloatTensor#dot}): chunks in element order into one accumulator. */

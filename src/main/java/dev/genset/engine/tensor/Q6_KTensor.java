@@ -120,7 +120,7 @@ public final class Q6_KTensor extends FloatTensor {
         var vh = (IntVector) ByteVector.fromMemorySegment(B, s, b + 128 + 32 * h + l, LE).convertShape(VectorOperators.B2I, I, 0);
         IntVector low = vl.lanewise(VectorOperators.ASHR, (k >> 1) << 2).and(0xF);
         IntVector high = vh.lanewise(VectorOperators.ASHR, 2 * k).and(3).lanewise(VectorOperators.LSHL, 4);
-        return (FloatVector) low.or(high).sub(32).convert(VectorOperators.I2F, 0);
+        return (FloatVector) low.or(high).sub(32).convertShape(VectorOperators.I2F, F, 0);
     }
 
     /** The scale of the 16-value group g (0..15) of the block at byte b: d * scale, exact in float. */
@@ -136,7 +136,7 @@ public final class Q6_KTensor extends FloatTensor {
     /** (low & 15 | (high & 3) << 4) - 32 as floats: one 6-bit quant per lane, unscaled. */
     private static FloatVector q6(IntVector low, IntVector high) {
         IntVector q = low.and(0xF).or(high.and(3).lanewise(VectorOperators.LSHL, 4));
-        return (FloatVector) q.sub(32).convert(VectorOperators.I2F, 0);
+        return (FloatVector) q.sub(32).convertShape(VectorOperators.I2F, F, 0);
     }
 
     private static IntVector bytes(MemorySegment s, long off) {

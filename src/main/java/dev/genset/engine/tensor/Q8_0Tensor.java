@@ -113,7 +113,7 @@ public final class Q8_0Tensor extends FloatTensor {
 
     /** L signed bytes at off as floats (via int: the direct byte-to-float cast is not intrinsified for all shapes). */
     private static FloatVector widen(MemorySegment s, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, s, off, LE).convertShape(VectorOperators.B2I, I, 0).convert(VectorOperators.I2F, 0);
+        return (FloatVector) ByteVector.fromMemorySegment(B, s, off, LE).convertShape(VectorOperators.B2I, I, 0).convertShape(VectorOperators.I2F, F, 0);
     }
 
     static void dequantizeScalar(MemorySegment s, long block, float[] out, int outOffset, int blocks) {
