@@ -54,9 +54,9 @@ final class ShortGemm {
      * block's sums or a conversion's result had no exact type yet when C2 parsed the tile (values
      * carried around a loop, results of calls inlined late), it took the types recorded there:
      * with 256-bit callers recorded as well, it inlined both shapes, or could not resolve the
-     * species, and the tile's vectors were boxed: Q4_K and Q4_0 prompts ran at 57 to 151 tok/s
-     * instead of 200 to 270 in some processes (with the JIT's logging on, 6 of 8), none since
-     * (BENCHMARKS.md, round 29).
+     * species, and the tile's vectors were boxed: Q4_K and Q4_0 prompts ran at 53 to 151 tok/s
+     * instead of 200 to 270 in some processes (with the JIT's logging on, 6 of 8; since, 1 of 12,
+     * at 150 to 174; BENCHMARKS.md, round 29).
      */
     private static final VectorSpecies<Integer> I = BITS == 512 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F = BITS == 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
