@@ -21,14 +21,28 @@ import java.util.SplittableRandom;
  * cache or from one already holding {@code depth} tokens (llama-bench's {@code -d}: speed deep in a
  * conversation, where attention reads a long cache). Random tokens, no sampling; a warm-up run
  * before the timed repetitions; the depth's tokens are computed once, untimed, for all the tests at that depth.
+ *
+ * <p>A test may run several sequences together, as llama-batched-bench's parallel levels do and
+ * as a server's continuous batching does: each sequence has a cache of its own, their prompts go
+ * through one forward pass, and each generation step is one forward pass of one token from every
+ * sequence. Every sequence's tokens count.
  */
 public final class EngineBench {
 
-    /** One test: {@code nPrompt} tokens as one batch, then {@code nGen} generated one at a time, after {@code depth} cached tokens. */
-    public record Test(int nPrompt, int nGen, int depth) {
+    /**
+     * One test: {@code nPrompt} tokens as one batch, then {@code nGen} generated one at a time, after
+     * {@code depth} cached tokens, for each of {@code sequences} sequences decoding together.
+     */
+    public record Test(int nPrompt, int nGen, int depth, int sequences) {
         public Test {
             if (nPrompt < 0 || nGen < 0 || depth < 0) throw new IllegalArgumentException("token counts must not be negative");
             if (nPrompt + nGen == 0) throw new IllegalArgumentException("a test needs prompt or generated tokens");
+            if (sequences < 1) throw new IllegalArgumentException("a test needs at least one sequence, not " + sequences);
+        }
+
+        /** One sequence. */
+        public Test(int nPrompt, int nGen, int depth) {
+            this(nPrompt, nGen, depth, 1);
         }
 
         public static Test pp(int n) {
@@ -40,12 +54,18 @@ public final class EngineBench {
         }
 
         public Test atDepth(int d) {
-            return new Test(nPrompt, nGen, d);
+            return new Test(nPrompt, nGen, d, sequences);
         }
 
-        /** llama-bench's name for it: pp512, tg128, pp512+tg128, with " @ d4096" at a depth. */
+        /** The same test for this many sequences together. */
+        public Test times(int n) {
+            return new Test(nPrompt, nGen, depth, n);
+        }
+
+        /** llama-bench's name for it: pp512, tg128, pp512+tg128, with " @ d4096" at a depth; " x16" for 16 sequences. */
         public String name() {
             String base = nGen == 0 ? "pp" + nPrompt : nPrompt == 0 ? "tg" + nGen : "pp" + nPrompt + "+tg" + nGen;
+            if (sequences > 1) base += " x" + sequences;
             return depth > 0 ? base + " @ d" + depth : base;
         }
     }
@@ -68,9 +88,13 @@ public final class EngineBench {
             return spec.depth();
         }
 
-        /** Tokens a repetition processes (the depth's are not counted, as llama-bench does not). */
+        public int sequences() {
+            return spec.sequences();
+        }
+
+        /** Tokens a repetition processes, every sequence's (the depth's are not counted, as llama-bench does not). */
         public int tokens() {
-            return nPrompt() + nGen();
+            return (nPrompt() + nGen()) * sequences();
         }
 
         public double[] samplesTs() {
@@ -137,26 +161,32 @@ public final class EngineBench {
      */
     public List<Result> measure(List<Test> tests, int depth, int repetitions) {
         if (repetitions < 1) throw new IllegalArgumentException("repetitions must be at least 1");
-        int maxBatch = Math.min(depth, DEPTH_BATCH), longest = 0;
+        int maxBatch = Math.min(depth, DEPTH_BATCH), longest = 0, sequences = 1;
         for (Test test : tests) {
-            maxBatch = Math.max(maxBatch, test.nPrompt());
+            maxBatch = Math.max(maxBatch, Math.max(test.nPrompt(), 1) * test.sequences());
             longest = Math.max(longest, test.nPrompt() + test.nGen());
+            sequences = Math.max(sequences, test.sequences());
         }
         Transformer t = model.newTransformer(pool, Math.max(1, maxBatch));
-        KvCache cache = model.newCache(depth + longest + 1, keyType, valueType);
+        KvCache[] caches = new KvCache[sequences];
         float[] logits = new float[model.config().vocabSize()];
-        for (int filled = 0; filled < depth; filled += DEPTH_BATCH)
-            prompt(t, cache, filled, Math.min(DEPTH_BATCH, depth - filled), logits);
+        for (int i = 0; i < sequences; i++) {
+            caches[i] = model.newCache(depth + longest + 1, keyType, valueType);
+            for (int filled = 0; filled < depth; filled += DEPTH_BATCH)
+                prompt(t, Arrays.copyOfRange(caches, i, i + 1), filled, Math.min(DEPTH_BATCH, depth - filled), logits);
+        }
         List<Result> results = new ArrayList<>();
         for (Test test : tests) {
+            KvCache[] used = Arrays.copyOf(caches, test.sequences());
+            float[] stepLogits = new float[used.length * model.config().vocabSize()];
             long[] samples = new long[repetitions];
             long leastAllocated = Long.MAX_VALUE;
             for (int rep = -1; rep < repetitions; rep++) { // rep -1 is the warm-up
-                cache.truncate(depth);
+                for (KvCache cache : used) cache.truncate(depth);
                 long allocated = allocatedBytes();
                 long start = System.nanoTime();
-                if (test.nPrompt() > 0) prompt(t, cache, depth, test.nPrompt(), logits);
-                generate(t, cache, depth + test.nPrompt(), test.nGen(), logits);
+                if (test.nPrompt() > 0) prompt(t, used, depth, test.nPrompt(), stepLogits);
+                generate(t, used, depth + test.nPrompt(), test.nGen(), stepLogits);
                 long elapsed = System.nanoTime() - start;
                 if (rep >= 0) samples[rep] = elapsed;
                 if (rep >= 0 && allocated >= 0) leastAllocated = Math.min(leastAllocated, allocatedBytes() - allocated);
@@ -200,29 +230,34 @@ public final class EngineBench {
                 leastBytes / (double) tokens / (1 << 20)));
     }
 
-    /** n random tokens at positions from, from + 1, ... as one batch. */
-    private void prompt(Transformer t, KvCache cache, int from, int n, float[] logits) {
-        int[] tokens = new int[n], positions = new int[n];
-        KvCache[] caches = new KvCache[n];
-        boolean[] want = new boolean[n];
-        for (int i = 0; i < n; i++) {
-            tokens[i] = randomToken();
-            positions[i] = from + i;
-            caches[i] = cache;
-        }
-        want[n - 1] = true;
-        t.forward(n, tokens, positions, caches, want, logits);
+    /** n random tokens for each cache, at positions from, from + 1, ..., all as one batch; the last row's logits wanted. */
+    private void prompt(Transformer t, KvCache[] caches, int from, int n, float[] logits) {
+        int rows = n * caches.length;
+        int[] tokens = new int[rows], positions = new int[rows];
+        KvCache[] rowCaches = new KvCache[rows];
+        boolean[] want = new boolean[rows];
+        for (int s = 0, r = 0; s < caches.length; s++)
+            for (int i = 0; i < n; i++, r++) {
+                tokens[r] = randomToken();
+                positions[r] = from + i;
+                rowCaches[r] = caches[s];
+            }
+        want[rows - 1] = true;
+        t.forward(rows, tokens, positions, rowCaches, want, logits);
     }
 
-    /** n random tokens at positions from, from + 1, ..., one forward pass each. */
-    private void generate(Transformer t, KvCache cache, int from, int n, float[] logits) {
-        int[] token = new int[1], position = new int[1];
-        KvCache[] caches = {cache};
-        boolean[] want = {true};
+    /** n steps, each one random token for every cache, at positions from, from + 1, ...; every row's logits wanted. */
+    private void generate(Transformer t, KvCache[] caches, int from, int n, float[] logits) {
+        int rows = caches.length;
+        int[] tokens = new int[rows], positions = new int[rows];
+        boolean[] want = new boolean[rows];
+        Arrays.fill(want, true);
         for (int i = 0; i < n; i++) {
-            token[0] = randomToken();
-            position[0] = from + i;
-            t.forward(1, token, position, caches, want, logits);
+            for (int r = 0; r < rows; r++) {
+                tokens[r] = randomToken();
+                positions[r] = from + i;
+            }
+            t.forward(rows, tokens, positions, caches, want, logits);
         }
     }
 

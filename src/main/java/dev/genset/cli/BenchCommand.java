@@ -41,6 +41,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "Tokens already in the KV cache when each test starts (computed once, untimed; default: ${DEFAULT-VALUE}).")
     String nDepth;
 
+    @Option(names = {"-npl", "--parallel"}, paramLabel = "N", defaultValue = "1",
+            description = "Sequences decoding together in each test, each with its own cache, as a server's continuous batching runs "
+                    + "them (llama-batched-bench's parallel levels); every sequence's tokens count (default: ${DEFAULT-VALUE}).")
+    String parallel;
+
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads (default: all cores).")
     String threads;
 
@@ -79,7 +84,9 @@ final class BenchCommand implements Callable<Integer> {
         String format = json ? "json" : output;
         if (!List.of("md", "csv", "json", "jsonl").contains(format))
             throw new IllegalArgumentException("-o takes md, csv, json or jsonl, not '" + output + "'");
-        List<Integer> prompts = numbers("-p", nPrompt), gens = numbers("-n", nGen), depths = numbers("-d", nDepth);
+        List<Integer> prompts = numbers("-p", nPrompt), gens = numbers("-n", nGen), depths = numbers("-d", nDepth),
+                parallels = numbers("--parallel", parallel);
+        for (int n : parallels) if (n < 1) throw new IllegalArgumentException("--parallel must be at least 1, not " + n);
         List<Integer> threadCounts = threads != null ? numbers("-t", threads) : List.of(Runtime.getRuntime().availableProcessors());
         for (int t : threadCounts) if (t < 1) throw new IllegalArgumentException("-t must be at least 1, not " + t);
         List<KvType> keyTypes = types(cacheTypeK), valueTypes = types(cacheTypeV);
@@ -87,6 +94,10 @@ final class BenchCommand implements Callable<Integer> {
         for (int p : prompts) if (p > 0) tests.add(EngineBench.Test.pp(p));
         for (int n : gens) if (n > 0) tests.add(EngineBench.Test.tg(n));
         for (String pg : promptGen) tests.add(promptGen(pg));
+        List<EngineBench.Test> single = List.copyOf(tests);
+        tests.clear();
+        for (int n : parallels) for (EngineBench.Test test : single) tests.add(test.times(n));
+        int sequences = parallels.stream().mapToInt(Integer::intValue).max().orElse(1);
         if (tests.isEmpty() && !bandwidth) throw new IllegalArgumentException("no test to run: -p and -n are 0 and no -pg was given");
         boolean modelsGiven = models != null && !models.isEmpty();
         List<Path> paths = modelsGiven ? models : List.of(ModelOptions.bundledModel());
@@ -107,7 +118,7 @@ final class BenchCommand implements Callable<Integer> {
                     try (Parallel pool = new Parallel(t)) {
                         for (KvType k : keyTypes)
                             for (KvType v : valueTypes) {
-                                if (!noWarmup) m.warmUp(pool, k, v, 1);
+                                if (!noWarmup) m.warmUp(pool, k, v, sequences);
                                 EngineBench bench = new EngineBench(m, pool, k, v);
                                 for (int depth : depths)
                                     for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) report.add(m, path, t, k, v, r);
@@ -323,8 +334,8 @@ final class BenchCommand implements Callable<Integer> {
             o.put("model_type", modelType(m));
             o.put("model_size", m.weightBytes());
             o.put("model_n_params", params);
-            o.put("n_batch", Math.max(1, r.nPrompt()));
-            o.put("n_ubatch", Math.max(1, r.nPrompt()));
+            o.put("n_batch", Math.max(1, r.nPrompt()) * r.sequences());
+            o.put("n_ubatch", Math.max(1, r.nPrompt()) * r.sequences());
             o.put("n_threads", threads);
             o.put("type_k", keyType.label());
             o.put("type_v", valueType.label());
@@ -333,6 +344,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("n_prompt", r.nPrompt());
             o.put("n_gen", r.nGen());
             o.put("n_depth", r.nDepth());
+            o.put("n_parallel", r.sequences());  // not llama-bench's: sequences decoding together
             o.put("test_time", Instant.now().toString());
             o.put("avg_ns", Math.round(r.avgNs()));
             o.put("stddev_ns", Math.round(r.stddevNs()));

@@ -62,6 +62,31 @@ class BenchCommandTest {
         }
     }
 
+    /** --parallel runs each test for that many sequences together; every sequence's tokens count, and the table names it. */
+    @Test
+    void parallelSequencesAreTestsOfTheirOwn() throws Exception {
+        var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "8", "-n", "4", "--parallel", "1,3", "-d", "0,8", "-t", "2",
+                "-r", "2", "-o", "jsonl");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        List<JsonNode> rows = new ArrayList<>();
+        for (String line : r.out().strip().split("\n")) rows.add(new ObjectMapper().readTree(line));
+        assertThat(rows).extracting(o -> o.get("n_depth").asInt() + " " + o.get("n_prompt").asInt() + "/" + o.get("n_gen").asInt() + " x"
+                + o.get("n_parallel").asInt()).containsExactly("0 8/0 x1", "0 0/4 x1", "0 8/0 x3", "0 0/4 x3", "8 8/0 x1", "8 0/4 x1", "8 8/0 x3",
+                "8 0/4 x3");
+        for (JsonNode o : rows) {
+            int tokens = (o.get("n_prompt").asInt() + o.get("n_gen").asInt()) * o.get("n_parallel").asInt();
+            double ts = tokens * 1e9 / o.get("samples_ns").get(1).asLong();
+            assertThat(o.get("samples_ts").get(1).asDouble()).isCloseTo(ts, org.assertj.core.data.Percentage.withPercentage(1e-6));
+            assertThat(o.get("n_batch").asInt()).isEqualTo(Math.max(1, o.get("n_prompt").asInt()) * o.get("n_parallel").asInt());
+        }
+        var table = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "0", "-n", "4", "--parallel", "2", "-t", "1", "-r", "1");
+        assertThat(table.exitCode()).as(table.err()).isZero();
+        assertThat(table.out()).contains(" tg4 x2 |");
+        var bad = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "--parallel", "0");
+        assertThat(bad.exitCode()).isNotZero();
+        assertThat(bad.err()).contains("--parallel must be at least 1");
+    }
+
     @Test
     void tableNamesTestsAsLlamaBenchDoes() {
         var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "8", "-n", "4", "-pg", "8,4", "-d", "16", "-t", "1", "-r", "1");
