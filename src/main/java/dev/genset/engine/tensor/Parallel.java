@@ -11,7 +11,8 @@ import java.util.concurrent.locks.LockSupport;
  * for splitting loops. A call publishes the task through a volatile generation counter; idle
  * workers spin for a short while (calls come back to back during a forward pass) and then park.
  * Work is handed out in contiguous chunks from a shared counter so that a thread the OS
- * delays simply takes fewer chunks. No allocation happens per call.
+ * delays simply takes fewer chunks; each chunk is a share of what is left, so they shrink towards
+ * the end of a call and the threads finish close together. No allocation happens per call.
  *
  * <p>One call runs at a time: a call made while another is running (from a task, or from a
  * second thread) runs on its own thread without the pool.
@@ -25,7 +26,11 @@ public final class Parallel implements AutoCloseable {
 
     /** How long an idle thread spins before parking. */
     private static final long SPIN_NANOS = 200_000;
-    /** Chunks per thread: enough to balance a noisy machine, few enough to keep runs long. */
+    /**
+     * Chunks per thread were this call split evenly: the smallest chunk handed out is a quarter of
+     * such a chunk (at least two units, an even number, so that the decoding kernels' pairs of row
+     * groups stay pairs).
+     */
     private static final int CHUNKS_PER_THREAD = 4;
 
     private final int threads;
@@ -39,6 +44,7 @@ public final class Parallel implements AutoCloseable {
     private volatile boolean callerParked;
     private Thread caller;
     private RangeTask task;
+    /** The call's units, and the least of them a chunk takes. */
     private int n, grain;
 
     /** A pool using every available processor. */
@@ -109,7 +115,7 @@ public final class Parallel implements AutoCloseable {
         try {
             this.task = task;
             this.n = n;
-            this.grain = Math.max(1, (n + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD));
+            this.grain = Math.max(2, (n + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD) / 4 & ~1);
             this.caller = Thread.currentThread();
             next.set(0);
             pending.set(workers.length);
@@ -127,11 +133,21 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes chunks until none is left: each half of an even share of what remains (rounded up to
+     * an even count), at least {@link #grain}. Measured against fixed chunks of an eighth of the
+     * units on two threads (alternating, twelve pairs each): a decoding step of one sequence
+     * 1.02x to 1.04x faster (medians), of sixteen 1.02x to 1.05x, prompts 0.98x (four pairs, within the noise);
+     * the pool's waits at the end of each call had been about 6% of a decoding step.
+     */
     private void runChunks() {
         RangeTask t = task;
-        int size = n, g = grain;
+        int size = n, least = grain, share = 2 * threads;
         try {
-            for (int from; (from = next.getAndAdd(g)) < size; ) t.run(from, Math.min(size, from + g));
+            for (int from; (from = next.get()) < size; ) {
+                int to = Math.min(size, from + Math.max(least, (size - from) / share + 1 & ~1));
+                if (next.compareAndSet(from, to)) t.run(from, to);
+            }
         } catch (Throwable e) {
             failure.compareAndSet(null, e);
             next.set(size);  // stop handing out chunks

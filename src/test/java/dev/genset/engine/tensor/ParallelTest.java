@@ -47,6 +47,28 @@ class ParallelTest {
         }
     }
 
+    /** Chunks are shares of what is left: they shrink along the range, are even but for the last, and the first is a quarter of it. */
+    @Test
+    void chunksShrinkTowardsTheEndOfTheRange() {
+        try (Parallel pool = new Parallel(2)) {
+            for (int n : new int[] {256, 704, 33}) {
+                var chunks = new java.util.concurrent.ConcurrentSkipListMap<Integer, Integer>();
+                pool.forRange(n, (from, to) -> chunks.put(from, to - from));
+                assertThat(chunks.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(n);
+                assertThat(chunks.firstEntry().getValue()).as("n=%d", n).isEqualTo(n / 4 + 1 & ~1);
+                int last = Integer.MAX_VALUE, end = 0;
+                for (var c : chunks.entrySet()) {
+                    assertThat(c.getKey()).as("contiguous").isEqualTo(end);
+                    end = c.getKey() + c.getValue();
+                    assertThat(c.getValue()).as("n=%d chunk at %d", n, c.getKey()).isLessThanOrEqualTo(last);
+                    if (end < n) assertThat(c.getValue() % 2).as("n=%d chunk at %d", n, c.getKey()).isZero();
+                    last = c.getValue();
+                }
+                assertThat(chunks.size()).as("n=%d: more chunks than an even split's eight", n).isGreaterThan(8);
+            }
+        }
+    }
+
     @Test
     void resultsAreVisibleToTheCallerAfterTheCall() {
         try (Parallel pool = new Parallel(2)) {
