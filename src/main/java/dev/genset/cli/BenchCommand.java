@@ -64,7 +64,7 @@ final class BenchCommand implements Callable<Integer> {
     int repetitions;
 
     @Option(names = "--no-warmup", description = "Skip the model's warm-up before its tests (the forward pass a server runs as it loads "
-            + "a model, for one sequence). Without it, what the JIT compiles first is the first test's path: generation measured after a prompt "
+            + "a model, for the most sequences --parallel asks). Without it, what the JIT compiles first is the first test's path: generation measured after a prompt "
             + "test ran about 0.9x as fast as after the warm-up.")
     boolean noWarmup;
 
