@@ -64,11 +64,19 @@ final class IntKernels {
     static final boolean WIDE_Q4 = Simd.ENABLED && (Simd.L == 16 || Boolean.parseBoolean(System.getProperty("genset.wideKernels",
             String.valueOf(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512))));
     /**
-     * The same for Q8_0 and Q6_K ({@link #dotQ8_0x16w}, {@link #dotQ6_Kx16w}): only with
-     * {@code genset.vectorBits=512}, as they measured slower than the 256-bit kernels (Q8_0
-     * generation 0.94x to 0.96x, a Q4_K file with its Q6_K tensors 0.93x to 0.99x).
+     * The same for Q8_0 ({@link #dotQ8_0x16w}), on the same terms as {@link #WIDE_Q4}. Round 25
+     * measured it slower than the 256-bit kernel (generation 0.94x to 0.96x); since rounds 28 and 29
+     * (kernels compiled after their profiles, Vector API calls dispatched at the kernels' own call
+     * sites) it measures faster: Q8_0 generation 1.06x (medians of five alternating pairs, twice;
+     * faster in 9 of 10), BENCHMARKS.md round 30.
      */
-    static final boolean WIDE_Q8_0_Q6_K = Simd.ENABLED && Simd.L == 16;
+    static final boolean WIDE_Q8_0 = WIDE_Q4;
+    /**
+     * The same for Q6_K ({@link #dotQ6_Kx16w}): only with {@code genset.vectorBits=512}, as it
+     * measured no faster than the 256-bit kernel (a Q4_K file with its Q6_K tensors 0.93x to 0.99x
+     * in round 25; a Q4_0 file's Q6_K output 0.99x in round 30).
+     */
+    static final boolean WIDE_Q6_K = Simd.ENABLED && Simd.L == 16;
     private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;

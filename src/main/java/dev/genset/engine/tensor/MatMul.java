@@ -489,7 +489,7 @@ public final class MatMul {
             if (g + 1 < to) {
                 IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g, blocks), blocks, dw);
                 IntKernels.groupScales(w.data, InterleavedQ8_0.scales(g + 1, blocks), blocks, dw2);
-                if (IntKernels.WIDE_Q8_0_Q6_K)
+                if (IntKernels.WIDE_Q8_0)
                     for (int b = 4 * quads; b < batch; b++)
                         IntKernels.dotQ8_0x16w(w.data, g, blocks, dw, dw2, x.widePairs, x.d, b * blocks, out, b * rows + 8 * g);
                 else
@@ -581,7 +581,7 @@ public final class MatMul {
             IntKernels.groupScalesQ6_K(w.data, g, superBlocks, scales);
             if (g + 1 < to) {
                 IntKernels.groupScalesQ6_K(w.data, g + 1, superBlocks, scales2);
-                if (IntKernels.WIDE_Q8_0_Q6_K)
+                if (IntKernels.WIDE_Q6_K)
                     for (int b = 4 * quads; b < batch; b++)
                         IntKernels.dotQ6_Kx16w(w.data, g, superBlocks, scales, scales2, x.widePairs, x.d, b * blocks, out, b * rows + 8 * g);
                 else

@@ -46,7 +46,7 @@ final class QuantizedRows {
      */
     int[] steps = new int[0];
     /**
-     * {@link #pairs} and {@link #steps} spread for the 512-bit kernels ({@link IntKernels#WIDE_Q4}, {@link IntKernels#WIDE_Q8_0_Q6_K}), row r
+     * {@link #pairs} and {@link #steps} spread for the 512-bit kernels ({@link IntKernels#WIDE_Q4}, {@link IntKernels#WIDE_Q8_0}, {@link IntKernels#WIDE_Q6_K}), row r
      * at r * 4 * cols, for the rows the single-row kernels take (all rows, or those past the last
      * four when runs of four are interleaved): each int repeated over eight lanes, so that one load
      * gives two chunks' activations side by side, as the 32 weight bytes of two chunks widen. Pairs
@@ -54,6 +54,8 @@ final class QuantizedRows {
      * chunks c = 2m, 2m + 1: their pairs, then their steps (32 ints, {@link IntKernels#dotQ4_0x16w}).
      */
     int[] widePairs = new int[0], wideSteps = new int[0];
+    /** Whether a 512-bit kernel takes pairs (Q8_0's, or Q6_K's where its kernel is wide too): then they are spread. */
+    private static final boolean WIDE_PAIRS = IntKernels.WIDE_Q8_0 || IntKernels.WIDE_Q6_K;
     /** {@link #q} as floats (whole numbers), row-major: what {@link FloatGemm} broadcasts; made when asked. */
     float[] values = new float[0];
     int rows, cols, blocks;
@@ -90,7 +92,7 @@ final class QuantizedRows {
         int half = cols / 2, quads = rows / 4;
         if (pairs && this.pairs.length < rows * half) this.pairs = new int[rows * half];
         if (steps && this.steps.length < rows * half) this.steps = new int[rows * half];
-        sizeWide(pairs && IntKernels.WIDE_Q8_0_Q6_K, steps && IntKernels.WIDE_Q4);
+        sizeWide(pairs && WIDE_PAIRS, steps && IntKernels.WIDE_Q4);
         if (interleave) {
             if (pairs && pairs4.length < quads * 4 * half) pairs4 = new int[quads * 4 * half];
             if (steps && steps4.length < quads * 4 * half) steps4 = new int[quads * 4 * half];
@@ -125,7 +127,7 @@ final class QuantizedRows {
             if (pairs) pairUp(first, end);
             if (steps) stepUp(first, end);
             int single = Math.max(first, interleave ? rows / 4 * 4 : 0);
-            if (pairs && IntKernels.WIDE_Q8_0_Q6_K) spreadPairs(single, end);
+            if (pairs && WIDE_PAIRS) spreadPairs(single, end);
             if (steps && IntKernels.WIDE_Q4) spreadSteps(single, end);
             if (interleave) for (int t = from; t < to && 4 * t + 4 <= rows; t++) interleave4(t, pairs, steps);
         }
