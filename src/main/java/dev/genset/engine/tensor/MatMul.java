@@ -118,18 +118,7 @@ public final class MatMul {
      */
     public static void repack(FloatTensor w, int cols, Parallel pool) {
         if (!IntKernels.handles(w) || cols <= 0 || cols % w.type().blockSize != 0) return;
-        switch (w) {
-            case Q6_KTensor q6 -> {
-                if (q6.interleaved(pool, cols) == null) q6.packed(pool);
-            }
-            case DecodedTensor d -> {
-                if (d.packs()) d.packed(pool);
-            }
-            case Q4_0Tensor q4 -> q4.interleaved(pool, cols);
-            case Q8_0Tensor q8 -> q8.interleaved(pool, cols);
-            case Q4_KTensor q4k -> q4k.interleaved(pool, cols);
-            default -> { }
-        }
+        new Part().takeForms(w, cols, pool);
     }
 
     /** Matrices one product may take (those a mixture of experts' token is routed to: a gate and an up matrix each). */
@@ -159,12 +148,7 @@ public final class MatMul {
                 Part part = job.add(m, ws != null ? outs[i] : out, r);
                 part.x = xs == null ? null : xs[i];
                 if (part.integer) {
-                    // the repacked forms are made on first use, on the pool
-                    if (m instanceof Q6_KTensor q6 && (part.q6i = q6.interleaved(pool, cols)) == null) part.q6 = q6.packed(pool);
-                    if (m instanceof DecodedTensor d && d.packs()) part.q6 = d.packed(pool);
-                    if (m instanceof Q4_0Tensor q4) part.q4 = q4.interleaved(pool, cols);
-                    if (m instanceof Q8_0Tensor q8) part.q8 = q8.interleaved(pool, cols);
-                    if (m instanceof Q4_KTensor q4k) part.q4k = q4k.interleaved(pool, cols);
+                    part.takeForms(m, cols, pool);
                     integer = true;
                     part.shorts = xs == null && (part.q4 != null || part.q4k != null) && ShortGemm.takes(batch, m.type());
                     part.gemm = part.shorts || xs == null && part.interleaved() && FloatGemm.takes(batch, m.type());
@@ -217,6 +201,19 @@ public final class MatMul {
 
         boolean interleaved() {
             return q4 != null || q8 != null || q4k != null || q6i != null;
+        }
+
+        /**
+         * The forms w (rows of {@code cols} values) is multiplied in, made now on the pool if not
+         * made yet (on first use, or ahead of it by {@link MatMul#repack}): the one place that says
+         * which form each type takes.
+         */
+        void takeForms(FloatTensor w, int cols, Parallel pool) {
+            if (w instanceof Q6_KTensor t && (q6i = t.interleaved(pool, cols)) == null) q6 = t.packed(pool);
+            if (w instanceof DecodedTensor d && d.packs()) q6 = d.packed(pool);
+            if (w instanceof Q4_0Tensor t) q4 = t.interleaved(pool, cols);
+            if (w instanceof Q8_0Tensor t) q8 = t.interleaved(pool, cols);
+            if (w instanceof Q4_KTensor t) q4k = t.interleaved(pool, cols);
         }
 
         void clear() {
