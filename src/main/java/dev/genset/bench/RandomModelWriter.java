@@ -27,7 +27,9 @@ public final class RandomModelWriter {
         F16(GgmlType.F16, GgmlType.F16, 1),
         Q8_0(GgmlType.Q8_0, GgmlType.Q8_0, 7),
         Q4_0(GgmlType.Q4_0, GgmlType.Q6_K, 2),
-        Q4_K(GgmlType.Q4_K, GgmlType.Q6_K, 14);
+        Q4_K(GgmlType.Q4_K, GgmlType.Q6_K, 14),
+        /** The mix most GGUF downloads come in: Q4_K, with the value and down projections of some layers in Q6_K. */
+        Q4_K_M(GgmlType.Q4_K, GgmlType.Q6_K, 15);
 
         final GgmlType matrices, output;
         final int llamaFtype; // general.file_type as llama.cpp numbers it
@@ -38,11 +40,22 @@ public final class RandomModelWriter {
             this.llamaFtype = llamaFtype;
         }
 
+        /**
+         * The type of layer {@code layer}'s value and down projections (of {@code layers}): for Q4_K_M,
+         * Q6_K in the first eighth of the layers, the last eighth and every third between, as
+         * llama-quantize gives them more bits; otherwise the bulk type.
+         */
+        GgmlType moreBits(int layer, int layers) {
+            if (this != Q4_K_M) return matrices;
+            boolean more = layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+            return more ? GgmlType.Q6_K : matrices;
+        }
+
         public static FileType parse(String s) {
             try {
                 return valueOf(s.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("unknown type '" + s + "' (known: f16, q8_0, q4_0, q4_k)");
+                throw new IllegalArgumentException("unknown type '" + s + "' (known: f16, q8_0, q4_0, q4_k, q4_k_m)");
             }
         }
     }
@@ -92,7 +105,8 @@ public final class RandomModelWriter {
             vector(w, b + "attn_norm.weight", s.dim(), root.split(), true);
             tensor(w, b + "attn_q.weight", s.qDim(), s.dim(), fileType.matrices, root.split(), 0.03f);
             tensor(w, b + "attn_k.weight", s.kvDim(), s.dim(), fileType.matrices, root.split(), 0.03f);
-            tensor(w, b + "attn_v.weight", s.kvDim(), s.dim(), fileType.matrices, root.split(), 0.03f);
+            GgmlType moreBits = fileType.moreBits(l, s.layers());
+            tensor(w, b + "attn_v.weight", s.kvDim(), s.dim(), moreBits, root.split(), 0.03f);
             if (s.qkvBias()) {
                 vector(w, b + "attn_q.bias", s.qDim(), root.split(), false);
                 vector(w, b + "attn_k.bias", s.kvDim(), root.split(), false);
@@ -107,13 +121,13 @@ public final class RandomModelWriter {
             if (s.experts() > 0) { // the router stays f32, as llama-quantize leaves it; each expert tensor holds all experts' matrices
                 tensor(w, b + "ffn_gate_inp.weight", new long[] {s.dim(), s.experts()}, GgmlType.F32, root.split(), 0.1f);
                 tensor(w, b + "ffn_gate_exps.weight", new long[] {s.dim(), s.ffnDim(), s.experts()}, fileType.matrices, root.split(), 0.03f);
-                tensor(w, b + "ffn_down_exps.weight", new long[] {s.ffnDim(), s.dim(), s.experts()}, fileType.matrices, root.split(), 0.03f);
+                tensor(w, b + "ffn_down_exps.weight", new long[] {s.ffnDim(), s.dim(), s.experts()}, moreBits, root.split(), 0.03f);
                 tensor(w, b + "ffn_up_exps.weight", new long[] {s.dim(), s.ffnDim(), s.experts()}, fileType.matrices, root.split(), 0.03f);
                 continue;
             }
             tensor(w, b + "ffn_gate.weight", s.ffnDim(), s.dim(), fileType.matrices, root.split(), 0.03f);
             tensor(w, b + "ffn_up.weight", s.ffnDim(), s.dim(), fileType.matrices, root.split(), 0.03f);
-            tensor(w, b + "ffn_down.weight", s.dim(), s.ffnDim(), fileType.matrices, root.split(), 0.03f);
+            tensor(w, b + "ffn_down.weight", s.dim(), s.ffnDim(), moreBits, root.split(), 0.03f);
         }
         w.write(out);
     }

@@ -14,7 +14,8 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(names = "--shape", required = true, paramLabel = "NAME", description = "Model shape: ${COMPLETION-CANDIDATES}.", completionCandidates = Shapes.class)
     String shape;
 
-    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "f16, q8_0, q4_0 (output Q6_K) or q4_k (output Q6_K).")
+    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "f16, q8_0, q4_0 (output Q6_K), q4_k (output Q6_K) or q4_k_m (as q4_k, with the value and down "
+            + "projections of some layers Q6_K, as llama-quantize's Q4_K_M).")
     String type;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Where to write the GGUF file.")

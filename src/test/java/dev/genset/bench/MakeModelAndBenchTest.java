@@ -34,18 +34,39 @@ class MakeModelAndBenchTest {
             assertThat(m.config().vocabSize()).isEqualTo(32000);
             assertThat(m.tokenizer().encode("Hello world", false, false)).containsExactly(15043, 3186); // the real Llama 2 vocabulary
             GgufFile g = m.gguf();
-            assertThat(g.tensor("blk.0.ffn_up.weight").type()).isEqualTo(type == RandomModelWriter.FileType.F16 ? GgmlType.F16 : GgmlType.valueOf(type.name()));
+            GgmlType bulk = switch (type) {
+                case F16 -> GgmlType.F16;
+                case Q8_0 -> GgmlType.Q8_0;
+                case Q4_0 -> GgmlType.Q4_0;
+                case Q4_K, Q4_K_M -> GgmlType.Q4_K;
+            };
+            assertThat(g.tensor("blk.0.ffn_up.weight").type()).isEqualTo(bulk);
             GgmlType expectedOutput = switch (type) {
                 case F16 -> GgmlType.F16;
                 case Q8_0 -> GgmlType.Q8_0;
-                case Q4_0, Q4_K -> GgmlType.Q6_K;
+                case Q4_0, Q4_K, Q4_K_M -> GgmlType.Q6_K;
             };
+            // Q4_K_M: of two layers, the last (the last eighth) takes more bits, as llama-quantize gives it
+            GgmlType moreBits = type == RandomModelWriter.FileType.Q4_K_M ? GgmlType.Q6_K : bulk;
+            assertThat(g.tensor("blk.0.ffn_down.weight").type()).isEqualTo(bulk);
+            assertThat(g.tensor("blk.1.ffn_down.weight").type()).isEqualTo(moreBits);
+            assertThat(g.tensor("blk.1.attn_v.weight").type()).isEqualTo(moreBits);
+            assertThat(g.tensor("blk.1.attn_k.weight").type()).isEqualTo(bulk);
             assertThat(g.tensor("output.weight").type()).isEqualTo(expectedOutput);
             assertThat(g.tensor("rope_freqs.weight")).isNotNull();
             List<EngineBench.Result> results = new EngineBench(m, pool).run(8, 4, 2);
             assertThat(results).extracting(EngineBench.Result::test).containsExactly("pp8", "tg4");
             assertThat(results).allSatisfy(r -> assertThat(r.avgTs()).isPositive());
         }
+    }
+
+    /** The layers llama-quantize gave Q6_K value and down projections in a 22-layer Q4_K_M file (TinyLlama's shape). */
+    @Test
+    void q4_K_MGivesTheLayersLlamaQuantizeGivesMoreBits() {
+        List<Integer> more = new java.util.ArrayList<>();
+        for (int l = 0; l < 22; l++) if (RandomModelWriter.FileType.Q4_K_M.moreBits(l, 22) == GgmlType.Q6_K) more.add(l);
+        assertThat(more).containsExactly(0, 1, 4, 7, 10, 13, 16, 19, 20, 21);
+        assertThat(RandomModelWriter.FileType.Q4_K.moreBits(0, 22)).isEqualTo(GgmlType.Q4_K);
     }
 
     /** A small mixture of experts laid out as Qwen3-MoE's files are: a router kept f32, each layer's experts in three merged tensors. */
