@@ -691,17 +691,16 @@ final class IntKernels {
     }
 
     /**
-     * Whether {@link #groupScalesQ4_K} and {@link #groupScalesQ6_K} convert in 512-bit vectors (16
-     * scales at once: a Q4_K sub-block's 8 scales and 8 mins, as the header stores them side by side;
-     * two Q6_K sub-blocks): where the CPU prefers them, half the operations of the 256-bit form, whose
-     * Q4_K conversion took 13.7% of a Q4_K decoding step's samples (BENCHMARKS.md, round 31).
+     * Whether {@link #groupScalesQ4_K} converts in 512-bit vectors (a sub-block's 8 scales and 8 mins
+     * in one, as the header stores them side by side): where the CPU prefers them, half the
+     * operations of the 256-bit form, which took 13.7% of a Q4_K decoding step's samples (BENCHMARKS.md, round 31).
      */
-    static final boolean WIDE_SCALES = Simd.ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
+    static final boolean WIDE_Q4_K_SCALES = Simd.ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
             && Boolean.parseBoolean(System.getProperty("genset.wideScales", "true"));
 
     /** {@link #groupScalesQ4_K} into sm from index {@code o}. */
     static void groupScalesQ4_K(MemorySegment p, long g, int superBlocks, float[] sm, int o) {
-        if (WIDE_SCALES) groupScalesQ4_Kw(p, g, superBlocks, sm, o);
+        if (WIDE_Q4_K_SCALES) groupScalesQ4_Kw(p, g, superBlocks, sm, o);
         else groupScalesQ4_K8(p, g, superBlocks, sm, o);
     }
 
@@ -1129,32 +1128,6 @@ final class IntKernels {
 
     /** {@link #groupScalesQ6_K} into scales from index {@code o}. */
     static void groupScalesQ6_K(MemorySegment p, long g, int superBlocks, float[] scales, int o) {
-        if (WIDE_SCALES) groupScalesQ6_Kw(p, g, superBlocks, scales, o);
-        else groupScalesQ6_K8(p, g, superBlocks, scales, o);
-    }
-
-    /** The header's 8 d side by side with themselves: lanes i and i + 8 both take half i. */
-    private static final VectorShuffle<Short> TWICE = VectorShuffle.fromOp(S16, i -> i & 7);
-
-    /**
-     * {@link #groupScalesQ6_K} in 512-bit vectors: two sub-blocks' 8 scales each (16 bytes, side by
-     * side in the header) widened and multiplied by the rows' d, converted once a super-block for
-     * both halves; the same products as {@link #groupScalesQ6_K8}, so the same floats.
-     */
-    static void groupScalesQ6_Kw(MemorySegment p, long g, int superBlocks, float[] scales, int o) {
-        for (int sb = 0; sb < superBlocks; sb++) {
-            long h = InterleavedQ6_K.header(g, superBlocks, sb);
-            FloatVector dd = halfToFloatWide(ShortVector.fromMemorySegment(S16, p, h, LE).rearrange(TWICE));
-            for (int j = 0; j < 16; j += 2) {
-                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B16, p, h + 16 + 8 * j, LE)
-                        .convertShape(VectorOperators.B2I, I16, 0).convertShape(VectorOperators.I2F, F16W, 0);
-                dd.lanewise(VectorOperators.MUL, q).intoArray(scales, o + 8 * (16 * sb + j));
-            }
-        }
-    }
-
-    /** {@link #groupScalesQ6_K} in 256-bit vectors, 8 rows at a time. */
-    static void groupScalesQ6_K8(MemorySegment p, long g, int superBlocks, float[] scales, int o) {
         for (int sb = 0; sb < superBlocks; sb++) {
             long h = InterleavedQ6_K.header(g, superBlocks, sb);
             FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE));

@@ -119,28 +119,6 @@ class WideKernelsTest {
         }
     }
 
-    /** The same for Q6_K's scales, two sub-blocks at a time against one. */
-    @Test
-    void q6_KScalesMatchTheNarrowConversion() {
-        int superBlocks = COLS / 256;
-        var w = (Q6_KTensor) TensorTestData.quantized(GgmlType.Q6_K, TensorTestData.weights(27, ROWS * COLS));
-        try (Parallel pool = new Parallel(1)) {
-            InterleavedQ6_K p = w.interleaved(pool, COLS);
-            for (int g = 0; g < 2; g++) {
-                float[] narrow = new float[16 * 8 * superBlocks + 3], wide = new float[16 * 8 * superBlocks + 3];
-                IntKernels.groupScalesQ6_K8(p.data, g, superBlocks, narrow, 3);
-                IntKernels.groupScalesQ6_Kw(p.data, g, superBlocks, wide, 3);
-                assertThat(wide).as("group %d", g).containsExactly(narrow);
-                int negative = 0, positive = 0;
-                for (int i = 3; i < narrow.length; i++) if (narrow[i] < 0) negative++; else if (narrow[i] > 0) positive++;
-                assertThat(negative).as("negative scales").isPositive();
-                assertThat(positive).as("positive scales").isPositive();
-            }
-        } finally {
-            w.release();
-        }
-    }
-
     @Test
     void q8_0MatchesTheNarrowKernel() {
         var w = (Q8_0Tensor) TensorTestData.quantized(GgmlType.Q8_0, TensorTestData.weights(23, ROWS * COLS));
