@@ -690,51 +690,8 @@ final class IntKernels {
         groupScalesQ4_K(p, g, superBlocks, sm, 0);
     }
 
-    /**
-     * Whether {@link #groupScalesQ4_K} converts in 512-bit vectors (a sub-block's 8 scales and 8 mins
-     * in one, as the header stores them side by side): where the CPU prefers them, half the
-     * operations of the 256-bit form, which took 13.7% of a Q4_K decoding step's samples (BENCHMARKS.md, round 31).
-     */
-    static final boolean WIDE_Q4_K_SCALES = Simd.ENABLED && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
-            && Boolean.parseBoolean(System.getProperty("genset.wideScales", "true"));
-
     /** {@link #groupScalesQ4_K} into sm from index {@code o}. */
     static void groupScalesQ4_K(MemorySegment p, long g, int superBlocks, float[] sm, int o) {
-        if (WIDE_Q4_K_SCALES) groupScalesQ4_Kw(p, g, superBlocks, sm, o);
-        else groupScalesQ4_K8(p, g, superBlocks, sm, o);
-    }
-
-    /**
-     * {@link #groupScalesQ4_K} in 512-bit vectors: a header's 8 d and 8 dmin (16 halves, side by
-     * side) converted at once, then each sub-block's 16 bytes (8 scales, 8 mins) widened and
-     * multiplied by them; the same products as {@link #groupScalesQ4_K8}, so the same floats.
-     */
-    static void groupScalesQ4_Kw(MemorySegment p, long g, int superBlocks, float[] sm, int o) {
-        for (int sb = 0; sb < superBlocks; sb++) {
-            long h = InterleavedQ4_K.header(g, superBlocks, sb);
-            FloatVector dd = halfToFloatWide(ShortVector.fromMemorySegment(S16, p, h, LE));
-            for (int k = 0; k < 8; k++) {
-                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B16, p, h + 32 + 16 * k, LE)
-                        .convertShape(VectorOperators.B2I, I16, 0).convertShape(VectorOperators.I2F, F16W, 0);
-                dd.lanewise(VectorOperators.MUL, q).intoArray(sm, o + 16 * (8 * sb + k));
-            }
-        }
-    }
-
-    private static final VectorSpecies<Float> F16W = FloatVector.SPECIES_512;
-
-    /** {@link #halfToFloat} for 16 halves in 512-bit vectors: the same operations, lane for lane. */
-    static FloatVector halfToFloatWide(ShortVector h) {
-        IntVector i = (IntVector) h.convertShape(VectorOperators.S2I, I16, 0);
-        IntVector magnitude = i.lanewise(VectorOperators.AND, 0x7FFF);
-        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-        IntVector bits = (IntVector) ((FloatVector) shifted.reinterpretShape(F16W, 0)).lanewise(VectorOperators.MUL, 0x1p112f).reinterpretShape(I16, 0);
-        bits = bits.blend(shifted.lanewise(VectorOperators.OR, 0x7F800000), magnitude.compare(VectorOperators.GE, 0x7C00));
-        return (FloatVector) bits.lanewise(VectorOperators.OR, i.lanewise(VectorOperators.AND, 0x80000000)).reinterpretShape(F16W, 0);
-    }
-
-    /** {@link #groupScalesQ4_K} in 256-bit vectors, 8 rows at a time. */
-    static void groupScalesQ4_K8(MemorySegment p, long g, int superBlocks, float[] sm, int o) {
         for (int sb = 0; sb < superBlocks; sb++) {
             long h = InterleavedQ4_K.header(g, superBlocks, sb);
             FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE)), dmin = halfToFloat(ShortVector.fromMemorySegment(S8, p, h + 16, LE));

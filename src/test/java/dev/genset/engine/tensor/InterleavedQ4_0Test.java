@@ -30,21 +30,6 @@ class InterleavedQ4_0Test {
         }
     }
 
-    @Test
-    void everyHalfConvertsExactlyInWideVectorsToo() {
-        short[] halves = new short[16];
-        float[] out = new float[16];
-        for (int h = 0; h < 65536; h += 16) {
-            for (int i = 0; i < 16; i++) halves[i] = (short) (h + i);
-            IntKernels.halfToFloatWide(ShortVector.fromArray(ShortVector.SPECIES_256, halves, 0)).intoArray(out, 0);
-            for (int i = 0; i < 16; i++) {
-                float want = Float.float16ToFloat(halves[i]);
-                if (Float.isNaN(want)) assertThat(out[i]).as("half %04x", h + i).isNaN();
-                else assertThat(Float.floatToRawIntBits(out[i])).as("half %04x", h + i).isEqualTo(Float.floatToRawIntBits(want));
-            }
-        }
-    }
-
     private static int storedQuant(MemorySegment s, long row, int blocks, int b, int j) {
         int packed = s.get(ValueLayout.JAVA_BYTE, (row * blocks + b) * Q4_0Tensor.BYTES + 2 + (j & 15)) & 0xFF;
         return j < 16 ? packed & 0xF : packed >>> 4;

@@ -98,27 +98,6 @@ class WideKernelsTest {
         }
     }
 
-    /** The scales and mins the Q4_K kernels take, converted 16 lanes at a time or 8, are the same floats. */
-    @Test
-    void q4_KScalesMatchTheNarrowConversion() {
-        int superBlocks = COLS / 256;
-        var w = (Q4_KTensor) TensorTestData.quantized(GgmlType.Q4_K, TensorTestData.weights(26, ROWS * COLS));
-        try (Parallel pool = new Parallel(1)) {
-            InterleavedQ4_K p = w.interleaved(pool, COLS);
-            for (int g = 0; g < 2; g++) {
-                float[] narrow = new float[16 * BLOCKS + 5], wide = new float[16 * BLOCKS + 5];
-                IntKernels.groupScalesQ4_K8(p.data, g, superBlocks, narrow, 5);
-                IntKernels.groupScalesQ4_Kw(p.data, g, superBlocks, wide, 5);
-                assertThat(wide).as("group %d", g).containsExactly(narrow);
-                int set = 0;
-                for (int i = 5; i < narrow.length; i++) if (narrow[i] != 0) set++;
-                assertThat(set).as("scales set").isGreaterThan(8 * BLOCKS);
-            }
-        } finally {
-            w.release();
-        }
-    }
-
     @Test
     void q8_0MatchesTheNarrowKernel() {
         var w = (Q8_0Tensor) TensorTestData.quantized(GgmlType.Q8_0, TensorTestData.weights(23, ROWS * COLS));
