@@ -43,7 +43,8 @@ public final class RandomModelWriter {
         /**
          * The type of layer {@code layer}'s value and down projections (of {@code layers}): for Q4_K_M,
          * Q6_K in the first eighth of the layers, the last eighth and every third between, as
-         * llama-quantize gives them more bits; otherwise the bulk type.
+         * llama-quantize gives them more bits; otherwise the bulk type. (Its special cases for some
+         * architectures, such as eight-expert models' value projections in Q8_0, are not copied.)
          */
         GgmlType moreBits(int layer, int layers) {
             if (this != Q4_K_M) return matrices;
