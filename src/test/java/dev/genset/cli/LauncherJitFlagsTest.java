@@ -25,7 +25,7 @@ class LauncherJitFlagsTest {
     void launcherAndTestsUseTheSameJitFlags() throws Exception {
         Set<String> tests = new TreeSet<>();
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments())
-            if (arg.startsWith("-XX:CompileCommand") || arg.startsWith("-XX:LoopUnrollLimit")) tests.add(arg);
+            if (arg.startsWith("-XX:CompileCommand") || arg.startsWith("-XX:LoopUnrollLimit") || arg.matches("-XX:[+-]SuperWord.*")) tests.add(arg);
         Assumptions.assumeFalse(tests.isEmpty(), "started outside the build (no JIT flags from the pom)");
 
         Path launcher = Path.of("genset").toAbsolutePath();
