@@ -119,6 +119,7 @@ final class BenchCommand implements Callable<Integer> {
                         for (KvType k : keyTypes)
                             for (KvType v : valueTypes) {
                                 if (!noWarmup) m.warmUp(pool, k, v, sequences);
+                                m.awaitRepacking();  // every test on the repacked forms, as a served or chatting model runs
                                 EngineBench bench = new EngineBench(m, pool, k, v);
                                 for (int depth : depths)
                                     for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) report.add(m, path, t, k, v, r);

@@ -8,6 +8,7 @@ import dev.genset.engine.tokenizer.Tokenizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * A loaded model: its GGUF file (kept mapped), hyper-parameters and weights. Stateless during
@@ -21,12 +22,16 @@ public final class Model implements AutoCloseable {
     private final float[] ropeFreqFactors;
     private final Tokenizer tokenizer;
     /**
-     * Makes the matrices' repacked forms on a thread of its own from the moment the model is
-     * loaded, in the order the first forward pass needs them, so that their making overlaps that
-     * pass's work and its compiles; the pass makes (on its pool) any it reaches first. Null when
-     * there is nothing to repack.
+     * Makes the matrices' repacked forms on a thread of its own, in the order a forward pass needs
+     * them, from the end of the model's first forward pass (or {@link #startRepacking}): that pass,
+     * if its batch is small (a short prompt, a warm-up), reads the Q8_0 and Q4_0 matrices in their
+     * stored bytes in the repacked forms' order ({@link FloatTensor#expectRepackingAhead}), with
+     * results the same bit for bit, and is not slowed by the repacking's page faults on the same
+     * cores; larger batches make (on their pool) any form they reach first, or wait for the one being
+     * made. Null when there is nothing to repack.
      */
     private final Thread repacker;
+    private final CountDownLatch repackingStart = new CountDownLatch(1);
     private volatile boolean closing;
 
     private Model(GgufFile gguf, boolean repackAhead) {
@@ -36,16 +41,28 @@ public final class Model implements AutoCloseable {
         this.weights = Weights.load(gguf, config);
         GgufTensorInfo freqs = gguf.tensor("rope_freqs.weight");
         this.ropeFreqFactors = freqs == null ? null : Weights.vector(gguf, "rope_freqs.weight", config.ropeDims() / 2);
-        this.repacker = !repackAhead || Weights.repackedBytes(weights) == 0 ? null
-                : Thread.ofPlatform().daemon().name("genset-repack").start(this::repackAhead);
+        boolean ahead = repackAhead && Weights.repackedBytes(weights) > 0;
+        if (ahead) weights.expectRepackingAhead(true);
+        this.repacker = ahead ? Thread.ofPlatform().daemon().name("genset-repack").start(this::repackAhead) : null;
     }
 
     private void repackAhead() {
         try (Parallel alone = new Parallel(1)) {
-            weights.repack(config, alone, () -> closing);
-        } catch (RuntimeException | OutOfMemoryError e) {
+            repackingStart.await();
+            if (!closing) weights.repack(config, alone, () -> closing);
+        } catch (RuntimeException | OutOfMemoryError | InterruptedException e) {
             // left to the forward pass, which makes what is missing and reports what fails
+        } finally {
+            weights.expectRepackingAhead(false);  // from here, products make any form still missing
         }
+    }
+
+    /**
+     * Starts the repacking ahead of use now, if it has not started (a forward pass's end starts
+     * it too): for callers that want every form made before they measure or serve.
+     */
+    public void startRepacking() {
+        repackingStart.countDown();
     }
 
     public static Model load(Path path) throws IOException {
@@ -73,6 +90,7 @@ public final class Model implements AutoCloseable {
      * a failure the forward pass will report); at once if there is none.
      */
     public void awaitRepacking() throws InterruptedException {
+        startRepacking();
         if (repacker != null) repacker.join();
     }
 
@@ -109,7 +127,9 @@ public final class Model implements AutoCloseable {
 
     /** Scratch space and thread pool for forward passes of up to {@code maxBatch} rows. */
     public Transformer newTransformer(Parallel pool, int maxBatch) {
-        return new Transformer(config, weights, ropeFreqFactors, pool, maxBatch);
+        Transformer t = new Transformer(config, weights, ropeFreqFactors, pool, maxBatch);
+        if (repacker != null) t.afterForward = this::startRepacking;
+        return t;
     }
 
     /** A cache of f32 keys and values for {@code contextSize} positions. */
@@ -193,6 +213,7 @@ public final class Model implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        startRepacking();
         if (repacker != null) {
             boolean interrupted = false;
             while (repacker.isAlive()) {

@@ -141,7 +141,11 @@ public final class Transformer {
         for (int r = 0; r < n; r++)
             if (wantLogits[r]) ArrayMath.rmsNorm(normed, m++ * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
         if (m > 0) MatMul.matmul(pool, w.output(), normed, m, logits, c.vocabSize(), dim);
+        if (afterForward != null) afterForward.run();
     }
+
+    /** Run at the end of each pass: the model's {@link Model#startRepacking} (set by {@link Model#newTransformer}), or null. */
+    Runnable afterForward;
 
     /**
      * Runs rows [0, n) of the batch as {@link #forward} does, and writes each row's final hidden
@@ -152,6 +156,7 @@ public final class Transformer {
         layers(n, tokens, positions, caches);
         final int dim = c.dim();
         for (int r = 0; r < n; r++) ArrayMath.rmsNorm(hidden, r * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
+        if (afterForward != null) afterForward.run();
     }
 
     /** The transformer blocks over rows [0, n): the residual stream ends in x, each row's key and value in its cache. */

@@ -121,6 +121,11 @@ public record Weights(
         if (!stop.getAsBoolean()) MatMul.repack(output, c.dim(), pool);
     }
 
+    /** Tells every matrix whether a repacking ahead of use is to make its repacked form ({@link FloatTensor#expectRepackingAhead}). */
+    void expectRepackingAhead(boolean ahead) {
+        for (FloatTensor m : matrices()) m.expectRepackingAhead(ahead);
+    }
+
     /** The matrices products are taken with (the embedding only when the output shares it). */
     java.util.List<FloatTensor> matrices() {
         var all = new java.util.ArrayList<FloatTensor>();

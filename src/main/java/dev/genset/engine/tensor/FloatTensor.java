@@ -52,6 +52,15 @@ public abstract sealed class FloatTensor
      */
     public void keepStored() {}
 
+    /**
+     * Says that a model's repacking ahead of use is to make this tensor's repacked form (true from
+     * the model's load until that repacking ends): until it is made, products of a few rows read
+     * the stored bytes in the repacked form's order, where the tensor's type has such a kernel
+     * (Q8_0 and Q4_0), instead of making it or waiting for it; their results are the same bit for
+     * bit. Nothing for the other types.
+     */
+    public void expectRepackingAhead(boolean ahead) {}
+
     /** Whether the repacked form products take ({@link #repackedBytes}) has been made. */
     public boolean repacked() {
         return false;

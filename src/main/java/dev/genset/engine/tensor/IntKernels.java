@@ -251,6 +251,51 @@ final class IntKernels {
     }
 
     /**
+     * {@link #dotQ8_0} in the interleaved kernels' order ({@link #dotQ8_0x8}): per block, in column
+     * order, the exact integer dot product, converted to float and fused into one accumulator with
+     * the scale product dw * dx. Bit for bit what a repacked matrix gives for this row, read from
+     * the stored bytes: a product can take it before the matrix is repacked without its results
+     * depending on whether the repacking had finished.
+     */
+    static float dotQ8_0InOrder(MemorySegment s, long wBlock, short[] xq, float[] xd, int xBlock, int blocks) {
+        float acc = 0f;
+        long b0 = wBlock * Q8_0_BYTES;
+        for (int g = 0; g < blocks; g++) {
+            long b = b0 + (long) g * Q8_0_BYTES;
+            int xo = (xBlock + g) * BLOCK;
+            ShortVector w0 = widen(ByteVector.fromMemorySegment(B16, s, b + 2, LE));
+            ShortVector w1 = widen(ByteVector.fromMemorySegment(B16, s, b + 18, LE));
+            acc = Math.fma((float) blockSum(w0, w1, xq, xo), Simd.f16(s, b) * xd[xBlock + g], acc);
+        }
+        return acc;
+    }
+
+    /** {@link #dotQ4_0} in the interleaved kernels' order ({@link #dotQ4_0x8}); see {@link #dotQ8_0InOrder}. */
+    static float dotQ4_0InOrder(MemorySegment s, long wBlock, short[] xq, float[] xd, int xBlock, int blocks) {
+        float acc = 0f;
+        long b0 = wBlock * Q4_0_BYTES;
+        for (int g = 0; g < blocks; g++) {
+            long b = b0 + (long) g * Q4_0_BYTES;
+            int xo = (xBlock + g) * BLOCK;
+            ShortVector packed = widen(ByteVector.fromMemorySegment(B16, s, b + 2, LE));
+            acc = Math.fma((float) blockSum(lowNibbles(packed), highNibbles(packed), xq, xo), Simd.f16(s, b) * xd[xBlock + g], acc);
+        }
+        return acc;
+    }
+
+    /**
+     * A block's exact integer dot product: its two halves' products added in 16-bit lanes (a lane
+     * at most 2 * 128 * 127), adjacent lanes added into ints, the ints summed (integer sums are
+     * exact in any order).
+     */
+    private static int blockSum(ShortVector w0, ShortVector w1, short[] xq, int xo) {
+        ShortVector p = w0.mul(ShortVector.fromArray(S16, xq, xo)).add(w1.mul(ShortVector.fromArray(S16, xq, xo + 16)));
+        IntVector i = (IntVector) p.reinterpretShape(I8, 0);
+        return i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                .reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
      * Eight Q4_0 rows at once from their {@link InterleavedQ4_0} form (group {@code group}) times one
      * activation row from block {@code xBlock}: results to out[o .. o + 8]. The canonical sequence
      * for each row of a repacked tensor: per block in column order, the exact integer dot product

@@ -41,8 +41,25 @@ abstract sealed class InterleavedRows permits InterleavedQ4_0, InterleavedQ8_0, 
      * allocate once made (the makers are method references, which capture nothing).
      */
     static final class Slot<F extends FloatTensor, T extends InterleavedRows> {
-        private T form;
-        private boolean keepStored;
+        private volatile T form;
+        private volatile boolean keepStored;
+        /** Whether a model's repacking ahead of use is to make this form ({@link #comingAhead}). */
+        private volatile boolean ahead;
+
+        /**
+         * Whether the form for rows of {@code cols} values is still to be made by a model's
+         * repacking ahead of use (not made yet, and that repacking not ended): then a small product
+         * reads the stored bytes in the form's order instead of making it or waiting for it. Never
+         * waits.
+         */
+        boolean comingAhead(F t, int cols) {
+            return ahead && form == null && !keepStored && t.size() % ((long) cols * ROWS) == 0;
+        }
+
+        /** Says whether a model's repacking ahead of use is to make this form (true from its load until that repacking ends). */
+        void expectAhead(boolean ahead) {
+            this.ahead = ahead;
+        }
 
         /**
          * The form of tensor t for rows of {@code cols} values, made on first use; null when products

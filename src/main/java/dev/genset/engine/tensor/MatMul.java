@@ -118,8 +118,17 @@ public final class MatMul {
      */
     public static void repack(FloatTensor w, int cols, Parallel pool) {
         if (!IntKernels.handles(w) || cols <= 0 || cols % w.type().blockSize != 0) return;
-        new Part().takeForms(w, cols, pool);
+        new Part().takeForms(w, cols, pool, Integer.MAX_VALUE);
     }
+
+    /**
+     * Products of at most this many activation rows take a Q8_0 or Q4_0 matrix that a model's
+     * repacking ahead has not made yet in its stored bytes, in the repacked form's order
+     * ({@link FloatTensor#expectRepackingAhead}), rather than make it or wait for it: a model's
+     * first pass over a short prompt then need not wait for the whole file's repacking. Larger
+     * batches are worth the repacked form's batched kernels.
+     */
+    static final int IN_ORDER_ROWS = 8;
 
     /** Matrices one product may take (those a mixture of experts' token is routed to: a gate and an up matrix each). */
     public static final int MAX_PARTS = 32;
@@ -148,7 +157,7 @@ public final class MatMul {
                 Part part = job.add(m, ws != null ? outs[i] : out, r);
                 part.x = xs == null ? null : xs[i];
                 if (part.integer) {
-                    part.takeForms(m, cols, pool);
+                    part.takeForms(m, cols, pool, batch);
                     integer = true;
                     part.shorts = xs == null && (part.q4 != null || part.q4k != null) && ShortGemm.takes(batch, m.type());
                     part.gemm = part.shorts || xs == null && part.interleaved() && FloatGemm.takes(batch, m.type());
@@ -156,7 +165,7 @@ public final class MatMul {
                     pairs |= !part.gemm && (part.q8 != null || part.q6i != null);
                     steps |= !part.gemm && (part.q4 != null || part.q4k != null);
                 }
-                part.units = r <= 0 ? 0 : part.shorts ? ShortGemm.panels(r) : part.gemm ? FloatGemm.panels(r) : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
+                part.units = r <= 0 ? 0 : part.inOrder ? r : part.shorts ? ShortGemm.panels(r) : part.gemm ? FloatGemm.panels(r) : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
                 work += (long) r * cols * batch;
             }
             // interleaved weights multiply activation pairs or steps (and runs of four rows interleaved)
@@ -175,6 +184,8 @@ public final class MatMul {
         float[] out;
         int rows, units;
         boolean integer;
+        /** Whether this Q8_0 or Q4_0 matrix is read in its stored bytes in its repacked form's order ({@link #IN_ORDER_ROWS}); then the range is over rows. */
+        boolean inOrder;
         /** Whether this (interleaved Q4_0, Q8_0, Q4_K or Q6_K) matrix takes {@link FloatGemm}; then the range is over its panels. */
         boolean gemm;
         /** Whether this (interleaved Q4_0 or Q4_K) matrix takes {@link ShortGemm} (then {@link #gemm} too); the range is over its panels. */
@@ -208,7 +219,9 @@ public final class MatMul {
          * made yet (on first use, or ahead of it by {@link MatMul#repack}): the one place that says
          * which form each type takes.
          */
-        void takeForms(FloatTensor w, int cols, Parallel pool) {
+        void takeForms(FloatTensor w, int cols, Parallel pool, int batch) {
+            inOrder = batch <= IN_ORDER_ROWS && (w instanceof Q8_0Tensor t && t.comingAhead(cols) || w instanceof Q4_0Tensor u && u.comingAhead(cols));
+            if (inOrder) return;
             if (w instanceof Q6_KTensor t && (q6i = t.interleaved(pool, cols)) == null) q6 = t.packed(pool);
             if (w instanceof DecodedTensor d && d.packs()) q6 = d.packed(pool);
             if (w instanceof Q4_0Tensor t) q4 = t.interleaved(pool, cols);
@@ -227,6 +240,7 @@ public final class MatMul {
             q6i = null;
             gemm = false;
             shorts = false;
+            inOrder = false;
         }
 
         /** Units [from, to) of this matrix. */
@@ -234,7 +248,9 @@ public final class MatMul {
             QuantizedRows xq = x != null ? this.xq : job.xq;
             float[] in = x != null ? x : job.x;
             int batch = job.batch, cols = job.cols;
-            if (shorts && q4 != null) {
+            if (inOrder) {
+                inOrderRows(w, xq, batch, out, rows, cols, from, to);
+            } else if (shorts && q4 != null) {
                 ShortGemm.q4_0(q4, xq, batch, out, rows, from, to);
             } else if (shorts) {
                 ShortGemm.q4_K(q4k, xq, batch, out, rows, from, to);
@@ -363,6 +379,19 @@ public final class MatMul {
                 }
             }
             default -> throw new IllegalStateException(w.type() + " has no integer kernel");
+        }
+    }
+
+    /** Rows [from, to) of a Q8_0 or Q4_0 matrix in its stored bytes, each activation row in the repacked form's order ({@link #IN_ORDER_ROWS}). */
+    static void inOrderRows(FloatTensor w, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to) {
+        MemorySegment s = w.segment();
+        int blocks = cols / IntKernels.BLOCK;
+        if (w instanceof Q8_0Tensor) {
+            for (int r = from; r < to; r++)
+                for (int b = 0; b < batch; b++) out[b * rows + r] = IntKernels.dotQ8_0InOrder(s, (long) r * blocks, x.q, x.d, b * blocks, blocks);
+        } else {
+            for (int r = from; r < to; r++)
+                for (int b = 0; b < batch; b++) out[b * rows + r] = IntKernels.dotQ4_0InOrder(s, (long) r * blocks, x.q, x.d, b * blocks, blocks);
         }
     }
 

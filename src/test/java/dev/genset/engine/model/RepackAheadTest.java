@@ -15,9 +15,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
 /**
- * A loaded model's matrices are repacked on a thread of their own ahead of the first products
- * ({@link Model#load}): whether a forward pass finds a form made ahead, waits for the one being
- * made, or makes it itself, it computes what a model repacking on first use computes.
+ * A loaded model's matrices are repacked on a thread of their own from the end of its first pass
+ * ({@link Model#load}): whether a forward pass reads a matrix's stored bytes in its repacked order
+ * (a first pass of a few rows), finds a form made ahead, waits for the one being made, or makes it
+ * itself, it computes what a model repacking on first use computes.
  */
 class RepackAheadTest {
     /** Query rows of 4 x 32 values against a hidden size of 256, so that each matrix's row length differs from some other's. */
@@ -40,6 +41,39 @@ class RepackAheadTest {
             model.awaitRepacking();
             for (var m : model.weights().matrices())
                 assertThat(m.repacked()).as("%s made ahead", m.type()).isEqualTo(m.repackedBytes() > 0);
+            assertThat(WarmUpTest.logits(model, model.newTransformer(pool, 8))).containsExactly(onFirstUse);
+        }
+    }
+
+    /**
+     * Until a pass has ended, nothing is repacked ahead: a first pass of a few rows reads the Q8_0
+     * and Q4_0 matrices in their stored bytes (a transformer made without the model's end-of-pass
+     * signal, so that the repacking does not start) and computes what the repacked forms compute.
+     */
+    @ParameterizedTest
+    @EnumSource(value = RandomModelWriter.FileType.class, names = {"Q8_0", "Q4_0"})
+    void aFirstPassOfAFewRowsReadsTheStoredBytesAndTheRepackingFollowsIt(RandomModelWriter.FileType type, @TempDir Path dir) throws Exception {
+        Path f = dir.resolve("m.gguf");
+        new RandomModelWriter(NARROW_HEADS, type, 6).write(f);
+        float[] onFirstUse;
+        try (Model model = Model.load(f, false); Parallel pool = new Parallel(2)) {
+            onFirstUse = WarmUpTest.logits(model, model.newTransformer(pool, 8));
+        }
+        try (Model model = Model.load(f); Parallel pool = new Parallel(2)) {
+            Transformer unsignalled = model.newTransformer(pool, 8);
+            unsignalled.afterForward = null;
+            assertThat(WarmUpTest.logits(model, unsignalled)).containsExactly(onFirstUse);
+            var weightType = type == RandomModelWriter.FileType.Q8_0 ? dev.genset.engine.gguf.GgmlType.Q8_0 : dev.genset.engine.gguf.GgmlType.Q4_0;
+            for (var m : model.weights().matrices())
+                if (m.type() == weightType) assertThat(m.repacked()).as("%s repacked before any pass ended", m.type()).isFalse();
+            assertThat(model.repacking()).as("the repacking waits for a pass's end").isTrue();
+            // a pass through the model's own transformer ends by starting the repacking
+            model.newTransformer(pool, 8).forward(1, new int[] {1}, new int[] {0}, new KvCache[] {model.newCache(4)}, new boolean[] {true},
+                    new float[model.config().vocabSize()]);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (model.repacking() && System.nanoTime() < deadline) Thread.sleep(10);
+            assertThat(model.repacking()).as("the repacking, started by that pass's end, has ended").isFalse();
+            for (var m : model.weights().matrices()) assertThat(m.repacked()).isEqualTo(m.repackedBytes() > 0);
             assertThat(WarmUpTest.logits(model, model.newTransformer(pool, 8))).containsExactly(onFirstUse);
         }
     }
