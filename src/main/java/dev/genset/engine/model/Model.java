@@ -28,7 +28,8 @@ public final class Model implements AutoCloseable {
      * stored bytes in the repacked forms' order ({@link FloatTensor#expectRepackingAhead}), with
      * results the same bit for bit, and is not slowed by the repacking's page faults on the same
      * cores; larger batches make (on their pool) any form they reach first, or wait for the one being
-     * made. Null when there is nothing to repack.
+     * made. A model with no Q8_0 or Q4_0 matrix starts its repacking at load. Null when there is
+     * nothing to repack.
      */
     private final Thread repacker;
     private final CountDownLatch repackingStart = new CountDownLatch(1);
@@ -42,7 +43,8 @@ public final class Model implements AutoCloseable {
         GgufTensorInfo freqs = gguf.tensor("rope_freqs.weight");
         this.ropeFreqFactors = freqs == null ? null : Weights.vector(gguf, "rope_freqs.weight", config.ropeDims() / 2);
         boolean ahead = repackAhead && Weights.repackedBytes(weights) > 0;
-        if (ahead) weights.expectRepackingAhead(true);
+        // where no matrix can be multiplied before its form is made, the first pass needs the repacking at once
+        if (ahead && !weights.expectRepackingAhead(true)) startRepacking();
         this.repacker = ahead ? Thread.ofPlatform().daemon().name("genset-repack").start(this::repackAhead) : null;
     }
 

@@ -121,9 +121,14 @@ public record Weights(
         if (!stop.getAsBoolean()) MatMul.repack(output, c.dim(), pool);
     }
 
-    /** Tells every matrix whether a repacking ahead of use is to make its repacked form ({@link FloatTensor#expectRepackingAhead}). */
-    void expectRepackingAhead(boolean ahead) {
-        for (FloatTensor m : matrices()) m.expectRepackingAhead(ahead);
+    /**
+     * Tells every matrix whether a repacking ahead of use is to make its repacked form
+     * ({@link FloatTensor#expectRepackingAhead}); returns whether any can do without it meanwhile.
+     */
+    boolean expectRepackingAhead(boolean ahead) {
+        boolean any = false;
+        for (FloatTensor m : matrices()) any |= m.expectRepackingAhead(ahead);
+        return any;
     }
 
     /** The matrices products are taken with (the embedding only when the output shares it). */

@@ -57,9 +57,12 @@ public abstract sealed class FloatTensor
      * the model's load until that repacking ends): until it is made, products of a few rows read
      * the stored bytes in the repacked form's order, where the tensor's type has such a kernel
      * (Q8_0 and Q4_0), instead of making it or waiting for it; their results are the same bit for
-     * bit. Nothing for the other types.
+     * bit. Nothing for the other types. Returns whether this tensor's products can so do without
+     * the form.
      */
-    public void expectRepackingAhead(boolean ahead) {}
+    public boolean expectRepackingAhead(boolean ahead) {
+        return false;
+    }
 
     /** Whether the repacked form products take ({@link #repackedBytes}) has been made. */
     public boolean repacked() {

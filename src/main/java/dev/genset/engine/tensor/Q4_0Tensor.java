@@ -43,8 +43,9 @@ public final class Q4_0Tensor extends FloatTensor {
     }
 
     @Override
-    public void expectRepackingAhead(boolean ahead) {
+    public boolean expectRepackingAhead(boolean ahead) {
         interleaved.expectAhead(ahead);
+        return !interleaved.keepsStored();
     }
 
     @Override

@@ -78,6 +78,19 @@ class RepackAheadTest {
         }
     }
 
+    /** Without a Q8_0 or Q4_0 matrix, a first pass could read nothing in its stored bytes, so the repacking starts at load. */
+    @Test
+    void aModelWithNothingToReadInOrderRepacksFromItsLoad(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("m.gguf");
+        new RandomModelWriter(WarmUpTest.SMALL, RandomModelWriter.FileType.Q4_K, 8).write(f);  // every row whole super-blocks: no Q8_0 fallback
+        try (Model model = Model.load(f)) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (model.repacking() && System.nanoTime() < deadline) Thread.sleep(10);
+            assertThat(model.repacking()).as("repacked without a pass").isFalse();
+            for (var m : model.weights().matrices()) assertThat(m.repacked()).isEqualTo(m.repackedBytes() > 0);
+        }
+    }
+
     @Test
     void closingWhileRepackingStopsItAndFreesEverything(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("m.gguf");
