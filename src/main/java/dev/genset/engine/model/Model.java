@@ -24,12 +24,12 @@ public final class Model implements AutoCloseable {
     /**
      * Makes the matrices' repacked forms on a thread of its own, in the order a forward pass needs
      * them, from the end of the model's first forward pass (or {@link #startRepacking}): that pass,
-     * if its batch is small (a short prompt, a warm-up), reads the Q8_0 and Q4_0 matrices in their
+     * if its batch is small (a short prompt, a warm-up), reads the Q8_0, Q4_0 and Q6_K matrices in their
      * stored bytes in the repacked forms' order ({@link FloatTensor#expectRepackingAhead}), with
      * results the same bit for bit, and is not slowed by the repacking's page faults on the same
      * cores; larger batches make (on their pool) any form they reach first, or wait for the one being
-     * made. A model with no Q8_0 or Q4_0 matrix starts its repacking at load. Null when there is
-     * nothing to repack.
+     * made. A model whose Q8_0, Q4_0 and Q6_K matrices are not most of its weights (a Q4_K file)
+     * starts its repacking at load. Null when there is nothing to repack.
      */
     private final Thread repacker;
     private final CountDownLatch repackingStart = new CountDownLatch(1);
@@ -43,7 +43,7 @@ public final class Model implements AutoCloseable {
         GgufTensorInfo freqs = gguf.tensor("rope_freqs.weight");
         this.ropeFreqFactors = freqs == null ? null : Weights.vector(gguf, "rope_freqs.weight", config.ropeDims() / 2);
         boolean ahead = repackAhead && Weights.repackedBytes(weights) > 0;
-        // where no matrix can be multiplied before its form is made, the first pass needs the repacking at once
+        // where most of the weights cannot be multiplied before their forms are made, the first pass needs the repacking at once
         if (ahead && !weights.expectRepackingAhead(true)) startRepacking();
         this.repacker = ahead ? Thread.ofPlatform().daemon().name("genset-repack").start(this::repackAhead) : null;
     }

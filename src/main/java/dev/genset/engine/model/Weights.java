@@ -123,12 +123,16 @@ public record Weights(
 
     /**
      * Tells every matrix whether a repacking ahead of use is to make its repacked form
-     * ({@link FloatTensor#expectRepackingAhead}); returns whether any can do without it meanwhile.
+     * ({@link FloatTensor#expectRepackingAhead}); returns whether those that can do without it
+     * meanwhile hold most of the values of those to repack.
      */
     boolean expectRepackingAhead(boolean ahead) {
-        boolean any = false;
-        for (FloatTensor m : matrices()) any |= m.expectRepackingAhead(ahead);
-        return any;
+        long without = 0, all = 0;
+        for (FloatTensor m : matrices()) {
+            if (m.expectRepackingAhead(ahead)) without += m.size();
+            if (m.repackedBytes() > 0) all += m.size();
+        }
+        return 2 * without > all;
     }
 
     /** The matrices products are taken with (the embedding only when the output shares it). */

@@ -11,6 +11,7 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import static dev.genset.engine.tensor.Simd.LE;
 
@@ -279,6 +280,39 @@ final class IntKernels {
             int xo = (xBlock + g) * BLOCK;
             ShortVector packed = widen(ByteVector.fromMemorySegment(B16, s, b + 2, LE));
             acc = Math.fma((float) blockSum(lowNibbles(packed), highNibbles(packed), xq, xo), Simd.f16(s, b) * xd[xBlock + g], acc);
+        }
+        return acc;
+    }
+
+    /**
+     * A Q6_K row in its stored bytes (from super-block {@code wSuper}) in the interleaved kernels'
+     * order ({@link #dotQ6_Kx8}): per 16-value sub-block in column order, the exact integer dot
+     * product of q - 32 with the activation quants, fused into one accumulator with
+     * (d * scale) * dx; see {@link #dotQ8_0InOrder}. Sub-block j of a super-block (values 16j ..)
+     * lies in half j / 8, quarter (j / 2) % 4: its low bits in the 16 ql bytes at
+     * 64 * half + 32 * (quarter % 2) + 16 * (j % 2), the low nibble for quarters 0 and 1, the high for
+     * 2 and 3; its high bits in bit pair {@code quarter} of the 16 qh bytes at
+     * 128 + 32 * half + 16 * (j % 2) ({@link Q6_KTensor}).
+     */
+    static float dotQ6_KInOrder(MemorySegment s, long wSuper, short[] xq, float[] xd, int xBlock, int superBlocks) {
+        float acc = 0f;
+        for (int sb = 0; sb < superBlocks; sb++) {
+            long b = (wSuper + sb) * Q6_K_BYTES;
+            float d = Simd.f16(s, b + 208);
+            for (int j = 0; j < 16; j++) {
+                int half = j >> 3, quarter = (j >> 1) & 3, odd = j & 1;
+                ShortVector low = widen(ByteVector.fromMemorySegment(B16, s, b + 64 * half + 32 * (quarter & 1) + 16 * odd, LE))
+                        .lanewise(VectorOperators.ASHR, 4 * (quarter >> 1)).and((short) 0x0F);
+                ShortVector high = widen(ByteVector.fromMemorySegment(B16, s, b + 128 + 32 * half + 16 * odd, LE))
+                        .lanewise(VectorOperators.ASHR, 2 * quarter).and((short) 3);
+                ShortVector q = low.or(high.lanewise(VectorOperators.LSHL, 4)).sub((short) 32);
+                int xo = 32 * (xBlock + 8 * sb) + 16 * j;
+                IntVector i = (IntVector) q.mul(ShortVector.fromArray(S16, xq, xo)).reinterpretShape(I8, 0);
+                int sum = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+                        .reduceLanes(VectorOperators.ADD);
+                float scale = d * (float) s.get(ValueLayout.JAVA_BYTE, b + 192 + j);
+                acc = Math.fma((float) sum, scale * xd[xBlock + 8 * sb + (j >> 1)], acc);
+            }
         }
         return acc;
     }

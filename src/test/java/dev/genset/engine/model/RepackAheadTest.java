@@ -46,8 +46,8 @@ class RepackAheadTest {
     }
 
     /**
-     * Until a pass has ended, nothing is repacked ahead: a first pass of a few rows reads the Q8_0
-     * and Q4_0 matrices in their stored bytes (a transformer made without the model's end-of-pass
+     * Until a pass has ended, nothing is repacked ahead: a first pass of a few rows reads the Q8_0,
+     * Q4_0 and Q6_K matrices in their stored bytes (a transformer made without the model's end-of-pass
      * signal, so that the repacking does not start) and computes what the repacked forms compute.
      */
     @ParameterizedTest
@@ -63,9 +63,8 @@ class RepackAheadTest {
             Transformer unsignalled = model.newTransformer(pool, 8);
             unsignalled.afterForward = null;
             assertThat(WarmUpTest.logits(model, unsignalled)).containsExactly(onFirstUse);
-            var weightType = type == RandomModelWriter.FileType.Q8_0 ? dev.genset.engine.gguf.GgmlType.Q8_0 : dev.genset.engine.gguf.GgmlType.Q4_0;
-            for (var m : model.weights().matrices())
-                if (m.type() == weightType) assertThat(m.repacked()).as("%s repacked before any pass ended", m.type()).isFalse();
+            for (var m : model.weights().matrices())  // all Q8_0, or Q4_0 with a Q6_K output
+                assertThat(m.repacked()).as("%s repacked before any pass ended", m.type()).isFalse();
             assertThat(model.repacking()).as("the repacking waits for a pass's end").isTrue();
             // a pass through the model's own transformer ends by starting the repacking
             model.newTransformer(pool, 8).forward(1, new int[] {1}, new int[] {0}, new KvCache[] {model.newCache(4)}, new boolean[] {true},
@@ -78,11 +77,14 @@ class RepackAheadTest {
         }
     }
 
-    /** Without a Q8_0 or Q4_0 matrix, a first pass could read nothing in its stored bytes, so the repacking starts at load. */
+    /** Where most weights are Q4_K, a first pass could read few in their stored bytes, so the repacking starts at load. */
     @Test
     void aModelWithNothingToReadInOrderRepacksFromItsLoad(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("m.gguf");
-        new RandomModelWriter(WarmUpTest.SMALL, RandomModelWriter.FileType.Q4_K, 8).write(f);  // every row whole super-blocks: no Q8_0 fallback
+        // every row whole super-blocks (no Q8_0 fallback), and layers enough that the Q4_K matrices outweigh the Q6_K output
+        var shape = new ModelShape("q4_k-bulk", "llama", 256, 8, 4, 2, 64, 2048, 32000, 512, 10000f, 1e-5f, false, false, false, true,
+                "ggml-vocab-llama-spm.gguf");
+        new RandomModelWriter(shape, RandomModelWriter.FileType.Q4_K, 8).write(f);
         try (Model model = Model.load(f)) {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (model.repacking() && System.nanoTime() < deadline) Thread.sleep(10);
