@@ -36,7 +36,6 @@ final class DataCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Command(name = "add", description = "Store FILE as the next version of dataset NAME (NAME@1, NAME@2, ...).")
     static final class Add implements Callable<Integer> {
@@ -109,7 +108,8 @@ final class DataCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             Dataset d = home.datasets().open(ref);
-            for (Map<String, Object> row : d.head(n)) System.out.println(JSON.writeValueAsString(row));
+            ObjectMapper json = new ObjectMapper();  // one line a record
+            for (Map<String, Object> row : d.head(n)) System.out.println(json.writeValueAsString(row));
             return 0;
         }
     }

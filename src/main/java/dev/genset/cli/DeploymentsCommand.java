@@ -70,7 +70,7 @@ final class DeploymentsCommand implements Runnable {
         boolean json;
 
         private static ObjectNode json(Deployments.Row r) {
-            ObjectNode n = StoreOptions.JSON.createObjectNode();
+            ObjectNode n = StoreOptions.Json.MAPPER.createObjectNode();
             n.put("name", r.name());
             n.put("model", r.model());
             n.put("provider", r.provider());

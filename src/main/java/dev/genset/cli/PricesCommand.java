@@ -57,7 +57,7 @@ final class PricesCommand implements Runnable {
         boolean json;
 
         private static ObjectNode json(Price p) {
-            ObjectNode n = StoreOptions.JSON.createObjectNode();
+            ObjectNode n = StoreOptions.Json.MAPPER.createObjectNode();
             n.put("model", p.model());
             n.put("deployment", p.deployment().isEmpty() ? null : p.deployment());
             n.put("min_prompt_tokens", p.minPromptTokens());

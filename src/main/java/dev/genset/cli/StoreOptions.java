@@ -32,8 +32,17 @@ final class StoreOptions {
         return Store.open(Database.resolve(db, System.getenv()));
     }
 
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-            .enable(com.fasterxml.jackson.core.JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
+    /**
+     * The commands' JSON output, made when first printed: picocli makes every command's options at
+     * start, and a mapper made with them held up every command (a model's first token too) by its
+     * classes' loading.
+     */
+    static final class Json {
+        private Json() {}
+
+        static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                .enable(com.fasterxml.jackson.core.JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
+    }
 
     /** Limits options shared by keys and teams. */
     static final class LimitOptions {
@@ -93,7 +102,7 @@ final class StoreOptions {
     }
 
     static ObjectNode limitsJson(Limits l) {
-        ObjectNode n = JSON.createObjectNode();
+        ObjectNode n = Json.MAPPER.createObjectNode();
         if (l.models() == null) n.putNull("models");
         else l.models().forEach(n.putArray("models")::add);
         n.put("rpm", l.rpm());
@@ -106,7 +115,7 @@ final class StoreOptions {
 
     /** Prints a JSON document on stdout. */
     static void printJson(JsonNode n) throws JsonProcessingException {
-        System.out.println(JSON.writeValueAsString(n));
+        System.out.println(Json.MAPPER.writeValueAsString(n));
     }
 
     /**
@@ -116,7 +125,7 @@ final class StoreOptions {
     static <T> void printList(java.util.List<T> rows, boolean json, java.util.function.Function<T, ObjectNode> toJson,
                               String format, Object[] header, java.util.function.Function<T, Object[]> cells) throws JsonProcessingException {
         if (json) {
-            ArrayNode a = JSON.createArrayNode();
+            ArrayNode a = Json.MAPPER.createArrayNode();
             for (T r : rows) a.add(toJson.apply(r));
             printJson(a);
             return;
@@ -126,7 +135,7 @@ final class StoreOptions {
     }
 
     static ObjectNode keyJson(ApiKeyRecord k, String teamName) {
-        ObjectNode n = JSON.createObjectNode();
+        ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("id", k.id());
         n.put("name", k.name());
         n.put("prefix", k.prefix());
@@ -139,7 +148,7 @@ final class StoreOptions {
     }
 
     static ObjectNode teamJson(Team t) {
-        ObjectNode n = JSON.createObjectNode();
+        ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("id", t.id());
         n.put("name", t.name());
         n.set("limits", limitsJson(t.limits()));
@@ -149,7 +158,7 @@ final class StoreOptions {
     }
 
     static ObjectNode spendJson(AdminService.Spend s) {
-        ObjectNode n = JSON.createObjectNode();
+        ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("period", s.period().label());
         n.put("period_start", time(s.periodStart()));
         n.put("spent", s.spent().toPlainString());

@@ -43,7 +43,7 @@ final class UsageCommand implements Callable<Integer> {
             List<UsageReports.Totals> groups = groupBy == UsageReports.GroupBy.NONE ? List.of()
                     : admin.usage(key, team, model, from, to, groupBy);
             if (json) {
-                ObjectNode root = StoreOptions.JSON.createObjectNode();
+                ObjectNode root = StoreOptions.Json.MAPPER.createObjectNode();
                 root.set("totals", totalsJson(total, null));
                 if (groupBy != UsageReports.GroupBy.NONE) {
                     root.put("by", groupBy.name().toLowerCase(java.util.Locale.ROOT));
@@ -73,7 +73,7 @@ final class UsageCommand implements Callable<Integer> {
     }
 
     private static ObjectNode totalsJson(UsageReports.Totals t, String group) {
-        ObjectNode n = StoreOptions.JSON.createObjectNode();
+        ObjectNode n = StoreOptions.Json.MAPPER.createObjectNode();
         if (group != null || t.group() != null) n.put("group", group);
         n.put("requests", t.requests());
         n.put("errors", t.errors());
