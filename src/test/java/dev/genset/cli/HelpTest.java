@@ -25,5 +25,21 @@ class HelpTest {
         assertThat(tokenize.exitCode()).isZero();
         assertThat(tokenize.out()).contains("--jsonl");
         assertThat(Cli.run("plan", "train", "--help").out()).contains("--params");
+        assertThat(Cli.run("--version").out()).contains("genset");
+        var none = Cli.run();
+        assertThat(none.out()).contains("serve", "run", "eval");
+    }
+
+    /** A command line naming a subcommand makes that one alone (the others' options are not built); anything else makes all. */
+    @Test
+    void onlyTheNamedSubcommandIsBuilt() {
+        assertThat(Main.commandLine("run", "-m", "x.gguf", "hi").getSubcommands()).containsOnlyKeys("run");
+        assertThat(Main.commandLine("bench", "serve").getSubcommands()).containsOnlyKeys("bench");
+        assertThat(Main.commandLine("help", "run").getSubcommands()).containsKeys("run", "serve", "help");
+        assertThat(Main.commandLine("--help").getSubcommands()).containsKeys("run", "serve", "eval", "data");
+        assertThat(Main.commandLine("rnu").getSubcommands()).containsKeys("run", "serve");
+        var typo = Cli.run("rnu");
+        assertThat(typo.exitCode()).isNotZero();
+        assertThat(typo.err()).contains("rnu");
     }
 }

@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ServeCommandTest {
     @Test
     void serveAndBenchServeAreRegistered() {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = Main.commandLine();
         assertThat(cl.getSubcommands()).containsKey("serve");
         assertThat(cl.getSubcommands().get("bench").getSubcommands()).containsKey("serve");
         CommandLine serve = cl.getSubcommands().get("serve");
