@@ -59,7 +59,7 @@ class PromptCacheServerTest {
 
     @Test
     void cacheRamTakesMebibytesZeroOrMinusOne() {
-        assertThat(new picocli.CommandLine(new Main()).getSubcommands().get("serve").getCommandSpec().findOption("--cache-ram").defaultValue()).isEqualTo("8192");
+        assertThat(Main.commandLine().getSubcommands().get("serve").getCommandSpec().findOption("--cache-ram").defaultValue()).isEqualTo("8192");
         assertThat(Main.execute("serve", "--cache-ram", "-2", "--port", "0")).as("refused").isEqualTo(1);
     }
 }
