@@ -24,12 +24,12 @@ public final class Model implements AutoCloseable {
     /**
      * Makes the matrices' repacked forms on a thread of its own, in the order a forward pass needs
      * them, from the end of the model's first forward pass (or {@link #startRepacking}): that pass,
-     * if its batch is small (a short prompt, a warm-up), reads the Q8_0, Q4_0 and Q6_K matrices in their
+     * if its batch is small (a short prompt, a warm-up), reads the Q8_0, Q4_0, Q4_K and Q6_K matrices in their
      * stored bytes in the repacked forms' order ({@link FloatTensor#expectRepackingAhead}), with
      * results the same bit for bit, and is not slowed by the repacking's page faults on the same
      * cores; larger batches make (on their pool) any form they reach first, or wait for the one being
-     * made. A model whose Q8_0, Q4_0 and Q6_K matrices are not most of its weights (a Q4_K file)
-     * starts its repacking at load. Null when there is nothing to repack.
+     * made. A model whose repacked matrices are mostly of other types (Q3_K, Q5_0) starts its
+     * repacking at load. Null when there is nothing to repack.
      */
     private final Thread repacker;
     private final CountDownLatch repackingStart = new CountDownLatch(1);

@@ -56,7 +56,7 @@ public abstract sealed class FloatTensor
      * Says that a model's repacking ahead of use is to make this tensor's repacked form (true from
      * the model's load until that repacking ends): until it is made, products of a few rows read
      * the stored bytes in the repacked form's order, where the tensor's type has such a kernel
-     * (Q8_0, Q4_0 and Q6_K), instead of making it or waiting for it; their results are the same bit for
+     * (Q8_0, Q4_0, Q4_K and Q6_K), instead of making it or waiting for it; their results are the same bit for
      * bit. Nothing for the other types. Returns whether this tensor's products can so do without
      * the form.
      */

@@ -318,6 +318,31 @@ final class IntKernels {
     }
 
     /**
+     * A Q4_K row in its stored bytes (from super-block {@code wSuper}) in the interleaved kernels'
+     * order ({@link #dotQ4_Kx8}): per 32-value sub-block in column order, the exact integer dot
+     * product of the quants (0..15) with the activation quants fused into one accumulator with
+     * (d * scale) * dx, then -(dmin * min) fused with the activation block's scaled sum; see
+     * {@link #dotQ8_0InOrder}. Sub-block j's quants are the low (j even) or high (j odd) nibbles of
+     * the 32 bytes from 16 + 32 * (j / 2); {@code sm} is scratch for a super-block's 8 scales and 8
+     * mins ({@link #unpackQ4_K}).
+     */
+    static float dotQ4_KInOrder(MemorySegment s, long wSuper, short[] xq, float[] xd, float[] xs, int xBlock, int superBlocks, float[] sm) {
+        float acc = 0f;
+        for (int sb = 0; sb < superBlocks; sb++) {
+            long b = (wSuper + sb) * Q4_K_BYTES;
+            unpackQ4_K(s, b, sm, 0, sm, 8);
+            for (int j = 0; j < 8; j++) {
+                int xb = xBlock + 8 * sb + j, shift = 4 * (j & 1);
+                ShortVector first = widen(ByteVector.fromMemorySegment(B16, s, b + 16 + 32 * (j >> 1), LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F);
+                ShortVector second = widen(ByteVector.fromMemorySegment(B16, s, b + 32 + 32 * (j >> 1), LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F);
+                acc = Math.fma((float) blockSum(first, second, xq, 32 * xb), sm[j] * xd[xb], acc);
+                acc = Math.fma(-sm[8 + j], xs[xb], acc);
+            }
+        }
+        return acc;
+    }
+
+    /**
      * A block's exact integer dot product: its two halves' products added in 16-bit lanes (a lane
      * at most 2 * 128 * 127), adjacent lanes added into ints, the ints summed (integer sums are
      * exact in any order).

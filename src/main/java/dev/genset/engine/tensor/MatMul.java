@@ -122,7 +122,7 @@ public final class MatMul {
     }
 
     /**
-     * Products of at most this many activation rows take a Q8_0, Q4_0 or Q6_K matrix that a model's
+     * Products of at most this many activation rows take a Q8_0, Q4_0, Q4_K or Q6_K matrix that a model's
      * repacking ahead has not made yet in its stored bytes, in the repacked form's order
      * ({@link FloatTensor#expectRepackingAhead}), rather than make it or wait for it: a model's
      * first pass over a short prompt then need not wait for the whole file's repacking. Larger
@@ -184,7 +184,7 @@ public final class MatMul {
         float[] out;
         int rows, units;
         boolean integer;
-        /** Whether this Q8_0, Q4_0 or Q6_K matrix is read in its stored bytes in its repacked form's order ({@link #IN_ORDER_ROWS}); then the range is over rows. */
+        /** Whether this Q8_0, Q4_0, Q4_K or Q6_K matrix is read in its stored bytes in its repacked form's order ({@link #IN_ORDER_ROWS}); then the range is over rows. */
         boolean inOrder;
         /** Whether this (interleaved Q4_0, Q8_0, Q4_K or Q6_K) matrix takes {@link FloatGemm}; then the range is over its panels. */
         boolean gemm;
@@ -221,7 +221,7 @@ public final class MatMul {
          */
         void takeForms(FloatTensor w, int cols, Parallel pool, int batch) {
             inOrder = batch <= IN_ORDER_ROWS && (w instanceof Q8_0Tensor t && t.comingAhead(cols) || w instanceof Q4_0Tensor u && u.comingAhead(cols)
-                    || w instanceof Q6_KTensor v && v.comingAhead(cols));
+                    || w instanceof Q6_KTensor v && v.comingAhead(cols) || w instanceof Q4_KTensor k && k.comingAhead(cols));
             if (inOrder) return;
             if (w instanceof Q6_KTensor t && (q6i = t.interleaved(pool, cols)) == null) q6 = t.packed(pool);
             if (w instanceof DecodedTensor d && d.packs()) q6 = d.packed(pool);
@@ -383,7 +383,7 @@ public final class MatMul {
         }
     }
 
-    /** Rows [from, to) of a Q8_0, Q4_0 or Q6_K matrix in its stored bytes, each activation row in the repacked form's order ({@link #IN_ORDER_ROWS}). */
+    /** Rows [from, to) of a Q8_0, Q4_0, Q4_K or Q6_K matrix in its stored bytes, each activation row in the repacked form's order ({@link #IN_ORDER_ROWS}). */
     static void inOrderRows(FloatTensor w, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to) {
         MemorySegment s = w.segment();
         int blocks = cols / IntKernels.BLOCK;
@@ -394,6 +394,12 @@ public final class MatMul {
             int superBlocks = blocks / 8;
             for (int r = from; r < to; r++)
                 for (int b = 0; b < batch; b++) out[b * rows + r] = IntKernels.dotQ6_KInOrder(s, (long) r * superBlocks, x.q, x.d, b * blocks, superBlocks);
+        } else if (w instanceof Q4_KTensor) {
+            int superBlocks = blocks / 8;
+            float[] sm = LANES.get();
+            for (int r = from; r < to; r++)
+                for (int b = 0; b < batch; b++)
+                    out[b * rows + r] = IntKernels.dotQ4_KInOrder(s, (long) r * superBlocks, x.q, x.d, x.scaledSums, b * blocks, superBlocks, sm);
         } else {
             for (int r = from; r < to; r++)
                 for (int b = 0; b < batch; b++) out[b * rows + r] = IntKernels.dotQ4_0InOrder(s, (long) r * blocks, x.q, x.d, b * blocks, blocks);

@@ -9,7 +9,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Products of a few activation rows that read a Q8_0, Q4_0 or Q6_K matrix in its stored bytes, in its
+ * Products of a few activation rows that read a Q8_0, Q4_0, Q4_K or Q6_K matrix in its stored bytes, in its
  * repacked form's order, while a model's repacking ahead of use has not made that form
  * ({@link MatMul#IN_ORDER_ROWS}, {@link FloatTensor#expectRepackingAhead}): their results must be
  * the repacked form's, bit for bit, or a model's output would depend on how far its repacking had
@@ -17,9 +17,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class InOrderProductsTest {
 
-    /** 32 rows: whole pairs of groups for the repacked kernels; 40: a group left over. 544 values: an odd number of blocks (768: of Q6_K super-blocks). */
+    /** 32 rows: whole pairs of groups for the repacked kernels; 40: a group left over. 544 values: an odd number of blocks (768: of K-quant super-blocks). */
     @ParameterizedTest
-    @CsvSource({"Q8_0, 32, 544", "Q8_0, 40, 2048", "Q4_0, 32, 544", "Q4_0, 40, 2048", "Q6_K, 32, 768", "Q6_K, 40, 2048"})
+    @CsvSource({"Q8_0, 32, 544", "Q8_0, 40, 2048", "Q4_0, 32, 544", "Q4_0, 40, 2048", "Q6_K, 32, 768", "Q6_K, 40, 2048", "Q4_K, 32, 768", "Q4_K, 40, 2048"})
     void aFewRowsReadTheStoredBytesAndGiveTheRepackedFormsResultsBitForBit(GgmlType type, int rows, int cols) {
         for (int batch = 1; batch <= MatMul.IN_ORDER_ROWS; batch++) {
             FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(20 + batch, rows * cols));
@@ -55,7 +55,7 @@ class InOrderProductsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void largerBatchesMakeTheFormRatherThanReadTheStoredBytes(GgmlType type) {
         int rows = 16, cols = 256, batch = MatMul.IN_ORDER_ROWS + 1;
         FloatTensor w = TensorTestData.quantized(type, TensorTestData.weights(7, rows * cols));
@@ -70,7 +70,7 @@ class InOrderProductsTest {
 
     /** A tensor kept in its stored form, or whose rows are not whole groups of eight, has no repacked form to follow: its products are as without the call. */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K"})
     void storedOnlyTensorsAreUnchanged(GgmlType type) {
         int cols = 256, batch = 3;
         for (int rows : new int[] {16, 12}) {
