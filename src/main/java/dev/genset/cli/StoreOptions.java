@@ -33,9 +33,9 @@ final class StoreOptions {
     }
 
     /**
-     * The commands' JSON output, made when first printed: picocli makes every command's options at
-     * start, and a mapper made with them held up every command (a model's first token too) by its
-     * classes' loading.
+     * The commands' JSON output, made when first printed: made with these options (which picocli
+     * makes before a command runs), it held up commands that print no JSON (a model's first token
+     * too) by its classes' loading.
      */
     static final class Json {
         private Json() {}

@@ -217,7 +217,9 @@ public final class MatMul {
         /**
          * The forms w (rows of {@code cols} values) is multiplied in, made now on the pool if not
          * made yet (on first use, or ahead of it by {@link MatMul#repack}): the one place that says
-         * which form each type takes.
+         * which form each type takes. A product of {@code batch} rows, at most {@link #IN_ORDER_ROWS},
+         * takes a matrix whose form a model's repacking ahead is still to make in its stored bytes
+         * instead ({@link #inOrder}).
          */
         void takeForms(FloatTensor w, int cols, Parallel pool, int batch) {
             inOrder = batch <= IN_ORDER_ROWS && (w instanceof Q8_0Tensor t && t.comingAhead(cols) || w instanceof Q4_0Tensor u && u.comingAhead(cols)
