@@ -63,7 +63,7 @@ final class ServedModel implements AutoCloseable {
     private void load() {
         try {
             Model m = Model.load(path);
-            m.startRepacking();  // a server has time before its first request: every matrix repacked from the start
+            m.awaitRepacking();  // every matrix repacked before the first request (and before any warm-up)
             int ctx = contextSize(m.config(), config);
             Parallel p = new Parallel(config.threads());
             Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity(),

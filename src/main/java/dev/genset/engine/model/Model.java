@@ -169,6 +169,14 @@ public final class Model implements AutoCloseable {
      */
     public long warmUp(Parallel pool, KvType keyType, KvType valueType, int sequences) {
         long start = System.nanoTime();
+        // on the repacked forms, not the first pass's stored bytes: the in-order kernels run first in
+        // a process changed what the JIT made of the batched Q4_K kernels (prompts about 0.7x as fast
+        // in about one process in five; BENCHMARKS.md, round 32), and a warm-up is for the forms used after it
+        try {
+            awaitRepacking();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         int small = 3, large = 16, vocab = config.vocabSize(), pos = 0;
         Transformer t = newTransformer(pool, large);
         KvCache cache = newCache(small + large + 2, keyType, valueType);

@@ -257,6 +257,12 @@ final class IntKernels {
      * the scale product dw * dx. Bit for bit what a repacked matrix gives for this row, read from
      * the stored bytes: a product can take it before the matrix is repacked without its results
      * depending on whether the repacking had finished.
+     *
+     * <p>The in-order kernels dispatch every vector operation at their own calls ({@code lanewise}
+     * with vector operands, as {@link ShortGemm}'s tiles do, round 29), not through the shorter
+     * forms that dispatch inside the JDK at calls all callers share. Even so, with them run first in
+     * a process the batched Q4_K kernels were compiled slower in about one process in five
+     * (BENCHMARKS.md, round 32), so a model's warm-up runs on the repacked forms.
      */
     static float dotQ8_0InOrder(MemorySegment s, long wBlock, short[] xq, float[] xd, int xBlock, int blocks) {
         float acc = 0f;
@@ -273,13 +279,16 @@ final class IntKernels {
 
     /** {@link #dotQ4_0} in the interleaved kernels' order ({@link #dotQ4_0x8}); see {@link #dotQ8_0InOrder}. */
     static float dotQ4_0InOrder(MemorySegment s, long wBlock, short[] xq, float[] xd, int xBlock, int blocks) {
+        ShortVector low = ShortVector.broadcast(S16, (short) 0x0F), eight = ShortVector.broadcast(S16, (short) 8), four = ShortVector.broadcast(S16, (short) 4);
         float acc = 0f;
         long b0 = wBlock * Q4_0_BYTES;
         for (int g = 0; g < blocks; g++) {
             long b = b0 + (long) g * Q4_0_BYTES;
             int xo = (xBlock + g) * BLOCK;
             ShortVector packed = widen(ByteVector.fromMemorySegment(B16, s, b + 2, LE));
-            acc = Math.fma((float) blockSum(lowNibbles(packed), highNibbles(packed), xq, xo), Simd.f16(s, b) * xd[xBlock + g], acc);
+            ShortVector first = packed.lanewise(VectorOperators.AND, low).lanewise(VectorOperators.SUB, eight);
+            ShortVector second = packed.lanewise(VectorOperators.ASHR, four).lanewise(VectorOperators.AND, low).lanewise(VectorOperators.SUB, eight);
+            acc = Math.fma((float) blockSum(first, second, xq, xo), Simd.f16(s, b) * xd[xBlock + g], acc);
         }
         return acc;
     }
@@ -295,21 +304,21 @@ final class IntKernels {
      * 128 + 32 * half + 16 * (j % 2) ({@link Q6_KTensor}).
      */
     static float dotQ6_KInOrder(MemorySegment s, long wSuper, short[] xq, float[] xd, int xBlock, int superBlocks) {
+        ShortVector low = ShortVector.broadcast(S16, (short) 0x0F), three = ShortVector.broadcast(S16, (short) 3),
+                four = ShortVector.broadcast(S16, (short) 4), thirtyTwo = ShortVector.broadcast(S16, (short) 32);
         float acc = 0f;
         for (int sb = 0; sb < superBlocks; sb++) {
             long b = (wSuper + sb) * Q6_K_BYTES;
             float d = Simd.f16(s, b + 208);
             for (int j = 0; j < 16; j++) {
                 int half = j >> 3, quarter = (j >> 1) & 3, odd = j & 1;
-                ShortVector low = widen(ByteVector.fromMemorySegment(B16, s, b + 64 * half + 32 * (quarter & 1) + 16 * odd, LE))
-                        .lanewise(VectorOperators.ASHR, 4 * (quarter >> 1)).and((short) 0x0F);
-                ShortVector high = widen(ByteVector.fromMemorySegment(B16, s, b + 128 + 32 * half + 16 * odd, LE))
-                        .lanewise(VectorOperators.ASHR, 2 * quarter).and((short) 3);
-                ShortVector q = low.or(high.lanewise(VectorOperators.LSHL, 4)).sub((short) 32);
+                ShortVector lowBits = widen(ByteVector.fromMemorySegment(B16, s, b + 64 * half + 32 * (quarter & 1) + 16 * odd, LE))
+                        .lanewise(VectorOperators.ASHR, ShortVector.broadcast(S16, (short) (4 * (quarter >> 1)))).lanewise(VectorOperators.AND, low);
+                ShortVector highBits = widen(ByteVector.fromMemorySegment(B16, s, b + 128 + 32 * half + 16 * odd, LE))
+                        .lanewise(VectorOperators.ASHR, ShortVector.broadcast(S16, (short) (2 * quarter))).lanewise(VectorOperators.AND, three);
+                ShortVector q = lowBits.lanewise(VectorOperators.OR, highBits.lanewise(VectorOperators.LSHL, four)).lanewise(VectorOperators.SUB, thirtyTwo);
                 int xo = 32 * (xBlock + 8 * sb) + 16 * j;
-                IntVector i = (IntVector) q.mul(ShortVector.fromArray(S16, xq, xo)).reinterpretShape(I8, 0);
-                int sum = i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
-                        .reduceLanes(VectorOperators.ADD);
+                int sum = pairSumsExact(q.lanewise(VectorOperators.MUL, ShortVector.fromArray(S16, xq, xo)));
                 float scale = d * (float) s.get(ValueLayout.JAVA_BYTE, b + 192 + j);
                 acc = Math.fma((float) sum, scale * xd[xBlock + 8 * sb + (j >> 1)], acc);
             }
@@ -327,14 +336,18 @@ final class IntKernels {
      * mins ({@link #unpackQ4_K}).
      */
     static float dotQ4_KInOrder(MemorySegment s, long wSuper, short[] xq, float[] xd, float[] xs, int xBlock, int superBlocks, float[] sm) {
+        ShortVector low = ShortVector.broadcast(S16, (short) 0x0F), none = ShortVector.broadcast(S16, (short) 0), four = ShortVector.broadcast(S16, (short) 4);
         float acc = 0f;
         for (int sb = 0; sb < superBlocks; sb++) {
             long b = (wSuper + sb) * Q4_K_BYTES;
             unpackQ4_K(s, b, sm, 0, sm, 8);
             for (int j = 0; j < 8; j++) {
-                int xb = xBlock + 8 * sb + j, shift = 4 * (j & 1);
-                ShortVector first = widen(ByteVector.fromMemorySegment(B16, s, b + 16 + 32 * (j >> 1), LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F);
-                ShortVector second = widen(ByteVector.fromMemorySegment(B16, s, b + 32 + 32 * (j >> 1), LE)).lanewise(VectorOperators.ASHR, shift).and((short) 0x0F);
+                int xb = xBlock + 8 * sb + j;
+                ShortVector shift = (j & 1) == 0 ? none : four;
+                ShortVector first = widen(ByteVector.fromMemorySegment(B16, s, b + 16 + 32 * (j >> 1), LE))
+                        .lanewise(VectorOperators.ASHR, shift).lanewise(VectorOperators.AND, low);
+                ShortVector second = widen(ByteVector.fromMemorySegment(B16, s, b + 32 + 32 * (j >> 1), LE))
+                        .lanewise(VectorOperators.ASHR, shift).lanewise(VectorOperators.AND, low);
                 acc = Math.fma((float) blockSum(first, second, xq, 32 * xb), sm[j] * xd[xb], acc);
                 acc = Math.fma(-sm[8 + j], xs[xb], acc);
             }
@@ -348,9 +361,14 @@ final class IntKernels {
      * exact in any order).
      */
     private static int blockSum(ShortVector w0, ShortVector w1, short[] xq, int xo) {
-        ShortVector p = w0.mul(ShortVector.fromArray(S16, xq, xo)).add(w1.mul(ShortVector.fromArray(S16, xq, xo + 16)));
-        IntVector i = (IntVector) p.reinterpretShape(I8, 0);
-        return i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))
+        return pairSumsExact(w0.lanewise(VectorOperators.MUL, ShortVector.fromArray(S16, xq, xo))
+                .lanewise(VectorOperators.ADD, w1.lanewise(VectorOperators.MUL, ShortVector.fromArray(S16, xq, xo + 16))));
+    }
+
+    /** The sum of 16 short lanes (whose adjacent pairs' sums fit a short), as an int: pairs added into 8 ints, then those. */
+    private static int pairSumsExact(ShortVector p) {
+        IntVector i = (IntVector) p.reinterpretShape(I8, 0), sixteen = IntVector.broadcast(I8, 16);
+        return i.lanewise(VectorOperators.ASHR, sixteen).lanewise(VectorOperators.ADD, i.lanewise(VectorOperators.LSHL, sixteen).lanewise(VectorOperators.ASHR, sixteen))
                 .reduceLanes(VectorOperators.ADD);
     }
 

@@ -126,9 +126,10 @@ public final class MatMul {
      * repacking ahead has not made yet in its stored bytes, in the repacked form's order
      * ({@link FloatTensor#expectRepackingAhead}), rather than make it or wait for it: a model's
      * first pass over a short prompt then need not wait for the whole file's repacking. Larger
-     * batches are worth the repacked form's batched kernels.
+     * batches are worth the repacked form's batched kernels. {@code genset.inOrderRows} sets it (0:
+     * never), for measurements.
      */
-    static final int IN_ORDER_ROWS = 8;
+    static final int IN_ORDER_ROWS = Integer.getInteger("genset.inOrderRows", 8);
 
     /** Matrices one product may take (those a mixture of experts' token is routed to: a gate and an up matrix each). */
     public static final int MAX_PARTS = 32;
