@@ -61,7 +61,21 @@ public abstract sealed class FloatTensor
      * the form.
      */
     public boolean expectRepackingAhead(boolean ahead) {
-        return false;
+        InterleavedRows.Slot<?, ?> slot = interleavedSlot();
+        if (slot == null) return false;
+        slot.expectAhead(ahead);
+        return !slot.keepsStored();
+    }
+
+    /** Whether products of a few rows read the stored bytes in the interleaved form's order ({@link #expectRepackingAhead}). */
+    final boolean comingAhead(int cols) {
+        InterleavedRows.Slot<?, ?> slot = interleavedSlot();
+        return slot != null && slot.comingAhead(this, cols);
+    }
+
+    /** Where the tensor keeps its form with eight rows interleaved (Q8_0, Q4_0, Q4_K, Q6_K: each has an in-order kernel); else null. */
+    InterleavedRows.Slot<?, ?> interleavedSlot() {
+        return null;
     }
 
     /** Whether the repacked form products take ({@link #repackedBytes}) has been made. */

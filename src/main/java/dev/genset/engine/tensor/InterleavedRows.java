@@ -52,7 +52,7 @@ abstract sealed class InterleavedRows permits InterleavedQ4_0, InterleavedQ8_0, 
          * reads the stored bytes in the form's order instead of making it or waiting for it. Never
          * waits.
          */
-        boolean comingAhead(F t, int cols) {
+        boolean comingAhead(FloatTensor t, int cols) {
             return ahead && form == null && !keepStored && t.size() % ((long) cols * ROWS) == 0;
         }
 

@@ -223,8 +223,7 @@ public final class MatMul {
          * instead ({@link #inOrder}).
          */
         void takeForms(FloatTensor w, int cols, Parallel pool, int batch) {
-            inOrder = batch <= IN_ORDER_ROWS && (w instanceof Q8_0Tensor t && t.comingAhead(cols) || w instanceof Q4_0Tensor u && u.comingAhead(cols)
-                    || w instanceof Q6_KTensor v && v.comingAhead(cols) || w instanceof Q4_KTensor k && k.comingAhead(cols));
+            inOrder = batch <= IN_ORDER_ROWS && w.comingAhead(cols);
             if (inOrder) return;
             if (w instanceof Q6_KTensor t && (q6i = t.interleaved(pool, cols)) == null) q6 = t.packed(pool);
             if (w instanceof DecodedTensor d && d.packs()) q6 = d.packed(pool);

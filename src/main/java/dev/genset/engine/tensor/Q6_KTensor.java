@@ -41,15 +41,9 @@ public final class Q6_KTensor extends FloatTensor {
         return interleaved.get(this, cols, pool, InterleavedQ6_K::of);
     }
 
-    /** Whether products of a few rows read the stored bytes in the interleaved form's order ({@link FloatTensor#expectRepackingAhead}). */
-    boolean comingAhead(int cols) {
-        return interleaved.comingAhead(this, cols);
-    }
-
     @Override
-    public boolean expectRepackingAhead(boolean ahead) {
-        interleaved.expectAhead(ahead);
-        return true;
+    InterleavedRows.Slot<?, ?> interleavedSlot() {
+        return interleaved;
     }
 
     @Override

@@ -33,15 +33,9 @@ public final class Q8_0Tensor extends FloatTensor {
         return interleaved.get(this, cols, pool, InterleavedQ8_0::of);
     }
 
-    /** Whether products of a few rows read the stored bytes in the interleaved form's order ({@link FloatTensor#expectRepackingAhead}). */
-    boolean comingAhead(int cols) {
-        return interleaved.comingAhead(this, cols);
-    }
-
     @Override
-    public boolean expectRepackingAhead(boolean ahead) {
-        interleaved.expectAhead(ahead);
-        return !interleaved.keepsStored();
+    InterleavedRows.Slot<?, ?> interleavedSlot() {
+        return interleaved;
     }
 
     @Override
