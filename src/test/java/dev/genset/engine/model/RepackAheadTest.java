@@ -25,15 +25,19 @@ class RepackAheadTest {
     static final ModelShape NARROW_HEADS = new ModelShape("narrow-heads", "llama", 256, 2, 4, 2, 32, 512, 32000, 512, 10000f, 1e-5f,
             false, false, false, true, "ggml-vocab-llama-spm.gguf");
 
+    /** The reference: {@link WarmUpTest#logits} of a model that repacks each matrix on its first product, with no repacking ahead. */
+    private static float[] logitsRepackingOnFirstUse(Path f) throws Exception {
+        try (Model model = Model.load(f, false); Parallel pool = new Parallel(2)) {
+            return WarmUpTest.logits(model, model.newTransformer(pool, 8));
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(RandomModelWriter.FileType.class)
     void formsMadeAheadComputeWhatFormsMadeOnFirstUseCompute(RandomModelWriter.FileType type, @TempDir Path dir) throws Exception {
         Path f = dir.resolve("m.gguf");
         new RandomModelWriter(NARROW_HEADS, type, 5).write(f);
-        float[] onFirstUse;
-        try (Model model = Model.load(f, false); Parallel pool = new Parallel(2)) {
-            onFirstUse = WarmUpTest.logits(model, model.newTransformer(pool, 8));
-        }
+        float[] onFirstUse = logitsRepackingOnFirstUse(f);
         try (Model model = Model.load(f); Parallel pool = new Parallel(2)) {  // racing the repacking
             assertThat(WarmUpTest.logits(model, model.newTransformer(pool, 8))).containsExactly(onFirstUse);
         }
@@ -55,10 +59,7 @@ class RepackAheadTest {
     void aFirstPassOfAFewRowsReadsTheStoredBytesAndTheRepackingFollowsIt(RandomModelWriter.FileType type, @TempDir Path dir) throws Exception {
         Path f = dir.resolve("m.gguf");
         new RandomModelWriter(NARROW_HEADS, type, 6).write(f);
-        float[] onFirstUse;
-        try (Model model = Model.load(f, false); Parallel pool = new Parallel(2)) {
-            onFirstUse = WarmUpTest.logits(model, model.newTransformer(pool, 8));
-        }
+        float[] onFirstUse = logitsRepackingOnFirstUse(f);
         try (Model model = Model.load(f); Parallel pool = new Parallel(2)) {
             Transformer unsignalled = model.newTransformer(pool, 8);
             unsignalled.afterForward = null;
