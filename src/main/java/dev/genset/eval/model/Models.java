@@ -36,6 +36,14 @@ public final class Models {
         if (!Files.exists(path)) throw new NoSuchFileException(spec);
         Model model = Model.load(path);
         try {
+            // an evaluation is a long run of passes: every matrix repacked before the first, as a server has them
+            try {
+                model.awaitRepacking();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                model.close();
+                throw new java.io.InterruptedIOException("interrupted while loading " + spec);
+            }
             int ctx = contextSize != null ? contextSize : Math.min(model.config().contextLength(), 4096);
             return new LocalModel(model, new Parallel(threads), ctx, batchSize, keyType, valueType, true);
         } catch (RuntimeException e) {
