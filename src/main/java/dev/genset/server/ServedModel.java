@@ -63,7 +63,13 @@ final class ServedModel implements AutoCloseable {
     private void load() {
         try {
             Model m = Model.load(path);
-            m.awaitRepacking();  // every matrix repacked before the first request (and before any warm-up)
+            try {
+                m.awaitRepacking();  // every matrix repacked before the first request (and before any warm-up)
+            } catch (InterruptedException e) {
+                m.close();
+                Thread.currentThread().interrupt();
+                throw e;
+            }
             int ctx = contextSize(m.config(), config);
             Parallel p = new Parallel(config.threads());
             Scheduler s = new Scheduler(m, p, new Scheduler.Config(config.parallel(), ctx, config.batchSize(), config.queueCapacity(),
