@@ -572,15 +572,18 @@ public final class MatMul {
         }
         for (int g = from; g < to; g += 2) {
             if (quads == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
+            if (g + 1 < to && IntKernels.WIDE_Q4) {  // both groups' scales and negated mins side by side (the 512-bit kernel's form)
+                float[] pair = floats(PAIR_SCALES, 32 * blocks);
+                IntKernels.pairScalesQ4_K(w.data, g, superBlocks, pair);
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ4_Kx16w(w.data, g, superBlocks, pair, x.wideSteps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+                continue;
+            }
             IntKernels.groupScalesQ4_K(w.data, g, superBlocks, sm);
             if (g + 1 < to) {
                 IntKernels.groupScalesQ4_K(w.data, g + 1, superBlocks, sm2);
-                if (IntKernels.WIDE_Q4)
-                    for (int b = 4 * quads; b < batch; b++)
-                        IntKernels.dotQ4_Kx16w(w.data, g, superBlocks, sm, sm2, x.wideSteps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
-                else
-                    for (int b = 4 * quads; b < batch; b++)
-                        IntKernels.dotQ4_Kx16(w.data, g, superBlocks, sm, sm2, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ4_Kx16(w.data, g, superBlocks, sm, sm2, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
             } else {
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ4_Kx8(w.data, g, superBlocks, sm, x.steps, x.d, x.scaledSums, b * blocks, out, b * rows + 8 * g);
@@ -757,6 +760,8 @@ public final class MatMul {
         if (b < batch) F32Kernels.dot4x1(tile, cols, x, b * cols, out, b * rows + r0);
     }
 
+    /** Two Q4_K groups' scales and negated mins, side by side ({@link IntKernels#pairScalesQ4_K}). */
+    private static final ThreadLocal<float[][]> PAIR_SCALES = ThreadLocal.withInitial(() -> new float[1][0]);
     private static final ThreadLocal<float[][]> SCALES = ThreadLocal.withInitial(() -> new float[1][0]);
 
     /**

@@ -88,11 +88,19 @@ class WideKernelsTest {
         var w = (Q4_KTensor) TensorTestData.quantized(GgmlType.Q4_K, weights);
         try (Parallel pool = new Parallel(1)) {
             InterleavedQ4_K p = w.interleaved(pool, COLS);
-            float[] sm = new float[16 * BLOCKS], sm2 = new float[16 * BLOCKS];
+            float[] sm = new float[16 * BLOCKS], sm2 = new float[16 * BLOCKS], pair = new float[32 * BLOCKS];
             IntKernels.groupScalesQ4_K(p.data, 0, superBlocks, sm);
             IntKernels.groupScalesQ4_K(p.data, 1, superBlocks, sm2);
+            IntKernels.pairScalesQ4_K(p.data, 0, superBlocks, pair);
+            for (int k = 0; k < BLOCKS; k++)  // the pair's form: both groups' scales, then both groups' mins negated
+                for (int r = 0; r < 8; r++) {
+                    assertThat(pair[32 * k + r]).isEqualTo(sm[16 * k + r]);
+                    assertThat(pair[32 * k + 8 + r]).isEqualTo(sm2[16 * k + r]);
+                    assertThat(pair[32 * k + 16 + r]).isEqualTo(-sm[16 * k + 8 + r]);
+                    assertThat(pair[32 * k + 24 + r]).isEqualTo(-sm2[16 * k + 8 + r]);
+                }
             assertSame((b, out) -> IntKernels.dotQ4_Kx16(p.data, 0, superBlocks, sm, sm2, x.steps, x.d, x.scaledSums, b * BLOCKS, out, 0),
-                    (b, out) -> IntKernels.dotQ4_Kx16w(p.data, 0, superBlocks, sm, sm2, x.wideSteps, x.d, x.scaledSums, b * BLOCKS, out, 0));
+                    (b, out) -> IntKernels.dotQ4_Kx16w(p.data, 0, superBlocks, pair, x.wideSteps, x.d, x.scaledSums, b * BLOCKS, out, 0));
         } finally {
             w.release();
         }
