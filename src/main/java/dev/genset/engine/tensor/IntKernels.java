@@ -73,11 +73,13 @@ final class IntKernels {
      */
     static final boolean WIDE_Q8_0 = WIDE_Q4;
     /**
-     * The same for Q6_K ({@link #dotQ6_Kx16w}): only with {@code genset.vectorBits=512}, as it
+     * The same for Q6_K ({@link #dotQ6_Kx16w}), on the same terms as {@link #WIDE_Q4}. It had
      * measured no faster than the 256-bit kernel (a Q4_K file with its Q6_K tensors 0.93x to 0.99x
-     * in round 25; a Q4_0 file's Q6_K output 0.99x in round 30).
+     * in round 25; a Q4_0 file's Q6_K output 0.99x in round 30) until it finished both groups' rows
+     * in one vector: Q4_K_M generation 1.02x to 1.03x (medians of six alternating pairs, twice),
+     * BENCHMARKS.md round 33.
      */
-    static final boolean WIDE_Q6_K = Simd.ENABLED && Simd.L == 16;
+    static final boolean WIDE_Q6_K = WIDE_Q4;
     private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
@@ -1307,11 +1309,13 @@ final class IntKernels {
      * of both groups widened to 32 lanes, times the two pairs' activations side by side
      * ({@link QuantizedRows#widePairs}); each half's 16-bit sums over a sub-block's four steps are
      * exact (a product a step, 4 * 32 * 127 at most), and the halves' pair sums are added as ints: the exact
-     * integers {@link #dotQ6_Kx16} has, so bit-identical results.
+     * integers {@link #dotQ6_Kx16} has, so bit-identical results. Both groups' rows are finished at
+     * once, as {@link #dotQ4_Kx16w} finishes them: their sums side by side in one 512-bit vector,
+     * their scales read side by side ({@link #pairScalesQ6_K}), one accumulator of 16 rows.
      */
-    static void dotQ6_Kx16w(MemorySegment p, long group, int superBlocks, float[] scales, float[] scales2, int[] widePairs, float[] xd, int xBlock,
+    static void dotQ6_Kx16w(MemorySegment p, long group, int superBlocks, float[] pair, int[] widePairs, float[] xd, int xBlock,
                             float[] out, int o) {
-        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        FloatVector acc = FloatVector.zero(F16);
         ShortVector zero = ShortVector.zero(S32), s = zero, t = zero;
         long q = InterleavedQ6_K.quants(group, superBlocks), q2 = InterleavedQ6_K.quants(group + 1, superBlocks);
         int xp = xBlock * 128;
@@ -1322,17 +1326,31 @@ final class IntKernels {
             if ((m & 3) == 3) {
                 int j = m >> 2;
                 float dx = xd[xBlock + (j >> 1)];
-                IntVector i = (IntVector) s.reinterpretShape(I16, 0);
-                IntVector sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
-                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, scales, 8 * j).mul(dx), acc);
-                i = (IntVector) t.reinterpretShape(I16, 0);
-                sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)));
-                acc2 = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, scales2, 8 * j).mul(dx), acc2);
+                IntVector i = (IntVector) s.reinterpretShape(I16, 0), k = (IntVector) t.reinterpretShape(I16, 0);
+                IntVector ps = i.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.ADD, i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                IntVector pt = k.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.ADD, k.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                IntVector sums = LOW_HALVES.selectFrom(ps, pt).lanewise(VectorOperators.ADD, HIGH_HALVES.selectFrom(ps, pt));
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F16, 0)).lanewise(VectorOperators.FMA,
+                        FloatVector.fromArray(F16, pair, 16 * j).lanewise(VectorOperators.MUL, dx), acc);
                 s = t = zero;
             }
         }
         acc.intoArray(out, o);
-        acc2.intoArray(out, o + 8);
+    }
+
+    /**
+     * {@link #groupScalesQ6_K} for groups g and g + 1 side by side, for {@link #dotQ6_Kx16w}: per
+     * sub-block 16 floats, group g's 8 d * scale, then group g + 1's.
+     */
+    static void pairScalesQ6_K(MemorySegment p, long g, int superBlocks, float[] pair) {
+        for (int sb = 0; sb < superBlocks; sb++)
+            for (int e = 0; e < 2; e++) {
+                long h = InterleavedQ6_K.header(g + e, superBlocks, sb);
+                FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE));
+                for (int j = 0; j < 16; j++)
+                    d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 16 + 8 * j, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
+                            .intoArray(pair, 16 * (16 * sb + j) + 8 * e);
+            }
     }
 
     /**

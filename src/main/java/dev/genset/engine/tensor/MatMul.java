@@ -620,15 +620,18 @@ public final class MatMul {
         }
         for (int g = from; g < to; g += 2) {
             if (quads == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
+            if (g + 1 < to && IntKernels.WIDE_Q6_K) {  // both groups' scales side by side (the 512-bit kernel's form)
+                float[] pair = floats(PAIR_SCALES, 16 * subBlocks);
+                IntKernels.pairScalesQ6_K(w.data, g, superBlocks, pair);
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ6_Kx16w(w.data, g, superBlocks, pair, x.widePairs, x.d, b * blocks, out, b * rows + 8 * g);
+                continue;
+            }
             IntKernels.groupScalesQ6_K(w.data, g, superBlocks, scales);
             if (g + 1 < to) {
                 IntKernels.groupScalesQ6_K(w.data, g + 1, superBlocks, scales2);
-                if (IntKernels.WIDE_Q6_K)
-                    for (int b = 4 * quads; b < batch; b++)
-                        IntKernels.dotQ6_Kx16w(w.data, g, superBlocks, scales, scales2, x.widePairs, x.d, b * blocks, out, b * rows + 8 * g);
-                else
-                    for (int b = 4 * quads; b < batch; b++)
-                        IntKernels.dotQ6_Kx16(w.data, g, superBlocks, scales, scales2, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
+                for (int b = 4 * quads; b < batch; b++)
+                    IntKernels.dotQ6_Kx16(w.data, g, superBlocks, scales, scales2, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
             } else {
                 for (int b = 4 * quads; b < batch; b++)
                     IntKernels.dotQ6_Kx8(w.data, g, superBlocks, scales, x.pairs, x.d, b * blocks, out, b * rows + 8 * g);
@@ -760,7 +763,7 @@ public final class MatMul {
         if (b < batch) F32Kernels.dot4x1(tile, cols, x, b * cols, out, b * rows + r0);
     }
 
-    /** Two Q4_K groups' scales and negated mins, side by side ({@link IntKernels#pairScalesQ4_K}). */
+    /** Two groups' scales side by side for the 512-bit decoding kernels ({@link IntKernels#pairScalesQ4_K}, {@link IntKernels#pairScalesQ6_K}). */
     private static final ThreadLocal<float[][]> PAIR_SCALES = ThreadLocal.withInitial(() -> new float[1][0]);
     private static final ThreadLocal<float[][]> SCALES = ThreadLocal.withInitial(() -> new float[1][0]);
 

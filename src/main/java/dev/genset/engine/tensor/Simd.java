@@ -18,10 +18,10 @@ import java.nio.ByteOrder;
  * shapes the JIT's profiles of the Vector API's shared code saw too many vector classes: batched
  * products were then compiled, some runs and not others, with vectors left as objects (allocating
  * and many times slower). The property {@code genset.vectorBits} (256 or 512) overrides the choice
- * (512 also brings in {@link IntKernels#WIDE_Q6_K}'s decoding kernel, and the attention's 512-bit
- * vectors); {@code genset.vectorBits=0} disables the vector paths. The 512-bit shapes in a default
- * process on such a CPU are {@link FloatGemm}'s float tile, {@link ShortGemm}'s 16-bit tiles and the
- * Q4_0, Q4_K and Q8_0 decoding kernels ({@link IntKernels#WIDE_Q4}, {@link IntKernels#WIDE_Q8_0}),
+ * (512 also brings in the attention's 512-bit vectors); {@code genset.vectorBits=0} disables the
+ * vector paths. The 512-bit shapes in a default process on such a CPU are {@link FloatGemm}'s float
+ * tile, {@link ShortGemm}'s 16-bit tiles and the Q4_0, Q4_K, Q8_0 and Q6_K decoding kernels
+ * ({@link IntKernels#WIDE_Q4}, {@link IntKernels#WIDE_Q8_0}, {@link IntKernels#WIDE_Q6_K}),
  * each with species of its own, which the allocation checks cover in processes of their own.
  */
 final class Simd {

@@ -132,8 +132,15 @@ class WideKernelsTest {
             float[] scales = new float[8 * 16 * superBlocks], scales2 = new float[8 * 16 * superBlocks];
             IntKernels.groupScalesQ6_K(p.data, 0, superBlocks, scales);
             IntKernels.groupScalesQ6_K(p.data, 1, superBlocks, scales2);
+            float[] pair = new float[16 * 16 * superBlocks];
+            IntKernels.pairScalesQ6_K(p.data, 0, superBlocks, pair);
+            for (int j = 0; j < 16 * superBlocks; j++)  // the pair's form: per sub-block both groups' scales
+                for (int r = 0; r < 8; r++) {
+                    assertThat(pair[16 * j + r]).isEqualTo(scales[8 * j + r]);
+                    assertThat(pair[16 * j + 8 + r]).isEqualTo(scales2[8 * j + r]);
+                }
             assertSame((b, out) -> IntKernels.dotQ6_Kx16(p.data, 0, superBlocks, scales, scales2, x.pairs, x.d, b * BLOCKS, out, 0),
-                    (b, out) -> IntKernels.dotQ6_Kx16w(p.data, 0, superBlocks, scales, scales2, x.widePairs, x.d, b * BLOCKS, out, 0));
+                    (b, out) -> IntKernels.dotQ6_Kx16w(p.data, 0, superBlocks, pair, x.widePairs, x.d, b * BLOCKS, out, 0));
         } finally {
             w.release();
         }
