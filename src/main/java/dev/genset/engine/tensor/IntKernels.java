@@ -703,34 +703,36 @@ final class IntKernels {
     }
 
     /**
-     * {@link #dotQ8_0x16} in 512-bit vectors: each step loads a chunk's 32 bytes of both groups
-     * (pairs 2m and 2m + 1 of the eight rows) widened to 32 lanes and multiplies them with the two
-     * pairs' activations side by side ({@link QuantizedRows#widePairs}, 128 ints a block): one
-     * product per 16-bit lane, biased by 2^15 into an unsigned 16-bit number and summed in the lo
-     * and hi ints as {@link #dotQ8_0x8} does. At the block's end each half gives its exact sum, the
-     * halves are added and the 32 biases (eight steps, two halves, two lanes) taken off: the exact
-     * integer {@link #dotQ8_0x16} has, so bit-identical results.
+     * {@link #dotQ8_0x16} in 512-bit vectors: chunk m's 32 bytes of both groups (pairs 2m and 2m + 1
+     * of the eight rows) widened to 32 lanes and multiplied with the two pairs' activations side by
+     * side ({@link QuantizedRows#widePairs}, 128 ints a block), two chunks a step: the two products
+     * of a 16-bit lane (each at most 128 * 127) sum to at most 32,512, exact in the lane, and each
+     * int's two lanes (the same row's) are then added as ints into the row's block sum. At the
+     * block's end the two halves are added: the exact integer {@link #dotQ8_0x16} has, so
+     * bit-identical results. Two products a lane before widening take about a third fewer
+     * operations than a product a lane summed with a bias (this kernel's form until round 33):
+     * Q8_0 generation 1.015x to 1.03x (BENCHMARKS.md, round 33).
      */
     static void dotQ8_0x16w(MemorySegment p, long group, int blocks, float[] dw, float[] dw2, int[] widePairs, float[] xd, int xBlock, float[] out, int o) {
         FloatVector acc = FloatVector.zero(F8), acc2 = acc;
-        IntVector zero = IntVector.zero(I16), lo = zero, hi = zero, lo2 = zero, hi2 = zero;
-        ShortVector bias = ShortVector.broadcast(S32, Q8_0_BIAS);
+        IntVector zero = IntVector.zero(I16), a = zero, c = zero;
         long q = InterleavedQ8_0.quants(group, blocks), q2 = InterleavedQ8_0.quants(group + 1, blocks);
         int xp = xBlock * 128;
-        for (int m = 0, n = 8 * blocks; m < n; m++) {
+        for (int m = 0, n = 8 * blocks; m < n; m += 2) {
             ShortVector x = (ShortVector) IntVector.fromArray(I16, widePairs, xp + 16 * m).reinterpretShape(S32, 0);
-            IntVector i = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE)).mul(x).add(bias).reinterpretShape(I16, 0);
-            IntVector j = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE)).mul(x).add(bias).reinterpretShape(I16, 0);
-            lo = lo.add(i);
-            hi = hi.add(i.lanewise(VectorOperators.LSHR, 16));
-            lo2 = lo2.add(j);
-            hi2 = hi2.add(j.lanewise(VectorOperators.LSHR, 16));
-            if ((m & 7) == 7) {
+            ShortVector y = (ShortVector) IntVector.fromArray(I16, widePairs, xp + 16 * m + 16).reinterpretShape(S32, 0);
+            IntVector i = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE)).lanewise(VectorOperators.MUL, x)
+                    .lanewise(VectorOperators.ADD, widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m + 32, LE)).lanewise(VectorOperators.MUL, y)).reinterpretShape(I16, 0);
+            IntVector j = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE)).lanewise(VectorOperators.MUL, x)
+                    .lanewise(VectorOperators.ADD, widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m + 32, LE)).lanewise(VectorOperators.MUL, y)).reinterpretShape(I16, 0);
+            a = a.lanewise(VectorOperators.ADD, i.lanewise(VectorOperators.ASHR, 16)).lanewise(VectorOperators.ADD, i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+            c = c.lanewise(VectorOperators.ADD, j.lanewise(VectorOperators.ASHR, 16)).lanewise(VectorOperators.ADD, j.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+            if ((m & 7) == 6) {
                 int b = m >> 3;
                 float dx = xd[xBlock + b];
-                acc = q8_0WideSums(lo, hi).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
-                acc2 = q8_0WideSums(lo2, hi2).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
-                lo = hi = lo2 = hi2 = zero;
+                acc = ((FloatVector) halves(a).convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
+                acc2 = ((FloatVector) halves(c).convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
+                a = c = zero;
             }
         }
         acc.intoArray(out, o);
@@ -740,11 +742,6 @@ final class IntKernels {
     /** 32 signed bytes widened to 16-bit lanes (512 bits). */
     private static ShortVector widenWide(ByteVector b) {
         return (ShortVector) b.convertShape(VectorOperators.B2S, S32, 0);
-    }
-
-    /** A block's eight row products from the two 512-bit sums of {@link #dotQ8_0x16w}, as floats. */
-    private static FloatVector q8_0WideSums(IntVector lo, IntVector hi) {
-        return (FloatVector) halves(lo.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi)).sub(8 * 4 * 0x8000).convertShape(VectorOperators.I2F, F8, 0);
     }
 
     /**

@@ -148,7 +148,7 @@ class WideKernelsTest {
 
     @Test
     void extremeQ8_0WeightsStayExact() {
-        // every weight quant -128 or 127 against activations of +-127: each lane's biased product at its extremes
+        // every weight quant -128 or 127 against activations of +-127: a lane's two products summed at their largest (32,512)
         int blocks = 2, cols = 64;
         byte[] bytes = new byte[ROWS * blocks * Q8_0Tensor.BYTES];
         for (int blk = 0; blk < ROWS * blocks; blk++) {
