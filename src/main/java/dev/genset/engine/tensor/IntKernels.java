@@ -76,7 +76,7 @@ final class IntKernels {
      * The same for Q6_K ({@link #dotQ6_Kx16w}), on the same terms as {@link #WIDE_Q4}. It had
      * measured no faster than the 256-bit kernel (a Q4_K file with its Q6_K tensors 0.93x to 0.99x
      * in round 25; a Q4_0 file's Q6_K output 0.99x in round 30) until it finished both groups' rows
-     * in one vector: Q4_K_M generation 1.02x to 1.03x (medians of six alternating pairs, twice),
+     * in one vector: Q4_K_M generation 1.025x (medians of six alternating pairs, twice),
      * BENCHMARKS.md round 33.
      */
     static final boolean WIDE_Q6_K = WIDE_Q4;
@@ -725,8 +725,8 @@ final class IntKernels {
                     .lanewise(VectorOperators.ADD, widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m + 32, LE)).lanewise(VectorOperators.MUL, y)).reinterpretShape(I16, 0);
             IntVector j = (IntVector) widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE)).lanewise(VectorOperators.MUL, x)
                     .lanewise(VectorOperators.ADD, widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m + 32, LE)).lanewise(VectorOperators.MUL, y)).reinterpretShape(I16, 0);
-            a = a.lanewise(VectorOperators.ADD, i.lanewise(VectorOperators.ASHR, 16)).lanewise(VectorOperators.ADD, i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-            c = c.lanewise(VectorOperators.ADD, j.lanewise(VectorOperators.ASHR, 16)).lanewise(VectorOperators.ADD, j.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+            a = a.lanewise(VectorOperators.ADD, shortPairs(i));
+            c = c.lanewise(VectorOperators.ADD, shortPairs(j));
             if ((m & 7) == 6) {
                 int b = m >> 3;
                 float dx = xd[xBlock + b];
@@ -922,10 +922,7 @@ final class IntKernels {
             if ((m & 3) == 3) {
                 int b = m >> 2;
                 float dx = xd[xBlock + b];
-                IntVector i = (IntVector) s.reinterpretShape(I16, 0), j = (IntVector) t.reinterpretShape(I16, 0);
-                IntVector ps = i.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.ADD, i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                IntVector pt = j.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.ADD, j.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                IntVector sums = LOW_HALVES.selectFrom(ps, pt).lanewise(VectorOperators.ADD, HIGH_HALVES.selectFrom(ps, pt));
+                IntVector sums = bothGroups(s, t);
                 acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F16, 0)).lanewise(VectorOperators.FMA,
                         FloatVector.fromArray(F16, smc, 32 * b).lanewise(VectorOperators.MUL, dx), acc);
                 acc = FloatVector.fromArray(F16, smc, 32 * b + 16).lanewise(VectorOperators.FMA, FloatVector.broadcast(F16, xs[xBlock + b]), acc);
@@ -939,6 +936,20 @@ final class IntKernels {
     /** Indexes for a two-vector selectFrom: lanes 0 to 7 of the first vector then of the second; lanes 8 to 15 of each. */
     private static final IntVector LOW_HALVES = IntVector.fromArray(I16, new int[] {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}, 0),
             HIGH_HALVES = IntVector.fromArray(I16, new int[] {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}, 0);
+
+    /** Each int lane's two 16-bit lanes, signed, added (512 bits): exact. */
+    private static IntVector shortPairs(IntVector i) {
+        return i.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.ADD, i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+    }
+
+    /**
+     * The row sums of two groups' 16-bit sums (a 512-bit kernel's s and t: row r of a group in the
+     * short pairs of int lanes r and r + 8), group one's 8 rows then group two's, in one vector.
+     */
+    private static IntVector bothGroups(ShortVector s, ShortVector t) {
+        IntVector ps = shortPairs((IntVector) s.reinterpretShape(I16, 0)), pt = shortPairs((IntVector) t.reinterpretShape(I16, 0));
+        return LOW_HALVES.selectFrom(ps, pt).lanewise(VectorOperators.ADD, HIGH_HALVES.selectFrom(ps, pt));
+    }
 
     /**
      * {@link #groupScalesQ4_K} for groups g and g + 1 side by side, the mins negated, for
@@ -1323,10 +1334,7 @@ final class IntKernels {
             if ((m & 3) == 3) {
                 int j = m >> 2;
                 float dx = xd[xBlock + (j >> 1)];
-                IntVector i = (IntVector) s.reinterpretShape(I16, 0), k = (IntVector) t.reinterpretShape(I16, 0);
-                IntVector ps = i.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.ADD, i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                IntVector pt = k.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.ADD, k.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                IntVector sums = LOW_HALVES.selectFrom(ps, pt).lanewise(VectorOperators.ADD, HIGH_HALVES.selectFrom(ps, pt));
+                IntVector sums = bothGroups(s, t);
                 acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F16, 0)).lanewise(VectorOperators.FMA,
                         FloatVector.fromArray(F16, pair, 16 * j).lanewise(VectorOperators.MUL, dx), acc);
                 s = t = zero;
