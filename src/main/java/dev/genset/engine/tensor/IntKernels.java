@@ -461,11 +461,14 @@ final class IntKernels {
      * row's even chunks and a lane of the upper half its odd ones. At the block's end the halves are
      * added: in 16-bit lanes, wrapping as before, to the same exact sum that {@link #dotQ4_0x16} has
      * in its one lane (each half's true sum fits too: at most four chunks of 2 * 15 * 127). From
-     * there the same operations, so bit-identical results.
+     * there the same operations, so bit-identical results, on both groups' rows at once as
+     * {@link #dotQ4_Kx16w} finishes them ({@link #bothGroups}), each block's 8 + 8 scales picked from
+     * 16-float loads of dw and dw2 (so each needs 8 floats past its last block): Q4_0 generation
+     * 1.01x to 1.03x (BENCHMARKS.md, round 33).
      */
     static void dotQ4_0x16w(MemorySegment p, long group, int blocks, float[] dw, float[] dw2, int[] wideSteps, int[] xSums, float[] xd, int xBlock,
                             float[] out, int o) {
-        FloatVector acc = FloatVector.zero(F8), acc2 = acc;
+        FloatVector acc = FloatVector.zero(F16);
         ShortVector zero = ShortVector.zero(S32), s = zero, t = zero;
         long q = InterleavedQ4_0.quants(group, blocks), q2 = InterleavedQ4_0.quants(group + 1, blocks);
         int xp = xBlock * 128;
@@ -479,17 +482,15 @@ final class IntKernels {
             if ((m & 3) == 3) {
                 int b = m >> 2, xs = 8 * xSums[xBlock + b];
                 float dx = xd[xBlock + b];
-                IntVector i = (IntVector) s.reinterpretShape(I16, 0);
-                IntVector sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))).sub(xs);
-                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, dw, 8 * b).mul(dx), acc);
-                i = (IntVector) t.reinterpretShape(I16, 0);
-                sums = halves(i.lanewise(VectorOperators.ASHR, 16).add(i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16))).sub(xs);
-                acc2 = ((FloatVector) sums.convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.fromArray(F8, dw2, 8 * b).mul(dx), acc2);
+                IntVector sums = bothGroups(s, t).lanewise(VectorOperators.SUB, xs);
+                IntVector da = (IntVector) FloatVector.fromArray(F16, dw, 8 * b).reinterpretShape(I16, 0);
+                IntVector db = (IntVector) FloatVector.fromArray(F16, dw2, 8 * b).reinterpretShape(I16, 0);
+                FloatVector scales = (FloatVector) LOW_HALVES.selectFrom(da, db).reinterpretShape(F16, 0);
+                acc = ((FloatVector) sums.convertShape(VectorOperators.I2F, F16, 0)).lanewise(VectorOperators.FMA, scales.lanewise(VectorOperators.MUL, dx), acc);
                 s = t = zero;
             }
         }
         acc.intoArray(out, o);
-        acc2.intoArray(out, o + 8);
     }
 
     /** The two 256-bit halves of a 512-bit vector added lane by lane. */

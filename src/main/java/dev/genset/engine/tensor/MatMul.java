@@ -458,7 +458,8 @@ public final class MatMul {
      */
     static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
-        float[] dw = floats(SCALES, 8 * blocks), dw2 = floats(SECOND_SCALES, 8 * blocks);
+        // 8 floats past the last block: the 512-bit kernel loads 16 from each block's scales
+        float[] dw = floats(SCALES, 8 * blocks + 8), dw2 = floats(SECOND_SCALES, 8 * blocks + 8);
         long groupBytes = readAheadBytes(GgmlType.Q4_0, InterleavedQ4_0.groupBytes(blocks)), read = 0;
         // runs of four activation rows in chunks whose pairs stay in L2 while the groups pass over them,
         // two groups at a time (sharing the activations' broadcasts), a group left over alone

@@ -50,7 +50,7 @@ class WideKernelsTest {
         try (Parallel pool = new Parallel(1)) {
             InterleavedQ4_0 p = w.interleaved(pool, COLS);
             QuantizedRows x = activations();
-            float[] dw = new float[8 * BLOCKS], dw2 = new float[8 * BLOCKS];
+            float[] dw = new float[8 * BLOCKS + 8], dw2 = new float[8 * BLOCKS + 8];  // the wide kernel's 8 floats past the end
             IntKernels.groupScales(p.data, InterleavedQ4_0.scales(0, BLOCKS), BLOCKS, dw);
             IntKernels.groupScales(p.data, InterleavedQ4_0.scales(1, BLOCKS), BLOCKS, dw2);
             assertSame((b, out) -> IntKernels.dotQ4_0x16(p.data, 0, BLOCKS, dw, dw2, x.steps, x.sums, x.d, b * BLOCKS, out, 0),
@@ -190,7 +190,7 @@ class WideKernelsTest {
             QuantizedRows x = new QuantizedRows();
             x.quantize(pool, TensorTestData.extremeActivations(1), 1, cols, true, true, false, false);
             x.spreadAll();
-            float[] dw = new float[8 * blocks], dw2 = new float[8 * blocks];
+            float[] dw = new float[8 * blocks + 8], dw2 = new float[8 * blocks + 8];
             IntKernels.groupScales(p.data, InterleavedQ4_0.scales(0, blocks), blocks, dw);
             IntKernels.groupScales(p.data, InterleavedQ4_0.scales(1, blocks), blocks, dw2);
             float[] wide = new float[ROWS], narrow = new float[ROWS];
