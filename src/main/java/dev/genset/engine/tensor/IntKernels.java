@@ -1398,6 +1398,43 @@ final class IntKernels {
         }
     }
 
+    /**
+     * {@link #dotQ6_Kx16w} for two activation rows (row one's spread pairs from widePairs[xo ..], row
+     * two's {@code rowInts} later; their block scales from xd[d0 + ..] and {@code blocks} later),
+     * sharing each weight load and widening: the same operations per (weight row, activation row), so
+     * bit-identical results. Results for activation row a to out[o + a * stride ..]. What a batch of
+     * fewer rows than {@link FloatGemm} takes reads Q6_K this way on 512-bit CPUs, two rows at a time
+     * (four at once overflowed C2's inlining budget and boxed): steps of 4 to 12 sequences on a
+     * Q4_K_M file 1.03x to 1.04x (BENCHMARKS.md, round 33).
+     */
+    static void dotQ6_Kx16x2w(MemorySegment p, long group, int superBlocks, float[] pair, int[] widePairs, int xo, int rowInts, float[] xd, int d0, int blocks,
+                              float[] out, int o, int stride) {
+        FloatVector a0 = FloatVector.zero(F16), a1 = a0;
+        ShortVector zero = ShortVector.zero(S32), s0 = zero, s1 = zero, t0 = zero, t1 = zero;
+        long q = InterleavedQ6_K.quants(group, superBlocks), q2 = InterleavedQ6_K.quants(group + 1, superBlocks);
+        for (int m = 0, n = 64 * superBlocks; m < n; m++) {
+            ShortVector w = widenWide(ByteVector.fromMemorySegment(B32, p, q + 32L * m, LE));
+            ShortVector v = widenWide(ByteVector.fromMemorySegment(B32, p, q2 + 32L * m, LE));
+            int xp = xo + 16 * m;
+            ShortVector x = (ShortVector) IntVector.fromArray(I16, widePairs, xp).reinterpretShape(S32, 0);
+            s0 = s0.lanewise(VectorOperators.ADD, w.lanewise(VectorOperators.MUL, x));
+            t0 = t0.lanewise(VectorOperators.ADD, v.lanewise(VectorOperators.MUL, x));
+            x = (ShortVector) IntVector.fromArray(I16, widePairs, xp + rowInts).reinterpretShape(S32, 0);
+            s1 = s1.lanewise(VectorOperators.ADD, w.lanewise(VectorOperators.MUL, x));
+            t1 = t1.lanewise(VectorOperators.ADD, v.lanewise(VectorOperators.MUL, x));
+            if ((m & 3) == 3) {
+                int j = m >> 2, b = d0 + (j >> 1);
+                FloatVector sc = FloatVector.fromArray(F16, pair, 16 * j);
+                a0 = ((FloatVector) bothGroups(s0, t0).convertShape(VectorOperators.I2F, F16, 0)).lanewise(VectorOperators.FMA, sc.lanewise(VectorOperators.MUL, xd[b]), a0);
+                a1 = ((FloatVector) bothGroups(s1, t1).convertShape(VectorOperators.I2F, F16, 0)).lanewise(VectorOperators.FMA, sc.lanewise(VectorOperators.MUL, xd[b + blocks]), a1);
+                s0 = s1 = t0 = t1 = zero;
+            }
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + stride);
+    }
+
+
     /** {@link #dotQ6_Kx8x4} for groups group and group + 1 (as {@link #dotQ4_0x16x4}); group + 1's rows to out[o + 8 + a * stride ..]. */
     static void dotQ6_Kx16x4(MemorySegment p, long group, int superBlocks, float[] scales, float[] scales2, int[] xi, int xo, float[] xds, int so,
                              float[] out, int o, int stride) {

@@ -603,6 +603,14 @@ public final class MatMul {
             int t1 = Math.min(quads, t0 + chunk);
             for (int g = from; g < to; g += 2) {
                 if (t0 == 0) read += readAhead(w.data, groupBytes, g, Math.min(g + 2, to));
+                if (g + 1 < to && IntKernels.WIDE_Q6_K) {  // two activation rows at a time in 512 bits, each row's pairs spread
+                    float[] pair = floats(PAIR_SCALES, 16 * subBlocks);
+                    IntKernels.pairScalesQ6_K(w.data, g, superBlocks, pair);
+                    for (int r = 4 * t0; r < 4 * t1; r += 2)
+                        IntKernels.dotQ6_Kx16x2w(w.data, g, superBlocks, pair, x.widePairs, r * 4 * w.cols, 4 * w.cols, x.d, r * blocks, blocks,
+                                out, r * rows + 8 * g, rows);
+                    continue;
+                }
                 IntKernels.groupScalesQ6_K(w.data, g, superBlocks, scales);
                 if (g + 1 < to) {
                     IntKernels.groupScalesQ6_K(w.data, g + 1, superBlocks, scales2);

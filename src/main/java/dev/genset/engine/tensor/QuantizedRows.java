@@ -1,5 +1,7 @@
 package dev.genset.engine.tensor;
 
+import dev.genset.engine.gguf.GgmlType;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
@@ -48,7 +50,8 @@ final class QuantizedRows {
     /**
      * {@link #pairs} and {@link #steps} spread for the 512-bit kernels ({@link IntKernels#WIDE_Q4}, {@link IntKernels#WIDE_Q8_0}, {@link IntKernels#WIDE_Q6_K}), row r
      * at r * 4 * cols, for the rows the single-row kernels take (all rows, or those past the last
-     * four when runs of four are interleaved): each int repeated over eight lanes, so that one load
+     * four when runs of four are interleaved; pairs of all rows where Q6_K's two-row 512-bit kernel may
+     * take them, {@link IntKernels#dotQ6_Kx16x2w}): each int repeated over eight lanes, so that one load
      * gives two chunks' activations side by side, as the 32 weight bytes of two chunks widen. Pairs
      * in order (pair 2m, then 2m + 1: 16 ints a step of {@link IntKernels#dotQ8_0x16w}); steps by two
      * chunks c = 2m, 2m + 1: their pairs, then their steps (32 ints, {@link IntKernels#dotQ4_0x16w}).
@@ -127,7 +130,8 @@ final class QuantizedRows {
             if (pairs) pairUp(first, end);
             if (steps) stepUp(first, end);
             int single = Math.max(first, interleave ? rows / 4 * 4 : 0);
-            if (pairs && WIDE_PAIRS) spreadPairs(single, end);
+            // the 512-bit Q6_K kernel of runs of rows reads every row's spread pairs, in batches FloatGemm does not take
+            if (pairs && WIDE_PAIRS) spreadPairs(IntKernels.WIDE_Q6_K && !FloatGemm.takes(rows, GgmlType.Q6_K) ? first : single, end);
             if (steps && IntKernels.WIDE_Q4) spreadSteps(single, end);
             if (interleave) for (int t = from; t < to && 4 * t + 4 <= rows; t++) interleave4(t, pairs, steps);
         }

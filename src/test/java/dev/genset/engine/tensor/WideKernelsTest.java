@@ -141,6 +141,15 @@ class WideKernelsTest {
                 }
             assertSame((b, out) -> IntKernels.dotQ6_Kx16(p.data, 0, superBlocks, scales, scales2, x.pairs, x.d, b * BLOCKS, out, 0),
                     (b, out) -> IntKernels.dotQ6_Kx16w(p.data, 0, superBlocks, pair, x.widePairs, x.d, b * BLOCKS, out, 0));
+            // two activation rows at once (rows b and b + 1, the second's results a row of ROWS later)
+            float[] two = new float[2 * ROWS], one = new float[ROWS];
+            for (int b = 0; b + 1 < BATCH; b++) {
+                IntKernels.dotQ6_Kx16x2w(p.data, 0, superBlocks, pair, x.widePairs, b * 4 * COLS, 4 * COLS, x.d, b * BLOCKS, BLOCKS, two, 0, ROWS);
+                for (int a = 0; a < 2; a++) {
+                    IntKernels.dotQ6_Kx16(p.data, 0, superBlocks, scales, scales2, x.pairs, x.d, (b + a) * BLOCKS, one, 0);
+                    assertThat(java.util.Arrays.copyOfRange(two, a * ROWS, (a + 1) * ROWS)).as("rows %d and %d, row %d", b, b + 1, b + a).containsExactly(one);
+                }
+            }
         } finally {
             w.release();
         }
