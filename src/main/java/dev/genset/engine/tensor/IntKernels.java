@@ -1405,7 +1405,7 @@ final class IntKernels {
      * bit-identical results. Results for activation row a to out[o + a * stride ..]. What a batch of
      * fewer rows than {@link FloatGemm} takes reads Q6_K this way on 512-bit CPUs, two rows at a time
      * (four at once overflowed C2's inlining budget and boxed): steps of 4 to 12 sequences on a
-     * Q4_K_M file 1.03x to 1.04x (BENCHMARKS.md, round 33).
+     * Q4_K_M file 1.03x to 1.04x (medians; BENCHMARKS.md, round 33).
      */
     static void dotQ6_Kx16x2w(MemorySegment p, long group, int superBlocks, float[] pair, int[] widePairs, int xo, int rowInts, float[] xd, int d0, int blocks,
                               float[] out, int o, int stride) {
