@@ -814,15 +814,25 @@ final class IntKernels {
 
     /** {@link #groupScalesQ4_K} into sm from index {@code o}. */
     static void groupScalesQ4_K(MemorySegment p, long g, int superBlocks, float[] sm, int o) {
+        scalesQ4_K(p, g, superBlocks, sm, o, 16, 8, false);
+    }
+
+    /**
+     * Group g's scales and mins as {@link #groupScalesQ4_K} converts them: sub-block k's 8 d * scale
+     * at sm[o + stride * k ..], its 8 dmin * min (negated if asked) {@code minsAt} further on.
+     */
+    private static void scalesQ4_K(MemorySegment p, long g, int superBlocks, float[] sm, int o, int stride, int minsAt, boolean negateMins) {
         for (int sb = 0; sb < superBlocks; sb++) {
             long h = InterleavedQ4_K.header(g, superBlocks, sb);
             FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE)), dmin = halfToFloat(ShortVector.fromMemorySegment(S8, p, h + 16, LE));
+            if (negateMins) dmin = dmin.neg();
             for (int k = 0; k < 8; k++) {
                 long sc = h + 32 + 16 * k;
+                int at = o + stride * (8 * sb + k);
                 d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
-                        .intoArray(sm, o + 16 * (8 * sb + k));
+                        .intoArray(sm, at);
                 dmin.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc + 8, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
-                        .intoArray(sm, o + 16 * (8 * sb + k) + 8);
+                        .intoArray(sm, at + minsAt);
             }
         }
     }
@@ -959,20 +969,8 @@ final class IntKernels {
      * so (-dmin) * min is bit for bit the -(dmin * min) the other kernels negate before their fma.
      */
     static void pairScalesQ4_K(MemorySegment p, long g, int superBlocks, float[] smc) {
-        for (int sb = 0; sb < superBlocks; sb++) {
-            for (int e = 0; e < 2; e++) {
-                long h = InterleavedQ4_K.header(g + e, superBlocks, sb);
-                FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE)), dmin = halfToFloat(ShortVector.fromMemorySegment(S8, p, h + 16, LE)).neg();
-                for (int k = 0; k < 8; k++) {
-                    long sc = h + 32 + 16 * k;
-                    int at = 32 * (8 * sb + k) + 8 * e;
-                    d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
-                            .intoArray(smc, at);
-                    dmin.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, sc + 8, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
-                            .intoArray(smc, at + 16);
-                }
-            }
-        }
+        scalesQ4_K(p, g, superBlocks, smc, 0, 32, 16, true);
+        scalesQ4_K(p, g + 1, superBlocks, smc, 8, 32, 16, true);
     }
 
     /**
@@ -1246,12 +1244,17 @@ final class IntKernels {
 
     /** {@link #groupScalesQ6_K} into scales from index {@code o}. */
     static void groupScalesQ6_K(MemorySegment p, long g, int superBlocks, float[] scales, int o) {
+        scalesQ6_K(p, g, superBlocks, scales, o, 8);
+    }
+
+    /** Group g's scales as {@link #groupScalesQ6_K} converts them, sub-block j's 8 at scales[o + stride * j ..]. */
+    private static void scalesQ6_K(MemorySegment p, long g, int superBlocks, float[] scales, int o, int stride) {
         for (int sb = 0; sb < superBlocks; sb++) {
             long h = InterleavedQ6_K.header(g, superBlocks, sb);
             FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE));
             for (int j = 0; j < 16; j++)
                 d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 16 + 8 * j, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
-                        .intoArray(scales, o + 8 * (16 * sb + j));
+                        .intoArray(scales, o + stride * (16 * sb + j));
         }
     }
 
@@ -1349,14 +1352,8 @@ final class IntKernels {
      * sub-block 16 floats, group g's 8 d * scale, then group g + 1's.
      */
     static void pairScalesQ6_K(MemorySegment p, long g, int superBlocks, float[] pair) {
-        for (int sb = 0; sb < superBlocks; sb++)
-            for (int e = 0; e < 2; e++) {
-                long h = InterleavedQ6_K.header(g + e, superBlocks, sb);
-                FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE));
-                for (int j = 0; j < 16; j++)
-                    d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 16 + 8 * j, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
-                            .intoArray(pair, 16 * (16 * sb + j) + 8 * e);
-            }
+        scalesQ6_K(p, g, superBlocks, pair, 0, 16);
+        scalesQ6_K(p, g + 1, superBlocks, pair, 8, 16);
     }
 
     /**

@@ -147,7 +147,7 @@ public final class MatMul {
         if (job.busy) job = new Job();  // a product started from inside another one
         job.set(x, batch, cols);
         try {
-            boolean integer = false, pairs = false, steps = false, floats = false;
+            boolean integer = false, pairs = false, steps = false, floats = false, q6Runs = false;
             long work = 0;
             for (int i = 0; i < count; i++) {
                 FloatTensor m = ws != null ? ws[i] : w;
@@ -164,13 +164,15 @@ public final class MatMul {
                     part.gemm = part.shorts || xs == null && part.interleaved() && FloatGemm.takes(batch, m.type());
                     floats |= part.gemm && !part.shorts;
                     pairs |= !part.gemm && (part.q8 != null || part.q6i != null);
+                    q6Runs |= !part.gemm && part.q6i != null;
                     steps |= !part.gemm && (part.q4 != null || part.q4k != null);
                 }
                 part.units = r <= 0 ? 0 : part.inOrder ? r : part.shorts ? ShortGemm.panels(r) : part.gemm ? FloatGemm.panels(r) : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
                 work += (long) r * cols * batch;
             }
             // interleaved weights multiply activation pairs or steps (and runs of four rows interleaved)
-            if (integer && xs == null) job.xq.quantize(pool, x, batch, cols, pairs, steps, (pairs || steps) && batch >= 4, floats);
+            // (Q6_K's runs of rows take every row's spread pairs where its kernels are 512-bit)
+            if (integer && xs == null) job.xq.quantize(pool, x, batch, cols, pairs, steps, (pairs || steps) && batch >= 4, floats, q6Runs && IntKernels.WIDE_Q6_K);
             else if (integer)
                 for (int i = 0; i < count; i++) if (job.parts[i].integer) job.parts[i].ownXq().quantize(pool, job.parts[i].x, 1, cols, pairs, steps, false, false);
             pool.forRange(job.seal(), job, work);

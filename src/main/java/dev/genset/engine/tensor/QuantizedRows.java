@@ -1,7 +1,5 @@
 package dev.genset.engine.tensor;
 
-import dev.genset.engine.gguf.GgmlType;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
@@ -50,8 +48,8 @@ final class QuantizedRows {
     /**
      * {@link #pairs} and {@link #steps} spread for the 512-bit kernels ({@link IntKernels#WIDE_Q4}, {@link IntKernels#WIDE_Q8_0}, {@link IntKernels#WIDE_Q6_K}), row r
      * at r * 4 * cols, for the rows the single-row kernels take (all rows, or those past the last
-     * four when runs of four are interleaved; pairs of all rows where Q6_K's two-row 512-bit kernel may
-     * take them, {@link IntKernels#dotQ6_Kx16x2w}): each int repeated over eight lanes, so that one load
+     * four when runs of four are interleaved; pairs of all rows when asked, for Q6_K's two-row 512-bit
+     * kernel, {@link IntKernels#dotQ6_Kx16x2w}): each int repeated over eight lanes, so that one load
      * gives two chunks' activations side by side, as the 32 weight bytes of two chunks widen. Pairs
      * in order (pair 2m, then 2m + 1: 16 ints a step of {@link IntKernels#dotQ8_0x16w}); steps by two
      * chunks c = 2m, 2m + 1: their pairs, then their steps (32 ints, {@link IntKernels#dotQ4_0x16w}).
@@ -90,6 +88,14 @@ final class QuantizedRows {
      * With {@code floats}, the quants as floats too ({@link #values}).
      */
     void quantize(Parallel pool, float[] x, int rows, int cols, boolean pairs, boolean steps, boolean interleave, boolean floats) {
+        quantize(pool, x, rows, cols, pairs, steps, interleave, floats, false);
+    }
+
+    /**
+     * The same, with {@code widePairsOfAll} the {@link #widePairs} of every row, those in runs of four
+     * too (for {@link IntKernels#dotQ6_Kx16x2w}).
+     */
+    void quantize(Parallel pool, float[] x, int rows, int cols, boolean pairs, boolean steps, boolean interleave, boolean floats, boolean widePairsOfAll) {
         size(rows, cols);
         if (floats && values.length < rows * cols) values = new float[rows * cols];
         int half = cols / 2, quads = rows / 4;
@@ -110,6 +116,7 @@ final class QuantizedRows {
         task.steps = steps;
         task.interleave = interleave;
         task.floats = floats;
+        task.widePairsOfAll = widePairsOfAll;
         try {
             pool.forRange((rows + 3) / 4, task, 8L * rows * cols);
         } finally {
@@ -117,10 +124,10 @@ final class QuantizedRows {
         }
     }
 
-    /** The reusable task of {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean, boolean)}: runs of four rows. */
+    /** The reusable task of {@link #quantize(Parallel, float[], int, int, boolean, boolean, boolean, boolean, boolean)}: runs of four rows. */
     private final class QuadTask implements Parallel.RangeTask {
         float[] x;
-        boolean pairs, steps, interleave, floats;
+        boolean pairs, steps, interleave, floats, widePairsOfAll;
 
         @Override
         public void run(int from, int to) {
@@ -130,8 +137,7 @@ final class QuantizedRows {
             if (pairs) pairUp(first, end);
             if (steps) stepUp(first, end);
             int single = Math.max(first, interleave ? rows / 4 * 4 : 0);
-            // the 512-bit Q6_K kernel of runs of rows reads every row's spread pairs, in batches FloatGemm does not take
-            if (pairs && WIDE_PAIRS) spreadPairs(IntKernels.WIDE_Q6_K && !FloatGemm.takes(rows, GgmlType.Q6_K) ? first : single, end);
+            if (pairs && WIDE_PAIRS) spreadPairs(widePairsOfAll ? first : single, end);
             if (steps && IntKernels.WIDE_Q4) spreadSteps(single, end);
             if (interleave) for (int t = from; t < to && 4 * t + 4 <= rows; t++) interleave4(t, pairs, steps);
         }
