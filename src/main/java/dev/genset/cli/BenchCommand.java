@@ -9,6 +9,7 @@ import dev.genset.engine.gguf.GgufTensorInfo;
 import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.tensor.Parallel;
+import dev.genset.engine.tensor.ReadAhead;
 import dev.genset.engine.tensor.UninitializedMemory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -306,7 +307,8 @@ final class BenchCommand implements Callable<Integer> {
             if (format.equals("json")) System.out.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(all));
             else if (format.equals("md")) {
                 System.out.println();
-                System.out.println("cpu: " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores visible; java " + Runtime.version());
+                System.out.println("cpu: " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores visible; java " + Runtime.version()
+                        + "; reading weights ahead: " + ReadAhead.state());
             }
         }
 

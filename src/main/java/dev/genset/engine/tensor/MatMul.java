@@ -6,9 +6,6 @@ import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.EnumSet;
-import java.util.Locale;
-import java.util.Set;
 
 import static dev.genset.engine.tensor.Simd.F;
 import static dev.genset.engine.tensor.Simd.L;
@@ -147,7 +144,7 @@ public final class MatMul {
         if (job.busy) job = new Job();  // a product started from inside another one
         job.set(x, batch, cols);
         try {
-            boolean integer = false, pairs = false, steps = false, floats = false, q6Runs = false;
+            boolean integer = false, pairs = false, steps = false, floats = false, q6Runs = false, timed = ReadAhead.AUTO, readsAhead = false;
             long work = 0;
             for (int i = 0; i < count; i++) {
                 FloatTensor m = ws != null ? ws[i] : w;
@@ -166,7 +163,9 @@ public final class MatMul {
                     pairs |= !part.gemm && (part.q8 != null || part.q6i != null);
                     q6Runs |= !part.gemm && part.q6i != null;
                     steps |= !part.gemm && (part.q4 != null || part.q4k != null);
+                    readsAhead |= part.interleaved() && ReadAhead.reads(m.type(), true);
                 }
+                timed &= !part.inOrder;
                 part.units = r <= 0 ? 0 : part.inOrder ? r : part.shorts ? ShortGemm.panels(r) : part.gemm ? FloatGemm.panels(r) : part.interleaved() ? r / 8 : job.fused ? r : (r + TILE_ROWS - 1) / TILE_ROWS;
                 work += (long) r * cols * batch;
             }
@@ -175,7 +174,12 @@ public final class MatMul {
             if (integer && xs == null) job.xq.quantize(pool, x, batch, cols, pairs, steps, (pairs || steps) && batch >= 4, floats, q6Runs && IntKernels.WIDE_Q6_K);
             else if (integer)
                 for (int i = 0; i < count; i++) if (job.parts[i].integer) job.parts[i].ownXq().quantize(pool, job.parts[i].x, 1, cols, pairs, steps, false, false);
+            // a product of interleaved weights in their repacked form is timed, for the choice to read ahead
+            timed &= readsAhead;
+            job.readAhead = ReadAhead.CHOICE.next(timed);
+            long start = timed ? System.nanoTime() : 0;
             pool.forRange(job.seal(), job, work);
+            if (timed) ReadAhead.CHOICE.record(job.readAhead, work, System.nanoTime() - start);
         } finally {
             job.clear();
         }
@@ -256,9 +260,9 @@ public final class MatMul {
             if (inOrder) {
                 inOrderRows(w, xq, batch, out, rows, cols, from, to);
             } else if (shorts && q4 != null) {
-                ShortGemm.q4_0(q4, xq, batch, out, rows, from, to);
+                ShortGemm.q4_0(q4, xq, batch, out, rows, from, to, job.readAhead);
             } else if (shorts) {
-                ShortGemm.q4_K(q4k, xq, batch, out, rows, from, to);
+                ShortGemm.q4_K(q4k, xq, batch, out, rows, from, to, job.readAhead);
             } else if (gemm && q4 != null) {
                 FloatGemm.q4_0(q4, xq, batch, out, rows, from, to);
             } else if (gemm && q8 != null) {
@@ -268,13 +272,13 @@ public final class MatMul {
             } else if (gemm) {
                 FloatGemm.q6_K(q6i, xq, batch, out, rows, from, to);
             } else if (q4 != null) {
-                interleavedQ4_0(q4, xq, batch, out, rows, from, to);
+                interleavedQ4_0(q4, xq, batch, out, rows, from, to, job.readAhead);
             } else if (q8 != null) {
-                interleavedQ8_0(q8, xq, batch, out, rows, from, to);
+                interleavedQ8_0(q8, xq, batch, out, rows, from, to, job.readAhead);
             } else if (q4k != null) {
-                interleavedQ4_K(q4k, xq, batch, out, rows, from, to);
+                interleavedQ4_K(q4k, xq, batch, out, rows, from, to, job.readAhead);
             } else if (q6i != null) {
-                interleavedQ6_K(q6i, xq, batch, out, rows, from, to);
+                interleavedQ6_K(q6i, xq, batch, out, rows, from, to, job.readAhead);
             } else if (integer) {
                 if (batch == 1) intSingleRow(w, q6, xq, out, from, to, cols);
                 else intTiled(w, q6, xq, batch, out, rows, cols, from, to);
@@ -299,6 +303,8 @@ public final class MatMul {
         float[] x;
         int batch, cols;
         boolean busy, fused;
+        /** Whether this call's decoding kernels read their weights ahead ({@link ReadAhead}). */
+        boolean readAhead;
         /** The activations quantized to 8 bits, for weights that take the integer kernels. */
         final QuantizedRows xq = new QuantizedRows();
 
@@ -410,18 +416,6 @@ public final class MatMul {
         }
     }
 
-    /**
-     * The interleaved types whose products read each pair of groups ahead of their kernels
-     * ({@link #readAhead}): {@code genset.readAhead}, a comma-separated list of type names (or
-     * {@code none}); by default Q4_0, Q8_0, Q4_K and Q6_K. Q6_K's decoding measured slower with it
-     * in round 25 and faster since (an output matrix read 1.2x faster: BENCHMARKS.md, round 27).
-     */
-    private static final Set<GgmlType> READ_AHEAD_TYPES = EnumSet.noneOf(GgmlType.class);
-
-    static {
-        for (String name : System.getProperty("genset.readAhead", "Q4_0,Q8_0,Q4_K,Q6_K").toUpperCase(Locale.ROOT).split(","))
-            for (GgmlType type : GgmlType.values()) if (type.name().equals(name.strip())) READ_AHEAD_TYPES.add(type);
-    }
     /** Each thread's sum of the bytes {@link #readAhead} read, kept so that the reads are not optimised away. */
     private static final ThreadLocal<long[]> READ_AHEAD_SUM = ThreadLocal.withInitial(() -> new long[1]);
 
@@ -432,18 +426,14 @@ public final class MatMul {
      * follows, busy between its loads, had its bytes come from memory a few lines at a time (the
      * hardware prefetchers did not run far enough ahead of it): the kernel then reads them from the
      * core's cache. Decoding on two threads 1.28x to 1.39x faster with Q4_0 weights, 1.07x to 1.14x
-     * with Q8_0, 1.11x to 1.17x with Q4_K (BENCHMARKS.md, round 25).
+     * with Q8_0, 1.11x to 1.17x with Q4_K on one machine (BENCHMARKS.md, round 25), slower on
+     * another, so whether it is done is measured ({@link ReadAhead}).
      * Java has no prefetch instruction; these are plain loads.
      */
     static long readAhead(MemorySegment p, long groupBytes, int g, int end) {
         long sum = 0;
         for (long a = g * groupBytes, e = end * groupBytes; a < e; a += 64) sum += p.get(ValueLayout.JAVA_BYTE, a);
         return sum;
-    }
-
-    /** A group's bytes for {@link #readAhead}, or 0 (nothing read) where the type does not read ahead. */
-    static long readAheadBytes(GgmlType type, long groupBytes) {
-        return READ_AHEAD_TYPES.contains(type) ? groupBytes : 0;
     }
 
     /** Keeps one product's {@link #readAhead} sums (this thread's). */
@@ -458,11 +448,11 @@ public final class MatMul {
      * are read from memory once per chunk and from the core's cache for the rest of it. Every
      * kernel does the single-row sequence, so results are batch-invariant.
      */
-    static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+    static void interleavedQ4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to, boolean ahead) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         // 8 floats past the last block: the 512-bit kernel loads 16 from each block's scales
         float[] dw = floats(SCALES, 8 * blocks + 8), dw2 = floats(SECOND_SCALES, 8 * blocks + 8);
-        long groupBytes = readAheadBytes(GgmlType.Q4_0, InterleavedQ4_0.groupBytes(blocks)), read = 0;
+        long groupBytes = ReadAhead.bytes(GgmlType.Q4_0, ahead, InterleavedQ4_0.groupBytes(blocks)), read = 0;
         // runs of four activation rows in chunks whose pairs stay in L2 while the groups pass over them,
         // two groups at a time (sharing the activations' broadcasts), a group left over alone
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
@@ -508,10 +498,10 @@ public final class MatMul {
     }
 
     /** {@link #interleavedQ4_0} for Q8_0. */
-    static void interleavedQ8_0(InterleavedQ8_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+    static void interleavedQ8_0(InterleavedQ8_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to, boolean ahead) {
         int blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         float[] dw = floats(SCALES, 8 * blocks), dw2 = floats(SECOND_SCALES, 8 * blocks);
-        long groupBytes = readAheadBytes(GgmlType.Q8_0, InterleavedQ8_0.groupBytes(blocks)), read = 0;
+        long groupBytes = ReadAhead.bytes(GgmlType.Q8_0, ahead, InterleavedQ8_0.groupBytes(blocks)), read = 0;
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
@@ -546,11 +536,11 @@ public final class MatMul {
     }
 
     /** {@link #interleavedQ4_0} for Q4_K. */
-    static void interleavedQ4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+    static void interleavedQ4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to, boolean ahead) {
         int superBlocks = w.cols / Q4_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4;
         // each sub-block's 8 scales, then its 8 mins
         float[] sm = floats(SCALES, 16 * blocks), sm2 = floats(SECOND_SCALES, 16 * blocks);
-        long groupBytes = readAheadBytes(GgmlType.Q4_K, InterleavedQ4_K.groupBytes(superBlocks)), read = 0;
+        long groupBytes = ReadAhead.bytes(GgmlType.Q4_K, ahead, InterleavedQ4_K.groupBytes(superBlocks)), read = 0;
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);
@@ -596,10 +586,10 @@ public final class MatMul {
     }
 
     /** {@link #interleavedQ4_0} for Q6_K. */
-    static void interleavedQ6_K(InterleavedQ6_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+    static void interleavedQ6_K(InterleavedQ6_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to, boolean ahead) {
         int superBlocks = w.cols / Q6_KTensor.BLOCK, blocks = w.cols / IntKernels.BLOCK, quads = batch / 4, subBlocks = 16 * superBlocks;
         float[] scales = floats(SCALES, 8 * subBlocks), scales2 = floats(SECOND_SCALES, 8 * subBlocks);
-        long groupBytes = readAheadBytes(GgmlType.Q6_K, InterleavedQ6_K.groupBytes(superBlocks)), read = 0;
+        long groupBytes = ReadAhead.bytes(GgmlType.Q6_K, ahead, InterleavedQ6_K.groupBytes(superBlocks)), read = 0;
         int chunk = Math.max(1, CHUNK_BYTES / (8 * w.cols));
         for (int t0 = 0; t0 < quads; t0 += chunk) {
             int t1 = Math.min(quads, t0 + chunk);

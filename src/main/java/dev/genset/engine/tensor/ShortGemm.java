@@ -123,16 +123,16 @@ final class ShortGemm {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Panels [from, to) of interleaved Q4_0 weights against every activation row (quants from {@link QuantizedRows#q}). */
-    static void q4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
-        run(w.data, false, w.cols, x, batch, out, rows, from, to);
+    static void q4_0(InterleavedQ4_0 w, QuantizedRows x, int batch, float[] out, int rows, int from, int to, boolean ahead) {
+        run(w.data, false, w.cols, x, batch, out, rows, from, to, ahead);
     }
 
     /** {@link #q4_0} for Q4_K (activations' {@link QuantizedRows#scaledSums} too, for the min terms). */
-    static void q4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
-        run(w.data, true, w.cols, x, batch, out, rows, from, to);
+    static void q4_K(InterleavedQ4_K w, QuantizedRows x, int batch, float[] out, int rows, int from, int to, boolean ahead) {
+        run(w.data, true, w.cols, x, batch, out, rows, from, to, ahead);
     }
 
-    private static void run(MemorySegment p, boolean k, int cols, QuantizedRows x, int batch, float[] out, int rows, int from, int to) {
+    private static void run(MemorySegment p, boolean k, int cols, QuantizedRows x, int batch, float[] out, int rows, int from, int to, boolean ahead) {
         Scratch s = SCRATCH.get();
         // accumulators for the batch and a last tile's padding
         int blocks = cols / 32, superBlocks = cols / 256, groups = rows / 8, padded = batch + TILE - 1;
@@ -146,7 +146,7 @@ final class ShortGemm {
             Arrays.fill(acc, 0, padded * PANEL, 0f);
             // the panel's groups read into the cache at once, many misses in flight (see MatMul.readAhead): a
             // 16-row product from memory 1.11x faster, as the widening's loads had waited on memory one by one
-            s.readAhead += MatMul.readAhead(p, MatMul.readAheadBytes(k ? GgmlType.Q4_K : GgmlType.Q4_0, groupBytes), g0, g0 + present);
+            s.readAhead += MatMul.readAhead(p, ReadAhead.bytes(k ? GgmlType.Q4_K : GgmlType.Q4_0, ahead, groupBytes), g0, g0 + present);
             if (present < GROUPS) {  // the last panel of a matrix whose rows are not whole panels: zero rows
                 Arrays.fill(panel, (short) 0);
                 Arrays.fill(scales, 0f);

@@ -21,8 +21,8 @@ class ShortGemmTest {
         QuantizedRows q = new QuantizedRows();
         q.quantize(pool, x, batch, cols, false, false, false, false);
         float[] out = new float[batch * rows];
-        if (w instanceof Q4_KTensor q4k) ShortGemm.q4_K(q4k.interleaved(pool, cols), q, batch, out, rows, 0, ShortGemm.panels(rows));
-        else ShortGemm.q4_0(((Q4_0Tensor) w).interleaved(pool, cols), q, batch, out, rows, 0, ShortGemm.panels(rows));
+        if (w instanceof Q4_KTensor q4k) ShortGemm.q4_K(q4k.interleaved(pool, cols), q, batch, out, rows, 0, ShortGemm.panels(rows), true);
+        else ShortGemm.q4_0(((Q4_0Tensor) w).interleaved(pool, cols), q, batch, out, rows, 0, ShortGemm.panels(rows), true);
         return out;
     }
 
