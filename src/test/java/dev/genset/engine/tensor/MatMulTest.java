@@ -74,6 +74,24 @@ class MatMulTest {
             }
     }
 
+    /** The products of interleaved weights are timed for the choice to read ahead, and the choice does not change results. */
+    @Test
+    void productsOfInterleavedWeightsDecideWhetherToReadAhead() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(ReadAhead.AUTO, "the choice is set, not measured, in this run");
+        int rows = 64, cols = 256;
+        FloatTensor w = TensorTestData.quantized(GgmlType.Q4_0, TensorTestData.weights(5, rows * cols));
+        float[] x = TensorTestData.activations(1, cols), first = new float[rows], out = new float[rows];
+        try (Parallel pool = new Parallel(2)) {
+            MatMul.matvec(pool, w, x, first, rows, cols);
+            // enough products to finish the process's warm-up and a trial, wherever other tests left them
+            for (int i = 0; i < ReadAhead.WARM_CALLS + ReadAhead.TRIAL_CALLS; i++) {
+                MatMul.matvec(pool, w, x, out, rows, cols);
+                if (!Arrays.equals(out, first)) assertThat(out).as("product %d", i).containsExactly(first);
+            }
+        }
+        assertThat(ReadAhead.state()).matches("(on|off) \\(measured: \\d+\\.\\d\\dx faster than with(out)?\\)");
+    }
+
     @Test
     void unevenColumnCountsWorkForFloatTypes() {
         int rows = 9, cols = 37;
