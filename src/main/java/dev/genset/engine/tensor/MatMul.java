@@ -175,8 +175,9 @@ public final class MatMul {
             else if (integer)
                 for (int i = 0; i < count; i++) if (job.parts[i].integer) job.parts[i].ownXq().quantize(pool, job.parts[i].x, 1, cols, pairs, steps, false, false);
             // a product of interleaved weights in their repacked form is timed, for the choice to read ahead
+            // (a product with nothing to read ahead neither asks nor is timed)
             timed &= readsAhead;
-            job.readAhead = ReadAhead.CHOICE.next(timed);
+            job.readAhead = readsAhead && ReadAhead.CHOICE.next(timed);
             long start = timed ? System.nanoTime() : 0;
             pool.forRange(job.seal(), job, work);
             if (timed) ReadAhead.CHOICE.record(job.readAhead, work, System.nanoTime() - start);

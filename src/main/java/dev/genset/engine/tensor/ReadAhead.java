@@ -16,7 +16,8 @@ import java.util.Set;
  * unless told, it is measured on the products themselves: for a trial of {@value #TRIAL_CALLS}
  * products of interleaved weights, each reads ahead or not at random, and the median times of each
  * product shape (the same matrices recur every token, or every step of a batch of sequences) decide
- * for both ways, each shape weighted by how often it came; the choice then holds for
+ * for both ways, each shape weighted by its samples (at most {@value #SAMPLES} each way, so the
+ * shapes a token has once a layer count alike); the choice then holds for
  * {@value #HOLD_TRIALS} trials' worth of products before the next trial, in case the machine's
  * load changed. A trial costs a few tokens' products at the slower way; until the first ends,
  * products read ahead.
@@ -31,8 +32,10 @@ public final class ReadAhead {
     static final int HOLD_TRIALS = 64;
     /** Timed products skipped at the start: the kernels' compilation, the first repacking. */
     static final int WARM_CALLS = 256;
-    /** Product shapes (by their work) a trial tells apart, and the samples kept of each, each way. */
-    private static final int SHAPES = 32, SAMPLES = 64, LEAST_SAMPLES = 8;
+    /** Product shapes (by their work) a trial tells apart, and the samples a shape needs each way to count. */
+    private static final int SHAPES = 32, LEAST_SAMPLES = 8;
+    /** Samples kept of a shape, each way. */
+    static final int SAMPLES = 64;
 
     /** The types whose products may read ahead. */
     private static final Set<GgmlType> TYPES = EnumSet.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K);
@@ -111,8 +114,8 @@ public final class ReadAhead {
     }
 
     /**
-     * Ends a trial: over the shapes timed enough both ways, each way's medians weighted by how
-     * often the shape came; the faster way is the choice (the last one is kept where no shape was
+     * Ends a trial: over the shapes timed enough both ways, each way's medians weighted by the
+     * shape's samples; the faster way is the choice (the last one is kept where no shape was
      * timed enough).
      */
     private void decide() {
