@@ -1,5 +1,6 @@
 package dev.genset.server;
 
+import dev.genset.engine.tensor.ReadAhead;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -15,6 +16,14 @@ final class ServerMetrics {
     private static final Duration[] ITL_BUCKETS = durations(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2500);
 
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    ServerMetrics() {
+        // the engine's measured choice is the machine's, one for the process (see ReadAhead)
+        Gauge.builder("genset.engine.read.ahead", ReadAhead::reading)
+                .description("1 while decoding reads repacked weights ahead of their products, 0 while not (measured per process)").register(registry);
+        Gauge.builder("genset.engine.read.ahead.gain", ReadAhead::measuredGain)
+                .description("How many times faster the chosen way measured than the other in the last trial (NaN before it)").register(registry);
+    }
 
     void request(String endpoint, int status) {
         Counter.builder("genset.requests").description("HTTP requests by endpoint and status")

@@ -566,5 +566,7 @@ class ServerApiTest {
         assertThat(text).contains("genset_requests_total{", "genset_prompt_tokens_total{", "genset_generated_tokens_total{",
                 "genset_queue_depth{", "genset_slots_busy{", "genset_slots{",
                 "genset_time_to_first_token_seconds_bucket{", "genset_inter_token_latency_seconds_bucket{");
+        // the engine's read-ahead choice: 1 or 0, its measured gain NaN until a trial has ended (the tiny model's float weights never start one)
+        assertThat(text).containsPattern("(?m)^genset_engine_read_ahead [01]\\.0$").containsPattern("(?m)^genset_engine_read_ahead_gain (NaN|[0-9.]+)$");
     }
 }

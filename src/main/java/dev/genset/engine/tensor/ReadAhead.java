@@ -157,4 +157,28 @@ public final class ReadAhead {
     public static String state() {
         return CHOICE.describe();
     }
+
+    /** 1 while the choice is to read ahead (when set: for some type), else 0. */
+    synchronized double choice() {
+        if (!AUTO) return FORCED.isEmpty() ? 0 : 1;
+        return on ? 1 : 0;
+    }
+
+    /** How many times faster the chosen way measured than the other in the last trial; NaN before the first, or when set. */
+    synchronized double gain() {
+        return AUTO && measured ? lastRatio : Double.NaN;
+    }
+
+    /**
+     * The process's choice as a number, for a server's metrics: 1 while products of repacked
+     * Q4_0, Q8_0, Q4_K and Q6_K weights read ahead (before the first trial ends too), 0 while not.
+     */
+    public static double reading() {
+        return CHOICE.choice();
+    }
+
+    /** {@link #gain} of the process's choice. */
+    public static double measuredGain() {
+        return CHOICE.gain();
+    }
 }

@@ -31,11 +31,15 @@ class ReadAheadTest {
         assertThat(choice.next(true)).as("reading ahead was slower").isFalse();
         assertThat(choice.next(false)).as("and is off for batches too").isFalse();
         assertThat(choice.describe()).isEqualTo("off (measured: 1.30x faster than with)");
+        assertThat(choice.choice()).as("the metrics' number for off").isZero();
+        assertThat(choice.gain()).isCloseTo(1.30, org.assertj.core.data.Offset.offset(1e-9));
 
         ReadAhead other = new ReadAhead(0);
         trial(other, ReadAhead.TRIAL_CALLS, 100, 125);
         for (int i = 0; i < 100; i++) assertThat(other.next(true)).isTrue();
         assertThat(other.describe()).isEqualTo("on (measured: 1.25x faster than without)");
+        assertThat(other.choice()).isEqualTo(1.0);
+        assertThat(other.gain()).isCloseTo(1.25, org.assertj.core.data.Offset.offset(1e-9));
     }
 
     @Test
@@ -57,6 +61,8 @@ class ReadAheadTest {
     void untilMeasuredItReadsAheadAndSkipsTheWarmUp() {
         ReadAhead choice = new ReadAhead(10);
         assertThat(choice.describe()).isEqualTo("on (not yet measured)");
+        assertThat(choice.choice()).isEqualTo(1.0);
+        assertThat(choice.gain()).as("nothing measured yet").isNaN();
         for (int i = 0; i < 10; i++) {
             assertThat(choice.next(true)).as("warm-up products are not tried the other way").isTrue();
             choice.record(true, 1000, 1_000_000_000L);  // the compiler's first calls: not counted
