@@ -816,9 +816,24 @@ final class IntKernels {
         groupScalesQ4_K(p, g, superBlocks, sm, 0);
     }
 
-    /** {@link #groupScalesQ4_K} into sm from index {@code o}. */
+    /**
+     * {@link #groupScalesQ4_K} into sm from index {@code o}. Written out rather than through
+     * {@link #scalesQ4_K}: with its stride a constant, C2 checks the array's bounds once per loop
+     * instead of at every store (the conversion 1.13x faster in a standalone loop on AVX2).
+     */
     static void groupScalesQ4_K(MemorySegment p, long g, int superBlocks, float[] sm, int o) {
-        scalesQ4_K(p, g, superBlocks, sm, o, 16, 8, false);
+        long h0 = InterleavedQ4_K.header(g, superBlocks, 0);
+        for (int sb = 0; sb < superBlocks; sb++) {
+            long h = h0 + (long) sb * InterleavedQ4_K.HEADER;
+            FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE)), dmin = halfToFloat(ShortVector.fromMemorySegment(S8, p, h + 16, LE));
+            int at = o + 128 * sb;
+            for (int k = 0; k < 8; k++) {
+                d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 32 + 16 * k, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
+                        .intoArray(sm, at + 16 * k);
+                dmin.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 40 + 16 * k, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
+                        .intoArray(sm, at + 16 * k + 8);
+            }
+        }
     }
 
     /**
