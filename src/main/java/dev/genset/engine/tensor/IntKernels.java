@@ -1261,9 +1261,17 @@ final class IntKernels {
         groupScalesQ6_K(p, g, superBlocks, scales, 0);
     }
 
-    /** {@link #groupScalesQ6_K} into scales from index {@code o}. */
+    /** {@link #groupScalesQ6_K} into scales from index {@code o}; written out with a constant stride, as {@link #groupScalesQ4_K}. */
     static void groupScalesQ6_K(MemorySegment p, long g, int superBlocks, float[] scales, int o) {
-        scalesQ6_K(p, g, superBlocks, scales, o, 8);
+        long h0 = InterleavedQ6_K.header(g, superBlocks, 0);
+        for (int sb = 0; sb < superBlocks; sb++) {
+            long h = h0 + (long) sb * InterleavedQ6_K.HEADER;
+            FloatVector d = halfToFloat(ShortVector.fromMemorySegment(S8, p, h, LE));
+            int at = o + 128 * sb;
+            for (int j = 0; j < 16; j++)
+                d.mul((FloatVector) ByteVector.fromMemorySegment(B8, p, h + 16 + 8 * j, LE).convertShape(VectorOperators.B2I, I8, 0).convertShape(VectorOperators.I2F, F8, 0))
+                        .intoArray(scales, at + 8 * j);
+        }
     }
 
     /** Group g's scales as {@link #groupScalesQ6_K} converts them, sub-block j's 8 at scales[o + stride * j ..]. */
