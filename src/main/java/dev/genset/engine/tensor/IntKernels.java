@@ -753,8 +753,9 @@ final class IntKernels {
      * Results for activation row a to out[o + a * stride ..]. A loop over blocks with the block's
      * eight chunks in an inner loop of their own, not one loop over chunks with the block's end
      * under a branch: C2 then checks the weights' bounds and the segment's state once per several
-     * chunks instead of once or twice per chunk (the kernel 1.07x in a standalone loop on AVX2; Q8_0
-     * prompts faster by about as much, BENCHMARKS.md round 35).
+     * chunks instead of once or twice per chunk (the kernel 1.05x to 1.08x in a standalone loop on
+     * AVX2, Q8_0 prompts 1.08x to 1.15x: BENCHMARKS.md, round 35). Not a general rule: the same
+     * shape made the Q4_0 and Q4_K kernels slower.
      */
     static void dotQ8_0x8x4(MemorySegment p, long group, int blocks, float[] dw, int[] xi, int xo, float[] xds, int so,
                             float[] out, int o, int stride) {
@@ -819,7 +820,7 @@ final class IntKernels {
     /**
      * {@link #groupScalesQ4_K} into sm from index {@code o}. Written out rather than through
      * {@link #scalesQ4_K}: with its stride a constant, C2 checks the array's bounds once per loop
-     * instead of at every store (the conversion 1.13x faster in a standalone loop on AVX2).
+     * instead of at every store (the conversion 1.17x to 1.21x faster in a standalone loop on AVX2).
      */
     static void groupScalesQ4_K(MemorySegment p, long g, int superBlocks, float[] sm, int o) {
         long h0 = InterleavedQ4_K.header(g, superBlocks, 0);
