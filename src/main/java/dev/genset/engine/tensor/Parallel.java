@@ -92,13 +92,35 @@ public final class Parallel implements AutoCloseable {
      */
     public static final long MIN_SHARED_WORK = 1 << 18;
 
-    /** {@link #forRange(int, RangeTask)}, or on the calling thread alone when {@code work} is below {@link #MIN_SHARED_WORK}. */
+    /**
+     * {@link #forRange(int, RangeTask)}, or on the calling thread alone when {@code work} is below
+     * {@link #MIN_SHARED_WORK}. Knowing the work, the smallest chunk is also kept to about
+     * {@link #LEAST_CHUNK_WORK}: where each unit is heavy (a row group of a prompt's product
+     * carries the whole prompt's columns), the last chunks shrink to a unit or two instead of a
+     * fixed share of the count, so the threads finish closer together.
+     */
     public void forRange(int n, RangeTask task, long work) {
         if (work < MIN_SHARED_WORK) {
             if (n > 0) task.run(0, n);
         } else {
-            forRange(n, task);
+            run(n, task, work);
         }
+    }
+
+    /**
+     * Work (multiply-adds) a chunk need not go below: tens of microseconds, many times what taking
+     * a chunk costs. Smaller chunks throughout (a sixteenth of the count instead of a quarter of a
+     * thread's share) made decoding slower: the threads contend for the shared counter and each
+     * chunk starts its memory streams afresh (BENCHMARKS.md, round 36).
+     */
+    static final long LEAST_CHUNK_WORK = 1 << 20;
+
+    /** The smallest chunk for n units of this much work in all (0: unknown): even, at least 2. */
+    static int grain(int n, int threads, long work) {
+        int grain = Math.max(2, (n + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD) / 4 & ~1);
+        if (work <= 0) return grain;
+        long units = Math.max(1, LEAST_CHUNK_WORK * n / work);
+        return (int) Math.max(2, Math.min(grain, units + 1 & ~1));
     }
 
     /**
@@ -107,6 +129,10 @@ public final class Parallel implements AutoCloseable {
      * after every thread has stopped working on the call.
      */
     public void forRange(int n, RangeTask task) {
+        run(n, task, 0);
+    }
+
+    private void run(int n, RangeTask task, long work) {
         if (n <= 0) return;
         if (workers.length == 0 || n == 1 || closed || !busy.compareAndSet(false, true)) {
             task.run(0, n);
@@ -115,7 +141,7 @@ public final class Parallel implements AutoCloseable {
         try {
             this.task = task;
             this.n = n;
-            this.grain = Math.max(2, (n + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD) / 4 & ~1);
+            this.grain = grain(n, threads, work);
             this.caller = Thread.currentThread();
             next.set(0);
             pending.set(workers.length);

@@ -69,6 +69,25 @@ class ParallelTest {
         }
     }
 
+    /**
+     * The smallest chunk: a sixteenth of a thread's even share for light units (a decoding step's
+     * row groups), down to two units where each carries a megaflop or more of work (a prompt's).
+     */
+    @Test
+    void theSmallestChunkFollowsTheWorkPerUnit() {
+        assertThat(Parallel.grain(256, 2, 0)).isEqualTo(8);
+        assertThat(Parallel.grain(256, 2, 256L * 16_384)).as("16 K multiply-adds a unit").isEqualTo(8);
+        assertThat(Parallel.grain(256, 2, 256L * 2_000_000)).as("2 M a unit").isEqualTo(2);
+        assertThat(Parallel.grain(256, 2, 256L * 262_144)).as("256 K a unit: four make a megaflop").isEqualTo(4);
+        assertThat(Parallel.grain(33, 2, 33L << 30)).isEqualTo(2);
+        try (Parallel pool = new Parallel(2)) {
+            var chunks = new java.util.concurrent.ConcurrentSkipListMap<Integer, Integer>();
+            pool.forRange(256, (from, to) -> chunks.put(from, to - from), 256L * 2_000_000);
+            assertThat(chunks.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(256);
+            assertThat(chunks.lastEntry().getValue()).as("the last chunk").isLessThanOrEqualTo(2);
+        }
+    }
+
     @Test
     void resultsAreVisibleToTheCallerAfterTheCall() {
         try (Parallel pool = new Parallel(2)) {
