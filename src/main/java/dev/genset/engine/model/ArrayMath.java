@@ -104,7 +104,15 @@ final class ArrayMath {
      * this took 5 to 6 ms per layer for a 128-token prompt on one thread, about 4% of the prompt.
      */
     static void swiGlu(float[] gate, float[] up, int n, float[] scratch) {
-        int lanes = S.length(), last = Math.max(0, n - lanes), tail = n - last, full = n / lanes;
+        swiGlu(gate, up, 0, n, scratch);
+    }
+
+    /**
+     * {@link #swiGlu} over [off, off + n): each element goes through the same operations as in a
+     * call over the whole array (lanes do not mix), so a range split into parts gives the same bits.
+     */
+    static void swiGlu(float[] gate, float[] up, int off, int n, float[] scratch) {
+        int lanes = S.length(), last = off + Math.max(0, n - lanes), tail = off + n - last, full = n / lanes;
         System.arraycopy(gate, last, scratch, 0, tail);
         Arrays.fill(scratch, tail, lanes, 0f);
         System.arraycopy(up, last, scratch, lanes, tail);
@@ -112,7 +120,7 @@ final class ArrayMath {
         for (int k = 0; k <= full; k++) {
             boolean inScratch = k == full;
             float[] gs = inScratch ? scratch : gate, us = inScratch ? scratch : up;
-            int go = inScratch ? 0 : k * lanes, uo = inScratch ? lanes : k * lanes;
+            int go = inScratch ? 0 : off + k * lanes, uo = inScratch ? lanes : off + k * lanes;
             FloatVector g = FloatVector.fromArray(S, gs, go);
             g.div(exp(g.neg()).add(1f)).mul(FloatVector.fromArray(S, us, uo)).intoArray(gs, go);
         }

@@ -178,7 +178,7 @@ public final class Transformer {
         for (int l = 0; l < c.layers(); l++) {
             Weights.Layer layer = w.layers()[l];
             // Attention block: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
-            for (int r = 0; r < n; r++) ArrayMath.rmsNorm(xb, r * dim, x, r * dim, layer.attnNorm(), dim, c.rmsEps());
+            norms.run(n, layer.attnNorm());
             MatMul.matmul(pool, qkvWeights[l], xb, n, qkvOut, qkvRows, dim);
             for (int r = 0; r < n; r++) {
                 if (layer.bq() != null) {
@@ -201,13 +201,13 @@ public final class Transformer {
             ArrayMath.addTo(x, proj, n * dim);
 
             // Feed-forward block (SwiGLU): x += Wdown · (silu(Wgate·norm(x)) * Wup·norm(x))
-            for (int r = 0; r < n; r++) ArrayMath.rmsNorm(xb, r * dim, x, r * dim, layer.ffnNorm(), dim, c.rmsEps());
+            norms.run(n, layer.ffnNorm());
             if (c.moe()) {
                 experts(l, layer, n);
                 continue;
             }
             MatMul.matmul(pool, gateUpWeights[l], xb, n, gateUpOut, gateUpRows, dim);
-            ArrayMath.swiGlu(gate, up, n * ffn, gluTail);
+            gating.run(n * ffn);
             MatMul.matmul(pool, layer.wDown(), gate, n, proj, dim, ffn);
             ArrayMath.addTo(x, proj, n * dim);
         }
@@ -308,6 +308,54 @@ public final class Transformer {
 
 
     /** Multiply-adds of one layer's attention over the batch: two per cached value per query element. */
+    /**
+     * RMS norms of rows [0, n) of x into xb, a row per unit, spread over the pool for a prompt's
+     * rows (a decoding step's few rows are not worth a hand-off). Each row's norm is the same
+     * computation wherever it runs.
+     */
+    private final class RowNorms implements Parallel.RangeTask {
+        private float[] weight;
+
+        void run(int n, float[] weight) {
+            this.weight = weight;
+            pool.forRange(n, this, 4L * n * c.dim());
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int dim = c.dim();
+            for (int r = from; r < to; r++) ArrayMath.rmsNorm(xb, r * dim, x, r * dim, weight, dim, c.rmsEps());
+        }
+    }
+
+    private final RowNorms norms = new RowNorms();
+
+    /**
+     * SwiGLU's gating of gate[0, n) with up, in runs of {@link #GATING_RUN} values spread over the
+     * pool where there are many (a prompt's rows; it was a serial 1% to 2% of a prompt on two
+     * threads): each value goes through the same operations in any run ({@link ArrayMath#swiGlu}),
+     * so the split does not change a bit. Each thread pads its last vector in a scratch of its own.
+     */
+    private final class Gating implements Parallel.RangeTask {
+        private int n;
+
+        void run(int n) {
+            this.n = n;
+            pool.forRange((n + GATING_RUN - 1) / GATING_RUN, this, 8L * n);
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int off = from * GATING_RUN, end = Math.min(n, to * GATING_RUN);
+            ArrayMath.swiGlu(gate, up, off, end - off, GATING_TAIL.get());
+        }
+    }
+
+    /** Values per unit of {@link Gating}: a multiple of every vector length. */
+    private static final int GATING_RUN = 4096;
+    private static final ThreadLocal<float[]> GATING_TAIL = ThreadLocal.withInitial(() -> new float[2 * ArrayMath.LANES]);
+    private final Gating gating = new Gating();
+
     private long attentionWork(int n, int[] positions) {
         long work = 0;
         for (int r = 0; r < n; r++) work += 2L * (positions[r] + 1) * c.qDim();

@@ -47,6 +47,26 @@ class ArrayMathTest {
     }
 
     @Test
+    void aRangeSplitIntoPartsGetsTheSameBitsAsWhole() {
+        // what the pool's split of a prompt's gating needs
+        SplittableRandom r = new SplittableRandom(7);
+        int n = 3 * 4096 + 37;
+        float[] gate = new float[n], up = new float[n];
+        for (int i = 0; i < n; i++) {
+            gate[i] = (float) (r.nextDouble() * 40 - 20);
+            up[i] = (float) (r.nextDouble() * 4 - 2);
+        }
+        float[] whole = gate.clone(), parts = gate.clone();
+        ArrayMath.swiGlu(whole, up, n, new float[2 * ArrayMath.LANES]);
+        int[] cuts = {0, 4096, 8192, 8192 + 5, 12288, n};
+        for (int i = 0; i + 1 < cuts.length; i++)
+            ArrayMath.swiGlu(parts, up, cuts[i], cuts[i + 1] - cuts[i], new float[2 * ArrayMath.LANES]);
+        for (int i = 0; i < n; i++)
+            assertThat(Float.floatToRawIntBits(parts[i])).as("element %d", i).isEqualTo(Float.floatToRawIntBits(whole[i]));
+        assertThat(parts[n - 1]).isNotEqualTo(gate[n - 1]);
+    }
+
+    @Test
     void anElementGetsTheSameBitsWhereverItSits() {
         // what batch invariance needs: a row's gating does not depend on the row's place in the batch
         SplittableRandom r = new SplittableRandom(6);
