@@ -307,7 +307,6 @@ public final class Transformer {
     }
 
 
-    /** Multiply-adds of one layer's attention over the batch: two per cached value per query element. */
     /**
      * RMS norms of rows [0, n) of x into xb, a row per unit, spread over the pool for a prompt's
      * rows (a decoding step's few rows are not worth a hand-off). Each row's norm is the same
@@ -356,6 +355,7 @@ public final class Transformer {
     private static final ThreadLocal<float[]> GATING_TAIL = ThreadLocal.withInitial(() -> new float[2 * ArrayMath.LANES]);
     private final Gating gating = new Gating();
 
+    /** Multiply-adds of one layer's attention over the batch: two per cached value per query element. */
     private long attentionWork(int n, int[] positions) {
         long work = 0;
         for (int r = 0; r < n; r++) work += 2L * (positions[r] + 1) * c.qDim();

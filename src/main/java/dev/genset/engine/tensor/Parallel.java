@@ -109,9 +109,9 @@ public final class Parallel implements AutoCloseable {
 
     /**
      * Work (multiply-adds) a chunk need not go below: tens of microseconds, many times what taking
-     * a chunk costs. Smaller chunks throughout (a sixteenth of the count instead of a quarter of a
-     * thread's share) made decoding slower: the threads contend for the shared counter and each
-     * chunk starts its memory streams afresh (BENCHMARKS.md, round 36).
+     * a chunk costs. For light units the count's rule still decides: smallest chunks a sixteenth
+     * of its size made decoding slower, the threads contending for the shared counter and each
+     * chunk starting its memory streams afresh (BENCHMARKS.md, round 36).
      */
     static final long LEAST_CHUNK_WORK = 1 << 20;
 
