@@ -29,7 +29,6 @@ public final class Transformer {
     private final float[] q;       // queries             [maxBatch x qDim]
     private final float[] k;       // new keys            [maxBatch x kvDim]
     private final float[] v;       // new values          [maxBatch x kvDim]
-    private final float[] gluTail; // the gating's last gate and up vectors, padded (ArrayMath.swiGlu)
     private final float[] att;     // attention output    [maxBatch x qDim]
     private final float[] proj;    // projection output   [maxBatch x dim]
     private final float[] gate;    // FFN gate            [maxBatch x ffn]
@@ -77,7 +76,6 @@ public final class Transformer {
         up = new float[maxBatch * c.ffnDim()];
         rope = new float[maxBatch * c.ropeDims()];
         normed = new float[maxBatch * c.dim()];
-        gluTail = new float[2 * ArrayMath.LANES];
         boolean moe = c.moe();
         routerLogits = moe ? new float[maxBatch * c.experts()] : null;
         chosen = moe ? new int[maxBatch * c.expertsUsed()] : null;
@@ -243,7 +241,7 @@ public final class Transformer {
             if (m == 0) continue;
             for (int i = 0; i < m; i++) System.arraycopy(xb, expertRows[i] * dim, expertIn, i * dim, dim);
             MatMul.matmul(pool, expertGateUp[l][e], expertIn, m, gateUpOut, gateUpRows, dim);
-            ArrayMath.swiGlu(gate, up, m * ffn, gluTail);
+            ArrayMath.swiGlu(gate, up, m * ffn, GATING_TAIL.get());
             MatMul.matmul(pool, layer.expertDown()[e], gate, m, proj, dim, ffn);
             for (int i = 0; i < m; i++) ArrayMath.addScaled(moeOut, expertRows[i] * dim, proj, i * dim, expertRowWeight[i], dim);
         }
@@ -272,7 +270,7 @@ public final class Transformer {
         }
         MatMul.matmul(pool, oneRowGateUp, xb, 1, oneRowOut, oneRowRows, dim);
         for (int j = 0; j < used; j++) {
-            ArrayMath.swiGlu(oneRowOut[2 * j], oneRowOut[2 * j + 1], ffn, gluTail);
+            ArrayMath.swiGlu(oneRowOut[2 * j], oneRowOut[2 * j + 1], ffn, GATING_TAIL.get());
             oneRowDown[j] = layer.expertDown()[chosen[j]];
         }
         MatMul.matmulEach(pool, oneRowDown, oneRowDownIn, oneRowDownOut, oneRowDownRows, ffn);
@@ -352,6 +350,7 @@ public final class Transformer {
 
     /** Values per unit of {@link Gating}: a multiple of every vector length. */
     private static final int GATING_RUN = 4096;
+    /** The gating's last gate and up vectors, padded ({@link ArrayMath#swiGlu}): each thread's own. */
     private static final ThreadLocal<float[]> GATING_TAIL = ThreadLocal.withInitial(() -> new float[2 * ArrayMath.LANES]);
     private final Gating gating = new Gating();
 
