@@ -262,7 +262,9 @@ final class IntKernels {
      *
      * <p>The in-order kernels dispatch every vector operation at their own calls ({@code lanewise}
      * with vector operands, as {@link ShortGemm}'s tiles do, round 29), not through the shorter
-     * forms that dispatch inside the JDK at calls all callers share. Even so, with them run first in
+     * forms that dispatch inside the JDK at calls all callers share. Shifts take a scalar count:
+     * AVX2 has no 16-bit shift by a vector of counts, and C2 emulated one through 32-bit lanes, a
+     * dozen instructions for one (the Q4_0 kernel 1.49x faster with counts, round 38). Even so, with them run first in
      * a process the batched Q4_K kernels were compiled slower in about one process in five
      * (BENCHMARKS.md, round 32), so a model's warm-up runs on the repacked forms.
      */
@@ -281,7 +283,7 @@ final class IntKernels {
 
     /** {@link #dotQ4_0} in the interleaved kernels' order ({@link #dotQ4_0x8}); see {@link #dotQ8_0InOrder}. */
     static float dotQ4_0InOrder(MemorySegment s, long wBlock, short[] xq, float[] xd, int xBlock, int blocks) {
-        ShortVector low = ShortVector.broadcast(S16, (short) 0x0F), eight = ShortVector.broadcast(S16, (short) 8), four = ShortVector.broadcast(S16, (short) 4);
+        ShortVector low = ShortVector.broadcast(S16, (short) 0x0F), eight = ShortVector.broadcast(S16, (short) 8);
         float acc = 0f;
         long b0 = wBlock * Q4_0_BYTES;
         for (int g = 0; g < blocks; g++) {
@@ -289,7 +291,7 @@ final class IntKernels {
             int xo = (xBlock + g) * BLOCK;
             ShortVector packed = widen(ByteVector.fromMemorySegment(B16, s, b + 2, LE));
             ShortVector first = packed.lanewise(VectorOperators.AND, low).lanewise(VectorOperators.SUB, eight);
-            ShortVector second = packed.lanewise(VectorOperators.ASHR, four).lanewise(VectorOperators.AND, low).lanewise(VectorOperators.SUB, eight);
+            ShortVector second = packed.lanewise(VectorOperators.ASHR, 4).lanewise(VectorOperators.AND, low).lanewise(VectorOperators.SUB, eight);
             acc = Math.fma((float) blockSum(first, second, xq, xo), Simd.f16(s, b) * xd[xBlock + g], acc);
         }
         return acc;
@@ -307,7 +309,7 @@ final class IntKernels {
      */
     static float dotQ6_KInOrder(MemorySegment s, long wSuper, short[] xq, float[] xd, int xBlock, int superBlocks) {
         ShortVector low = ShortVector.broadcast(S16, (short) 0x0F), three = ShortVector.broadcast(S16, (short) 3),
-                four = ShortVector.broadcast(S16, (short) 4), thirtyTwo = ShortVector.broadcast(S16, (short) 32);
+                thirtyTwo = ShortVector.broadcast(S16, (short) 32);
         float acc = 0f;
         for (int sb = 0; sb < superBlocks; sb++) {
             long b = (wSuper + sb) * Q6_K_BYTES;
@@ -315,10 +317,10 @@ final class IntKernels {
             for (int j = 0; j < 16; j++) {
                 int half = j >> 3, quarter = (j >> 1) & 3, odd = j & 1;
                 ShortVector lowBits = widen(ByteVector.fromMemorySegment(B16, s, b + 64 * half + 32 * (quarter & 1) + 16 * odd, LE))
-                        .lanewise(VectorOperators.ASHR, ShortVector.broadcast(S16, (short) (4 * (quarter >> 1)))).lanewise(VectorOperators.AND, low);
+                        .lanewise(VectorOperators.ASHR, 4 * (quarter >> 1)).lanewise(VectorOperators.AND, low);
                 ShortVector highBits = widen(ByteVector.fromMemorySegment(B16, s, b + 128 + 32 * half + 16 * odd, LE))
-                        .lanewise(VectorOperators.ASHR, ShortVector.broadcast(S16, (short) (2 * quarter))).lanewise(VectorOperators.AND, three);
-                ShortVector q = lowBits.lanewise(VectorOperators.OR, highBits.lanewise(VectorOperators.LSHL, four)).lanewise(VectorOperators.SUB, thirtyTwo);
+                        .lanewise(VectorOperators.ASHR, 2 * quarter).lanewise(VectorOperators.AND, three);
+                ShortVector q = lowBits.lanewise(VectorOperators.OR, highBits.lanewise(VectorOperators.LSHL, 4)).lanewise(VectorOperators.SUB, thirtyTwo);
                 int xo = 32 * (xBlock + 8 * sb) + 16 * j;
                 int sum = pairSumsExact(q.lanewise(VectorOperators.MUL, ShortVector.fromArray(S16, xq, xo)));
                 float scale = d * (float) s.get(ValueLayout.JAVA_BYTE, b + 192 + j);
@@ -338,14 +340,14 @@ final class IntKernels {
      * mins ({@link #unpackQ4_K}).
      */
     static float dotQ4_KInOrder(MemorySegment s, long wSuper, short[] xq, float[] xd, float[] xs, int xBlock, int superBlocks, float[] sm) {
-        ShortVector low = ShortVector.broadcast(S16, (short) 0x0F), none = ShortVector.broadcast(S16, (short) 0), four = ShortVector.broadcast(S16, (short) 4);
+        ShortVector low = ShortVector.broadcast(S16, (short) 0x0F);
         float acc = 0f;
         for (int sb = 0; sb < superBlocks; sb++) {
             long b = (wSuper + sb) * Q4_K_BYTES;
             unpackQ4_K(s, b, sm, 0, sm, 8);
             for (int j = 0; j < 8; j++) {
                 int xb = xBlock + 8 * sb + j;
-                ShortVector shift = (j & 1) == 0 ? none : four;
+                int shift = 4 * (j & 1);
                 ShortVector first = widen(ByteVector.fromMemorySegment(B16, s, b + 16 + 32 * (j >> 1), LE))
                         .lanewise(VectorOperators.ASHR, shift).lanewise(VectorOperators.AND, low);
                 ShortVector second = widen(ByteVector.fromMemorySegment(B16, s, b + 32 + 32 * (j >> 1), LE))
