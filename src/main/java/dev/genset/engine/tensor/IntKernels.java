@@ -264,9 +264,9 @@ final class IntKernels {
      * with vector operands, as {@link ShortGemm}'s tiles do, round 29), not through the shorter
      * forms that dispatch inside the JDK at calls all callers share. Shifts take a scalar count:
      * AVX2 has no 16-bit shift by a vector of counts, and C2 emulated one through 32-bit lanes, a
-     * dozen instructions for one (the Q4_0 kernel 1.49x faster with counts, round 38). Even so, with them run first in
-     * a process the batched Q4_K kernels were compiled slower in about one process in five
-     * (BENCHMARKS.md, round 32), so a model's warm-up runs on the repacked forms.
+     * dozen instructions for one (the Q4_0 kernel 1.49x faster with counts, round 38). Even so,
+     * with them run first in a process the batched Q4_K kernels were compiled slower in about one
+     * process in five (BENCHMARKS.md, round 32), so a model's warm-up runs on the repacked forms.
      */
     static float dotQ8_0InOrder(MemorySegment s, long wBlock, short[] xq, float[] xd, int xBlock, int blocks) {
         float acc = 0f;
