@@ -25,6 +25,25 @@ final class ArrayMath {
     private ArrayMath() {}
 
     /**
+     * True until the process's first forward pass has ended (or one of more than
+     * {@link #COLD_START_ROWS} rows begins): meanwhile the operations below that use vectors run
+     * their {@link ScalarMath} twins, which give the same bits. In that pass the vector code would
+     * run uncompiled, through the Vector API's fallback, and its compilations queue on the single
+     * C2 thread ahead of the first token's. Load to first token of a one-word prompt on a 1.1 GB
+     * Q8_0 file, two-core Zen 3: medians 1,177 against 1,586 ms (BENCHMARKS.md, round 40).
+     * Not volatile: a thread that sees it late computes the same numbers the other way.
+     */
+    static boolean coldStart = true;
+
+    /** A first pass of more rows than this runs the vector code: its attention grows as the square of its rows. */
+    static final int COLD_START_ROWS = 16;
+
+    /** Ends the cold start: from now on the vector code runs. */
+    static void endColdStart() {
+        coldStart = false;
+    }
+
+    /**
      * Attention scores of one query against a tile of {@link #TILE} keys in {@link KvCache}'s
      * layout (channel c of the tile's position j at keys[ko + c * TILE + j]):
      * s[so + j] = scale * (the sum over c in [0, dim) of q[qo + c] * key_j[c]), the sum one fma a
@@ -33,6 +52,10 @@ final class ArrayMath {
      * index. There is no sum across lanes: that took longer than the products it summed.
      */
     static void scores(float[] s, int so, float[] q, int qo, float[] keys, int ko, int dim, float scale) {
+        if (coldStart) {
+            ScalarMath.scores(s, so, q, qo, keys, ko, dim, scale);
+            return;
+        }
         int lanes = S.length();
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int c = 0, at = ko; c < dim; c++, at += TILE) {
@@ -112,6 +135,10 @@ final class ArrayMath {
      * call over the whole array (lanes do not mix), so a range split into parts gives the same bits.
      */
     static void swiGlu(float[] gate, float[] up, int off, int n, float[] scratch) {
+        if (coldStart) {
+            ScalarMath.swiGlu(gate, up, off, n);
+            return;
+        }
         int lanes = S.length(), last = off + Math.max(0, n - lanes), tail = off + n - last, full = n / lanes;
         System.arraycopy(gate, last, scratch, 0, tail);
         Arrays.fill(scratch, tail, lanes, 0f);
@@ -159,6 +186,7 @@ final class ArrayMath {
      * vector has no class C2 knows unless a profile says so.
      */
     static float softmaxNumerators(float[] s, int so, int n, float[] scratch) {
+        if (coldStart) return ScalarMath.softmaxNumerators(s, so, n, scratch);
         int lanes = S.length(), full = n / lanes, whole = full * lanes, tail = n - whole;
         // the maximum a vector at a time (a maximum is the same whatever the order it is taken in)
         FloatVector most = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
@@ -197,6 +225,10 @@ final class ArrayMath {
      * term waited for the last one's store.
      */
     static void weightedSum(float[] out, int o, float[] w, int wi, int n, float[] x, int xi, int stride, int dim) {
+        if (coldStart) {
+            ScalarMath.weightedSum(out, o, w, wi, n, x, xi, stride, dim);
+            return;
+        }
         int lanes = S.length(), i = 0;
         for (; i + 4 * lanes <= dim; i += 4 * lanes) {
             FloatVector a0 = FloatVector.fromArray(S, out, o + i), a1 = FloatVector.fromArray(S, out, o + i + lanes);
@@ -232,6 +264,11 @@ final class ArrayMath {
      * third off the time of two calls: loads, not fmas, bound the single sum.
      */
     static void weightedSum2(float[] out, int o1, int o2, float[] w, int wi1, int wi2, int n, float[] x, int xi, int stride, int dim) {
+        if (coldStart) {
+            ScalarMath.weightedSum(out, o1, w, wi1, n, x, xi, stride, dim);
+            ScalarMath.weightedSum(out, o2, w, wi2, n, x, xi, stride, dim);
+            return;
+        }
         int lanes = S.length(), i = 0;
         for (; i + 4 * lanes <= dim; i += 4 * lanes) {
             FloatVector a0 = FloatVector.fromArray(S, out, o1 + i), a1 = FloatVector.fromArray(S, out, o1 + i + lanes);
@@ -316,11 +353,11 @@ final class ArrayMath {
     /** Positions in a tile of keys ({@link #scores}): eight vectors. */
     static final int TILE = 8 * LANES;
 
-    private static final float LOG2E = 1.44269504f, LN2_HIGH = 0.693359375f, LN2_LOW = -2.12194440e-4f;
+    static final float LOG2E = 1.44269504f, LN2_HIGH = 0.693359375f, LN2_LOW = -2.12194440e-4f;
     /** 1.5 * 2^23: added to a float of magnitude below 2^22, rounds it to an integer held in the low mantissa bits. */
-    private static final float ROUNDER = 12582912f;
-    private static final int EXPONENT_OFFSET = Float.floatToRawIntBits(ROUNDER) - 127;
+    static final float ROUNDER = 12582912f;
+    static final int EXPONENT_OFFSET = Float.floatToRawIntBits(ROUNDER) - 127;
     /** e^r = 1 + r + r^2 (P0 + P1 r + ... + P5 r^5) on |r| <= ln 2 / 2 (Cephes' expf). */
-    private static final float P0 = 5.0000001201e-1f, P1 = 1.6666665459e-1f, P2 = 4.1665795894e-2f, P3 = 8.3334519073e-3f,
+    static final float P0 = 5.0000001201e-1f, P1 = 1.6666665459e-1f, P2 = 4.1665795894e-2f, P3 = 8.3334519073e-3f,
             P4 = 1.3981999507e-3f, P5 = 1.9875691500e-4f;
 }

@@ -1,5 +1,6 @@
 package dev.genset.engine.model;
 
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
@@ -8,6 +9,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The forward pass's element operations: SwiGLU's gating and the exponential under it. */
 class ArrayMathTest {
+
+    /** The vector code, not the cold start's scalar twins (ScalarMathTest compares the two). */
+    @BeforeAll
+    static void vectors() {
+        ArrayMath.endColdStart();
+    }
 
     private static float silu(float g) {
         return (float) (g / (1.0 + Math.exp(-g)));
