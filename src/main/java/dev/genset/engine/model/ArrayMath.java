@@ -1,5 +1,6 @@
 package dev.genset.engine.model;
 
+import dev.genset.engine.tensor.ColdStart;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -25,25 +26,6 @@ final class ArrayMath {
     private ArrayMath() {}
 
     /**
-     * True until the process's first forward pass has ended (or one of more than
-     * {@link #COLD_START_ROWS} rows begins): meanwhile the operations below that use vectors run
-     * their {@link ScalarMath} twins, which give the same bits. In that pass the vector code would
-     * run uncompiled, through the Vector API's fallback, and its compilations queue on the single
-     * C2 thread ahead of the first token's. Load to first token of a one-word prompt on a 1.1 GB
-     * Q8_0 file, two-core Zen 3: medians 1,177 against 1,586 ms (BENCHMARKS.md, round 40).
-     * Not volatile: a thread that sees it late computes the same numbers the other way.
-     */
-    static boolean coldStart = true;
-
-    /** A first pass of more rows than this runs the vector code: its attention grows as the square of its rows. */
-    static final int COLD_START_ROWS = 16;
-
-    /** Ends the cold start: from now on the vector code runs. */
-    static void endColdStart() {
-        coldStart = false;
-    }
-
-    /**
      * Attention scores of one query against a tile of {@link #TILE} keys in {@link KvCache}'s
      * layout (channel c of the tile's position j at keys[ko + c * TILE + j]):
      * s[so + j] = scale * (the sum over c in [0, dim) of q[qo + c] * key_j[c]), the sum one fma a
@@ -52,7 +34,7 @@ final class ArrayMath {
      * index. There is no sum across lanes: that took longer than the products it summed.
      */
     static void scores(float[] s, int so, float[] q, int qo, float[] keys, int ko, int dim, float scale) {
-        if (coldStart) {
+        if (ColdStart.on()) {
             ScalarMath.scores(s, so, q, qo, keys, ko, dim, scale);
             return;
         }
@@ -135,7 +117,7 @@ final class ArrayMath {
      * call over the whole array (lanes do not mix), so a range split into parts gives the same bits.
      */
     static void swiGlu(float[] gate, float[] up, int off, int n, float[] scratch) {
-        if (coldStart) {
+        if (ColdStart.on()) {
             ScalarMath.swiGlu(gate, up, off, n);
             return;
         }
@@ -186,7 +168,7 @@ final class ArrayMath {
      * vector has no class C2 knows unless a profile says so.
      */
     static float softmaxNumerators(float[] s, int so, int n, float[] scratch) {
-        if (coldStart) return ScalarMath.softmaxNumerators(s, so, n, scratch);
+        if (ColdStart.on()) return ScalarMath.softmaxNumerators(s, so, n, scratch);
         int lanes = S.length(), full = n / lanes, whole = full * lanes, tail = n - whole;
         // the maximum a vector at a time (a maximum is the same whatever the order it is taken in)
         FloatVector most = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
@@ -225,7 +207,7 @@ final class ArrayMath {
      * term waited for the last one's store.
      */
     static void weightedSum(float[] out, int o, float[] w, int wi, int n, float[] x, int xi, int stride, int dim) {
-        if (coldStart) {
+        if (ColdStart.on()) {
             ScalarMath.weightedSum(out, o, w, wi, n, x, xi, stride, dim);
             return;
         }
@@ -264,7 +246,7 @@ final class ArrayMath {
      * third off the time of two calls: loads, not fmas, bound the single sum.
      */
     static void weightedSum2(float[] out, int o1, int o2, float[] w, int wi1, int wi2, int n, float[] x, int xi, int stride, int dim) {
-        if (coldStart) {
+        if (ColdStart.on()) {
             ScalarMath.weightedSum(out, o1, w, wi1, n, x, xi, stride, dim);
             ScalarMath.weightedSum(out, o2, w, wi2, n, x, xi, stride, dim);
             return;

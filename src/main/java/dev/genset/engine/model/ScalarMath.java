@@ -3,10 +3,8 @@ package dev.genset.engine.model;
 /**
  * {@link ArrayMath}'s vector operations one element at a time, by the same operations in the same
  * order, so that each gives the same bits as its vector twin (tested). The forward pass uses them
- * for a process's first pass of a few rows ({@link ArrayMath#coldStart}): there the vector code would
- * run uncompiled, through the Vector API's fallback (an object per operation), and its compilations
- * and the fallback's queue on the one C2 thread ahead of the first token; these loops run well
- * interpreted and compile in a few milliseconds.
+ * during the process's {@link dev.genset.engine.tensor.ColdStart} (its first pass, if short): there
+ * the vector code would run uncompiled and hold up the first token's compilations.
  */
 final class ScalarMath {
     private ScalarMath() {}

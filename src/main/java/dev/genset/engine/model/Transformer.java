@@ -1,5 +1,6 @@
 package dev.genset.engine.model;
 
+import dev.genset.engine.tensor.ColdStart;
 import dev.genset.engine.tensor.FloatTensor;
 import dev.genset.engine.tensor.MatMul;
 import dev.genset.engine.tensor.Parallel;
@@ -133,14 +134,14 @@ public final class Transformer {
      * written to logits[j * vocab ..] where j counts the rows that want logits, in order.
      */
     public void forward(int n, int[] tokens, int[] positions, KvCache[] caches, boolean[] wantLogits, float[] logits) {
-        if (n > ArrayMath.COLD_START_ROWS) ArrayMath.endColdStart();
+        if (n > ColdStart.MAX_ROWS) ColdStart.end();
         layers(n, tokens, positions, caches);
         final int dim = c.dim();
         int m = 0;
         for (int r = 0; r < n; r++)
             if (wantLogits[r]) ArrayMath.rmsNorm(normed, m++ * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
         if (m > 0) MatMul.matmul(pool, w.output(), normed, m, logits, c.vocabSize(), dim);
-        ArrayMath.endColdStart();
+        ColdStart.end();
         if (afterForward != null) afterForward.run();
     }
 
@@ -153,11 +154,11 @@ public final class Transformer {
      * what embeddings are pooled from.
      */
     public void hidden(int n, int[] tokens, int[] positions, KvCache[] caches, float[] hidden) {
-        if (n > ArrayMath.COLD_START_ROWS) ArrayMath.endColdStart();
+        if (n > ColdStart.MAX_ROWS) ColdStart.end();
         layers(n, tokens, positions, caches);
         final int dim = c.dim();
         for (int r = 0; r < n; r++) ArrayMath.rmsNorm(hidden, r * dim, x, r * dim, w.outputNorm(), dim, c.rmsEps());
-        ArrayMath.endColdStart();
+        ColdStart.end();
         if (afterForward != null) afterForward.run();
     }
 

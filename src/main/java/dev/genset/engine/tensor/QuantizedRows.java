@@ -207,8 +207,9 @@ final class QuantizedRows {
         }
     }
 
+    /** One block by the vector code, or by the scalar reference (the same results) where there is no vector code or during the {@link ColdStart}. */
     private static void quantizeBlock(float[] x, int off, short[] q, float[] d, float[] scaledSums, int[] sums, int block) {
-        if (Simd.ENABLED) quantizeBlockVector(x, off, q, d, scaledSums, sums, block);
+        if (Simd.ENABLED && !ColdStart.on()) quantizeBlockVector(x, off, q, d, scaledSums, sums, block);
         else quantizeBlockScalar(x, off, q, d, scaledSums, sums, block);
     }
 

@@ -1,5 +1,6 @@
 package dev.genset.engine.model;
 
+import dev.genset.engine.tensor.ColdStart;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -13,7 +14,7 @@ class ArrayMathTest {
     /** The vector code, not the cold start's scalar twins (ScalarMathTest compares the two). */
     @BeforeAll
     static void vectors() {
-        ArrayMath.endColdStart();
+        ColdStart.end();
     }
 
     private static float silu(float g) {

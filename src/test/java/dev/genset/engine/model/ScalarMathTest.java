@@ -1,6 +1,7 @@
 package dev.genset.engine.model;
 
 import dev.genset.bench.RandomModelWriter;
+import dev.genset.engine.tensor.ColdStart;
 import dev.genset.engine.tensor.Parallel;
 import dev.genset.testing.TestFiles;
 import org.junit.jupiter.api.AfterEach;
@@ -15,14 +16,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@link ScalarMath} gives the same bits as {@link ArrayMath}'s vector code, operation by operation
- * and through a whole forward pass: the cold start's first pass computes what any later pass would.
+ * and through a whole forward pass: the {@link ColdStart}'s first pass (these twins and the scalar
+ * quantizing of activations) computes what any later pass would.
  */
 class ScalarMathTest {
 
     @BeforeEach
     @AfterEach
     void vectors() {
-        ArrayMath.endColdStart();
+        ColdStart.end();
     }
 
     private static void assertSameBits(float[] got, float[] want, String what) {
@@ -120,10 +122,10 @@ class ScalarMathTest {
         new RandomModelWriter(WarmUpTest.SMALL, RandomModelWriter.FileType.Q8_0, 5).write(f);
         for (Path file : new Path[] {TestFiles.storiesModel(), f}) {
             try (Model model = Model.load(file); Parallel pool = new Parallel(2)) {
-                ArrayMath.coldStart = true;
-                // the five-token prompt runs the scalar twins, the next token the vector code
+                ColdStart.restart();
+                // the five-token prompt runs the scalar twins and quantizer, the next token the vector code
                 float[] cold = WarmUpTest.logits(model, model.newTransformer(pool, 8));
-                assertThat(ArrayMath.coldStart).as("the cold start ends with the first pass").isFalse();
+                assertThat(ColdStart.on()).as("the cold start ends with the first pass").isFalse();
                 float[] warm = WarmUpTest.logits(model, model.newTransformer(pool, 8));
                 assertSameBits(cold, warm, file.getFileName().toString());
             }
