@@ -10,7 +10,7 @@ package dev.genset.engine.tensor;
  * loops run well interpreted and compile in milliseconds. The products' kernels are not affected:
  * they are compiled before they run (the launcher's JIT flags).
  *
- * <p>Load to first token of a one-word prompt on a 1.1 GB Q8_0 file, two-core Zen 3: about 0.6x
+ * <p>Load to first token of a one-word prompt on 0.6 and 1.1 GB files, two-core Zen 3: 0.66x to 0.73x
  * (BENCHMARKS.md, round 40). Not volatile: a thread that sees the end late computes the same
  * numbers the other way. {@code -Dgenset.coldStart=false} runs the vector code from the start (the
  * test suite does, so that its tests of the vector code run it whatever their order).
