@@ -18,11 +18,15 @@ final class ServerMetrics {
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
     ServerMetrics() {
-        // the engine's measured choice is the machine's, one for the process (see ReadAhead)
-        Gauge.builder("genset.engine.read.ahead", ReadAhead::reading)
-                .description("1 while decoding reads repacked weights ahead of their products, 0 while not (measured per process)").register(registry);
-        Gauge.builder("genset.engine.read.ahead.gain", ReadAhead::measuredGain)
-                .description("How many times faster the chosen way measured than the other in the last trial (NaN before it)").register(registry);
+        // the engine's measured choices are the machine's, two for the process (see ReadAhead): products
+        // of one activation row (decoding one sequence) and of several (prompts, steps of several sequences)
+        for (boolean batches : new boolean[] {false, true}) {
+            String products = batches ? "batches" : "one_row";
+            Gauge.builder("genset.engine.read.ahead", () -> ReadAhead.reading(batches)).tag("products", products)
+                    .description("1 while products read repacked weights ahead, 0 while not (measured per process)").register(registry);
+            Gauge.builder("genset.engine.read.ahead.gain", () -> ReadAhead.measuredGain(batches)).tag("products", products)
+                    .description("How many times faster the chosen way measured than the other in the last trial (NaN before it)").register(registry);
+        }
     }
 
     void request(String endpoint, int status) {

@@ -567,6 +567,8 @@ class ServerApiTest {
                 "genset_queue_depth{", "genset_slots_busy{", "genset_slots{",
                 "genset_time_to_first_token_seconds_bucket{", "genset_inter_token_latency_seconds_bucket{");
         // the engine's read-ahead choice: 1 or 0, its measured gain NaN until a trial has ended (the tiny model's float weights never start one)
-        assertThat(text).containsPattern("(?m)^genset_engine_read_ahead [01]\\.0$").containsPattern("(?m)^genset_engine_read_ahead_gain (NaN|[0-9.]+)$");
+        for (String products : new String[] {"one_row", "batches"})
+            assertThat(text).containsPattern("(?m)^genset_engine_read_ahead\\{products=\"" + products + "\"} [01]\\.0$")
+                    .containsPattern("(?m)^genset_engine_read_ahead_gain\\{products=\"" + products + "\"} (NaN|[0-9.]+)$");
     }
 }

@@ -177,10 +177,11 @@ public final class MatMul {
             // a product of interleaved weights in their repacked form is timed, for the choice to read ahead
             // (a product with nothing to read ahead neither asks nor is timed)
             timed &= readsAhead;
-            job.readAhead = readsAhead && ReadAhead.CHOICE.next(timed);
+            ReadAhead choice = ReadAhead.forBatch(batch);
+            job.readAhead = readsAhead && choice.next(timed);
             long start = timed ? System.nanoTime() : 0;
             pool.forRange(job.seal(), job, work);
-            if (timed) ReadAhead.CHOICE.record(job.readAhead, work, System.nanoTime() - start);
+            if (timed) choice.record(job.readAhead, work, System.nanoTime() - start);
         } finally {
             job.clear();
         }

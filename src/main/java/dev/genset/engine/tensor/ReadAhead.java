@@ -22,6 +22,12 @@ import java.util.Set;
  * load changed. A trial costs a few tokens' products at the slower way; until the first ends,
  * products read ahead.
  *
+ * <p>Products of one activation row (decoding one sequence) and of several (prompts, steps of
+ * several sequences) choose apart ({@link #ONE_ROW}, {@link #BATCHES}): a batch's product takes
+ * many times a row's and is bound by its arithmetic, so in one trial with both, the batches' times
+ * decided, at about 1.0x either way, and a process that happened to choose reading ahead decoded
+ * at 0.68x on a Zen 3 machine (three processes of six after a 128-token prompt; BENCHMARKS.md, round 40).
+ *
  * <p>{@code -Dgenset.readAhead=}{@code auto} (the default), {@code none}, or a comma-separated list
  * of the types that always read ahead (Q4_0, Q8_0, Q4_K, Q6_K).
  */
@@ -52,8 +58,15 @@ public final class ReadAhead {
                 for (GgmlType type : TYPES) if (type.name().equals(name.strip())) FORCED.add(type);
     }
 
-    /** The process's choice, shared by every model: it is the machine's. */
-    static final ReadAhead CHOICE = new ReadAhead(WARM_CALLS);
+    /** The process's choice for products of one activation row, shared by every model: it is the machine's. */
+    static final ReadAhead ONE_ROW = new ReadAhead(WARM_CALLS);
+    /** The process's choice for products of several activation rows. */
+    static final ReadAhead BATCHES = new ReadAhead(WARM_CALLS);
+
+    /** The choice for a product of {@code batch} activation rows. */
+    static ReadAhead forBatch(int batch) {
+        return batch == 1 ? ONE_ROW : BATCHES;
+    }
 
     private final long[] shapeWork = new long[SHAPES];
     /** Samples (nanoseconds) of shape s read ahead at [2s + 1], not at [2s]. */
@@ -153,9 +166,9 @@ public final class ReadAhead {
         return String.format(Locale.ROOT, "%s (measured: %.2fx faster than %s)", on ? "on" : "off", lastRatio, on ? "without" : "with");
     }
 
-    /** {@link #describe} for the process's choice. */
+    /** {@link #describe} for the process's two choices. */
     public static String state() {
-        return CHOICE.describe();
+        return "one row " + ONE_ROW.describe() + ", batches " + BATCHES.describe();
     }
 
     /** 1 while the choice is to read ahead (when set: for some type), else 0. */
@@ -171,14 +184,15 @@ public final class ReadAhead {
 
     /**
      * The process's choice as a number, for a server's metrics: 1 while products of repacked
-     * Q4_0, Q8_0, Q4_K and Q6_K weights read ahead (before the first trial ends too), 0 while not.
+     * Q4_0, Q8_0, Q4_K and Q6_K weights read ahead (before the first trial ends too), 0 while not;
+     * for products of one activation row, or of several with {@code batches}.
      */
-    public static double reading() {
-        return CHOICE.choice();
+    public static double reading(boolean batches) {
+        return (batches ? BATCHES : ONE_ROW).choice();
     }
 
-    /** {@link #gain} of the process's choice. */
-    public static double measuredGain() {
-        return CHOICE.gain();
+    /** {@link #gain} of the process's choice for products of one activation row, or of several with {@code batches}. */
+    public static double measuredGain(boolean batches) {
+        return (batches ? BATCHES : ONE_ROW).gain();
     }
 }

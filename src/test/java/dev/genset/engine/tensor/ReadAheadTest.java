@@ -84,6 +84,17 @@ class ReadAheadTest {
     }
 
     @Test
+    void productsOfOneRowAndOfSeveralChooseApart() {
+        // a batch's products are bound by their arithmetic, a row's by the memory: one trial over both
+        // was decided by the batches' longer times
+        assertThat(ReadAhead.forBatch(1)).isSameAs(ReadAhead.ONE_ROW);
+        assertThat(ReadAhead.forBatch(2)).isSameAs(ReadAhead.BATCHES);
+        assertThat(ReadAhead.forBatch(128)).isSameAs(ReadAhead.BATCHES);
+        assertThat(ReadAhead.ONE_ROW).isNotSameAs(ReadAhead.BATCHES);
+        assertThat(ReadAhead.state()).startsWith("one row ").contains(", batches ");
+    }
+
+    @Test
     void medianOfOddAndEvenCounts() {
         assertThat(ReadAhead.median(new long[]{5, 1, 9, 3, 7}, 5)).isEqualTo(5);
         assertThat(ReadAhead.median(new long[]{8, 2, 6, 4, 100}, 4)).as("the first four only").isEqualTo(5);
