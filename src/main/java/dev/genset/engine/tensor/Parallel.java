@@ -14,6 +14,11 @@ import java.util.concurrent.locks.LockSupport;
  * delays simply takes fewer chunks; each chunk is a share of what is left, so they shrink towards
  * the end of a call and the threads finish close together. No allocation happens per call.
  *
+ * <p>A worker joins a call before it takes chunks, and the caller, once no chunk is left, waits
+ * only for the workers that joined: one that the OS has not run yet (waking from a park, or put
+ * aside for the JIT's compiler threads while a model's first pass runs on two cores) does not hold
+ * up a call that the others have finished without it.
+ *
  * <p>One call runs at a time: a call made while another is running (from a task, or from a
  * second thread) runs on its own thread without the pool.
  */
@@ -37,7 +42,16 @@ public final class Parallel implements AutoCloseable {
     private final Worker[] workers;
     private final AtomicBoolean busy = new AtomicBoolean();
     private final AtomicInteger next = new AtomicInteger();
-    private final AtomicInteger pending = new AtomicInteger();
+    /**
+     * The running call's count of workers that joined it, with {@link #CLOSED} added once the
+     * caller stops letting workers join (every chunk taken). Set to 0 (open) before a call is published.
+     */
+    private final AtomicInteger joined = new AtomicInteger(CLOSED);
+    private static final int CLOSED = 1 << 30;
+    /** Workers that joined the running call and have finished their part of it. */
+    private final AtomicInteger done = new AtomicInteger();
+    /** Tests only: while set, workers wait on it before joining a call. */
+    volatile java.util.concurrent.CountDownLatch joinGate;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile long generation;
     private volatile boolean closed;
@@ -144,11 +158,12 @@ public final class Parallel implements AutoCloseable {
             this.grain = grain(n, threads, work);
             this.caller = Thread.currentThread();
             next.set(0);
-            pending.set(workers.length);
+            done.set(0);
+            joined.set(0);
             generation++;  // volatile write: publishes the fields above
             for (Worker w : workers) if (w.parked) LockSupport.unpark(w.thread);
             runChunks();
-            awaitWorkers();
+            awaitWorkers(joined.getAndAdd(CLOSED));
             Throwable t = failure.getAndSet(null);
             if (t instanceof RuntimeException e) throw e;
             if (t instanceof Error e) throw e;
@@ -180,9 +195,10 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
-    private void awaitWorkers() {
+    /** Waits until {@code count} joined workers are done. */
+    private void awaitWorkers(int count) {
         long start = 0;
-        for (int spins = 0; pending.get() != 0; spins++) {
+        for (int spins = 0; done.get() != count; spins++) {
             if ((spins & 63) != 0) {
                 Thread.onSpinWait();
                 continue;
@@ -191,7 +207,7 @@ public final class Parallel implements AutoCloseable {
             if (start == 0) start = now;
             else if (now - start > SPIN_NANOS) {
                 callerParked = true;
-                if (pending.get() != 0) LockSupport.parkNanos(this, 1_000_000);
+                if (done.get() != count) LockSupport.parkNanos(this, 1_000_000);
                 callerParked = false;
             }
         }
@@ -221,10 +237,31 @@ public final class Parallel implements AutoCloseable {
                     }
                 }
                 seen = g;
+                if (!join()) continue;
                 runChunks();
-                if (pending.decrementAndGet() == 0 && callerParked) LockSupport.unpark(caller);
+                done.incrementAndGet();
+                if (callerParked) LockSupport.unpark(caller);
             }
         }
+    }
+
+    /**
+     * Joins the running call, unless the caller has closed it. A worker delayed between seeing a
+     * call and joining may join the next one instead (it then counts in that call, whose fields it
+     * reads, and may join it twice); each join is matched by one {@link #done} increment.
+     */
+    private boolean join() {
+        var gate = joinGate;
+        if (gate != null) {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (int v; ((v = joined.get()) & CLOSED) == 0; )
+            if (joined.compareAndSet(v, v + 1)) return true;
+        return false;
     }
 
     /** Stops the worker threads; later calls run on the calling thread. */

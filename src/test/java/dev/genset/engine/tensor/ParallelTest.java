@@ -115,6 +115,57 @@ class ParallelTest {
         }
     }
 
+    /**
+     * Workers held back before joining (as the OS may hold a thread that is waking or put aside):
+     * calls finish on the caller alone, without waiting for them; released, a worker that saw an
+     * old call joins a later one, and every unit still runs exactly once.
+     */
+    @Test
+    void callsDoNotWaitForWorkersThatHaveNotJoined() {
+        try (Parallel pool = new Parallel(3)) {
+            var gate = new java.util.concurrent.CountDownLatch(1);
+            pool.joinGate = gate;
+            java.util.Set<Thread> ran = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Thread[] caller = new Thread[1];
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+                caller[0] = Thread.currentThread();
+                for (int rep = 0; rep < 20; rep++) {
+                    var hits = new AtomicIntegerArray(1000);
+                    pool.forRange(1000, (from, to) -> {
+                        ran.add(Thread.currentThread());
+                        for (int i = from; i < to; i++) hits.incrementAndGet(i);
+                    }, Long.MAX_VALUE);
+                    for (int i = 0; i < 1000; i++) assertThat(hits.get(i)).as("rep %d index %d", rep, i).isEqualTo(1);
+                }
+            });
+            assertThat(ran).containsExactly(caller[0]);
+
+            pool.joinGate = null;
+            gate.countDown();
+            java.util.Set<Thread> shared = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            for (int rep = 0; rep < 300; rep++) {
+                int n = 1 + rep % 97;
+                var hits = new AtomicIntegerArray(n);
+                pool.forRange(n, (from, to) -> {
+                    shared.add(Thread.currentThread());
+                    for (int i = from; i < to; i++) hits.incrementAndGet(i);
+                    if (n > 90) Thread.onSpinWait();
+                });
+                for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("n=%d index %d", n, i).isEqualTo(1);
+            }
+            for (int attempt = 0; attempt < 100 && shared.size() < 2; attempt++)
+                pool.forRange(64, (from, to) -> {
+                    shared.add(Thread.currentThread());
+                    try {
+                        Thread.sleep(1);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            assertThat(shared).as("threads that ran units once released").hasSizeGreaterThanOrEqualTo(2);
+        }
+    }
+
     @Test
     void exceptionsReachTheCallerAndThePoolStaysUsable() {
         try (Parallel pool = new Parallel(2)) {
