@@ -135,6 +135,10 @@ public final class Transformer {
      */
     public void forward(int n, int[] tokens, int[] positions, KvCache[] caches, boolean[] wantLogits, float[] logits) {
         if (n > ColdStart.MAX_ROWS) ColdStart.end();
+        if (ColdStart.on()) { // a process's first pass
+            Weights.Layer first = w.layers()[0];
+            MatMul.compileAhead(w.output(), c.dim(), first.wq(), first.wk(), first.wv(), first.wo(), first.wGate(), first.wUp(), first.wDown());
+        }
         layers(n, tokens, positions, caches);
         final int dim = c.dim();
         int m = 0;

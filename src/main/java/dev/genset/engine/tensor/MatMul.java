@@ -395,6 +395,37 @@ public final class MatMul {
         }
     }
 
+    /** Rows of a matrix {@link #compileAhead} multiplies: enough calls of its kernel for the JIT to compile it. */
+    static final int COMPILE_AHEAD_ROWS = 256;
+
+    /**
+     * Has the JIT compile, on a thread of its own, the stored-bytes kernel ({@link #inOrderRows})
+     * that a model's first pass takes for {@code w} (rows of {@code cols} values) at its end, when
+     * none of the pass's {@code earlier} matrices share it (a Q4_0 or Q4_K file's Q6_K output matrix
+     * after its layers; not a Q4_K_M file's, whose layers have Q6_K matrices too): a daemon thread
+     * multiplies a few of w's rows with a zero row and drops the results. Otherwise that kernel is
+     * compiled when the pass reaches w, and the pass waits for it (about 0.15 s of the compiler on a
+     * two-core machine) while the compiler had sat partly idle during the layers (load to first
+     * token 0.92x to 0.96x; BENCHMARKS.md, round 41). Nothing when w's products would not read its
+     * stored bytes ({@link FloatTensor#expectRepackingAhead}), so this never makes a repacked form.
+     * Returns the thread, or null. If the model is closed meanwhile, the thread's next read of w
+     * fails and it ends.
+     */
+    public static Thread compileAhead(FloatTensor w, int cols, FloatTensor... earlier) {
+        if (!IntKernels.handles(w) || cols <= 0 || cols % w.type().blockSize != 0 || !w.comingAhead(cols)) return null;
+        for (FloatTensor e : earlier) if (e != null && e.type() == w.type()) return null;
+        int rows = (int) Math.min(COMPILE_AHEAD_ROWS, w.size() / cols);
+        return Thread.ofPlatform().daemon().name("genset-compile-ahead").start(() -> {
+            try {
+                QuantizedRows zero = new QuantizedRows();
+                zero.quantize(new float[cols], 1, cols);
+                inOrderRows(w, zero, 1, new float[rows], rows, cols, 0, rows);
+            } catch (RuntimeException e) {
+                // the model was closed under it: nothing was to come of it anyway
+            }
+        });
+    }
+
     /** Rows [from, to) of a Q8_0, Q4_0, Q4_K or Q6_K matrix in its stored bytes, each activation row in the repacked form's order ({@link #IN_ORDER_ROWS}). */
     static void inOrderRows(FloatTensor w, QuantizedRows x, int batch, float[] out, int rows, int cols, int from, int to) {
         MemorySegment s = w.segment();

@@ -38,6 +38,58 @@ class InOrderProductsTest {
         }
     }
 
+    /**
+     * A first pass's last kernel compiled ahead ({@link MatMul#compileAhead}): only for a matrix
+     * whose products will read its stored bytes and whose type the earlier matrices do not share;
+     * its thread ends, and it makes no repacked form.
+     */
+    @Test
+    void compilingAheadTakesOnlyAnUnsharedKernelAndMakesNoForm() throws InterruptedException {
+        int rows = 64, cols = 512;
+        FloatTensor output = TensorTestData.quantized(GgmlType.Q6_K, TensorTestData.weights(11, rows * cols));
+        FloatTensor layer = TensorTestData.quantized(GgmlType.Q4_0, TensorTestData.weights(12, rows * cols));
+        FloatTensor alike = TensorTestData.quantized(GgmlType.Q6_K, TensorTestData.weights(13, rows * cols));
+        try {
+            assertThat(MatMul.compileAhead(output, cols, layer)).as("its products will make the form, not read the stored bytes").isNull();
+            output.expectRepackingAhead(true);
+            assertThat(MatMul.compileAhead(output, cols, layer, alike)).as("an earlier matrix shares its kernel").isNull();
+            Thread ahead = MatMul.compileAhead(output, cols, layer, null);
+            assertThat(ahead).isNotNull();
+            ahead.join(60_000);
+            assertThat(ahead.isAlive()).isFalse();
+            assertThat(output.repacked()).isFalse();
+        } finally {
+            output.release();
+            layer.release();
+            alike.release();
+        }
+    }
+
+    /** A model closed under the thread (its weights' memory gone): the thread ends quietly. */
+    @Test
+    void compilingAheadEndsQuietlyWhenTheWeightsGoAway() throws InterruptedException {
+        int rows = 16, cols = 256;
+        byte[] bytes = Quantizer.quantize(GgmlType.Q6_K, TensorTestData.weights(14, rows * cols));
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+        java.lang.foreign.MemorySegment s = arena.allocate(bytes.length, 64);
+        java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
+        FloatTensor output = FloatTensor.of(GgmlType.Q6_K, s, (long) rows * cols);
+        output.expectRepackingAhead(true);
+        arena.close();
+        var uncaught = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+        Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.set(e));
+        try {
+            Thread ahead = MatMul.compileAhead(output, cols);
+            assertThat(ahead).isNotNull();
+            ahead.join(60_000);
+            assertThat(ahead.isAlive()).isFalse();
+        } finally {
+            Thread.setDefaultUncaughtExceptionHandler(before);
+        }
+        assertThat(uncaught.get()).isNull();
+    }
+
     /** Quants at their extremes (sums past a short for Q4_0's q * x, at a short's limit for (q - 8) * x) stay exact. */
     @Test
     void extremeQ4_0BlocksStayExact() {
