@@ -149,7 +149,6 @@ class ParallelTest {
                 pool.forRange(n, (from, to) -> {
                     shared.add(Thread.currentThread());
                     for (int i = from; i < to; i++) hits.incrementAndGet(i);
-                    if (n > 90) Thread.onSpinWait();
                 });
                 for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("n=%d index %d", n, i).isEqualTo(1);
             }
