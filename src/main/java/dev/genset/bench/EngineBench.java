@@ -5,6 +5,7 @@ import dev.genset.engine.model.KvCache;
 import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
 import dev.genset.engine.model.Transformer;
+import dev.genset.engine.tensor.MatMul;
 import dev.genset.engine.tensor.Parallel;
 
 import java.lang.management.ManagementFactory;
@@ -57,6 +58,11 @@ public final class EngineBench {
             return new Test(nPrompt, nGen, d, sequences);
         }
 
+        /** Tokens one run of the test processes, every sequence's. */
+        public int tokensPerRun() {
+            return (nPrompt + nGen) * sequences;
+        }
+
         /** The same test for this many sequences together. */
         public Test times(int n) {
             return new Test(nPrompt, nGen, depth, n);
@@ -94,7 +100,7 @@ public final class EngineBench {
 
         /** Tokens a repetition processes, every sequence's (the depth's are not counted, as llama-bench does not). */
         public int tokens() {
-            return (nPrompt() + nGen()) * sequences();
+            return spec.tokensPerRun();
         }
 
         public double[] samplesTs() {
@@ -181,21 +187,46 @@ public final class EngineBench {
             float[] stepLogits = new float[used.length * model.config().vocabSize()];
             long[] samples = new long[repetitions];
             long leastAllocated = Long.MAX_VALUE;
+            PassBreakdown breakdown = breakingDown ? new PassBreakdown(model) : null;
             for (int rep = -1; rep < repetitions; rep++) { // rep -1 is the warm-up
                 for (KvCache cache : used) cache.truncate(depth);
                 long allocated = allocatedBytes();
-                long start = System.nanoTime();
-                if (test.nPrompt() > 0) prompt(t, used, depth, test.nPrompt(), stepLogits);
-                generate(t, used, depth + test.nPrompt(), test.nGen(), stepLogits);
-                long elapsed = System.nanoTime() - start;
+                if (rep >= 0) MatMul.timeProducts(breakdown);
+                long start = System.nanoTime(), elapsed;
+                try {
+                    if (test.nPrompt() > 0) prompt(t, used, depth, test.nPrompt(), stepLogits);
+                    generate(t, used, depth + test.nPrompt(), test.nGen(), stepLogits);
+                    elapsed = System.nanoTime() - start;
+                } finally {
+                    MatMul.timeProducts(null);
+                }
+                if (rep >= 0 && breakdown != null) breakdown.pass(elapsed, test.tokensPerRun());
                 if (rep >= 0) samples[rep] = elapsed;
                 if (rep >= 0 && allocated >= 0) leastAllocated = Math.min(leastAllocated, allocatedBytes() - allocated);
             }
             if (test.nPrompt() == 0 && repetitions >= 2 && leastAllocated != Long.MAX_VALUE)
                 allocationWarning(leastAllocated, test.nGen()).ifPresent(warnings::add);
             results.add(new Result(test.atDepth(depth), samples));
+            if (breakdown != null) breakdowns.add(breakdown);
         }
         return results;
+    }
+
+    private boolean breakingDown;
+    private final List<PassBreakdown> breakdowns = new ArrayList<>();
+
+    /**
+     * From now on, each test's timed repetitions are also broken down ({@link PassBreakdown}): each
+     * product's time is read as it returns, which costs the passes about two clock reads a product.
+     */
+    public EngineBench breakDown() {
+        breakingDown = true;
+        return this;
+    }
+
+    /** The breakdown of each test measured since {@link #breakDown}, in the order of their results. */
+    public List<PassBreakdown> breakdowns() {
+        return List.copyOf(breakdowns);
     }
 
     /** Warnings from the measurements so far (see {@link #allocationWarning}). */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.genset.bench.BandwidthProbe;
 import dev.genset.bench.EngineBench;
+import dev.genset.bench.PassBreakdown;
 import dev.genset.engine.gguf.GgufTensorInfo;
 import dev.genset.engine.model.KvType;
 import dev.genset.engine.model.Model;
@@ -76,6 +77,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "The same as -o json.")
     boolean json;
 
+    @Option(names = "--breakdown", description = "Also break each test's timed passes down: each kind of matrix product's time, "
+            + "share and weights read a second, and the time between products (norms, attention, the KV cache), printed after the results "
+            + "(to standard error with -o other than md).")
+    boolean breakdown;
+
     @Option(names = "--bandwidth", description = "Measure memory read bandwidth (and, with -m, the generation ceiling it sets).")
     boolean bandwidth;
 
@@ -122,8 +128,15 @@ final class BenchCommand implements Callable<Integer> {
                                 if (!noWarmup) m.warmUp(pool, k, v, sequences);
                                 m.awaitRepacking();  // every test on the repacked forms, as a served or chatting model runs
                                 EngineBench bench = new EngineBench(m, pool, k, v);
+                                if (breakdown) bench.breakDown();
+                                List<EngineBench.Result> measured = new ArrayList<>();
                                 for (int depth : depths)
-                                    for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) report.add(m, path, t, k, v, r);
+                                    for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) {
+                                        report.add(m, path, t, k, v, r);
+                                        measured.add(r);
+                                    }
+                                for (int i = 0; i < bench.breakdowns().size(); i++)
+                                    report.breakdown(m, t, measured.get(i), bench.breakdowns().get(i));
                                 for (String warning : bench.warnings()) System.err.println(warning);
                             }
                     }
@@ -310,6 +323,36 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.println("cpu: " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores visible; java " + Runtime.version()
                         + "; reading weights ahead: " + ReadAhead.state());
             }
+            var to = format.equals("md") ? System.out : System.err;
+            for (String table : breakdowns) {
+                to.println();
+                to.print(table);
+            }
+        }
+
+        private final List<String> breakdowns = new ArrayList<>();
+        private static final String PART_ROW = "| %-16s | %-10s | %10s | %9s | %6s | %7s | %8s |%n";
+
+        /** A test's breakdown, as a table printed after the results. */
+        void breakdown(Model m, int threads, EngineBench.Result r, PassBreakdown b) {
+            var out = new StringBuilder();
+            double tokens = Math.max(1, b.tokens()), passes = Math.max(1, b.passes());
+            out.append(String.format("%s, %s, %d threads: where the time went (%d repetitions, %d tokens, %.2f ms a token)%n%n",
+                    r.test(), modelType(m), threads, r.samplesNs().length, b.tokens(), b.passNanos() / 1e6 / tokens));
+            out.append(String.format(PART_ROW, "part", "weights", "calls/pass", "ms/token", "share", "GB/s", "GMAC/s"));
+            out.append(String.format(PART_ROW, "-".repeat(16), "-".repeat(10), "-".repeat(10), "-".repeat(9), "-".repeat(6), "-".repeat(7), "-".repeat(8)));
+            for (PassBreakdown.Row row : b.rows())
+                out.append(String.format(PART_ROW, row.part().label, String.join(",", row.types()), String.format("%.1f", row.calls() / passes),
+                        String.format("%.3f", row.nanos() / 1e6 / tokens), share(row.nanos(), b.passNanos()),
+                        row.weightBytes() == 0 ? "-" : String.format("%.1f", row.weightBytes() / (double) row.nanos()),
+                        row.multiplyAdds() == 0 ? "-" : String.format("%.1f", row.multiplyAdds() / (double) row.nanos())));
+            out.append(String.format(PART_ROW, "between products", "", "", String.format("%.3f", b.betweenNanos() / 1e6 / tokens),
+                    share(b.betweenNanos(), b.passNanos()), "", ""));
+            breakdowns.add(out.toString());
+        }
+
+        private static String share(long part, long whole) {
+            return whole <= 0 ? "-" : String.format("%.1f%%", 100.0 * part / whole);
         }
 
         /** Sizes and counts as llama-bench prints them. */

@@ -87,6 +87,46 @@ class BenchCommandTest {
         assertThat(bad.err()).contains("--parallel must be at least 1");
     }
 
+    /** {@code --breakdown}: after the results, a table per test whose parts and time between products make up its passes. */
+    @Test
+    void breakdownTablesFollowTheResultsAndAddUp() throws Exception {
+        int layers;
+        try (var m = dev.genset.engine.model.Model.load(TestFiles.storiesModel())) {
+            layers = m.config().layers();
+        }
+        var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "8", "-n", "4", "-t", "2", "-r", "2", "--breakdown");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        String out = r.out();
+        assertThat(out.indexOf("| tg4 ")).as("results first").isLessThan(out.indexOf("where the time went"));
+        for (String test : new String[] {"pp8", "tg4"}) {
+            int at = out.indexOf(test + ", ");
+            assertThat(at).as(test + "'s breakdown").isPositive();
+            assertThat(out.substring(at)).contains(test.equals("pp8") ? "(2 repetitions, 16 tokens" : "(2 repetitions, 8 tokens");
+            java.util.Map<String, String[]> rows = new java.util.LinkedHashMap<>();
+            for (String line : out.substring(at).split("\n\n", 3)[1].split("\n")) {
+                String[] cells = line.split("\\|");
+                if (cells.length > 1 && !cells[1].isBlank() && !cells[1].strip().startsWith("-") && !cells[1].strip().equals("part"))
+                    rows.put(cells[1].strip(), java.util.Arrays.stream(cells).map(String::strip).toArray(String[]::new));
+            }
+            assertThat(rows.keySet()).containsExactly("attn_q,k,v", "attn_output", "ffn_gate,up", "ffn_down", "output", "between products");
+            // calls a pass: each layer's fused products once, the output once
+            assertThat(Double.parseDouble(rows.get("attn_q,k,v")[3])).isEqualTo(layers);
+            assertThat(Double.parseDouble(rows.get("ffn_down")[3])).isEqualTo(layers);
+            assertThat(Double.parseDouble(rows.get("output")[3])).isEqualTo(1.0);
+            double shares = 0;
+            for (String[] row : rows.values()) shares += Double.parseDouble(row[5].replace("%", ""));
+            assertThat(shares).as(test + ": parts and the time between them").isCloseTo(100.0, org.assertj.core.data.Offset.offset(0.5));
+            assertThat(Double.parseDouble(rows.get("between products")[5].replace("%", ""))).isPositive();
+            assertThat(Double.parseDouble(rows.get("ffn_gate,up")[6])).as("GB/s").isPositive();
+        }
+
+        // with another format, stdout keeps only the results (the JSON parses) and the tables go to stderr
+        var json = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "0", "-n", "4", "-t", "1", "-r", "1", "--breakdown", "--json");
+        assertThat(json.exitCode()).as(json.err()).isZero();
+        assertThat(new ObjectMapper().readTree(json.out()).size()).isEqualTo(1);
+        assertThat(json.err()).contains("tg4, ").contains("where the time went").contains("| output ");
+    }
+
     @Test
     void tableNamesTestsAsLlamaBenchDoes() {
         var r = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "8", "-n", "4", "-pg", "8,4", "-d", "16", "-t", "1", "-r", "1");

@@ -135,11 +135,30 @@ public final class MatMul {
         run(pool, null, w, x, null, batch, null, out, null, rows, cols);
     }
 
+    /** Told how long each product took, from its call to its return (activations quantized and every thread's share done). */
+    public interface ProductTimer {
+        /**
+         * A product of {@code weights} (a fused product's first matrix) with {@code batch} activation
+         * rows took {@code nanos}; called on the thread that asked for the product.
+         */
+        void product(FloatTensor weights, int batch, long nanos);
+    }
+
+    /** Null but while a benchmark breaks a pass down ({@code genset bench --breakdown}): then one clock read each side of a product. */
+    private static volatile ProductTimer productTimer;
+
+    /** Times every product from now on with {@code timer} (null: none), whatever thread asks for it. */
+    public static void timeProducts(ProductTimer timer) {
+        productTimer = timer;
+    }
+
     /** One matrix (w, out, rows) or several (ws, outs, rowCounts), on input x, or each on its own input row (xs). */
     private static void run(Parallel pool, FloatTensor[] ws, FloatTensor w, float[] x, float[][] xs, int batch, float[][] outs, float[] out,
                             int[] rowCounts, int rows, int cols) {
         int count = ws != null ? ws.length : 1;
         if (batch <= 0 || count == 0 || ws == null && rows <= 0) return;
+        ProductTimer timer = productTimer;
+        long began = timer == null ? 0 : System.nanoTime();
         Job job = JOBS.get();
         if (job.busy) job = new Job();  // a product started from inside another one
         job.set(x, batch, cols);
@@ -185,6 +204,7 @@ public final class MatMul {
         } finally {
             job.clear();
         }
+        if (timer != null) timer.product(ws != null ? ws[0] : w, batch, System.nanoTime() - began);
     }
 
     /** One matrix of a product: its weights in the form the kernels read, its output, and its share of the range. */
