@@ -191,7 +191,11 @@ public final class EngineBench {
             for (int rep = -1; rep < repetitions; rep++) { // rep -1 is the warm-up
                 for (KvCache cache : used) cache.truncate(depth);
                 long allocated = allocatedBytes();
-                if (rep >= 0) MatMul.timeProducts(breakdown);
+                if (breakdown != null) {  // the warm-up too, so that the timer's own code is compiled before it counts
+                    if (rep == 0) breakdown.clear();
+                    MatMul.timeProducts(breakdown);
+                    Transformer.timeAttention(breakdown);
+                }
                 long start = System.nanoTime(), elapsed;
                 try {
                     if (test.nPrompt() > 0) prompt(t, used, depth, test.nPrompt(), stepLogits);
@@ -199,6 +203,7 @@ public final class EngineBench {
                     elapsed = System.nanoTime() - start;
                 } finally {
                     MatMul.timeProducts(null);
+                    Transformer.timeAttention(null);
                 }
                 if (rep >= 0 && breakdown != null) breakdown.pass(elapsed, test.tokensPerRun());
                 if (rep >= 0) samples[rep] = elapsed;
@@ -217,7 +222,7 @@ public final class EngineBench {
 
     /**
      * From now on, each test's timed repetitions are also broken down ({@link PassBreakdown}): each
-     * product's time is read as it returns, which costs the passes about two clock reads a product.
+     * product's and each layer's attention's time is read as it returns, two clock reads each.
      */
     public EngineBench breakDown() {
         breakingDown = true;

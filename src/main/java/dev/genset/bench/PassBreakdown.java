@@ -1,6 +1,7 @@
 package dev.genset.bench;
 
 import dev.genset.engine.model.Model;
+import dev.genset.engine.model.Transformer;
 import dev.genset.engine.model.Weights;
 import dev.genset.engine.tensor.FloatTensor;
 import dev.genset.engine.tensor.MatMul;
@@ -15,16 +16,18 @@ import java.util.TreeSet;
 
 /**
  * Where a test's time goes ({@code genset bench --breakdown}): each kind of matrix product's share
- * of the timed passes, and what runs between the products (norms, attention, the KV cache, rotary
- * embeddings). A product is timed from its call to its return, activations quantized and every
+ * of the timed passes, the layers' attention's, and what runs besides (norms, rotary embeddings,
+ * the KV cache's writes, the residual adds). A product is timed from its call to its return, activations quantized and every
  * thread's share done, so a product's time includes its threads' uneven ends. Only products asked
  * for on the thread that made the breakdown count: one clock read each side of a product.
  */
-public final class PassBreakdown implements MatMul.ProductTimer {
+public final class PassBreakdown implements MatMul.ProductTimer, Transformer.AttentionTimer {
 
     /** The kinds of product a forward pass has, named as llama.cpp names the tensors. */
     public enum Part {
         ATTN_QKV("attn_q,k,v"),
+        /** Not a product: each layer's attention over the KV cache (scores, softmax, weighted values). */
+        ATTENTION("attention"),
         ATTN_OUTPUT("attn_output"),
         FFN_GATE_UP("ffn_gate,up"),
         FFN_DOWN("ffn_down"),
@@ -102,6 +105,22 @@ public final class PassBreakdown implements MatMul.ProductTimer {
 
     private static final long[] NOTHING = {0, 0};
 
+    @Override
+    public void attention(int rows, long nanos) {
+        if (Thread.currentThread() != owner) return;
+        calls[Part.ATTENTION.ordinal()]++;
+        this.nanos[Part.ATTENTION.ordinal()] += nanos;
+    }
+
+    /** Forgets what it was told so far (a warm-up's products). */
+    public void clear() {
+        java.util.Arrays.fill(calls, 0);
+        java.util.Arrays.fill(nanos, 0);
+        java.util.Arrays.fill(bytes, 0);
+        java.util.Arrays.fill(multiplyAdds, 0);
+        passNanos = tokens = 0;
+    }
+
     /** Adds a timed stretch of passes: its wall time and the tokens it processed. */
     public void pass(long nanos, long tokens) {
         passNanos += nanos;
@@ -118,7 +137,7 @@ public final class PassBreakdown implements MatMul.ProductTimer {
         return tokens;
     }
 
-    /** The parts that had products, in pass order. */
+    /** The parts that ran, in pass order. */
     public List<Row> rows() {
         List<Row> rows = new ArrayList<>();
         for (Part p : Part.values())
@@ -131,7 +150,7 @@ public final class PassBreakdown implements MatMul.ProductTimer {
         return calls[Part.OUTPUT.ordinal()];
     }
 
-    /** The passes' time outside every product. */
+    /** The passes' time outside every product and attention. */
     public long betweenNanos() {
         long inProducts = 0;
         for (long n : nanos) inProducts += n;

@@ -78,8 +78,8 @@ final class BenchCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--breakdown", description = "Also break each test's timed passes down: each kind of matrix product's time, "
-            + "share and weights read a second, and the time between products (norms, attention, the KV cache), printed after the results "
-            + "(to standard error with -o other than md).")
+            + "share, weights read and multiply-adds a second, the layers' attention, and the rest (norms, rotary embeddings, KV cache "
+            + "writes), printed after the results (to standard error with -o other than md).")
     boolean breakdown;
 
     @Option(names = "--bandwidth", description = "Measure memory read bandwidth (and, with -m, the generation ceiling it sets).")
@@ -346,7 +346,7 @@ final class BenchCommand implements Callable<Integer> {
                         String.format("%.3f", row.nanos() / 1e6 / tokens), share(row.nanos(), b.passNanos()),
                         row.weightBytes() == 0 ? "-" : String.format("%.1f", row.weightBytes() / (double) row.nanos()),
                         row.multiplyAdds() == 0 ? "-" : String.format("%.1f", row.multiplyAdds() / (double) row.nanos())));
-            out.append(String.format(PART_ROW, "between products", "", "", String.format("%.3f", b.betweenNanos() / 1e6 / tokens),
+            out.append(String.format(PART_ROW, "the rest", "", "", String.format("%.3f", b.betweenNanos() / 1e6 / tokens),
                     share(b.betweenNanos(), b.passNanos()), "", ""));
             breakdowns.add(out.toString());
         }

@@ -87,7 +87,7 @@ class BenchCommandTest {
         assertThat(bad.err()).contains("--parallel must be at least 1");
     }
 
-    /** {@code --breakdown}: after the results, a table per test whose parts and time between products make up its passes. */
+    /** {@code --breakdown}: after the results, a table per test whose parts, attention and the rest make up its passes. */
     @Test
     void breakdownTablesFollowTheResultsAndAddUp() throws Exception {
         int layers;
@@ -108,15 +108,17 @@ class BenchCommandTest {
                 if (cells.length > 1 && !cells[1].isBlank() && !cells[1].strip().startsWith("-") && !cells[1].strip().equals("part"))
                     rows.put(cells[1].strip(), java.util.Arrays.stream(cells).map(String::strip).toArray(String[]::new));
             }
-            assertThat(rows.keySet()).containsExactly("attn_q,k,v", "attn_output", "ffn_gate,up", "ffn_down", "output", "between products");
+            assertThat(rows.keySet()).containsExactly("attn_q,k,v", "attention", "attn_output", "ffn_gate,up", "ffn_down", "output", "the rest");
             // calls a pass: each layer's fused products once, the output once
             assertThat(Double.parseDouble(rows.get("attn_q,k,v")[3])).isEqualTo(layers);
             assertThat(Double.parseDouble(rows.get("ffn_down")[3])).isEqualTo(layers);
             assertThat(Double.parseDouble(rows.get("output")[3])).isEqualTo(1.0);
             double shares = 0;
             for (String[] row : rows.values()) shares += Double.parseDouble(row[5].replace("%", ""));
-            assertThat(shares).as(test + ": parts and the time between them").isCloseTo(100.0, org.assertj.core.data.Offset.offset(0.5));
-            assertThat(Double.parseDouble(rows.get("between products")[5].replace("%", ""))).isPositive();
+            assertThat(shares).as(test + ": products, attention and the rest").isCloseTo(100.0, org.assertj.core.data.Offset.offset(0.5));
+            assertThat(Double.parseDouble(rows.get("attention")[3])).isEqualTo(layers);
+            assertThat(Double.parseDouble(rows.get("attention")[5].replace("%", ""))).isPositive();
+            assertThat(Double.parseDouble(rows.get("the rest")[5].replace("%", ""))).isPositive();
             assertThat(Double.parseDouble(rows.get("ffn_gate,up")[6])).as("GB/s").isPositive();
         }
 

@@ -202,8 +202,7 @@ public final class Transformer {
                 // The cache holds this row's key and value from now on; later rows of the batch see them.
                 caches[r].put(l, positions[r], k, r * kvDim, v, r * kvDim);
             }
-            attention.set(l, positions, caches);
-            pool.forRange(n * c.heads(), attention, attentionWork(n, positions));
+            attention.run(l, n, positions, caches);
             MatMul.matmul(pool, layer.wo(), att, n, proj, dim, qDim);
             ArrayMath.addTo(x, proj, n * dim);
 
@@ -380,10 +379,15 @@ public final class Transformer {
         private int[] positions;
         private KvCache[] caches;
 
-        void set(int layer, int[] positions, KvCache[] caches) {
+        /** Layer {@code layer}'s attention for rows [0, n), on the pool. */
+        void run(int layer, int n, int[] positions, KvCache[] caches) {
             this.layer = layer;
             this.positions = positions;
             this.caches = caches;
+            AttentionTimer timer = attentionTimer;
+            long began = timer == null ? 0 : System.nanoTime();
+            pool.forRange(n * c.heads(), this, attentionWork(n, positions));
+            if (timer != null) timer.attention(n, System.nanoTime() - began);
         }
 
         @Override
@@ -407,6 +411,20 @@ public final class Transformer {
     }
 
     private final AttentionTask attention = new AttentionTask();
+
+    /** Told how long each layer's attention took, every row's and head's, from its start to its end on the pool. */
+    public interface AttentionTimer {
+        /** One layer's attention for {@code rows} rows took {@code nanos}; called on the thread that runs the forward pass. */
+        void attention(int rows, long nanos);
+    }
+
+    /** Null but while a benchmark breaks a pass down ({@code genset bench --breakdown}): then one clock read each side of a layer's attention. */
+    private static volatile AttentionTimer attentionTimer;
+
+    /** Times every layer's attention from now on with {@code timer} (null: none), in every transformer. */
+    public static void timeAttention(AttentionTimer timer) {
+        attentionTimer = timer;
+    }
 
     /**
      * Each thread's attention scratch: the scores (a KV head's query heads' worth, each as long as
