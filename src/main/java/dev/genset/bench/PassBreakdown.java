@@ -7,6 +7,7 @@ import dev.genset.engine.tensor.FloatTensor;
 import dev.genset.engine.tensor.MatMul;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -17,9 +18,9 @@ import java.util.TreeSet;
 /**
  * Where a test's time goes ({@code genset bench --breakdown}): each kind of matrix product's share
  * of the timed passes, the layers' attention's, and what runs besides (norms, rotary embeddings,
- * the KV cache's writes, the residual adds). A product is timed from its call to its return, activations quantized and every
- * thread's share done, so a product's time includes its threads' uneven ends. Only products asked
- * for on the thread that made the breakdown count: one clock read each side of a product.
+ * the KV cache's writes, the residual adds). A product is timed from its call to its return,
+ * activations quantized and every thread's share done, so its time includes its threads' uneven
+ * ends; attention likewise. Only what runs on the thread that made the breakdown counts.
  */
 public final class PassBreakdown implements MatMul.ProductTimer, Transformer.AttentionTimer {
 
@@ -114,10 +115,10 @@ public final class PassBreakdown implements MatMul.ProductTimer, Transformer.Att
 
     /** Forgets what it was told so far (a warm-up's products). */
     public void clear() {
-        java.util.Arrays.fill(calls, 0);
-        java.util.Arrays.fill(nanos, 0);
-        java.util.Arrays.fill(bytes, 0);
-        java.util.Arrays.fill(multiplyAdds, 0);
+        Arrays.fill(calls, 0);
+        Arrays.fill(nanos, 0);
+        Arrays.fill(bytes, 0);
+        Arrays.fill(multiplyAdds, 0);
         passNanos = tokens = 0;
     }
 
