@@ -79,7 +79,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--breakdown", description = "Also break each test's timed passes down: each kind of matrix product's time, "
             + "share, weights read and multiply-adds a second, the layers' attention, and the rest (norms, rotary embeddings, KV cache "
-            + "writes), printed after the results (to standard error with -o other than md).")
+            + "writes): a table after the results (on standard error with -o csv), or with -o json or jsonl a field of each result.")
     boolean breakdown;
 
     @Option(names = "--bandwidth", description = "Measure memory read bandwidth (and, with -m, the generation ceiling it sets).")
@@ -129,14 +129,10 @@ final class BenchCommand implements Callable<Integer> {
                                 m.awaitRepacking();  // every test on the repacked forms, as a served or chatting model runs
                                 EngineBench bench = new EngineBench(m, pool, k, v);
                                 if (breakdown) bench.breakDown();
-                                List<EngineBench.Result> measured = new ArrayList<>();
+                                int measured = 0;
                                 for (int depth : depths)
-                                    for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) {
-                                        report.add(m, path, t, k, v, r);
-                                        measured.add(r);
-                                    }
-                                for (int i = 0; i < bench.breakdowns().size(); i++)
-                                    report.breakdown(m, t, measured.get(i), bench.breakdowns().get(i));
+                                    for (EngineBench.Result r : bench.measure(tests, depth, repetitions))
+                                        report.add(m, path, t, k, v, r, breakdown ? bench.breakdowns().get(measured++) : null);
                                 for (String warning : bench.warnings()) System.err.println(warning);
                             }
                     }
@@ -278,8 +274,13 @@ final class BenchCommand implements Callable<Integer> {
             this.typeColumns = typeColumns;
         }
 
-        void add(Model m, Path path, int threads, KvType keyType, KvType valueType, EngineBench.Result r) throws Exception {
+        /** A result, and its breakdown where asked (else null): a table after the results, or in JSON a field of the result's object. */
+        void add(Model m, Path path, int threads, KvType keyType, KvType valueType, EngineBench.Result r, PassBreakdown b) throws Exception {
             ObjectNode o = fields(m, path, threads, keyType, valueType, r);
+            if (b != null) {
+                if (format.startsWith("json")) o.set("breakdown", breakdownJson(b));
+                else breakdown(m, threads, r, b);
+            }
             switch (format) {
                 case "md" -> {
                     String ts = String.format("%.2f ± %.2f", r.avgTs(), r.stddevTs());
@@ -323,7 +324,7 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.println("cpu: " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores visible; java " + Runtime.version()
                         + "; reading weights ahead: " + ReadAhead.state());
             }
-            var to = format.equals("md") ? System.out : System.err;
+            var to = format.equals("md") ? System.out : System.err;  // CSV's rows have no room for them
             for (String table : breakdowns) {
                 to.println();
                 to.print(table);
@@ -334,7 +335,7 @@ final class BenchCommand implements Callable<Integer> {
         private static final String PART_ROW = "| %-16s | %-10s | %10s | %9s | %6s | %7s | %8s |%n";
 
         /** A test's breakdown, as a table printed after the results. */
-        void breakdown(Model m, int threads, EngineBench.Result r, PassBreakdown b) {
+        private void breakdown(Model m, int threads, EngineBench.Result r, PassBreakdown b) {
             var out = new StringBuilder();
             double tokens = Math.max(1, b.tokens()), passes = Math.max(1, b.passes());
             out.append(String.format("%s, %s, %d threads: where the time went (%d repetitions, %d tokens, %.2f ms a token)%n%n",
@@ -349,6 +350,30 @@ final class BenchCommand implements Callable<Integer> {
             out.append(String.format(PART_ROW, "the rest", "", "", String.format("%.3f", b.betweenNanos() / 1e6 / tokens),
                     share(b.betweenNanos(), b.passNanos()), "", ""));
             breakdowns.add(out.toString());
+        }
+
+        /**
+         * Not llama-bench's: a result's breakdown as totals over its timed repetitions, each part's
+         * products (or attention) with their calls, nanoseconds, weights' bytes read and multiply-adds
+         * (0 where not known ahead), and the rest's nanoseconds.
+         */
+        private ObjectNode breakdownJson(PassBreakdown b) {
+            ObjectNode o = om.createObjectNode();
+            o.put("tokens", b.tokens());
+            o.put("passes", b.passes());
+            o.put("ns", b.passNanos());
+            ArrayNode parts = o.putArray("parts");
+            for (PassBreakdown.Row row : b.rows()) {
+                ObjectNode p = parts.addObject();
+                p.put("part", row.part().label);
+                p.put("weights", String.join(",", row.types()));
+                p.put("calls", row.calls());
+                p.put("ns", row.nanos());
+                p.put("weight_bytes", row.weightBytes());
+                p.put("multiply_adds", row.multiplyAdds());
+            }
+            parts.addObject().put("part", "the rest").put("ns", b.betweenNanos());
+            return o;
         }
 
         private static String share(long part, long whole) {

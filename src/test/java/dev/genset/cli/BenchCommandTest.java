@@ -122,11 +122,34 @@ class BenchCommandTest {
             assertThat(Double.parseDouble(rows.get("ffn_gate,up")[6])).as("GB/s").isPositive();
         }
 
-        // with another format, stdout keeps only the results (the JSON parses) and the tables go to stderr
-        var json = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "0", "-n", "4", "-t", "1", "-r", "1", "--breakdown", "--json");
+        // in JSON, each result carries its breakdown: totals that add up to the repetitions' time
+        var json = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "0", "-n", "4", "-t", "1", "-r", "2", "--breakdown", "--json");
         assertThat(json.exitCode()).as(json.err()).isZero();
-        assertThat(new ObjectMapper().readTree(json.out()).size()).isEqualTo(1);
-        assertThat(json.err()).contains("tg4, ").contains("where the time went").contains("| output ");
+        JsonNode results = new ObjectMapper().readTree(json.out());
+        assertThat(results.size()).isEqualTo(1);
+        JsonNode b = results.get(0).get("breakdown");
+        assertThat(b.get("tokens").asLong()).isEqualTo(8);
+        assertThat(b.get("passes").asLong()).isEqualTo(8);
+        long samples = 0;
+        for (JsonNode ns : results.get(0).get("samples_ns")) samples += ns.asLong();
+        assertThat(b.get("ns").asLong()).isEqualTo(samples);
+        List<String> parts = new ArrayList<>();
+        long sum = 0;
+        for (JsonNode p : b.get("parts")) {
+            parts.add(p.get("part").asText());
+            sum += p.get("ns").asLong();
+        }
+        assertThat(parts).containsExactly("attn_q,k,v", "attention", "attn_output", "ffn_gate,up", "ffn_down", "output", "the rest");
+        assertThat(sum).isEqualTo(b.get("ns").asLong());
+        assertThat(b.get("parts").get(0).get("calls").asLong()).isEqualTo(8L * layers);
+        assertThat(b.get("parts").get(0).get("weight_bytes").asLong()).isPositive();
+        assertThat(json.err()).doesNotContain("where the time went");
+
+        // CSV rows have no room for them: the tables go to stderr
+        var csv = Cli.run("bench", "-m", TestFiles.storiesModel().toString(), "-p", "0", "-n", "4", "-t", "1", "-r", "1", "--breakdown", "-o", "csv");
+        assertThat(csv.exitCode()).as(csv.err()).isZero();
+        assertThat(csv.out()).doesNotContain("where the time went");
+        assertThat(csv.err()).contains("tg4, ").contains("where the time went").contains("| output ");
     }
 
     @Test
