@@ -36,13 +36,7 @@ class ParallelTest {
     void everyIndexRunsExactlyOnce() {
         try (Parallel pool = new Parallel(3)) {
             for (int n : new int[] {1, 2, 3, 7, 64, 1000, 4099}) {
-                for (int rep = 0; rep < 200; rep++) {
-                    var hits = new AtomicIntegerArray(n);
-                    pool.forRange(n, (from, to) -> {
-                        for (int i = from; i < to; i++) hits.incrementAndGet(i);
-                    });
-                    for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("n=%d index %d", n, i).isEqualTo(1);
-                }
+                for (int rep = 0; rep < 200; rep++) assertEachIndexRunsOnce(pool, n, null, null);
             }
         }
     }
@@ -129,38 +123,15 @@ class ParallelTest {
             Thread[] caller = new Thread[1];
             org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
                 caller[0] = Thread.currentThread();
-                for (int rep = 0; rep < 20; rep++) {
-                    var hits = new AtomicIntegerArray(1000);
-                    pool.forRange(1000, (from, to) -> {
-                        ran.add(Thread.currentThread());
-                        for (int i = from; i < to; i++) hits.incrementAndGet(i);
-                    }, Long.MAX_VALUE);
-                    for (int i = 0; i < 1000; i++) assertThat(hits.get(i)).as("rep %d index %d", rep, i).isEqualTo(1);
-                }
+                for (int rep = 0; rep < 20; rep++) assertEachIndexRunsOnce(pool, 1000, Long.MAX_VALUE, ran);
             });
             assertThat(ran).containsExactly(caller[0]);
 
             pool.joinGate = null;
             gate.countDown();
             java.util.Set<Thread> shared = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            for (int rep = 0; rep < 300; rep++) {
-                int n = 1 + rep % 97;
-                var hits = new AtomicIntegerArray(n);
-                pool.forRange(n, (from, to) -> {
-                    shared.add(Thread.currentThread());
-                    for (int i = from; i < to; i++) hits.incrementAndGet(i);
-                });
-                for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("n=%d index %d", n, i).isEqualTo(1);
-            }
-            for (int attempt = 0; attempt < 100 && shared.size() < 2; attempt++)
-                pool.forRange(64, (from, to) -> {
-                    shared.add(Thread.currentThread());
-                    try {
-                        Thread.sleep(1);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                });
+            for (int rep = 0; rep < 300; rep++) assertEachIndexRunsOnce(pool, 1 + rep % 97, null, shared);
+            runSlowUnitsUntilTwoThreadsRan(pool, shared, null);
             assertThat(shared).as("threads that ran units once released").hasSizeGreaterThanOrEqualTo(2);
         }
     }
@@ -185,15 +156,7 @@ class ParallelTest {
             assertThat(small).containsExactly(Thread.currentThread());
 
             java.util.Set<Thread> large = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            for (int attempt = 0; attempt < 100 && large.size() < 2; attempt++)
-                pool.forRange(64, (from, to) -> {
-                    large.add(Thread.currentThread());
-                    try {
-                        Thread.sleep(1);  // long enough chunks that the worker takes some
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }, Parallel.MIN_SHARED_WORK);
+            runSlowUnitsUntilTwoThreadsRan(pool, large, Parallel.MIN_SHARED_WORK);
             assertThat(large).hasSize(2);
         }
     }
@@ -227,5 +190,36 @@ class ParallelTest {
     /** Other tests' pools may run concurrently in this JVM; only ours must be gone. */
     private static long countOtherPools() {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("genset-parallel-")).count();
+    }
+
+    /**
+     * One forRange over n units (with {@code work}, or the plain call where it is null),
+     * each index counted: every one must run exactly once; the threads that ran go to {@code ran} if given.
+     */
+    private static void assertEachIndexRunsOnce(Parallel pool, int n, Long work, java.util.Set<Thread> ran) {
+        var hits = new AtomicIntegerArray(n);
+        Parallel.RangeTask task = (from, to) -> {
+            if (ran != null) ran.add(Thread.currentThread());
+            for (int i = from; i < to; i++) hits.incrementAndGet(i);
+        };
+        if (work == null) pool.forRange(n, task);
+        else pool.forRange(n, task, work);
+        for (int i = 0; i < n; i++) assertThat(hits.get(i)).as("n=%d index %d", n, i).isEqualTo(1);
+    }
+
+    /** Ranges of units slow enough (a millisecond each) that a worker takes some, until two threads have run units or 100 tries. */
+    private static void runSlowUnitsUntilTwoThreadsRan(Parallel pool, java.util.Set<Thread> ran, Long work) {
+        Parallel.RangeTask task = (from, to) -> {
+            ran.add(Thread.currentThread());
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        for (int attempt = 0; attempt < 100 && ran.size() < 2; attempt++) {
+            if (work == null) pool.forRange(64, task);
+            else pool.forRange(64, task, work);
+        }
     }
 }
