@@ -113,9 +113,20 @@ class BenchCommandTest {
             assertThat(Double.parseDouble(rows.get("attn_q,k,v")[3])).isEqualTo(layers);
             assertThat(Double.parseDouble(rows.get("ffn_down")[3])).isEqualTo(layers);
             assertThat(Double.parseDouble(rows.get("output")[3])).isEqualTo(1.0);
-            // no part's share is negative or all of the time ("the rest" is what the parts leave: positive unless they are counted twice)
+            assertThat(Double.parseDouble(rows.get("attn_output")[3])).isEqualTo(layers);
+            assertThat(Double.parseDouble(rows.get("ffn_gate,up")[3])).isEqualTo(layers);
+            // the columns agree with the heading: the rows' ms a token add up to its total (to the printed
+            // digits), and each share is the row's ms over that sum, within what rounding each ms to
+            // 0.001 and each share to 0.1 can move it
+            java.util.regex.Matcher heading = java.util.regex.Pattern.compile(", ([0-9.]+) ms a token\\)").matcher(out.substring(at));
+            assertThat(heading.find()).as(test + "'s heading").isTrue();
+            double total = Double.parseDouble(heading.group(1)), sum = 0;
+            for (String[] row : rows.values()) sum += Double.parseDouble(row[4]);
+            assertThat(sum).as(test + ": the rows' ms a token").isCloseTo(total, org.assertj.core.data.Offset.offset(0.01));
+            double rounding = 0.05 + 100 * (0.0005 + rows.size() * 0.0005) / (sum - rows.size() * 0.0005) + 1e-9;
             for (String[] row : rows.values())
-                assertThat(Double.parseDouble(row[5].replace("%", ""))).as(test + ": " + row[1] + "'s share").isNotNegative().isLessThan(100.0);
+                assertThat(Double.parseDouble(row[5].replace("%", ""))).as(test + ": " + row[1] + "'s share")
+                        .isCloseTo(100 * Double.parseDouble(row[4]) / sum, org.assertj.core.data.Offset.offset(rounding));
             assertThat(Double.parseDouble(rows.get("attention")[3])).isEqualTo(layers);
             assertThat(Double.parseDouble(rows.get("attention")[5].replace("%", ""))).isPositive();
             assertThat(Double.parseDouble(rows.get("the rest")[5].replace("%", ""))).isPositive();
