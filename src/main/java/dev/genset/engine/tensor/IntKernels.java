@@ -754,9 +754,10 @@ final class IntKernels {
      * b's scale at xds[so + 4b + a]); the group's weight scales as floats ({@link #groupScales}).
      * Results for activation row a to out[o + a * stride ..]. A loop over blocks with the block's
      * eight chunks in an inner loop of their own, not one loop over chunks with the block's end
-     * under a branch: C2 then checks the weights' bounds and the segment's state once per several
-     * chunks instead of once or twice per chunk (the kernel 1.05x to 1.08x in a standalone loop on
-     * AVX2, Q8_0 prompts 1.08x to 1.15x: BENCHMARKS.md, round 35). Not a general rule: the same
+     * under a branch: the kernel 1.05x to 1.08x in a standalone loop on AVX2, Q8_0 prompts 1.08x to
+     * 1.15x (BENCHMARKS.md, round 35). C2 compiles the inner loop as one chunk, four unrolled, then
+     * a loop over the last three, every chunk still checking both weight loads' bounds; unrolled
+     * whole (a higher LoopUnrollLimit) it was no faster (round 44). Not a general rule: the same
      * shape made the Q4_0 and Q4_K kernels slower.
      */
     static void dotQ8_0x8x4(MemorySegment p, long group, int blocks, float[] dw, int[] xi, int xo, float[] xds, int so,
@@ -768,7 +769,7 @@ final class IntKernels {
         long q0 = InterleavedQ8_0.quants(group, blocks);
         for (int b = 0; b < blocks; b++) {
             IntVector l0 = zero, l1 = zero, l2 = zero, l3 = zero, h0 = zero, h1 = zero, h2 = zero, h3 = zero;
-            for (int k = 0; k < 8; k++) {  // a block's eight chunks: a loop of its own, which C2 unrolls whole
+            for (int k = 0; k < 8; k++) {  // a block's eight chunks: a loop of its own
                 int m = 8 * b + k, q = xo + 8 * m;
                 ShortVector w = widen(ByteVector.fromMemorySegment(B16, p, q0 + 32L * m, LE));
                 ShortVector v = widen(ByteVector.fromMemorySegment(B16, p, q0 + 32L * m + 16, LE));
