@@ -23,7 +23,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Load for a running OpenAI-compatible server: at each concurrency level, a fixed number of
  * streamed completion requests with that many in flight at once; reports aggregate generated
- * tokens per second and time-to-first-token percentiles. With a prompt length asked for (as vLLM's
+ * tokens per second and, as vLLM's serving benchmark defines them, percentiles of the time to
+ * first token (TTFT), the time per output token after the first (TPOT, one value a request) and
+ * the inter-token latency (ITL, every gap between two streamed pieces of text, over all
+ * requests: where a stream stalls, for instance while another request's prompt is prefilled,
+ * its p99 shows it). With a prompt length asked for (as vLLM's
  * benchmark takes a random input length), every request gets a prompt of its own of about that many
  * tokens, so no request finds another's prefix in the server's cache and each prompt is prefilled
  * in full.
@@ -58,17 +62,24 @@ public final class ServeBenchmark {
         }
     }
 
-    /** One request's timings and token counts (prompt tokens as the server's usage gave them, 0 if it did not); {@code error} is null when it succeeded. */
-    public record Sample(long ttftNanos, long totalNanos, int tokens, int promptTokens, String error) {
+    /**
+     * One request's timings and token counts (prompt tokens as the server's usage gave them, 0 if it
+     * did not), with the gaps between its consecutive pieces of streamed text; {@code error} is null
+     * when it succeeded.
+     */
+    public record Sample(long ttftNanos, long totalNanos, int tokens, int promptTokens, long[] gapsNanos, String error) {
         static Sample failed(String error) {
-            return new Sample(0, 0, 0, 0, error);
+            return new Sample(0, 0, 0, 0, new long[0], error);
         }
     }
 
-    /** One concurrency level's results; prompt tokens as the server counted them. */
+    /**
+     * One concurrency level's results; prompt tokens as the server counted them. TPOT is per
+     * request, (end - first token) / (tokens - 1); ITL is per gap between streamed pieces.
+     */
     public record Level(int concurrency, int requests, int errors, long wallNanos, long tokens, double tokensPerSecond,
-                        double requestsPerSecond, double ttftP50Ms, double ttftP99Ms, double itlP50Ms, long promptTokens,
-                        double promptTokensPerSecond, String firstError) {}
+                        double requestsPerSecond, double ttftP50Ms, double ttftP99Ms, double tpotP50Ms, double tpotP99Ms,
+                        double itlP50Ms, double itlP99Ms, long promptTokens, double promptTokensPerSecond, String firstError) {}
 
     private final Plan plan;
     private final HttpClient http;
@@ -167,14 +178,20 @@ public final class ServeBenchmark {
                 }
             }
         }
-        long wall = System.nanoTime() - start;
+        return summarize(concurrency, samples, System.nanoTime() - start);
+    }
+
+    /** A level's figures from its requests' samples, run in {@code wallNanos}. */
+    static Level summarize(int concurrency, List<Sample> samples, long wallNanos) {
         List<Sample> ok = samples.stream().filter(s -> s.error() == null).toList();
         long tokens = ok.stream().mapToLong(Sample::tokens).sum(), promptTokens = ok.stream().mapToLong(Sample::promptTokens).sum();
         double[] ttft = ok.stream().mapToDouble(s -> s.ttftNanos() / 1e6).sorted().toArray();
-        double[] itl = ok.stream().filter(s -> s.tokens() > 1).mapToDouble(s -> (s.totalNanos() - s.ttftNanos()) / 1e6 / (s.tokens() - 1)).sorted().toArray();
+        double[] tpot = ok.stream().filter(s -> s.tokens() > 1).mapToDouble(s -> (s.totalNanos() - s.ttftNanos()) / 1e6 / (s.tokens() - 1)).sorted().toArray();
+        double[] itl = ok.stream().flatMapToLong(s -> Arrays.stream(s.gapsNanos())).mapToDouble(g -> g / 1e6).sorted().toArray();
         String firstError = samples.stream().map(Sample::error).filter(e -> e != null).findFirst().orElse(null);
-        return new Level(concurrency, samples.size(), samples.size() - ok.size(), wall, tokens, tokens * 1e9 / wall, ok.size() * 1e9 / wall,
-                percentile(ttft, 50), percentile(ttft, 99), percentile(itl, 50), promptTokens, promptTokens * 1e9 / wall, firstError);
+        return new Level(concurrency, samples.size(), samples.size() - ok.size(), wallNanos, tokens, tokens * 1e9 / wallNanos, ok.size() * 1e9 / wallNanos,
+                percentile(ttft, 50), percentile(ttft, 99), percentile(tpot, 50), percentile(tpot, 99), percentile(itl, 50), percentile(itl, 99),
+                promptTokens, promptTokens * 1e9 / wallNanos, firstError);
     }
 
     static double percentile(double[] sorted, double p) {
@@ -194,8 +211,9 @@ public final class ServeBenchmark {
         if (plan.ignoreEos()) body.put("ignore_eos", true);
         body.putObject("stream_options").put("include_usage", true);
         String path = plan.chat() ? "v1/chat/completions" : "v1/completions";
-        long start = System.nanoTime(), first = 0;
+        long start = System.nanoTime(), first = 0, last = 0;
         int tokens = -1, chunks = 0, promptTokens = 0;
+        long[] gaps = new long[Math.max(16, plan.maxTokens())];
         try {
             HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(plan.baseUrl().resolve(path)).timeout(plan.requestTimeout())
                     .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(Json.write(body))).build(),
@@ -218,8 +236,14 @@ public final class ServeBenchmark {
                     JsonNode c = j.path("choices").path(0);
                     String text = plan.chat() ? c.path("delta").path("content").asText("") : c.path("text").asText("");
                     if (!text.isEmpty()) {
+                        long now = System.nanoTime();
+                        if (first == 0) first = now;
+                        else {
+                            if (chunks - 1 == gaps.length) gaps = Arrays.copyOf(gaps, 2 * gaps.length);
+                            gaps[chunks - 1] = now - last;
+                        }
+                        last = now;
                         chunks++;
-                        if (first == 0) first = System.nanoTime();
                     }
                 }
             }
@@ -228,16 +252,17 @@ public final class ServeBenchmark {
         }
         long end = System.nanoTime();
         if (first == 0) first = end;
-        return new Sample(first - start, end - start, tokens >= 0 ? tokens : chunks, promptTokens, null);
+        return new Sample(first - start, end - start, tokens >= 0 ? tokens : chunks, promptTokens, Arrays.copyOf(gaps, Math.max(0, chunks - 1)), null);
     }
 
     /** The results as a table. */
     public static String table(List<Level> levels) {
-        StringBuilder sb = new StringBuilder(String.format("%11s %8s %6s %10s %8s %12s %12s %11s %13s%n",
-                "concurrency", "requests", "errors", "gen tok/s", "req/s", "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms", "prompt tok/s"));
+        StringBuilder sb = new StringBuilder(String.format("%11s %8s %6s %10s %8s %12s %12s %12s %11s %11s %13s%n",
+                "concurrency", "requests", "errors", "gen tok/s", "req/s", "TTFT p50 ms", "TTFT p99 ms", "TPOT p50 ms", "ITL p50 ms", "ITL p99 ms", "prompt tok/s"));
         for (Level l : levels) {
-            sb.append(String.format("%11d %8d %6d %10.1f %8.2f %12.1f %12.1f %11.2f %13.1f%n", l.concurrency(), l.requests(), l.errors(),
-                    l.tokensPerSecond(), l.requestsPerSecond(), l.ttftP50Ms(), l.ttftP99Ms(), l.itlP50Ms(), l.promptTokensPerSecond()));
+            sb.append(String.format("%11d %8d %6d %10.1f %8.2f %12.1f %12.1f %12.2f %11.2f %11.2f %13.1f%n", l.concurrency(), l.requests(), l.errors(),
+                    l.tokensPerSecond(), l.requestsPerSecond(), l.ttftP50Ms(), l.ttftP99Ms(), l.tpotP50Ms(), l.itlP50Ms(), l.itlP99Ms(),
+                    l.promptTokensPerSecond()));
             if (l.firstError() != null) sb.append("            first error: ").append(l.firstError()).append('\n');
         }
         return sb.toString();

@@ -22,6 +22,8 @@ class ServeBenchmarkTest {
                 assertThat(l.tokens()).isEqualTo(16L * l.requests());
                 assertThat(l.tokensPerSecond()).isPositive();
                 assertThat(l.ttftP99Ms()).isGreaterThanOrEqualTo(l.ttftP50Ms()).isPositive();
+                assertThat(l.tpotP99Ms()).isGreaterThanOrEqualTo(l.tpotP50Ms()).isPositive();
+                assertThat(l.itlP99Ms()).isGreaterThanOrEqualTo(l.itlP50Ms()).isPositive();
             }
             assertThat(four.requests()).isEqualTo(8);
             assertThat(ServeBenchmark.table(List.of(one, four))).contains("TTFT p50 ms");
@@ -29,6 +31,34 @@ class ServeBenchmarkTest {
             assertThat(new ServeBenchmark(new ServeBenchmark.Plan(URI.create(s.base + "/"), null, "Hi", 4, true, false, Duration.ofSeconds(30)))
                     .run(2, 2).errors()).isZero();
         }
+    }
+
+    /**
+     * The figures as vLLM's serving benchmark defines them: TPOT one value a request, (end - first
+     * token) / (tokens - 1); ITL every gap between streamed pieces, over all requests, so that one
+     * stalled stream shows in its p99 where it barely moves the TPOT of its request.
+     */
+    @Test
+    void summarizesTpotPerRequestAndItlPerGap() {
+        long ms = 1_000_000;
+        List<ServeBenchmark.Sample> samples = List.of(
+                new ServeBenchmark.Sample(100 * ms, 400 * ms, 4, 10, new long[] {100 * ms, 100 * ms, 100 * ms}, null),
+                new ServeBenchmark.Sample(200 * ms, 1200 * ms, 3, 12, new long[] {100 * ms, 900 * ms}, null),
+                ServeBenchmark.Sample.failed("HTTP 429"));
+        ServeBenchmark.Level l = ServeBenchmark.summarize(2, samples, 2000 * ms);
+        assertThat(l.requests()).isEqualTo(3);
+        assertThat(l.errors()).isEqualTo(1);
+        assertThat(l.firstError()).isEqualTo("HTTP 429");
+        assertThat(l.tokens()).isEqualTo(7);
+        assertThat(l.promptTokens()).isEqualTo(22);
+        assertThat(l.tokensPerSecond()).isEqualTo(3.5);
+        assertThat(l.ttftP50Ms()).isEqualTo(100.0);
+        assertThat(l.ttftP99Ms()).isEqualTo(200.0);
+        assertThat(l.tpotP50Ms()).isEqualTo(100.0);  // (400 - 100) / 3
+        assertThat(l.tpotP99Ms()).isEqualTo(500.0);  // (1200 - 200) / 2
+        assertThat(l.itlP50Ms()).isEqualTo(100.0);
+        assertThat(l.itlP99Ms()).isEqualTo(900.0);
+        assertThat(ServeBenchmark.table(List.of(l))).contains("TPOT p50 ms", "ITL p99 ms", "first error: HTTP 429");
     }
 
     /** A prompt length asked for: each request its own prompt, about that long as the server counts it. */
