@@ -185,7 +185,9 @@ public final class ModelManager<M> implements AutoCloseable {
      */
     public Lease acquire(String name, KeepAlive keepAlive) throws IOException {
         Path path = resolver.resolve(name).toAbsolutePath().normalize();
-        long size = sizer.size(path);
+        // measured only for a model that is not in memory: a sizer may read the file (a GGUF's
+        // header, milliseconds for a large vocabulary), which a request for a loaded model must not wait for
+        long size = -1;
         long deadline = System.nanoTime() + maxWait.toNanos();
         Entry<M> entry;
         boolean mustLoad = false;
@@ -200,6 +202,15 @@ public final class ModelManager<M> implements AutoCloseable {
                     if (keepAlive != null) entry.keepAlive = keepAlive;
                     cancelExpiry(entry);
                     break;
+                }
+                if (size < 0) {  // outside the lock, then look again: another request may have loaded it meanwhile
+                    lock.unlock();
+                    try {
+                        size = Math.max(0, sizer.size(path));
+                    } finally {
+                        lock.lock();
+                    }
+                    continue;
                 }
                 if (size > budget)
                     throw new CapacityException("model " + name + " needs " + ModelDetails.formatBytes(size) + ", more than the memory budget of " + ModelDetails.formatBytes(budget));

@@ -111,6 +111,32 @@ class ModelManagerTest {
         }
     }
 
+    /**
+     * A request for a model in memory does not measure it again: the server's sizer reads the GGUF's
+     * header, which took milliseconds off every request's time to first token.
+     */
+    @Test
+    void aLoadedModelIsNotMeasuredAgain() throws Exception {
+        Path a = file("a", 100), b = file("b", 100);
+        List<String> measured = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (ModelManager<Fake> models = ModelManager.<Fake>builder(Path::of, (n, p) -> new Fake(n, new AtomicInteger()))
+                .sizer(p -> {
+                    measured.add(p.getFileName().toString());
+                    return Files.size(p);
+                }).keepAlive(KeepAlive.FOREVER).build()) {
+            for (int i = 0; i < 3; i++) models.acquire(a.toString()).close();
+            try (var held = models.acquire(a.toString()); var other = models.acquire(b.toString())) {
+                assertThat(held.model()).isNotSameAs(other.model());
+            }
+            assertThat(measured).containsExactly("a", "b");
+            assertThat(models.usedBytes()).isEqualTo(200);
+            // unloaded, it is measured again when it comes back
+            assertThat(models.unload(a.toString())).isTrue();
+            models.acquire(a.toString()).close();
+            assertThat(measured).containsExactly("a", "b", "a");
+        }
+    }
+
     @Test
     void memoryBudgetEvictsTheLeastRecentlyUsedIdleModel() throws Exception {
         Path a = file("a", 400), b = file("b", 400), c = file("c", 400);
