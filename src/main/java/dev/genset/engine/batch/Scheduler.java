@@ -315,8 +315,8 @@ public final class Scheduler implements AutoCloseable {
                 // Lets whatever waits for a core run now, between steps: the threads that stream the
                 // last step's tokens to their clients. Otherwise they take a core from the next step's
                 // pass in its middle, and the pool's other thread waits for it at the next product's
-                // end. One client on two cores: 1.08x the tokens a second and 4.5 ms off the first
-                // token; sixteen: level (BENCHMARKS.md, round 44).
+                // end. On two cores, the Q4_0 file: one client 1.08x the tokens a second and 4.5 ms
+                // off the first token, sixteen level; the Q8_0 file level (BENCHMARKS.md, round 44).
                 Thread.yield();
                 step();
             }
