@@ -76,8 +76,8 @@ public final class EngineBench {
         }
     }
 
-    /** One test's timings: {@code samplesNs} per repetition, after a warm-up run. */
-    public record Result(Test spec, long[] samplesNs) {
+    /** One test's timings: {@code samplesNs} per repetition, after a warm-up run; its breakdown where one was asked for ({@link #breakDown}), else null. */
+    public record Result(Test spec, long[] samplesNs, PassBreakdown breakdown) {
         public String test() {
             return spec.name();
         }
@@ -211,27 +211,20 @@ public final class EngineBench {
             }
             if (test.nPrompt() == 0 && repetitions >= 2 && leastAllocated != Long.MAX_VALUE)
                 allocationWarning(leastAllocated, test.nGen()).ifPresent(warnings::add);
-            results.add(new Result(test.atDepth(depth), samples));
-            if (breakdown != null) breakdowns.add(breakdown);
+            results.add(new Result(test.atDepth(depth), samples, breakdown));
         }
         return results;
     }
 
     private boolean breakingDown;
-    private final List<PassBreakdown> breakdowns = new ArrayList<>();
 
     /**
-     * From now on, each test's timed repetitions are also broken down ({@link PassBreakdown}): each
-     * product's and each layer's attention's time is read as it returns, two clock reads each.
+     * From now on, each test's timed repetitions are also broken down ({@link PassBreakdown}, in its
+     * result): each product's and each layer's attention's time is read as it returns, two clock reads each.
      */
     public EngineBench breakDown() {
         breakingDown = true;
         return this;
-    }
-
-    /** The breakdown of each test measured since {@link #breakDown}, in the order of their results. */
-    public List<PassBreakdown> breakdowns() {
-        return List.copyOf(breakdowns);
     }
 
     /** Warnings from the measurements so far (see {@link #allocationWarning}). */

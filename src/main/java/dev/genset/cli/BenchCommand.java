@@ -129,10 +129,8 @@ final class BenchCommand implements Callable<Integer> {
                                 m.awaitRepacking();  // every test on the repacked forms, as a served or chatting model runs
                                 EngineBench bench = new EngineBench(m, pool, k, v);
                                 if (breakdown) bench.breakDown();
-                                int measured = 0;
                                 for (int depth : depths)
-                                    for (EngineBench.Result r : bench.measure(tests, depth, repetitions))
-                                        report.add(m, path, t, k, v, r, breakdown ? bench.breakdowns().get(measured++) : null);
+                                    for (EngineBench.Result r : bench.measure(tests, depth, repetitions)) report.add(m, path, t, k, v, r);
                                 for (String warning : bench.warnings()) System.err.println(warning);
                             }
                     }
@@ -274,9 +272,10 @@ final class BenchCommand implements Callable<Integer> {
             this.typeColumns = typeColumns;
         }
 
-        /** A result, and its breakdown where asked (else null): a table after the results, or in JSON a field of the result's object. */
-        void add(Model m, Path path, int threads, KvType keyType, KvType valueType, EngineBench.Result r, PassBreakdown b) throws Exception {
+        /** A result, and its breakdown where it has one: a table after the results, or in JSON a field of the result's object. */
+        void add(Model m, Path path, int threads, KvType keyType, KvType valueType, EngineBench.Result r) throws Exception {
             ObjectNode o = fields(m, path, threads, keyType, valueType, r);
+            PassBreakdown b = r.breakdown();
             if (b != null) {
                 if (format.startsWith("json")) o.set("breakdown", breakdownJson(b));
                 else breakdown(m, threads, r, b);
